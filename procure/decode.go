@@ -1,0 +1,296 @@
+package procure
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// Limits on one event.
+const (
+	MaxEventBytes = 1 << 20
+	maxIDLen      = 128
+	maxLines      = 10000
+)
+
+// payloadTypes maps each event type to a constructor of its payload.
+var payloadTypes = map[Type]func() payload{
+	POReleased:              func() payload { return new(PurchaseOrder) },
+	POChanged:               func() payload { return new(PurchaseOrder) },
+	POCancelled:             func() payload { return new(Cancellation) },
+	POAcknowledged:          func() payload { return new(Acknowledgement) },
+	POChangeRequested:       func() payload { return new(ChangeRequest) },
+	POChangeDecided:         func() payload { return new(ChangeDecision) },
+	ASNSubmitted:            func() payload { return new(ShipNotice) },
+	ASNCancelled:            func() payload { return new(Cancellation) },
+	GoodsReceived:           func() payload { return new(Receipt) },
+	QualityDocumentAttached: func() payload { return new(QualityDocument) },
+	QualityHoldPlaced:       func() payload { return new(QualityHold) },
+	QualityHoldReleased:     func() payload { return new(QualityHold) },
+	InvoiceStatusChanged:    func() payload { return new(InvoiceStatus) },
+	SupplierUpdated:         func() payload { return new(Supplier) },
+	ItemUpdated:             func() payload { return new(Item) },
+	MessageFailed:           func() payload { return new(Delivery) },
+	MessageDelivered:        func() payload { return new(Delivery) },
+}
+
+// documentKinds says which document kind each event type is about.
+var documentKinds = map[Type]DocumentKind{
+	POReleased: DocPO, POChanged: DocPO, POCancelled: DocPO, POAcknowledged: DocPO,
+	POChangeRequested: DocPO, POChangeDecided: DocPO,
+	ASNSubmitted: DocASN, ASNCancelled: DocASN, GoodsReceived: DocReceipt,
+	QualityDocumentAttached: DocQuality, QualityHoldPlaced: DocQuality, QualityHoldReleased: DocQuality,
+	InvoiceStatusChanged: DocInvoice, SupplierUpdated: DocSupplier, ItemUpdated: DocItem,
+	MessageFailed: DocMessage, MessageDelivered: DocMessage,
+}
+
+// Types returns every event type, sorted.
+func Types() []Type {
+	ts := make([]Type, 0, len(payloadTypes))
+	for t := range payloadTypes {
+		ts = append(ts, t)
+	}
+	slices.Sort(ts)
+	return ts
+}
+
+// NewPayload returns a new zero payload for t, or nil for an unknown type.
+func NewPayload(t Type) any {
+	if f, ok := payloadTypes[t]; ok {
+		return f()
+	}
+	return nil
+}
+
+// DocumentKindOf returns the document kind events of type t are about.
+func DocumentKindOf(t Type) DocumentKind { return documentKinds[t] }
+
+type payload interface {
+	validate(c *checker)
+}
+
+var strict = json.JoinOptions(json.RejectUnknownMembers(true))
+
+// Decode reads one canonical event from b strictly: unknown fields, missing
+// required fields, wrong types, bad timestamps and unknown types are errors
+// (a *FieldError naming the field). The returned event has Payload set.
+func Decode(b []byte) (*Event, error) {
+	if len(b) > MaxEventBytes {
+		return nil, &FieldError{Reason: fmt.Sprintf("event is %d bytes, more than the limit of %d", len(b), MaxEventBytes)}
+	}
+	var e Event
+	if err := json.Unmarshal(b, &e, strict); err != nil {
+		return nil, jsonFieldError(err, "")
+	}
+	if err := e.validateEnvelope(); err != nil {
+		return nil, err
+	}
+	p := payloadTypes[e.Type]()
+	if err := json.Unmarshal(e.Data, p, strict); err != nil {
+		return nil, jsonFieldError(err, "data")
+	}
+	c := checker{path: "data"}
+	p.validate(&c)
+	if c.err != nil {
+		return nil, c.err
+	}
+	e.Payload = p
+	return &e, nil
+}
+
+// Encode returns the JSON of e. If Payload is set, Data is rewritten from it.
+func Encode(e *Event) ([]byte, error) {
+	if e.Payload != nil {
+		d, err := json.Marshal(e.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("event %s: encode payload: %w", e.ID, err)
+		}
+		e.Data = d
+	}
+	return json.Marshal(e)
+}
+
+var (
+	tenantRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	idRE     = regexp.MustCompile(`^[\x21-\x7e]+$`)
+)
+
+func (e *Event) validateEnvelope() error {
+	switch {
+	case e.ID == "":
+		return fieldErr("id", "is required")
+	case len(e.ID) > maxIDLen || !idRE.MatchString(e.ID):
+		return fieldErr("id", "must be 1 to %d printable ASCII characters without spaces", maxIDLen)
+	case e.Type == "":
+		return fieldErr("type", "is required")
+	case payloadTypes[e.Type] == nil:
+		return fieldErr("type", "unknown event type %q", e.Type)
+	case e.Source == "":
+		return fieldErr("source", "is required")
+	case !slices.Contains(Sources, e.Source):
+		return fieldErr("source", "unknown source %q (one of %s)", e.Source, joinStrings(Sources))
+	case e.Tenant == "":
+		return fieldErr("tenant", "is required")
+	case !tenantRE.MatchString(e.Tenant):
+		return fieldErr("tenant", "%q must be lowercase letters, digits, '-' or '_', at most 64", e.Tenant)
+	case e.OccurredAt.IsZero():
+		return fieldErr("occurred_at", "is required")
+	case e.OccurredAt.Year() < 2000 || e.OccurredAt.Year() > 2200:
+		return fieldErr("occurred_at", "%s is out of range", e.OccurredAt.Format(time.RFC3339))
+	case len(e.CorrelationID) > maxIDLen:
+		return fieldErr("correlation_id", "is longer than %d characters", maxIDLen)
+	case e.TraceID != "" && !isTraceID(e.TraceID):
+		return fieldErr("trace_id", "must be 32 lowercase hex digits (W3C trace context)")
+	case e.Document.Kind == "":
+		return fieldErr("document.kind", "is required")
+	case e.Document.Kind != documentKinds[e.Type]:
+		return fieldErr("document.kind", "is %q, but %s events are about %q", e.Document.Kind, e.Type, documentKinds[e.Type])
+	case e.Document.ID == "":
+		return fieldErr("document.id", "is required")
+	case len(e.Document.ID) > maxIDLen:
+		return fieldErr("document.id", "is longer than %d characters", maxIDLen)
+	case e.Document.Version < 0:
+		return fieldErr("document.version", "must not be negative")
+	case len(e.Data) == 0 || string(e.Data) == "null":
+		return fieldErr("data", "is required")
+	case needsSupplier(e.Type) && e.Supplier == "":
+		return fieldErr("supplier", "is required for %s", e.Type)
+	}
+	return nil
+}
+
+func needsSupplier(t Type) bool {
+	switch t {
+	case POReleased, POChanged, POAcknowledged, ASNSubmitted, SupplierUpdated:
+		return true
+	}
+	return false
+}
+
+func isTraceID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return s != "00000000000000000000000000000000"
+}
+
+// jsonFieldError turns a JSON v2 error into a *FieldError with a dotted path.
+func jsonFieldError(err error, prefix string) *FieldError {
+	var se *json.SemanticError
+	if errors.As(err, &se) {
+		field := joinPath(prefix, pointerPath(se.JSONPointer))
+		var reason string
+		switch {
+		case se.Err != nil && errors.Is(se.Err, json.ErrUnknownName):
+			return &FieldError{Field: field, Reason: "unknown field"}
+		case se.Err != nil && se.GoType != nil && se.JSONKind != 0:
+			reason = fmt.Sprintf("cannot read JSON %s as %s: %v", kindName(se.JSONKind), goTypeName(se.GoType.String()), se.Err)
+		case se.Err != nil:
+			reason = se.Err.Error()
+		case se.GoType != nil && se.JSONKind != 0:
+			reason = fmt.Sprintf("must be %s, not JSON %s", goTypeName(se.GoType.String()), kindName(se.JSONKind))
+		default:
+			reason = "invalid value"
+		}
+		return &FieldError{Field: field, Reason: reason}
+	}
+	var syn *jsontext.SyntacticError
+	if errors.As(err, &syn) {
+		return &FieldError{Field: joinPath(prefix, pointerPath(syn.JSONPointer)),
+			Reason: fmt.Sprintf("invalid JSON at byte %d: %v", syn.ByteOffset, syn.Err)}
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return &FieldError{Field: prefix, Reason: "invalid JSON: unexpected end of input"}
+	}
+	return &FieldError{Field: prefix, Reason: err.Error()}
+}
+
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case 'n':
+		return "null"
+	case 'f', 't':
+		return "boolean"
+	case '"':
+		return "string"
+	case '0':
+		return "number"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	}
+	return k.String()
+}
+
+func goTypeName(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "an array"
+	case t == "string" || strings.HasSuffix(t, ".Type") || strings.HasSuffix(t, ".Source") || strings.HasSuffix(t, ".DocumentKind"):
+		return "a string"
+	case t == "int" || t == "int64":
+		return "an integer"
+	case t == "float64":
+		return "a number"
+	case t == "bool":
+		return "a boolean"
+	case t == "time.Time":
+		return "an RFC 3339 timestamp"
+	case strings.HasSuffix(t, ".Date"):
+		return "a date (YYYY-MM-DD)"
+	case t == "jsontext.Value":
+		return "a JSON value"
+	}
+	return "an object"
+}
+
+// pointerPath turns "/lines/2/quantity" into "lines[2].quantity".
+func pointerPath(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if _, err := strconv.Atoi(tok); err == nil {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
+}
+
+func joinPath(prefix, p string) string {
+	switch {
+	case prefix == "":
+		return p
+	case p == "":
+		return prefix
+	case p[0] == '[':
+		return prefix + p
+	}
+	return prefix + "." + p
+}
+
+func joinStrings[T ~string](v []T) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = string(x)
+	}
+	return strings.Join(s, ", ")
+}
