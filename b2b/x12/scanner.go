@@ -1,0 +1,259 @@
+package x12
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// isaWidths are the fixed widths of ISA01..ISA16.
+var isaWidths = [16]int{2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1}
+
+// Scanner splits an input into segments, reading new delimiters at every ISA.
+// It is the streaming layer under Parse: it checks segment syntax but not the
+// envelopes. Use it as
+//
+//	sc := x12.NewScanner(data, x12.Limits{})
+//	for sc.Next() {
+//		seg := sc.Segment()
+//		for _, e := range sc.Issues() { … }
+//	}
+//	if err := sc.Err(); err != nil { … }
+type Scanner struct {
+	data    []byte
+	pos     int
+	lim     Limits
+	d       Delimiters
+	seg     Segment
+	ordinal int // within the current interchange
+	count   int // segments in the whole input
+	issues  []*Error
+	err     *Error
+	started bool
+}
+
+// NewScanner returns a scanner over data. A UTF-8 byte order mark and leading
+// white space are skipped.
+func NewScanner(data []byte, lim Limits) *Scanner {
+	lim = lim.withDefaults()
+	s := &Scanner{data: data, lim: lim}
+	if len(data) > lim.MaxBytes {
+		s.err = &Error{Kind: KindLimit, Offset: -1, Reason: fmt.Sprintf("input of %d bytes exceeds the limit of %d", len(data), lim.MaxBytes)}
+	}
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		s.pos = 3
+	}
+	return s
+}
+
+// Delimiters returns the delimiters of the current interchange.
+func (s *Scanner) Delimiters() Delimiters { return s.d }
+
+// Segment returns the current segment.
+func (s *Scanner) Segment() Segment { return s.seg }
+
+// Issues returns the non-fatal problems of the current segment (without
+// envelope context); the slice is reused by the next call to Next.
+func (s *Scanner) Issues() []*Error { return s.issues }
+
+// Err returns the error that stopped the scanner, or nil at the end of input.
+func (s *Scanner) Err() error {
+	if s.err == nil {
+		return nil
+	}
+	return s.err
+}
+
+func (s *Scanner) fail(kind Kind, off int, format string, args ...any) bool {
+	s.err = &Error{Kind: kind, Segment: s.ordinal + 1, Offset: off, Reason: fmt.Sprintf(format, args...)}
+	return false
+}
+
+func (s *Scanner) issue(kind Kind, elem int, format string, args ...any) {
+	s.issues = append(s.issues, &Error{Kind: kind, Segment: s.seg.Ordinal, Tag: s.seg.Tag(), Offset: s.seg.Offset, Element: elem, Reason: fmt.Sprintf(format, args...)})
+}
+
+// skipSpace skips the line breaks, blanks and padding allowed after a
+// terminator (and at the end of input) unless they are delimiters.
+func (s *Scanner) skipSpace() {
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		if (c == '\n' || c == '\r' || c == ' ' || c == '\t' || c == 0 || c == 0x1a) && c != s.d.Segment && c != s.d.Element {
+			s.pos++
+			continue
+		}
+		return
+	}
+}
+
+// Next advances to the next segment. It returns false at the end of input or
+// on a fatal error (see Err).
+func (s *Scanner) Next() bool {
+	if s.err != nil {
+		return false
+	}
+	s.issues = s.issues[:0]
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		if !s.started {
+			return s.fail(KindSyntax, 0, "no ISA segment: input is empty")
+		}
+		return false
+	}
+	if s.count >= s.lim.MaxSegments {
+		return s.fail(KindLimit, s.pos, "more than %d segments", s.lim.MaxSegments)
+	}
+	if bytes.HasPrefix(s.data[s.pos:], []byte("ISA")) {
+		return s.readISA()
+	}
+	if !s.started {
+		return s.fail(KindSyntax, s.pos, "input does not start with an ISA segment")
+	}
+	start := s.pos
+	j := bytes.IndexByte(s.data[start:], s.d.Segment)
+	end := start + j
+	if j < 0 {
+		end = len(s.data)
+		for end > start && isSpace(s.data[end-1]) {
+			end--
+		}
+	}
+	raw := s.data[start:end]
+	if s.d.Segment == '\n' && len(raw) > 0 && raw[len(raw)-1] == '\r' {
+		raw = raw[:len(raw)-1]
+	}
+	s.ordinal++
+	s.count++
+	s.seg = Segment{raw: raw, Offset: start, Ordinal: s.ordinal, tagLen: tagEnd(raw, s.d.Element), el: s.d.Element, comp: s.d.Component, rep: s.d.Repetition}
+	if j < 0 {
+		s.pos = len(s.data)
+		if s.d.Segment != '\n' && s.d.Segment != '\r' {
+			s.issue(KindUnterminated, 0, "last segment is not terminated by %q", s.d.Segment)
+		}
+	} else {
+		s.pos = end + 1
+	}
+	s.checkSegment()
+	return true
+}
+
+func isSpace(c byte) bool {
+	return c == '\n' || c == '\r' || c == ' ' || c == '\t' || c == 0 || c == 0x1a
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z'
+}
+
+// checkSegment checks the tag, line breaks and element lengths of s.seg.
+func (s *Scanner) checkSegment() {
+	raw := s.seg.raw
+	tag := raw[:s.seg.tagLen]
+	if len(tag) < 2 || len(tag) > 3 || !upperAlnum(tag) {
+		s.issue(KindBadTag, 0, "invalid segment identifier %q", clip(tag))
+	}
+	if s.d.Segment != '\n' {
+		if k := bytes.IndexByte(raw, '\n'); k >= 0 {
+			elem := bytes.Count(raw[:k], []byte{s.d.Element})
+			p := k
+			for p > 0 && (raw[p-1] == '\r' || raw[p-1] == '\n') {
+				p--
+			}
+			if p > 0 && !isAlnum(raw[p-1]) && raw[p-1] != ' ' {
+				s.issue(KindLineBreak, elem, "line break after %q inside the segment: mixed segment terminators (the ISA declares %q), segments are glued together", raw[p-1], s.d.Segment)
+			} else {
+				s.issue(KindLineBreak, elem, "line break inside the segment (the ISA declares terminator %q)", s.d.Segment)
+			}
+		}
+	}
+	if len(raw) > s.lim.MaxElementLen {
+		for i, e := range s.seg.All() {
+			if len(e) > s.lim.MaxElementLen {
+				s.issue(KindLimit, i, "element of %d bytes exceeds the limit of %d", len(e), s.lim.MaxElementLen)
+				break
+			}
+		}
+	}
+}
+
+func upperAlnum(b []byte) bool {
+	for _, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func clip(b []byte) string {
+	if len(b) > 20 {
+		return string(b[:20]) + "…"
+	}
+	return string(b)
+}
+
+// readISA reads the delimiters from the ISA at s.pos: the element separator is
+// the byte after "ISA", ISA16 (the component separator) follows the 16th
+// element separator and the segment terminator follows ISA16. Counting
+// separators rather than trusting offsets 103-105 reads an ISA whose fixed-width
+// fields were trimmed or padded wrongly; that is reported as an issue.
+func (s *Scanner) readISA() bool {
+	start := s.pos
+	d := s.data[start:]
+	if len(d) < 4 {
+		return s.fail(KindSyntax, start, "ISA segment is truncated")
+	}
+	el := d[3]
+	if isAlnum(el) || isSpace(el) {
+		return s.fail(KindSyntax, start, "ISA element separator %q is a letter, digit or white space", el)
+	}
+	var seps [16]int
+	n := 0
+	for p := 3; p < len(d) && p < 400 && n < 16; p++ {
+		if d[p] == el {
+			seps[n] = p
+			n++
+		}
+	}
+	if n < 16 || seps[15]+2 >= len(d) {
+		return s.fail(KindSyntax, start, "ISA segment is truncated: %d of 16 elements and the terminator found", n)
+	}
+	comp := d[seps[15]+1]
+	term := d[seps[15]+2]
+	if comp == el || term == el || term == comp || isAlnum(comp) || isAlnum(term) || term == ' ' {
+		return s.fail(KindSyntax, start, "ISA delimiters are not usable: element %q, component %q, terminator %q", el, comp, term)
+	}
+	isaLen := seps[15] + 3 // ISA through terminator
+	s.d = Delimiters{Element: el, Component: comp, Segment: term}
+	s.started = true
+	s.ordinal = 1
+	s.count++
+	raw := d[:seps[15]+2]
+	s.seg = Segment{raw: raw, Offset: start, Ordinal: 1, tagLen: 3, el: el, comp: comp}
+	s.pos = start + len(raw) + 1
+	// Widths: report every field off its fixed width, once.
+	if isaLen != 106 {
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "ISA is not fixed-width (%d bytes instead of 106)", isaLen)
+		for i := 0; i < 16; i++ {
+			end := len(raw)
+			if i < 15 {
+				end = seps[i+1]
+			}
+			if w := end - seps[i] - 1; w != isaWidths[i] {
+				fmt.Fprintf(&b, "; ISA%02d is %d characters, not %d", i+1, w, isaWidths[i])
+			}
+		}
+		s.issue(KindISAFormat, 0, "%s", b.String())
+	}
+	ver := s.seg.Element(12)
+	if len(ver) == 5 && string(ver) >= "00402" {
+		rep := s.seg.Element(11)
+		if len(rep) == 1 && !isAlnum(rep[0]) && rep[0] != ' ' && rep[0] != el && rep[0] != comp && rep[0] != term {
+			s.d.Repetition = rep[0]
+			s.seg.rep = rep[0]
+		} else {
+			s.issue(KindInvalidValue, 11, "ISA11 %q is not a usable repetition separator for version %s", clip(rep), ver)
+		}
+	}
+	return true
+}
