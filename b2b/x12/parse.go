@@ -105,9 +105,10 @@ func (p *parser) run(data []byte) {
 			n := bytes.Count(data, []byte{p.sc.d.Segment}) + 16
 			p.segs = make([]Segment, 0, n)
 		}
-		isa := seg.tagLen == 3 && seg.Is("ISA")
+		tag := seg.Tag()
+		isa := tag == "ISA"
 		if isa {
-			p.segment(seg)
+			p.segment(seg, tag)
 		}
 		for _, e := range p.sc.Issues() {
 			if e.Kind == KindISAFormat || e.Kind == KindUnterminated {
@@ -118,7 +119,7 @@ func (p *parser) run(data []byte) {
 			p.add(e, seg)
 		}
 		if !isa {
-			p.segment(seg)
+			p.segment(seg, tag)
 		}
 		if len(p.errs) >= p.lim.MaxErrors {
 			p.errs = append(p.errs, &Error{Kind: KindLimit, Offset: -1, Reason: fmt.Sprintf("more than %d errors: giving up", p.lim.MaxErrors)})
@@ -126,7 +127,7 @@ func (p *parser) run(data []byte) {
 		}
 	}
 	if err := p.sc.err; err != nil {
-		p.add(err, Segment{Ordinal: err.Segment, Offset: err.Offset})
+		p.add(err, Segment{ord: uint32(err.Segment), start: uint32(max(err.Offset, 0))})
 	}
 	p.closeInterchange(nil)
 }
@@ -142,11 +143,11 @@ func (p *parser) locate(e *Error, seg Segment) {
 	if p.setStart >= 0 {
 		e.Set = p.setCtl
 		e.SetID = p.setID
-		e.Segment = seg.Ordinal - p.segs[p.setStart].Ordinal + 1
+		e.Segment = seg.Ordinal() - p.segs[p.setStart].Ordinal() + 1
 	} else if e.Segment == 0 {
-		e.Segment = seg.Ordinal
+		e.Segment = seg.Ordinal()
 	}
-	if e.Tag == "" && seg.raw != nil {
+	if e.Tag == "" && seg.in != nil {
 		e.Tag = seg.Tag()
 	}
 }
@@ -157,19 +158,18 @@ func (p *parser) add(e *Error, seg Segment) {
 }
 
 func (p *parser) errorf(kind Kind, seg Segment, elem int, format string, args ...any) {
-	p.add(&Error{Kind: kind, Tag: seg.Tag(), Offset: seg.Offset, Element: elem, Reason: fmt.Sprintf(format, args...)}, seg)
+	p.add(&Error{Kind: kind, Tag: seg.Tag(), Offset: seg.Offset(), Element: elem, Reason: fmt.Sprintf(format, args...)}, seg)
 }
 
 func (p *parser) warnf(kind Kind, seg Segment, elem int, format string, args ...any) {
-	e := &Error{Kind: kind, Tag: seg.Tag(), Offset: seg.Offset, Element: elem, Reason: fmt.Sprintf(format, args...)}
+	e := &Error{Kind: kind, Tag: seg.Tag(), Offset: seg.Offset(), Element: elem, Reason: fmt.Sprintf(format, args...)}
 	p.locate(e, seg)
 	p.doc.Warnings = append(p.doc.Warnings, e)
 }
 
 func trim(b []byte) string { return strings.TrimSpace(bstr(b)) }
 
-func (p *parser) segment(seg Segment) {
-	tag := seg.Tag()
+func (p *parser) segment(seg Segment, tag string) {
 	if tag == "ISA" {
 		p.closeInterchange(&seg)
 		p.openInterchange(seg)

@@ -24,6 +24,7 @@ type Scanner struct {
 	lim     Limits
 	d       Delimiters
 	seg     Segment
+	in      *input
 	ordinal int // within the current interchange
 	count   int // segments in the whole input
 	issues  []*Error
@@ -69,7 +70,7 @@ func (s *Scanner) fail(kind Kind, off int, format string, args ...any) bool {
 }
 
 func (s *Scanner) issue(kind Kind, elem int, format string, args ...any) {
-	s.issues = append(s.issues, &Error{Kind: kind, Segment: s.seg.Ordinal, Tag: s.seg.Tag(), Offset: s.seg.Offset, Element: elem, Reason: fmt.Sprintf(format, args...)})
+	s.issues = append(s.issues, &Error{Kind: kind, Segment: s.seg.Ordinal(), Tag: s.seg.Tag(), Offset: s.seg.Offset(), Element: elem, Reason: fmt.Sprintf(format, args...)})
 }
 
 // skipSpace skips the line breaks, blanks and padding allowed after a
@@ -123,7 +124,7 @@ func (s *Scanner) Next() bool {
 	}
 	s.ordinal++
 	s.count++
-	s.seg = Segment{raw: raw, Offset: start, Ordinal: s.ordinal, tagLen: tagEnd(raw, s.d.Element), el: s.d.Element, comp: s.d.Component, rep: s.d.Repetition}
+	s.seg = Segment{in: s.in, start: uint32(start), end: uint32(start + len(raw)), ord: uint32(s.ordinal), tagLen: tagEnd(raw, s.d.Element)}
 	if j < 0 {
 		s.pos = len(s.data)
 		if s.d.Segment != '\n' && s.d.Segment != '\r' {
@@ -146,7 +147,7 @@ func isAlnum(c byte) bool {
 
 // checkSegment checks the tag, line breaks and element lengths of s.seg.
 func (s *Scanner) checkSegment() {
-	raw := s.seg.raw
+	raw := s.seg.Raw()
 	tag := raw[:s.seg.tagLen]
 	if len(tag) < 2 || len(tag) > 3 || !upperAlnum(tag) {
 		s.issue(KindBadTag, 0, "invalid segment identifier %q", clip(tag))
@@ -228,7 +229,8 @@ func (s *Scanner) readISA() bool {
 	s.ordinal = 1
 	s.count++
 	raw := d[:seps[15]+2]
-	s.seg = Segment{raw: raw, Offset: start, Ordinal: 1, tagLen: 3, el: el, comp: comp}
+	s.in = &input{data: s.data, el: el, comp: comp}
+	s.seg = Segment{in: s.in, start: uint32(start), end: uint32(start + len(raw)), ord: 1, tagLen: 3}
 	s.pos = start + len(raw) + 1
 	// Widths: report every field off its fixed width, once.
 	if isaLen != 106 {
@@ -250,7 +252,7 @@ func (s *Scanner) readISA() bool {
 		rep := s.seg.Element(11)
 		if len(rep) == 1 && !isAlnum(rep[0]) && rep[0] != ' ' && rep[0] != el && rep[0] != comp && rep[0] != term {
 			s.d.Repetition = rep[0]
-			s.seg.rep = rep[0]
+			s.in.rep = rep[0]
 		} else {
 			s.issue(KindInvalidValue, 11, "ISA11 %q is not a usable repetition separator for version %s", clip(rep), ver)
 		}

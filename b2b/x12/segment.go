@@ -24,16 +24,34 @@ type Delimiters struct {
 	Element, Component, Repetition, Segment byte
 }
 
-// Segment is one segment of the input: its tag and elements, without the
-// terminator. Elements are found lazily; nothing is copied.
-type Segment struct {
-	raw []byte
-	// Offset is the byte offset of the segment tag in the input.
-	Offset int
-	// Ordinal is the 1-based position of the segment in its interchange (ISA = 1).
-	Ordinal       int
-	tagLen        uint8
+// input is what the segments of one interchange share: the buffer and the
+// delimiters read from its ISA.
+type input struct {
+	data          []byte
 	el, comp, rep byte
+}
+
+// Segment is one segment of the input: its tag and elements, without the
+// terminator. Elements are found lazily; nothing is copied. A Segment is 24
+// bytes (offsets into the shared input) so that large interchanges stay cheap.
+type Segment struct {
+	in         *input
+	start, end uint32
+	ord        uint32
+	tagLen     uint8
+}
+
+// Offset returns the byte offset of the segment tag in the input.
+func (s Segment) Offset() int { return int(s.start) }
+
+// Ordinal returns the 1-based position of the segment in its interchange (ISA = 1).
+func (s Segment) Ordinal() int { return int(s.ord) }
+
+func (s Segment) seps() (el, comp, rep byte) {
+	if s.in == nil {
+		return 0, 0, 0
+	}
+	return s.in.el, s.in.comp, s.in.rep
 }
 
 // tagEnd returns the length of the tag of raw (up to the first element separator).
@@ -52,32 +70,41 @@ func tagEnd(raw []byte, el byte) uint8 {
 }
 
 // Raw returns the bytes of the segment without its terminator.
-func (s Segment) Raw() []byte { return s.raw }
+func (s Segment) Raw() []byte {
+	if s.in == nil {
+		return nil
+	}
+	return s.in.data[s.start:s.end:s.end]
+}
 
 // Tag returns the segment identifier (ST, BEG, PO1 …).
-func (s Segment) Tag() string { return bstr(s.raw[:s.tagLen]) }
+func (s Segment) Tag() string { return bstr(s.Raw()[:s.tagLen]) }
 
 // Is reports whether the segment has the given tag, without allocating.
 func (s Segment) Is(tag string) bool {
-	return int(s.tagLen) == len(tag) && string(s.raw[:s.tagLen]) == tag
+	return int(s.tagLen) == len(tag) && string(s.Raw()[:s.tagLen]) == tag
 }
 
 // Len returns the number of elements after the tag (trailing empty ones
 // included, as written).
-func (s Segment) Len() int { return bytes.Count(s.raw, []byte{s.el}) }
+func (s Segment) Len() int {
+	el, _, _ := s.seps()
+	return bytes.Count(s.Raw(), []byte{el})
+}
 
 // Element returns element i (1-based, as in ST01; 0 is the tag), or nil when the
 // segment has fewer elements.
 func (s Segment) Element(i int) []byte {
-	b := s.raw
+	el, _, _ := s.seps()
+	b := s.Raw()
 	for k := 0; k < i; k++ {
-		j := bytes.IndexByte(b, s.el)
+		j := bytes.IndexByte(b, el)
 		if j < 0 {
 			return nil
 		}
 		b = b[j+1:]
 	}
-	if j := bytes.IndexByte(b, s.el); j >= 0 {
+	if j := bytes.IndexByte(b, el); j >= 0 {
 		return b[:j]
 	}
 	return b
@@ -89,33 +116,36 @@ func (s Segment) String(i int) string { return bstr(s.Element(i)) }
 // Component returns component j (1-based) of element i, of its first repetition.
 // A simple element is its own first component.
 func (s Segment) Component(i, j int) []byte {
-	return split(s.Repetition(i, 1), s.comp, j)
+	_, comp, _ := s.seps()
+	return split(s.Repetition(i, 1), comp, j)
 }
 
 // Repetition returns repetition r (1-based) of element i; without a repetition
 // separator the element is its only repetition.
 func (s Segment) Repetition(i, r int) []byte {
+	_, _, rep := s.seps()
 	e := s.Element(i)
-	if s.rep == 0 || i == 0 || (i == 11 && s.Is("ISA")) {
+	if rep == 0 || i == 0 || (i == 11 && s.Is("ISA")) {
 		if r == 1 {
 			return e
 		}
 		return nil
 	}
-	return split(e, s.rep, r)
+	return split(e, rep, r)
 }
 
 // All yields the elements after the tag with their 1-based positions.
 func (s Segment) All() iter.Seq2[int, []byte] {
 	return func(yield func(int, []byte) bool) {
-		b := s.raw
-		j := bytes.IndexByte(b, s.el)
+		el, _, _ := s.seps()
+		b := s.Raw()
+		j := bytes.IndexByte(b, el)
 		if j < 0 {
 			return
 		}
 		b = b[j+1:]
 		for i := 1; ; i++ {
-			j = bytes.IndexByte(b, s.el)
+			j = bytes.IndexByte(b, el)
 			if j < 0 {
 				yield(i, b)
 				return

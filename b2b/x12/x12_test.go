@@ -156,7 +156,7 @@ func dump(doc *x12.Document, err error) []byte {
 			for _, s := range g.Sets {
 				fmt.Fprintf(&b, "    set %s %s\n", s.ID, s.Control)
 				for i, seg := range s.Segments {
-					fmt.Fprintf(&b, "      %3d @%-5d %q\n", i+1, seg.Offset, seg.Raw())
+					fmt.Fprintf(&b, "      %3d @%-5d %q\n", i+1, seg.Offset(), seg.Raw())
 				}
 			}
 		}

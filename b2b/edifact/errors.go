@@ -1,0 +1,147 @@
+package edifact
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Kind classifies an error so that CONTRL messages and metrics can use a fixed
+// set of reasons.
+type Kind int
+
+// The kinds of syntax and envelope errors.
+const (
+	KindSyntax                       Kind = iota + 1 // unreadable input: bad UNA, no UNB
+	KindLimit                                        // a size limit was exceeded
+	KindBadTag                                       // tag is not three upper-case letters or digits
+	KindUnexpectedSegment                            // segment outside the envelope it needs
+	KindMissingElement                               // mandatory element missing
+	KindInvalidValue                                 // element with a wrong format, length or code
+	KindCharset                                      // characters outside the declared repertoire (a warning)
+	KindUnterminated                                 // last segment without terminator (a warning)
+	KindMessageTrailerMissing                        // UNH without UNT
+	KindMessageReferenceMismatch                     // UNT02 differs from UNH01
+	KindMessageCount                                 // UNT01 differs from the segments counted
+	KindGroupTrailerMissing                          // UNG without UNE
+	KindGroupReferenceMismatch                       // UNE02 differs from UNG05
+	KindGroupCount                                   // UNE01 differs from the messages counted
+	KindInterchangeTrailerMissing                    // UNB without UNZ
+	KindInterchangeReferenceMismatch                 // UNZ02 differs from UNB05
+	KindInterchangeCount                             // UNZ01 differs from the messages or groups counted
+	KindDuplicateReference                           // a reference repeated in its envelope (a warning)
+	KindSegmentRepeated                              // a segment that may occur once occurs again (UNS)
+)
+
+// Error is one syntax or envelope problem, located as precisely as the input
+// allows. Zero fields are unknown or not applicable.
+type Error struct {
+	Kind        Kind
+	Interchange string // UNB05
+	Group       string // UNG05
+	Message     string // UNH01
+	MessageType string // UNH02-1
+	// Segment is the 1-based position of the segment in its message (UNH = 1)
+	// when Message is known, else in its interchange (UNB = 1).
+	Segment   int
+	Tag       string
+	Offset    int // byte offset of the segment in the input; -1 if unknown
+	Element   int // 1-based data element position, 0 for the whole segment
+	Component int // 1-based component position, 0 for the whole element
+	Reason    string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	sep := ""
+	if e.Interchange != "" {
+		fmt.Fprintf(&b, "interchange %s", e.Interchange)
+		sep = " "
+	}
+	if e.Group != "" {
+		fmt.Fprintf(&b, "%sgroup %s", sep, e.Group)
+		sep = " "
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, "%smessage %s", sep, e.Message)
+		if e.MessageType != "" {
+			fmt.Fprintf(&b, " (%s)", e.MessageType)
+		}
+		sep = " "
+	}
+	if sep != "" {
+		b.WriteString(": ")
+	}
+	if e.Segment > 0 || e.Tag != "" {
+		fmt.Fprintf(&b, "segment %d", e.Segment)
+		if e.Tag != "" {
+			fmt.Fprintf(&b, " (%s", e.Tag)
+			if e.Offset >= 0 {
+				fmt.Fprintf(&b, " at byte %d", e.Offset)
+			}
+			b.WriteString(")")
+		} else if e.Offset >= 0 {
+			fmt.Fprintf(&b, " (at byte %d)", e.Offset)
+		}
+		if e.Element > 0 {
+			fmt.Fprintf(&b, " element %02d", e.Element)
+			if e.Component > 0 {
+				fmt.Fprintf(&b, "-%d", e.Component)
+			}
+		}
+		b.WriteString(": ")
+	} else if e.Offset >= 0 {
+		fmt.Fprintf(&b, "byte %d: ", e.Offset)
+	}
+	b.WriteString(e.Reason)
+	return b.String()
+}
+
+// Errors is the list of errors found in one input; it is the error returned by
+// Parse. errors.As finds the individual *Error values through Unwrap.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	if len(es) == 1 {
+		return es[0].Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d errors:", len(es))
+	for _, e := range es {
+		b.WriteString("\n\t")
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Unwrap lets errors.Is and errors.As see each error.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// Limits bound what Parse accepts; the zero value means the defaults.
+type Limits struct {
+	MaxBytes      int `yaml:"max_bytes"`       // whole input; default 64 MiB
+	MaxSegments   int `yaml:"max_segments"`    // whole input; default 1,000,000
+	MaxElementLen int `yaml:"max_element_len"` // default 4,096
+	MaxErrors     int `yaml:"max_errors"`      // errors collected before giving up; default 100
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = 64 << 20
+	}
+	if l.MaxSegments <= 0 {
+		l.MaxSegments = 1_000_000
+	}
+	if l.MaxElementLen <= 0 {
+		l.MaxElementLen = 4096
+	}
+	if l.MaxErrors <= 0 {
+		l.MaxErrors = 100
+	}
+	return l
+}

@@ -1,0 +1,293 @@
+package edifact
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+)
+
+// Scanner splits an input into segments, reading a UNA before each interchange
+// and falling back to the default separators after every UNZ. It is the
+// streaming layer under Parse: it checks segment syntax, not the envelopes.
+//
+//	sc := edifact.NewScanner(data, edifact.Limits{})
+//	for sc.Next() {
+//		seg := sc.Segment()
+//		for _, e := range sc.Issues() { … }
+//	}
+//	if err := sc.Err(); err != nil { … }
+type Scanner struct {
+	data      []byte
+	pos       int
+	lim       Limits
+	d         Delimiters
+	una       bool // the current interchange has a UNA
+	charset   Charset
+	ascii     bool // UNOA/UNOB: report non-ASCII bytes once
+	reported  bool
+	syntaxID  string
+	seg       Segment
+	ordinal   int
+	count     int
+	issues    []*Error
+	err       *Error
+	started   bool
+	resetNext bool
+}
+
+// NewScanner returns a scanner over data. A UTF-8 byte order mark and white
+// space between segments are skipped.
+func NewScanner(data []byte, lim Limits) *Scanner {
+	lim = lim.withDefaults()
+	s := &Scanner{data: data, lim: lim, d: DefaultDelimiters()}
+	s.d.Repetition = 0
+	if len(data) > lim.MaxBytes {
+		s.err = &Error{Kind: KindLimit, Offset: -1, Reason: fmt.Sprintf("input of %d bytes exceeds the limit of %d", len(data), lim.MaxBytes)}
+	}
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		s.pos = 3
+	}
+	return s
+}
+
+// Delimiters returns the delimiters of the current interchange.
+func (s *Scanner) Delimiters() Delimiters { return s.d }
+
+// Charset returns the character set of the current interchange.
+func (s *Scanner) Charset() Charset { return s.charset }
+
+// HasUNA reports whether the current interchange started with a UNA.
+func (s *Scanner) HasUNA() bool { return s.una }
+
+// Segment returns the current segment.
+func (s *Scanner) Segment() Segment { return s.seg }
+
+// Issues returns the non-fatal problems of the current segment (without
+// envelope context); the slice is reused by the next call to Next.
+func (s *Scanner) Issues() []*Error { return s.issues }
+
+// Err returns the error that stopped the scanner, or nil at the end of input.
+func (s *Scanner) Err() error {
+	if s.err == nil {
+		return nil
+	}
+	return s.err
+}
+
+func (s *Scanner) fail(kind Kind, off int, format string, args ...any) bool {
+	s.err = &Error{Kind: kind, Segment: s.ordinal + 1, Offset: off, Reason: fmt.Sprintf(format, args...)}
+	return false
+}
+
+func (s *Scanner) issue(kind Kind, elem int, format string, args ...any) {
+	s.issues = append(s.issues, &Error{Kind: kind, Segment: s.seg.Ordinal, Tag: s.seg.Tag(), Offset: s.seg.Offset, Element: elem, Reason: fmt.Sprintf(format, args...)})
+}
+
+func isSpace(c byte) bool {
+	return c == '\n' || c == '\r' || c == ' ' || c == '\t' || c == 0 || c == 0x1a
+}
+
+func (s *Scanner) skipSpace() {
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		if isSpace(c) && c != s.d.Segment && c != s.d.Element && c != s.d.Component {
+			s.pos++
+			continue
+		}
+		return
+	}
+}
+
+// Next advances to the next segment. It returns false at the end of input or
+// on a fatal error (see Err).
+func (s *Scanner) Next() bool {
+	if s.err != nil {
+		return false
+	}
+	s.issues = s.issues[:0]
+	if s.resetNext {
+		s.d, s.una, s.charset, s.ascii, s.reported = DefaultDelimiters(), false, CharsetASCII, false, false
+		s.d.Repetition = 0
+		s.resetNext = false
+	}
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		if !s.started {
+			return s.fail(KindSyntax, 0, "no UNB segment: input is empty")
+		}
+		return false
+	}
+	if s.count >= s.lim.MaxSegments {
+		return s.fail(KindLimit, s.pos, "more than %d segments", s.lim.MaxSegments)
+	}
+	if bytes.HasPrefix(s.data[s.pos:], []byte("UNA")) {
+		if !s.readUNA() {
+			return false
+		}
+		s.skipSpace()
+	}
+	s.started = true
+	start := s.pos
+	end, p := -1, start
+	for {
+		j := bytes.IndexByte(s.data[p:], s.d.Segment)
+		if j < 0 {
+			break
+		}
+		k := p + j
+		if s.d.Release != 0 {
+			n := 0
+			for q := k - 1; q >= start && s.data[q] == s.d.Release; q-- {
+				n++
+			}
+			if n%2 == 1 { // released terminator: part of the data
+				p = k + 1
+				continue
+			}
+		}
+		end = k
+		break
+	}
+	terminated := end >= 0
+	if !terminated {
+		end = len(s.data)
+		for end > start && isSpace(s.data[end-1]) {
+			end--
+		}
+	}
+	s.ordinal++
+	s.count++
+	raw := s.data[start:end]
+	s.seg = Segment{raw: raw, Offset: start, Ordinal: s.ordinal, tagLen: tagEnd(raw, s.d.Element, s.d.Component), el: s.d.Element, comp: s.d.Component, rel: s.d.Release, rep: s.d.Repetition, charset: s.charset}
+	if terminated {
+		s.pos = end + 1
+	} else {
+		s.pos = len(s.data)
+		s.issue(KindUnterminated, 0, "last segment is not terminated by %q", s.d.Segment)
+	}
+	if s.seg.Is("UNB") {
+		s.readUNB()
+	} else if s.seg.Is("UNZ") {
+		s.resetNext = true
+	}
+	s.checkSegment()
+	return true
+}
+
+// readUNA reads the six service characters after "UNA".
+func (s *Scanner) readUNA() bool {
+	if len(s.data)-s.pos < 9 {
+		return s.fail(KindSyntax, s.pos, "UNA service string advice is truncated")
+	}
+	u := s.data[s.pos+3 : s.pos+9]
+	d := Delimiters{Component: u[0], Element: u[1], Decimal: u[2], Release: u[3], Repetition: u[4], Segment: u[5]}
+	if d.Release == ' ' {
+		d.Release = 0
+	}
+	if d.Repetition == ' ' {
+		d.Repetition = 0
+	}
+	if d.Decimal != '.' && d.Decimal != ',' {
+		return s.fail(KindSyntax, s.pos, "UNA decimal mark %q is neither '.' nor ','", d.Decimal)
+	}
+	seen := map[byte]bool{}
+	for _, c := range []byte{d.Component, d.Element, d.Release, d.Repetition, d.Segment} {
+		if c == 0 {
+			continue
+		}
+		if seen[c] || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' {
+			return s.fail(KindSyntax, s.pos, "UNA service characters %q are not usable (letters, digits or repeated)", u)
+		}
+		seen[c] = true
+	}
+	s.d, s.una = d, true
+	s.pos += 9
+	return true
+}
+
+// readUNB takes the character set and, for syntax 4 without UNA, the
+// repetition separator from UNB01.
+func (s *Scanner) readUNB() {
+	id := s.seg.Component(1, 1)
+	s.syntaxID = string(id)
+	switch string(id) {
+	case "UNOA", "UNOB":
+		s.charset, s.ascii = CharsetASCII, true
+	case "UNOC":
+		s.charset = CharsetLatin1
+	case "UNOW", "UNOY":
+		s.charset = CharsetUTF8
+	default:
+		s.charset = CharsetASCII
+		if len(id) == 4 && bytes.HasPrefix(id, []byte("UNO")) {
+			s.issue(KindCharset, 1, "syntax identifier %s: text is passed through undecoded", id)
+		} else {
+			s.issue(KindInvalidValue, 1, "syntax identifier %q is not a UNOx identifier", clip(id))
+		}
+	}
+	if v := s.seg.Component(1, 2); string(v) == "4" && !s.una {
+		s.d.Repetition = '*'
+		s.seg.rep = '*'
+	}
+	s.seg.charset = s.charset
+}
+
+func isAlnumUpper(b []byte) bool {
+	for _, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func clip(b []byte) string {
+	if len(b) > 20 {
+		return string(b[:20]) + "…"
+	}
+	return string(b)
+}
+
+// checkSegment checks the tag, the repertoire and element lengths of s.seg.
+func (s *Scanner) checkSegment() {
+	raw := s.seg.raw
+	tag := raw[:s.seg.tagLen]
+	if len(tag) != 3 || !isAlnumUpper(tag) {
+		s.issue(KindBadTag, 0, "invalid segment tag %q", clip(tag))
+	}
+	if s.ascii && !s.reported {
+		if k := nonASCII(raw); k >= 0 {
+			s.reported = true
+			elem := bytes.Count(raw[:k], []byte{s.d.Element})
+			what := "bytes"
+			if validUTF8(raw) {
+				what = "UTF-8 text"
+			}
+			s.issue(KindCharset, elem, "%s outside the %s repertoire declared by UNB (first at byte %d; reported once per interchange)", what, s.syntaxID, s.seg.Offset+k)
+		}
+	}
+	if len(raw) > s.lim.MaxElementLen {
+		for i, e := range s.seg.All() {
+			if len(e) > s.lim.MaxElementLen {
+				s.issue(KindLimit, i, "element of %d bytes exceeds the limit of %d", len(e), s.lim.MaxElementLen)
+				break
+			}
+		}
+	}
+}
+
+// nonASCII returns the index of the first byte ≥ 0x80, or -1; eight bytes at a time.
+func nonASCII(b []byte) int {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,201 @@
+// Package edifact tokenizes UN/EDIFACT interchanges (ISO 9735 syntax 1-4): it
+// reads the service string advice (UNA) or uses the default separators, splits
+// the input into segments without copying while honouring the release
+// character, decodes text by the UNB syntax identifier (UNOA/UNOB ASCII, UNOC
+// ISO-8859-1, UNOW/UNOY UTF-8) and checks the envelopes (UNB/UNZ, UNG/UNE,
+// UNH/UNT counts and references) and the section control segment UNS.
+//
+// It deliberately stays at the syntax level: it knows the service segments and
+// the formats of a few data elements shared by every directory (qualifiers and
+// quantities of NAD, QTY, PRI, MOA …), not the message structures (ORDERS,
+// DESADV …). Mapping messages to canonical events is left to the mappers;
+// CONTRL messages are built from this package's errors by package b2b/ack.
+//
+// Segments, raw elements and the strings of the envelope structs alias the
+// input buffer: the caller must not modify the input while they are in use.
+package edifact
+
+import (
+	"iter"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Delimiters are the service characters of one interchange. Release and
+// Repetition are 0 when not used.
+type Delimiters struct {
+	Component, Element, Decimal, Release, Repetition, Segment byte
+}
+
+// DefaultDelimiters are the separators of an interchange without UNA
+// (ISO 9735: ': + . ? * '); the repetition separator applies to syntax 4 only.
+func DefaultDelimiters() Delimiters {
+	return Delimiters{Component: ':', Element: '+', Decimal: '.', Release: '?', Repetition: '*', Segment: '\''}
+}
+
+// Charset says how to turn element bytes into text.
+type Charset uint8
+
+// The character repertoires, from the UNB syntax identifier.
+const (
+	CharsetASCII  Charset = iota // UNOA, UNOB (and unknown identifiers: bytes passed through)
+	CharsetLatin1                // UNOC: ISO-8859-1
+	CharsetUTF8                  // UNOW, UNOY
+)
+
+// Segment is one segment of the input, without its terminator. Elements are
+// found lazily, skipping released (escaped) separators; nothing is copied
+// until Text is called.
+type Segment struct {
+	raw []byte
+	// Offset is the byte offset of the segment tag in the input.
+	Offset int
+	// Ordinal is the 1-based position of the segment in its interchange (UNB = 1).
+	Ordinal            int
+	tagLen             uint8
+	el, comp, rel, rep byte
+	charset            Charset
+}
+
+// tagEnd returns the length of the tag of raw: up to the first element or
+// component separator, cut at 255 bytes (such a tag is invalid anyway).
+func tagEnd(raw []byte, el, comp byte) uint8 {
+	n := len(raw)
+	for i := 0; i < len(raw); i++ {
+		if raw[i] == el || raw[i] == comp {
+			n = i
+			break
+		}
+	}
+	return uint8(min(n, 255))
+}
+
+// Raw returns the bytes of the segment without its terminator.
+func (s Segment) Raw() []byte { return s.raw }
+
+// Tag returns the segment tag (UNH, BGM, NAD …).
+func (s Segment) Tag() string { return bstr(s.raw[:s.tagLen]) }
+
+// Is reports whether the segment has the given tag, without allocating.
+func (s Segment) Is(tag string) bool {
+	return int(s.tagLen) == len(tag) && string(s.raw[:s.tagLen]) == tag
+}
+
+// Len returns the number of data elements after the tag.
+func (s Segment) Len() int {
+	n := 0
+	for i := 0; i < len(s.raw); i++ {
+		switch c := s.raw[i]; {
+		case c == s.rel && s.rel != 0:
+			i++
+		case c == s.el:
+			n++
+		}
+	}
+	return n
+}
+
+// Element returns data element i (1-based, as in NAD01; 0 is the tag), still
+// escaped; nil when the segment has fewer elements.
+func (s Segment) Element(i int) []byte { return s.field(s.raw, s.el, i+1) }
+
+// Component returns component j (1-based) of element i, still escaped; a
+// simple element is its own first component.
+func (s Segment) Component(i, j int) []byte {
+	e := s.Element(i)
+	if e == nil {
+		return nil
+	}
+	return s.field(e, s.comp, j)
+}
+
+// Text returns component j of element i unescaped and decoded to UTF-8 by the
+// interchange's character set; j = 0 means the whole element. It allocates
+// only when the value holds a release character or non-ASCII Latin-1 text.
+func (s Segment) Text(i, j int) string {
+	var b []byte
+	if j == 0 {
+		b = s.Element(i)
+	} else {
+		b = s.Component(i, j)
+	}
+	return decode(b, s.rel, s.charset)
+}
+
+// All yields the escaped data elements after the tag with their positions.
+func (s Segment) All() iter.Seq2[int, []byte] {
+	return func(yield func(int, []byte) bool) {
+		for i := 1; ; i++ {
+			e := s.Element(i)
+			if e == nil || !yield(i, e) {
+				return
+			}
+		}
+	}
+}
+
+// field returns the n-th (1-based) part of b split at sep, skipping released
+// characters.
+func (s Segment) field(b []byte, sep byte, n int) []byte {
+	start, k := 0, 1
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c == s.rel && s.rel != 0 {
+			i++
+			continue
+		}
+		if c == sep {
+			if k == n {
+				return b[start:i:i]
+			}
+			k++
+			start = i + 1
+		}
+	}
+	if k == n {
+		return b[start:len(b):len(b)]
+	}
+	return nil
+}
+
+// decode unescapes b and converts it to UTF-8.
+func decode(b []byte, rel byte, cs Charset) string {
+	plain := true
+	for _, c := range b {
+		if (c == rel && rel != 0) || (c >= 0x80 && cs == CharsetLatin1) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return bstr(b)
+	}
+	var sb strings.Builder
+	sb.Grow(len(b) + 8)
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c == rel && rel != 0 {
+			if i+1 >= len(b) {
+				break
+			}
+			i++
+			c = b[i]
+		}
+		if c >= 0x80 && cs == CharsetLatin1 {
+			sb.WriteRune(rune(c))
+			continue
+		}
+		sb.WriteByte(c)
+	}
+	return sb.String()
+}
+
+func bstr(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+func validUTF8(b []byte) bool { return utf8.Valid(b) }
