@@ -1,0 +1,118 @@
+// Package clickhouse stores supplywatch's immutable facts in ClickHouse:
+// canonical events, rejected inputs (the dead letter) and OTLP spans. It owns
+// the schema (versioned migrations), the batch inserts and the duplicate
+// check that keeps every event stored once.
+//
+// It does no batching, retrying or decoding of its own: the collector
+// decides when to write and what to do when a write fails.
+package clickhouse
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Config says which ClickHouse to use. The zero value, after Defaults, is
+// the embedded server of `make run` at 127.0.0.1:9000.
+type Config struct {
+	Addr          []string `yaml:"addr" env:"ADDR" envSeparator:","`
+	HTTPAddr      string   `yaml:"http_addr" env:"HTTP_ADDR"`
+	Database      string   `yaml:"database" env:"DATABASE"`
+	User          string   `yaml:"user" env:"USER"`
+	Password      string   `yaml:"password" env:"PASSWORD"`
+	TLS           bool     `yaml:"tls" env:"TLS"`
+	TLSCAFile     string   `yaml:"tls_ca_file" env:"TLS_CA_FILE"`
+	TLSSkipVerify bool     `yaml:"tls_skip_verify" env:"TLS_SKIP_VERIFY"`
+	// RetentionDays is how long facts are kept (the tables' TTL).
+	RetentionDays int `yaml:"retention_days" env:"RETENTION_DAYS"`
+	// Embedded starts the chDB engine in a child process when true.
+	Embedded bool   `yaml:"embedded" env:"EMBEDDED"`
+	DataDir  string `yaml:"data_dir" env:"DATA_DIR"`
+}
+
+// Defaults fills the unset fields with the local defaults.
+func (c *Config) Defaults() {
+	if len(c.Addr) == 0 {
+		c.Addr = []string{"127.0.0.1:9000"}
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = "127.0.0.1:8123"
+	}
+	if c.Database == "" {
+		c.Database = "supplywatch"
+	}
+	if c.User == "" {
+		c.User = "default"
+	}
+	if c.RetentionDays == 0 {
+		c.RetentionDays = 5 * 365
+	}
+	if c.DataDir == "" {
+		c.DataDir = "var/clickhouse"
+	}
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// Validate checks the configuration without doing I/O.
+func (c *Config) Validate() error {
+	switch {
+	case len(c.Addr) == 0:
+		return errors.New("clickhouse.addr: is required")
+	case !identRE.MatchString(c.Database):
+		return fmt.Errorf("clickhouse.database: %q is not a plain identifier", c.Database)
+	case c.RetentionDays < 1:
+		return errors.New("clickhouse.retention_days: must be at least 1")
+	}
+	return nil
+}
+
+// Open connects to ClickHouse (without selecting the database, which may not
+// exist yet) and pings it.
+func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
+	opts := &clickhouse.Options{
+		Addr: cfg.Addr,
+		Auth: clickhouse.Auth{Username: cfg.User, Password: cfg.Password},
+		Settings: clickhouse.Settings{
+			"max_execution_time": 60,
+		},
+		DialTimeout:     5 * time.Second,
+		ReadTimeout:     60 * time.Second,
+		MaxOpenConns:    8,
+		MaxIdleConns:    4,
+		ConnMaxLifetime: time.Hour,
+		Compression:     &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+	}
+	if cfg.TLS {
+		t := &tls.Config{InsecureSkipVerify: cfg.TLSSkipVerify, MinVersion: tls.VersionTLS12}
+		if cfg.TLSCAFile != "" {
+			pem, err := os.ReadFile(cfg.TLSCAFile)
+			if err != nil {
+				return nil, fmt.Errorf("clickhouse tls ca: %w", err)
+			}
+			t.RootCAs = x509.NewCertPool()
+			if !t.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("clickhouse tls ca %s: no certificate found", cfg.TLSCAFile)
+			}
+		}
+		opts.TLS = t
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse open %v: %w", cfg.Addr, err)
+	}
+	if err := conn.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("clickhouse ping %v: %w", cfg.Addr, err)
+	}
+	return conn, nil
+}

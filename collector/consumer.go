@@ -1,0 +1,176 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/supplywatch/supplywatch/kafka"
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+// Reader is what the Consumer needs of a Kafka consumer-group reader
+// (*kafkago.Reader).
+type Reader interface {
+	FetchMessage(ctx context.Context) (kafkago.Message, error)
+	CommitMessages(ctx context.Context, msgs ...kafkago.Message) error
+	Stats() kafkago.ReaderStats
+}
+
+// Consumer reads canonical events from the events topic into the Writer,
+// at least once: a message's offset is committed only after the Writer has
+// stored it (or found it stored already), so a crash or a rebalance makes
+// Kafka deliver again what was not stored, and the Writer's duplicate check
+// stores it once.
+type Consumer struct {
+	reader      Reader
+	writer      *Writer
+	log         *slog.Logger
+	metrics     *Metrics
+	group       string
+	commitEvery time.Duration
+
+	mu      sync.Mutex
+	pending map[int]kafkago.Message // highest stored, uncommitted offset per partition
+}
+
+// NewConsumer returns a consumer of reader into w.
+func NewConsumer(reader Reader, w *Writer, group string, log *slog.Logger, m *Metrics) *Consumer {
+	return &Consumer{reader: reader, writer: w, log: log, metrics: m, group: group, commitEvery: 100 * time.Millisecond, pending: map[int]kafkago.Message{}}
+}
+
+// Run consumes until ctx is done. It returns after the messages it fetched
+// are stored and their offsets committed, or the drain gave up.
+func (c *Consumer) Run(ctx context.Context) error {
+	commitCtx, stopCommit := context.WithCancel(context.Background())
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		c.commitLoop(commitCtx)
+	}()
+	err := c.fetchLoop(ctx)
+	// The writer drains what was submitted when ctx ends; commit after it.
+	if ctx.Err() != nil {
+		<-c.writer.Done()
+	}
+	stopCommit()
+	<-committed
+	c.commit(context.Background())
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func (c *Consumer) fetchLoop(ctx context.Context) error {
+	for {
+		m, err := c.reader.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("kafka fetch: %w", err)
+		}
+		it := DecodeMessage(&m)
+		msg := m
+		msg.Value, msg.Key, msg.Headers = nil, nil, nil // keep only what a commit needs
+		it.Done = func(Outcome) { c.stored(msg) }
+		if err := c.writer.Submit(ctx, it); err != nil {
+			return err
+		}
+	}
+}
+
+// DecodeMessage turns one Kafka record into a Writer item: the decoded event,
+// or a rejection naming the record and the reason.
+func DecodeMessage(m *kafkago.Message) Item {
+	received := kafka.ReceivedAt(m)
+	e, err := procure.Decode(m.Value)
+	if err != nil {
+		return Item{Rejection: rejection(err, m.Value, procure.ChannelKafka, received,
+			fmt.Sprintf("kafka:%s/%d/%d", m.Topic, m.Partition, m.Offset), func(r *procure.Rejection) {
+				r.Topic, r.Partition, r.Offset = m.Topic, int32(m.Partition), m.Offset
+			})}
+	}
+	ch := kafka.Header(m, kafka.HeaderChannel)
+	if ch == "" {
+		ch = procure.ChannelKafka
+	}
+	return Item{Event: &procure.Received{Event: e, Raw: m.Value, Channel: ch, OriginID: kafka.Header(m, kafka.HeaderOriginID), ReceivedAt: received}}
+}
+
+// rejection builds the dead letter for raw, lifting what can be read of its
+// envelope (tenant, source, id, type) for the dead-letter browser.
+func rejection(err error, raw []byte, channel string, at time.Time, inputID string, more func(*procure.Rejection)) *procure.Rejection {
+	r := &procure.Rejection{ReceivedAt: at, InputID: inputID, Channel: channel, Raw: raw, Reason: err.Error()}
+	var fe *procure.FieldError
+	if errors.As(err, &fe) {
+		r.Field, r.Reason = fe.Field, fe.Reason
+	}
+	var env struct {
+		ID     string `json:"id"`
+		Type   string `json:"type"`
+		Source string `json:"source"`
+		Tenant string `json:"tenant"`
+	}
+	if json.Unmarshal(raw, &env) == nil || env.Tenant != "" {
+		r.EventID, r.EventType, r.Source, r.Tenant = clip(env.ID), clip(env.Type), clip(env.Source), clip(env.Tenant)
+	}
+	if more != nil {
+		more(r)
+	}
+	return r
+}
+
+func clip(s string) string {
+	if len(s) > 128 {
+		return s[:128]
+	}
+	return s
+}
+
+func (c *Consumer) stored(m kafkago.Message) {
+	c.mu.Lock()
+	c.pending[m.Partition] = m
+	c.mu.Unlock()
+}
+
+func (c *Consumer) commitLoop(ctx context.Context) {
+	t := time.NewTicker(c.commitEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.commit(ctx)
+			st := c.reader.Stats()
+			c.metrics.lag.WithLabelValues(st.Topic, c.group).Set(float64(st.Lag))
+		}
+	}
+}
+
+func (c *Consumer) commit(ctx context.Context) {
+	c.mu.Lock()
+	msgs := make([]kafkago.Message, 0, len(c.pending))
+	for _, m := range c.pending {
+		msgs = append(msgs, m)
+	}
+	clear(c.pending)
+	c.mu.Unlock()
+	if len(msgs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := c.reader.CommitMessages(ctx, msgs...); err != nil {
+		// Typically a rebalance took the partition away; its new owner
+		// re-reads from the last commit and the Writer drops what is stored.
+		c.log.Warn("kafka commit failed; uncommitted messages will be delivered again", "err", err)
+	}
+}
