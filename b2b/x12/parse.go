@@ -198,6 +198,7 @@ func (p *parser) segment(seg Segment, tag string) {
 			p.errorf(KindUnexpectedSegment, seg, 0, "ST outside a functional group (no GS)")
 			p.ic.Groups = append(p.ic.Groups, Group{implicit: true})
 			p.grp = &p.ic.Groups[len(p.ic.Groups)-1]
+			p.sets = map[string]int{}
 		}
 		p.openSet(seg)
 	case "SE":
