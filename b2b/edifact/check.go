@@ -38,7 +38,7 @@ func (p *parser) checkData(seg Segment, tag string) {
 
 // checkUNS checks UNS01 (D or S) and that each section separator occurs once.
 func (p *parser) checkUNS(seg Segment) {
-	pos := seg.Ordinal - p.segs[p.msgStart].Ordinal + 1
+	pos := seg.Ordinal() - p.segs[p.msgStart].Ordinal() + 1
 	id := seg.Text(1, 0)
 	k := 0
 	switch id {

@@ -285,7 +285,7 @@ func dump(doc *edifact.Document, err error) []byte {
 		for _, m := range ic.Messages {
 			fmt.Fprintf(&b, "  message %s %s:%s:%s:%s:%s\n", m.Reference, m.Type, m.Version, m.Release, m.Agency, m.Association)
 			for i, seg := range m.Segments {
-				fmt.Fprintf(&b, "    %3d @%-5d %q\n", i+1, seg.Offset, seg.Raw())
+				fmt.Fprintf(&b, "    %3d @%-5d %q\n", i+1, seg.Offset(), seg.Raw())
 			}
 		}
 	}

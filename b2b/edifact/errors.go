@@ -134,6 +134,7 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = 64 << 20
 	}
+	l.MaxBytes = min(l.MaxBytes, 1<<32-1) // segment offsets are uint32
 	if l.MaxSegments <= 0 {
 		l.MaxSegments = 1_000_000
 	}

@@ -108,9 +108,10 @@ func (p *parser) run(data []byte) {
 			n := bytes.Count(data, []byte{p.sc.d.Segment}) + 16
 			p.segs = make([]Segment, 0, n)
 		}
-		unb := seg.tagLen == 3 && seg.Is("UNB")
+		tag := seg.Tag()
+		unb := tag == "UNB"
 		if unb {
-			p.segment(seg)
+			p.segment(seg, tag)
 		}
 		for _, e := range p.sc.Issues() {
 			if e.Kind == KindCharset || e.Kind == KindUnterminated {
@@ -121,7 +122,7 @@ func (p *parser) run(data []byte) {
 			p.add(e, seg)
 		}
 		if !unb {
-			p.segment(seg)
+			p.segment(seg, tag)
 		}
 		if len(p.errs) >= p.lim.MaxErrors {
 			p.errs = append(p.errs, &Error{Kind: KindLimit, Offset: -1, Reason: fmt.Sprintf("more than %d errors: giving up", p.lim.MaxErrors)})
@@ -129,7 +130,7 @@ func (p *parser) run(data []byte) {
 		}
 	}
 	if err := p.sc.err; err != nil {
-		p.add(err, Segment{Ordinal: err.Segment, Offset: err.Offset})
+		p.add(err, Segment{ord: uint32(err.Segment), start: uint32(max(err.Offset, 0))})
 	}
 	p.closeInterchange(nil)
 }
@@ -144,11 +145,11 @@ func (p *parser) locate(e *Error, seg Segment) {
 	if p.msgStart >= 0 {
 		e.Message = p.msgRef
 		e.MessageType = p.msgType
-		e.Segment = seg.Ordinal - p.segs[p.msgStart].Ordinal + 1
+		e.Segment = seg.Ordinal() - p.segs[p.msgStart].Ordinal() + 1
 	} else if e.Segment == 0 {
-		e.Segment = seg.Ordinal
+		e.Segment = seg.Ordinal()
 	}
-	if e.Tag == "" && seg.raw != nil {
+	if e.Tag == "" && seg.in != nil {
 		e.Tag = seg.Tag()
 	}
 }
@@ -159,11 +160,11 @@ func (p *parser) add(e *Error, seg Segment) {
 }
 
 func (p *parser) errorf(kind Kind, seg Segment, elem, comp int, format string, args ...any) {
-	p.add(&Error{Kind: kind, Tag: seg.Tag(), Offset: seg.Offset, Element: elem, Component: comp, Reason: fmt.Sprintf(format, args...)}, seg)
+	p.add(&Error{Kind: kind, Tag: seg.Tag(), Offset: seg.Offset(), Element: elem, Component: comp, Reason: fmt.Sprintf(format, args...)}, seg)
 }
 
 func (p *parser) warnf(kind Kind, seg Segment, elem int, format string, args ...any) {
-	e := &Error{Kind: kind, Tag: seg.Tag(), Offset: seg.Offset, Element: elem, Reason: fmt.Sprintf(format, args...)}
+	e := &Error{Kind: kind, Tag: seg.Tag(), Offset: seg.Offset(), Element: elem, Reason: fmt.Sprintf(format, args...)}
 	p.locate(e, seg)
 	p.doc.Warnings = append(p.doc.Warnings, e)
 }
@@ -177,8 +178,7 @@ func (p *parser) required(seg Segment, i, j int, what string) string {
 	return v
 }
 
-func (p *parser) segment(seg Segment) {
-	tag := seg.Tag()
+func (p *parser) segment(seg Segment, tag string) {
 	if tag == "UNB" {
 		p.closeInterchange(&seg)
 		p.openInterchange(seg)

@@ -27,6 +27,7 @@ type Scanner struct {
 	reported  bool
 	syntaxID  string
 	seg       Segment
+	in        *input
 	ordinal   int
 	count     int
 	issues    []*Error
@@ -80,7 +81,7 @@ func (s *Scanner) fail(kind Kind, off int, format string, args ...any) bool {
 }
 
 func (s *Scanner) issue(kind Kind, elem int, format string, args ...any) {
-	s.issues = append(s.issues, &Error{Kind: kind, Segment: s.seg.Ordinal, Tag: s.seg.Tag(), Offset: s.seg.Offset, Element: elem, Reason: fmt.Sprintf(format, args...)})
+	s.issues = append(s.issues, &Error{Kind: kind, Segment: s.seg.Ordinal(), Tag: s.seg.Tag(), Offset: s.seg.Offset(), Element: elem, Reason: fmt.Sprintf(format, args...)})
 }
 
 func isSpace(c byte) bool {
@@ -109,6 +110,7 @@ func (s *Scanner) Next() bool {
 		s.d, s.una, s.charset, s.ascii, s.reported = DefaultDelimiters(), false, CharsetASCII, false, false
 		s.d.Repetition = 0
 		s.resetNext = false
+		s.in = nil
 	}
 	s.skipSpace()
 	if s.pos >= len(s.data) {
@@ -158,17 +160,23 @@ func (s *Scanner) Next() bool {
 	s.ordinal++
 	s.count++
 	raw := s.data[start:end]
-	s.seg = Segment{raw: raw, Offset: start, Ordinal: s.ordinal, tagLen: tagEnd(raw, s.d.Element, s.d.Component), el: s.d.Element, comp: s.d.Component, rel: s.d.Release, rep: s.d.Repetition, charset: s.charset}
+	if s.in == nil {
+		s.newInput()
+	}
+	s.seg = Segment{in: s.in, start: uint32(start), end: uint32(end), ord: uint32(s.ordinal), tagLen: tagEnd(raw, s.d.Element, s.d.Component)}
 	if terminated {
 		s.pos = end + 1
 	} else {
 		s.pos = len(s.data)
 		s.issue(KindUnterminated, 0, "last segment is not terminated by %q", s.d.Segment)
 	}
-	if s.seg.Is("UNB") {
-		s.readUNB()
-	} else if s.seg.Is("UNZ") {
-		s.resetNext = true
+	if s.seg.tagLen == 3 && raw[0] == 'U' && raw[1] == 'N' {
+		switch raw[2] {
+		case 'B':
+			s.readUNB()
+		case 'Z':
+			s.resetNext = true
+		}
 	}
 	s.checkSegment()
 	return true
@@ -201,8 +209,14 @@ func (s *Scanner) readUNA() bool {
 		seen[c] = true
 	}
 	s.d, s.una = d, true
+	s.in = nil
 	s.pos += 9
 	return true
+}
+
+// newInput starts a new set of shared segment settings.
+func (s *Scanner) newInput() {
+	s.in = &input{data: s.data, el: s.d.Element, comp: s.d.Component, rel: s.d.Release, rep: s.d.Repetition, charset: s.charset}
 }
 
 // readUNB takes the character set and, for syntax 4 without UNA, the
@@ -227,9 +241,9 @@ func (s *Scanner) readUNB() {
 	}
 	if v := s.seg.Component(1, 2); string(v) == "4" && !s.una {
 		s.d.Repetition = '*'
-		s.seg.rep = '*'
 	}
-	s.seg.charset = s.charset
+	s.newInput()
+	s.seg.in = s.in
 }
 
 func isAlnumUpper(b []byte) bool {
@@ -250,7 +264,7 @@ func clip(b []byte) string {
 
 // checkSegment checks the tag, the repertoire and element lengths of s.seg.
 func (s *Scanner) checkSegment() {
-	raw := s.seg.raw
+	raw := s.seg.Raw()
 	tag := raw[:s.seg.tagLen]
 	if len(tag) != 3 || !isAlnumUpper(tag) {
 		s.issue(KindBadTag, 0, "invalid segment tag %q", clip(tag))
@@ -263,7 +277,7 @@ func (s *Scanner) checkSegment() {
 			if validUTF8(raw) {
 				what = "UTF-8 text"
 			}
-			s.issue(KindCharset, elem, "%s outside the %s repertoire declared by UNB (first at byte %d; reported once per interchange)", what, s.syntaxID, s.seg.Offset+k)
+			s.issue(KindCharset, elem, "%s outside the %s repertoire declared by UNB (first at byte %d; reported once per interchange)", what, s.syntaxID, s.seg.Offset()+k)
 		}
 	}
 	if len(raw) > s.lim.MaxElementLen {

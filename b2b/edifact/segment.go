@@ -44,19 +44,37 @@ const (
 	CharsetUTF8                  // UNOW, UNOY
 )
 
-// Segment is one segment of the input, without its terminator. Elements are
-// found lazily, skipping released (escaped) separators; nothing is copied
-// until Text is called.
-type Segment struct {
-	raw []byte
-	// Offset is the byte offset of the segment tag in the input.
-	Offset int
-	// Ordinal is the 1-based position of the segment in its interchange (UNB = 1).
-	Ordinal            int
-	tagLen             uint8
+// input is what the segments of one interchange share: the buffer, the
+// service characters and the character set.
+type input struct {
+	data               []byte
 	el, comp, rel, rep byte
 	charset            Charset
 }
+
+// sh returns the shared settings; the zero Segment (a missing trailer) has none.
+func (s Segment) sh() *input {
+	if s.in == nil {
+		return &input{}
+	}
+	return s.in
+}
+
+// Segment is one segment of the input, without its terminator. Elements are
+// found lazily, skipping released (escaped) separators; nothing is copied
+// until Text is called. A Segment is 24 bytes (offsets into the shared input).
+type Segment struct {
+	in         *input
+	start, end uint32
+	ord        uint32
+	tagLen     uint8
+}
+
+// Offset returns the byte offset of the segment tag in the input.
+func (s Segment) Offset() int { return int(s.start) }
+
+// Ordinal returns the 1-based position of the segment in its interchange (UNB = 1).
+func (s Segment) Ordinal() int { return int(s.ord) }
 
 // tagEnd returns the length of the tag of raw: up to the first element or
 // component separator, cut at 255 bytes (such a tag is invalid anyway).
@@ -72,24 +90,29 @@ func tagEnd(raw []byte, el, comp byte) uint8 {
 }
 
 // Raw returns the bytes of the segment without its terminator.
-func (s Segment) Raw() []byte { return s.raw }
+func (s Segment) Raw() []byte {
+	if s.in == nil {
+		return nil
+	}
+	return s.in.data[s.start:s.end:s.end]
+}
 
 // Tag returns the segment tag (UNH, BGM, NAD …).
-func (s Segment) Tag() string { return bstr(s.raw[:s.tagLen]) }
+func (s Segment) Tag() string { return bstr(s.Raw()[:s.tagLen]) }
 
 // Is reports whether the segment has the given tag, without allocating.
 func (s Segment) Is(tag string) bool {
-	return int(s.tagLen) == len(tag) && string(s.raw[:s.tagLen]) == tag
+	return int(s.tagLen) == len(tag) && string(s.Raw()[:s.tagLen]) == tag
 }
 
 // Len returns the number of data elements after the tag.
 func (s Segment) Len() int {
-	n := 0
-	for i := 0; i < len(s.raw); i++ {
-		switch c := s.raw[i]; {
-		case c == s.rel && s.rel != 0:
+	n, raw, in := 0, s.Raw(), s.sh()
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == in.rel && in.rel != 0:
 			i++
-		case c == s.el:
+		case c == in.el:
 			n++
 		}
 	}
@@ -98,7 +121,7 @@ func (s Segment) Len() int {
 
 // Element returns data element i (1-based, as in NAD01; 0 is the tag), still
 // escaped; nil when the segment has fewer elements.
-func (s Segment) Element(i int) []byte { return s.field(s.raw, s.el, i+1) }
+func (s Segment) Element(i int) []byte { return s.field(s.Raw(), s.sh().el, i+1) }
 
 // Component returns component j (1-based) of element i, still escaped; a
 // simple element is its own first component.
@@ -107,7 +130,7 @@ func (s Segment) Component(i, j int) []byte {
 	if e == nil {
 		return nil
 	}
-	return s.field(e, s.comp, j)
+	return s.field(e, s.in.comp, j)
 }
 
 // Text returns component j of element i unescaped and decoded to UTF-8 by the
@@ -120,7 +143,8 @@ func (s Segment) Text(i, j int) string {
 	} else {
 		b = s.Component(i, j)
 	}
-	return decode(b, s.rel, s.charset)
+	in := s.sh()
+	return decode(b, in.rel, in.charset)
 }
 
 // All yields the escaped data elements after the tag with their positions.
@@ -139,9 +163,10 @@ func (s Segment) All() iter.Seq2[int, []byte] {
 // characters.
 func (s Segment) field(b []byte, sep byte, n int) []byte {
 	start, k := 0, 1
+	rel := s.sh().rel
 	for i := 0; i < len(b); i++ {
 		c := b[i]
-		if c == s.rel && s.rel != 0 {
+		if c == rel && rel != 0 {
 			i++
 			continue
 		}
