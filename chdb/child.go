@@ -28,7 +28,7 @@ const keepaliveID = "supplywatch-keepalive"
 
 // engineShutdownGrace is how long the child lets the engine shut down in
 // order after its query is killed; it must stay below the engine's 5s.
-const engineShutdownGrace = 2 * time.Second
+const engineShutdownGrace = time.Second
 
 // MaybeRunChild turns the process into the chDB engine host when it was started
 // by Start, and never returns in that case. Otherwise it returns at once.
