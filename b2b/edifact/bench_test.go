@@ -112,7 +112,7 @@ func FuzzEDIFACT(f *testing.F) {
 		for _, ic := range doc.Interchanges {
 			for _, m := range ic.Messages {
 				for _, seg := range m.Segments {
-					for i := 0; i <= seg.Len()+1; i++ {
+					for i := 0; i <= min(seg.Len()+1, 40); i++ {
 						_ = seg.Text(i, 0)
 						_ = seg.Text(i, 2)
 					}

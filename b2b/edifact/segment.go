@@ -147,14 +147,29 @@ func (s Segment) Text(i, j int) string {
 	return decode(b, in.rel, in.charset)
 }
 
-// All yields the escaped data elements after the tag with their positions.
+// All yields the escaped data elements after the tag with their positions,
+// in one pass over the segment.
 func (s Segment) All() iter.Seq2[int, []byte] {
 	return func(yield func(int, []byte) bool) {
-		for i := 1; ; i++ {
-			e := s.Element(i)
-			if e == nil || !yield(i, e) {
+		b, in := s.Raw(), s.sh()
+		i, start := 0, -1
+		for k := 0; k < len(b); k++ {
+			c := b[k]
+			if c == in.rel && in.rel != 0 {
+				k++
+				continue
+			}
+			if c != in.el {
+				continue
+			}
+			if start >= 0 && !yield(i, b[start:k:k]) {
 				return
 			}
+			i++
+			start = k + 1
+		}
+		if start >= 0 {
+			yield(i, b[start:len(b):len(b)])
 		}
 	}
 }
