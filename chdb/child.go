@@ -66,9 +66,9 @@ func runChild(libPath, httpAddr string, args []string) int {
 	restoreSigactions(saved)
 
 	stopping := make(chan struct{})
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 		<-sig
 		close(stopping)
 		fmt.Fprintln(os.Stderr, "chdb child: stopping")
