@@ -93,7 +93,7 @@ func DecodeMessage(m *kafkago.Message) Item {
 	e, err := procure.Decode(m.Value)
 	if err != nil {
 		return Item{Rejection: rejection(err, m.Value, procure.ChannelKafka, received,
-			fmt.Sprintf("kafka:%s/%d/%d", m.Topic, m.Partition, m.Offset), func(r *procure.Rejection) {
+			contentID("kafka", "", m.Value), func(r *procure.Rejection) {
 				r.Topic, r.Partition, r.Offset = m.Topic, int32(m.Partition), m.Offset
 			})}
 	}

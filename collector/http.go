@@ -242,11 +242,11 @@ func (h *Ingest) ingest(ctx context.Context, p *principal, items [][]byte) (*Res
 			}
 		}
 		if err != nil {
-			r := rejection(err, raw, procure.ChannelHTTP, now, httpInputID(p.Tenant, raw), nil)
+			r := rejection(err, raw, procure.ChannelHTTP, now, contentID("http", p.Tenant, raw), nil)
 			if r.Tenant == "" || r.Tenant != p.Tenant {
 				r.Tenant = p.Tenant // the dead letter belongs to the sender's tenant
 			}
-			res.Status, res.Field, res.Reason = "rejected", r.Field, r.Reason
+			res.ID, res.Status, res.Field, res.Reason = r.EventID, "rejected", r.Field, r.Reason
 			rejs, rejIx = append(rejs, r), append(rejIx, i)
 			continue
 		}
@@ -318,14 +318,14 @@ func (h *Ingest) storeRejections(ctx context.Context, rejs []*procure.Rejection)
 	}
 }
 
-// httpInputID names an HTTP item by its content, so the same bad item sent
-// again is one dead letter.
-func httpInputID(tenant string, raw []byte) string {
+// contentID names a rejected input by its content, so the same bad input
+// delivered or sent again is one dead letter.
+func contentID(channel, tenant string, raw []byte) string {
 	s := sha256.New()
 	s.Write([]byte(tenant))
 	s.Write([]byte{0})
 	s.Write(raw)
-	return "http:" + hex.EncodeToString(s.Sum(nil)[:16])
+	return channel + ":" + hex.EncodeToString(s.Sum(nil)[:16])
 }
 
 var errTooLarge = errors.New("too large")

@@ -1,0 +1,263 @@
+// Package app wires supplywatch together: it starts the embedded services
+// when asked, connects the adapters (ClickHouse, Kafka) to the engines
+// (collector), serves the HTTP API and stops it all in order. It is the one
+// place that knows every package; main and the end-to-end tests call it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/supplywatch/supplywatch/chdb"
+	"github.com/supplywatch/supplywatch/clickhouse"
+	"github.com/supplywatch/supplywatch/collector"
+	"github.com/supplywatch/supplywatch/kafka"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/errgroup"
+)
+
+// Roles are the parts of supplywatch a process runs.
+type Roles struct {
+	Collect bool // the Kafka consumer that stores events
+	Serve   bool // the HTTP API (ingest, health, metrics)
+}
+
+// App is a running supplywatch process.
+type App struct {
+	cfg   Config
+	roles Roles
+	log   *slog.Logger
+
+	chdb     *chdb.Server
+	broker   *kafka.Broker
+	conn     driver.Conn
+	store    *clickhouse.Store
+	pub      *kafka.Publisher
+	writer   *collector.Writer
+	metrics  *collector.Metrics
+	registry *prometheus.Registry
+	tracerP  *sdktrace.TracerProvider
+	tracer   trace.Tracer
+	listener net.Listener
+	router   *gin.Engine
+}
+
+// Start brings up the infrastructure (embedded services if configured,
+// ClickHouse schema, Kafka topics) and the listeners, but runs nothing yet.
+// On error, what was started is stopped.
+func Start(ctx context.Context, cfg Config, roles Roles, log *slog.Logger) (_ *App, err error) {
+	a := &App{cfg: cfg, roles: roles, log: log, registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.stopInfra()
+		}
+	}()
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.tracerP = newTracerProvider(ctx, cfg.Telemetry, log)
+	a.tracer = a.tracerP.Tracer("github.com/supplywatch/supplywatch")
+
+	if cfg.ClickHouse.Embedded {
+		if err := a.startClickHouse(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if a.cfg.Kafka.Embedded() {
+		b, err := kafka.StartEmbedded(a.cfg.Kafka.EmbeddedAddr, a.cfg.Kafka.EmbeddedDataDir, a.cfg.Kafka.Partitions,
+			a.cfg.Kafka.Topic, a.cfg.Kafka.DeadLetterTopic)
+		if err != nil {
+			return nil, err
+		}
+		a.broker = b
+		a.cfg.Kafka.Brokers = b.Addrs()
+		log.Info("embedded kafka broker started", "addr", b.Addrs())
+	}
+	if a.conn, err = clickhouse.Open(ctx, a.cfg.ClickHouse); err != nil {
+		return nil, err
+	}
+	if err := clickhouse.Migrate(ctx, a.conn, a.cfg.ClickHouse, log); err != nil {
+		return nil, err
+	}
+	a.store = clickhouse.NewStore(a.conn, a.cfg.ClickHouse.Database)
+	if err := a.cfg.Kafka.EnsureTopics(ctx, log, a.cfg.Kafka.Topic, a.cfg.Kafka.DeadLetterTopic); err != nil {
+		return nil, err
+	}
+	if a.pub, err = kafka.NewPublisher(&a.cfg.Kafka); err != nil {
+		return nil, err
+	}
+	a.metrics = collector.NewMetrics(a.registry)
+	a.writer = collector.NewWriter(a.cfg.Writer, a.store, a.pub, log.With("component", "writer"), a.metrics, a.tracer)
+	if roles.Serve {
+		if a.listener, err = net.Listen("tcp", a.cfg.HTTP.Addr); err != nil {
+			return nil, fmt.Errorf("http listen %s: %w", a.cfg.HTTP.Addr, err)
+		}
+		if a.router, err = a.routes(); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func (a *App) startClickHouse(ctx context.Context) error {
+	tcp, err := portOf(a.cfg.ClickHouse.Addr[0])
+	if err != nil {
+		return fmt.Errorf("clickhouse.addr: %w", err)
+	}
+	httpPort, err := portOf(a.cfg.ClickHouse.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("clickhouse.http_addr: %w", err)
+	}
+	srv, err := chdb.Start(ctx, chdb.Config{Dir: a.cfg.ClickHouse.DataDir, TCPPort: tcp, HTTPPort: httpPort, Logger: a.log.With("component", "chdb")})
+	if err != nil {
+		return fmt.Errorf("embedded clickhouse: %w", err)
+	}
+	a.chdb = srv
+	a.cfg.ClickHouse.Addr = []string{srv.NativeAddr()}
+	a.cfg.ClickHouse.HTTPAddr = srv.HTTPAddr()
+	a.log.Info("embedded clickhouse started", "native", srv.NativeAddr(), "http", srv.HTTPAddr(), "dir", a.cfg.ClickHouse.DataDir)
+	return nil
+}
+
+func portOf(addr string) (int, error) {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(p)
+}
+
+// Config is the configuration in force, with embedded services' addresses.
+func (a *App) Config() Config { return a.cfg }
+
+// HTTPAddr is the address the API listens on.
+func (a *App) HTTPAddr() string {
+	if a.listener == nil {
+		return ""
+	}
+	return a.listener.Addr().String()
+}
+
+// Store is the ClickHouse fact store.
+func (a *App) Store() *clickhouse.Store { return a.store }
+
+// Publisher is the Kafka publisher.
+func (a *App) Publisher() *kafka.Publisher { return a.pub }
+
+// Run runs the roles until ctx is done, then stops in order: stop taking
+// HTTP requests, stop fetching, store and commit what was fetched, close the
+// producers, stop the embedded services.
+func (a *App) Run(ctx context.Context) error {
+	defer a.stopInfra()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.writer.Run(gctx, a.cfg.Collector.DrainTimeout) })
+	if a.roles.Collect {
+		reader, err := a.cfg.Kafka.NewReader(a.cfg.Kafka.Topic, a.cfg.Collector.Group)
+		if err != nil {
+			return err
+		}
+		cons := collector.NewConsumer(reader, a.writer, a.cfg.Collector.Group, a.log.With("component", "consumer"), a.metrics)
+		g.Go(func() error {
+			defer reader.Close()
+			return cons.Run(gctx)
+		})
+	}
+	if a.router != nil {
+		srv := &http.Server{Handler: a.router, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+		g.Go(func() error {
+			if err := srv.Serve(a.listener); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("http: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
+	a.log.Info("supplywatch running", "http", "http://"+a.HTTPAddr(), "kafka", a.cfg.Kafka.Brokers, "clickhouse", a.cfg.ClickHouse.Addr)
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// stopInfra closes what Start opened, in reverse order.
+func (a *App) stopInfra() {
+	if a.pub != nil {
+		if err := a.pub.Close(); err != nil {
+			a.log.Warn("kafka publisher close", "err", err)
+		}
+	}
+	if a.conn != nil {
+		a.conn.Close()
+	}
+	if a.broker != nil {
+		a.broker.Close()
+	}
+	if a.chdb != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := a.chdb.Stop(ctx); err != nil {
+			a.log.Warn("embedded clickhouse stop", "err", err)
+		}
+	}
+	if a.tracerP != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.tracerP.Shutdown(ctx)
+	}
+}
+
+// routes is the HTTP API: ingest, health, metrics.
+func (a *App) routes() (*gin.Engine, error) {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery())
+	ingest, err := collector.NewIngest(a.cfg.Ingest, a.store, a.pub, a.writer, a.log.With("component", "ingest"), a.metrics)
+	if err != nil {
+		return nil, err
+	}
+	ingest.Register(r)
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", a.ready)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})))
+	return r, nil
+}
+
+// ready reports whether ClickHouse answers and the writer is not stuck
+// behind a full queue.
+func (a *App) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	checks := gin.H{}
+	ok := true
+	if err := a.conn.Ping(ctx); err != nil {
+		checks["clickhouse"], ok = err.Error(), false
+	} else {
+		checks["clickhouse"] = "ok"
+	}
+	if q := a.writer.QueueLen(); q >= a.cfg.Writer.QueueSize {
+		checks["writer"], ok = fmt.Sprintf("queue full (%d)", q), false
+	} else {
+		checks["writer"] = "ok"
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+}

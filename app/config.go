@@ -1,0 +1,111 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/supplywatch/supplywatch/clickhouse"
+	"github.com/supplywatch/supplywatch/collector"
+	"github.com/supplywatch/supplywatch/kafka"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration: a YAML file, then SUPPLYWATCH_*
+// environment variables over it (SUPPLYWATCH_KAFKA_BROKERS,
+// SUPPLYWATCH_CLICKHOUSE_ADDR, ...), then defaults for what is unset.
+type Config struct {
+	HTTP       HTTPConfig             `yaml:"http" envPrefix:"HTTP_"`
+	ClickHouse clickhouse.Config      `yaml:"clickhouse" envPrefix:"CLICKHOUSE_"`
+	Kafka      kafka.Config           `yaml:"kafka" envPrefix:"KAFKA_"`
+	Writer     collector.WriterConfig `yaml:"writer" envPrefix:"WRITER_"`
+	Ingest     collector.IngestConfig `yaml:"ingest" envPrefix:"INGEST_"`
+	Collector  CollectorConfig        `yaml:"collector" envPrefix:"COLLECTOR_"`
+	Telemetry  TelemetryConfig        `yaml:"telemetry" envPrefix:"TELEMETRY_"`
+	// DataDir holds the embedded services' data (ClickHouse, Kafka log).
+	DataDir  string `yaml:"data_dir" env:"DATA_DIR"`
+	LogLevel string `yaml:"log_level" env:"LOG_LEVEL"`
+}
+
+// HTTPConfig is the API listener.
+type HTTPConfig struct {
+	Addr string `yaml:"addr" env:"ADDR"`
+	// PublicURL is how people reach the console (links in alerts).
+	PublicURL string `yaml:"public_url" env:"PUBLIC_URL"`
+}
+
+// CollectorConfig is the Kafka consumer group of the collector.
+type CollectorConfig struct {
+	Group        string        `yaml:"group" env:"GROUP"`
+	DrainTimeout time.Duration `yaml:"drain_timeout" env:"DRAIN_TIMEOUT"`
+}
+
+// TelemetryConfig says where supplywatch's own traces go (none when empty).
+type TelemetryConfig struct {
+	OTLPEndpoint string `yaml:"otlp_endpoint" env:"OTLP_ENDPOINT"`
+}
+
+// Defaults fills what is unset.
+func (c *Config) Defaults() {
+	if c.HTTP.Addr == "" {
+		c.HTTP.Addr = "127.0.0.1:8080"
+	}
+	if c.HTTP.PublicURL == "" {
+		c.HTTP.PublicURL = "http://" + c.HTTP.Addr
+	}
+	if c.DataDir == "" {
+		c.DataDir = "var"
+	}
+	if c.ClickHouse.DataDir == "" {
+		c.ClickHouse.DataDir = c.DataDir + "/clickhouse"
+	}
+	if c.Kafka.EmbeddedDataDir == "" {
+		c.Kafka.EmbeddedDataDir = c.DataDir + "/kafka"
+	}
+	if c.Collector.Group == "" {
+		c.Collector.Group = "supplywatch-collector"
+	}
+	if c.Collector.DrainTimeout == 0 {
+		c.Collector.DrainTimeout = 15 * time.Second
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	c.ClickHouse.Defaults()
+	c.Kafka.Defaults()
+	c.Writer.Defaults()
+	c.Ingest.Defaults()
+}
+
+// Validate checks the configuration without I/O.
+func (c *Config) Validate() error {
+	return errors.Join(c.ClickHouse.Validate(), c.Kafka.Validate(), c.Writer.Validate())
+}
+
+// LoadConfig reads path (if not empty), applies the environment and the
+// defaults, and validates. Unknown YAML keys are errors.
+func LoadConfig(path string) (Config, error) {
+	var c Config
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := env.ParseWithOptions(&c, env.Options{Prefix: "SUPPLYWATCH_"}); err != nil {
+		return c, fmt.Errorf("config environment: %w", err)
+	}
+	c.Defaults()
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}

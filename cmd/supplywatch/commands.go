@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/supplywatch/supplywatch/app"
+	"github.com/supplywatch/supplywatch/chdb"
+	"github.com/supplywatch/supplywatch/clickhouse"
+)
+
+func runCmd(ctx context.Context, args []string, roles app.Roles, banner bool) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	simulate := fs.Bool("simulate", false, "also run the traffic simulator")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel)
+	a, err := app.Start(ctx, cfg, roles, log)
+	if err != nil {
+		return err
+	}
+	if banner {
+		printBanner(a, *simulate)
+	}
+	_ = simulate
+	return a.Run(ctx)
+}
+
+func printBanner(a *app.App, simulate bool) {
+	c := a.Config()
+	fmt.Fprintf(os.Stdout, `
+supplywatch is running
+  console and API      http://%s
+  event ingest         POST http://%s/v1/events    (Bearer token, see deploy/local.yaml)
+  OTLP/HTTP traces     POST http://%s/v1/traces
+  health, metrics      http://%s/healthz  /readyz  /metrics
+  kafka                %v   topic %s, dead letter %s
+  clickhouse           native %v, http %s, database %s
+  simulator            %v
+Press Ctrl-C to stop.
+
+`, a.HTTPAddr(), a.HTTPAddr(), a.HTTPAddr(), a.HTTPAddr(), c.Kafka.Brokers, c.Kafka.Topic, c.Kafka.DeadLetterTopic,
+		c.ClickHouse.Addr, c.ClickHouse.HTTPAddr, c.ClickHouse.Database, onOff(simulate))
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func migrateCmd(ctx context.Context, args []string) error {
+	cfg, err := loadConfig(flag.NewFlagSet("migrate", flag.ExitOnError), args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel)
+	if cfg.ClickHouse.Embedded {
+		srv, err := chdb.Start(ctx, chdb.Config{Dir: cfg.ClickHouse.DataDir, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer srv.Stop(context.Background())
+		cfg.ClickHouse.Addr = []string{srv.NativeAddr()}
+	}
+	conn, err := clickhouse.Open(ctx, cfg.ClickHouse)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := clickhouse.Migrate(ctx, conn, cfg.ClickHouse, log); err != nil {
+		return err
+	}
+	fmt.Println("clickhouse schema is up to date")
+	return nil
+}
+
+func simulateCmd(ctx context.Context, args []string) error {
+	return fmt.Errorf("not wired yet")
+}
+
+func chdbCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("chdb", flag.ExitOnError)
+	dir := fs.String("dir", "var/clickhouse", "data directory")
+	tcp := fs.Int("tcp-port", 9000, "native protocol port (0: any free port)")
+	httpPort := fs.Int("http-port", 8123, "HTTP port (0: any free port)")
+	addrFile := fs.String("addr-file", "", "write the native address to this file once ready")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := newLogger("info")
+	srv, err := chdb.Start(ctx, chdb.Config{Dir: *dir, TCPPort: *tcp, HTTPPort: *httpPort, Logger: log})
+	if err != nil {
+		return err
+	}
+	if *addrFile != "" {
+		if err := os.WriteFile(*addrFile, []byte(srv.NativeAddr()), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("embedded clickhouse: native %s, http %s, data %s\n", srv.NativeAddr(), srv.HTTPAddr(), *dir)
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return srv.Stop(sctx)
+}

@@ -1,0 +1,757 @@
+package otlp
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+// Field numbers of the OTLP trace messages (opentelemetry-proto
+// trace/v1/trace.proto, common/v1/common.proto, resource/v1/resource.proto).
+const (
+	fRequestResourceSpans = 1 // ExportTraceServiceRequest.resource_spans
+
+	fResourceSpansResource   = 1
+	fResourceSpansScopeSpans = 2
+
+	fResourceAttributes = 1
+
+	fScopeSpansScope = 1
+	fScopeSpansSpans = 2
+
+	fScopeName = 1
+
+	fSpanTraceID      = 1
+	fSpanSpanID       = 2
+	fSpanTraceState   = 3
+	fSpanParentSpanID = 4
+	fSpanName         = 5
+	fSpanKind         = 6
+	fSpanStart        = 7
+	fSpanEnd          = 8
+	fSpanAttributes   = 9
+	fSpanEvents       = 11
+	fSpanStatus       = 15
+
+	fEventTime       = 1
+	fEventName       = 2
+	fEventAttributes = 3
+
+	fStatusMessage = 2
+	fStatusCode    = 3
+
+	fKeyValueKey   = 1
+	fKeyValueValue = 2
+
+	fAnyString = 1
+	fAnyBool   = 2
+	fAnyInt    = 3
+	fAnyDouble = 4
+	fAnyArray  = 5
+	fAnyKVList = 6
+	fAnyBytes  = 7
+
+	fArrayValues  = 1 // ArrayValue.values
+	fKVListValues = 1 // KeyValueList.values
+)
+
+// maxValueDepth bounds the nesting of array and kvlist attribute values.
+const maxValueDepth = 32
+
+// slabChunk is the size of the blocks that formatted strings (hex ids,
+// numbers, JSON of arrays) are cut from.
+const slabChunk = 32 << 10
+
+var spanKinds = [...]string{"Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"}
+
+var statusCodes = [...]string{"Unset", "Ok", "Error"}
+
+// decoder turns one ExportTraceServiceRequest in protobuf wire format into
+// procure.Span rows, reading the wire format directly rather than building
+// an intermediate tree (pdata): that is what keeps the hot path at a few
+// allocations per span instead of several per attribute.
+//
+// Strings in the result point into the body (no copy) and into slabs the
+// decoder allocates per request: the body must never be modified or reused
+// while the spans are alive. A decoder is used for one request only.
+type decoder struct {
+	tenant string
+
+	spans   []procure.Span
+	refused int
+	// refusal describes the first refused span, for partial_success.
+	refusal string
+
+	slab []byte
+	kvs  [][]byte // scratch: KeyValue messages of the span being decoded
+	evs  [][]byte // scratch: Event messages of the span being decoded
+	ss   [][]byte // scratch: ScopeSpans messages of the resource being decoded
+}
+
+// resource is what the spans of one ResourceSpans share.
+type resource struct {
+	attrs    map[string]string
+	service  string
+	corr     string
+	corrRank int
+	doc      string
+	docRank  int
+}
+
+// decodeRequest decodes body, an ExportTraceServiceRequest, for tenant.
+// Spans with invalid ids are refused (counted, not returned); a malformed
+// message is an error.
+func decodeRequest(tenant string, body []byte) (*decoder, error) {
+	d := &decoder{tenant: tenant}
+	if n := estimateSpans(len(body)); n > 0 {
+		d.spans = make([]procure.Span, 0, n)
+	}
+	rs := 0
+	for b := body; len(b) > 0; {
+		var f field
+		var err error
+		if f, b, err = nextField(b); err != nil {
+			return nil, fmt.Errorf("ExportTraceServiceRequest: %w", err)
+		}
+		if f.num == fRequestResourceSpans && f.typ == protowire.BytesType {
+			if err := d.resourceSpans(f.bytes); err != nil {
+				return nil, fmt.Errorf("resource_spans[%d]: %w", rs, err)
+			}
+			rs++
+		}
+	}
+	return d, nil
+}
+
+// estimateSpans guesses the spans of a body from its size (a typical SDK
+// span with a handful of attributes is 300-600 bytes), to size the result
+// once instead of growing it.
+func estimateSpans(bodyLen int) int { return min(bodyLen/256+1, 1<<16) }
+
+type field struct {
+	num   protowire.Number
+	typ   protowire.Type
+	bytes []byte
+	u     uint64
+}
+
+// nextField reads one field of a message.
+func nextField(b []byte) (f field, rest []byte, err error) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 {
+		return f, nil, protowire.ParseError(n)
+	}
+	b = b[n:]
+	f.num, f.typ = num, typ
+	switch typ {
+	case protowire.VarintType:
+		f.u, n = protowire.ConsumeVarint(b)
+	case protowire.Fixed64Type:
+		f.u, n = protowire.ConsumeFixed64(b)
+	case protowire.Fixed32Type:
+		var v uint32
+		v, n = protowire.ConsumeFixed32(b)
+		f.u = uint64(v)
+	case protowire.BytesType:
+		f.bytes, n = protowire.ConsumeBytes(b)
+	default:
+		n = protowire.ConsumeFieldValue(num, typ, b)
+	}
+	if n < 0 {
+		return f, nil, fmt.Errorf("field %d: %w", num, protowire.ParseError(n))
+	}
+	return f, b[n:], nil
+}
+
+// str returns b as a string without copying; see decoder.
+func str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// reserve makes room for n more bytes in the slab without moving what
+// strings already point to.
+func (d *decoder) reserve(n int) {
+	if cap(d.slab)-len(d.slab) < n {
+		d.slab = make([]byte, 0, max(slabChunk, n))
+	}
+}
+
+// since returns the bytes appended to the slab from start as a string.
+func (d *decoder) since(start int) string {
+	if len(d.slab) == start {
+		return ""
+	}
+	return unsafe.String(&d.slab[start], len(d.slab)-start)
+}
+
+func (d *decoder) hex(b []byte) string {
+	d.reserve(2 * len(b))
+	start := len(d.slab)
+	d.slab = hex.AppendEncode(d.slab, b)
+	return d.since(start)
+}
+
+func (d *decoder) resourceSpans(b []byte) error {
+	var res resource
+	kvs := d.kvs[:0]
+	d.ss = d.ss[:0]
+	for len(b) > 0 {
+		var f field
+		var err error
+		if f, b, err = nextField(b); err != nil {
+			return err
+		}
+		if f.typ != protowire.BytesType {
+			continue
+		}
+		switch f.num {
+		case fResourceSpansResource:
+			// A message field given twice is merged: attributes append.
+			for r := f.bytes; len(r) > 0; {
+				var g field
+				if g, r, err = nextField(r); err != nil {
+					return fmt.Errorf("resource: %w", err)
+				}
+				if g.num == fResourceAttributes && g.typ == protowire.BytesType {
+					kvs = append(kvs, g.bytes)
+				}
+			}
+		case fResourceSpansScopeSpans:
+			d.ss = append(d.ss, f.bytes)
+		}
+	}
+	if len(kvs) > 0 {
+		res.attrs = make(map[string]string, len(kvs))
+		for i, kv := range kvs {
+			k, v, err := d.keyValue(kv)
+			if err != nil {
+				return fmt.Errorf("resource.attributes[%d]: %w", i, err)
+			}
+			res.attrs[k] = v
+			if k == "service.name" {
+				res.service = v
+			}
+			if v == "" {
+				continue
+			}
+			if c, dc := linkRank(k); c != 0 && (res.corrRank == 0 || c < res.corrRank) {
+				res.corr, res.corrRank = v, c
+			} else if dc != 0 && (res.docRank == 0 || dc < res.docRank) {
+				res.doc, res.docRank = v, dc
+			}
+		}
+	}
+	clear(kvs)
+	d.kvs = kvs[:0]
+	// d.ss is not reused below (scopeSpans uses kvs and evs only), so it
+	// can be walked while spans are decoded.
+	ss := d.ss
+	for i, s := range ss {
+		if err := d.scopeSpans(s, &res); err != nil {
+			return fmt.Errorf("scope_spans[%d]: %w", i, err)
+		}
+	}
+	clear(ss)
+	return nil
+}
+
+func (d *decoder) scopeSpans(b []byte, res *resource) error {
+	// The scope may follow the spans on the wire: find it first.
+	var scope string
+	for r := b; len(r) > 0; {
+		f, rest, err := nextField(r)
+		if err != nil {
+			return err
+		}
+		r = rest
+		if f.num == fScopeSpansScope && f.typ == protowire.BytesType {
+			for s := f.bytes; len(s) > 0; {
+				var g field
+				if g, s, err = nextField(s); err != nil {
+					return fmt.Errorf("scope: %w", err)
+				}
+				if g.num == fScopeName && g.typ == protowire.BytesType {
+					scope = str(g.bytes)
+				}
+			}
+		}
+	}
+	n := 0
+	for len(b) > 0 {
+		f, rest, err := nextField(b)
+		if err != nil {
+			return err
+		}
+		b = rest
+		if f.num == fScopeSpansSpans && f.typ == protowire.BytesType {
+			if err := d.span(f.bytes, res, scope); err != nil {
+				return fmt.Errorf("spans[%d]: %w", n, err)
+			}
+			n++
+		}
+	}
+	return nil
+}
+
+func (d *decoder) span(b []byte, res *resource, scope string) error {
+	var (
+		traceID, spanID, parentID []byte
+		name, traceState          []byte
+		kind, start, end          uint64
+		status                    []byte
+		hasStatus                 bool
+	)
+	kvs, evs := d.kvs[:0], d.evs[:0]
+	defer func() {
+		clear(kvs)
+		clear(evs)
+		d.kvs, d.evs = kvs[:0], evs[:0]
+	}()
+	for len(b) > 0 {
+		f, rest, err := nextField(b)
+		if err != nil {
+			return err
+		}
+		b = rest
+		switch f.typ {
+		case protowire.BytesType:
+			switch f.num {
+			case fSpanTraceID:
+				traceID = f.bytes
+			case fSpanSpanID:
+				spanID = f.bytes
+			case fSpanTraceState:
+				traceState = f.bytes
+			case fSpanParentSpanID:
+				parentID = f.bytes
+			case fSpanName:
+				name = f.bytes
+			case fSpanAttributes:
+				kvs = append(kvs, f.bytes)
+			case fSpanEvents:
+				evs = append(evs, f.bytes)
+			case fSpanStatus:
+				status, hasStatus = f.bytes, true
+			}
+		case protowire.VarintType:
+			if f.num == fSpanKind {
+				kind = f.u
+			}
+		case protowire.Fixed64Type:
+			switch f.num {
+			case fSpanStart:
+				start = f.u
+			case fSpanEnd:
+				end = f.u
+			}
+		}
+	}
+	if msg := idProblem(traceID, spanID, parentID); msg != "" {
+		d.refuse(fmt.Sprintf("span %q: %s", name, msg))
+		return nil
+	}
+	sp := procure.Span{
+		Tenant:             d.tenant,
+		StartTime:          time.Unix(0, int64(start)).UTC(),
+		TraceState:         str(traceState),
+		Name:               str(name),
+		Kind:               "Unspecified",
+		ServiceName:        res.service,
+		ScopeName:          scope,
+		StatusCode:         "Unset",
+		ResourceAttributes: res.attrs,
+	}
+	// One slab reservation for the three ids.
+	d.reserve(64)
+	sp.TraceID, sp.SpanID = d.hex(traceID), d.hex(spanID)
+	if len(parentID) > 0 && !allZero(parentID) {
+		sp.ParentSpanID = d.hex(parentID)
+	}
+	if end > start {
+		sp.DurationNanos = end - start
+	}
+	if kind < uint64(len(spanKinds)) {
+		sp.Kind = spanKinds[kind]
+	}
+	if hasStatus {
+		for len(status) > 0 {
+			f, rest, err := nextField(status)
+			if err != nil {
+				return fmt.Errorf("status: %w", err)
+			}
+			status = rest
+			switch {
+			case f.num == fStatusMessage && f.typ == protowire.BytesType:
+				sp.StatusMessage = str(f.bytes)
+			case f.num == fStatusCode && f.typ == protowire.VarintType:
+				if f.u < uint64(len(statusCodes)) {
+					sp.StatusCode = statusCodes[f.u]
+				} else {
+					sp.StatusCode = "Unset"
+				}
+			}
+		}
+	}
+	corrRank, docRank := 0, 0
+	if len(kvs) > 0 {
+		sp.Attributes = make(map[string]string, len(kvs))
+		for i, kv := range kvs {
+			k, v, err := d.keyValue(kv)
+			if err != nil {
+				return fmt.Errorf("attributes[%d]: %w", i, err)
+			}
+			sp.Attributes[k] = v
+			if v == "" {
+				continue
+			}
+			if c, dc := linkRank(k); c != 0 && (corrRank == 0 || c < corrRank) {
+				sp.CorrelationID, corrRank = v, c
+			} else if dc != 0 && (docRank == 0 || dc < docRank) {
+				sp.DocumentID, docRank = v, dc
+			}
+		}
+	}
+	if corrRank == 0 {
+		sp.CorrelationID = res.corr
+	}
+	if docRank == 0 {
+		sp.DocumentID = res.doc
+	}
+	if len(evs) > 0 {
+		sp.EventTimes = make([]time.Time, len(evs))
+		sp.EventNames = make([]string, len(evs))
+		sp.EventAttributes = make([]map[string]string, len(evs))
+		for i, ev := range evs {
+			if err := d.event(ev, &sp, i); err != nil {
+				return fmt.Errorf("events[%d]: %w", i, err)
+			}
+		}
+	}
+	d.spans = append(d.spans, sp)
+	return nil
+}
+
+func (d *decoder) refuse(msg string) {
+	if d.refused == 0 {
+		d.refusal = msg
+	}
+	d.refused++
+}
+
+// idProblem says what is wrong with a span's ids, or "".
+func idProblem(traceID, spanID, parentID []byte) string {
+	switch {
+	case len(traceID) != 16:
+		return fmt.Sprintf("trace_id must be 16 bytes, got %d", len(traceID))
+	case allZero(traceID):
+		return "trace_id is all zero"
+	case len(spanID) != 8:
+		return fmt.Sprintf("span_id must be 8 bytes, got %d", len(spanID))
+	case allZero(spanID):
+		return "span_id is all zero"
+	case len(parentID) != 0 && len(parentID) != 8:
+		return fmt.Sprintf("parent_span_id must be empty or 8 bytes, got %d", len(parentID))
+	}
+	return ""
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// linkRank says whether key names a correlation id or a document number,
+// and its precedence among the keys of its kind (1 is first; 0 is none).
+func linkRank(key string) (corr, doc int) {
+	switch key {
+	case "supplywatch.correlation_id":
+		return 1, 0
+	case "correlation_id":
+		return 2, 0
+	case "correlation.id":
+		return 3, 0
+	case "po.number":
+		return 0, 1
+	case "document.id":
+		return 0, 2
+	case "asn.number":
+		return 0, 3
+	case "invoice.number":
+		return 0, 4
+	}
+	return 0, 0
+}
+
+func (d *decoder) event(b []byte, sp *procure.Span, i int) error {
+	var nattrs int
+	for r := b; len(r) > 0; {
+		f, rest, err := nextField(r)
+		if err != nil {
+			return err
+		}
+		r = rest
+		switch {
+		case f.num == fEventTime && f.typ == protowire.Fixed64Type:
+			sp.EventTimes[i] = time.Unix(0, int64(f.u)).UTC()
+		case f.num == fEventName && f.typ == protowire.BytesType:
+			sp.EventNames[i] = str(f.bytes)
+		case f.num == fEventAttributes && f.typ == protowire.BytesType:
+			nattrs++
+		}
+	}
+	if sp.EventTimes[i].IsZero() {
+		sp.EventTimes[i] = time.Unix(0, 0).UTC()
+	}
+	attrs := make(map[string]string, nattrs)
+	for len(b) > 0 {
+		f, rest, err := nextField(b)
+		if err != nil {
+			return err
+		}
+		b = rest
+		if f.num == fEventAttributes && f.typ == protowire.BytesType {
+			k, v, err := d.keyValue(f.bytes)
+			if err != nil {
+				return fmt.Errorf("attributes: %w", err)
+			}
+			attrs[k] = v
+		}
+	}
+	sp.EventAttributes[i] = attrs
+	return nil
+}
+
+// keyValue decodes a KeyValue, the value flattened to a string.
+func (d *decoder) keyValue(b []byte) (key, value string, err error) {
+	var val []byte
+	for len(b) > 0 {
+		var f field
+		if f, b, err = nextField(b); err != nil {
+			return "", "", err
+		}
+		if f.typ != protowire.BytesType {
+			continue
+		}
+		switch f.num {
+		case fKeyValueKey:
+			key = str(f.bytes)
+		case fKeyValueValue:
+			val = f.bytes
+		}
+	}
+	if val == nil {
+		return key, "", nil
+	}
+	value, err = d.anyValue(val)
+	if err != nil {
+		return "", "", fmt.Errorf("%q: %w", key, err)
+	}
+	return key, value, nil
+}
+
+// anyValue flattens an AnyValue: strings as they are, numbers and bools as
+// text, bytes as base64, arrays and kvlists as JSON.
+func (d *decoder) anyValue(b []byte) (string, error) {
+	f, ok, err := lastOneof(b)
+	if err != nil || !ok {
+		return "", err
+	}
+	switch f.num {
+	case fAnyString:
+		return str(f.bytes), nil
+	case fAnyBool:
+		if f.u != 0 {
+			return "true", nil
+		}
+		return "false", nil
+	}
+	d.reserve(64)
+	start := len(d.slab)
+	switch f.num {
+	case fAnyInt:
+		d.slab = strconv.AppendInt(d.slab, int64(f.u), 10)
+	case fAnyDouble:
+		d.slab = strconv.AppendFloat(d.slab, math.Float64frombits(f.u), 'g', -1, 64)
+	case fAnyBytes:
+		d.slab = base64.StdEncoding.AppendEncode(d.slab, f.bytes)
+	default:
+		if d.slab, err = appendJSON(d.slab, f, 0); err != nil {
+			return "", err
+		}
+	}
+	return d.since(start), nil
+}
+
+// lastOneof returns the AnyValue's value field (the last one given wins,
+// as protobuf specifies for a oneof); ok is false for an empty AnyValue.
+func lastOneof(b []byte) (last field, ok bool, err error) {
+	for len(b) > 0 {
+		var f field
+		if f, b, err = nextField(b); err != nil {
+			return field{}, false, err
+		}
+		switch {
+		case f.typ == protowire.BytesType && (f.num == fAnyString || f.num == fAnyArray || f.num == fAnyKVList || f.num == fAnyBytes),
+			f.typ == protowire.VarintType && (f.num == fAnyBool || f.num == fAnyInt),
+			f.typ == protowire.Fixed64Type && f.num == fAnyDouble:
+			last, ok = f, true
+		}
+	}
+	return last, ok, nil
+}
+
+var errTooDeep = errors.New("array or kvlist value nested too deeply")
+
+// appendJSON appends the JSON of an AnyValue's value field.
+func appendJSON(dst []byte, f field, depth int) ([]byte, error) {
+	if depth > maxValueDepth {
+		return dst, errTooDeep
+	}
+	switch f.num {
+	case fAnyString:
+		return appendJSONString(dst, f.bytes), nil
+	case fAnyBool:
+		return strconv.AppendBool(dst, f.u != 0), nil
+	case fAnyInt:
+		return strconv.AppendInt(dst, int64(f.u), 10), nil
+	case fAnyDouble:
+		v := math.Float64frombits(f.u)
+		switch {
+		case math.IsNaN(v):
+			return append(dst, `"NaN"`...), nil
+		case math.IsInf(v, 1):
+			return append(dst, `"Infinity"`...), nil
+		case math.IsInf(v, -1):
+			return append(dst, `"-Infinity"`...), nil
+		}
+		return strconv.AppendFloat(dst, v, 'g', -1, 64), nil
+	case fAnyBytes:
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, f.bytes)
+		return append(dst, '"'), nil
+	case fAnyArray:
+		dst = append(dst, '[')
+		n := 0
+		for b := f.bytes; len(b) > 0; {
+			g, rest, err := nextField(b)
+			if err != nil {
+				return dst, err
+			}
+			b = rest
+			if g.num != fArrayValues || g.typ != protowire.BytesType {
+				continue
+			}
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			if dst, err = appendAnyJSON(dst, g.bytes, depth+1); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
+	case fAnyKVList:
+		dst = append(dst, '{')
+		n := 0
+		for b := f.bytes; len(b) > 0; {
+			g, rest, err := nextField(b)
+			if err != nil {
+				return dst, err
+			}
+			b = rest
+			if g.num != fKVListValues || g.typ != protowire.BytesType {
+				continue
+			}
+			var key, val []byte
+			for kv := g.bytes; len(kv) > 0; {
+				var h field
+				if h, kv, err = nextField(kv); err != nil {
+					return dst, err
+				}
+				if h.typ == protowire.BytesType && h.num == fKeyValueKey {
+					key = h.bytes
+				} else if h.typ == protowire.BytesType && h.num == fKeyValueValue {
+					val = h.bytes
+				}
+			}
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			dst = appendJSONString(dst, key)
+			dst = append(dst, ':')
+			if dst, err = appendAnyJSON(dst, val, depth+1); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, '}'), nil
+	}
+	return append(dst, "null"...), nil
+}
+
+// appendAnyJSON appends the JSON of an AnyValue message (null when empty).
+func appendAnyJSON(dst []byte, b []byte, depth int) ([]byte, error) {
+	f, ok, err := lastOneof(b)
+	if err != nil {
+		return dst, err
+	}
+	if !ok {
+		return append(dst, "null"...), nil
+	}
+	return appendJSON(dst, f, depth)
+}
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(dst, s []byte) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c < 0x20:
+				switch c {
+				case '\n':
+					dst = append(dst, '\\', 'n')
+				case '\r':
+					dst = append(dst, '\\', 'r')
+				case '\t':
+					dst = append(dst, '\\', 't')
+				default:
+					dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+				}
+			default:
+				dst = append(dst, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, "\ufffd"...)
+		} else {
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(dst, '"')
+}
