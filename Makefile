@@ -1,0 +1,46 @@
+# supplywatch — the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/supplywatch
+CONFIG ?= deploy/local.yaml
+SIMULATE ?= 1
+GOFLAGS_TEST ?= -count=1 -timeout 40m -p 2
+FUZZTIME ?= 8s
+
+.PHONY: all deps build run test test-unit fuzz bench vet clean
+
+all: build
+
+# Go modules; the embedded ClickHouse library is fetched (and checked
+# against its pinned sha512) into ~/.cache/supplywatch on first start.
+deps:
+	$(GO) mod download
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/supplywatch
+
+run: build
+	$(BIN) run --config $(CONFIG) $(if $(filter 1 true yes,$(SIMULATE)),--simulate)
+
+vet:
+	$(GO) vet ./...
+
+test: build vet test-unit fuzz
+
+test-unit:
+	CI=$${CI:-} $(GO) test $(GOFLAGS_TEST) ./...
+
+# Brief runs of every fuzz target (one at a time: go test -fuzz takes one).
+fuzz:
+	@set -e; $(GO) list -f '{{.ImportPath}} {{.Dir}}' ./... | while read -r pkg dir; do \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
+	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/supplywatch-fuzz.log 2>&1 || { cat /tmp/supplywatch-fuzz.log; exit 1; }; \
+	  done; \
+	done
+
+bench: build
+	$(GO) run ./cmd/supplywatch-bench
+
+clean:
+	rm -rf bin var
