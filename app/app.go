@@ -6,6 +6,7 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector"
 	"github.com/supplywatch/supplywatch/kafka"
+	"github.com/supplywatch/supplywatch/procure/schema"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
@@ -232,9 +234,10 @@ func (a *App) routes() (*gin.Engine, error) {
 		return nil, err
 	}
 	ingest.Register(r)
+	ingest.RegisterSchema(r, schema.Names(), schema.File)
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.ready)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})))
+	r.GET("/metrics", a.metricsAuth, gin.WrapH(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})))
 	return r, nil
 }
 
@@ -260,4 +263,18 @@ func (a *App) ready(c *gin.Context) {
 		status = http.StatusServiceUnavailable
 	}
 	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+}
+
+// metricsAuth lets a scraper in with the configured bearer token; with none
+// configured, only loopback clients may read the metrics.
+func (a *App) metricsAuth(c *gin.Context) {
+	if tok := a.cfg.HTTP.MetricsToken; tok != "" {
+		if subtle.ConstantTimeCompare([]byte(c.GetHeader("Authorization")), []byte("Bearer "+tok)) != 1 {
+			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": gin.H{"code": "unauthorized", "message": "metrics need the metrics bearer token"}})
+		}
+		return
+	}
+	if ip := net.ParseIP(c.RemoteIP()); ip == nil || !ip.IsLoopback() {
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": gin.H{"code": "forbidden", "message": "metrics are served to loopback only unless http.metrics_token is set"}})
+	}
 }

@@ -35,6 +35,8 @@ type HTTPConfig struct {
 	Addr string `yaml:"addr" env:"ADDR"`
 	// PublicURL is how people reach the console (links in alerts).
 	PublicURL string `yaml:"public_url" env:"PUBLIC_URL"`
+	// MetricsToken guards /metrics; without it only loopback may scrape.
+	MetricsToken string `yaml:"metrics_token" env:"METRICS_TOKEN"`
 }
 
 // CollectorConfig is the Kafka consumer group of the collector.

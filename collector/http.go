@@ -391,3 +391,29 @@ func splitItems(body []byte, max int) ([][]byte, error) {
 	}
 	return items, nil
 }
+
+// RegisterSchema serves the JSON Schemas to holders of an ingest token:
+// GET /v1/schema lists them, GET /v1/schema/{name} returns one.
+func (h *Ingest) RegisterSchema(r gin.IRouter, names []string, file func(string) ([]byte, error)) {
+	auth := func(c *gin.Context) {
+		if _, err := h.auth.authenticate(c.GetHeader("Authorization")); err != nil {
+			c.Header("WWW-Authenticate", `Bearer realm="supplywatch-ingest"`)
+			httpError(c, http.StatusUnauthorized, procure.EUNAUTHORIZED, err.Error())
+		}
+	}
+	r.GET("/v1/schema", auth, func(c *gin.Context) {
+		list := make([]gin.H, len(names))
+		for i, n := range names {
+			list[i] = gin.H{"name": n, "url": "/v1/schema/" + n}
+		}
+		c.JSON(http.StatusOK, gin.H{"schemas": list})
+	})
+	r.GET("/v1/schema/:name", auth, func(c *gin.Context) {
+		b, err := file(strings.TrimSuffix(c.Param("name"), ".schema.json"))
+		if err != nil {
+			httpError(c, http.StatusNotFound, procure.ENOTFOUND, err.Error())
+			return
+		}
+		c.Data(http.StatusOK, "application/schema+json", b)
+	})
+}
