@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,7 +20,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/supplywatch/supplywatch/app"
+	"github.com/supplywatch/supplywatch/chdb"
 	"github.com/supplywatch/supplywatch/chdb/chtest"
+	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/kafka"
 )
 
@@ -254,4 +257,54 @@ func TestCollectorKilledMidStreamLosesNothingAndDoublesNothing(t *testing.T) {
 		t.Errorf("count settled at %d, want %d", got, n)
 	}
 	c2.stop(t)
+}
+
+func TestClickHouseDownForAWhileThenEverythingArrives(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv, err := chdb.Start(ctx, chdb.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop(context.Background()) })
+	tcp, _ := strconv.Atoi(srv.NativeAddr()[strings.LastIndexByte(srv.NativeAddr(), ':')+1:])
+	httpPort, _ := strconv.Atoi(srv.HTTPAddr()[strings.LastIndexByte(srv.HTTPAddr(), ':')+1:])
+	b, err := kafka.StartEmbedded("127.0.0.1:0", "", 4, "events", "deadletter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	e := &env{db: "supplywatch", chAddr: srv.NativeAddr(), broker: b, brokers: strings.Join(b.Addrs(), ","), topic: "events"}
+	connect := func() {
+		conn, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{e.chAddr}, User: "default"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		e.conn = conn
+	}
+	connect()
+	c := e.startCollector(t)
+	var values []string
+	for i := range 5000 {
+		values = append(values, event(i, "acme"))
+	}
+	e.produce(t, values[:2000]...)
+	e.waitFor(t, "SELECT count() FROM supplywatch.events", 2000, 60*time.Second)
+
+	if err := srv.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.produce(t, values[2000:]...)
+	time.Sleep(3 * time.Second) // the writer retries meanwhile
+	srv, err = chdb.Start(ctx, chdb.Config{Dir: dir, TCPPort: tcp, HTTPPort: httpPort})
+	if err != nil {
+		t.Fatal(err)
+	}
+	connect()
+	e.waitFor(t, "SELECT count() FROM supplywatch.events", 5000, 60*time.Second)
+	if got := e.count(t, "SELECT uniqExact(id) FROM supplywatch.events"); got != 5000 {
+		t.Errorf("distinct = %d, want 5000", got)
+	}
+	c.stop(t)
 }
