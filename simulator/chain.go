@@ -689,7 +689,6 @@ func (b *builder) send(ev *procure.Event, from, to string) (time.Time, bool) {
 	h := &hop{from: from, to: to, po: b.chain.PO, business: ev, firstAttempt: true,
 		routeDuration: b.seconds(0.02, 0.4)}
 	h.traceID, h.parentSpanID = b.traceIDs()
-	ev.TraceID = h.traceID.String()
 	b.push(ev, h, nil)
 	at := ev.OccurredAt.Add(h.routeDuration)
 	if r.Float64() >= b.rates.DeliveryFailure {
@@ -784,6 +783,9 @@ func (b *builder) poTime(t time.Time) time.Time {
 }
 
 func (b *builder) push(ev *procure.Event, h *hop, a *attempt) {
+	if h != nil {
+		ev.TraceID = h.traceID.String()
+	}
 	b.out = append(b.out, &pending{at: ev.OccurredAt, ev: ev, hop: h, attempt: a})
 }
 
