@@ -217,7 +217,7 @@ func (b *builder) acknowledge(got time.Time, first bool) bool {
 	delay := b.ackDelay()
 	late := first && r.Float64() < b.rates.AckLate
 	if late {
-		delay = time.Duration((30 + 120*r.Float64()) * float64(time.Hour))
+		delay = time.Duration((30 + 60*r.Float64()) * float64(time.Hour))
 	}
 	at := b.poTime(b.cal().addHours(got, delay).Add(b.seconds(0, 600)))
 	if late {
@@ -465,14 +465,14 @@ func (b *builder) deliver(k int, sh *shipment) {
 	}
 	lots := make([][]string, len(sh.lines))
 	for i, sl := range sh.lines {
+		nPallets := int(math.Min(6, math.Max(1, math.Ceil(sl.qty/sl.item.class.perPallet))))
 		nLots := 1
-		if r.Float64() < 0.2 {
+		if nPallets > 1 && r.Float64() < 0.2 {
 			nLots = 2
 		}
 		for range nLots {
 			lots[i] = append(lots[i], fmt.Sprintf("L%s%04d", cal.dateOf(shipAt).Format("060102"), r.IntN(10000)))
 		}
-		nPallets := int(math.Min(6, math.Max(1, math.Ceil(sl.qty/sl.item.class.perPallet))))
 		left := sl.qty
 		for p := range nPallets {
 			q := roundQty(sl.qty / float64(nPallets))
@@ -536,7 +536,7 @@ func (b *builder) deliver(k int, sh *shipment) {
 		}
 	}
 
-	// Goods receipt.
+	// Goods receipt: a line per PO line and lot, as counted.
 	grDoc := procure.DocumentRef{Kind: procure.DocReceipt, ID: fmt.Sprintf("GR%s-%d", b.chain.PO, k)}
 	rc := &procure.Receipt{ASN: asnDoc.ID}
 	accepted := make([]float64, len(sh.lines))
@@ -547,22 +547,34 @@ func (b *builder) deliver(k int, sh *shipment) {
 		variance = []string{"short", "short", "over", "rejected"}[r.IntN(4)]
 	}
 	for i, sl := range sh.lines {
-		rl := procure.ReceiptLine{PO: b.chain.PO, Line: sl.line.Line, Item: sl.line.Item, ReceivedQuantity: sl.qty, Unit: sl.line.Unit, Lot: lots[i][0]}
-		if i == vi {
-			switch variance {
-			case "short":
-				rl.ReceivedQuantity = roundDown(sl.qty * (0.85 + 0.13*r.Float64()))
-			case "over":
-				rl.ReceivedQuantity = roundQty(sl.qty*(1.02+0.06*r.Float64())) + 10
-			case "rejected":
-				rl.RejectedQuantity = math.Max(1, roundDown(sl.qty*(0.01+0.04*r.Float64())))
+		perLot := map[string]float64{}
+		for _, al := range asn.Lines {
+			if al.Line == sl.line.Line {
+				perLot[al.Lot] += al.Quantity
 			}
-			b.inject(ReceiptVariance, grDoc, sl.line.Line, receiptAt, variance)
 		}
-		accepted[i] = rl.ReceivedQuantity - rl.RejectedQuantity
-		rc.Lines = append(rc.Lines, rl)
+		for j, lot := range lots[i] {
+			q := perLot[lot]
+			if q <= 0 {
+				continue
+			}
+			rl := procure.ReceiptLine{PO: b.chain.PO, Line: sl.line.Line, Item: sl.line.Item, ReceivedQuantity: q, Unit: sl.line.Unit, Lot: lot}
+			if i == vi && j == 0 {
+				switch variance {
+				case "short":
+					rl.ReceivedQuantity = roundDown(q * (0.85 + 0.13*r.Float64()))
+				case "over":
+					rl.ReceivedQuantity = roundQty(q*(1.02+0.06*r.Float64())) + 10
+				case "rejected":
+					rl.RejectedQuantity = math.Max(1, roundDown(q*(0.01+0.04*r.Float64())))
+				}
+				b.inject(ReceiptVariance, grDoc, sl.line.Line, receiptAt, variance)
+			}
+			accepted[i] += rl.ReceivedQuantity - rl.RejectedQuantity
+			rc.Lines = append(rc.Lines, rl)
+		}
 	}
-	b.send(b.event(procure.GoodsReceived, procure.SourceWMS, receiptAt, grDoc, rc), "wms", "erp")
+	_, posted := b.send(b.event(procure.GoodsReceived, procure.SourceWMS, receiptAt, grDoc, rc), "wms", "erp")
 
 	// Quality holds: a lot without its certificate, or incoming inspection.
 	nHold := 0
@@ -592,12 +604,14 @@ func (b *builder) deliver(k int, sh *shipment) {
 		hold(sl.item.id, lots[i][0], sl.line.Line, accepted[i], sl.line.Unit, "inspection", placed, cal.addHours(placed, b.hours(9, 27)))
 	}
 
-	b.invoice(k, sh, accepted, vi, variance, receiptAt)
+	b.invoice(k, sh, accepted, vi, variance, receiptAt, posted)
 }
 
 // invoice plans the supplier's invoice for one shipment and its way through
 // accounts payable.
-func (b *builder) invoice(k int, sh *shipment, accepted []float64, vi int, variance string, receiptAt time.Time) {
+// posted says whether the receipt reached ERP: without it, the invoice
+// blocks for a missing receipt.
+func (b *builder) invoice(k int, sh *shipment, accepted []float64, vi int, variance string, receiptAt time.Time, posted bool) {
 	r, cal := b.r, b.cal()
 	doc := procure.DocumentRef{Kind: procure.DocInvoice, ID: fmt.Sprintf("INV%s-%d", b.chain.PO, k)}
 	at := cal.addHours(receiptAt, b.hours(2, 60))
@@ -637,6 +651,9 @@ func (b *builder) invoice(k int, sh *shipment, accepted []float64, vi int, varia
 		b.send(b.event(procure.InvoiceStatusChanged, procure.SourceAP, t, doc, p), "ap", "erp")
 	}
 	status(procure.InvoiceReceived, "", at)
+	if !posted && !blocked {
+		blocked, reason = true, "missing_receipt"
+	}
 	if blocked {
 		bt := at.Add(b.seconds(600, 4*3600))
 		status(procure.InvoiceBlocked, reason, bt)

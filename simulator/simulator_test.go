@@ -494,3 +494,59 @@ func TestMessageFailuresCarryThePayload(t *testing.T) {
 		t.Fatalf("%d delivered, %d exhausted", delivered, exhausted)
 	}
 }
+
+func TestRunPacesAndNeverDatesInTheFuture(t *testing.T) {
+	start := time.Now()
+	clock := func() time.Time { return testNow.Add(time.Since(start)) }
+	sink := &collect{t: t}
+	e, err := New(Config{Seed: 2, OrdersPerDay: 300}, sink, Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Backfill(context.Background(), 5); err != nil {
+		t.Fatal(err)
+	}
+	backfilled := len(sink.evs)
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	if err := e.Run(ctx, 5000); err != nil {
+		t.Fatal(err)
+	}
+	live := sink.evs[backfilled:]
+	if len(live) < 500 || len(live) > 2600 {
+		t.Fatalf("%d live events in 400 ms at 5000/s", len(live))
+	}
+	end := clock()
+	last := map[string]time.Time{}
+	for i, ev := range sink.evs {
+		if ev.OccurredAt.After(end) {
+			t.Fatalf("event %d dated %s, after the clock %s", i, ev.OccurredAt, end)
+		}
+		if ev.OccurredAt.Before(last[ev.DocumentKey()]) {
+			t.Fatalf("%s goes back in time", ev.DocumentKey())
+		}
+		last[ev.DocumentKey()] = ev.OccurredAt
+		if i > 0 && ev.OccurredAt.Before(sink.evs[i-1].OccurredAt) {
+			t.Fatalf("event %d out of order", i)
+		}
+	}
+}
+
+func TestAsFastAsPossibleStopsAfterMaxEvents(t *testing.T) {
+	sink := &collect{t: t}
+	e, err := New(Config{Seed: 2}, sink, Options{Now: fixedClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.AsFastAsPossible(context.Background(), 5000); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.evs) != 5000 {
+		t.Fatalf("%d events, want 5000", len(sink.evs))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := e.AsFastAsPossible(ctx, 0); err != nil {
+		t.Fatalf("ended by its context: %v", err)
+	}
+}
