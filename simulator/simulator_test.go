@@ -285,7 +285,7 @@ func TestRatesAreHonoured(t *testing.T) {
 		Cancel: 0.05, SplitDelivery: 0.2, DeliveryLate: 0.15, ASNMissing: 0.1, ReceiptVariance: 0.12, CertMissing: 0.15,
 		QualityHold: 0.05, InvoiceBlock: 0.2, DeliveryFailure: 0.05, RetryExhausted: 0.2,
 	}
-	sink, chains := completeChains(t, Config{Seed: 99, Rates: rates}, 3000)
+	sink, chains := completeChains(t, Config{Seed: 99, Rates: rates}, 2000)
 
 	count := map[Failure]int{}
 	perChain := map[Failure]int{}
