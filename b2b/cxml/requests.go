@@ -284,6 +284,11 @@ type StatusUpdateRequest struct {
 		Body string `xml:",chardata"`
 	} `xml:"Status"`
 	InvoiceStatus *struct {
-		Type string `xml:"type,attr"` // processing, reconciled, rejected, paid …
+		Type          string `xml:"type,attr"` // processing, reconciled, rejected, paying, paid
+		InvoiceIDInfo struct {
+			InvoiceID   string `xml:"invoiceID,attr"`
+			InvoiceDate Time   `xml:"invoiceDate,attr"`
+		} `xml:"InvoiceIDInfo"`
+		Comments []Text `xml:"Comments"`
 	} `xml:"InvoiceStatus"`
 }

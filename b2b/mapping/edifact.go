@@ -1,0 +1,979 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/supplywatch/supplywatch/b2b/edifact"
+	"github.com/supplywatch/supplywatch/b2b/partner"
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+// EDIFACT maps the messages of one interchange for partner p. Messages that
+// the tokenizer reported an error for are skipped (the CONTRL rejects them).
+func EDIFACT(p *partner.Profile, ic *edifact.Interchange, syntaxErrs []*edifact.Error, opt Options) Output {
+	var out Output
+	bad := map[string]bool{}
+	for _, e := range syntaxErrs {
+		if e.Interchange == ic.Control && e.Message != "" {
+			bad[e.Message] = true
+		}
+	}
+	groupOf := map[int]string{}
+	for _, g := range ic.Groups {
+		for _, m := range g.Messages {
+			if len(m.Segments) > 0 {
+				groupOf[m.Segments[0].Offset()] = g.Reference
+			}
+		}
+	}
+	for i := range ic.Messages {
+		m := &ic.Messages[i]
+		if bad[m.Reference] || len(m.Segments) == 0 {
+			continue
+		}
+		c := &emsg{p: p, ic: ic, m: m, group: groupOf[m.Segments[0].Offset()], index: i + 1, opt: opt,
+			dec: ic.Delimiters.Decimal}
+		evs, err := c.run()
+		out.Warnings = append(out.Warnings, c.warnings...)
+		out.Acknowledgements = append(out.Acknowledgements, c.acks...)
+		if err != nil {
+			out.Rejections = append(out.Rejections, c.asProblem(err))
+			continue
+		}
+		out.Events = append(out.Events, evs...)
+	}
+	return out
+}
+
+// emsg is the mapping state of one message.
+type emsg struct {
+	p        *partner.Profile
+	ic       *edifact.Interchange
+	m        *edifact.Message
+	group    string
+	index    int
+	opt      Options
+	dec      byte
+	warnings []*Problem
+	acks     []FunctionalAck
+}
+
+func (c *emsg) base() *Problem {
+	return &Problem{Standard: partner.EDIFACT, Partner: c.p.ID, Interchange: c.ic.Control, Group: c.group,
+		Set: c.m.Reference, SetID: c.m.Type, Index: c.index}
+}
+
+func (c *emsg) problem(seg edifact.Segment, elem, comp int, field, value, format string, args ...any) *Problem {
+	pr := c.base()
+	if seg.Ordinal() > 0 {
+		pr.Segment = seg.Ordinal() - c.m.Segments[0].Ordinal() + 1
+		pr.Tag, pr.Element, pr.Component = clone(seg.Tag()), elem, comp
+	}
+	pr.Field, pr.Value, pr.Reason = field, value, fmt.Sprintf(format, args...)
+	return pr
+}
+
+func (c *emsg) warn(seg edifact.Segment, elem, comp int, field, format string, args ...any) {
+	c.warnings = append(c.warnings, c.problem(seg, elem, comp, field, "", format, args...))
+}
+
+func (c *emsg) asProblem(err error) *Problem {
+	var pr *Problem
+	if errors.As(err, &pr) {
+		return pr
+	}
+	pr = c.base()
+	pr.Reason = err.Error()
+	return pr
+}
+
+func (c *emsg) unmapped(seg edifact.Segment, elem, comp int, err error) *Problem {
+	var ue *partner.UnmappedError
+	if errors.As(err, &ue) {
+		pr := c.problem(seg, elem, comp, ue.Field, ue.Code, "%s %q is not mapped for partner %s", ue.Kind, ue.Code, ue.Partner)
+		pr.Unmapped = true
+		return pr
+	}
+	return c.problem(seg, elem, comp, "", "", "%v", err)
+}
+
+// txt is component j of element i, unescaped, decoded and copied.
+func (c *emsg) txt(seg edifact.Segment, i, j int) string { return clone(seg.Text(i, j)) }
+
+// code is component j of element i as written (codes never hold escapes).
+func (c *emsg) code(seg edifact.Segment, i, j int) string {
+	return strings.TrimSpace(string(seg.Component(i, j)))
+}
+
+func (c *emsg) num(seg edifact.Segment, i, j int, field string) (float64, bool, error) {
+	s := c.code(seg, i, j)
+	if s == "" {
+		return 0, false, nil
+	}
+	v, ok := parseNumber(s, c.dec)
+	if !ok {
+		return 0, false, c.problem(seg, i, j, field, s, "%q is not a number", s)
+	}
+	return v, true, nil
+}
+
+func (c *emsg) unit(seg edifact.Segment, i, j int, field string) (canon, orig string, err error) {
+	orig = clone(c.code(seg, i, j))
+	canon, err = c.p.MapUnit(partner.EDIFACT, orig, field)
+	if err != nil {
+		return "", orig, c.unmapped(seg, i, j, err)
+	}
+	return canon, orig, nil
+}
+
+// dtm reads a DTM C507: qualifier, date/time by format code 2379.
+func (c *emsg) dtm(seg edifact.Segment) (string, time.Time, bool) {
+	q, v, f := c.code(seg, 1, 1), c.code(seg, 1, 2), c.code(seg, 1, 3)
+	loc := c.p.Location()
+	var t time.Time
+	ok := false
+	switch {
+	case f == "102" || f == "" && len(v) == 8:
+		t, ok = parseDate(v, "", loc)
+	case f == "203" || f == "" && len(v) == 12:
+		if len(v) >= 12 {
+			t, ok = parseDate(v[:8], v[8:], loc)
+		}
+	case f == "204" || f == "" && len(v) == 14:
+		if len(v) >= 14 {
+			t, ok = parseDate(v[:8], v[8:], loc)
+		}
+	case f == "101" || f == "" && len(v) == 6:
+		t, ok = parseDate(v, "", loc)
+	case f == "201":
+		if len(v) >= 10 {
+			t, ok = parseDate(v[:6], v[6:], loc)
+		}
+	}
+	if !ok && v != "" {
+		c.warn(seg, 1, 2, "", "date %q (format %s) is not a date", v, f)
+	}
+	return q, t, ok
+}
+
+func (c *emsg) sentAt(doc time.Time) time.Time {
+	if usable(doc) {
+		return doc
+	}
+	if t, ok := parseDate(c.ic.Date, c.ic.Time, c.p.Location()); ok && usable(t) {
+		return t
+	}
+	w := c.base()
+	w.Tag, w.Element, w.Field = "UNB", 4, "occurred_at"
+	w.Reason = fmt.Sprintf("document and interchange dates (%s) are not a usable event time; occurred_at is the receive time", c.ic.Date)
+	c.warnings = append(c.warnings, w)
+	return c.opt.ReceivedAt
+}
+
+func (c *emsg) event(typ procure.Type, docID string, version int, at time.Time, supplier, plant string, payload any) *procure.Event {
+	return newEvent(c.p, typ, docID, version, c.sentAt(at), supplier, plant, payload,
+		"edifact", c.ic.SenderQualifier, c.ic.Sender, c.ic.Control, c.group, c.m.Reference, strconv.Itoa(c.index))
+}
+
+func (c *emsg) versions() []string {
+	if c.p.EDIFACT == nil {
+		return nil
+	}
+	return c.p.EDIFACT.Versions
+}
+
+func (c *emsg) run() ([]*procure.Event, error) {
+	if v := c.m.Version + ":" + c.m.Release; c.m.Type != "CONTRL" && !partner.AcceptsVersion(c.versions(), v) {
+		return nil, c.problem(c.m.Segments[0], 2, 2, "", v, "directory %s is not one partner %s sends (%s)", v, c.p.ID, strings.Join(c.versions(), ", "))
+	}
+	switch c.m.Type {
+	case "ORDERS", "ORDCHG":
+		return c.order()
+	case "ORDRSP":
+		return c.orderResponse()
+	case "DESADV":
+		return c.despatchAdvice()
+	case "RECADV":
+		return c.receivingAdvice()
+	case "INVOIC":
+		return c.invoice()
+	case "CONTRL":
+		c.contrl()
+		return nil, nil
+	}
+	return nil, c.problem(c.m.Segments[0], 2, 1, "", c.m.Type, "message type %s is not supported", c.m.Type)
+}
+
+// header holds what the header sections of all messages share.
+type eheader struct {
+	bgm                      edifact.Segment
+	docName, docID, function string
+	version                  int
+	docDate                  time.Time
+	dates                    map[string]time.Time
+	refs                     map[string]edifact.Segment
+	currency                 string
+	curSeg                   edifact.Segment
+	shipToQual, shipTo       string
+	shipToSeg                edifact.Segment
+	supplier, buyer          string
+	inco                     *procure.Incoterms
+}
+
+// lineGroup is one LIN group (with the segments up to the next LIN, UNS or
+// CPS).
+type lineGroup struct {
+	lin  edifact.Segment
+	segs []edifact.Segment
+	cps  string // the CPS hierarchy id the line is packed in (DESADV)
+}
+
+// walk reads the header segments and splits the detail into LIN groups.
+// It stops reading header data at the first LIN or CPS.
+func (c *emsg) walk() (*eheader, []*lineGroup, []edifact.Segment, error) {
+	h := &eheader{dates: map[string]time.Time{}, refs: map[string]edifact.Segment{}}
+	var (
+		lines   []*lineGroup
+		cur     *lineGroup
+		detail  bool
+		summary []edifact.Segment
+		inSum   bool
+		cps     string
+	)
+	for _, seg := range c.m.Body() {
+		tag := seg.Tag()
+		if inSum {
+			summary = append(summary, seg)
+			continue
+		}
+		switch tag {
+		case "UNS":
+			if c.code(seg, 1, 1) == "S" {
+				inSum = true
+				cur = nil
+			}
+			continue
+		case "LIN":
+			detail = true
+			cur = &lineGroup{lin: seg, cps: cps}
+			lines = append(lines, cur)
+			continue
+		case "CPS":
+			detail = true
+			cps = c.code(seg, 1, 1)
+			cur = nil
+		}
+		if cur != nil {
+			cur.segs = append(cur.segs, seg)
+			continue
+		}
+		if detail {
+			continue // CPS-level segments are read by the DESADV mapper
+		}
+		switch tag {
+		case "BGM":
+			h.bgm = seg
+			h.docName, h.docID, h.function = c.code(seg, 1, 1), c.txt(seg, 2, 1), c.code(seg, 3, 1)
+			if v, err := strconv.Atoi(c.code(seg, 2, 2)); err == nil && v > 0 {
+				h.version = v
+			}
+		case "DTM":
+			if q, t, ok := c.dtm(seg); ok {
+				if _, seen := h.dates[q]; !seen {
+					h.dates[q] = t
+				}
+				if q == "137" {
+					h.docDate = t
+				}
+			}
+		case "RFF":
+			q := c.code(seg, 1, 1)
+			if _, seen := h.refs[q]; !seen {
+				h.refs[q] = seg
+			}
+		case "CUX":
+			if h.currency == "" {
+				h.currency, h.curSeg = c.code(seg, 1, 2), seg
+			}
+		case "NAD":
+			c.nad(seg, h)
+		case "TOD":
+			if code := c.code(seg, 3, 1); code != "" && h.inco == nil {
+				t, err := c.p.MapIncoterm(code, "", "incoterms")
+				if err != nil {
+					return nil, nil, nil, c.unmapped(seg, 3, 1, err)
+				}
+				h.inco = &procure.Incoterms{Code: t.Code, Edition: t.Edition, Place: c.txt(seg, 3, 4)}
+			}
+		case "LOC":
+			if q := c.code(seg, 1, 1); (q == "7" || q == "11") && h.inco != nil && h.inco.Place == "" {
+				h.inco.Place = c.txt(seg, 2, 1)
+			}
+		}
+	}
+	if h.bgm.Ordinal() == 0 {
+		return nil, nil, nil, c.problem(c.m.Segments[0], 0, 0, "document.id", "", "no BGM segment")
+	}
+	return h, lines, summary, nil
+}
+
+func (c *emsg) nad(seg edifact.Segment, h *eheader) {
+	id, agency := c.txt(seg, 2, 1), c.code(seg, 2, 3)
+	switch c.code(seg, 1, 1) {
+	case "ST", "DP":
+		if h.shipToSeg.Ordinal() == 0 {
+			h.shipToQual, h.shipTo, h.shipToSeg = agency, id, seg
+		}
+	case "SU", "SE", "CZ":
+		if h.supplier == "" {
+			h.supplier = c.p.SupplierFor(agency, id)
+		}
+	case "BY":
+		if h.buyer == "" {
+			h.buyer = id
+			if h.buyer == "" {
+				h.buyer = c.txt(seg, 4, 1)
+			}
+		}
+	}
+}
+
+func (c *emsg) plant(h *eheader) (string, error) {
+	pl, err := c.p.MapPlant(h.shipToQual, h.shipTo, "plant")
+	if err != nil {
+		return "", c.unmapped(h.shipToSeg, 2, 1, err)
+	}
+	return pl, nil
+}
+
+func (c *emsg) supplier(h *eheader) string {
+	if h.supplier != "" {
+		return h.supplier
+	}
+	return c.p.Supplier
+}
+
+func (c *emsg) ref(h *eheader, q string) string {
+	if seg, ok := h.refs[q]; ok {
+		return c.txt(seg, 1, 2)
+	}
+	return ""
+}
+
+// item picks the product id from LIN C212 and PIA by the partner's
+// qualifier preference.
+func (c *emsg) item(g *lineGroup) string {
+	prefs := c.p.ProductQualifiers(partner.EDIFACT)
+	best, rank := "", -1
+	consider := func(id, typ string) {
+		if id == "" {
+			return
+		}
+		if r := slices.Index(prefs, typ); r >= 0 && (rank < 0 || r < rank) {
+			best, rank = id, r
+		}
+	}
+	consider(c.txt(g.lin, 3, 1), c.code(g.lin, 3, 2))
+	for _, seg := range g.segs {
+		if seg.Is("PIA") {
+			for i := 2; i <= 6; i++ {
+				consider(c.txt(seg, i, 1), c.code(seg, i, 2))
+			}
+		}
+	}
+	if best == "" {
+		best = c.txt(g.lin, 3, 1) // the LIN item number without a known type
+	}
+	return best
+}
+
+func (c *emsg) description(g *lineGroup) string {
+	for _, seg := range g.segs {
+		if seg.Is("IMD") {
+			if d := c.txt(seg, 3, 4); d != "" {
+				return d
+			}
+		}
+	}
+	return ""
+}
+
+// lineNo is the LIN line item number, or the position with a warning.
+func (c *emsg) lineNo(g *lineGroup, k int, field string) int {
+	if n, ok := lineNumber(c.code(g.lin, 1, 1)); ok {
+		return n
+	}
+	c.warn(g.lin, 1, 1, field+".line", "line item number %q is missing or not a number: line is the position %d", c.code(g.lin, 1, 1), k+1)
+	return k + 1
+}
+
+// poLine is the order line an ASN, receipt or invoice line refers to: RFF+ON
+// (C506-3 line number) or RFF+LI, else the LIN number with a warning.
+func (c *emsg) poLine(g *lineGroup, k int, field string, h *eheader) (po string, line int) {
+	po = c.ref(h, "ON")
+	for _, seg := range g.segs {
+		if !seg.Is("RFF") {
+			continue
+		}
+		switch c.code(seg, 1, 1) {
+		case "ON":
+			if v := c.txt(seg, 1, 2); v != "" {
+				po = v
+			}
+			if n, ok := lineNumber(c.code(seg, 1, 3)); ok {
+				line = n
+			}
+		case "LI":
+			if n, ok := lineNumber(c.code(seg, 1, 2)); ok && line == 0 {
+				line = n
+			}
+		}
+	}
+	if line == 0 {
+		if n, ok := lineNumber(c.code(g.lin, 1, 1)); ok {
+			line = n
+			c.warn(g.lin, 1, 1, field+".line", "no order line reference (RFF+ON line number, RFF+LI): the PO line is taken to be LIN number %d", n)
+		} else {
+			line = k + 1
+			c.warn(g.lin, 1, 1, field+".line", "no order line reference and no LIN number: line is the position %d", line)
+		}
+	}
+	return po, line
+}
+
+// qty returns the first QTY of the line whose qualifier is in quals (in
+// preference order), with its unit.
+func (c *emsg) qty(g *lineGroup, field string, quals ...string) (q float64, unit, orig string, found bool, err error) {
+	var best edifact.Segment
+	rank := -1
+	for _, seg := range g.segs {
+		if seg.Is("QTY") {
+			if r := slices.Index(quals, c.code(seg, 1, 1)); r >= 0 && (rank < 0 || r < rank) {
+				best, rank = seg, r
+			}
+		}
+	}
+	if rank < 0 {
+		return 0, "", "", false, nil
+	}
+	v, _, err := c.num(best, 1, 2, field+".quantity")
+	if err != nil {
+		return 0, "", "", false, err
+	}
+	unit, orig, err = c.unit(best, 1, 3, field+".unit")
+	if err != nil {
+		return 0, "", "", false, err
+	}
+	return v, unit, orig, true, nil
+}
+
+func (c *emsg) qtyValue(g *lineGroup, field, qual string) (float64, error) {
+	for _, seg := range g.segs {
+		if seg.Is("QTY") && c.code(seg, 1, 1) == qual {
+			v, _, err := c.num(seg, 1, 2, field)
+			return v, err
+		}
+	}
+	return 0, nil
+}
+
+// price is the PRI price (net AAA first, then calculation/invoice/gross
+// prices), divided by its unit price basis.
+func (c *emsg) price(g *lineGroup, field string) (float64, float64, error) {
+	quals := []string{"AAA", "CAL", "INV", "AAB", "AAE", "AAF"}
+	var best edifact.Segment
+	rank := -1
+	for _, seg := range g.segs {
+		if seg.Is("PRI") {
+			r := slices.Index(quals, c.code(seg, 1, 1))
+			if r < 0 {
+				r = len(quals)
+			}
+			if rank < 0 || r < rank {
+				best, rank = seg, r
+			}
+		}
+	}
+	if rank < 0 {
+		return 0, 0, nil
+	}
+	p, _, err := c.num(best, 1, 2, field+".unit_price")
+	if err != nil {
+		return 0, 0, err
+	}
+	basis, ok, err := c.num(best, 1, 5, field+".price_unit")
+	if err != nil {
+		return 0, 0, err
+	}
+	if !ok {
+		basis = 0
+	}
+	return p, basis, nil
+}
+
+func (c *emsg) lineDate(g *lineGroup, quals ...string) time.Time {
+	var best time.Time
+	rank := -1
+	for _, seg := range g.segs {
+		if seg.Is("DTM") {
+			q, t, ok := c.dtm(seg)
+			if r := slices.Index(quals, q); ok && r >= 0 && (rank < 0 || r < rank) {
+				best, rank = t, r
+			}
+		}
+	}
+	return best
+}
+
+// Date qualifiers (2005): 2 delivery requested, 69 promised, 64 earliest,
+// 63 latest, 10 requested ship, 11 despatch, 17 estimated delivery, 132
+// estimated arrival, 137 document, 36 expiry, 50 goods receipt, 13 due.
+var needByDTM = []string{"2", "69", "63", "64", "10", "17"}
+
+// order maps ORDERS and ORDCHG.
+func (c *emsg) order() ([]*procure.Event, error) {
+	h, groups, _, err := c.walk()
+	if err != nil {
+		return nil, err
+	}
+	if h.docID == "" {
+		return nil, c.problem(h.bgm, 2, 1, "document.id", "", "order number (BGM 1004) is missing")
+	}
+	plant, err := c.plant(h)
+	if err != nil {
+		return nil, err
+	}
+	if h.function == "1" || h.function == "3" {
+		return []*procure.Event{c.event(procure.POCancelled, h.docID, h.version, h.docDate, c.supplier(h), plant, &procure.Cancellation{Reason: "cancelled by the sender (" + c.m.Type + " BGM 1225 " + h.function + ")"})}, nil
+	}
+	cur, err := c.p.MapCurrency(h.currency, "currency")
+	if err != nil {
+		return nil, c.unmapped(h.curSeg, 1, 2, err)
+	}
+	po := &procure.PurchaseOrder{OrderType: "standard", Buyer: h.buyer, Currency: cur, Incoterms: h.inco, ShipTo: plant}
+	if h.docName == "221" {
+		po.OrderType = "blanket"
+	}
+	var hdrNeed time.Time
+	for _, q := range needByDTM {
+		if t, ok := h.dates[q]; ok {
+			hdrNeed = t
+			break
+		}
+	}
+	if t, ok := h.dates["36"]; ok {
+		po.ValidTo = procure.DateOf(t)
+	}
+	for k, g := range groups {
+		field := fmt.Sprintf("lines[%d]", len(po.Lines))
+		if c.code(g.lin, 2, 1) == "2" {
+			c.warn(g.lin, 2, 1, field, "line %s is deleted (LIN 1229 = 2): left out of the order", c.code(g.lin, 1, 1))
+			continue
+		}
+		l := procure.POLine{Line: c.lineNo(g, k, field), Item: c.item(g), Description: c.description(g)}
+		if l.Item == "" {
+			return nil, c.problem(g.lin, 3, 1, field+".item", "", "line %d has no item number (LIN C212 or PIA)", l.Line)
+		}
+		q, unit, orig, found, err := c.qty(g, field, "21", "113")
+		if err != nil {
+			return nil, err
+		}
+		if !found || q <= 0 {
+			return nil, c.problem(g.lin, 0, 0, field+".quantity", "", "line %d has no ordered quantity (QTY+21)", l.Line)
+		}
+		l.Quantity, l.Unit, l.UnitOriginal = q, unit, orig
+		if l.UnitPrice, l.PriceUnit, err = c.price(g, field); err != nil {
+			return nil, err
+		}
+		// SCC schedules: QTY then DTM pairs after an SCC.
+		inSCC := false
+		var pend float64
+		for _, seg := range g.segs {
+			switch seg.Tag() {
+			case "SCC":
+				inSCC = true
+			case "QTY":
+				if inSCC {
+					pend, _, _ = c.num(seg, 1, 2, field+".schedule.quantity")
+				}
+			case "DTM":
+				if inSCC && pend > 0 {
+					if _, t, ok := c.dtm(seg); ok {
+						l.Schedule = append(l.Schedule, procure.ScheduleLine{Seq: len(l.Schedule) + 1, Quantity: pend, Date: procure.DateOf(t)})
+						pend = 0
+					}
+				}
+			}
+		}
+		switch d := c.lineDate(g, needByDTM...); {
+		case !d.IsZero():
+			l.NeedBy = procure.DateOf(d)
+		case len(l.Schedule) > 0:
+			l.NeedBy = l.Schedule[0].Date
+		case !hdrNeed.IsZero():
+			l.NeedBy = procure.DateOf(hdrNeed)
+		case po.OrderType == "blanket" && !po.ValidTo.IsZero():
+			l.NeedBy = po.ValidTo
+		default:
+			return nil, c.problem(g.lin, 0, 0, field+".need_by", "", "line %d has no delivery date (DTM 2/69/63/64/10 in the line or header, or SCC schedule)", l.Line)
+		}
+		po.Lines = append(po.Lines, l)
+	}
+	if len(po.Lines) == 0 {
+		return nil, c.problem(h.bgm, 0, 0, "lines", "", "the order has no lines")
+	}
+	typ := procure.POReleased
+	if c.m.Type == "ORDCHG" || h.function == "4" || h.function == "5" {
+		typ = procure.POChanged
+	}
+	return []*procure.Event{c.event(typ, h.docID, h.version, h.docDate, c.supplier(h), plant, po)}, nil
+}
+
+// lineAction maps ORDRSP LIN 1229 to the canonical line status.
+var lineAction = map[string]string{
+	"5": procure.AckAccepted, "4": procure.AckAccepted, "11": procure.AckAccepted,
+	"3": procure.AckChanged, "6": procure.AckChanged,
+	"7": procure.AckRejected, "2": procure.AckRejected, "10": procure.AckRejected,
+}
+
+// orderResponse maps ORDRSP.
+func (c *emsg) orderResponse() ([]*procure.Event, error) {
+	h, groups, _, err := c.walk()
+	if err != nil {
+		return nil, err
+	}
+	po := c.ref(h, "ON")
+	if po == "" {
+		return nil, c.problem(h.bgm, 0, 0, "document.id", "", "no order reference (RFF+ON) in the header")
+	}
+	ack := &procure.Acknowledgement{AckID: h.docID}
+	for k, g := range groups {
+		field := fmt.Sprintf("lines[%d]", len(ack.Lines))
+		l := procure.AckLine{Line: c.lineNo(g, k, field)}
+		action := c.code(g.lin, 2, 1)
+		switch {
+		case action != "":
+			st, ok := lineAction[action]
+			if !ok {
+				return nil, c.problem(g.lin, 2, 1, field+".status", action, "line action %q is not mapped to accepted, changed or rejected", action)
+			}
+			l.Status = st
+		case h.function == "27":
+			l.Status = procure.AckRejected
+		default:
+			l.Status = procure.AckAccepted
+		}
+		q, unit, orig, found, err := c.qty(g, field, "113", "21", "12")
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			l.Quantity, l.Unit, l.UnitOriginal = q, unit, orig
+		}
+		if bo, err := c.qtyValue(g, field+".quantity", "83"); err != nil {
+			return nil, err
+		} else if bo > 0 && l.Status == procure.AckAccepted {
+			l.Status = procure.AckBackordered
+		}
+		if d := c.lineDate(g, "69", "2", "67", "17", "10"); !d.IsZero() {
+			l.PromisedDate = procure.DateOf(d)
+		}
+		if l.UnitPrice, _, err = c.price(g, field); err != nil {
+			return nil, err
+		}
+		if l.Status == procure.AckChanged && l.Quantity == 0 && l.PromisedDate.IsZero() && l.UnitPrice == 0 {
+			return nil, c.problem(g.lin, 2, 1, field, action, "line %d is changed but proposes no quantity, date or price", l.Line)
+		}
+		ack.Lines = append(ack.Lines, l)
+	}
+	if len(ack.Lines) == 0 {
+		return nil, c.problem(h.bgm, 0, 0, "lines", "", "the order response has no LIN line")
+	}
+	plant, err := c.plant(h)
+	if err != nil {
+		return nil, err
+	}
+	return []*procure.Event{c.event(procure.POAcknowledged, po, h.version, h.docDate, c.supplier(h), plant, ack)}, nil
+}
+
+// transportModes maps 8067 (mode of transport) to the canonical mode.
+var transportModes = map[string]string{"1": "sea", "2": "rail", "3": "road", "4": "air", "5": "parcel"}
+
+// despatchAdvice maps DESADV (CPS/PAC/GIN packing hierarchy, LIN items).
+func (c *emsg) despatchAdvice() ([]*procure.Event, error) {
+	h, groups, _, err := c.walk()
+	if err != nil {
+		return nil, err
+	}
+	if h.docID == "" {
+		return nil, c.problem(h.bgm, 2, 1, "document.id", "", "despatch advice number (BGM 1004) is missing")
+	}
+	if h.function == "1" || h.function == "3" {
+		plant, err := c.plant(h)
+		if err != nil {
+			return nil, err
+		}
+		return []*procure.Event{c.event(procure.ASNCancelled, h.docID, 0, h.docDate, c.supplier(h), plant, &procure.Cancellation{Reason: "cancelled by the sender (DESADV BGM 1225 " + h.function + ")"})}, nil
+	}
+	sn := &procure.ShipNotice{BillOfLading: c.ref(h, "BM"), Tracking: c.ref(h, "CN")}
+	ship, ok := h.dates["11"]
+	if !ok {
+		return nil, c.problem(h.bgm, 0, 0, "ship_date", "", "no despatch date (DTM+11)")
+	}
+	var arrive time.Time
+	for _, q := range []string{"17", "132", "2", "69"} {
+		if t, ok := h.dates[q]; ok {
+			arrive = t
+			break
+		}
+	}
+	if arrive.IsZero() {
+		return nil, c.problem(h.bgm, 0, 0, "expected_arrival", "", "no estimated delivery date (DTM+17, 132, 2 or 69)")
+	}
+	sn.ShipDate, sn.ExpectedArrival = ship.UTC(), arrive.UTC()
+	// Carrier (TDT) and packs (CPS … PAC … GIN) come from the whole body.
+	packs := map[string]string{} // CPS id → SSCC
+	parent := map[string]string{}
+	var cps string
+	for _, seg := range c.m.Body() {
+		switch seg.Tag() {
+		case "TDT":
+			if sn.Carrier.Mode == "" {
+				sn.Carrier.Mode = transportModes[c.code(seg, 3, 1)]
+			}
+			if id := c.txt(seg, 5, 1); id != "" && c.code(seg, 5, 3) == "182" && sn.Carrier.SCAC == "" {
+				sn.Carrier.SCAC = id
+			}
+			if n := c.txt(seg, 5, 4); n != "" && sn.Carrier.Name == "" {
+				sn.Carrier.Name = n
+			}
+		case "CPS":
+			cps = c.code(seg, 1, 1)
+			parent[cps] = c.code(seg, 2, 1)
+		case "LIN":
+			cps = "" // GIN after a LIN are item identifiers (batches), not packs
+		case "GIN":
+			if cps == "" || c.code(seg, 1, 1) != "BJ" {
+				continue
+			}
+			for i := 2; i <= 6; i++ {
+				v := c.code(seg, i, 1)
+				if v == "" {
+					continue
+				}
+				if len(v) == 20 && strings.HasPrefix(v, "00") {
+					v = v[2:]
+				}
+				if len(v) != 18 || !allDigits(v) {
+					c.warn(seg, i, 1, "packs.sscc", "GIN %q is not an SSCC-18: pack left out", v)
+					continue
+				}
+				if !procure.ValidSSCC(v) {
+					c.warn(seg, i, 1, "packs.sscc", "SSCC %s has check digit %c, GS1 mod-10 gives %d", v, v[17], procure.GS1CheckDigit(v[:17]))
+				}
+				if packs[cps] == "" {
+					packs[cps] = strings.Clone(v)
+				}
+				sn.Packs = append(sn.Packs, procure.Pack{SSCC: strings.Clone(v)})
+			}
+		}
+	}
+	for i := range sn.Packs {
+		for id, s := range packs {
+			if s == sn.Packs[i].SSCC {
+				for p := parent[id]; p != ""; p = parent[p] {
+					if packs[p] != "" {
+						sn.Packs[i].ParentSSCC = packs[p]
+						break
+					}
+				}
+			}
+		}
+	}
+	for k, g := range groups {
+		field := fmt.Sprintf("lines[%d]", k)
+		l := procure.ASNLine{Item: c.item(g)}
+		l.PO, l.Line = c.poLine(g, k, field, h)
+		if l.PO == "" {
+			return nil, c.problem(g.lin, 0, 0, field+".po", "", "line has no order reference (RFF+ON in the line or header)")
+		}
+		q, unit, orig, found, err := c.qty(g, field, "12", "46")
+		if err != nil {
+			return nil, err
+		}
+		if !found || q <= 0 {
+			return nil, c.problem(g.lin, 0, 0, field+".quantity", "", "line has no despatched quantity (QTY+12)")
+		}
+		l.Quantity, l.Unit, l.UnitOriginal = q, unit, orig
+		for _, seg := range g.segs {
+			if seg.Is("GIN") && c.code(seg, 1, 1) == "BX" && l.Lot == "" {
+				l.Lot = c.txt(seg, 2, 1)
+			}
+		}
+		if d := c.lineDate(g, "36", "361"); !d.IsZero() {
+			l.ExpiryDate = procure.DateOf(d)
+		}
+		for p := g.cps; p != "" && l.SSCC == ""; p = parent[p] {
+			l.SSCC = packs[p]
+		}
+		sn.Lines = append(sn.Lines, l)
+	}
+	if len(sn.Lines) == 0 {
+		return nil, c.problem(h.bgm, 0, 0, "lines", "", "the despatch advice has no LIN line")
+	}
+	plant, err := c.plant(h)
+	if err != nil {
+		return nil, err
+	}
+	sn.ShipTo = plant
+	return []*procure.Event{c.event(procure.ASNSubmitted, h.docID, 0, h.docDate, c.supplier(h), plant, sn)}, nil
+}
+
+// receivingAdvice maps RECADV.
+func (c *emsg) receivingAdvice() ([]*procure.Event, error) {
+	h, groups, _, err := c.walk()
+	if err != nil {
+		return nil, err
+	}
+	if h.docID == "" {
+		return nil, c.problem(h.bgm, 2, 1, "document.id", "", "receiving advice number (BGM 1004) is missing")
+	}
+	rc := &procure.Receipt{ASN: c.ref(h, "AAK")}
+	if rc.ASN == "" {
+		rc.ASN = c.ref(h, "DQ")
+	}
+	for k, g := range groups {
+		field := fmt.Sprintf("lines[%d]", k)
+		l := procure.ReceiptLine{Item: c.item(g)}
+		l.PO, l.Line = c.poLine(g, k, field, h)
+		if l.PO == "" {
+			return nil, c.problem(g.lin, 0, 0, field+".po", "", "line has no order reference (RFF+ON in the line or header)")
+		}
+		q, unit, _, found, err := c.qty(g, field, "48", "194", "46")
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, c.problem(g.lin, 0, 0, field+".received_quantity", "", "line has no received quantity (QTY+48 or 194)")
+		}
+		l.Unit = unit
+		rej := 0.0
+		for _, qual := range []string{"195", "196"} {
+			v, err := c.qtyValue(g, field+".rejected_quantity", qual)
+			if err != nil {
+				return nil, err
+			}
+			rej += v
+		}
+		l.RejectedQuantity = rej
+		l.ReceivedQuantity = q
+		if _, _, _, has48, _ := c.qty(g, field, "48"); !has48 {
+			l.ReceivedQuantity = q + rej // 194 counts the accepted part only
+		}
+		rc.Lines = append(rc.Lines, l)
+	}
+	if len(rc.Lines) == 0 {
+		return nil, c.problem(h.bgm, 0, 0, "lines", "", "the receiving advice has no LIN line")
+	}
+	plant, err := c.plant(h)
+	if err != nil {
+		return nil, err
+	}
+	at := h.docDate
+	if t, ok := h.dates["50"]; ok {
+		at = t
+	}
+	return []*procure.Event{c.event(procure.GoodsReceived, h.docID, 0, at, c.supplier(h), plant, rc)}, nil
+}
+
+// invoiceAmounts is the preference order of summary MOA qualifiers for the
+// invoice amount: 77 invoice amount, 9 amount due, 86 message total, 39
+// invoice total, 128 total amount, 79 total line items.
+var invoiceAmounts = []string{"77", "9", "86", "39", "128", "79"}
+
+// invoice maps INVOIC to invoice.status_changed with status received.
+func (c *emsg) invoice() ([]*procure.Event, error) {
+	h, groups, summary, err := c.walk()
+	if err != nil {
+		return nil, err
+	}
+	if h.docID == "" {
+		return nil, c.problem(h.bgm, 2, 1, "document.id", "", "invoice number (BGM 1004) is missing")
+	}
+	cur, err := c.p.MapCurrency(h.currency, "currency")
+	if err != nil {
+		return nil, c.unmapped(h.curSeg, 1, 2, err)
+	}
+	inv := &procure.InvoiceStatus{Status: procure.InvoiceReceived, PO: c.ref(h, "ON"), Currency: cur}
+	if t, ok := h.dates["13"]; ok {
+		inv.DueDate = procure.DateOf(t)
+	}
+	rank := -1
+	for _, seg := range summary {
+		if !seg.Is("MOA") {
+			continue
+		}
+		if r := slices.Index(invoiceAmounts, c.code(seg, 1, 1)); r >= 0 && (rank < 0 || r < rank) {
+			v, _, err := c.num(seg, 1, 2, "amount")
+			if err != nil {
+				return nil, err
+			}
+			inv.Amount, rank = v, r
+		}
+	}
+	for k, g := range groups {
+		field := fmt.Sprintf("lines[%d]", k)
+		l := procure.InvoiceLine{}
+		l.PO, l.Line = c.poLine(g, k, field, h)
+		q, unit, _, found, err := c.qty(g, field, "47", "46", "12")
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			l.Quantity, l.Unit = q, unit
+		}
+		p, basis, err := c.price(g, field)
+		if err != nil {
+			return nil, err
+		}
+		if basis > 0 {
+			p = p / basis
+		}
+		l.UnitPrice = p
+		inv.Lines = append(inv.Lines, l)
+	}
+	plant, err := c.plant(h)
+	if err != nil {
+		return nil, err
+	}
+	at := h.docDate
+	if t, ok := h.dates["3"]; ok && at.IsZero() {
+		at = t
+	}
+	return []*procure.Event{c.event(procure.InvoiceStatusChanged, h.docID, 0, at, c.supplier(h), plant, inv)}, nil
+}
+
+// contrl records a received CONTRL.
+func (c *emsg) contrl() {
+	fa := FunctionalAck{Standard: partner.EDIFACT, Partner: c.p.ID, Kind: "CONTRL"}
+	for _, seg := range c.m.Body() {
+		if seg.Is("UCI") {
+			fa.Group = c.txt(seg, 1, 1)
+			switch c.code(seg, 4, 1) {
+			case "7", "8":
+				fa.Status = "accepted"
+			case "4":
+				fa.Status = "rejected"
+			}
+		}
+		if seg.Is("UCM") && c.code(seg, 3, 1) == "4" && fa.Status == "accepted" {
+			fa.Status = "partially_accepted"
+		}
+	}
+	c.acks = append(c.acks, fa)
+}

@@ -1,0 +1,1197 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/supplywatch/supplywatch/b2b/partner"
+	"github.com/supplywatch/supplywatch/b2b/x12"
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+// X12 maps the transaction sets of one interchange for partner p. Sets that
+// the tokenizer reported an error for (syntaxErrs, as returned by x12.Parse)
+// are skipped: they are rejected by the acknowledgement, not mapped.
+func X12(p *partner.Profile, ic *x12.Interchange, syntaxErrs []*x12.Error, opt Options) Output {
+	var out Output
+	bad := map[[2]string]bool{}
+	for _, e := range syntaxErrs {
+		if e.Interchange == ic.Control && e.Set != "" {
+			bad[[2]string{e.Group, e.Set}] = true
+		}
+	}
+	index := 0
+	for gi := range ic.Groups {
+		g := &ic.Groups[gi]
+		for si := range g.Sets {
+			s := &g.Sets[si]
+			index++
+			if bad[[2]string{g.Control, s.Control}] {
+				continue
+			}
+			c := &xset{p: p, ic: ic, g: g, s: s, index: index, opt: opt}
+			evs, err := c.run()
+			out.Warnings = append(out.Warnings, c.warnings...)
+			out.Acknowledgements = append(out.Acknowledgements, c.acks...)
+			if err != nil {
+				out.Rejections = append(out.Rejections, c.asProblem(err))
+				continue
+			}
+			out.Events = append(out.Events, evs...)
+		}
+	}
+	return out
+}
+
+// xset is the mapping state of one transaction set.
+type xset struct {
+	p        *partner.Profile
+	ic       *x12.Interchange
+	g        *x12.Group
+	s        *x12.Set
+	index    int
+	opt      Options
+	warnings []*Problem
+	acks     []FunctionalAck
+}
+
+func (c *xset) base() *Problem {
+	return &Problem{Standard: partner.X12, Partner: c.p.ID, Interchange: c.ic.Control, Group: c.g.Control,
+		Set: c.s.Control, SetID: c.s.ID, Index: c.index}
+}
+
+func (c *xset) pos(seg x12.Segment) int {
+	if len(c.s.Segments) == 0 {
+		return 0
+	}
+	return seg.Ordinal() - c.s.Segments[0].Ordinal() + 1
+}
+
+// problem locates a problem at element elem of seg.
+func (c *xset) problem(seg x12.Segment, elem int, field, value, format string, args ...any) *Problem {
+	pr := c.base()
+	if seg.Ordinal() > 0 {
+		pr.Segment, pr.Tag, pr.Element = c.pos(seg), clone(seg.Tag()), elem
+	}
+	pr.Field, pr.Value, pr.Reason = field, value, fmt.Sprintf(format, args...)
+	return pr
+}
+
+func (c *xset) warn(seg x12.Segment, elem int, field, format string, args ...any) {
+	c.warnings = append(c.warnings, c.problem(seg, elem, field, "", format, args...))
+}
+
+// asProblem turns a mapping error into a located Problem.
+func (c *xset) asProblem(err error) *Problem {
+	var pr *Problem
+	if errors.As(err, &pr) {
+		return pr
+	}
+	pr = c.base()
+	pr.Reason = err.Error()
+	return pr
+}
+
+// unmapped wraps a partner.UnmappedError with its location.
+func (c *xset) unmapped(seg x12.Segment, elem int, err error) *Problem {
+	var ue *partner.UnmappedError
+	if errors.As(err, &ue) {
+		pr := c.problem(seg, elem, ue.Field, ue.Code, "%s %q is not mapped for partner %s", ue.Kind, ue.Code, ue.Partner)
+		pr.Unmapped = true
+		return pr
+	}
+	return c.problem(seg, elem, "", "", "%v", err)
+}
+
+func (c *xset) str(seg x12.Segment, i int) string { return clone(seg.String(i)) }
+
+// num reads element i as a number; empty is (0, false, nil).
+func (c *xset) num(seg x12.Segment, i int, field string) (float64, bool, error) {
+	s := strings.TrimSpace(seg.String(i))
+	if s == "" {
+		return 0, false, nil
+	}
+	v, ok := parseNumber(s, '.')
+	if !ok {
+		return 0, false, c.problem(seg, i, field, s, "%q is not a number", s)
+	}
+	return v, true, nil
+}
+
+func (c *xset) unit(seg x12.Segment, i int, field string) (canon, orig string, err error) {
+	orig = clone(string(seg.Component(i, 1)))
+	canon, err = c.p.MapUnit(partner.X12, orig, field)
+	if err != nil {
+		return "", orig, c.unmapped(seg, i, err)
+	}
+	return canon, orig, nil
+}
+
+func (c *xset) date(seg x12.Segment, di, ti int) (time.Time, bool) {
+	return parseDate(seg.String(di), seg.String(ti), c.p.Location())
+}
+
+// sentAt is the time the sender created the group (GS04/GS05), else the
+// interchange (ISA09/ISA10), else the receive time; a warning says when a
+// document date was unusable.
+func (c *xset) sentAt() time.Time {
+	if t, ok := parseDate(c.g.Date, c.g.Time, c.p.Location()); ok && usable(t) {
+		return t
+	}
+	if t, ok := parseDate(c.ic.Date, c.ic.Time, c.p.Location()); ok && usable(t) {
+		return t
+	}
+	w := c.base()
+	w.Tag, w.Element, w.Field = "GS", 4, "occurred_at"
+	w.Reason = fmt.Sprintf("group date %s is not a usable event time; occurred_at is the receive time", c.g.Date)
+	c.warnings = append(c.warnings, w)
+	return c.opt.ReceivedAt
+}
+
+func (c *xset) id(n int) []string {
+	return []string{"x12", c.ic.SenderQualifier, c.ic.Sender, c.ic.Control, c.g.Control, c.s.Control, strconv.Itoa(c.index), strconv.Itoa(n)}
+}
+
+func (c *xset) event(typ procure.Type, docID string, version int, supplier, plant string, payload any) *procure.Event {
+	return newEvent(c.p, typ, docID, version, c.sentAt(), supplier, plant, payload, c.id(0)...)
+}
+
+func (c *xset) run() ([]*procure.Event, error) {
+	if !partner.AcceptsVersion(c.versions(), c.g.Version) {
+		return nil, c.problem(c.g.Header, 8, "", c.g.Version, "version %s is not one partner %s sends (%s)", c.g.Version, c.p.ID, strings.Join(c.versions(), ", "))
+	}
+	switch c.s.ID {
+	case "850", "860":
+		return c.purchaseOrder()
+	case "855", "865":
+		return c.acknowledgement()
+	case "856":
+		return c.shipNotice()
+	case "861":
+		return c.receipt()
+	case "810":
+		return c.invoice()
+	case "997", "999":
+		c.functionalAck()
+		return nil, nil
+	}
+	return nil, c.problem(c.s.Segments[0], 1, "", c.s.ID, "transaction set %s is not supported", c.s.ID)
+}
+
+func (c *xset) versions() []string {
+	if c.p.X12 == nil {
+		return nil
+	}
+	return c.p.X12.Versions
+}
+
+// parties holds the N1 loop results of a header.
+type parties struct {
+	shipToQual, shipTo string
+	shipToSeg          x12.Segment
+	supplier           string
+	buyer              string
+}
+
+func (c *xset) party(seg x12.Segment, pt *parties) {
+	switch seg.String(1) {
+	case "ST":
+		if pt.shipToSeg.Ordinal() == 0 {
+			pt.shipToQual, pt.shipTo, pt.shipToSeg = c.str(seg, 3), c.str(seg, 4), seg
+		}
+	case "SU", "SE", "VN":
+		if pt.supplier == "" {
+			pt.supplier = c.p.SupplierFor(seg.String(3), seg.String(4))
+		}
+	case "BY":
+		if pt.buyer == "" {
+			pt.buyer = c.str(seg, 4)
+			if pt.buyer == "" {
+				pt.buyer = c.str(seg, 2)
+			}
+		}
+	}
+}
+
+func (c *xset) plant(pt *parties) (string, error) {
+	pl, err := c.p.MapPlant(pt.shipToQual, pt.shipTo, "plant")
+	if err != nil {
+		return "", c.unmapped(pt.shipToSeg, 4, err)
+	}
+	return pl, nil
+}
+
+func (c *xset) supplier(pt *parties) string {
+	if pt.supplier != "" {
+		return pt.supplier
+	}
+	return c.p.Supplier
+}
+
+// item picks the product id by the partner's qualifier preference from the
+// qualifier/id pairs starting at element first.
+func (c *xset) item(seg x12.Segment, first int, field string, required bool) (string, error) {
+	var got []string
+	best, rank := "", -1
+	prefs := c.p.ProductQualifiers(partner.X12)
+	n := seg.Len()
+	for i := first; i+1 <= n; i += 2 {
+		q, v := strings.TrimSpace(seg.String(i)), strings.TrimSpace(seg.String(i+1))
+		if q == "" || v == "" {
+			continue
+		}
+		got = append(got, q)
+		if r := slices.Index(prefs, q); r >= 0 && (rank < 0 || r < rank) {
+			best, rank = v, r
+		}
+	}
+	if best == "" && required {
+		return "", c.problem(seg, first, field, strings.Join(got, ","), "no product id with a qualifier partner %s accepts (%s); got %v", c.p.ID, strings.Join(prefs, ", "), got)
+	}
+	return clone(best), nil
+}
+
+// needByQualifiers are the DTM/ACK/SCH date qualifiers read as a need-by or
+// promised date, in preference order: 002 delivery requested, 106 required
+// by, 074 requested for delivery (prior to), 067 current schedule delivery,
+// 017 estimated delivery, 010 requested ship, 068 current schedule ship.
+var needByQualifiers = []string{"002", "106", "074", "067", "017", "010", "068", "037", "038"}
+
+func preferDate(cur string, curDate time.Time, q string, d time.Time) (string, time.Time) {
+	r := slices.Index(needByQualifiers, q)
+	if r < 0 {
+		return cur, curDate
+	}
+	if cur == "" || r < slices.Index(needByQualifiers, cur) {
+		return q, d
+	}
+	return cur, curDate
+}
+
+// purchaseOrder maps an 850 or 860.
+func (c *xset) purchaseOrder() ([]*procure.Event, error) {
+	var (
+		hdr        x12.Segment
+		po         string
+		purpose    string
+		version    int
+		orderType  = "standard"
+		currency   string
+		curSeg     x12.Segment
+		inco       *procure.Incoterms
+		pt         parties
+		hdrQ       string
+		hdrNeed    time.Time
+		validTo    time.Time
+		lines      []procure.POLine
+		lineSegs   []x12.Segment
+		inLines    bool
+		lineQ      []string
+		lineNeed   []time.Time
+		lineDelete []bool
+	)
+	for _, seg := range c.s.Body() {
+		switch seg.Tag() {
+		case "BEG", "BCH":
+			hdr = seg
+			purpose, po = seg.String(1), c.str(seg, 3)
+			if t := seg.String(2); t == "BK" || t == "BE" {
+				orderType = "blanket"
+			}
+			if seg.Is("BCH") {
+				if v := strings.TrimSpace(seg.String(5)); v != "" {
+					n, err := strconv.Atoi(v)
+					if err != nil || n < 0 {
+						c.warn(seg, 5, "document.version", "change order sequence %q is not a number; version left out", v)
+					} else {
+						version = n
+					}
+				}
+			}
+		case "CUR":
+			if currency == "" {
+				currency, curSeg = seg.String(2), seg
+			}
+		case "FOB":
+			if seg.String(4) == "01" && seg.String(5) != "" {
+				t, err := c.p.MapIncoterm(seg.String(5), "", "incoterms")
+				if err != nil {
+					return nil, c.unmapped(seg, 5, err)
+				}
+				inco = &procure.Incoterms{Code: t.Code, Edition: t.Edition, Place: c.str(seg, 7)}
+			}
+		case "DTM":
+			d, ok := c.date(seg, 2, 3)
+			if !ok {
+				if seg.String(2) != "" {
+					c.warn(seg, 2, "", "date %q is not a date", seg.String(2))
+				}
+				continue
+			}
+			q := seg.String(1)
+			if inLines {
+				k := len(lines) - 1
+				lineQ[k], lineNeed[k] = preferDate(lineQ[k], lineNeed[k], q, d)
+			} else if q == "036" {
+				validTo = d
+			} else {
+				hdrQ, hdrNeed = preferDate(hdrQ, hdrNeed, q, d)
+			}
+		case "N1":
+			if !inLines {
+				c.party(seg, &pt)
+			}
+		case "PO1", "POC":
+			inLines = true
+			l, del, err := c.poLine(seg, len(lines)+1)
+			if err != nil {
+				return nil, err
+			}
+			lines = append(lines, l)
+			lineSegs = append(lineSegs, seg)
+			lineQ, lineNeed, lineDelete = append(lineQ, ""), append(lineNeed, time.Time{}), append(lineDelete, del)
+		case "PID":
+			if inLines && lines[len(lines)-1].Description == "" {
+				lines[len(lines)-1].Description = c.str(seg, 5)
+			}
+		case "SCH":
+			if !inLines {
+				continue
+			}
+			l := &lines[len(lines)-1]
+			q, ok, err := c.num(seg, 1, "lines.schedule.quantity")
+			if err != nil {
+				return nil, err
+			}
+			d, dok := c.date(seg, 6, 7)
+			if ok && q > 0 && dok {
+				l.Schedule = append(l.Schedule, procure.ScheduleLine{Seq: len(l.Schedule) + 1, Quantity: q, Date: procure.DateOf(d)})
+			}
+		}
+	}
+	if hdr.Ordinal() == 0 {
+		return nil, c.problem(c.s.Segments[0], 0, "document.id", "", "no BEG/BCH beginning segment")
+	}
+	if po == "" {
+		return nil, c.problem(hdr, 3, "document.id", "", "purchase order number is missing")
+	}
+	plant, err := c.plant(&pt)
+	if err != nil {
+		return nil, err
+	}
+	supplier := c.supplier(&pt)
+	if purpose == "01" {
+		return []*procure.Event{c.event(procure.POCancelled, po, version, supplier, plant, &procure.Cancellation{Reason: "cancelled by the sender (" + c.s.ID + " purpose 01)"})}, nil
+	}
+	cur, err := c.p.MapCurrency(currency, "currency")
+	if err != nil {
+		return nil, c.unmapped(curSeg, 2, err)
+	}
+	kept := lines[:0]
+	for i := range lines {
+		l := &lines[i]
+		if lineDelete[i] {
+			c.warn(lineSegs[i], 2, fmt.Sprintf("lines[%d]", i), "line %d is deleted (POC02 DI): left out of the order", l.Line)
+			continue
+		}
+		switch {
+		case !lineNeed[i].IsZero():
+			l.NeedBy = procure.DateOf(lineNeed[i])
+		case len(l.Schedule) > 0:
+			l.NeedBy = l.Schedule[0].Date
+		case !hdrNeed.IsZero():
+			l.NeedBy = procure.DateOf(hdrNeed)
+		case orderType == "blanket" && !validTo.IsZero():
+			l.NeedBy = procure.DateOf(validTo)
+		default:
+			return nil, c.problem(lineSegs[i], 0, fmt.Sprintf("lines[%d].need_by", i), "", "line %d has no delivery date (DTM 002/106/074/010 or SCH, in the line or the header)", l.Line)
+		}
+		kept = append(kept, *l)
+	}
+	if len(kept) == 0 {
+		return nil, c.problem(hdr, 0, "lines", "", "the order has no lines")
+	}
+	order := &procure.PurchaseOrder{OrderType: orderType, Buyer: pt.buyer, Currency: cur, Incoterms: inco, ShipTo: plant, Lines: kept}
+	if !validTo.IsZero() {
+		order.ValidTo = procure.DateOf(validTo)
+	}
+	typ := procure.POReleased
+	if c.s.ID == "860" || (purpose != "00" && purpose != "06" && purpose != "07") {
+		typ = procure.POChanged
+	}
+	return []*procure.Event{c.event(typ, po, version, supplier, plant, order)}, nil
+}
+
+// poLine reads a PO1 (850) or POC (860) line. del reports a POC02 DI
+// (delete item).
+func (c *xset) poLine(seg x12.Segment, seq int) (l procure.POLine, del bool, err error) {
+	field := fmt.Sprintf("lines[%d]", seq-1)
+	qtyEl, unitEl, priceEl, basisEl, idEl := 2, 3, 4, 5, 6
+	if seg.Is("POC") {
+		qtyEl, unitEl, priceEl, basisEl, idEl = 3, 5, 6, 7, 8
+		del = seg.String(2) == "DI"
+	}
+	l.Line = c.line(seg, 1, seq, field)
+	q, ok, err := c.num(seg, qtyEl, field+".quantity")
+	if err != nil {
+		return l, del, err
+	}
+	if !ok || q <= 0 {
+		if del {
+			return l, del, nil
+		}
+		return l, del, c.problem(seg, qtyEl, field+".quantity", seg.String(qtyEl), "quantity is missing or not positive")
+	}
+	l.Quantity = q
+	if l.Unit, l.UnitOriginal, err = c.unit(seg, unitEl, field+".unit"); err != nil {
+		return l, del, err
+	}
+	if p, ok, err := c.num(seg, priceEl, field+".unit_price"); err != nil {
+		return l, del, err
+	} else if ok {
+		l.UnitPrice = p
+	}
+	_ = basisEl
+	if l.Item, err = c.item(seg, idEl, field+".item", true); err != nil {
+		return l, del, err
+	}
+	return l, del, nil
+}
+
+// line reads a line number from element i, or uses the position seq with a
+// warning when the sender left it out.
+func (c *xset) line(seg x12.Segment, i, seq int, field string) int {
+	if n, ok := lineNumber(seg.String(i)); ok {
+		return n
+	}
+	c.warn(seg, i, field+".line", "line number %q is missing or not a number: line is the position %d", seg.String(i), seq)
+	return seq
+}
+
+// ackStatus maps X12 element 668 (line item status) to the canonical status.
+var ackStatus = map[string]string{
+	"IA": procure.AckAccepted, "AC": procure.AckAccepted, "AR": procure.AckAccepted, "IT": procure.AckAccepted,
+	"IC": procure.AckChanged, "IQ": procure.AckChanged, "IP": procure.AckChanged, "DR": procure.AckChanged, "IS": procure.AckChanged,
+	"IR": procure.AckRejected, "ID": procure.AckRejected, "R1": procure.AckRejected, "R2": procure.AckRejected, "R3": procure.AckRejected,
+	"R4": procure.AckRejected, "R5": procure.AckRejected, "R6": procure.AckRejected, "R7": procure.AckRejected, "R8": procure.AckRejected,
+	"IB": procure.AckBackordered, "BP": procure.AckBackordered,
+}
+
+// rejectReasons names the X12 668 rejection codes.
+var rejectReasons = map[string]string{
+	"IR": "item rejected", "ID": "item deleted", "R1": "not a contract item", "R2": "invalid item number",
+	"R3": "invalid unit of issue", "R4": "contract item not available", "R5": "item rejected, reorder item as a just-in-time order",
+	"R6": "item rejected, reorder item as an extended delivery order", "R7": "item rejected, reorder item as a direct ship order",
+	"R8": "item rejected, reorder item as a drop ship order",
+}
+
+// acknowledgement maps an 855 or 865.
+func (c *xset) acknowledgement() ([]*procure.Event, error) {
+	var (
+		hdr      x12.Segment
+		po       string
+		ackType  string
+		ack      procure.Acknowledgement
+		pt       parties
+		cur      *ackLine // the PO line being read
+		curLines []*ackLine
+	)
+	for _, seg := range c.s.Body() {
+		switch seg.Tag() {
+		case "BAK":
+			hdr, ackType, po = seg, seg.String(2), c.str(seg, 3)
+			ack.AckID = c.str(seg, 8)
+			if ack.AckID == "" {
+				ack.AckID = c.str(seg, 6)
+			}
+		case "BCA":
+			hdr, ackType, po = seg, seg.String(2), c.str(seg, 3)
+			if n, ok := lineNumber(seg.String(5)); ok {
+				ack.POVersion = n
+			}
+			ack.AckID = c.str(seg, 9)
+		case "N1":
+			if cur == nil {
+				c.party(seg, &pt)
+			}
+		case "PO1", "POC":
+			cur = &ackLine{seg: seg}
+			curLines = append(curLines, cur)
+		case "ACK":
+			if cur != nil {
+				cur.acks = append(cur.acks, seg)
+			}
+		case "SCH", "DTM":
+			if cur != nil && cur.date.IsZero() {
+				di, qi := 6, 5
+				if seg.Is("DTM") {
+					di, qi = 2, 1
+				}
+				if d, ok := c.date(seg, di, di+1); ok && slices.Contains(needByQualifiers, seg.String(qi)) || ok && seg.Is("SCH") {
+					cur.date = d
+				}
+			}
+		}
+	}
+	if hdr.Ordinal() == 0 {
+		return nil, c.problem(c.s.Segments[0], 0, "document.id", "", "no BAK/BCA beginning segment")
+	}
+	if po == "" {
+		return nil, c.problem(hdr, 3, "document.id", "", "purchase order number is missing")
+	}
+	for k, al := range curLines {
+		lines, err := c.ackLines(al, k, ackType)
+		if err != nil {
+			return nil, err
+		}
+		ack.Lines = append(ack.Lines, lines...)
+	}
+	if len(ack.Lines) == 0 {
+		return nil, c.problem(hdr, 2, "lines", ackType, "acknowledgement type %s without PO1/POC lines: no line to acknowledge", ackType)
+	}
+	plant, err := c.plant(&pt)
+	if err != nil {
+		return nil, err
+	}
+	return []*procure.Event{c.event(procure.POAcknowledged, po, ack.POVersion, c.supplier(&pt), plant, &ack)}, nil
+}
+
+type ackLine struct {
+	seg  x12.Segment
+	acks []x12.Segment
+	date time.Time
+}
+
+func (c *xset) ackLines(al *ackLine, k int, ackType string) ([]procure.AckLine, error) {
+	field := fmt.Sprintf("lines[%d]", k)
+	seg := al.seg
+	qtyEl, unitEl, priceEl := 2, 3, 4
+	if seg.Is("POC") {
+		qtyEl, unitEl, priceEl = 3, 5, 6
+	}
+	base := procure.AckLine{Line: c.line(seg, 1, k+1, field)}
+	if p, ok, err := c.num(seg, priceEl, field+".unit_price"); err != nil {
+		return nil, err
+	} else if ok {
+		base.UnitPrice = p
+	}
+	if !al.date.IsZero() {
+		base.PromisedDate = procure.DateOf(al.date)
+	}
+	if len(al.acks) == 0 {
+		l := base
+		switch ackType {
+		case "RJ", "RD", "RF":
+			l.Status = procure.AckRejected
+		default:
+			l.Status = procure.AckAccepted
+		}
+		q, ok, err := c.num(seg, qtyEl, field+".quantity")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			l.Quantity = q
+			if l.Unit, l.UnitOriginal, err = c.unit(seg, unitEl, field+".unit"); err != nil {
+				return nil, err
+			}
+		}
+		return []procure.AckLine{l}, nil
+	}
+	var out []procure.AckLine
+	for _, a := range al.acks {
+		l := base
+		code := a.String(1)
+		st, ok := ackStatus[code]
+		if !ok {
+			return nil, c.problem(a, 1, field+".status", code, "line item status %q is not mapped to accepted, changed, rejected or backordered", code)
+		}
+		l.Status = st
+		q, ok, err := c.num(a, 2, field+".quantity")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			l.Quantity = q
+			ue := 3
+			if a.String(3) == "" {
+				a, ue = seg, unitEl
+			}
+			if l.Unit, l.UnitOriginal, err = c.unit(a, ue, field+".unit"); err != nil {
+				return nil, err
+			}
+		}
+		if d, ok := c.date(a, 5, 0); ok {
+			l.PromisedDate = procure.DateOf(d)
+		}
+		if st == procure.AckChanged && l.Quantity == 0 && l.PromisedDate.IsZero() && l.UnitPrice == 0 {
+			return nil, c.problem(a, 1, field, code, "line %d is changed (%s) but proposes no quantity, date or price", l.Line, code)
+		}
+		if st == procure.AckRejected {
+			l.Reason = code + " " + rejectReasons[code]
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// hl is one hierarchical level of an 856 or 861.
+type hl struct {
+	id, parent string
+	level      string
+	segs       []x12.Segment
+	up         *hl
+	sscc       string
+}
+
+func (c *xset) hierarchy() (head []x12.Segment, levels []*hl, err error) {
+	byID := map[string]*hl{}
+	var cur *hl
+	for _, seg := range c.s.Body() {
+		switch seg.Tag() {
+		case "HL":
+			h := &hl{id: seg.String(1), parent: seg.String(2), level: seg.String(3)}
+			if h.id == "" {
+				return nil, nil, c.problem(seg, 1, "", "", "HL01 (hierarchical id) is missing")
+			}
+			if byID[h.id] != nil {
+				return nil, nil, c.problem(seg, 1, "", h.id, "hierarchical id %s appears twice", h.id)
+			}
+			if h.parent != "" {
+				if h.up = byID[h.parent]; h.up == nil {
+					return nil, nil, c.problem(seg, 2, "", h.parent, "parent %s of HL %s is not an earlier HL", h.parent, h.id)
+				}
+			}
+			byID[h.id] = h
+			levels = append(levels, h)
+			cur = h
+		case "CTT":
+			cur = nil
+		default:
+			if cur != nil {
+				cur.segs = append(cur.segs, seg)
+			} else {
+				head = append(head, seg)
+			}
+		}
+	}
+	return head, levels, nil
+}
+
+func (h *hl) ancestor(levels ...string) *hl {
+	for a := h.up; a != nil; a = a.up {
+		if slices.Contains(levels, a.level) {
+			return a
+		}
+	}
+	return nil
+}
+
+// transportMode maps TD504 (transportation method) to the canonical mode;
+// codes with no single mode (L contract carrier, T best way …) are left out.
+var transportMode = map[string]string{
+	"A": "air", "AE": "air", "AC": "air", "M": "road", "J": "road", "LT": "road", "TL": "road",
+	"R": "rail", "S": "sea", "O": "sea", "U": "parcel", "D": "parcel",
+}
+
+// sscc normalises a MAN mark: GM/UC/AA marks hold an SSCC-18, with or
+// without the (00) application identifier. A wrong check digit is a
+// warning; a mark that is no SSCC is left out with a warning.
+func (c *xset) sscc(seg x12.Segment) string {
+	switch seg.String(1) {
+	case "GM", "UC", "AA", "SC":
+	default:
+		return ""
+	}
+	v := strings.TrimSpace(seg.String(2))
+	if len(v) == 20 && strings.HasPrefix(v, "00") {
+		v = v[2:]
+	}
+	if len(v) != 18 || !allDigits(v) {
+		c.warn(seg, 2, "packs.sscc", "mark %q is not an SSCC-18: pack left out", seg.String(2))
+		return ""
+	}
+	if !procure.ValidSSCC(v) {
+		c.warn(seg, 2, "packs.sscc", "SSCC %s has check digit %c, GS1 mod-10 gives %d", v, v[17], procure.GS1CheckDigit(v[:17]))
+	}
+	return strings.Clone(v)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// shipNotice maps an 856 (hierarchies S-O-P-I, S-O-T-P-I, S-O-I-P, S-O-I and
+// any other parent-linked order of levels).
+func (c *xset) shipNotice() ([]*procure.Event, error) {
+	head, levels, err := c.hierarchy()
+	if err != nil {
+		return nil, err
+	}
+	var (
+		bsn              x12.Segment
+		shipID, purpose  string
+		sn               procure.ShipNotice
+		shipQ, arrQ      string
+		shipDate, arrive time.Time
+		pt               parties
+		itemsPerOrder    = map[*hl]int{}
+		shipLevelSegs    []x12.Segment
+	)
+	shipLevelSegs = append(shipLevelSegs, head...)
+	for _, h := range levels {
+		if h.level == "S" {
+			shipLevelSegs = append(shipLevelSegs, h.segs...)
+		}
+	}
+	for _, seg := range head {
+		if seg.Is("BSN") {
+			bsn, purpose, shipID = seg, seg.String(1), c.str(seg, 2)
+			if d, ok := c.date(seg, 3, 4); ok {
+				shipDate, shipQ = d, "BSN"
+			}
+		}
+	}
+	if bsn.Ordinal() == 0 {
+		return nil, c.problem(c.s.Segments[0], 0, "document.id", "", "no BSN beginning segment")
+	}
+	if shipID == "" {
+		return nil, c.problem(bsn, 2, "document.id", "", "shipment id (BSN02) is missing")
+	}
+	for _, seg := range shipLevelSegs {
+		switch seg.Tag() {
+		case "DTM":
+			d, ok := c.date(seg, 2, 3)
+			if !ok {
+				continue
+			}
+			switch q := seg.String(1); q {
+			case "011":
+				shipDate, shipQ = d, q
+			case "017", "067", "002", "AA1":
+				if arrQ == "" || q == "017" {
+					arrive, arrQ = d, q
+				}
+			}
+		case "TD5":
+			if sn.Carrier.SCAC == "" && seg.String(2) == "2" {
+				sn.Carrier.SCAC = c.str(seg, 3)
+			}
+			if sn.Carrier.Name == "" {
+				sn.Carrier.Name = c.str(seg, 5)
+			}
+			if m := transportMode[seg.String(4)]; m != "" && sn.Carrier.Mode == "" {
+				sn.Carrier.Mode = m
+			}
+		case "REF":
+			switch seg.String(1) {
+			case "BM":
+				sn.BillOfLading = c.str(seg, 2)
+			case "CN", "2I":
+				if sn.Tracking == "" {
+					sn.Tracking = c.str(seg, 2)
+				}
+			}
+		case "N1":
+			c.party(seg, &pt)
+		}
+	}
+	_ = shipQ
+	if purpose == "01" {
+		plant, err := c.plant(&pt)
+		if err != nil {
+			return nil, err
+		}
+		return []*procure.Event{c.event(procure.ASNCancelled, shipID, 0, c.supplier(&pt), plant, &procure.Cancellation{Reason: "cancelled by the sender (856 purpose 01)"})}, nil
+	}
+	if shipDate.IsZero() {
+		return nil, c.problem(bsn, 3, "ship_date", "", "no ship date (DTM 011 or BSN03)")
+	}
+	if arrive.IsZero() {
+		return nil, c.problem(bsn, 0, "expected_arrival", "", "no estimated delivery date (DTM 017, 067 or 002 at shipment level)")
+	}
+	sn.ShipDate, sn.ExpectedArrival = shipDate.UTC(), arrive.UTC()
+	plant, err := c.plant(&pt)
+	if err != nil {
+		return nil, err
+	}
+	sn.ShipTo = plant
+	// Packs: every P or T level with an SSCC mark.
+	for _, h := range levels {
+		if h.level != "P" && h.level != "T" {
+			continue
+		}
+		for _, seg := range h.segs {
+			if seg.Is("MAN") && h.sscc == "" {
+				h.sscc = c.sscc(seg)
+			}
+		}
+		if h.sscc == "" {
+			continue
+		}
+		pk := procure.Pack{SSCC: h.sscc}
+		if h.level == "T" {
+			pk.Packaging = "PX"
+		}
+		if a := h.ancestor("P", "T"); a != nil {
+			pk.ParentSSCC = a.sscc
+		}
+		sn.Packs = append(sn.Packs, pk)
+	}
+	for _, h := range levels {
+		if h.level != "I" {
+			continue
+		}
+		k := len(sn.Lines)
+		field := fmt.Sprintf("lines[%d]", k)
+		l := procure.ASNLine{}
+		order := h.ancestor("O")
+		var lin, sn1, prf x12.Segment
+		for _, seg := range h.segs {
+			switch seg.Tag() {
+			case "LIN":
+				lin = seg
+			case "SN1":
+				sn1 = seg
+			case "PRF":
+				prf = seg
+			case "REF":
+				if seg.String(1) == "LT" && l.Lot == "" {
+					l.Lot = c.str(seg, 2)
+				}
+			case "DTM":
+				if seg.String(1) == "036" {
+					if d, ok := c.date(seg, 2, 0); ok {
+						l.ExpiryDate = procure.DateOf(d)
+					}
+				}
+			}
+		}
+		if prf.Ordinal() == 0 && order != nil {
+			for _, seg := range order.segs {
+				if seg.Is("PRF") {
+					prf = seg
+					break
+				}
+			}
+		}
+		if prf.Ordinal() == 0 || strings.TrimSpace(prf.String(1)) == "" {
+			return nil, c.problem(c.hlSeg(h), 0, field+".po", "", "item HL %s has no purchase order (PRF01 at order or item level)", h.id)
+		}
+		l.PO = c.str(prf, 1)
+		if sn1.Ordinal() == 0 {
+			return nil, c.problem(c.hlSeg(h), 0, field+".quantity", "", "item HL %s has no SN1 quantity", h.id)
+		}
+		q, ok, err := c.num(sn1, 2, field+".quantity")
+		if err != nil {
+			return nil, err
+		}
+		if !ok || q <= 0 {
+			return nil, c.problem(sn1, 2, field+".quantity", sn1.String(2), "shipped quantity is missing or not positive")
+		}
+		l.Quantity = q
+		if l.Unit, l.UnitOriginal, err = c.unit(sn1, 3, field+".unit"); err != nil {
+			return nil, err
+		}
+		itemsPerOrder[order]++
+		switch {
+		case lin.Ordinal() > 0:
+			if n, ok := lineNumber(lin.String(1)); ok {
+				l.Line = n
+			} else if n, ok := lineNumber(sn1.String(1)); ok {
+				l.Line = n
+			} else {
+				l.Line = itemsPerOrder[order]
+				c.warn(lin, 1, field+".line", "no PO line number (LIN01, SN101): line is the item's position %d in order %s", l.Line, l.PO)
+			}
+			if l.Item, err = c.item(lin, 2, field+".item", false); err != nil {
+				return nil, err
+			}
+			if l.Lot == "" {
+				l.Lot = c.pairValue(lin, 2, "LT")
+			}
+		default:
+			if n, ok := lineNumber(sn1.String(1)); ok {
+				l.Line = n
+			} else {
+				l.Line = itemsPerOrder[order]
+				c.warn(sn1, 1, field+".line", "no PO line number (LIN01, SN101): line is the item's position %d in order %s", l.Line, l.PO)
+			}
+		}
+		if a := h.ancestor("P", "T"); a != nil {
+			l.SSCC = a.sscc
+		} else if kids := childPacks(h, levels); len(kids) == 1 {
+			l.SSCC = kids[0].sscc // S-O-I-P with one pack per item
+		}
+		sn.Lines = append(sn.Lines, l)
+	}
+	if len(sn.Lines) == 0 {
+		return nil, c.problem(bsn, 0, "lines", "", "the ship notice has no item (HL I) level")
+	}
+	return []*procure.Event{c.event(procure.ASNSubmitted, shipID, 0, c.supplier(&pt), plant, &sn)}, nil
+}
+
+func (c *xset) hlSeg(h *hl) x12.Segment {
+	for _, seg := range c.s.Body() {
+		if seg.Is("HL") && seg.String(1) == h.id {
+			return seg
+		}
+	}
+	return x12.Segment{}
+}
+
+func childPacks(h *hl, levels []*hl) []*hl {
+	var out []*hl
+	for _, x := range levels {
+		if x.up == h && (x.level == "P" || x.level == "T") && x.sscc != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (c *xset) pairValue(seg x12.Segment, first int, qual string) string {
+	n := seg.Len()
+	for i := first; i+1 <= n; i += 2 {
+		if seg.String(i) == qual {
+			return c.str(seg, i+1)
+		}
+	}
+	return ""
+}
+
+// receipt maps an 861 (receiving advice).
+func (c *xset) receipt() ([]*procure.Event, error) {
+	var (
+		bra       x12.Segment
+		id        string
+		rc        procure.Receipt
+		pt        parties
+		headPO    string
+		cur       *procure.ReceiptLine
+		curSeg    x12.Segment
+		received  time.Time
+		lineSegs  []x12.Segment
+		linePOs   []string
+		lineItems []x12.Segment
+	)
+	for _, seg := range c.s.Body() {
+		switch seg.Tag() {
+		case "BRA":
+			bra, id = seg, c.str(seg, 1)
+		case "PRF":
+			if cur != nil {
+				linePOs[len(linePOs)-1] = c.str(seg, 1)
+			} else if headPO == "" {
+				headPO = c.str(seg, 1)
+			}
+		case "REF":
+			if cur == nil && (seg.String(1) == "SI" || seg.String(1) == "MA") && rc.ASN == "" {
+				rc.ASN = c.str(seg, 2)
+			}
+			if cur != nil && seg.String(1) == "LT" {
+				cur.Lot = c.str(seg, 2)
+			}
+			if cur == nil && seg.String(1) == "PO" && headPO == "" {
+				headPO = c.str(seg, 2)
+			}
+		case "DTM":
+			if cur == nil && seg.String(1) == "050" {
+				if d, ok := c.date(seg, 2, 3); ok {
+					received = d
+				}
+			}
+		case "N1":
+			if cur == nil {
+				c.party(seg, &pt)
+			}
+		case "RCD":
+			k := len(rc.Lines)
+			field := fmt.Sprintf("lines[%d]", k)
+			rc.Lines = append(rc.Lines, procure.ReceiptLine{})
+			cur, curSeg = &rc.Lines[k], seg
+			lineSegs, linePOs, lineItems = append(lineSegs, seg), append(linePOs, ""), append(lineItems, x12.Segment{})
+			q, _, err := c.num(seg, 2, field+".received_quantity")
+			if err != nil {
+				return nil, err
+			}
+			cur.ReceivedQuantity = q
+			if r, _, err := c.num(seg, 4, field+".rejected_quantity"); err != nil {
+				return nil, err
+			} else {
+				cur.RejectedQuantity = r
+			}
+			ue := 3
+			if seg.String(3) == "" && seg.String(5) != "" {
+				ue = 5
+			}
+			if cur.Unit, _, err = c.unit(seg, ue, field+".unit"); err != nil {
+				return nil, err
+			}
+		case "LIN":
+			if cur != nil {
+				lineItems[len(lineItems)-1] = seg
+			}
+		}
+	}
+	_ = curSeg
+	if bra.Ordinal() == 0 {
+		return nil, c.problem(c.s.Segments[0], 0, "document.id", "", "no BRA beginning segment")
+	}
+	if id == "" {
+		return nil, c.problem(bra, 1, "document.id", "", "receipt number (BRA01) is missing")
+	}
+	for k := range rc.Lines {
+		field := fmt.Sprintf("lines[%d]", k)
+		l := &rc.Lines[k]
+		l.PO = linePOs[k]
+		if l.PO == "" {
+			l.PO = headPO
+		}
+		if l.PO == "" {
+			return nil, c.problem(lineSegs[k], 0, field+".po", "", "receipt line has no purchase order (PRF at line or header level)")
+		}
+		if n, ok := lineNumber(lineSegs[k].String(1)); ok {
+			l.Line = n
+		} else if lin := lineItems[k]; lin.Ordinal() > 0 {
+			l.Line = c.line(lin, 1, k+1, field)
+		} else {
+			l.Line = c.line(lineSegs[k], 1, k+1, field)
+		}
+		if lin := lineItems[k]; lin.Ordinal() > 0 {
+			item, err := c.item(lin, 2, field+".item", false)
+			if err != nil {
+				return nil, err
+			}
+			l.Item = item
+		}
+	}
+	if len(rc.Lines) == 0 {
+		return nil, c.problem(bra, 0, "lines", "", "the receiving advice has no RCD line")
+	}
+	plant, err := c.plant(&pt)
+	if err != nil {
+		return nil, err
+	}
+	ev := c.event(procure.GoodsReceived, id, 0, c.supplier(&pt), plant, &rc)
+	if usable(received) {
+		ev.OccurredAt = received.UTC()
+	}
+	return []*procure.Event{ev}, nil
+}
+
+// invoice maps an 810 to invoice.status_changed with status received.
+func (c *xset) invoice() ([]*procure.Event, error) {
+	var (
+		big      x12.Segment
+		id, po   string
+		inv      = procure.InvoiceStatus{Status: procure.InvoiceReceived}
+		currency string
+		curSeg   x12.Segment
+		pt       parties
+		invDate  time.Time
+		dueDays  int
+		tds      x12.Segment
+		lineSegs []x12.Segment
+	)
+	for _, seg := range c.s.Body() {
+		switch seg.Tag() {
+		case "BIG":
+			big, id, po = seg, c.str(seg, 2), c.str(seg, 4)
+			invDate, _ = c.date(seg, 1, 0)
+		case "CUR":
+			if currency == "" {
+				currency, curSeg = seg.String(2), seg
+			}
+		case "N1":
+			if len(lineSegs) == 0 {
+				c.party(seg, &pt)
+			}
+		case "ITD":
+			if inv.DueDate.IsZero() {
+				if d, ok := c.date(seg, 6, 0); ok {
+					inv.DueDate = procure.DateOf(d)
+				} else if n, err := strconv.Atoi(strings.TrimSpace(seg.String(7))); err == nil && n >= 0 && dueDays == 0 {
+					dueDays = n
+				}
+			}
+		case "IT1":
+			lineSegs = append(lineSegs, seg)
+		case "TDS":
+			tds = seg
+		}
+	}
+	if big.Ordinal() == 0 {
+		return nil, c.problem(c.s.Segments[0], 0, "document.id", "", "no BIG beginning segment")
+	}
+	if id == "" {
+		return nil, c.problem(big, 2, "document.id", "", "invoice number (BIG02) is missing")
+	}
+	cur, err := c.p.MapCurrency(currency, "currency")
+	if err != nil {
+		return nil, c.unmapped(curSeg, 2, err)
+	}
+	inv.Currency, inv.PO = cur, po
+	if inv.DueDate.IsZero() && dueDays > 0 && !invDate.IsZero() {
+		inv.DueDate = procure.DateOf(invDate.AddDate(0, 0, dueDays))
+	}
+	if tds.Ordinal() > 0 {
+		v, ok, err := c.num(tds, 1, "amount")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			inv.Amount = scale(v, cur) // TDS01 is N2: implied decimals
+		}
+	}
+	for k, seg := range lineSegs {
+		field := fmt.Sprintf("lines[%d]", k)
+		l := procure.InvoiceLine{PO: po, Line: c.line(seg, 1, k+1, field)}
+		q, _, err := c.num(seg, 2, field+".quantity")
+		if err != nil {
+			return nil, err
+		}
+		l.Quantity = q
+		if seg.String(3) != "" {
+			if l.Unit, _, err = c.unit(seg, 3, field+".unit"); err != nil {
+				return nil, err
+			}
+		}
+		p, _, err := c.num(seg, 4, field+".unit_price")
+		if err != nil {
+			return nil, err
+		}
+		l.UnitPrice = p
+		inv.Lines = append(inv.Lines, l)
+	}
+	plant, err := c.plant(&pt)
+	if err != nil {
+		return nil, err
+	}
+	return []*procure.Event{c.event(procure.InvoiceStatusChanged, id, 0, c.supplier(&pt), plant, &inv)}, nil
+}
+
+// functionalAck records a received 997/999.
+func (c *xset) functionalAck() {
+	fa := FunctionalAck{Standard: partner.X12, Partner: c.p.ID, Kind: c.s.ID}
+	for _, seg := range c.s.Body() {
+		switch seg.Tag() {
+		case "AK1":
+			fa.FunctionalID, fa.Group = c.str(seg, 1), c.str(seg, 2)
+		case "AK9":
+			fa.Status = ackVerdict[seg.String(1)]
+		}
+	}
+	c.acks = append(c.acks, fa)
+}
+
+var ackVerdict = map[string]string{"A": "accepted", "E": "accepted_with_errors", "P": "partially_accepted", "R": "rejected", "M": "rejected", "W": "rejected", "X": "rejected"}
