@@ -206,7 +206,9 @@ func (c *emsg) run() ([]*procure.Event, error) {
 		c.contrl()
 		return nil, nil
 	}
-	return nil, c.problem(c.m.Segments[0], 2, 1, "", c.m.Type, "message type %s is not supported", c.m.Type)
+	pr := c.problem(c.m.Segments[0], 2, 1, "", c.m.Type, "message type %s is not supported", c.m.Type)
+	pr.Unsupported = true
+	return nil, pr
 }
 
 // header holds what the header sections of all messages share.

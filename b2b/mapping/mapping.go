@@ -59,6 +59,8 @@ type Problem struct {
 	// Unmapped is true when the problem is a code the partner profile does
 	// not map (the integration team's exception).
 	Unmapped bool
+	// Unsupported is true when the set or message type is not mapped at all.
+	Unsupported bool
 }
 
 func (p *Problem) Error() string {

@@ -179,7 +179,9 @@ func (c *xset) run() ([]*procure.Event, error) {
 		c.functionalAck()
 		return nil, nil
 	}
-	return nil, c.problem(c.s.Segments[0], 1, "", c.s.ID, "transaction set %s is not supported", c.s.ID)
+	pr := c.problem(c.s.Segments[0], 1, "", c.s.ID, "transaction set %s is not supported", c.s.ID)
+	pr.Unsupported = true
+	return nil, pr
 }
 
 func (c *xset) versions() []string {
