@@ -169,6 +169,9 @@ func fixtureEvent(n *yaml.Node, id string) (*procure.Event, error) {
 	if _, ok := doc["kind"]; !ok {
 		doc["kind"] = string(procure.DocumentKindOf(procure.Type(typ)))
 	}
+	if _, ok := m["supplier"]; !ok && typ == string(procure.SupplierUpdated) {
+		m["supplier"] = doc["id"]
+	}
 	raw, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
