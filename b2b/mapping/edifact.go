@@ -785,16 +785,23 @@ func (c *emsg) despatchAdvice() ([]*procure.Event, error) {
 			}
 		}
 	}
-	for i := range sn.Packs {
-		for id, s := range packs {
-			if s == sn.Packs[i].SSCC {
-				for p := parent[id]; p != ""; p = parent[p] {
-					if packs[p] != "" {
-						sn.Packs[i].ParentSSCC = packs[p]
-						break
-					}
-				}
+	// up returns the nearest packed ancestor's SSCC of CPS id; the walk is
+	// bounded because a sender may write a parent cycle.
+	up := func(id string) string {
+		for p, n := parent[id], 0; p != "" && n <= len(parent); p, n = parent[p], n+1 {
+			if packs[p] != "" {
+				return packs[p]
 			}
+		}
+		return ""
+	}
+	ssccCPS := make(map[string]string, len(packs))
+	for id, s := range packs {
+		ssccCPS[s] = id
+	}
+	for i := range sn.Packs {
+		if id, ok := ssccCPS[sn.Packs[i].SSCC]; ok {
+			sn.Packs[i].ParentSSCC = up(id)
 		}
 	}
 	for k, g := range groups {
@@ -820,8 +827,8 @@ func (c *emsg) despatchAdvice() ([]*procure.Event, error) {
 		if d := c.lineDate(g, "36", "361"); !d.IsZero() {
 			l.ExpiryDate = procure.DateOf(d)
 		}
-		for p := g.cps; p != "" && l.SSCC == ""; p = parent[p] {
-			l.SSCC = packs[p]
+		if l.SSCC = packs[g.cps]; l.SSCC == "" && g.cps != "" {
+			l.SSCC = up(g.cps)
 		}
 		sn.Lines = append(sn.Lines, l)
 	}

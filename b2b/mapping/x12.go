@@ -237,7 +237,6 @@ func (c *xset) supplier(pt *parties) string {
 // item picks the product id by the partner's qualifier preference from the
 // qualifier/id pairs starting at element first.
 func (c *xset) item(seg x12.Segment, first int, field string, required bool) (string, error) {
-	var got []string
 	best, rank := "", -1
 	prefs := c.p.ProductQualifiers(partner.X12)
 	n := seg.Len()
@@ -246,12 +245,17 @@ func (c *xset) item(seg x12.Segment, first int, field string, required bool) (st
 		if q == "" || v == "" {
 			continue
 		}
-		got = append(got, q)
 		if r := slices.Index(prefs, q); r >= 0 && (rank < 0 || r < rank) {
 			best, rank = v, r
 		}
 	}
 	if best == "" && required {
+		var got []string
+		for i := first; i+1 <= n; i += 2 {
+			if q := strings.TrimSpace(seg.String(i)); q != "" {
+				got = append(got, q)
+			}
+		}
 		return "", c.problem(seg, first, field, strings.Join(got, ","), "no product id with a qualifier partner %s accepts (%s); got %v", c.p.ID, strings.Join(prefs, ", "), got)
 	}
 	return clone(best), nil
