@@ -115,6 +115,25 @@ type stateTx struct {
 
 func (t *stateTx) Exceptions() procure.ExceptionTx { return t }
 
+func (t *stateTx) AdvanceEventTime(ctx context.Context, at time.Time) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO sla_clock (id, event_time, updated_at) VALUES (1, $1, now())
+		ON CONFLICT (id) DO UPDATE SET event_time = greatest(sla_clock.event_time, excluded.event_time), updated_at = now()`, at)
+	if err != nil {
+		return fmt.Errorf("advance event time: %w", err)
+	}
+	return nil
+}
+
+// EventTime returns the event-time clock and when it last moved (zero
+// times when no event was processed yet).
+func (s *StateStore) EventTime(ctx context.Context) (eventTime, updatedAt time.Time, err error) {
+	err = s.db.Pool.QueryRow(ctx, `SELECT event_time, updated_at FROM sla_clock WHERE id = 1`).Scan(&eventTime, &updatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, time.Time{}, nil
+	}
+	return eventTime, updatedAt, err
+}
+
 func (t *stateTx) MarkProcessed(ctx context.Context, keys []procure.EventKey, at time.Time) ([]bool, error) {
 	tenants, ids := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {

@@ -523,6 +523,9 @@ type StateTx interface {
 	LoadTimers(ctx context.Context, tenant string, docKeys []string) ([]*Timer, error)
 	// SaveTimers inserts or updates timers.
 	SaveTimers(ctx context.Context, ts []*Timer) error
+	// AdvanceEventTime moves the event-time clock of the SLA scheduler to t
+	// if t is later than it.
+	AdvanceEventTime(ctx context.Context, t time.Time) error
 	// Exceptions is the exception store inside the same transaction.
 	Exceptions() ExceptionTx
 }

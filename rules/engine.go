@@ -72,10 +72,14 @@ func (en *Engine) Process(ctx context.Context, events []*procure.Event) (Stats, 
 		if err := b.prefetch(todo); err != nil {
 			return err
 		}
+		var latest time.Time
 		for _, e := range todo {
 			apply(b, e)
 			if b.err != nil {
 				return b.err
+			}
+			if e.OccurredAt.After(latest) {
+				latest = e.OccurredAt
 			}
 			out, err := rs.Evaluate(e, b)
 			if err != nil {
@@ -90,7 +94,13 @@ func (en *Engine) Process(ctx context.Context, events []*procure.Event) (Stats, 
 			}
 			st.Events++
 		}
-		return b.flush()
+		if err := b.flush(); err != nil {
+			return err
+		}
+		if latest.IsZero() {
+			return nil
+		}
+		return tx.AdvanceEventTime(ctx, latest)
 	})
 	return st, err
 }

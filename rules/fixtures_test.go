@@ -29,6 +29,7 @@ func TestRunFixturesRejectsABrokenFixtureWithADiff(t *testing.T) {
     events:
       - {at: "2026-05-11T08:00:00Z", type: po.released, supplier: S9, plant: P01, document: {id: "1", version: 1},
          data: {order_type: standard, currency: EUR, lines: [{line: 10, item: I1, quantity: 1, unit: C62, unit_price: 1, need_by: "2026-06-15"}]}}
+    until: "2026-05-11T10:00:00Z"
     expect:
       - {rule: supplier-unknown, subject: supplier/S9, state: resolved}
       - {rule: po-not-acknowledged, subject: po/1, state: open}

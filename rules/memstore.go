@@ -35,6 +35,8 @@ type memData struct {
 	exceptions map[string]*procure.Exception
 	activity   []procure.Activity
 	outbox     []procure.OutboxEvent
+	eventTime  time.Time
+	clockAt    time.Time
 }
 
 // NewMemStore returns an empty MemStore.
@@ -45,7 +47,8 @@ func NewMemStore() *MemStore {
 
 func (d *memData) clone() memData {
 	c := memData{processed: maps.Clone(d.processed), states: maps.Clone(d.states), timers: maps.Clone(d.timers),
-		exceptions: make(map[string]*procure.Exception, len(d.exceptions)), activity: slices.Clone(d.activity), outbox: slices.Clone(d.outbox)}
+		exceptions: make(map[string]*procure.Exception, len(d.exceptions)), activity: slices.Clone(d.activity), outbox: slices.Clone(d.outbox),
+		eventTime: d.eventTime, clockAt: d.clockAt}
 	for k, x := range d.exceptions {
 		cx := *x
 		c.exceptions[k] = &cx
@@ -137,6 +140,21 @@ type memTx struct {
 }
 
 func (t *memTx) Exceptions() procure.ExceptionTx { return t }
+
+func (t *memTx) AdvanceEventTime(ctx context.Context, at time.Time) error {
+	if at.After(t.d.eventTime) {
+		t.d.eventTime = at
+	}
+	t.d.clockAt = time.Now()
+	return nil
+}
+
+// EventTime returns the event-time clock and when it last moved.
+func (m *MemStore) EventTime(ctx context.Context) (time.Time, time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.d.eventTime, m.d.clockAt, nil
+}
 
 func (t *memTx) MarkProcessed(ctx context.Context, keys []procure.EventKey, at time.Time) ([]bool, error) {
 	out := make([]bool, len(keys))

@@ -39,6 +39,8 @@ type TimerStore interface {
 	FireDueTimers(ctx context.Context, now time.Time, limit int, f func(tx procure.StateTx, ts []*procure.Timer) error) (int, error)
 	// NextFireAt is the earliest firing time (zero: none).
 	NextFireAt(ctx context.Context) (time.Time, error)
+	// EventTime is the latest occurred_at applied and when it was applied.
+	EventTime(ctx context.Context) (eventTime, updatedAt time.Time, err error)
 }
 
 // Config tunes the firing loop.
@@ -48,6 +50,11 @@ type Config struct {
 	PollInterval time.Duration `yaml:"poll_interval" env:"POLL_INTERVAL"`
 	// BatchSize is the number of timers fired per transaction.
 	BatchSize int `yaml:"batch_size" env:"BATCH_SIZE"`
+	// IdleAfter: while the rules engine applied events within this time,
+	// timers fire on event time (the latest occurred_at applied), so that a
+	// replay or a backlog fires timers as the events pass them and a stop
+	// event still in the backlog is seen first; otherwise on the wall clock.
+	IdleAfter time.Duration `yaml:"idle_after" env:"IDLE_AFTER"`
 }
 
 // Defaults fills unset fields.
@@ -57,6 +64,9 @@ func (c *Config) Defaults() {
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 500
+	}
+	if c.IdleAfter == 0 {
+		c.IdleAfter = 30 * time.Second
 	}
 }
 
@@ -300,6 +310,17 @@ func (s *Scheduler) FireDue(ctx context.Context, now time.Time) (int, error) {
 	}
 }
 
+// Now is the scheduler's clock: event time while events flow (see
+// Config.IdleAfter), the wall clock otherwise.
+func (s *Scheduler) Now(ctx context.Context) time.Time {
+	wall := s.now()
+	et, at, err := s.store.EventTime(ctx)
+	if err != nil || at.IsZero() || wall.Sub(at) > s.cfg.IdleAfter || !et.Before(wall) {
+		return wall
+	}
+	return et
+}
+
 // Run fires due timers until ctx is done. It sleeps until the next firing
 // time, at most PollInterval, and returns nil when ctx ends.
 func (s *Scheduler) Run(ctx context.Context) error {
@@ -312,7 +333,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		if _, err := s.FireDue(ctx, s.now()); err != nil {
+		if _, err := s.FireDue(ctx, s.Now(ctx)); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -320,7 +341,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		wait := s.cfg.PollInterval
 		if next, err := s.store.NextFireAt(ctx); err == nil && !next.IsZero() {
-			if d := next.Sub(s.now()); d < wait {
+			if d := next.Sub(s.Now(ctx)); d < wait {
 				wait = max(d, time.Millisecond)
 			}
 		}
