@@ -69,7 +69,6 @@ type ruleConfig struct {
 	When        Expr     `yaml:"when"`
 	Clear       *bool    `yaml:"clear"`
 	Message     Expr     `yaml:"message"`
-	line        int
 }
 
 type slaConfig struct {

@@ -86,7 +86,7 @@ func TestProcessorRestartAndRedeliveryYieldTheSameExceptions(t *testing.T) {
 	store := postgres.NewStateStore(db)
 	xs := postgres.NewExceptionStore(db, nil)
 	run := func(until func() bool) {
-		r, err := cfg.NewReader("events", "rules-test")
+		r, err := cfg.NewReader("events", "rules-test", log)
 		if err != nil {
 			t.Fatal(err)
 		}
