@@ -33,7 +33,8 @@ import (
 // Roles are the parts of supplywatch a process runs.
 type Roles struct {
 	Collect bool // the Kafka consumer that stores events
-	Serve   bool // the HTTP API (ingest, health, metrics)
+	Serve    bool // the HTTP API (ingest, health, metrics)
+	Simulate bool // the traffic simulator
 }
 
 // App is a running supplywatch process.
@@ -52,8 +53,9 @@ type App struct {
 	registry *prometheus.Registry
 	tracerP  *sdktrace.TracerProvider
 	tracer   trace.Tracer
-	listener net.Listener
-	router   *gin.Engine
+	listener   net.Listener
+	router     *gin.Engine
+	simTracers *simTracers
 }
 
 // Start brings up the infrastructure (embedded services if configured,
@@ -164,7 +166,7 @@ func (a *App) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.writer.Run(gctx, a.cfg.Collector.DrainTimeout) })
 	if a.roles.Collect {
-		reader, err := a.cfg.Kafka.NewReader(a.cfg.Kafka.Topic, a.cfg.Collector.Group)
+		reader, err := a.cfg.Kafka.NewReader(a.cfg.Kafka.Topic, a.cfg.Collector.Group, a.log.With("component", "kafka"))
 		if err != nil {
 			return err
 		}
@@ -187,6 +189,16 @@ func (a *App) Run(ctx context.Context) error {
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			return srv.Shutdown(sctx)
+		})
+	}
+	if a.roles.Simulate {
+		a.simTracers = &simTracers{cfg: a.cfg.SimulatorTraces}
+		if a.listener != nil && a.cfg.SimulatorTraces.Endpoint == "http://"+a.cfg.HTTP.Addr+"/v1/traces" {
+			a.simTracers.cfg.Endpoint = "http://" + a.HTTPAddr() + "/v1/traces"
+		}
+		g.Go(func() error {
+			defer a.simTracers.shutdown(context.Background())
+			return a.runSimulator(gctx)
 		})
 	}
 	a.log.Info("supplywatch running", "http", "http://"+a.HTTPAddr(), "kafka", a.cfg.Kafka.Brokers, "clickhouse", a.cfg.ClickHouse.Addr)

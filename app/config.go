@@ -11,6 +11,7 @@ import (
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector"
 	"github.com/supplywatch/supplywatch/kafka"
+	"github.com/supplywatch/supplywatch/simulator"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -25,6 +26,9 @@ type Config struct {
 	Ingest     collector.IngestConfig `yaml:"ingest" envPrefix:"INGEST_"`
 	Collector  CollectorConfig        `yaml:"collector" envPrefix:"COLLECTOR_"`
 	Telemetry  TelemetryConfig        `yaml:"telemetry" envPrefix:"TELEMETRY_"`
+	Simulator  simulator.Config       `yaml:"simulator" envPrefix:"SIMULATOR_"`
+	// SimulatorTraces is where the simulator's systems send spans.
+	SimulatorTraces SimulatorTraces `yaml:"simulator_traces" envPrefix:"SIMULATOR_TRACES_"`
 	// DataDir holds the embedded services' data (ClickHouse, Kafka log).
 	DataDir  string `yaml:"data_dir" env:"DATA_DIR"`
 	LogLevel string `yaml:"log_level" env:"LOG_LEVEL"`
@@ -80,11 +84,15 @@ func (c *Config) Defaults() {
 	c.Kafka.Defaults()
 	c.Writer.Defaults()
 	c.Ingest.Defaults()
+	c.Simulator.Defaults()
+	if c.SimulatorTraces.Endpoint == "" {
+		c.SimulatorTraces.Endpoint = "http://" + c.HTTP.Addr + "/v1/traces"
+	}
 }
 
 // Validate checks the configuration without I/O.
 func (c *Config) Validate() error {
-	return errors.Join(c.ClickHouse.Validate(), c.Kafka.Validate(), c.Writer.Validate())
+	return errors.Join(c.ClickHouse.Validate(), c.Kafka.Validate(), c.Writer.Validate(), c.Simulator.Validate())
 }
 
 // LoadConfig reads path (if not empty), applies the environment and the

@@ -219,10 +219,11 @@ func (c *Config) NewWriter(topic string) (*kafkago.Writer, error) {
 	}, nil
 }
 
-// NewReader returns a consumer-group reader on topic. Offsets are committed
+// NewReader returns a consumer-group reader on topic; log receives the
+// client's errors (it retries them itself). Offsets are committed
 // only by explicit CommitMessages (CommitInterval 0): the caller commits
 // after the rows are stored.
-func (c *Config) NewReader(topic, group string) (*kafkago.Reader, error) {
+func (c *Config) NewReader(topic, group string, log *slog.Logger) (*kafkago.Reader, error) {
 	d, err := c.Dialer()
 	if err != nil {
 		return nil, err
@@ -243,7 +244,9 @@ func (c *Config) NewReader(topic, group string) (*kafkago.Reader, error) {
 		RebalanceTimeout:      10 * time.Second,
 		JoinGroupBackoff:      500 * time.Millisecond,
 		WatchPartitionChanges: true,
-		ErrorLogger:           kafkago.LoggerFunc(func(string, ...any) {}),
+		ErrorLogger: kafkago.LoggerFunc(func(format string, args ...any) {
+			log.Warn("kafka reader: " + fmt.Sprintf(format, args...))
+		}),
 	}), nil
 }
 

@@ -20,6 +20,7 @@ func runCmd(ctx context.Context, args []string, roles app.Roles, banner bool) er
 		return err
 	}
 	log := newLogger(cfg.LogLevel)
+	roles.Simulate = roles.Simulate || *simulate
 	a, err := app.Start(ctx, cfg, roles, log)
 	if err != nil {
 		return err
@@ -27,7 +28,6 @@ func runCmd(ctx context.Context, args []string, roles app.Roles, banner bool) er
 	if banner {
 		printBanner(a, *simulate)
 	}
-	_ = simulate
 	return a.Run(ctx)
 }
 
@@ -81,8 +81,24 @@ func migrateCmd(ctx context.Context, args []string) error {
 	return nil
 }
 
+// simulateCmd publishes simulated traffic to the configured Kafka (the
+// embedded broker is not started: point it at a running supplywatch or a
+// real cluster with SUPPLYWATCH_KAFKA_BROKERS).
 func simulateCmd(ctx context.Context, args []string) error {
-	return fmt.Errorf("not wired yet")
+	cfg, err := loadConfig(flag.NewFlagSet("simulate", flag.ExitOnError), args)
+	if err != nil {
+		return err
+	}
+	if cfg.Kafka.Embedded() {
+		cfg.Kafka.Brokers = []string{cfg.Kafka.EmbeddedAddr}
+	}
+	cfg.ClickHouse.Embedded = false
+	log := newLogger(cfg.LogLevel)
+	a, err := app.Start(ctx, cfg, app.Roles{Simulate: true}, log)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
 }
 
 func chdbCmd(ctx context.Context, args []string) error {

@@ -1,0 +1,63 @@
+// Command supplywatch-bench measures supplywatch on this machine and prints
+// one figure per line as "name: value unit". It starts its own embedded
+// ClickHouse and Kafka, runs the collector as a child process (so its CPU
+// time and peak RSS are its own), and compares against baselines measured
+// in the same run. `make bench` runs it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/supplywatch/supplywatch/app"
+	"github.com/supplywatch/supplywatch/chdb"
+)
+
+const childEnv = "SUPPLYWATCH_BENCH_CHILD"
+
+func main() {
+	chdb.MaybeRunChild()
+	if os.Getenv(childEnv) == "collect" {
+		os.Exit(runCollector())
+	}
+	events := flag.Int("events", 1_000_000, "events for the throughput runs")
+	only := flag.String("only", "", "run only benchmarks whose name contains this")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *events, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// runCollector is the child: a collector configured by the environment.
+func runCollector() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := app.LoadConfig(os.Getenv("SUPPLYWATCH_CONFIG"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := app.Start(ctx, cfg, app.Roles{Collect: true, Serve: true}, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if f := os.Getenv("SUPPLYWATCH_BENCH_ADDR_FILE"); f != "" {
+		os.WriteFile(f+".tmp", []byte(a.HTTPAddr()), 0o644)
+		os.Rename(f+".tmp", f)
+	}
+	if err := a.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}

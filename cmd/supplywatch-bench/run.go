@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"strings"
+)
+
+func run(ctx context.Context, events int, only string) error {
+	e, err := newBenchEnv(ctx)
+	if e != nil {
+		defer e.close()
+	}
+	if err != nil {
+		return err
+	}
+	want := func(name string) bool { return only == "" || strings.Contains(name, only) }
+	if want("collector") {
+		if err := collectorBench(ctx, e, events); err != nil {
+			return err
+		}
+	}
+	return nil
+}
