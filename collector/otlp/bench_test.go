@@ -33,7 +33,7 @@ func BenchmarkOTLPIngest(b *testing.B) {
 	}
 	{
 		res, err := otlpbench.RunSpanBench(context.Background(), otlpbench.Config{Conn: conn, Database: db, Spans: spans,
-			Gzip: os.Getenv("SUPPLYWATCH_OTLP_BENCH_GZIP") == "1"})
+			Gzip: os.Getenv("SUPPLYWATCH_OTLP_BENCH_GZIP") == "1", CPUProfile: os.Getenv("SUPPLYWATCH_OTLP_BENCH_CPUPROFILE")})
 		if err != nil {
 			b.Fatal(err)
 		}

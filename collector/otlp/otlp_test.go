@@ -189,7 +189,7 @@ func sampleTraces() ptrace.Traces {
 	return td
 }
 
-func protoBody(t *testing.T, td ptrace.Traces) []byte {
+func protoBody(t testing.TB, td ptrace.Traces) []byte {
 	t.Helper()
 	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 	if err != nil {
@@ -198,7 +198,7 @@ func protoBody(t *testing.T, td ptrace.Traces) []byte {
 	return b
 }
 
-func jsonBody(t *testing.T, td ptrace.Traces) []byte {
+func jsonBody(t testing.TB, td ptrace.Traces) []byte {
 	t.Helper()
 	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalJSON()
 	if err != nil {

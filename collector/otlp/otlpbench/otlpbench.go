@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,6 +66,9 @@ type Config struct {
 	// Handler tunes the otlp handler (its defaults when zero).
 	Handler otlp.Config
 	Logger  *slog.Logger
+	// CPUProfile, when set, is a file to write the collector's CPU profile
+	// of the run to (go tool pprof).
+	CPUProfile string
 }
 
 // Result is what one run measured.
@@ -127,12 +131,11 @@ func RunSpanBench(ctx context.Context, cfg Config) (Result, error) {
 	}
 	store := clickhouse.NewStore(cfg.Conn, cfg.Database)
 	wctx, stopWriter := context.WithCancel(ctx)
-	defer stopWriter()
 	w := collector.NewWriter(cfg.Writer, store, nil, log, collector.NewMetrics(prometheus.NewRegistry()), noop.NewTracerProvider().Tracer(""))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); w.Run(wctx, 10*time.Second) }()
-	defer wg.Wait()
+	defer func() { stopWriter(); wg.Wait() }()
 
 	auth := otlp.AuthenticatorFunc(func(r *http.Request, _ []byte) (string, error) {
 		if r.Header.Get("Authorization") != "Bearer "+benchTok {
@@ -162,9 +165,23 @@ func RunSpanBench(ctx context.Context, cfg Config) (Result, error) {
 	cmd.Env = append(os.Environ(), envSender+"="+spec)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return Result{}, fmt.Errorf("otlpbench: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return Result{}, fmt.Errorf("otlpbench: %w", err)
+		}
+	}
 	cpu0 := cpuTime()
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	err = cmd.Run()
+	if cfg.CPUProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
 		return Result{}, fmt.Errorf("otlpbench: sender: %w", err)
 	}
 	res := Result{Spans: cfg.Spans, Wall: time.Since(start), CPU: cpuTime() - cpu0}
