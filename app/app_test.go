@@ -150,7 +150,7 @@ func event(i int, tenant string) string {
 
 func (e *env) produce(t *testing.T, values ...string) {
 	t.Helper()
-	w := &kafkago.Writer{Addr: kafkago.TCP(strings.Split(e.brokers, ",")...), Topic: e.topic, Balancer: &kafkago.Hash{}, BatchTimeout: 5 * time.Millisecond, BatchSize: 1000}
+	w := &kafkago.Writer{Addr: kafkago.TCP(strings.Split(e.brokers, ",")...), Topic: e.topic, Balancer: &kafkago.Hash{}, BatchTimeout: 5 * time.Millisecond, BatchSize: 1000, RequiredAcks: kafkago.RequireAll}
 	defer w.Close()
 	msgs := make([]kafkago.Message, len(values))
 	for i, v := range values {

@@ -210,7 +210,9 @@ func (c *Config) NewWriter(topic string) (*kafkago.Writer, error) {
 		Balancer:               &kafkago.Murmur2Balancer{Consistent: true},
 		RequiredAcks:           kafkago.RequireAll,
 		BatchSize:              5000,
-		BatchBytes:             16 << 20,
+		// Kafka refuses record batches over message.max.bytes (1 MiB by
+		// default, kfake too); stay under it.
+		BatchBytes:             1_000_000,
 		BatchTimeout:           5 * time.Millisecond,
 		WriteTimeout:           10 * time.Second,
 		MaxAttempts:            5,
@@ -235,8 +237,8 @@ func (c *Config) NewReader(topic, group string, log *slog.Logger) (*kafkago.Read
 		Dialer:                d,
 		MinBytes:              1,
 		MaxBytes:              16 << 20,
-		MaxWait:               100 * time.Millisecond,
-		ReadBatchTimeout:      2 * time.Second,
+		MaxWait:               500 * time.Millisecond,
+		ReadBatchTimeout:      10 * time.Second,
 		QueueCapacity:         10000,
 		StartOffset:           kafkago.FirstOffset,
 		HeartbeatInterval:     time.Second,

@@ -69,7 +69,7 @@ func newBenchEnv(ctx context.Context) (*benchEnv, error) {
 	if e.conn, err = clickhouse.Open(ctx, clickhouse.Config{Addr: []string{e.ch.NativeAddr()}, User: "default"}); err != nil {
 		return e, err
 	}
-	if e.broker, err = kafka.StartEmbedded("127.0.0.1:0", "", 6); err != nil {
+	if e.broker, err = kafka.StartEmbedded("127.0.0.1:0", "", 6, "bench.events", "bench.events.dlq"); err != nil {
 		return e, err
 	}
 	e.brokers = e.broker.Addrs()
@@ -79,7 +79,7 @@ func newBenchEnv(ctx context.Context) (*benchEnv, error) {
 // produce writes values to topic, with the received-at header set to the
 // moment each batch is handed to the client when stamp is true.
 func (e *benchEnv) produce(ctx context.Context, topic string, values [][]byte, stamp bool) error {
-	w := &kafkago.Writer{Addr: kafkago.TCP(e.brokers...), Topic: topic, Balancer: &kafkago.Murmur2Balancer{}, BatchSize: 5000, BatchBytes: 16 << 20, BatchTimeout: time.Millisecond, AllowAutoTopicCreation: true}
+	w := &kafkago.Writer{Addr: kafkago.TCP(e.brokers...), Topic: topic, Balancer: &kafkago.Murmur2Balancer{}, BatchSize: 5000, BatchBytes: 1_000_000, BatchTimeout: time.Millisecond, RequiredAcks: kafkago.RequireAll}
 	defer w.Close()
 	const chunk = 20000
 	for off := 0; off < len(values); off += chunk {
@@ -167,9 +167,11 @@ func collectorBench(ctx context.Context, e *benchEnv, n int) error {
 		values[i] = benchEvent("e2e", i, now.Add(-time.Duration(n-i)*time.Millisecond))
 	}
 	const topic, db = "bench.events", "bench"
+	pstart := time.Now()
 	if err := e.produce(ctx, topic, values, false); err != nil {
 		return err
 	}
+	fmt.Fprintf(os.Stderr, "produced %d events in %s\n", n, time.Since(pstart).Round(time.Millisecond))
 	c, err := e.startCollector(topic, db)
 	if err != nil {
 		return err
@@ -322,7 +324,7 @@ func httpBench(ctx context.Context, e *benchEnv, c *child, db string) error {
 // time, and reads ingest-to-queryable latency from stored_at - received_at.
 func latencyBench(ctx context.Context, e *benchEnv, topic, db string) error {
 	const rate, seconds, tick = 5000, 20, 10 * time.Millisecond
-	w := &kafkago.Writer{Addr: kafkago.TCP(e.brokers...), Topic: topic, Balancer: &kafkago.Murmur2Balancer{}, BatchTimeout: time.Millisecond, BatchSize: 1000}
+	w := &kafkago.Writer{Addr: kafkago.TCP(e.brokers...), Topic: topic, Balancer: &kafkago.Murmur2Balancer{}, BatchTimeout: time.Millisecond, BatchSize: 1000, RequiredAcks: kafkago.RequireAll}
 	defer w.Close()
 	perTick := rate * int(tick) / int(time.Second)
 	t := time.NewTicker(tick)
