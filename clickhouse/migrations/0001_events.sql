@@ -12,6 +12,9 @@ CREATE TABLE IF NOT EXISTS {db}.events
     id               String CODEC(ZSTD(1)),
     source           LowCardinality(String),
     received_at      DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+    -- when the row reached ClickHouse (server clock): ingest lag is
+    -- stored_at - received_at.
+    stored_at        DateTime64(3, 'UTC') DEFAULT now64(3) CODEC(Delta, ZSTD(1)),
     correlation_id   String CODEC(ZSTD(1)),
     trace_id         String CODEC(ZSTD(1)),
     plant            LowCardinality(String),
