@@ -19,8 +19,12 @@ deps:
 build: deps
 	$(GO) build -o $(BIN) ./cmd/supplywatch
 
+# Demo shared secrets of the cXML partners in deploy/partners.yaml.
+DEMO_SECRETS := OFFICE_SUPPLIES_SECRET=demo-office COUPA_SUPPLIER_SECRET=demo-coupa PROMINATE_SECRET=demo-prominate ACME_HUB_SECRET=demo-hub
+
 run: build
-	$(BIN) run --config $(CONFIG) $(if $(filter 1 true yes,$(SIMULATE)),--simulate)
+	mkdir -p var/b2b/inbox
+	$(DEMO_SECRETS) $(BIN) run --config $(CONFIG) $(if $(filter 1 true yes,$(SIMULATE)),--simulate)
 
 vet:
 	$(GO) vet ./...

@@ -20,10 +20,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/supplywatch/supplywatch/b2b/partner"
 	"github.com/supplywatch/supplywatch/chdb"
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector"
+	"github.com/supplywatch/supplywatch/collector/otlp"
 	"github.com/supplywatch/supplywatch/kafka"
+	"github.com/supplywatch/supplywatch/postgres"
+	"github.com/supplywatch/supplywatch/rules"
 	"github.com/supplywatch/supplywatch/procure/schema"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -35,6 +39,7 @@ type Roles struct {
 	Collect bool // the Kafka consumer that stores events
 	Serve    bool // the HTTP API (ingest, health, metrics)
 	Simulate bool // the traffic simulator
+	Rules    bool // document state, rules and SLA timers (Postgres)
 }
 
 // App is a running supplywatch process.
@@ -56,6 +61,11 @@ type App struct {
 	listener   net.Listener
 	router     *gin.Engine
 	simTracers *simTracers
+	pg         *postgres.DB
+	exceptions *postgres.ExceptionStore
+	partners   *partner.Registry
+	evaluator  *rules.Evaluator
+	reloader   *rules.Reloader
 }
 
 // Start brings up the infrastructure (embedded services if configured,
@@ -99,6 +109,14 @@ func Start(ctx context.Context, cfg Config, roles Roles, log *slog.Logger) (_ *A
 	}
 	if a.pub, err = kafka.NewPublisher(&a.cfg.Kafka); err != nil {
 		return nil, err
+	}
+	if roles.Rules {
+		if err := a.startPostgres(ctx); err != nil {
+			return nil, err
+		}
+		if err := a.startRules(); err != nil {
+			return nil, err
+		}
 	}
 	a.metrics = collector.NewMetrics(a.registry)
 	a.writer = collector.NewWriter(a.cfg.Writer, a.store, a.pub, log.With("component", "writer"), a.metrics, a.tracer)
@@ -176,6 +194,14 @@ func (a *App) Run(ctx context.Context) error {
 			return cons.Run(gctx)
 		})
 	}
+	if a.roles.Rules {
+		if err := a.runRules(gctx, g); err != nil {
+			return err
+		}
+	}
+	if a.cfg.B2B.DropDir.Dir != "" && a.partners != nil {
+		g.Go(func() error { return a.newIntake("").WatchDir(gctx, a.cfg.B2B.DropDir) })
+	}
 	if a.router != nil {
 		srv := &http.Server{Handler: a.router, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 		g.Go(func() error {
@@ -219,6 +245,9 @@ func (a *App) stopInfra() {
 	if a.conn != nil {
 		a.conn.Close()
 	}
+	if a.pg != nil {
+		a.pg.Close()
+	}
 	if a.broker != nil {
 		a.broker.Close()
 	}
@@ -247,6 +276,17 @@ func (a *App) routes() (*gin.Engine, error) {
 	}
 	ingest.Register(r)
 	ingest.RegisterSchema(r, schema.Names(), schema.File)
+	traces, err := otlp.New(a.cfg.OTLP, otlp.AuthenticatorFunc(ingest.AuthenticateOTLP), a.writer, a.log.With("component", "otlp"), otlp.NewMetrics(a.registry))
+	if err != nil {
+		return nil, err
+	}
+	r.POST(otlp.Path, gin.WrapH(traces))
+	if err := a.loadPartners(); err != nil {
+		return nil, err
+	}
+	if a.partners != nil {
+		ingest.RegisterB2B(r, func(tenant string) collector.B2BProcessor { return a.newIntake(tenant) })
+	}
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.ready)
 	r.GET("/metrics", a.metricsAuth, gin.WrapH(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})))

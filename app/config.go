@@ -10,7 +10,12 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector"
+	"github.com/supplywatch/supplywatch/b2b/intake"
+	"github.com/supplywatch/supplywatch/collector/otlp"
 	"github.com/supplywatch/supplywatch/kafka"
+	"github.com/supplywatch/supplywatch/postgres"
+	"github.com/supplywatch/supplywatch/rules"
+	"github.com/supplywatch/supplywatch/sla"
 	"github.com/supplywatch/supplywatch/simulator"
 	"go.yaml.in/yaml/v3"
 )
@@ -27,11 +32,24 @@ type Config struct {
 	Collector  CollectorConfig        `yaml:"collector" envPrefix:"COLLECTOR_"`
 	Telemetry  TelemetryConfig        `yaml:"telemetry" envPrefix:"TELEMETRY_"`
 	Simulator  simulator.Config       `yaml:"simulator" envPrefix:"SIMULATOR_"`
+	Postgres   postgres.Config        `yaml:"postgres" envPrefix:"POSTGRES_"`
+	Rules      rules.ProcessorConfig  `yaml:"rules" envPrefix:"RULES_"`
+	SLA        sla.Config             `yaml:"sla" envPrefix:"SLA_"`
+	OTLP       otlp.Config            `yaml:"otlp" envPrefix:"OTLP_"`
+	B2B        B2BConfig              `yaml:"b2b" envPrefix:"B2B_"`
 	// SimulatorTraces is where the simulator's systems send spans.
 	SimulatorTraces SimulatorTraces `yaml:"simulator_traces" envPrefix:"SIMULATOR_TRACES_"`
 	// DataDir holds the embedded services' data (ClickHouse, Kafka log).
 	DataDir  string `yaml:"data_dir" env:"DATA_DIR"`
 	LogLevel string `yaml:"log_level" env:"LOG_LEVEL"`
+}
+
+// B2BConfig configures the intake of X12, EDIFACT and cXML documents.
+type B2BConfig struct {
+	// PartnersFile holds the partner profiles; without it, B2B intake is off.
+	PartnersFile string               `yaml:"partners_file" env:"PARTNERS_FILE"`
+	Limits       intake.Config        `yaml:"limits"`
+	DropDir      intake.DropDirConfig `yaml:"drop_dir"`
 }
 
 // HTTPConfig is the API listener.
@@ -85,6 +103,10 @@ func (c *Config) Defaults() {
 	c.Writer.Defaults()
 	c.Ingest.Defaults()
 	c.Simulator.Defaults()
+	c.Postgres.Defaults()
+	c.Rules.Defaults()
+	c.SLA.Defaults()
+	c.OTLP.Defaults()
 	if c.SimulatorTraces.Endpoint == "" {
 		c.SimulatorTraces.Endpoint = "http://" + c.HTTP.Addr + "/v1/traces"
 	}
@@ -92,7 +114,8 @@ func (c *Config) Defaults() {
 
 // Validate checks the configuration without I/O.
 func (c *Config) Validate() error {
-	return errors.Join(c.ClickHouse.Validate(), c.Kafka.Validate(), c.Writer.Validate(), c.Simulator.Validate())
+	return errors.Join(c.ClickHouse.Validate(), c.Kafka.Validate(), c.Writer.Validate(), c.Simulator.Validate(),
+		c.Postgres.Validate(), c.Rules.Validate(), c.SLA.Validate(), c.OTLP.Validate())
 }
 
 // LoadConfig reads path (if not empty), applies the environment and the

@@ -193,3 +193,25 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+// Document is a B2B document as received.
+type Document struct {
+	OriginID   string
+	ReceivedAt time.Time
+	Tenant     string
+	Format     string
+	Partners   []string
+	Status     string
+	Body       []byte
+}
+
+// InsertDocument stores one received document (a repeat of the same bytes
+// collapses on origin_id).
+func (s *Store) InsertDocument(ctx context.Context, d Document) error {
+	partners := d.Partners
+	if partners == nil {
+		partners = []string{}
+	}
+	return s.insertColumns(ctx, "documents", "origin_id, received_at, tenant, format, partners, status, body",
+		[]string{d.OriginID}, []time.Time{d.ReceivedAt}, []string{d.Tenant}, []string{d.Format}, [][]string{partners}, []string{d.Status}, []string{string(d.Body)})
+}

@@ -417,3 +417,17 @@ func (h *Ingest) RegisterSchema(r gin.IRouter, names []string, file func(string)
 		c.Data(http.StatusOK, "application/schema+json", b)
 	})
 }
+
+// AuthenticateOTLP authenticates an OTLP/HTTP request with the ingest tokens
+// (bearer, and the signature where the token has a secret); it returns the
+// token's tenant, which the spans are stored under.
+func (h *Ingest) AuthenticateOTLP(r *http.Request, body []byte) (string, error) {
+	p, err := h.auth.authenticate(r.Header.Get("Authorization"))
+	if err != nil {
+		return "", err
+	}
+	if err := h.auth.verify(p, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), body, h.now()); err != nil {
+		return "", err
+	}
+	return p.Tenant, nil
+}

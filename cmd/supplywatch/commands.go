@@ -10,6 +10,8 @@ import (
 	"github.com/supplywatch/supplywatch/app"
 	"github.com/supplywatch/supplywatch/chdb"
 	"github.com/supplywatch/supplywatch/clickhouse"
+	"github.com/supplywatch/supplywatch/postgres"
+	"github.com/supplywatch/supplywatch/rules"
 )
 
 func runCmd(ctx context.Context, args []string, roles app.Roles, banner bool) error {
@@ -78,7 +80,50 @@ func migrateCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Println("clickhouse schema is up to date")
+	if err := postgres.EnsureDatabase(ctx, cfg.Postgres); err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, cfg.Postgres)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx, log); err != nil {
+		return err
+	}
+	fmt.Println("postgres schema is up to date")
 	return nil
+}
+
+func rulesCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: supplywatch rules run|test DIR|check DIR")
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(ctx, args[1:], app.Roles{Rules: true}, false)
+	case "test":
+		if len(args) != 2 {
+			return fmt.Errorf("usage: supplywatch rules test DIR")
+		}
+		report, ok := rules.RunFixtures(args[1])
+		fmt.Print(report)
+		if !ok {
+			os.Exit(1)
+		}
+		return nil
+	case "check":
+		if len(args) != 2 {
+			return fmt.Errorf("usage: supplywatch rules check DIR")
+		}
+		rs, err := rules.LoadDir(args[1], time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s: rule files load and type-check (%v)\n", args[1], rs)
+		return nil
+	}
+	return fmt.Errorf("unknown rules command %q", args[0])
 }
 
 // simulateCmd publishes simulated traffic to the configured Kafka (the

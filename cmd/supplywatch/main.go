@@ -2,7 +2,8 @@
 //
 //	supplywatch run       everything in one process (collector, API; simulator with --simulate)
 //	supplywatch collect   the collector: Kafka consumer, HTTP and OTLP ingest
-//	supplywatch migrate   apply the ClickHouse migrations and exit
+//	supplywatch rules     the rules engine; rules test DIR runs rule fixtures
+//	supplywatch migrate   apply the ClickHouse and Postgres migrations and exit
 //	supplywatch simulate  publish realistic procurement traffic
 //	supplywatch chdb      run the embedded ClickHouse alone (for tests and tools)
 package main
@@ -32,9 +33,11 @@ func main() {
 	var err error
 	switch cmd {
 	case "run":
-		err = runCmd(ctx, args, app.Roles{Collect: true, Serve: true}, true)
+		err = runCmd(ctx, args, app.Roles{Collect: true, Serve: true, Rules: true}, true)
 	case "collect":
 		err = runCmd(ctx, args, app.Roles{Collect: true, Serve: true}, false)
+	case "rules":
+		err = rulesCmd(ctx, args)
 	case "migrate":
 		err = migrateCmd(ctx, args)
 	case "simulate":
@@ -62,7 +65,9 @@ commands:
   run       run everything in one process: embedded services if configured,
             collector, API, and the simulator with --simulate
   collect   run the collector (Kafka consumer, HTTP and OTLP ingest)
-  migrate   apply the ClickHouse migrations and exit
+  rules     rules run: the rules engine and SLA timers (Postgres);
+            rules test DIR: run rule fixture files; rules check DIR: load rule files
+  migrate   apply the ClickHouse and Postgres migrations and exit
   simulate  publish realistic procurement traffic to Kafka (and spans over OTLP)
   chdb      run the embedded ClickHouse alone until interrupted
 

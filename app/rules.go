@@ -1,0 +1,60 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/supplywatch/supplywatch/postgres"
+	"github.com/supplywatch/supplywatch/rules"
+	"github.com/supplywatch/supplywatch/sla"
+	"golang.org/x/sync/errgroup"
+)
+
+// startPostgres opens (creating if needed) and migrates the workflow store.
+func (a *App) startPostgres(ctx context.Context) error {
+	if err := postgres.EnsureDatabase(ctx, a.cfg.Postgres); err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, a.cfg.Postgres)
+	if err != nil {
+		return err
+	}
+	a.pg = db
+	if err := db.Migrate(ctx, a.log.With("component", "postgres")); err != nil {
+		return fmt.Errorf("postgres migrate: %w", err)
+	}
+	a.exceptions = postgres.NewExceptionStore(db, nil)
+	return nil
+}
+
+// startRules loads the rule files; a bad rule pack refuses the start.
+func (a *App) startRules() error {
+	rs, err := rules.LoadDir(a.cfg.Rules.Dir, time.Now())
+	if err != nil {
+		return fmt.Errorf("rules %s: %w", a.cfg.Rules.Dir, err)
+	}
+	a.evaluator = rules.NewEvaluator(rs)
+	a.reloader = rules.NewReloader(a.cfg.Rules.Dir, a.evaluator, a.log.With("component", "rules"), nil)
+	return nil
+}
+
+// runRules runs the rules processor (its own consumer group on the events
+// topic), the SLA scheduler and the rule file watcher.
+func (a *App) runRules(ctx context.Context, g *errgroup.Group) error {
+	state := postgres.NewStateStore(a.pg)
+	sched := sla.New(a.cfg.SLA, state, a.log.With("component", "sla"), nil)
+	engine := rules.NewEngine(state, a.evaluator, sched, a.log.With("component", "rules"), nil)
+	reader, err := a.cfg.Kafka.NewReader(a.cfg.Kafka.Topic, a.cfg.Rules.Group, a.log.With("component", "kafka"))
+	if err != nil {
+		return err
+	}
+	proc := rules.NewProcessor(reader, engine, a.cfg.Rules, a.log.With("component", "rules"))
+	g.Go(func() error {
+		defer reader.Close()
+		return proc.Run(ctx)
+	})
+	g.Go(func() error { return sched.Run(ctx) })
+	g.Go(func() error { return a.reloader.Run(ctx) })
+	return nil
+}
