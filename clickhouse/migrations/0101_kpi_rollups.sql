@@ -128,7 +128,7 @@ CREATE TABLE IF NOT EXISTS {db}.kpi_rollup
     supplier LowCardinality(String),
     num      Float64,
     den      Float64,
-    q        AggregateFunction(quantiles(0.5, 0.9), Float64)
+    q        AggregateFunction(quantilesIf(0.5, 0.9), Float64, UInt8)
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(day)

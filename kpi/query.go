@@ -1,0 +1,421 @@
+package kpi
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+// Querier reads KPI values, trends, breakdowns, documents and operational
+// figures. Values, trends and breakdowns read kpi_rollup (fast over years);
+// documents are computed live from the facts.
+type Querier struct {
+	conn driver.Conn
+	db   string
+	cfg  Config
+	now  func() time.Time
+}
+
+// NewQuerier returns a Querier over database db; now is the clock (time.Now
+// when nil).
+func NewQuerier(conn driver.Conn, db string, cfg Config, now func() time.Time) *Querier {
+	cfg.Defaults()
+	if now == nil {
+		now = time.Now
+	}
+	return &Querier{conn: conn, db: db, cfg: cfg, now: now}
+}
+
+// Query selects KPI rows: a tenant, a period of days [From, To) and
+// optionally a plant and a supplier. A query naming a supplier reads the
+// month grain: its period is widened to whole months (Grain says so).
+type Query struct {
+	Tenant   string
+	From, To time.Time
+	Plant    string
+	Supplier string
+}
+
+func (q *Query) validate() error {
+	switch {
+	case q.Tenant == "":
+		return procure.Errorf(procure.EINVALID, "tenant is required")
+	case q.From.IsZero() || q.To.IsZero() || !q.From.Before(q.To):
+		return procure.Errorf(procure.EINVALID, "from must be a date before to")
+	case q.To.Sub(q.From) > 20*366*24*time.Hour:
+		return procure.Errorf(procure.EINVALID, "period longer than 20 years")
+	}
+	return nil
+}
+
+// grain returns the rollup grain of q and its period aligned to it.
+func (q *Query) grain(supplierLevel bool) (grain string, from, to time.Time) {
+	if q.Supplier != "" || supplierLevel {
+		from = monthStart(q.From)
+		to = monthStart(q.To)
+		if to.Before(q.To) {
+			to = to.AddDate(0, 1, 0)
+		}
+		return "month", from, to
+	}
+	return "day", day(q.From), day(q.To)
+}
+
+// previous returns the period of the same length just before [from, to):
+// whole months stay whole months.
+func previous(grain string, from, to time.Time) (time.Time, time.Time) {
+	if grain == "month" {
+		months := (to.Year()-from.Year())*12 + int(to.Month()-from.Month())
+		return from.AddDate(0, -months, 0), from
+	}
+	return from.Add(-to.Sub(from)), from
+}
+
+func day(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+
+// Value is one KPI over a period, with the previous period of the same
+// length for comparison.
+type Value struct {
+	KPI   string  `json:"kpi"`
+	Title string  `json:"title"`
+	Unit  string  `json:"unit"`
+	Value float64 `json:"value"` // the ratio, or the median of a duration
+	Num   float64 `json:"num"`
+	Den   float64 `json:"den"`
+	Mean  float64 `json:"mean,omitempty"`
+	P50   float64 `json:"p50,omitempty"`
+	P90   float64 `json:"p90,omitempty"`
+	// Previous is the value of the previous period; Change is Value −
+	// Previous (percentage points for ratios); Better tells whether the
+	// change is good. They are absent when the previous period has no data.
+	Previous *float64 `json:"previous,omitempty"`
+	Change   *float64 `json:"change,omitempty"`
+	Better   *bool    `json:"better,omitempty"`
+}
+
+// Values returns every KPI of the catalog (and digital_suppliers) over the
+// period of q, with the previous period.
+type Values struct {
+	Grain  string    `json:"grain"`
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+	Values []Value   `json:"values"`
+}
+
+type agg struct{ num, den, p50, p90 float64 }
+
+func (a agg) value(d Definition) float64 {
+	if d.Kind == Duration {
+		return a.p50
+	}
+	if a.den == 0 {
+		return 0
+	}
+	return a.num / a.den
+}
+
+func (q *Querier) filters(qq *Query, grain string) (string, []any) {
+	where := "tenant = ? AND grain = ?"
+	args := []any{qq.Tenant, grain}
+	if qq.Plant != "" {
+		where += " AND plant = ?"
+		args = append(args, qq.Plant)
+	}
+	if qq.Supplier != "" {
+		where += " AND supplier = ?"
+		args = append(args, qq.Supplier)
+	}
+	return where, args
+}
+
+// rollup reads Σnum, Σden and the quantiles grouped by key (an SQL
+// expression) in [from, to).
+func (q *Querier) rollup(ctx context.Context, qq *Query, grain, key, extra string, extraArgs []any, from, to time.Time) (map[string]map[string]agg, error) {
+	where, args := q.filters(qq, grain)
+	args = append(args, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	args = append(args, extraArgs...)
+	sql := fmt.Sprintf(`SELECT toString(%s) AS k, toString(kpi), sum(num), sum(den), quantilesIfMerge(0.5, 0.9)(q)
+FROM %s.kpi_rollup WHERE %s AND day >= toDate(?) AND day < toDate(?) %s GROUP BY k, kpi`, key, q.db, where, extra)
+	rows, err := q.conn.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("kpi rollup: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]agg{}
+	for rows.Next() {
+		var k, kpi string
+		var a agg
+		var qs []float64
+		if err := rows.Scan(&k, &kpi, &a.num, &a.den, &qs); err != nil {
+			return nil, err
+		}
+		if len(qs) == 2 && !math.IsNaN(qs[0]) {
+			a.p50, a.p90 = qs[0], qs[1]
+		}
+		if out[k] == nil {
+			out[k] = map[string]agg{}
+		}
+		out[k][kpi] = a
+	}
+	return out, rows.Err()
+}
+
+func makeValue(d Definition, cur agg, prev *agg) Value {
+	v := Value{KPI: d.ID, Title: d.Title, Unit: d.Unit, Value: cur.value(d), Num: cur.num, Den: cur.den}
+	if d.Kind == Duration {
+		v.P50, v.P90 = cur.p50, cur.p90
+		if cur.den > 0 {
+			v.Mean = cur.num / cur.den
+		}
+	}
+	if prev != nil && prev.den > 0 && cur.den > 0 {
+		p := prev.value(d)
+		c := v.Value - p
+		b := c == 0 || (c > 0) == d.HigherIsBetter
+		v.Previous, v.Change, v.Better = &p, &c, &b
+	}
+	return v
+}
+
+// Values returns the KPI values of the period and of the previous one.
+func (q *Querier) Values(ctx context.Context, qq Query) (*Values, error) {
+	if err := qq.validate(); err != nil {
+		return nil, err
+	}
+	grain, from, to := qq.grain(false)
+	pf, pt := previous(grain, from, to)
+	cur, err := q.rollup(ctx, &qq, grain, "''", "", nil, from, to)
+	if err != nil {
+		return nil, err
+	}
+	prev, err := q.rollup(ctx, &qq, grain, "''", "", nil, pf, pt)
+	if err != nil {
+		return nil, err
+	}
+	out := &Values{Grain: grain, From: from, To: to}
+	for _, d := range Catalog {
+		c := cur[""][d.ID]
+		var p *agg
+		if a, ok := prev[""][d.ID]; ok {
+			p = &a
+		}
+		out.Values = append(out.Values, makeValue(d, c, p))
+	}
+	ds, err := q.digitalSuppliers(ctx, &qq, from, to)
+	if err != nil {
+		return nil, err
+	}
+	dp, err := q.digitalSuppliers(ctx, &qq, pf, pt)
+	if err != nil {
+		return nil, err
+	}
+	d, _ := Lookup(DigitalSuppliers)
+	out.Values = append(out.Values, makeValue(d, ds, &dp))
+	return out, nil
+}
+
+// digitalSuppliers counts suppliers with documents in [from, to) and those
+// whose every document came from a digital source.
+func (q *Querier) digitalSuppliers(ctx context.Context, qq *Query, from, to time.Time) (agg, error) {
+	where := "tenant = ? AND day >= toDate(?) AND day < toDate(?)"
+	args := []any{qq.Tenant, from.Format(time.DateOnly), to.Format(time.DateOnly)}
+	if qq.Plant != "" {
+		where += " AND plant = ?"
+		args = append(args, qq.Plant)
+	}
+	if qq.Supplier != "" {
+		where += " AND supplier = ?"
+		args = append(args, qq.Supplier)
+	}
+	var a agg
+	var num, den uint64
+	err := q.conn.QueryRow(ctx, fmt.Sprintf(`SELECT countIf(digital = total), count() FROM (
+  SELECT supplier, sumIf(docs, source IN (%s)) AS digital, sum(docs) AS total
+  FROM %s.kpi_supplier_docs WHERE %s GROUP BY supplier)`, quoteList(q.cfg.DigitalSources), q.db, where), args...).Scan(&num, &den)
+	a.num, a.den = float64(num), float64(den)
+	return a, err
+}
+
+// Point is one bucket of a trend.
+type Point struct {
+	Start time.Time `json:"start"`
+	Value
+}
+
+// Trend returns kpi per bucket (day, week or month) over the period.
+func (q *Querier) Trend(ctx context.Context, qq Query, kpi, bucket string) ([]Point, error) {
+	if err := qq.validate(); err != nil {
+		return nil, err
+	}
+	d, ok := Lookup(kpi)
+	if !ok || kpi == DigitalSuppliers {
+		return nil, procure.Errorf(procure.EINVALID, "unknown kpi %q", kpi)
+	}
+	key := map[string]string{"day": "day", "week": "toMonday(day)", "month": "toStartOfMonth(day)"}[bucket]
+	if key == "" {
+		return nil, procure.Errorf(procure.EINVALID, "bucket must be day, week or month")
+	}
+	grain, from, to := qq.grain(false)
+	if grain == "month" && bucket != "month" {
+		return nil, procure.Errorf(procure.EINVALID, "a supplier trend has month buckets")
+	}
+	m, err := q.rollup(ctx, &qq, grain, key, "AND kpi = ?", []any{kpi}, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var out []Point
+	for k, byKPI := range m {
+		t, err := time.Parse(time.DateOnly, k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Point{Start: t, Value: makeValue(d, byKPI[kpi], nil)})
+	}
+	sortBy(out, func(p Point) string { return p.Start.Format(time.DateOnly) })
+	return out, nil
+}
+
+// Row is one plant or supplier of a breakdown.
+type Row struct {
+	Key string `json:"key"`
+	Value
+}
+
+// Breakdown returns kpi per plant (by "plant") or per supplier (by
+// "supplier", month grain), with the previous period, worst first.
+func (q *Querier) Breakdown(ctx context.Context, qq Query, kpi, by string) ([]Row, string, error) {
+	if err := qq.validate(); err != nil {
+		return nil, "", err
+	}
+	d, ok := Lookup(kpi)
+	if !ok || kpi == DigitalSuppliers {
+		return nil, "", procure.Errorf(procure.EINVALID, "unknown kpi %q", kpi)
+	}
+	if by != "plant" && by != "supplier" {
+		return nil, "", procure.Errorf(procure.EINVALID, "by must be plant or supplier")
+	}
+	grain, from, to := qq.grain(by == "supplier")
+	pf, pt := previous(grain, from, to)
+	cur, err := q.rollup(ctx, &qq, grain, by, "AND kpi = ?", []any{kpi}, from, to)
+	if err != nil {
+		return nil, "", err
+	}
+	prev, err := q.rollup(ctx, &qq, grain, by, "AND kpi = ?", []any{kpi}, pf, pt)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []Row
+	for k, m := range cur {
+		var p *agg
+		if a, ok := prev[k][kpi]; ok {
+			p = &a
+		}
+		out = append(out, Row{Key: k, Value: makeValue(d, m[kpi], p)})
+	}
+	worstFirst(out, d)
+	return out, grain, nil
+}
+
+// Document is one entity row of a KPI with the exceptions of its PO.
+type Document struct {
+	Doc        string          `json:"doc"`
+	Day        time.Time       `json:"day"`
+	Plant      string          `json:"plant"`
+	Supplier   string          `json:"supplier"`
+	Num        float64         `json:"num"`
+	Den        float64         `json:"den"`
+	X          float64         `json:"x,omitempty"`
+	Exceptions []ExceptionLink `json:"exceptions,omitempty"`
+}
+
+// ExceptionLink names an exception of a document (its latest state).
+type ExceptionLink struct {
+	ID    int64  `json:"id"`
+	Rule  string `json:"rule"`
+	State string `json:"state"`
+}
+
+// Documents returns the entities behind kpi in the period (failing ones
+// first), computed live from the facts as of now, with their exceptions.
+func (q *Querier) Documents(ctx context.Context, qq Query, kpi string, limit int) ([]Document, error) {
+	if err := qq.validate(); err != nil {
+		return nil, err
+	}
+	if _, ok := Lookup(kpi); !ok || kpi == DigitalSuppliers {
+		return nil, procure.Errorf(procure.EINVALID, "unknown kpi %q", kpi)
+	}
+	if limit <= 0 || limit > 10000 {
+		limit = 1000
+	}
+	where := "e.kpi = ? AND e.tenant = ? AND e.day >= toDate(?) AND e.day < toDate(?)"
+	args := []any{kpi, qq.Tenant, day(qq.From).Format(time.DateOnly), day(qq.To).Format(time.DateOnly)}
+	if qq.Plant != "" {
+		where += " AND e.plant = ?"
+		args = append(args, qq.Plant)
+	}
+	if qq.Supplier != "" {
+		where += " AND e.supplier = ?"
+		args = append(args, qq.Supplier)
+	}
+	sql := fmt.Sprintf(`SELECT e.doc, e.day, e.plant, e.supplier, e.num, e.den, e.x, x.ids, x.rules, x.states
+FROM (%s) AS e
+LEFT JOIN (
+  SELECT tenant, po, groupArray(exception_id) AS ids, groupArray(rule) AS rules, groupArray(state) AS states
+  FROM (SELECT tenant, po, exception_id, argMax(toString(rule), outbox_id) AS rule, argMax(toString(state), outbox_id) AS state
+        FROM %s.exception_history WHERE tenant = ? AND po != '' GROUP BY tenant, po, exception_id)
+  GROUP BY tenant, po
+) AS x ON x.tenant = e.tenant AND x.po = splitByChar('/', e.doc)[1]
+WHERE %s
+ORDER BY e.num / e.den ASC, e.doc LIMIT %d`, entitySQL(q.db, q.cfg.Params, q.now()), q.db, where, limit)
+	args = append([]any{qq.Tenant}, args...)
+	rows, err := q.conn.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("kpi documents: %w", err)
+	}
+	defer rows.Close()
+	var out []Document
+	for rows.Next() {
+		var d Document
+		var ids []uint64
+		var rules, states []string
+		if err := rows.Scan(&d.Doc, &d.Day, &d.Plant, &d.Supplier, &d.Num, &d.Den, &d.X, &ids, &rules, &states); err != nil {
+			return nil, err
+		}
+		for i := range ids {
+			d.Exceptions = append(d.Exceptions, ExceptionLink{ID: int64(ids[i]), Rule: rules[i], State: states[i]})
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func worstFirst(rs []Row, d Definition) {
+	sortBy(rs, func(r Row) string {
+		v := r.Value.Value
+		if d.HigherIsBetter {
+			v = -v
+		}
+		// descending badness: negate so larger badness sorts first
+		return fmt.Sprintf("%020.6f|%s", 1e9-v, r.Key)
+	})
+}
+
+func sortBy[T any](xs []T, key func(T) string) {
+	ks := make([]string, len(xs))
+	for i, x := range xs {
+		ks[i] = key(x)
+	}
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && ks[j] < ks[j-1]; j-- {
+			ks[j], ks[j-1] = ks[j-1], ks[j]
+			xs[j], xs[j-1] = xs[j-1], xs[j]
+		}
+	}
+}
+
+var _ = strings.TrimSpace
