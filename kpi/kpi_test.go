@@ -1,7 +1,11 @@
 package kpi
 
 import (
+	"net/http/httptest"
+	"strings"
+
 	"context"
+	"github.com/gin-gonic/gin"
 	"io"
 	"log/slog"
 	"math"
@@ -54,7 +58,9 @@ func scenario() []*procure.Event {
 		evs = append(evs, &procure.Event{ID: "e" + string(rune('a'+n/26)) + string(rune('a'+n%26)), Type: typ, Source: src, Tenant: "acme",
 			OccurredAt: ts(at), Plant: "P1", Supplier: supplier, Document: doc, Payload: p})
 	}
-	po := func(id string) procure.DocumentRef { return procure.DocumentRef{Kind: procure.DocPO, ID: id, Version: 1} }
+	po := func(id string) procure.DocumentRef {
+		return procure.DocumentRef{Kind: procure.DocPO, ID: id, Version: 1}
+	}
 	add(procure.SupplierUpdated, procure.SourceERP, "2026-01-01T00:00:00Z", "S1", procure.DocumentRef{Kind: procure.DocSupplier, ID: "S1"}, &procure.Supplier{Name: "One", Tier: 1})
 	add(procure.SupplierUpdated, procure.SourceERP, "2026-01-01T00:00:00Z", "S2", procure.DocumentRef{Kind: procure.DocSupplier, ID: "S2"}, &procure.Supplier{Name: "Two", Tier: 2})
 	// PO A: acknowledged after 3 business hours, delivered on time and in full, paid without touch.
@@ -187,3 +193,40 @@ func TestValuesMatchHandComputedScenario(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+func TestHandlerServesValuesDrillDownAndCSV(t *testing.T) {
+	conn, db := migrated(t)
+	asOf := ts("2026-03-31T12:00:00Z")
+	load(t, conn, db, asOf)
+	now := func() time.Time { return asOf }
+	gin.SetMode(gin.TestMode)
+	r := gin.New()
+	NewHandler(NewQuerier(conn, db, Config{}, now), HandlerOptions{Now: now}).Register(r)
+	get := func(url string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("GET", url, nil))
+		return w
+	}
+	tests := []struct {
+		name, url string
+		status    int
+		contains  string
+	}{
+		{"values compare with the previous period", "/api/kpi/values?tenant=acme&from=2026-03-01&to=2026-04-01", 200, `"kpi":"otif"`},
+		{"breakdown by supplier names both suppliers", "/api/kpi/breakdown?tenant=acme&from=2026-03-01&to=2026-04-01&kpi=otd_on_time&by=supplier", 200, `"key":"S2"`},
+		{"documents carry their exceptions", "/api/kpi/documents?tenant=acme&from=2026-03-01&to=2026-04-01&kpi=touchless", 200, `"rule":"invoice-blocked"`},
+		{"documents export as csv", "/api/kpi/documents?tenant=acme&from=2026-03-01&to=2026-04-01&kpi=otif&format=csv", 200, "doc,day,plant,supplier,num,den,x,exceptions\nB,"},
+		{"trend by week", "/api/kpi/trend?tenant=acme&from=2026-03-01&to=2026-04-01&kpi=ack_cycle_hours&bucket=week", 200, `"start":"2026-03-02T00:00:00Z"`},
+		{"ops list unacknowledged POs", "/api/kpi/ops?tenant=acme&window=720h&table=unacknowledged&format=csv", 200, "C,P1,S1,2026-03-03T08:00:00Z"},
+		{"missing tenant is refused", "/api/kpi/values", 400, `"code":"invalid"`},
+		{"unknown kpi is refused", "/api/kpi/trend?tenant=acme&kpi=nope", 400, "unknown kpi"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := get(tt.url)
+			if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.contains) {
+				t.Fatalf("GET %s = %d %s, want %d containing %q", tt.url, w.Code, w.Body.String(), tt.status, tt.contains)
+			}
+		})
+	}
+}

@@ -13,7 +13,7 @@ import (
 )
 
 // Refresher recomputes kpi_rollup from the fact tables: per day and plant
-// (supplier '') and per month, plant and supplier. It computes whole months
+// (supplier ”) and per month, plant and supplier. It computes whole months
 // into a stage table of its own and swaps each month in with REPLACE
 // PARTITION, so readers never see a half-written month and two refreshers
 // do not interfere (the later swap wins; both are complete).
