@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -78,6 +80,9 @@ func Start(ctx context.Context, cfg Config, roles Roles, log *slog.Logger) (_ *A
 			a.stopInfra()
 		}
 	}()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.MemoryLimitMB << 20)
+	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.tracerP = newTracerProvider(ctx, cfg.Telemetry, log)
 	a.tracer = a.tracerP.Tracer("github.com/supplywatch/supplywatch")

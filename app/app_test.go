@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 func runChild() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	cfg, err := app.LoadConfig("")
+	cfg, err := app.LoadConfig(os.Getenv("SUPPLYWATCH_CONFIG"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -41,6 +41,10 @@ type Config struct {
 	SimulatorTraces SimulatorTraces `yaml:"simulator_traces" envPrefix:"SIMULATOR_TRACES_"`
 	// DataDir holds the embedded services' data (ClickHouse, Kafka log).
 	DataDir  string `yaml:"data_dir" env:"DATA_DIR"`
+	// MemoryLimitMB is the Go runtime's soft memory limit (GOMEMLIMIT wins
+	// when set): the heap is collected harder as it nears the limit instead
+	// of doubling. 0 means 256.
+	MemoryLimitMB int64 `yaml:"memory_limit_mb" env:"MEMORY_LIMIT_MB"`
 	LogLevel string `yaml:"log_level" env:"LOG_LEVEL"`
 }
 
@@ -94,6 +98,9 @@ func (c *Config) Defaults() {
 	}
 	if c.Collector.DrainTimeout == 0 {
 		c.Collector.DrainTimeout = 15 * time.Second
+	}
+	if c.MemoryLimitMB == 0 {
+		c.MemoryLimitMB = 256
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"

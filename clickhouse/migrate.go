@@ -99,7 +99,7 @@ func Migrate(ctx context.Context, conn driver.Conn, cfg Config, log *slog.Logger
 // setRetention makes the tables' TTL match the configured retention without
 // rewriting existing parts (materialize_ttl_after_modify = 0).
 func setRetention(ctx context.Context, conn driver.Conn, cfg Config) error {
-	tables := map[string]string{"events": "occurred_at", "event_ids": "occurred_at", "rejected": "received_at", "spans": "start_time", "documents": "received_at"}
+	tables := map[string]string{"events": "received_at", "event_ids": "received_at", "rejected": "received_at", "spans": "start_time", "documents": "received_at"}
 	for table, col := range tables {
 		want := fmt.Sprintf("toDateTime(%s) + toIntervalDay(%d)", col, cfg.RetentionDays)
 		var current string

@@ -97,6 +97,9 @@ func DecodeMessage(m *kafkago.Message) Item {
 				r.Topic, r.Partition, r.Offset = m.Topic, int32(m.Partition), m.Offset
 			})}
 	}
+	// The writer stores the envelope columns and the raw bytes; drop the
+	// decoded payload so queued items stay small.
+	e.Payload, e.Data = nil, nil
 	ch := kafka.Header(m, kafka.HeaderChannel)
 	if ch == "" {
 		ch = procure.ChannelKafka

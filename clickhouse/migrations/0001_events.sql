@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS {db}.events
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(occurred_at)
 ORDER BY (tenant, toDate(occurred_at), type, id)
-TTL toDateTime(occurred_at) + INTERVAL {retention_days} DAY;
+-- Retention counts from when we received an event, not when it happened:
+-- a backfill of old history or a late document is kept, not dropped at once.
+TTL toDateTime(received_at) + INTERVAL {retention_days} DAY;
 
 -- The ids stored, for the writer's duplicate check: a primary-key lookup by
 -- id. Filled by a materialized view in the same insert as events.
@@ -42,14 +44,15 @@ CREATE TABLE IF NOT EXISTS {db}.event_ids
 (
     id          String,
     tenant      LowCardinality(String),
-    occurred_at DateTime64(3, 'UTC')
+    occurred_at DateTime64(3, 'UTC'),
+    received_at DateTime64(3, 'UTC')
 )
 ENGINE = ReplacingMergeTree
 ORDER BY (id, tenant)
-TTL toDateTime(occurred_at) + INTERVAL {retention_days} DAY;
+TTL toDateTime(received_at) + INTERVAL {retention_days} DAY;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.event_ids_mv TO {db}.event_ids AS
-SELECT id, tenant, occurred_at FROM {db}.events;
+SELECT id, tenant, occurred_at, received_at FROM {db}.events;
 
 -- Dead letter: every input that could not be accepted, with the reason.
 -- input_id names the input (Kafka topic/partition/offset, or a hash of an

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/supplywatch/supplywatch/app"
@@ -40,6 +41,12 @@ func main() {
 func runCollector() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if f := os.Getenv("SUPPLYWATCH_BENCH_CPUPROFILE"); f != "" {
+		out, err := os.Create(f)
+		if err == nil && pprof.StartCPUProfile(out) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	cfg, err := app.LoadConfig(os.Getenv("SUPPLYWATCH_CONFIG"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
