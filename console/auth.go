@@ -1,0 +1,496 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/procure"
+	"golang.org/x/crypto/argon2"
+)
+
+const (
+	sessionCookie = "sw_session"
+	csrfCookie    = "sw_csrf"
+	csrfHeader    = "X-CSRF-Token"
+	tokenPrefix   = "swt_"
+	viaSession    = "session"
+	viaToken      = "token"
+)
+
+// Principal is who calls: a user (by session or by one of the user's
+// tokens) or a supplier (by a supplier token).
+type Principal struct {
+	Via      string
+	User     *User
+	Token    *Token
+	Tenant   string
+	Role     string
+	Plants   []string // nil: all plants
+	Supplier string
+	CSRF     string
+}
+
+// Name is the principal's name in activity and audit entries.
+func (p *Principal) Name() string {
+	if p.User != nil {
+		return p.User.Login
+	}
+	if p.Token != nil {
+		return "supplier-token:" + p.Token.Name
+	}
+	return ""
+}
+
+// Kind is "user" or "supplier".
+func (p *Principal) Kind() string {
+	if p.User != nil {
+		return "user"
+	}
+	return "supplier"
+}
+
+// Scope is what the principal may see.
+func (p *Principal) Scope() Scope {
+	return Scope{Tenant: p.Tenant, Plants: p.Plants, Supplier: p.Supplier}
+}
+
+// Actor is the principal as the author of an exception change.
+func (p *Principal) Actor() procure.Actor {
+	return procure.Actor{Kind: procure.ActorUser, Name: p.Name()}
+}
+
+func principalOfUser(u *User, via string) *Principal {
+	p := &Principal{Via: via, User: u, Tenant: u.Tenant, Role: u.Role}
+	if u.Role == RolePlant {
+		p.Plants = u.Plants
+		if p.Plants == nil {
+			p.Plants = []string{}
+		}
+	}
+	return p
+}
+
+// authenticate finds the principal of a request: a bearer token, else the
+// session cookie.
+func (c *Console) authenticate(g *gin.Context) (*Principal, error) {
+	ctx := g.Request.Context()
+	if h := g.GetHeader("Authorization"); h != "" {
+		secret, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || !strings.HasPrefix(secret, tokenPrefix) {
+			return nil, procure.Errorf(procure.EUNAUTHORIZED, "Authorization must be \"Bearer %s…\"", tokenPrefix)
+		}
+		t, u, err := c.store.FindToken(ctx, hashSecret(secret), c.now())
+		if err != nil {
+			return nil, err
+		}
+		if u != nil {
+			p := principalOfUser(u, viaToken)
+			p.Token = t
+			return p, nil
+		}
+		// Every plant, one supplier: the supplier predicate scopes it.
+		return &Principal{Via: viaToken, Token: t, Tenant: t.Tenant, Role: RoleSupplier, Supplier: t.Supplier}, nil
+	}
+	ck, err := g.Cookie(sessionCookie)
+	if err != nil || ck == "" {
+		return nil, procure.Errorf(procure.EUNAUTHORIZED, "sign in, or send an API token")
+	}
+	s, u, err := c.store.FindSession(ctx, hashSecret(ck), c.now())
+	if err != nil {
+		return nil, err
+	}
+	p := principalOfUser(u, viaSession)
+	p.CSRF = s.CSRF
+	return p, nil
+}
+
+func hashSecret(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+func randomSecret(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func constantEqual(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// argon2id parameters (RFC 9106 / OWASP: 19 MiB, 2 passes, 1 lane).
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// HashPassword returns the argon2id PHC string of password.
+func HashPassword(password string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// CheckPassword reports whether password matches the PHC string.
+func CheckPassword(phc, password string) bool {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m uint32
+	var t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// dummyHash is checked against when the login is unknown, so that a wrong
+// login takes as long as a wrong password.
+var dummyHash = HashPassword("not a password")
+
+var loginRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._@-]{1,63}$`)
+
+// NewUser is what AddUser needs.
+type NewUser struct {
+	Tenant   string
+	Login    string
+	Name     string
+	Email    string
+	Role     string
+	Plants   []string
+	Password string
+}
+
+func (n *NewUser) validate() error {
+	switch {
+	case n.Tenant == "":
+		return invalid("tenant", "is required")
+	case !loginRE.MatchString(n.Login):
+		return invalid("login", "must be 2-64 lowercase letters, digits or . _ @ -")
+	case !slices.Contains(UserRoles, n.Role):
+		return invalid("role", "must be one of %s", strings.Join(UserRoles, ", "))
+	case n.Role == RolePlant && len(n.Plants) == 0:
+		return invalid("plants", "a plant user needs at least one plant")
+	case n.Role != RolePlant && len(n.Plants) > 0:
+		return invalid("plants", "only plant users are scoped to plants")
+	case len(n.Password) < 10 && n.Password != "":
+		return invalid("password", "must be at least 10 characters")
+	}
+	return nil
+}
+
+// AddUser creates a user (the `supplywatch user add` command). An empty
+// password makes a user who signs in by OIDC only.
+func AddUser(ctx context.Context, store UserStore, n NewUser) (*User, error) {
+	if err := n.validate(); err != nil {
+		return nil, err
+	}
+	u := &User{Tenant: n.Tenant, Login: n.Login, Name: n.Name, Email: n.Email, Role: n.Role, Plants: n.Plants}
+	hash := ""
+	if n.Password != "" {
+		hash = HashPassword(n.Password)
+	}
+	if err := store.CreateUser(ctx, u, hash); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// SignIn is a demo user's credentials.
+type SignIn struct {
+	Login, Password, Role string
+	Plants                []string
+}
+
+// EnsureDemoUsers makes one demo user per role in tenant (the plant user
+// scoped to plants[0], P01 when none) and returns their sign-ins. Existing
+// demo users keep the password they were created with, so it is derived
+// from seed: the same seed gives the same passwords across restarts.
+func EnsureDemoUsers(ctx context.Context, store UserStore, tenant string, plants []string, seed string) ([]SignIn, error) {
+	if len(plants) == 0 {
+		plants = []string{"P01"}
+	}
+	var out []SignIn
+	for _, role := range UserRoles {
+		n := NewUser{Tenant: tenant, Login: "demo-" + role, Name: "Demo " + role, Role: role}
+		if role == RolePlant {
+			n.Plants = plants[:1]
+		}
+		h := sha256.Sum256([]byte(seed + "/" + tenant + "/" + role))
+		n.Password = base64.RawURLEncoding.EncodeToString(h[:12])
+		if _, err := AddUser(ctx, store, n); err != nil && procure.ErrorCode(err) != procure.ECONFLICT {
+			return nil, fmt.Errorf("demo user %s: %w", n.Login, err)
+		}
+		out = append(out, SignIn{Login: n.Login, Password: n.Password, Role: role, Plants: n.Plants})
+	}
+	return out, nil
+}
+
+// NewToken creates an API token for a user (userID) or a supplier and
+// returns its secret, shown once.
+func NewToken(ctx context.Context, store UserStore, t *Token) (string, error) {
+	secret := tokenPrefix + randomSecret(32)
+	t.TokenHash = hashSecret(secret)
+	if err := store.CreateToken(ctx, t); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+func (c *Console) secureCookies(g *gin.Context) bool {
+	return g.Request.TLS != nil || strings.HasPrefix(c.cfg.PublicURL, "https://")
+}
+
+// startSession creates a session for u and sets its cookies.
+func (c *Console) startSession(g *gin.Context, u *User, how string) (*Principal, error) {
+	secret, csrf := randomSecret(32), randomSecret(24)
+	s := &Session{TokenHash: hashSecret(secret), UserID: u.ID, CSRF: csrf, ExpiresAt: c.now().Add(c.cfg.SessionTTL),
+		RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}
+	if err := c.store.CreateSession(g.Request.Context(), s); err != nil {
+		return nil, err
+	}
+	secure := c.secureCookies(g)
+	maxAge := int(c.cfg.SessionTTL.Seconds())
+	http.SetCookie(g.Writer, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(g.Writer, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", MaxAge: maxAge, Secure: secure, SameSite: http.SameSiteStrictMode})
+	p := principalOfUser(u, viaSession)
+	p.CSRF = csrf
+	g.Set(principalKey, p)
+	c.audit(g, "auth.sign_in", "user/"+u.Login, map[string]string{"method": how})
+	return p, nil
+}
+
+type meBody struct {
+	User      *User    `json:"user"`
+	Role      string   `json:"role"`
+	Tenant    string   `json:"tenant"`
+	Plants    []string `json:"plants"`
+	AllPlants bool     `json:"all_plants"`
+	CSRFToken string   `json:"csrf_token,omitempty"`
+	Can       []string `json:"can"`
+}
+
+func (c *Console) meOf(p *Principal) meBody {
+	var can []string
+	for _, r := range c.routes {
+		if !r.public && slices.Contains(r.roles, p.Role) {
+			can = append(can, r.method+" "+r.path)
+		}
+	}
+	return meBody{User: p.User, Role: p.Role, Tenant: p.Tenant, Plants: p.Plants, AllPlants: p.Plants == nil, CSRFToken: p.CSRF, Can: can}
+}
+
+func (c *Console) login(g *gin.Context) {
+	var in struct {
+		Login    string `json:"login"`
+		Password string `json:"password"`
+	}
+	if err := bind(g, &in); err != nil {
+		c.fail(g, err)
+		return
+	}
+	if strings.TrimSpace(in.Login) == "" {
+		c.fail(g, invalid("login", "is required"))
+		return
+	}
+	if in.Password == "" {
+		c.fail(g, invalid("password", "is required"))
+		return
+	}
+	u, hash, err := c.store.FindUserByLogin(g.Request.Context(), strings.ToLower(strings.TrimSpace(in.Login)))
+	if err != nil && procure.ErrorCode(err) != procure.ENOTFOUND {
+		c.fail(g, err)
+		return
+	}
+	if u == nil || hash == "" {
+		CheckPassword(dummyHash, in.Password)
+	}
+	if u == nil || hash == "" || u.Disabled || !CheckPassword(hash, in.Password) {
+		c.auditAnonymous(g, "auth.sign_in_failed", "user/"+in.Login)
+		c.fail(g, procure.Errorf(procure.EUNAUTHORIZED, "wrong login or password"))
+		return
+	}
+	p, err := c.startSession(g, u, "password")
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	g.JSON(http.StatusOK, c.meOf(p))
+}
+
+// auditAnonymous records a failed sign-in (no principal; tenant unknown).
+func (c *Console) auditAnonymous(g *gin.Context, action, target string) {
+	e := &AuditEntry{At: c.now(), Tenant: "", Actor: "anonymous", ActorKind: "anonymous", Action: action, Target: target,
+		RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}
+	if err := c.store.Audit(g.Request.Context(), e); err != nil {
+		c.log.Error("audit failed", "action", action, "err", err)
+	}
+}
+
+func (c *Console) logout(g *gin.Context) {
+	if ck, err := g.Cookie(sessionCookie); err == nil {
+		if err := c.store.DeleteSession(g.Request.Context(), hashSecret(ck)); err != nil {
+			c.fail(g, err)
+			return
+		}
+	}
+	secure := c.secureCookies(g)
+	http.SetCookie(g.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(g.Writer, &http.Cookie{Name: csrfCookie, Value: "", Path: "/", MaxAge: -1, Secure: secure, SameSite: http.SameSiteStrictMode})
+	c.audit(g, "auth.sign_out", "", nil)
+	g.Status(http.StatusNoContent)
+}
+
+func (c *Console) me(g *gin.Context) { g.JSON(http.StatusOK, c.meOf(principalOf(g))) }
+
+func (c *Console) authConfig(g *gin.Context) {
+	out := gin.H{"password": true, "oidc": c.oidc != nil}
+	if c.oidc != nil {
+		out["oidc_name"] = c.cfg.OIDC.Name
+	}
+	g.JSON(http.StatusOK, out)
+}
+
+func (c *Console) listUsers(g *gin.Context) {
+	us, err := c.store.FindUsers(g.Request.Context(), principalOf(g).Tenant)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	if us == nil {
+		us = []*User{}
+	}
+	g.JSON(http.StatusOK, gin.H{"users": us})
+}
+
+func (c *Console) createUser(g *gin.Context) {
+	var in struct {
+		Login    string   `json:"login"`
+		Name     string   `json:"name"`
+		Email    string   `json:"email"`
+		Role     string   `json:"role"`
+		Plants   []string `json:"plants"`
+		Password string   `json:"password"`
+	}
+	if err := bind(g, &in); err != nil {
+		c.fail(g, err)
+		return
+	}
+	p := principalOf(g)
+	u, err := AddUser(g.Request.Context(), c.store, NewUser{Tenant: p.Tenant, Login: in.Login, Name: in.Name, Email: in.Email,
+		Role: in.Role, Plants: in.Plants, Password: in.Password})
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	c.audit(g, "user.create", "user/"+u.Login, gin.H{"role": u.Role, "plants": u.Plants})
+	g.JSON(http.StatusCreated, u)
+}
+
+func (c *Console) listTokens(g *gin.Context) {
+	ts, err := c.store.FindTokens(g.Request.Context(), principalOf(g).Tenant)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	if ts == nil {
+		ts = []*Token{}
+	}
+	g.JSON(http.StatusOK, gin.H{"tokens": ts})
+}
+
+func (c *Console) createToken(g *gin.Context) {
+	var in struct {
+		Name     string `json:"name"`
+		Login    string `json:"login"`
+		Supplier string `json:"supplier"`
+		TTLHours int    `json:"ttl_hours"`
+	}
+	if err := bind(g, &in); err != nil {
+		c.fail(g, err)
+		return
+	}
+	p := principalOf(g)
+	t := &Token{Tenant: p.Tenant, Name: strings.TrimSpace(in.Name), CreatedBy: p.Name()}
+	switch {
+	case t.Name == "":
+		c.fail(g, invalid("name", "is required"))
+		return
+	case (in.Login == "") == (in.Supplier == ""):
+		c.fail(g, invalid("login", "give either login (a user token) or supplier (a supplier token)"))
+		return
+	case in.TTLHours < 0:
+		c.fail(g, invalid("ttl_hours", "must not be negative"))
+		return
+	}
+	if in.TTLHours > 0 {
+		t.ExpiresAt = c.now().Add(time.Duration(in.TTLHours) * time.Hour)
+	}
+	if in.Login != "" {
+		u, _, err := c.store.FindUserByLogin(g.Request.Context(), in.Login)
+		if err != nil || u.Tenant != p.Tenant {
+			c.fail(g, invalid("login", "no user %q", in.Login))
+			return
+		}
+		t.UserID = u.ID
+	} else {
+		t.Supplier = in.Supplier
+	}
+	secret, err := NewToken(g.Request.Context(), c.store, t)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	c.audit(g, "token.create", fmt.Sprintf("token/%d", t.ID), gin.H{"name": t.Name, "login": in.Login, "supplier": t.Supplier})
+	g.JSON(http.StatusCreated, gin.H{"token": t, "secret": secret})
+}
+
+func (c *Console) revokeToken(g *gin.Context) {
+	id, err := pathID(g, "id")
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	if err := c.store.RevokeToken(g.Request.Context(), principalOf(g).Tenant, id, c.now()); err != nil {
+		c.fail(g, err)
+		return
+	}
+	c.audit(g, "token.revoke", fmt.Sprintf("token/%d", id), nil)
+	g.Status(http.StatusNoContent)
+}
+
+func (c *Console) listAudit(g *gin.Context) {
+	es, err := c.store.FindAudit(g.Request.Context(), principalOf(g).Tenant, 200)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	if es == nil {
+		es = []*AuditEntry{}
+	}
+	g.JSON(http.StatusOK, gin.H{"entries": es})
+}
+
+var errNoOIDC = errors.New("no OIDC provider is configured")

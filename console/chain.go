@@ -1,0 +1,370 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/supplywatch/supplywatch/procure"
+	"github.com/supplywatch/supplywatch/rules"
+)
+
+// RuleInfo says what a rule checks: the why of an exception.
+type RuleInfo struct {
+	ID          string   `json:"id"`
+	Kind        string   `json:"kind"` // validation | sla
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	Severity    string   `json:"severity,omitempty"`
+	Team        string   `json:"team,omitempty"`
+	File        string   `json:"file,omitempty"`
+	On          []string `json:"on,omitempty"`
+	// Conditions are the rule's expressions by name (when, start, stop,
+	// duration, ...): the thresholds are in them.
+	Conditions map[string]string `json:"conditions,omitempty"`
+	WarnAt     []float64         `json:"warn_at,omitempty"`
+}
+
+// RuleBook describes rules by id.
+type RuleBook interface {
+	Describe(id string) (RuleInfo, bool)
+}
+
+// RuleBookFunc adapts a function to RuleBook.
+type RuleBookFunc func(id string) (RuleInfo, bool)
+
+// Describe calls f.
+func (f RuleBookFunc) Describe(id string) (RuleInfo, bool) { return f(id) }
+
+// RulesOf describes the rules in force in ev.
+func RulesOf(ev *rules.Evaluator) RuleBook {
+	return RuleBookFunc(func(id string) (RuleInfo, bool) {
+		rs := ev.Rules()
+		if rs == nil {
+			return RuleInfo{}, false
+		}
+		for _, r := range rs.Rules {
+			if r.ID == id {
+				ri := RuleInfo{ID: r.ID, Kind: procure.KindValidation, Title: r.Title, Description: r.Description, Severity: r.Severity,
+					Team: r.Team, File: r.File, On: types(r.On), Conditions: map[string]string{}}
+				if r.When != nil {
+					ri.Conditions["when"] = r.When.Source().String()
+				}
+				return ri, true
+			}
+		}
+		for _, s := range rs.SLAs {
+			if s.ID == id {
+				ri := RuleInfo{ID: s.ID, Kind: procure.KindSLA, Title: s.Title, Description: s.Description, Severity: s.Severity,
+					Team: s.Team, File: s.File, On: types(s.On), Conditions: map[string]string{}, WarnAt: s.WarnAt}
+				for name, p := range slaPrograms(s) {
+					ri.Conditions[name] = p
+				}
+				return ri, true
+			}
+		}
+		return RuleInfo{}, false
+	})
+}
+
+func slaPrograms(s *rules.SLA) map[string]string {
+	out := map[string]string{}
+	for name, p := range map[string]*vm.Program{"start": s.Start, "stop": s.Stop, "pause": s.Pause, "resume": s.Resume,
+		"reset": s.Reset, "cancel": s.Cancel, "duration": s.Duration, "deadline": s.Deadline} {
+		if p != nil {
+			out[name] = p.Source().String()
+		}
+	}
+	return out
+}
+
+func types(ts []procure.Type) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = string(t)
+	}
+	return out
+}
+
+// Chain is the document chain of an order: each step, what happened, what
+// is missing and what is due next.
+type Chain struct {
+	PO    string      `json:"po"`
+	Steps []ChainStep `json:"steps"`
+	// Next is the first step not done.
+	Next string `json:"next,omitempty"`
+}
+
+// Chain step statuses.
+const (
+	StepDone      = "done"
+	StepAttention = "attention" // happened, with a problem
+	StepMissing   = "missing"   // should have happened
+	StepDue       = "due"       // not yet, due at Due
+	StepNone      = "none"      // not applicable
+)
+
+// ChainStep is one link of the chain.
+type ChainStep struct {
+	Step   string    `json:"step"` // po | acknowledgement | changes | asn | receipt | quality | invoice
+	Status string    `json:"status"`
+	At     time.Time `json:"at"`
+	Due    time.Time `json:"due"`
+	Detail string    `json:"detail"`
+	Refs   []string  `json:"refs,omitempty"`
+}
+
+// chainOf loads the order an exception is about and the ASNs, invoices
+// and lots it links to, and builds the chain.
+func (c *Console) chainOf(ctx context.Context, sc Scope, x *procure.Exception) (*Chain, []*Document, error) {
+	po := x.PO
+	kind, id := subjectDoc(x.Subject)
+	keys := [][2]string{}
+	if kind != "" && kind != "po" {
+		keys = append(keys, [2]string{kind, id})
+	}
+	if kind == "po" && po == "" {
+		po = id
+	}
+	docs, err := c.store.FindDocuments(ctx, sc, append(keys, [2]string{procure.StateOrder, po}))
+	if err != nil {
+		return nil, nil, err
+	}
+	var o *procure.Order
+	for _, d := range docs {
+		switch d.Kind {
+		case procure.StateOrder:
+			o = new(procure.Order)
+			if err := json.Unmarshal(d.Body, o); err != nil {
+				return nil, nil, fmt.Errorf("order %s: %w", d.ID, err)
+			}
+		case procure.StateInvoice:
+			var inv procure.InvoiceState
+			if json.Unmarshal(d.Body, &inv) == nil && inv.PO != "" && po == "" {
+				po = inv.PO
+				more, err := c.store.FindDocuments(ctx, sc, [][2]string{{procure.StateOrder, po}})
+				if err != nil {
+					return nil, nil, err
+				}
+				for _, m := range more {
+					o = new(procure.Order)
+					if err := json.Unmarshal(m.Body, o); err != nil {
+						return nil, nil, err
+					}
+					docs = append(docs, m)
+				}
+			}
+		}
+	}
+	if o == nil {
+		return nil, docs, nil
+	}
+	var linked [][2]string
+	for _, a := range o.ASNs {
+		linked = append(linked, [2]string{procure.StateASN, a})
+	}
+	for _, inv := range o.Invoices {
+		if !(kind == procure.StateInvoice && inv == id) {
+			linked = append(linked, [2]string{procure.StateInvoice, inv})
+		}
+	}
+	more, err := c.store.FindDocuments(ctx, sc, linked)
+	if err != nil {
+		return nil, nil, err
+	}
+	docs = append(docs, more...)
+	var lotIDs []string
+	for _, l := range o.Lines {
+		for _, s := range l.Shipments {
+			if s.Lot != "" {
+				lotIDs = append(lotIDs, l.Item+"/"+s.Lot)
+			}
+		}
+	}
+	lots, err := c.store.FindLots(ctx, sc.Tenant, lotIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	var invs []*procure.InvoiceState
+	for _, d := range docs {
+		if d.Kind == procure.StateInvoice {
+			var inv procure.InvoiceState
+			if json.Unmarshal(d.Body, &inv) == nil {
+				invs = append(invs, &inv)
+			}
+		}
+	}
+	return buildChain(o, invs, lots, c.now()), docs, nil
+}
+
+// buildChain judges each step of an order's chain at now.
+func buildChain(o *procure.Order, invs []*procure.InvoiceState, lots []*procure.LotState, now time.Time) *Chain {
+	ch := &Chain{PO: o.ID}
+	add := func(s ChainStep) { ch.Steps = append(ch.Steps, s) }
+	var ordered []procure.OrderLine
+	for _, l := range o.Lines {
+		if l.Ordered {
+			ordered = append(ordered, l)
+		}
+	}
+	earliestNeed := time.Time{}
+	for _, l := range ordered {
+		d := l.NeedBy
+		if l.Ack.Acked && !l.Ack.PromisedDate.IsZero() {
+			d = l.Ack.PromisedDate
+		}
+		if !d.IsZero() && (earliestNeed.IsZero() || d.Before(earliestNeed)) {
+			earliestNeed = d
+		}
+	}
+	// PO
+	if o.Released {
+		st := StepDone
+		detail := fmt.Sprintf("version %d, %d lines, %.2f %s", o.Version, len(ordered), o.Value(), o.Currency)
+		if o.Status == "cancelled" {
+			st, detail = StepAttention, "cancelled "+o.CancelledAt.Format("2006-01-02")
+		}
+		add(ChainStep{Step: "po", Status: st, At: o.ReleasedAt, Detail: detail})
+	} else {
+		add(ChainStep{Step: "po", Status: StepMissing, Detail: "events about this order arrived, its release did not"})
+	}
+	// Acknowledgement
+	acked, statuses := 0, map[string]int{}
+	for _, l := range ordered {
+		if l.Ack.Acked {
+			acked++
+			statuses[l.Ack.Status]++
+		}
+	}
+	switch {
+	case len(ordered) > 0 && acked == 0:
+		add(ChainStep{Step: "acknowledgement", Status: StepMissing, Detail: fmt.Sprintf("not acknowledged since %s", o.ReleasedAt.Format("2006-01-02 15:04"))})
+	case acked < len(ordered):
+		add(ChainStep{Step: "acknowledgement", Status: StepAttention, At: o.AckedAt, Detail: fmt.Sprintf("%d of %d lines acknowledged", acked, len(ordered))})
+	default:
+		st, detail := StepDone, summarize(statuses)
+		if o.AckedVersion > 0 && o.AckedVersion < o.Version {
+			st, detail = StepAttention, fmt.Sprintf("acknowledged version %d, version %d is in force; %s", o.AckedVersion, o.Version, detail)
+		} else if statuses["rejected"] > 0 || statuses["changed"] > 0 || statuses["accepted_with_changes"] > 0 {
+			st = StepAttention
+		}
+		add(ChainStep{Step: "acknowledgement", Status: st, At: o.AckedAt, Detail: detail})
+	}
+	// Changes
+	pending := 0
+	for _, cr := range o.ChangeRequests {
+		if cr.Decision == "" {
+			pending++
+		}
+	}
+	switch {
+	case len(o.ChangeRequests) == 0:
+		add(ChainStep{Step: "changes", Status: StepNone, Detail: "no change requests"})
+	case pending > 0:
+		add(ChainStep{Step: "changes", Status: StepAttention, Detail: fmt.Sprintf("%d of %d change requests await a decision", pending, len(o.ChangeRequests))})
+	default:
+		add(ChainStep{Step: "changes", Status: StepDone, Detail: fmt.Sprintf("%d change requests decided", len(o.ChangeRequests))})
+	}
+	// ASN
+	var shipped, qty, received, rejected float64
+	var firstASN, firstGR, arrival time.Time
+	for _, l := range ordered {
+		qty += l.Quantity
+		shipped += l.Shipped
+		received += l.Received
+		rejected += l.Rejected
+		if !l.FirstASNAt.IsZero() && (firstASN.IsZero() || l.FirstASNAt.Before(firstASN)) {
+			firstASN = l.FirstASNAt
+		}
+		if !l.FirstReceiptAt.IsZero() && (firstGR.IsZero() || l.FirstReceiptAt.Before(firstGR)) {
+			firstGR = l.FirstReceiptAt
+		}
+		for _, s := range l.Shipments {
+			if !s.Cancelled && s.Arrival.After(arrival) {
+				arrival = s.Arrival
+			}
+		}
+	}
+	switch {
+	case shipped == 0 && !earliestNeed.IsZero() && now.After(earliestNeed.Add(-48*time.Hour)):
+		add(ChainStep{Step: "asn", Status: StepMissing, Due: earliestNeed, Detail: "no ASN, delivery due " + earliestNeed.Format("2006-01-02")})
+	case shipped == 0:
+		add(ChainStep{Step: "asn", Status: StepDue, Due: earliestNeed, Detail: "no ASN yet"})
+	case shipped+1e-9 < qty:
+		add(ChainStep{Step: "asn", Status: StepAttention, At: firstASN, Refs: o.ASNs, Detail: fmt.Sprintf("%g of %g shipped on %d ASNs", shipped, qty, len(o.ASNs))})
+	default:
+		add(ChainStep{Step: "asn", Status: StepDone, At: firstASN, Refs: o.ASNs, Detail: fmt.Sprintf("%g shipped on %d ASNs", shipped, len(o.ASNs))})
+	}
+	// Receipt
+	switch {
+	case received == 0 && shipped > 0 && !arrival.IsZero() && now.After(arrival):
+		add(ChainStep{Step: "receipt", Status: StepMissing, Due: arrival, Detail: "expected arrival " + arrival.Format("2006-01-02") + " passed, nothing received"})
+	case received == 0:
+		add(ChainStep{Step: "receipt", Status: StepDue, Due: arrival, Detail: "nothing received yet"})
+	case rejected > 0 || received+1e-9 < shipped:
+		add(ChainStep{Step: "receipt", Status: StepAttention, At: firstGR, Detail: fmt.Sprintf("%g received, %g rejected of %g shipped", received, rejected, shipped)})
+	default:
+		add(ChainStep{Step: "receipt", Status: StepDone, At: firstGR, Detail: fmt.Sprintf("%g received", received)})
+	}
+	// Quality
+	holds, certs := 0, 0
+	for _, l := range lots {
+		certs += len(l.Certificates)
+		for _, h := range l.Holds {
+			if h.ReleasedAt.IsZero() {
+				holds++
+			}
+		}
+	}
+	switch {
+	case holds > 0:
+		add(ChainStep{Step: "quality", Status: StepAttention, Detail: fmt.Sprintf("%d lots on quality hold", holds)})
+	case len(lots) == 0:
+		add(ChainStep{Step: "quality", Status: StepNone, Detail: "no lots recorded"})
+	default:
+		add(ChainStep{Step: "quality", Status: StepDone, Detail: fmt.Sprintf("%d lots, %d certificates", len(lots), certs)})
+	}
+	// Invoice
+	if len(invs) == 0 {
+		add(ChainStep{Step: "invoice", Status: StepDue, Detail: "no invoice yet"})
+	} else {
+		st, parts := StepDone, []string{}
+		var ids []string
+		for _, inv := range invs {
+			ids = append(ids, inv.ID)
+			p := inv.ID + " " + inv.Status
+			if inv.Status == "blocked" || inv.Status == "disputed" {
+				st = StepAttention
+				if inv.BlockReason != "" {
+					p += " (" + inv.BlockReason + ")"
+				}
+			}
+			parts = append(parts, p)
+		}
+		add(ChainStep{Step: "invoice", Status: st, Refs: ids, Detail: strings.Join(parts, "; ")})
+	}
+	for _, s := range ch.Steps {
+		if s.Status == StepMissing || s.Status == StepDue || s.Status == StepAttention {
+			ch.Next = s.Step
+			break
+		}
+	}
+	return ch
+}
+
+func summarize(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d %s", m[k], k))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,205 @@
+// Package console is where people act on exceptions: the JSON API under
+// /api/ (exception queue and detail, actions, groups, routing, retries,
+// dead letter, plant inbound board, supplier view, live updates, the
+// supplier-facing API) and the web app that uses it, served from the same
+// gin engine.
+//
+// It authenticates people (local users with argon2id passwords, sessions in
+// Postgres with CSRF protection, OIDC when configured) and machines (API
+// tokens, supplier-scoped tokens), authorises every route by role, and
+// passes each principal's scope (tenant, plants, supplier) to the stores,
+// which enforce it in their queries. Every change is audited.
+//
+// It leaves storage to its Store (postgres.ConsoleStore) and Facts
+// (ClickHouse, NewClickHouseFacts), message transport to a Publisher, and
+// rule loading to a Reloader; it raises no exceptions itself.
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Config is the console's configuration. The zero value, after Defaults,
+// serves the API with local users only.
+type Config struct {
+	// PublicURL is how people reach the console; https:// marks cookies
+	// Secure (they are also Secure on any TLS request).
+	PublicURL string `yaml:"public_url" env:"PUBLIC_URL"`
+	// SessionTTL is how long a sign-in lasts.
+	SessionTTL time.Duration `yaml:"session_ttl" env:"SESSION_TTL"`
+	// RetryTopicPrefix + target is the topic a retry re-publishes to.
+	RetryTopicPrefix string `yaml:"retry_topic_prefix" env:"RETRY_TOPIC_PREFIX"`
+	// RedriveTopic is where a dead-letter redrive re-publishes the raw
+	// input (the collector's input topic).
+	RedriveTopic string `yaml:"redrive_topic" env:"REDRIVE_TOPIC"`
+	// LivePoll is how often the outbox is read for live updates.
+	LivePoll time.Duration `yaml:"live_poll" env:"LIVE_POLL"`
+	// RouteNew applies the routing rules to newly opened exceptions seen on
+	// the outbox. Run it in one console process, or several: routing only
+	// touches unassigned exceptions, under the version check.
+	RouteNew bool       `yaml:"route_new" env:"ROUTE_NEW"`
+	OIDC     OIDCConfig `yaml:"oidc" envPrefix:"OIDC_"`
+}
+
+// OIDCConfig enables "Sign in with …" through an OpenID Connect provider.
+// A user signs in when the provider vouches for an email address that a
+// console user has; roles and scopes stay in the console.
+type OIDCConfig struct {
+	Issuer       string   `yaml:"issuer" env:"ISSUER"`
+	ClientID     string   `yaml:"client_id" env:"CLIENT_ID"`
+	ClientSecret string   `yaml:"client_secret" env:"CLIENT_SECRET"`
+	RedirectURL  string   `yaml:"redirect_url" env:"REDIRECT_URL"`
+	Scopes       []string `yaml:"scopes" env:"SCOPES" envSeparator:","`
+	// Name labels the sign-in button.
+	Name string `yaml:"name" env:"NAME"`
+}
+
+// Enabled reports whether OIDC sign-in is configured.
+func (c *OIDCConfig) Enabled() bool { return c.Issuer != "" }
+
+// Defaults fills unset fields.
+func (c *Config) Defaults() {
+	if c.PublicURL == "" {
+		c.PublicURL = "http://127.0.0.1:8080"
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = 12 * time.Hour
+	}
+	if c.RetryTopicPrefix == "" {
+		c.RetryTopicPrefix = "supplywatch.retry."
+	}
+	if c.RedriveTopic == "" {
+		c.RedriveTopic = "supplywatch.events"
+	}
+	if c.LivePoll == 0 {
+		c.LivePoll = time.Second
+	}
+	if c.OIDC.Enabled() {
+		if c.OIDC.RedirectURL == "" {
+			c.OIDC.RedirectURL = strings.TrimRight(c.PublicURL, "/") + "/api/auth/oidc/callback"
+		}
+		if len(c.OIDC.Scopes) == 0 {
+			c.OIDC.Scopes = []string{"openid", "email", "profile"}
+		}
+		if c.OIDC.Name == "" {
+			c.OIDC.Name = "single sign-on"
+		}
+	}
+}
+
+// Validate checks the configuration without I/O.
+func (c *Config) Validate() error {
+	var errs []error
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("console.public_url: %q is not an http(s) URL", c.PublicURL))
+	}
+	if c.SessionTTL < time.Minute {
+		errs = append(errs, errors.New("console.session_ttl: must be at least 1m"))
+	}
+	if c.LivePoll < 10*time.Millisecond {
+		errs = append(errs, errors.New("console.live_poll: must be at least 10ms"))
+	}
+	if c.OIDC.Enabled() {
+		if c.OIDC.ClientID == "" {
+			errs = append(errs, errors.New("console.oidc.client_id: is required with an issuer"))
+		}
+		if _, err := url.Parse(c.OIDC.Issuer); err != nil {
+			errs = append(errs, fmt.Errorf("console.oidc.issuer: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Reloader reloads the rule files (rules.Reloader).
+type Reloader interface {
+	Reload() error
+}
+
+// Deps are what the console runs on.
+type Deps struct {
+	Store Store // postgres.NewConsoleStore(db)
+	Facts Facts // NewClickHouseFacts(conn, database)
+	// Publisher re-publishes retries and redrives (NewKafkaPublisher).
+	Publisher Publisher
+	// Rules is reloaded by POST /api/rules/reload; nil answers 503 there.
+	Rules Reloader
+	// RuleBook describes rules on the exception detail (RulesOf); optional.
+	RuleBook RuleBook
+	Log   *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Console is the API and web app.
+type Console struct {
+	cfg   Config
+	store Store
+	facts Facts
+	pub   Publisher
+	rules    Reloader
+	rulebook RuleBook
+	log      *slog.Logger
+	now   func() time.Time
+
+	live *hub
+	oidc *oidcClient
+
+	mu     sync.Mutex
+	routes []route
+}
+
+// New returns a console; Register serves it and Run feeds its live updates.
+func New(cfg Config, deps Deps) (*Console, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Store == nil || deps.Facts == nil {
+		return nil, errors.New("console: Store and Facts are required")
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Publisher == nil {
+		deps.Publisher = PublisherFunc(func(context.Context, ...Message) error {
+			return errors.New("no publisher configured: retries and redrives are disabled")
+		})
+	}
+	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, log: deps.Log, now: deps.Now}
+	c.live = newHub()
+	if cfg.OIDC.Enabled() {
+		c.oidc = &oidcClient{cfg: cfg.OIDC}
+	}
+	c.routes = c.routeTable()
+	return c, nil
+}
+
+// Register adds the API under /api/ and the web app on every other GET
+// path that no other route serves (NoRoute).
+func (c *Console) Register(r *gin.Engine) {
+	api := r.Group("/api")
+	api.Use(c.noStore)
+	for _, rt := range c.routes {
+		api.Handle(rt.method, strings.TrimPrefix(rt.path, "/api"), c.guard(rt), rt.handler)
+	}
+	c.registerWeb(r)
+}
+
+// Run follows the exception outbox and pushes changes to live-update
+// subscribers (and routes new exceptions when configured) until ctx is
+// done.
+func (c *Console) Run(ctx context.Context) error {
+	return c.follow(ctx)
+}

@@ -1,0 +1,342 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+// Facts is what the console reads from the fact store.
+type Facts interface {
+	// Timeline returns the events and spans of the documents and
+	// correlation ids of q, and of the correlation ids those documents'
+	// events carry, oldest first.
+	Timeline(ctx context.Context, tenant string, q TimelineQuery) ([]*TimelineEntry, error)
+	// FailedDelivery returns the latest message.failed of a message, or
+	// ENOTFOUND.
+	FailedDelivery(ctx context.Context, tenant, messageID string) (*FailedDelivery, error)
+	// DeliveryOutcomes returns, per message, the latest message.delivered or
+	// message.failed after since.
+	DeliveryOutcomes(ctx context.Context, tenant string, messageIDs []string, since time.Time) (map[string]DeliveryOutcome, error)
+	// Rejected returns the dead letter of a tenant (and inputs without a
+	// tenant), newest first.
+	Rejected(ctx context.Context, tenant string, f RejectedFilter) ([]*Rejected, error)
+	// CorrelatedDocuments returns the document ids that events with the
+	// correlation id name.
+	CorrelatedDocuments(ctx context.Context, tenant, correlationID string) ([]string, error)
+}
+
+// TimelineQuery names what a timeline is about. Plants, when not nil,
+// keeps events of those plants only (spans have no plant and are kept).
+type TimelineQuery struct {
+	Documents    []string
+	Correlations []string
+	Since        time.Time
+	Plants       []string
+	Limit        int
+}
+
+// TimelineEntry is one business event or one span.
+type TimelineEntry struct {
+	At            time.Time `json:"at"`
+	Kind          string    `json:"kind"` // event | span
+	Type          string    `json:"type"` // event type, or span name
+	Source        string    `json:"source"`
+	ID            string    `json:"id"`
+	CorrelationID string    `json:"correlation_id,omitempty"`
+	TraceID       string    `json:"trace_id,omitempty"`
+	SpanID        string    `json:"span_id,omitempty"`
+	ParentSpanID  string    `json:"parent_span_id,omitempty"`
+	DocumentKind  string    `json:"document_kind,omitempty"`
+	DocumentID    string    `json:"document_id,omitempty"`
+	Plant         string    `json:"plant,omitempty"`
+	Supplier      string    `json:"supplier,omitempty"`
+	DurationMS    float64   `json:"duration_ms,omitempty"`
+	Status        string    `json:"status,omitempty"`
+	Message       string    `json:"message,omitempty"`
+	Data          string    `json:"data,omitempty"`
+}
+
+// FailedDelivery is a message.failed event and its delivery payload.
+type FailedDelivery struct {
+	EventID       string           `json:"event_id"`
+	At            time.Time        `json:"at"`
+	CorrelationID string           `json:"correlation_id"`
+	Delivery      procure.Delivery `json:"delivery"`
+}
+
+// DeliveryOutcome is the latest delivery event of a message.
+type DeliveryOutcome struct {
+	Type  string    `json:"type"` // message.delivered | message.failed
+	At    time.Time `json:"at"`
+	Error string    `json:"error,omitempty"`
+}
+
+// RejectedFilter selects dead letters.
+type RejectedFilter struct {
+	Channel  string
+	Reason   string // substring
+	InputIDs []string
+	Before   time.Time
+	Limit    int
+}
+
+// Rejected is one dead letter.
+type Rejected struct {
+	ReceivedAt time.Time `json:"received_at"`
+	InputID    string    `json:"input_id"`
+	Channel    string    `json:"channel"`
+	Tenant     string    `json:"tenant"`
+	Source     string    `json:"source"`
+	EventID    string    `json:"event_id"`
+	EventType  string    `json:"event_type"`
+	Field      string    `json:"field"`
+	Reason     string    `json:"reason"`
+	Raw        string    `json:"raw"`
+	Topic      string    `json:"kafka_topic,omitempty"`
+	Partition  int32     `json:"kafka_partition"`
+	Offset     int64     `json:"kafka_offset"`
+}
+
+// ClickHouseFacts reads the events, spans and rejected tables of one
+// database.
+type ClickHouseFacts struct {
+	conn driver.Conn
+	db   string
+}
+
+// NewClickHouseFacts returns Facts over database db
+// (clickhouse.Store.Conn(), clickhouse.Store.Database()).
+func NewClickHouseFacts(conn driver.Conn, db string) *ClickHouseFacts {
+	return &ClickHouseFacts{conn: conn, db: db}
+}
+
+const maxData = 4096
+
+// Timeline runs at most three queries: events of the documents (which
+// yield correlation and trace ids), events of the correlation ids, spans of
+// all of them. Each is pruned by partition (Since) and bloom-filter skip
+// indexes.
+func (f *ClickHouseFacts) Timeline(ctx context.Context, tenant string, q TimelineQuery) ([]*TimelineEntry, error) {
+	limit := q.Limit
+	if limit <= 0 || limit > 2000 {
+		limit = 500
+	}
+	since := q.Since
+	if since.IsZero() {
+		since = time.Now().AddDate(-1, 0, 0)
+	}
+	seen := map[string]bool{}
+	var out []*TimelineEntry
+	corrs := slices.Clone(q.Correlations)
+	var traces []string
+	plantCond, plantArgs := "", []any{}
+	if q.Plants != nil {
+		plantCond, plantArgs = " AND plant IN ?", []any{q.Plants}
+	}
+	addEvents := func(cond string, args ...any) error {
+		args = append([]any{tenant, since.UnixMilli()}, append(args, plantArgs...)...)
+		rows, err := f.conn.Query(ctx, `SELECT occurred_at, type, source, id, correlation_id, trace_id, document_kind, document_id,
+			plant, supplier, substring(data, 1, `+fmt.Sprint(maxData)+`)
+			FROM `+f.db+`.events WHERE tenant = ? AND occurred_at >= fromUnixTimestamp64Milli(?) AND `+cond+plantCond+
+			` ORDER BY occurred_at LIMIT `+fmt.Sprint(limit), args...)
+		if err != nil {
+			return fmt.Errorf("timeline events: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e := &TimelineEntry{Kind: "event"}
+			if err := rows.Scan(&e.At, &e.Type, &e.Source, &e.ID, &e.CorrelationID, &e.TraceID, &e.DocumentKind, &e.DocumentID,
+				&e.Plant, &e.Supplier, &e.Data); err != nil {
+				return err
+			}
+			if seen["e"+e.ID] {
+				continue
+			}
+			seen["e"+e.ID] = true
+			out = append(out, e)
+			if e.CorrelationID != "" && !slices.Contains(corrs, e.CorrelationID) {
+				corrs = append(corrs, e.CorrelationID)
+			}
+			if e.TraceID != "" && !slices.Contains(traces, e.TraceID) {
+				traces = append(traces, e.TraceID)
+			}
+		}
+		return rows.Err()
+	}
+	if len(q.Documents) > 0 {
+		if err := addEvents("document_id IN ?", q.Documents); err != nil {
+			return nil, err
+		}
+	}
+	if len(corrs) > 0 {
+		if err := addEvents("correlation_id IN ?", corrs); err != nil {
+			return nil, err
+		}
+	}
+	if len(q.Documents)+len(corrs)+len(traces) > 0 {
+		conds, args := []string{}, []any{tenant, since.UnixNano()}
+		if len(q.Documents) > 0 {
+			conds, args = append(conds, "document_id IN ?"), append(args, q.Documents)
+		}
+		if len(corrs) > 0 {
+			conds, args = append(conds, "correlation_id IN ?"), append(args, corrs)
+		}
+		if len(traces) > 0 {
+			conds, args = append(conds, "trace_id IN ?"), append(args, traces)
+		}
+		where := "(" + conds[0]
+		for _, c := range conds[1:] {
+			where += " OR " + c
+		}
+		where += ")"
+		rows, err := f.conn.Query(ctx, `SELECT start_time, name, service_name, trace_id, span_id, parent_span_id, duration_ns,
+			status_code, status_message, correlation_id, document_id
+			FROM `+f.db+`.spans WHERE tenant = ? AND start_time >= fromUnixTimestamp64Nano(?) AND `+where+` ORDER BY start_time LIMIT `+fmt.Sprint(limit), args...)
+		if err != nil {
+			return nil, fmt.Errorf("timeline spans: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e := &TimelineEntry{Kind: "span"}
+			var dur uint64
+			if err := rows.Scan(&e.At, &e.Type, &e.Source, &e.TraceID, &e.SpanID, &e.ParentSpanID, &dur, &e.Status, &e.Message,
+				&e.CorrelationID, &e.DocumentID); err != nil {
+				return nil, err
+			}
+			e.ID, e.DurationMS = e.SpanID, float64(dur)/1e6
+			out = append(out, e)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	for _, e := range out {
+		e.At = e.At.UTC()
+	}
+	if out == nil {
+		out = []*TimelineEntry{}
+	}
+	return out, nil
+}
+
+// FailedDelivery returns the latest message.failed of the message.
+func (f *ClickHouseFacts) FailedDelivery(ctx context.Context, tenant, messageID string) (*FailedDelivery, error) {
+	rows, err := f.conn.Query(ctx, `SELECT id, occurred_at, correlation_id, data FROM `+f.db+`.events
+		WHERE tenant = ? AND type = 'message.failed' AND document_id = ? ORDER BY occurred_at DESC LIMIT 1`, tenant, messageID)
+	if err != nil {
+		return nil, fmt.Errorf("failed delivery %s: %w", messageID, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, procure.Errorf(procure.ENOTFOUND, "no message.failed event for message %s", messageID)
+	}
+	var fd FailedDelivery
+	var data string
+	if err := rows.Scan(&fd.EventID, &fd.At, &fd.CorrelationID, &data); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(data), &fd.Delivery); err != nil {
+		return nil, fmt.Errorf("message.failed %s data: %w", fd.EventID, err)
+	}
+	if fd.Delivery.MessageID == "" {
+		fd.Delivery.MessageID = messageID
+	}
+	fd.At = fd.At.UTC()
+	return &fd, nil
+}
+
+// DeliveryOutcomes returns the latest delivery event per message after
+// since.
+func (f *ClickHouseFacts) DeliveryOutcomes(ctx context.Context, tenant string, ids []string, since time.Time) (map[string]DeliveryOutcome, error) {
+	out := map[string]DeliveryOutcome{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := f.conn.Query(ctx, `SELECT document_id, argMax(type, occurred_at), max(occurred_at),
+		argMax(JSONExtractString(data, 'error'), occurred_at)
+		FROM `+f.db+`.events WHERE tenant = ? AND type IN ('message.delivered', 'message.failed') AND document_id IN ? AND occurred_at > fromUnixTimestamp64Milli(?)
+		GROUP BY document_id`, tenant, ids, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("delivery outcomes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var o DeliveryOutcome
+		if err := rows.Scan(&id, &o.Type, &o.At, &o.Error); err != nil {
+			return nil, err
+		}
+		o.At = o.At.UTC()
+		out[id] = o
+	}
+	return out, rows.Err()
+}
+
+// Rejected returns dead letters, newest first.
+func (f *ClickHouseFacts) Rejected(ctx context.Context, tenant string, rf RejectedFilter) ([]*Rejected, error) {
+	limit := rf.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	where, args := "tenant IN (?, '')", []any{tenant}
+	if rf.Channel != "" {
+		where, args = where+" AND channel = ?", append(args, rf.Channel)
+	}
+	if rf.Reason != "" {
+		where, args = where+" AND positionCaseInsensitive(reason, ?) > 0", append(args, rf.Reason)
+	}
+	if len(rf.InputIDs) > 0 {
+		where, args = where+" AND input_id IN ?", append(args, rf.InputIDs)
+	}
+	if !rf.Before.IsZero() {
+		where, args = where+" AND received_at < fromUnixTimestamp64Milli(?)", append(args, rf.Before.UnixMilli())
+	}
+	rows, err := f.conn.Query(ctx, `SELECT received_at, input_id, channel, tenant, source, event_id, event_type, field, reason, raw,
+		kafka_topic, kafka_partition, kafka_offset FROM `+f.db+`.rejected FINAL WHERE `+where+
+		` ORDER BY received_at DESC LIMIT `+fmt.Sprint(limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("dead letter: %w", err)
+	}
+	defer rows.Close()
+	out := []*Rejected{}
+	for rows.Next() {
+		r := &Rejected{}
+		if err := rows.Scan(&r.ReceivedAt, &r.InputID, &r.Channel, &r.Tenant, &r.Source, &r.EventID, &r.EventType, &r.Field,
+			&r.Reason, &r.Raw, &r.Topic, &r.Partition, &r.Offset); err != nil {
+			return nil, err
+		}
+		r.ReceivedAt = r.ReceivedAt.UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CorrelatedDocuments returns the document ids of a correlation id.
+func (f *ClickHouseFacts) CorrelatedDocuments(ctx context.Context, tenant, corr string) ([]string, error) {
+	rows, err := f.conn.Query(ctx, `SELECT DISTINCT document_id FROM `+f.db+`.events
+		WHERE tenant = ? AND correlation_id = ? AND document_id != '' LIMIT 100`, tenant, corr)
+	if err != nil {
+		return nil, fmt.Errorf("correlated documents: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,263 @@
+package console
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+// route is one API endpoint and the roles that may call it. Public routes
+// need no principal; the others need one whose role is listed.
+type route struct {
+	method, path string
+	roles        []string
+	public       bool
+	// unsafe routes change something: cookie-authenticated calls need the
+	// CSRF header and every call is audited by its handler.
+	handler gin.HandlerFunc
+	summary string
+}
+
+// Role sets of the route table.
+var (
+	readers     = []string{RoleProcurement, RolePlant, RoleOncall, RoleAdmin}
+	actors      = []string{RoleProcurement, RolePlant, RoleOncall, RoleAdmin}
+	allUsers    = []string{RoleProcurement, RolePlant, RoleExecutive, RoleOncall, RoleAdmin}
+	routers     = []string{RoleProcurement, RoleAdmin}
+	routeRead   = []string{RoleProcurement, RoleOncall, RoleAdmin}
+	retriers    = []string{RoleProcurement, RoleOncall, RoleAdmin}
+	technical   = []string{RoleOncall, RoleAdmin}
+	planners    = []string{RoleProcurement, RolePlant, RoleAdmin}
+	admins      = []string{RoleAdmin}
+	supplierAPI = []string{RoleSupplier}
+)
+
+func (c *Console) routeTable() []route {
+	return []route{
+		{method: "GET", path: "/api/openapi.json", public: true, handler: c.openAPI, summary: "This API's OpenAPI 3 document"},
+		{method: "POST", path: "/api/auth/login", public: true, handler: c.login, summary: "Sign in with login and password"},
+		{method: "POST", path: "/api/auth/logout", roles: allUsers, handler: c.logout, summary: "Sign out"},
+		{method: "GET", path: "/api/auth/oidc/login", public: true, handler: c.oidcLogin, summary: "Start OIDC sign-in (redirect to the provider)"},
+		{method: "GET", path: "/api/auth/oidc/callback", public: true, handler: c.oidcCallback, summary: "OIDC redirect target"},
+		{method: "GET", path: "/api/auth/config", public: true, handler: c.authConfig, summary: "Sign-in options"},
+		{method: "GET", path: "/api/me", roles: allUsers, handler: c.me, summary: "The signed-in user, scope and CSRF token"},
+
+		{method: "GET", path: "/api/exceptions", roles: readers, handler: c.listExceptions, summary: "Exception queue"},
+		{method: "POST", path: "/api/exceptions/bulk", roles: actors, handler: c.bulkAct, summary: "Act on several exceptions"},
+		{method: "GET", path: "/api/exceptions/:id", roles: readers, handler: c.getException, summary: "Exception detail"},
+		{method: "GET", path: "/api/exceptions/:id/timeline", roles: readers, handler: c.exceptionTimeline, summary: "Correlated timeline of an exception"},
+		{method: "POST", path: "/api/exceptions/:id/actions", roles: actors, handler: c.act, summary: "Act on an exception (If-Match: version)"},
+		{method: "POST", path: "/api/exceptions/:id/comments", roles: actors, handler: c.comment, summary: "Comment on an exception"},
+		{method: "GET", path: "/api/timeline", roles: readers, handler: c.timeline, summary: "Timeline by correlation id or document id"},
+
+		{method: "GET", path: "/api/groups", roles: readers, handler: c.listGroups, summary: "Systemic incidents"},
+		{method: "POST", path: "/api/groups/actions", roles: actors, handler: c.groupAct, summary: "Act on every active exception of a group"},
+
+		{method: "GET", path: "/api/views", roles: readers, handler: c.listViews, summary: "My saved views"},
+		{method: "POST", path: "/api/views", roles: readers, handler: c.saveView, summary: "Save a view"},
+		{method: "DELETE", path: "/api/views/:id", roles: readers, handler: c.deleteView, summary: "Delete a saved view"},
+
+		{method: "GET", path: "/api/teams", roles: routeRead, handler: c.listTeams, summary: "Teams"},
+		{method: "POST", path: "/api/teams", roles: routers, handler: c.saveTeam, summary: "Create or update a team"},
+		{method: "GET", path: "/api/routing/rules", roles: routeRead, handler: c.listRoutingRules, summary: "Routing rules"},
+		{method: "POST", path: "/api/routing/rules", roles: routers, handler: c.createRoutingRule, summary: "Add a routing rule"},
+		{method: "DELETE", path: "/api/routing/rules/:id", roles: routers, handler: c.deleteRoutingRule, summary: "Delete a routing rule"},
+
+		{method: "GET", path: "/api/retries", roles: retriers, handler: c.listRetries, summary: "Failed deliveries and retries"},
+		{method: "POST", path: "/api/retries/preview", roles: retriers, handler: c.previewRetries, summary: "What a retry would re-send"},
+		{method: "POST", path: "/api/retries", roles: retriers, handler: c.retry, summary: "Re-send failed deliveries"},
+		{method: "GET", path: "/api/deadletter", roles: technical, handler: c.listDeadLetter, summary: "Rejected inputs"},
+		{method: "POST", path: "/api/deadletter/redrive", roles: technical, handler: c.redrive, summary: "Re-publish rejected inputs"},
+
+		{method: "GET", path: "/api/plants/:plant/inbound", roles: planners, handler: c.plantBoard, summary: "Plant inbound board"},
+		{method: "GET", path: "/api/suppliers/:supplier", roles: planners, handler: c.supplierView, summary: "Supplier view"},
+		{method: "GET", path: "/api/kpis", roles: allUsers, handler: c.kpis, summary: "Exception KPIs"},
+		{method: "GET", path: "/api/live", roles: readers, handler: c.liveUpdates, summary: "Live exception changes (server-sent events)"},
+
+		{method: "POST", path: "/api/rules/reload", roles: admins, handler: c.reloadRules, summary: "Reload the rule files"},
+		{method: "GET", path: "/api/users", roles: admins, handler: c.listUsers, summary: "Users"},
+		{method: "POST", path: "/api/users", roles: admins, handler: c.createUser, summary: "Add a user"},
+		{method: "GET", path: "/api/tokens", roles: admins, handler: c.listTokens, summary: "API tokens"},
+		{method: "POST", path: "/api/tokens", roles: admins, handler: c.createToken, summary: "Create an API token (user or supplier)"},
+		{method: "DELETE", path: "/api/tokens/:id", roles: admins, handler: c.revokeToken, summary: "Revoke an API token"},
+		{method: "GET", path: "/api/audit", roles: admins, handler: c.listAudit, summary: "Audit log"},
+
+		{method: "GET", path: "/api/supplier/v1/orders", roles: supplierAPI, handler: c.supplierOrders, summary: "My purchase orders"},
+		{method: "GET", path: "/api/supplier/v1/orders/:id", roles: supplierAPI, handler: c.supplierOrder, summary: "One of my purchase orders"},
+		{method: "GET", path: "/api/supplier/v1/invoices", roles: supplierAPI, handler: c.supplierInvoices, summary: "My invoices"},
+		{method: "GET", path: "/api/supplier/v1/invoices/:id", roles: supplierAPI, handler: c.supplierInvoice, summary: "One of my invoices"},
+	}
+}
+
+// Routes lists method and path of every API route, for tests and docs.
+func (c *Console) Routes() [][2]string {
+	out := make([][2]string, len(c.routes))
+	for i, r := range c.routes {
+		out[i] = [2]string{r.method, r.path}
+	}
+	return out
+}
+
+// RouteRoles returns the roles allowed on a route (nil: public).
+func (c *Console) RouteRoles(method, path string) (roles []string, public bool, ok bool) {
+	for _, r := range c.routes {
+		if r.method == method && r.path == path {
+			return r.roles, r.public, true
+		}
+	}
+	return nil, false, false
+}
+
+const principalKey = "console.principal"
+
+func principalOf(c *gin.Context) *Principal {
+	p, _ := c.Get(principalKey)
+	pr, _ := p.(*Principal)
+	return pr
+}
+
+// guard authenticates, checks the role and, for cookie-authenticated
+// unsafe calls, the CSRF token.
+func (c *Console) guard(rt route) gin.HandlerFunc {
+	return func(g *gin.Context) {
+		if rt.public {
+			return
+		}
+		p, err := c.authenticate(g)
+		if err != nil {
+			c.fail(g, err)
+			g.Abort()
+			return
+		}
+		if !slices.Contains(rt.roles, p.Role) {
+			what := "role " + p.Role
+			if p.Role == RoleSupplier {
+				what = "a supplier token"
+			}
+			c.fail(g, procure.Errorf(procure.EFORBIDDEN, "%s may not %s %s", what, rt.method, rt.path))
+			g.Abort()
+			return
+		}
+		if p.Via == viaSession && unsafeMethod(g.Request.Method) {
+			if h := g.GetHeader(csrfHeader); h == "" || !constantEqual(h, p.CSRF) {
+				c.fail(g, procure.Errorf(procure.EFORBIDDEN, "missing or wrong %s header (CSRF protection): reload the page", csrfHeader))
+				g.Abort()
+				return
+			}
+		}
+		g.Set(principalKey, p)
+	}
+}
+
+func unsafeMethod(m string) bool {
+	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions
+}
+
+func (c *Console) noStore(g *gin.Context) {
+	g.Header("Cache-Control", "no-store")
+	g.Header("X-Content-Type-Options", "nosniff")
+}
+
+// errorBody is the JSON of every error.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field,omitempty"`
+	} `json:"error"`
+	// Current is the current state of what a conflicting change was about.
+	Current any `json:"current,omitempty"`
+}
+
+var statusOf = map[string]int{
+	procure.EINVALID:      http.StatusBadRequest,
+	procure.EUNAUTHORIZED: http.StatusUnauthorized,
+	procure.EFORBIDDEN:    http.StatusForbidden,
+	procure.ENOTFOUND:     http.StatusNotFound,
+	procure.ECONFLICT:     http.StatusConflict,
+	procure.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// fail writes err as JSON with the status of its code; internal errors are
+// logged and their detail is not shown.
+func (c *Console) fail(g *gin.Context, err error, current ...any) {
+	code := procure.ErrorCode(err)
+	var b errorBody
+	b.Error.Code, b.Error.Message = code, procure.ErrorMessage(err)
+	var fe *procure.FieldError
+	if errors.As(err, &fe) {
+		b.Error.Field, b.Error.Message = fe.Field, fe.Reason
+	}
+	if len(current) > 0 && current[0] != nil {
+		b.Current = current[0]
+	}
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status == http.StatusInternalServerError {
+		c.log.Error("console request failed", "method", g.Request.Method, "path", g.FullPath(), "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		g.Header("WWW-Authenticate", `Bearer realm="supplywatch"`)
+	}
+	g.JSON(status, b)
+}
+
+func invalid(field, format string, args ...any) error {
+	e := procure.Errorf(procure.EINVALID, format, args...)
+	return &procure.FieldError{Field: field, Reason: e.Message}
+}
+
+// bind decodes a JSON body strictly into v.
+func bind(g *gin.Context, v any) error {
+	dec := json.NewDecoder(io.LimitReader(g.Request.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return invalid(ute.Field, "must be a %s", ute.Type.String())
+		}
+		if s := err.Error(); strings.HasPrefix(s, "json: unknown field ") {
+			return invalid(strings.Trim(strings.TrimPrefix(s, "json: unknown field "), `"`), "is not a known field")
+		}
+		return invalid("", "the body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+func pathID(g *gin.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(g.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, invalid(name, "%q is not an id", g.Param(name))
+	}
+	return id, nil
+}
+
+// audit records a change by the principal of the request. A failure to
+// audit is logged: the change happened and must not be reported failed.
+func (c *Console) audit(g *gin.Context, action, target string, detail any) {
+	p := principalOf(g)
+	e := &AuditEntry{At: c.now(), Action: action, Target: target, RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}
+	if p != nil {
+		e.Tenant, e.Actor, e.ActorKind = p.Tenant, p.Name(), p.Kind()
+	}
+	if detail != nil {
+		b, err := json.Marshal(detail)
+		if err == nil {
+			e.Detail = b
+		}
+	}
+	if err := c.store.Audit(g.Request.Context(), e); err != nil {
+		c.log.Error("audit failed", "action", action, "target", target, "err", err)
+	}
+}
+
+func errNotFound(p string) error { return procure.Errorf(procure.ENOTFOUND, "no route %s", p) }

@@ -1,0 +1,335 @@
+package console
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+// Headers on re-published messages.
+const (
+	HeaderIdempotencyKey = "idempotency-key"
+	HeaderRetryOf        = "supplywatch-retry-of"
+	HeaderRetriedBy      = "supplywatch-retried-by"
+	HeaderRedriveOf      = "supplywatch-redrive-of"
+)
+
+// retriesOf returns an exception's retries with the outcome of those still
+// waiting brought up to date from the delivery events.
+func (c *Console) retriesOf(ctx context.Context, sc Scope, exceptionID int64) ([]*Retry, error) {
+	rs, err := c.store.FindRetries(ctx, sc, exceptionID, 100)
+	if err != nil {
+		return nil, err
+	}
+	return rs, c.refreshOutcomes(ctx, sc.Tenant, rs)
+}
+
+// refreshOutcomes settles published retries whose message has since been
+// delivered (or failed again).
+func (c *Console) refreshOutcomes(ctx context.Context, tenant string, rs []*Retry) error {
+	var ids []string
+	var oldest *Retry
+	for _, r := range rs {
+		if r.Status == RetryPublished {
+			ids = append(ids, r.MessageID)
+			if oldest == nil || r.RequestedAt.Before(oldest.RequestedAt) {
+				oldest = r
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	outs, err := c.facts.DeliveryOutcomes(ctx, tenant, ids, oldest.RequestedAt)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		o, ok := outs[r.MessageID]
+		if r.Status != RetryPublished || !ok || !o.At.After(r.RequestedAt) {
+			continue
+		}
+		r.Status, r.Error, r.OutcomeAt = RetryDelivered, "", o.At
+		if o.Type == string(procure.MessageFailed) {
+			r.Status, r.Error = RetryRedeliveryFailed, o.Error
+		}
+		if err := c.store.UpdateRetry(ctx, r.ID, r.Status, r.Error, r.OutcomeAt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Console) listRetries(g *gin.Context) {
+	p := principalOf(g)
+	ctx, sc := g.Request.Context(), p.Scope()
+	items, next, err := c.store.FindQueue(ctx, sc, QueueFilter{SubjectKind: "message", Limit: 200, Now: c.now(), IncludeSnoozed: true})
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	rs, err := c.store.FindRetries(ctx, sc, 0, 200)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	if err := c.refreshOutcomes(ctx, p.Tenant, rs); err != nil {
+		c.fail(g, err)
+		return
+	}
+	g.JSON(http.StatusOK, gin.H{"failed": items, "more": next != nil, "retries": rs})
+}
+
+// RetryPlan is what a retry of one failed delivery would re-send.
+type RetryPlan struct {
+	ExceptionID    int64  `json:"exception_id"`
+	MessageID      string `json:"message_id"`
+	Target         string `json:"target"`
+	Topic          string `json:"topic"`
+	IdempotencyKey string `json:"idempotency_key"`
+	DocumentType   string `json:"document_type"`
+	ErrorClass     string `json:"error_class"`
+	Error          string `json:"error"`
+	Attempt        int    `json:"attempt"`
+	PayloadBytes   int    `json:"payload_bytes"`
+	PayloadPreview string `json:"payload_preview"`
+	EventID        string `json:"event_id"`
+	PreviousTries  int    `json:"previous_retries"`
+	// Risk is low, medium or high; RiskReason says why.
+	Risk       string `json:"duplicate_risk"`
+	RiskReason string `json:"duplicate_risk_reason"`
+	// Blocked says why this one cannot be retried (then it is skipped).
+	Blocked string `json:"blocked,omitempty"`
+	payload string
+}
+
+// planRetries prepares the retries of exceptions within the scope.
+func (c *Console) planRetries(ctx context.Context, p *Principal, ids []int64) ([]*RetryPlan, string, error) {
+	sc := p.Scope()
+	var plans []*RetryPlan
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s|", p.Tenant, p.Name())
+	for _, id := range ids {
+		it, err := c.store.FindException(ctx, sc, id, c.now())
+		if err != nil {
+			return nil, "", err
+		}
+		kind, msg := subjectDoc(it.Subject)
+		pl := &RetryPlan{ExceptionID: id, MessageID: msg}
+		plans = append(plans, pl)
+		if kind != "message" {
+			pl.Blocked = "not a failed delivery (subject " + it.Subject + ")"
+			continue
+		}
+		fd, err := c.facts.FailedDelivery(ctx, p.Tenant, msg)
+		if procure.ErrorCode(err) == procure.ENOTFOUND {
+			pl.Blocked = "the message.failed event is not in the fact store"
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		d := fd.Delivery
+		pl.Target, pl.DocumentType, pl.ErrorClass, pl.Error, pl.Attempt, pl.EventID = d.Target, d.DocumentType, d.ErrorClass, d.Error, d.Attempt, fd.EventID
+		pl.Topic = c.cfg.RetryTopicPrefix + d.Target
+		pl.IdempotencyKey = d.IdempotencyKey
+		if pl.IdempotencyKey == "" {
+			pl.IdempotencyKey = d.MessageID
+		}
+		pl.payload, pl.PayloadBytes = d.Payload, len(d.Payload)
+		pl.PayloadPreview = d.Payload
+		if len(pl.PayloadPreview) > 600 {
+			pl.PayloadPreview = pl.PayloadPreview[:600] + "…"
+		}
+		prev, err := c.store.FindRetries(ctx, sc, id, 100)
+		if err != nil {
+			return nil, "", err
+		}
+		pl.PreviousTries = len(prev)
+		pending := slices.ContainsFunc(prev, func(r *Retry) bool { return r.Status == RetryPublished })
+		switch {
+		case d.Target == "":
+			pl.Blocked = "the failure names no target system"
+		case d.Payload == "":
+			pl.Blocked = "the failure carries no payload (reference " + d.PayloadRef + "): re-send it from the source system"
+		case pending:
+			pl.Risk, pl.RiskReason = "high", "an earlier retry has no outcome yet: it may still be delivered, and this one would post again"
+		case d.ErrorClass == "timeout" || d.ErrorClass == "unknown" || d.ErrorClass == "":
+			pl.Risk, pl.RiskReason = "high", "the failure was a "+or(d.ErrorClass, "unclassified")+" error: the target may have posted the message already; it drops the retry only if it checks idempotency key "+pl.IdempotencyKey
+		case d.HTTPStatus >= 500:
+			pl.Risk, pl.RiskReason = "medium", fmt.Sprintf("the target answered %d: it may have posted part of the message", d.HTTPStatus)
+		default:
+			pl.Risk, pl.RiskReason = "low", "the target refused the message ("+d.ErrorClass+"); the retry carries the original idempotency key"
+		}
+		fmt.Fprintf(h, "%d:%s:%d;", id, fd.EventID, len(prev))
+	}
+	return plans, hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+type retryBody struct {
+	ExceptionIDs []int64 `json:"exception_ids"`
+	Confirm      string  `json:"confirm"`
+}
+
+func (c *Console) readRetryBody(g *gin.Context) (retryBody, bool) {
+	var in retryBody
+	if err := bind(g, &in); err != nil {
+		c.fail(g, err)
+		return in, false
+	}
+	if len(in.ExceptionIDs) == 0 || len(in.ExceptionIDs) > 200 {
+		c.fail(g, invalid("exception_ids", "give 1 to 200 exception ids"))
+		return in, false
+	}
+	return in, true
+}
+
+// previewRetries shows what a retry would re-send and the duplicate
+// risk, and the confirmation code the retry must quote.
+func (c *Console) previewRetries(g *gin.Context) {
+	in, ok := c.readRetryBody(g)
+	if !ok {
+		return
+	}
+	plans, confirm, err := c.planRetries(g.Request.Context(), principalOf(g), in.ExceptionIDs)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	g.JSON(http.StatusOK, gin.H{"plans": plans, "confirm": confirm})
+}
+
+// retry re-sends the failed deliveries when the confirmation code matches
+// the plan as it is now (the set did not change since the preview).
+func (c *Console) retry(g *gin.Context) {
+	in, ok := c.readRetryBody(g)
+	if !ok {
+		return
+	}
+	p := principalOf(g)
+	ctx := g.Request.Context()
+	plans, confirm, err := c.planRetries(ctx, p, in.ExceptionIDs)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	if in.Confirm == "" {
+		c.fail(g, invalid("confirm", "preview the retry first (POST /api/retries/preview) and send its confirm code"))
+		return
+	}
+	if in.Confirm != confirm {
+		c.fail(g, procure.Errorf(procure.ECONFLICT, "what would be re-sent changed since the preview: preview again"), gin.H{"plans": plans, "confirm": confirm})
+		return
+	}
+	var out []*Retry
+	for _, pl := range plans {
+		if pl.Blocked != "" {
+			continue
+		}
+		r := &Retry{Tenant: p.Tenant, ExceptionID: pl.ExceptionID, MessageID: pl.MessageID, Target: pl.Target, Topic: pl.Topic,
+			IdempotencyKey: pl.IdempotencyKey, RequestedBy: p.Name(), RequestedAt: c.now(), Status: RetryPublished}
+		err := c.pub.Publish(ctx, Message{Topic: pl.Topic, Key: []byte(pl.IdempotencyKey), Value: []byte(pl.payload),
+			Headers: map[string]string{HeaderIdempotencyKey: pl.IdempotencyKey, HeaderRetryOf: pl.EventID, HeaderRetriedBy: p.Name()}})
+		if err != nil {
+			r.Status, r.Error = RetryFailed, err.Error()
+			c.log.Warn("retry publish failed", "exception", pl.ExceptionID, "topic", pl.Topic, "err", err)
+		}
+		if err := c.store.CreateRetry(ctx, r); err != nil {
+			c.fail(g, err)
+			return
+		}
+		note := fmt.Sprintf("retry %s to %s with idempotency key %s", r.Status, r.Topic, r.IdempotencyKey)
+		if r.Error != "" {
+			note += ": " + r.Error
+		}
+		if _, err := c.store.AddNote(ctx, p.Scope(), pl.ExceptionID, p.Actor(), "retry", note, r.RequestedAt); err != nil {
+			c.fail(g, err)
+			return
+		}
+		out = append(out, r)
+	}
+	c.audit(g, "retry.publish", "exceptions", gin.H{"ids": in.ExceptionIDs, "retries": len(out)})
+	if out == nil {
+		out = []*Retry{}
+	}
+	g.JSON(http.StatusOK, gin.H{"retries": out, "plans": plans})
+}
+
+func (c *Console) listDeadLetter(g *gin.Context) {
+	p := principalOf(g)
+	rs, err := c.facts.Rejected(g.Request.Context(), p.Tenant, RejectedFilter{Channel: g.Query("channel"), Reason: g.Query("reason"), Limit: 200})
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	g.JSON(http.StatusOK, gin.H{"rejected": rs, "redrive_topic": c.cfg.RedriveTopic})
+}
+
+// redrive re-publishes rejected inputs, raw, to the collector's input
+// topic: after a mapping or schema fix they are accepted; the collector's
+// duplicate check drops events stored already.
+func (c *Console) redrive(g *gin.Context) {
+	var in struct {
+		InputIDs []string `json:"input_ids"`
+	}
+	if err := bind(g, &in); err != nil {
+		c.fail(g, err)
+		return
+	}
+	if len(in.InputIDs) == 0 || len(in.InputIDs) > 500 {
+		c.fail(g, invalid("input_ids", "give 1 to 500 input ids"))
+		return
+	}
+	p := principalOf(g)
+	ctx := g.Request.Context()
+	rs, err := c.facts.Rejected(ctx, p.Tenant, RejectedFilter{InputIDs: in.InputIDs, Limit: 500})
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	if len(rs) == 0 {
+		c.fail(g, procure.Errorf(procure.ENOTFOUND, "none of the input ids is in the dead letter"))
+		return
+	}
+	msgs := make([]Message, len(rs))
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.InputID
+		msgs[i] = Message{Topic: c.cfg.RedriveTopic, Key: []byte(r.InputID), Value: []byte(r.Raw),
+			Headers: map[string]string{HeaderRedriveOf: r.InputID, HeaderRetriedBy: p.Name(), "supplywatch-channel": r.Channel}}
+	}
+	if err := c.pub.Publish(ctx, msgs...); err != nil {
+		c.fail(g, fmt.Errorf("redrive %d inputs: %w", len(msgs), err))
+		return
+	}
+	c.audit(g, "deadletter.redrive", "rejected", gin.H{"input_ids": ids, "topic": c.cfg.RedriveTopic})
+	g.JSON(http.StatusOK, gin.H{"redriven": ids, "topic": c.cfg.RedriveTopic})
+}
+
+func (c *Console) reloadRules(g *gin.Context) {
+	if c.rules == nil {
+		g.JSON(http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process does not run the rules engine"}})
+		return
+	}
+	if err := c.rules.Reload(); err != nil {
+		c.audit(g, "rules.reload_refused", "rules", gin.H{"error": err.Error()})
+		g.JSON(http.StatusBadRequest, gin.H{"error": gin.H{"code": procure.EINVALID, "message": strings.TrimSpace(err.Error())}})
+		return
+	}
+	c.audit(g, "rules.reload", "rules", nil)
+	g.JSON(http.StatusOK, gin.H{"reloaded": true})
+}
