@@ -1,0 +1,140 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+// Button actions.
+const (
+	ActionAcknowledge = "acknowledge"
+	ActionAssignToMe  = "assign_to_me"
+	ActionSnooze      = "snooze"
+	ActionRetry       = "retry"
+)
+
+// SnoozeFor is how long the snooze button holds a group's repeats and
+// escalations.
+const SnoozeFor = 4 * time.Hour
+
+// allowed says which roles may take each action; executives may not act.
+var allowed = map[string][]string{
+	ActionAcknowledge: {"procurement", "plant", "oncall", "admin"},
+	ActionAssignToMe:  {"procurement", "plant", "oncall", "admin"},
+	ActionSnooze:      {"procurement", "plant", "oncall", "admin"},
+	ActionRetry:       {"oncall", "admin", "procurement"},
+}
+
+// Act performs a Slack button's action by u on the active exceptions of
+// group groupID and returns a short confirmation. The group's message
+// follows through the outbox like any other change.
+func (d *Dispatcher) Act(ctx context.Context, u User, groupID int64, action string) (string, error) {
+	roles, ok := allowed[action]
+	if !ok {
+		return "", procure.Errorf(procure.EINVALID, "unknown action %q", action)
+	}
+	if !slices.Contains(roles, u.Role) {
+		return "", procure.Errorf(procure.EFORBIDDEN, "%s (%s) may not %s", u.Name, u.Role, action)
+	}
+	g, err := scanGroup(d.pool.QueryRow(ctx, `SELECT `+groupCols+` FROM alert_groups WHERE id = $1`, groupID))
+	if err != nil {
+		return "", procure.Errorf(procure.ENOTFOUND, "alert group %d not found", groupID)
+	}
+	if u.Role == "plant" && !slices.Contains(u.Plants, g.Labels["plant"]) {
+		return "", procure.Errorf(procure.EFORBIDDEN, "%s may not act on plant %s", u.Name, g.Labels["plant"])
+	}
+	if action == ActionSnooze {
+		until := d.now().Add(SnoozeFor)
+		err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+			g, err := scanGroup(tx.QueryRow(ctx, `SELECT `+groupCols+` FROM alert_groups WHERE id = $1 FOR UPDATE`, groupID))
+			if err != nil {
+				return err
+			}
+			g.SnoozedUntil = until
+			g.Changes = append(g.Changes, fmt.Sprintf("snoozed until %s by %s", until.UTC().Format("2006-01-02 15:04 MST"), u.Name))
+			g.ChangedAt = d.now()
+			return g.save(ctx, tx)
+		})
+		kick(d.wakeTick)
+		return "Snoozed for 4 hours.", err
+	}
+	n := 0
+	for _, m := range g.Members {
+		if m.ExceptionID == 0 || !m.Active() {
+			continue
+		}
+		switch action {
+		case ActionAcknowledge:
+			if m.State == procure.ExceptionAcknowledged {
+				continue
+			}
+			err = d.actor.Acknowledge(ctx, u, m.ExceptionID)
+		case ActionAssignToMe:
+			err = d.actor.Assign(ctx, u, m.ExceptionID, u.ID)
+		case ActionRetry:
+			err = d.actor.Retry(ctx, u, m.ExceptionID)
+		}
+		if err != nil {
+			return "", err
+		}
+		n++
+	}
+	return fmt.Sprintf("%s: %d exception(s).", action, n), nil
+}
+
+// StoreActor performs actions through the exception store, as the Slack
+// actor (procure.ActorSlack) with the console user's id. Retry is handed to
+// retry (the console's retry of a failed message); nil refuses it.
+type StoreActor struct {
+	store procure.ExceptionStore
+	retry func(ctx context.Context, u User, x *procure.Exception) error
+}
+
+// NewStoreActor returns a StoreActor.
+func NewStoreActor(store procure.ExceptionStore, retry func(ctx context.Context, u User, x *procure.Exception) error) *StoreActor {
+	return &StoreActor{store: store, retry: retry}
+}
+
+func (a *StoreActor) update(ctx context.Context, u User, id int64, upd procure.ExceptionUpdate) error {
+	for range 3 { // a concurrent change: read again
+		x, err := a.store.FindExceptionByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		upd.Version = x.Version
+		upd.Actor = procure.Actor{Kind: procure.ActorSlack, Name: u.ID}
+		_, err = a.store.UpdateException(ctx, id, upd)
+		if procure.ErrorCode(err) != procure.ECONFLICT {
+			return err
+		}
+	}
+	return procure.Errorf(procure.ECONFLICT, "exception %d keeps changing", id)
+}
+
+// Acknowledge moves the exception to acknowledged.
+func (a *StoreActor) Acknowledge(ctx context.Context, u User, id int64) error {
+	s := procure.ExceptionAcknowledged
+	return a.update(ctx, u, id, procure.ExceptionUpdate{State: &s, Note: "acknowledged in Slack"})
+}
+
+// Assign assigns the exception.
+func (a *StoreActor) Assign(ctx context.Context, u User, id int64, assignee string) error {
+	return a.update(ctx, u, id, procure.ExceptionUpdate{Assignee: &assignee, Note: "from Slack"})
+}
+
+// Retry hands the exception to the retry function.
+func (a *StoreActor) Retry(ctx context.Context, u User, id int64) error {
+	if a.retry == nil {
+		return procure.Errorf(procure.EINVALID, "retry is not available here")
+	}
+	x, err := a.store.FindExceptionByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	return a.retry(ctx, u, x)
+}

@@ -1,0 +1,232 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/supplywatch/supplywatch/procure"
+	"github.com/supplywatch/supplywatch/sla"
+)
+
+// Dispatcher runs the pipeline: the Feeder, the stages and the Sender.
+type Dispatcher struct {
+	cfg       Config
+	pool      *pgxpool.Pool
+	tree      *Route
+	routes    map[string]*Route
+	feeder    *Feeder
+	feed      *FeedConsumer
+	grouper   Grouper
+	throttler *Throttler
+	escalator *Escalator
+	notifier  Notifier
+	sender    *Sender
+	store     procure.ExceptionStore
+	actor     ExceptionActor
+	log       *slog.Logger
+	now       func() time.Time
+
+	wakeTick, wakeSend chan struct{}
+}
+
+// Deps are the Dispatcher's collaborators.
+type Deps struct {
+	Pool *pgxpool.Pool
+	// Exceptions is the exception store: the outbox the Feeder claims and
+	// the open exceptions of the digests.
+	Exceptions procure.ExceptionStore
+	Poster     Poster
+	// Actor performs button actions (NewStoreActor(Exceptions, nil) when nil).
+	Actor     ExceptionActor
+	Calendars *sla.Calendars
+	Log       *slog.Logger
+	Now       func() time.Time // time.Now when nil
+}
+
+// New returns a Dispatcher; cfg is defaulted and validated.
+func New(cfg Config, d Deps) (*Dispatcher, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tree, err := NewRouteTree(cfg.Route)
+	if err != nil {
+		return nil, err
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Actor == nil {
+		d.Actor = NewStoreActor(d.Exceptions, nil)
+	}
+	th := &Throttler{intervals: map[string]*TimeInterval{}}
+	for _, c := range cfg.TimeIntervals {
+		ti, err := newTimeInterval(c, d.Calendars)
+		if err != nil {
+			return nil, err
+		}
+		th.intervals[c.Name] = ti
+	}
+	routes := map[string]*Route{}
+	tree.Walk(func(r *Route) { routes[r.ID] = r })
+	f := NewFeeder(d.Pool, d.Exceptions, cfg.Consumers)
+	return &Dispatcher{cfg: cfg, pool: d.Pool, tree: tree, routes: routes, feeder: f, feed: f.Consumer(ConsumerAlerts),
+		throttler: th, escalator: &Escalator{cals: d.Calendars}, sender: NewSender(d.Pool, d.Poster, cfg, d.Log),
+		store: d.Exceptions, actor: d.Actor, log: d.Log, now: d.Now,
+		wakeTick: make(chan struct{}, 1), wakeSend: make(chan struct{}, 1)}, nil
+}
+
+// Feeder is the outbox claimer, for other consumers of the feed.
+func (d *Dispatcher) Feeder() *Feeder { return d.feeder }
+
+// Sender is the delivery stage (its Counts feed the pipeline alerts).
+func (d *Dispatcher) Sender() *Sender { return d.sender }
+
+func kick(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Ingest routes and groups alerts in one transaction.
+func (d *Dispatcher) Ingest(ctx context.Context, as []*Alert) error {
+	now := d.now()
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		for _, a := range as {
+			for _, r := range d.tree.Match(a.Labels) {
+				if _, err := d.grouper.Apply(ctx, tx, r, a, now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		kick(d.wakeTick)
+	}
+	return err
+}
+
+// consume moves the alerts consumer's feed into the groups.
+func (d *Dispatcher) consume(ctx context.Context) (int, error) {
+	return d.feed.ClaimOutbox(ctx, 500, func(evs []*procure.OutboxEvent) error {
+		var as []*Alert
+		for _, ev := range evs {
+			if a := FromOutbox(ev); a != nil {
+				as = append(as, a)
+			}
+		}
+		return d.Ingest(ctx, as)
+	})
+}
+
+// Tick runs throttle, escalate and notify over the groups that may need a
+// message at now, and the digests.
+func (d *Dispatcher) Tick(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+groupCols+` FROM alert_groups
+			WHERE state = 'firing' OR notified_at IS NULL OR changed_at > notified_at FOR UPDATE SKIP LOCKED`)
+		if err != nil {
+			return err
+		}
+		var gs []*group
+		for rows.Next() {
+			g, err := scanGroup(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			gs = append(gs, g)
+		}
+		rows.Close()
+		for _, g := range gs {
+			r := d.routes[g.Route]
+			if r == nil {
+				continue // route removed from the configuration
+			}
+			act := d.throttler.Due(g, r, now)
+			var step *EscalationStep
+			if act != ActPost {
+				step = d.escalator.Due(g, r, now)
+			}
+			if act == ActNone && step == nil {
+				continue
+			}
+			if err := d.notifier.Enqueue(ctx, tx, g, act, step, now); err != nil {
+				return fmt.Errorf("notify group %d: %w", g.ID, err)
+			}
+			n++
+		}
+		m, err := d.digests(ctx, tx, now)
+		n += m
+		return err
+	})
+	if n > 0 {
+		kick(d.wakeSend)
+	}
+	return n, err
+}
+
+// Run runs the feeder, the stages and the sender until ctx ends; it
+// returns when every loop has stopped.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	loop := func(name string, wake chan struct{}, f func() (int, error)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				n, err := f()
+				if err != nil && ctx.Err() == nil {
+					d.log.Error("alerts "+name, "err", err)
+				}
+				if n > 0 && err == nil {
+					continue
+				}
+				t := time.NewTimer(d.cfg.Poll)
+				select {
+				case <-ctx.Done():
+				case <-wake:
+				case <-t.C:
+				}
+				t.Stop()
+			}
+		}()
+	}
+	loop("feed", nil, func() (int, error) {
+		n, err := d.feeder.Once(ctx, 500)
+		if n > 0 {
+			m, err2 := d.consume(ctx)
+			return m, err2
+		}
+		m, err2 := d.consume(ctx)
+		if err == nil {
+			err = err2
+		}
+		return m, err
+	})
+	loop("tick", d.wakeTick, func() (int, error) { return d.Tick(ctx, d.now()) })
+	loop("send", d.wakeSend, func() (int, error) { return d.sender.Once(ctx, d.now()) })
+	wg.Wait()
+	return nil
+}
+
+// Consume moves the feed into the groups until it is empty (tests, tools).
+func (d *Dispatcher) Consume(ctx context.Context) error {
+	for {
+		n, err := d.consume(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/slack-go/slack"
+	"github.com/supplywatch/supplywatch/alerts"
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+// Actor performs a button's action (alerts.Dispatcher.Act).
+type Actor interface {
+	Act(ctx context.Context, u alerts.User, groupID int64, action string) (string, error)
+}
+
+// Interactions is the request URL of Slack's interactive components.
+type Interactions struct {
+	secret string
+	users  alerts.UserResolver
+	actor  Actor
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// NewInteractions returns the handler; now is the clock of the signature
+// window (time.Now when nil).
+func NewInteractions(signingSecret string, users alerts.UserResolver, actor Actor, log *slog.Logger, now func() time.Time) *Interactions {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Interactions{secret: signingSecret, users: users, actor: actor, log: log, now: now}
+}
+
+// Register adds POST /slack/interactions. It needs no session middleware:
+// Slack's signature is the authentication.
+func (h *Interactions) Register(r gin.IRouter) { r.POST("/slack/interactions", h.Handle) }
+
+// Handle verifies the signature, maps the Slack user to a console user and
+// performs each button action. Refusals answer 200 with an ephemeral text
+// (what Slack shows the clicker); a bad signature answers 401.
+func (h *Interactions) Handle(c *gin.Context) {
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, 1<<20))
+	if err != nil {
+		c.AbortWithStatus(http.StatusBadRequest)
+		return
+	}
+	if err := Verify(h.secret, c.Request.Header, body, h.now()); err != nil {
+		h.log.Warn("slack interaction refused", "err", err, "remote", c.ClientIP())
+		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": gin.H{"code": procure.EUNAUTHORIZED, "message": procure.ErrorMessage(err)}})
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		c.AbortWithStatus(http.StatusBadRequest)
+		return
+	}
+	var cb slack.InteractionCallback
+	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
+		c.AbortWithStatus(http.StatusBadRequest)
+		return
+	}
+	ctx := c.Request.Context()
+	u, err := h.users.ResolveSlackUser(ctx, cb.Team.ID, cb.User.ID)
+	if err != nil {
+		c.JSON(http.StatusOK, ephemeral("You are not a supplywatch user: "+procure.ErrorMessage(err)))
+		return
+	}
+	reply := "Nothing to do."
+	for _, a := range cb.ActionCallback.BlockActions {
+		id, err := strconv.ParseInt(a.Value, 10, 64)
+		if err != nil {
+			c.JSON(http.StatusOK, ephemeral("Unknown alert."))
+			return
+		}
+		msg, err := h.actor.Act(ctx, u, id, a.ActionID)
+		if err != nil {
+			if procure.ErrorCode(err) == procure.EINTERNAL {
+				h.log.Error("slack action", "action", a.ActionID, "group", id, "user", u.ID, "err", err)
+			}
+			c.JSON(http.StatusOK, ephemeral("Not done: "+procure.ErrorMessage(err)))
+			return
+		}
+		reply = msg
+	}
+	c.JSON(http.StatusOK, ephemeral(reply))
+}
+
+func ephemeral(text string) gin.H {
+	return gin.H{"response_type": "ephemeral", "replace_original": false, "text": text}
+}
