@@ -43,8 +43,13 @@ fuzz:
 	  done; \
 	done
 
+# Figures as `name: value unit`: the data plane (collector, HTTP, OTLP,
+# latency, RSS) from cmd/supplywatch-bench, then the Go benchmarks of the
+# rules engine and the B2B tokenizers and mappers.
 bench: build
 	$(GO) run ./cmd/supplywatch-bench
+	$(GO) test -run '^$$' -bench 'BenchmarkEngine' -benchtime 1x ./rules/ | ./scripts/benchfmt
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./b2b/x12/ ./b2b/edifact/ ./b2b/mapping/ | ./scripts/benchfmt
 
 clean:
 	rm -rf bin var
