@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -418,4 +417,3 @@ func sortBy[T any](xs []T, key func(T) string) {
 	}
 }
 
-var _ = strings.TrimSpace
