@@ -1,4 +1,4 @@
-package rules
+package rules_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/postgres/pgtest"
 	"github.com/supplywatch/supplywatch/procure"
+	"github.com/supplywatch/supplywatch/rules"
 	"github.com/supplywatch/supplywatch/sla"
 )
 
@@ -55,14 +56,14 @@ func benchEvents(n int) []*procure.Event {
 // evaluation (expr) on the same events.
 func BenchmarkEngine(b *testing.B) {
 	ctx := context.Background()
-	rs, err := LoadDir("default", time.Now())
+	rs, err := rules.LoadDir("default", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
 	db := pgtest.New(b)
 	store := postgres.NewStateStore(db)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	en := NewEngine(store, NewEvaluator(rs), sla.New(sla.Config{}, store, log, nil), log, nil)
+	en := rules.NewEngine(store, rules.NewEvaluator(rs), sla.New(sla.Config{}, store, log, nil), log, nil)
 	const batchSize = 500
 	events := benchEvents(20000)
 	b.ResetTimer()
@@ -85,20 +86,10 @@ func BenchmarkEngine(b *testing.B) {
 	rate := float64(done) / elapsed.Seconds()
 
 	// Raw evaluation of the same events on the state they leave.
-	mem := NewMemStore()
-	var evalTime time.Duration
-	mem.InTx(ctx, func(tx procure.StateTx) error {
-		bt := newBatch(ctx, tx)
-		for _, e := range events {
-			apply(bt, e)
-			t := time.Now()
-			if _, err := rs.Evaluate(e, bt); err != nil {
-				b.Fatal(err)
-			}
-			evalTime += time.Since(t)
-		}
-		return nil
-	})
+	evalTime, err := rules.EvalTime(rs, events)
+	if err != nil {
+		b.Fatal(err)
+	}
 	evalRate := float64(len(events)) / evalTime.Seconds()
 	b.ReportMetric(rate, "events/s")
 	b.ReportMetric(evalRate, "eval-events/s")

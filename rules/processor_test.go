@@ -1,4 +1,4 @@
-package rules
+package rules_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/postgres/pgtest"
 	"github.com/supplywatch/supplywatch/procure"
+	"github.com/supplywatch/supplywatch/rules"
 	"github.com/supplywatch/supplywatch/sla"
 	"go.uber.org/goleak"
 )
@@ -22,7 +23,7 @@ import (
 func summary(xs []procure.Exception) []string {
 	var out []string
 	for _, x := range xs {
-		out = append(out, describe(x))
+		out = append(out, rules.Describe(x))
 	}
 	slices.Sort(out)
 	return out
@@ -39,15 +40,15 @@ func TestProcessorRestartAndRedeliveryYieldTheSameExceptions(t *testing.T) {
 		goleak.IgnoreAnyFunction("github.com/segmentio/kafka-go.(*conn).run"),
 		goleak.IgnoreAnyFunction("github.com/segmentio/kafka-go.(*connPool).discover"))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rs, err := LoadDir("default", time.Now())
+	rs, err := rules.LoadDir("default", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	events := benchEvents(301)
 
 	// Expected: the events once, in memory.
-	mem := NewMemStore()
-	men := NewEngine(mem, NewEvaluator(rs), sla.New(sla.Config{}, mem, log, nil), log, nil)
+	mem := rules.NewMemStore()
+	men := rules.NewEngine(mem, rules.NewEvaluator(rs), sla.New(sla.Config{}, mem, log, nil), log, nil)
 	if _, err := men.Process(ctx, events); err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +91,8 @@ func TestProcessorRestartAndRedeliveryYieldTheSameExceptions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		en := NewEngine(store, NewEvaluator(rs), sla.New(sla.Config{}, store, log, nil), log, nil)
-		p := NewProcessor(r, en, ProcessorConfig{BatchSize: 40}, log)
+		en := rules.NewEngine(store, rules.NewEvaluator(rs), sla.New(sla.Config{}, store, log, nil), log, nil)
+		p := rules.NewProcessor(r, en, rules.ProcessorConfig{BatchSize: 40}, log)
 		pctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- p.Run(pctx) }()
@@ -133,8 +134,8 @@ func TestReloadRefusesABadFileAndKeepsTheRulesInForce(t *testing.T) {
 	good, _ := os.ReadFile(filepath.Join("default", "orders.yaml"))
 	os.WriteFile(filepath.Join(dir, "orders.yaml"), good, 0o644)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ev := NewEvaluator(nil)
-	r := NewReloader(dir, ev, log, nil)
+	ev := rules.NewEvaluator(nil)
+	r := rules.NewReloader(dir, ev, log, nil)
 	if err := r.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func TestReloadRefusesABadFileAndKeepsTheRulesInForce(t *testing.T) {
 	}
 	cancel()
 	<-done
-	if ev.Rules() == before || !slices.ContainsFunc(ev.Rules().Rules, func(r *Rule) bool { return r.ID == "extra" }) {
+	if ev.Rules() == before || !slices.ContainsFunc(ev.Rules().Rules, func(r *rules.Rule) bool { return r.ID == "extra" }) {
 		t.Fatal("file change did not reload")
 	}
 }
