@@ -98,11 +98,17 @@ type parser struct {
 
 func (p *parser) run(data []byte) {
 	p.setStart = -1
-	for p.sc.Next() {
-		seg := p.sc.Segment()
+	sc := p.sc
+	for sc.Next() {
+		// The common case: a data segment inside a set, without issues.
+		if !sc.env && p.setStart >= 0 && len(sc.issues) == 0 {
+			p.appendSeg(&sc.seg)
+			continue
+		}
+		seg := sc.seg
 		if p.segs == nil {
 			// One allocation for all segments: the terminator count bounds them.
-			n := bytes.Count(data, []byte{p.sc.d.Segment}) + 16
+			n := bytes.Count(data, []byte{sc.d.Segment}) + 16
 			p.segs = make([]Segment, 0, n)
 		}
 		tag := seg.Tag()
@@ -130,6 +136,20 @@ func (p *parser) run(data []byte) {
 		p.add(err, Segment{ord: uint32(err.Segment), start: uint32(max(err.Offset, 0))})
 	}
 	p.closeInterchange(nil)
+}
+
+// appendSeg stores *seg field by field: one pointer write instead of a bulk
+// copy with write barriers while the collector runs.
+func (p *parser) appendSeg(seg *Segment) {
+	n := len(p.segs)
+	if n == cap(p.segs) {
+		p.segs = append(p.segs, *seg)
+		return
+	}
+	p.segs = p.segs[:n+1]
+	d := &p.segs[n]
+	d.in = seg.in
+	d.start, d.end, d.ord, d.tagLen = seg.start, seg.end, seg.ord, seg.tagLen
 }
 
 // locate fills the envelope context of e from the parser state.

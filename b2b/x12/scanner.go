@@ -2,7 +2,9 @@ package x12
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // isaWidths are the fixed widths of ISA01..ISA16.
@@ -30,6 +32,7 @@ type Scanner struct {
 	issues  []*Error
 	err     *Error
 	started bool
+	env     bool // the current segment is an envelope segment
 }
 
 // NewScanner returns a scanner over data. A UTF-8 byte order mark and leading
@@ -78,6 +81,9 @@ func (s *Scanner) issue(kind Kind, elem int, format string, args ...any) {
 func (s *Scanner) skipSpace() {
 	for s.pos < len(s.data) {
 		c := s.data[s.pos]
+		if c > ' ' { // the usual case: a tag follows the terminator
+			return
+		}
 		if (c == '\n' || c == '\r' || c == ' ' || c == '\t' || c == 0 || c == 0x1a) && c != s.d.Segment && c != s.d.Element {
 			s.pos++
 			continue
@@ -92,49 +98,106 @@ func (s *Scanner) Next() bool {
 	if s.err != nil {
 		return false
 	}
-	s.issues = s.issues[:0]
+	if len(s.issues) > 0 {
+		s.issues = s.issues[:0]
+	}
 	s.skipSpace()
-	if s.pos >= len(s.data) {
+	data := s.data
+	start := s.pos
+	if start >= len(data) {
 		if !s.started {
 			return s.fail(KindSyntax, 0, "no ISA segment: input is empty")
 		}
 		return false
 	}
 	if s.count >= s.lim.MaxSegments {
-		return s.fail(KindLimit, s.pos, "more than %d segments", s.lim.MaxSegments)
+		return s.fail(KindLimit, start, "more than %d segments", s.lim.MaxSegments)
 	}
-	if bytes.HasPrefix(s.data[s.pos:], []byte("ISA")) {
+	if start+3 <= len(data) && data[start] == 'I' && data[start+1] == 'S' && data[start+2] == 'A' {
 		return s.readISA()
 	}
 	if !s.started {
-		return s.fail(KindSyntax, s.pos, "input does not start with an ISA segment")
+		return s.fail(KindSyntax, start, "input does not start with an ISA segment")
 	}
-	start := s.pos
-	j := bytes.IndexByte(s.data[start:], s.d.Segment)
-	end := start + j
-	if j < 0 {
-		end = len(s.data)
-		for end > start && isSpace(s.data[end-1]) {
+	term := s.d.Segment
+	// One pass finds the terminator, or a line break before it (a glued or
+	// mixed-terminator segment: rare, handled below).
+	k := indexTermOrNL(data, start, term)
+	nl := false
+	if k >= 0 && data[k] != term {
+		nl = true
+		if j := bytes.IndexByte(data[k+1:], term); j >= 0 {
+			k += 1 + j
+		} else {
+			k = -1
+		}
+	}
+	end := k
+	if k < 0 {
+		end = len(data)
+		for end > start && isSpace(data[end-1]) {
 			end--
 		}
 	}
-	raw := s.data[start:end]
-	if s.d.Segment == '\n' && len(raw) > 0 && raw[len(raw)-1] == '\r' {
+	raw := data[start:end]
+	if term == '\n' && len(raw) > 0 && raw[len(raw)-1] == '\r' {
 		raw = raw[:len(raw)-1]
 	}
 	s.ordinal++
 	s.count++
-	s.seg = Segment{in: s.in, start: uint32(start), end: uint32(start + len(raw)), ord: uint32(s.ordinal), tagLen: tagEnd(raw, s.d.Element)}
-	if j < 0 {
-		s.pos = len(s.data)
-		if s.d.Segment != '\n' && s.d.Segment != '\r' {
-			s.issue(KindUnterminated, 0, "last segment is not terminated by %q", s.d.Segment)
+	tl := tagEnd(raw, s.d.Element)
+	// Field by field: s.seg.in is already s.in (set by readISA), and scalar
+	// stores need no write barrier.
+	s.seg.start, s.seg.end, s.seg.ord, s.seg.tagLen = uint32(start), uint32(start+len(raw)), uint32(s.ordinal), tl
+	s.env = isEnvelopeTag(raw, tl)
+	if k < 0 {
+		s.pos = len(data)
+		if term != '\n' && term != '\r' {
+			s.issue(KindUnterminated, 0, "last segment is not terminated by %q", term)
 		}
 	} else {
-		s.pos = end + 1
+		s.pos = k + 1
 	}
-	s.checkSegment()
+	if nl || tl < 2 || tl > 3 || !upperAlnum(raw[:tl]) || len(raw) > s.lim.MaxElementLen {
+		s.checkSegment()
+	}
 	return true
+}
+
+// isEnvelopeTag reports whether raw starts with the tag of an envelope
+// segment (ISA, IEA, GS, GE, ST, SE): the segments the parser must look at;
+// the others are only stored.
+func isEnvelopeTag(raw []byte, tl uint8) bool {
+	switch tl {
+	case 2:
+		a, b := raw[0], raw[1]
+		return a == 'G' && (b == 'S' || b == 'E') || a == 'S' && (b == 'T' || b == 'E')
+	case 3:
+		return raw[0] == 'I' && (raw[1] == 'S' && raw[2] == 'A' || raw[1] == 'E' && raw[2] == 'A')
+	}
+	return false
+}
+
+// indexTermOrNL returns the index of the first byte at or after i that is
+// term or a line feed, or -1. It tests eight bytes at a time: segments are
+// short, so this beats two bytes.IndexByte calls per segment.
+func indexTermOrNL(b []byte, i int, term byte) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	t, n := lo*uint64(term), lo*uint64('\n')
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		a, c := x^t, x^n
+		// The lowest flagged byte is exact (borrows only flag bytes above a match).
+		if m := ((a-lo)&^a | (c-lo)&^c) & hi; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == term || c == '\n' {
+			return i
+		}
+	}
+	return -1
 }
 
 func isSpace(c byte) bool {
@@ -231,6 +294,7 @@ func (s *Scanner) readISA() bool {
 	raw := d[:seps[15]+2]
 	s.in = &input{data: s.data, el: el, comp: comp}
 	s.seg = Segment{in: s.in, start: uint32(start), end: uint32(start + len(raw)), ord: 1, tagLen: 3}
+	s.env = true
 	s.pos = start + len(raw) + 1
 	// Widths: report every field off its fixed width, once.
 	if isaLen != 106 {
