@@ -3,8 +3,8 @@ package rules
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,10 +22,18 @@ var (
 // MemStore is an in-memory StateStore for rule fixture tests and
 // back-tests: one transaction at a time, rolled back on error. It keeps the
 // exception lifecycle of procure exactly as the Postgres store does.
+//
+// A transaction changes the data in place and keeps an undo journal, so its
+// cost is that of what it changes, not of what is stored (a back-test
+// replays hundreds of thousands of events).
 type MemStore struct {
 	mu     sync.Mutex
 	d      memData
 	nextID int64
+	// due indexes the running timers by next firing time, byDoc the
+	// timers by tenant|doc_key.
+	due   map[string]time.Time
+	byDoc map[string][]string
 }
 
 type memData struct {
@@ -42,55 +50,52 @@ type memData struct {
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
 	return &MemStore{d: memData{processed: map[procure.EventKey]bool{}, states: map[procure.StateKey][]byte{},
-		timers: map[string]procure.Timer{}, exceptions: map[string]*procure.Exception{}}}
+		timers: map[string]procure.Timer{}, exceptions: map[string]*procure.Exception{}}, due: map[string]time.Time{}, byDoc: map[string][]string{}}
 }
 
-func (d *memData) clone() memData {
-	c := memData{processed: maps.Clone(d.processed), states: maps.Clone(d.states), timers: maps.Clone(d.timers),
-		exceptions: make(map[string]*procure.Exception, len(d.exceptions)), activity: slices.Clone(d.activity), outbox: slices.Clone(d.outbox),
-		eventTime: d.eventTime, clockAt: d.clockAt}
-	for k, x := range d.exceptions {
-		cx := *x
-		c.exceptions[k] = &cx
-	}
-	return c
-}
-
-// InTx runs f on a copy of the data and keeps the copy if f succeeds.
+// InTx runs f and keeps its changes if f succeeds; otherwise they are
+// undone.
 func (m *MemStore) InTx(ctx context.Context, f func(tx procure.StateTx) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	tx := &memTx{m: m, d: m.d.clone(), nextID: m.nextID}
+	return m.inTx(f)
+}
+
+func (m *MemStore) inTx(f func(tx procure.StateTx) error) error {
+	tx := &memTx{m: m, d: &m.d, nactivity: len(m.d.activity), noutbox: len(m.d.outbox),
+		eventTime: m.d.eventTime, clockAt: m.d.clockAt, nextID: m.nextID}
 	if err := f(tx); err != nil {
+		tx.rollback()
 		return err
 	}
-	m.d, m.nextID = tx.d, tx.nextID
 	return nil
 }
 
 // FireDueTimers hands every running timer due at now to f (up to limit).
 func (m *MemStore) FireDueTimers(ctx context.Context, now time.Time, limit int, f func(tx procure.StateTx, ts []*procure.Timer) error) (int, error) {
-	n := 0
-	err := m.InTx(ctx, func(tx procure.StateTx) error {
-		mt := tx.(*memTx)
-		var ts []*procure.Timer
-		for _, t := range mt.d.timers {
-			if t.State == procure.TimerRunning && !t.NextFireAt.IsZero() && !t.NextFireAt.After(now) {
-				c := t
-				ts = append(ts, &c)
-			}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ts []*procure.Timer
+	for k, at := range m.due {
+		if !at.After(now) {
+			c := m.d.timers[k]
+			c.WarnAt = slices.Clone(c.WarnAt)
+			ts = append(ts, &c)
 		}
-		slices.SortFunc(ts, func(a, b *procure.Timer) int { return a.NextFireAt.Compare(b.NextFireAt) })
-		if len(ts) > limit {
-			ts = ts[:limit]
+	}
+	if len(ts) == 0 {
+		return 0, nil
+	}
+	slices.SortFunc(ts, func(a, b *procure.Timer) int {
+		if c := a.NextFireAt.Compare(b.NextFireAt); c != 0 {
+			return c
 		}
-		n = len(ts)
-		if n == 0 {
-			return nil
-		}
-		return f(tx, ts)
+		return strings.Compare(a.SLA+"|"+a.Subject, b.SLA+"|"+b.Subject)
 	})
-	return n, err
+	if len(ts) > limit {
+		ts = ts[:limit]
+	}
+	return len(ts), m.inTx(func(tx procure.StateTx) error { return f(tx, ts) })
 }
 
 // NextFireAt is the earliest firing time of a running timer.
@@ -98,9 +103,9 @@ func (m *MemStore) NextFireAt(ctx context.Context) (time.Time, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var next time.Time
-	for _, t := range m.d.timers {
-		if t.State == procure.TimerRunning && !t.NextFireAt.IsZero() && (next.IsZero() || t.NextFireAt.Before(next)) {
-			next = t.NextFireAt
+	for _, at := range m.due {
+		if next.IsZero() || at.Before(next) {
+			next = at
 		}
 	}
 	return next, nil
@@ -134,9 +139,40 @@ func (m *MemStore) Outbox() []procure.OutboxEvent {
 }
 
 type memTx struct {
-	m      *MemStore
-	d      memData
-	nextID int64
+	m    *MemStore
+	d    *memData
+	undo []func()
+	// values at the start, restored on rollback
+	nactivity, noutbox int
+	eventTime, clockAt time.Time
+	nextID             int64
+}
+
+// rollback undoes the transaction's changes, last first.
+func (t *memTx) rollback() {
+	for i := len(t.undo) - 1; i >= 0; i-- {
+		t.undo[i]()
+	}
+	t.d.activity, t.d.outbox = t.d.activity[:t.nactivity], t.d.outbox[:t.noutbox]
+	t.d.eventTime, t.d.clockAt, t.m.nextID = t.eventTime, t.clockAt, t.nextID
+}
+
+// keep records how to undo a change made to a map entry.
+func keep[K comparable, V any](t *memTx, m map[K]V, k K) {
+	old, ok := m[k]
+	t.undo = append(t.undo, func() {
+		if ok {
+			m[k] = old
+		} else {
+			delete(m, k)
+		}
+	})
+}
+
+// keepException records the exception's fields before a change in place.
+func (t *memTx) keepException(x *procure.Exception) {
+	old := *x
+	t.undo = append(t.undo, func() { *x = old })
 }
 
 func (t *memTx) Exceptions() procure.ExceptionTx { return t }
@@ -160,6 +196,7 @@ func (t *memTx) MarkProcessed(ctx context.Context, keys []procure.EventKey, at t
 	out := make([]bool, len(keys))
 	for i, k := range keys {
 		if !t.d.processed[k] {
+			keep(t, t.d.processed, k)
 			t.d.processed[k], out[i] = true, true
 		}
 	}
@@ -178,6 +215,7 @@ func (t *memTx) LoadStates(ctx context.Context, keys []procure.StateKey) (map[pr
 
 func (t *memTx) SaveStates(ctx context.Context, states map[procure.StateKey][]byte) error {
 	for k, b := range states {
+		keep(t, t.d.states, k)
 		t.d.states[k] = b
 	}
 	return nil
@@ -185,8 +223,9 @@ func (t *memTx) SaveStates(ctx context.Context, states map[procure.StateKey][]by
 
 func (t *memTx) LoadTimers(ctx context.Context, tenant string, docKeys []string) ([]*procure.Timer, error) {
 	var out []*procure.Timer
-	for _, tm := range t.d.timers {
-		if tm.Tenant == tenant && slices.Contains(docKeys, tm.DocKey) {
+	for _, d := range docKeys {
+		for _, k := range t.m.byDoc[tenant+"|"+d] {
+			tm := t.d.timers[k]
 			c := tm
 			c.WarnAt = slices.Clone(tm.WarnAt)
 			out = append(out, &c)
@@ -201,7 +240,20 @@ func (t *memTx) SaveTimers(ctx context.Context, ts []*procure.Timer) error {
 		tm.Version++
 		c := *tm
 		c.WarnAt = slices.Clone(tm.WarnAt)
-		t.d.timers[tm.Tenant+"|"+tm.SLA+"|"+tm.Subject] = c
+		k := tm.Tenant + "|" + tm.SLA + "|" + tm.Subject
+		if old, ok := t.d.timers[k]; !ok || old.DocKey != tm.DocKey {
+			dk := tm.Tenant + "|" + tm.DocKey
+			keep(t, t.m.byDoc, dk)
+			t.m.byDoc[dk] = append(slices.Clip(t.m.byDoc[dk]), k)
+		}
+		keep(t, t.d.timers, k)
+		keep(t, t.m.due, k)
+		t.d.timers[k] = c
+		if c.State == procure.TimerRunning && !c.NextFireAt.IsZero() {
+			t.m.due[k] = c.NextFireAt
+		} else {
+			delete(t.m.due, k)
+		}
 	}
 	return nil
 }
@@ -211,13 +263,15 @@ func (t *memTx) RaiseException(ctx context.Context, c *procure.ExceptionCandidat
 	actor := procure.Actor{Kind: procure.ActorRule, Name: c.Rule}
 	x, ok := t.d.exceptions[fp]
 	if !ok {
-		t.nextID++
+		t.m.nextID++
 		x = procure.NewException(c)
-		x.ID, x.Version = t.nextID, 1
+		x.ID, x.Version = t.m.nextID, 1
+		keep(t, t.d.exceptions, fp)
 		t.d.exceptions[fp] = x
 		t.record(x, procure.Activity{At: c.At, Actor: actor, Action: "opened", ToState: x.State}, procure.OutboxOpened, c.At)
 		return x, nil
 	}
+	t.keepException(x)
 	from := x.State
 	kind := x.Recur(c)
 	x.Version++
@@ -234,6 +288,7 @@ func (t *memTx) ResolveException(ctx context.Context, tenant, fingerprint string
 	if !ok || !x.Active() {
 		return nil, nil
 	}
+	t.keepException(x)
 	from := x.State
 	x.Resolve(at, reason)
 	x.Version++
