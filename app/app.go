@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/supplywatch/supplywatch/alerts"
 	"github.com/supplywatch/supplywatch/b2b/partner"
 	"github.com/supplywatch/supplywatch/chdb"
 	"github.com/supplywatch/supplywatch/clickhouse"
@@ -67,6 +68,8 @@ type App struct {
 	exceptions *postgres.ExceptionStore
 	partners   *partner.Registry
 	evaluator  *rules.Evaluator
+	ruleSet    *rules.RuleSet
+	alerts     *alerts.Dispatcher
 	reloader   *rules.Reloader
 }
 
@@ -82,6 +85,11 @@ func Start(ctx context.Context, cfg Config, roles Roles, log *slog.Logger) (_ *A
 	}()
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(cfg.MemoryLimitMB << 20)
+		// With a limit in place, a higher GOGC trades the spare memory below
+		// it for fewer collections (the collector allocates per event).
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(400)
+		}
 	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.tracerP = newTracerProvider(ctx, cfg.Telemetry, log)
@@ -201,6 +209,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	if a.roles.Rules {
 		if err := a.runRules(gctx, g); err != nil {
+			return err
+		}
+		if err := a.runAnalytics(gctx, g); err != nil {
 			return err
 		}
 	}

@@ -10,7 +10,10 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector"
+	"github.com/supplywatch/supplywatch/alerts"
+	"github.com/supplywatch/supplywatch/alerts/slack"
 	"github.com/supplywatch/supplywatch/b2b/intake"
+	"github.com/supplywatch/supplywatch/kpi"
 	"github.com/supplywatch/supplywatch/collector/otlp"
 	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/postgres"
@@ -37,6 +40,9 @@ type Config struct {
 	SLA        sla.Config             `yaml:"sla" envPrefix:"SLA_"`
 	OTLP       otlp.Config            `yaml:"otlp" envPrefix:"OTLP_"`
 	B2B        B2BConfig              `yaml:"b2b" envPrefix:"B2B_"`
+	KPI        kpi.Config             `yaml:"kpi"`
+	Alerts     alerts.Config          `yaml:"alerts"`
+	Slack      slack.Config           `yaml:"slack" envPrefix:"SLACK_"`
 	// SimulatorTraces is where the simulator's systems send spans.
 	SimulatorTraces SimulatorTraces `yaml:"simulator_traces" envPrefix:"SIMULATOR_TRACES_"`
 	// DataDir holds the embedded services' data (ClickHouse, Kafka log).
@@ -114,6 +120,8 @@ func (c *Config) Defaults() {
 	c.Rules.Defaults()
 	c.SLA.Defaults()
 	c.OTLP.Defaults()
+	c.KPI.Defaults()
+	c.Alerts.Defaults()
 	if c.SimulatorTraces.Endpoint == "" {
 		c.SimulatorTraces.Endpoint = "http://" + c.HTTP.Addr + "/v1/traces"
 	}
@@ -121,8 +129,13 @@ func (c *Config) Defaults() {
 
 // Validate checks the configuration without I/O.
 func (c *Config) Validate() error {
-	return errors.Join(c.ClickHouse.Validate(), c.Kafka.Validate(), c.Writer.Validate(), c.Simulator.Validate(),
-		c.Postgres.Validate(), c.Rules.Validate(), c.SLA.Validate(), c.OTLP.Validate())
+	var alertsErr error
+	if c.Slack.Token != "" {
+		alertsErr = errors.Join(c.Alerts.Validate(), c.Slack.Validate())
+	}
+	return errors.Join(alertsErr, c.ClickHouse.Validate(), c.Kafka.Validate(), c.Writer.Validate(), c.Simulator.Validate(),
+		c.Postgres.Validate(), c.Rules.Validate(), c.SLA.Validate(), c.OTLP.Validate(),
+		c.KPI.Validate())
 }
 
 // LoadConfig reads path (if not empty), applies the environment and the

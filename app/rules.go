@@ -34,6 +34,7 @@ func (a *App) startRules() error {
 	if err != nil {
 		return fmt.Errorf("rules %s: %w", a.cfg.Rules.Dir, err)
 	}
+	a.ruleSet = rs
 	a.evaluator = rules.NewEvaluator(rs)
 	a.reloader = rules.NewReloader(a.cfg.Rules.Dir, a.evaluator, a.log.With("component", "rules"), nil)
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
@@ -106,7 +107,9 @@ func (s *Store) InsertEvents(ctx context.Context, evs []procure.Received) error 
 		tenant[i], typ[i], id[i], source[i] = e.Tenant, string(e.Type), e.ID, string(e.Source)
 		corr[i], trace[i], plant[i], supplier[i] = e.CorrelationID, e.TraceID, e.Plant, e.Supplier
 		dkind[i], did[i], version[i] = string(e.Document.Kind), e.Document.ID, uint32(e.Document.Version)
-		channel[i], origin[i], raw[i] = r.Channel, r.OriginID, string(r.Raw)
+		// The raw bytes are immutable once received: share them with the
+		// column instead of copying (the insert is the hot path).
+		channel[i], origin[i], raw[i] = r.Channel, r.OriginID, unsafe.String(unsafe.SliceData(r.Raw), len(r.Raw))
 		occurred[i], received[i] = e.OccurredAt, r.ReceivedAt
 	}
 	return s.insertColumns(ctx, "events",

@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -237,7 +238,7 @@ func (c *Config) NewReader(topic, group string, log *slog.Logger) (*kafkago.Read
 		Dialer:                d,
 		MinBytes:              1,
 		MaxBytes:              4 << 20,
-		MaxWait:               500 * time.Millisecond,
+		MaxWait:               time.Second,
 		ReadBatchTimeout:      10 * time.Second,
 		QueueCapacity:         4000,
 		StartOffset:           kafkago.FirstOffset,
@@ -247,7 +248,14 @@ func (c *Config) NewReader(topic, group string, log *slog.Logger) (*kafkago.Read
 		JoinGroupBackoff:      500 * time.Millisecond,
 		WatchPartitionChanges: true,
 		ErrorLogger: kafkago.LoggerFunc(func(format string, args ...any) {
-			log.Warn("kafka reader: " + fmt.Sprintf(format, args...))
+			msg := fmt.Sprintf(format, args...)
+			// A long-poll fetch that outlives its deadline on a busy machine
+			// is retried at once; only other errors are worth a warning.
+			if strings.Contains(msg, "i/o timeout") {
+				log.Debug("kafka reader: " + msg)
+				return
+			}
+			log.Warn("kafka reader: " + msg)
 		}),
 	}), nil
 }

@@ -221,6 +221,18 @@ func collectorBench(ctx context.Context, e *benchEnv, n int) error {
 	if err := httpBench(ctx, e, c, db); err != nil {
 		return err
 	}
+	// Let the collector drain what HTTP put on the topic before measuring
+	// latency at a steady rate.
+	for {
+		got, err := e.count(ctx, q)
+		if err != nil {
+			return err
+		}
+		if got >= uint64(n)+200_000 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if err := latencyBench(ctx, e, topic, db); err != nil {
 		return err
 	}

@@ -17,14 +17,19 @@ import (
 
 	"github.com/supplywatch/supplywatch/app"
 	"github.com/supplywatch/supplywatch/chdb"
+	"github.com/supplywatch/supplywatch/collector/otlp/otlpbench"
 )
 
 const childEnv = "SUPPLYWATCH_BENCH_CHILD"
 
 func main() {
 	chdb.MaybeRunChild()
-	if os.Getenv(childEnv) == "collect" {
+	otlpbench.MaybeRunSender()
+	switch os.Getenv(childEnv) {
+	case "collect":
 		os.Exit(runCollector())
+	case "otlp":
+		os.Exit(runOTLPChild())
 	}
 	events := flag.Int("events", 1_000_000, "events for the throughput runs")
 	only := flag.String("only", "", "run only benchmarks whose name contains this")

@@ -19,5 +19,10 @@ func run(ctx context.Context, events int, only string) error {
 			return err
 		}
 	}
+	if want("otlp") {
+		if err := otlpBench(ctx, e); err != nil {
+			return err
+		}
+	}
 	return nil
 }

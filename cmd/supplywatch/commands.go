@@ -38,8 +38,8 @@ func printBanner(a *app.App, simulate bool) {
 	fmt.Fprintf(os.Stdout, `
 supplywatch is running
   console and API      http://%s
-  event ingest         POST http://%s/v1/events    (Bearer token, see deploy/local.yaml)
-  OTLP/HTTP traces     POST http://%s/v1/traces
+  event ingest         POST http://%s/v1/events    (Authorization: Bearer demo-erp-token)
+  OTLP/HTTP traces     POST http://%s/v1/traces    (OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%%20demo-otlp-token)
   health, metrics      http://%s/healthz  /readyz  /metrics
   kafka                %v   topic %s, dead letter %s
   clickhouse           native %v, http %s, database %s

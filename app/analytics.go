@@ -1,0 +1,48 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/supplywatch/supplywatch/alerts"
+	"github.com/supplywatch/supplywatch/alerts/slack"
+	"github.com/supplywatch/supplywatch/kpi"
+	"golang.org/x/sync/errgroup"
+)
+
+// runAnalytics keeps the KPIs current (business calendars, rollups, the
+// exception history mirror) and, when Slack is configured, runs the alert
+// pipeline. The exception outbox has one reader: the alert dispatcher's
+// feeder when alerts run (the mirror is one of its consumers), else the
+// mirror itself.
+func (a *App) runAnalytics(ctx context.Context, g *errgroup.Group) error {
+	db := a.cfg.ClickHouse.Database
+	log := a.log.With("component", "kpi")
+	now := time.Now()
+	years := a.cfg.KPI.CalendarYears
+	if err := kpi.SyncCalendars(ctx, a.conn, db, a.ruleSet.Calendars, now.AddDate(-years, 0, 0), now.AddDate(years, 0, 0)); err != nil {
+		return fmt.Errorf("kpi calendars: %w", err)
+	}
+	g.Go(func() error { return kpi.NewRefresher(a.conn, db, a.cfg.KPI, log, nil).Run(ctx) })
+
+	var outbox kpi.OutboxClaimer = a.exceptions
+	if a.cfg.Slack.Token != "" {
+		a.cfg.Alerts.PublicURL = a.cfg.HTTP.PublicURL
+		a.cfg.Alerts.Consumers = append(a.cfg.Alerts.Consumers, "clickhouse")
+		d, err := alerts.New(a.cfg.Alerts, alerts.Deps{
+			Pool: a.pg.Pool, Exceptions: a.exceptions, Poster: slack.NewPoster(a.cfg.Slack),
+			Calendars: a.ruleSet.Calendars, Log: a.log.With("component", "alerts"),
+		})
+		if err != nil {
+			return fmt.Errorf("alerts: %w", err)
+		}
+		a.alerts = d
+		outbox = d.Feeder().Consumer("clickhouse")
+		g.Go(func() error { return d.Run(ctx) })
+	} else {
+		a.log.Info("slack alerts off: set slack.token (SUPPLYWATCH_SLACK_TOKEN) to send them")
+	}
+	g.Go(func() error { return kpi.NewMirror(a.conn, db, outbox, a.cfg.KPI, log).Run(ctx) })
+	return nil
+}

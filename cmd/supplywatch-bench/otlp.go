@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+
+	"github.com/supplywatch/supplywatch/clickhouse"
+	"github.com/supplywatch/supplywatch/collector/otlp/otlpbench"
+)
+
+// otlpBench runs the OTLP span benchmark in a child process of its own, so
+// that its peak RSS is the OTLP path's alone (this process holds the Kafka
+// broker and the collector benchmark's data).
+func otlpBench(ctx context.Context, e *benchEnv) error {
+	cmd := exec.CommandContext(ctx, os.Args[0])
+	cmd.Env = append(os.Environ(), childEnv+"=otlp", "SUPPLYWATCH_BENCH_CH_ADDR="+e.ch.NativeAddr())
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = os.Stderr
+	return cmd.Run()
+}
+
+// runOTLPChild is the child: 1,000,000 spans from the OpenTelemetry SDK
+// (traces of 5 spans, 8 string attributes each) into the otlp handler.
+func runOTLPChild() int {
+	ctx := context.Background()
+	conn, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{os.Getenv("SUPPLYWATCH_BENCH_CH_ADDR")}, User: "default"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer conn.Close()
+	res, err := otlpbench.RunSpanBench(ctx, otlpbench.Config{Conn: conn, Database: "bench_otlp", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "otlp bench:", err)
+		return 1
+	}
+	res.Print(os.Stdout)
+	return 0
+}
