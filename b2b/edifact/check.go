@@ -5,35 +5,117 @@ package edifact
 // UN/EDIFACT directory from D.93A on: the qualifiers (an..3) and the numeric
 // values (n..) of the segments every procurement message uses. The message
 // structures (which segment where, code lists) belong to the mappers.
-func (p *parser) checkData(seg Segment, tag string) {
-	switch tag {
-	case "UNS":
+func (p *parser) checkData(seg Segment) {
+	raw := seg.Raw()
+	if seg.tagLen != 3 {
+		return
+	}
+	switch tag3(raw) {
+	case tUNS:
 		p.checkUNS(seg)
-	case "NAD":
+	case tNAD:
 		p.code(seg, 1, 1, "party function code qualifier (3035)")
-	case "QTY":
-		p.code(seg, 1, 1, "quantity type code qualifier (6063)")
-		p.number(seg, 1, 2, 35, "quantity (6060)")
-	case "PRI":
-		p.code(seg, 1, 1, "price code qualifier (5125)")
-		p.number(seg, 1, 2, 15, "price amount (5118)")
-	case "MOA":
-		p.code(seg, 1, 1, "monetary amount type code qualifier (5025)")
-		p.number(seg, 1, 2, 35, "monetary amount (5004)")
-	case "DTM":
+	case tQTY:
+		p.codeNumber(seg, "quantity type code qualifier (6063)", 35, "quantity (6060)")
+	case tPRI:
+		p.codeNumber(seg, "price code qualifier (5125)", 15, "price amount (5118)")
+	case tMOA:
+		p.codeNumber(seg, "monetary amount type code qualifier (5025)", 35, "monetary amount (5004)")
+	case tDTM:
 		p.code(seg, 1, 1, "date or time or period function code qualifier (2005)")
-	case "RFF":
+	case tRFF:
 		p.code(seg, 1, 1, "reference code qualifier (1153)")
-	case "CNT":
-		p.code(seg, 1, 1, "control total type code qualifier (6069)")
-		p.number(seg, 1, 2, 18, "control total value (6066)")
-	case "CUX":
+	case tCNT:
+		p.codeNumber(seg, "control total type code qualifier (6069)", 18, "control total value (6066)")
+	case tCUX:
 		p.code(seg, 1, 1, "currency usage code qualifier (6347)")
-	case "TAX":
+	case tTAX:
 		p.code(seg, 1, 0, "duty or tax or fee function code qualifier (5283)")
-	case "ALC":
+	case tALC:
 		p.code(seg, 1, 0, "allowance or charge code qualifier (5463)")
 	}
+}
+
+// tag3 packs the first three bytes of raw (a tag of three) for a switch.
+func tag3(raw []byte) uint32 { return uint32(raw[0])<<16 | uint32(raw[1])<<8 | uint32(raw[2]) }
+
+// The tags checkData knows, packed as tag3 packs them (constants, so that the
+// switch compiles to a jump table or binary search).
+const (
+	tUNS = 'U'<<16 | 'N'<<8 | 'S'
+	tNAD = 'N'<<16 | 'A'<<8 | 'D'
+	tQTY = 'Q'<<16 | 'T'<<8 | 'Y'
+	tPRI = 'P'<<16 | 'R'<<8 | 'I'
+	tMOA = 'M'<<16 | 'O'<<8 | 'A'
+	tDTM = 'D'<<16 | 'T'<<8 | 'M'
+	tRFF = 'R'<<16 | 'F'<<8 | 'F'
+	tCNT = 'C'<<16 | 'N'<<8 | 'T'
+	tCUX = 'C'<<16 | 'U'<<8 | 'X'
+	tTAX = 'T'<<16 | 'A'<<8 | 'X'
+	tALC = 'A'<<16 | 'L'<<8 | 'C'
+)
+
+// element1 returns data element 1 and its first two components (escaped) in
+// one pass over the segment.
+func element1(seg Segment) (e, c1, c2 []byte) {
+	in := seg.sh()
+	b := seg.Raw()
+	rel, el, comp := in.rel, in.el, in.comp
+	// Skip the tag (element 0): checkData's tags are three letters, which
+	// are never service characters.
+	i := 0
+	if seg.tagLen == 3 && len(b) > 3 && b[3] == el {
+		i = 3
+	}
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c == rel && rel != 0 {
+			i++
+			continue
+		}
+		if c == el {
+			break
+		}
+	}
+	if i >= len(b) {
+		return nil, nil, nil
+	}
+	b = b[i+1:]
+	end, k1, k2 := len(b), -1, -1 // element end, end of component 1, end of component 2
+	for i = 0; i < len(b); i++ {
+		c := b[i]
+		if c == rel && rel != 0 {
+			i++
+			continue
+		}
+		if c == el {
+			end = i
+			break
+		}
+		if c == comp {
+			if k1 < 0 {
+				k1 = i
+			} else if k2 < 0 {
+				k2 = i
+			}
+		}
+	}
+	e = b[:end:end]
+	if k1 < 0 {
+		return e, e, nil
+	}
+	if k2 < 0 {
+		k2 = end
+	}
+	return e, b[:k1:k1], b[k1+1 : k2 : k2]
+}
+
+// codeNumber checks the qualifier (component 1) and the numeric value
+// (component 2) of element 1: QTY, PRI, MOA, CNT.
+func (p *parser) codeNumber(seg Segment, codeWhat string, max int, numWhat string) {
+	_, c1, c2 := element1(seg)
+	p.codeValue(seg, 1, 1, c1, codeWhat)
+	p.numberValue(seg, 1, 2, max, c2, numWhat)
 }
 
 // checkUNS checks UNS01 (D or S) and that each section separator occurs once.
@@ -58,12 +140,15 @@ func (p *parser) checkUNS(seg Segment) {
 
 // code checks a coded qualifier: at most three upper-case letters or digits.
 func (p *parser) code(seg Segment, i, j int, what string) {
-	var v []byte
+	e, c1, _ := element1(seg)
+	v := c1
 	if j == 0 {
-		v = seg.Element(i)
-	} else {
-		v = seg.Component(i, j)
+		v = e
 	}
+	p.codeValue(seg, i, j, v, what)
+}
+
+func (p *parser) codeValue(seg Segment, i, j int, v []byte, what string) {
 	if len(v) == 0 {
 		return
 	}
@@ -72,10 +157,9 @@ func (p *parser) code(seg Segment, i, j int, what string) {
 	}
 }
 
-// number checks a numeric data element: digits with at most one decimal mark
-// ('.' or ','), an optional leading minus sign and at most max digits.
-func (p *parser) number(seg Segment, i, j, max int, what string) {
-	v := seg.Component(i, j)
+// numberValue checks a numeric data element: digits with at most one decimal
+// mark ('.' or ','), an optional leading minus sign and at most max digits.
+func (p *parser) numberValue(seg Segment, i, j, max int, v []byte, what string) {
 	if len(v) == 0 {
 		return
 	}

@@ -102,8 +102,19 @@ type parser struct {
 }
 
 func (p *parser) run(data []byte) {
-	for p.sc.Next() {
-		seg := p.sc.Segment()
+	sc := p.sc
+	for sc.Next() {
+		// The common case: a data segment inside a message, without issues.
+		if !sc.service && p.msgStart >= 0 && len(sc.issues) == 0 {
+			p.appendSeg(&sc.seg)
+			p.checkData(sc.seg)
+			if len(p.errs) >= p.lim.MaxErrors {
+				p.errs = append(p.errs, &Error{Kind: KindLimit, Offset: -1, Reason: fmt.Sprintf("more than %d errors: giving up", p.lim.MaxErrors)})
+				return
+			}
+			continue
+		}
+		seg := sc.seg
 		if p.segs == nil {
 			n := bytes.Count(data, []byte{p.sc.d.Segment}) + 16
 			p.segs = make([]Segment, 0, n)
@@ -133,6 +144,20 @@ func (p *parser) run(data []byte) {
 		p.add(err, Segment{ord: uint32(err.Segment), start: uint32(max(err.Offset, 0))})
 	}
 	p.closeInterchange(nil)
+}
+
+// appendSeg stores *seg field by field: one pointer write instead of a bulk
+// copy with write barriers while the collector runs.
+func (p *parser) appendSeg(seg *Segment) {
+	n := len(p.segs)
+	if n == cap(p.segs) {
+		p.segs = append(p.segs, *seg)
+		return
+	}
+	p.segs = p.segs[:n+1]
+	d := &p.segs[n]
+	d.in = seg.in
+	d.start, d.end, d.ord, d.tagLen = seg.start, seg.end, seg.ord, seg.tagLen
 }
 
 func (p *parser) locate(e *Error, seg Segment) {
@@ -217,7 +242,7 @@ func (p *parser) segment(seg Segment, tag string) {
 			return
 		}
 		p.segs = append(p.segs, seg)
-		p.checkData(seg, tag)
+		p.checkData(seg)
 	}
 }
 

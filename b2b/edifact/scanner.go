@@ -34,6 +34,7 @@ type Scanner struct {
 	err       *Error
 	started   bool
 	resetNext bool
+	service   bool // the current segment's tag starts with UN (UNB, UNH, UNS …)
 }
 
 // NewScanner returns a scanner over data. A UTF-8 byte order mark and white
@@ -162,15 +163,20 @@ func (s *Scanner) Next() bool {
 	raw := s.data[start:end]
 	if s.in == nil {
 		s.newInput()
+		s.seg.in = s.in
 	}
-	s.seg = Segment{in: s.in, start: uint32(start), end: uint32(end), ord: uint32(s.ordinal), tagLen: tagEnd(raw, s.d.Element, s.d.Component)}
+	tl := tagEnd(raw, s.d.Element, s.d.Component)
+	// Field by field: s.seg.in only changes with s.in, and scalar stores
+	// need no write barrier.
+	s.seg.start, s.seg.end, s.seg.ord, s.seg.tagLen = uint32(start), uint32(end), uint32(s.ordinal), tl
 	if terminated {
 		s.pos = end + 1
 	} else {
 		s.pos = len(s.data)
 		s.issue(KindUnterminated, 0, "last segment is not terminated by %q", s.d.Segment)
 	}
-	if s.seg.tagLen == 3 && raw[0] == 'U' && raw[1] == 'N' {
+	s.service = tl == 3 && raw[0] == 'U' && raw[1] == 'N'
+	if s.service {
 		switch raw[2] {
 		case 'B':
 			s.readUNB()
@@ -178,7 +184,9 @@ func (s *Scanner) Next() bool {
 			s.resetNext = true
 		}
 	}
-	s.checkSegment()
+	if tl != 3 || !isAlnumUpper(raw[:3]) || s.ascii && !s.reported || len(raw) > s.lim.MaxElementLen {
+		s.checkSegment()
+	}
 	return true
 }
 
