@@ -134,21 +134,21 @@ type Deps struct {
 	Rules Reloader
 	// RuleBook describes rules on the exception detail (RulesOf); optional.
 	RuleBook RuleBook
-	Log   *slog.Logger
+	Log      *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
 
 // Console is the API and web app.
 type Console struct {
-	cfg   Config
-	store Store
-	facts Facts
-	pub   Publisher
+	cfg      Config
+	store    Store
+	facts    Facts
+	pub      Publisher
 	rules    Reloader
 	rulebook RuleBook
 	log      *slog.Logger
-	now   func() time.Time
+	now      func() time.Time
 
 	live *hub
 	oidc *oidcClient

@@ -133,7 +133,7 @@ func (e *env) seed(ctx context.Context) {
 			ReleasedAt: now.Add(-5 * day), AckedAt: now.Add(-4 * day), AckedVersion: 2, ASNs: []string{"ASN1"}, Invoices: []string{"INV1"},
 			Lines: []procure.OrderLine{
 				{Number: 10, Ordered: true, Item: "BOLT-M8", Quantity: 1000, Unit: "C62", UnitPrice: 0.12, NeedBy: now.Add(day),
-					Ack: procure.LineAck{Acked: true, Status: "accepted", Quantity: 1000, PromisedDate: now.Add(day), At: now.Add(-4 * day)},
+					Ack:     procure.LineAck{Acked: true, Status: "accepted", Quantity: 1000, PromisedDate: now.Add(day), At: now.Add(-4 * day)},
 					Shipped: 1000, FirstASNAt: now.Add(-day), Shipments: []procure.Shipment{{ASN: "ASN1", Quantity: 1000, Unit: "C62", Lot: "L1", At: now.Add(-day), Arrival: now.Add(2 * day)}}},
 				{Number: 20, Ordered: true, Item: "NUT-M8", Quantity: 500, Unit: "C62", UnitPrice: 0.05, NeedBy: now.Add(3 * day),
 					Ack: procure.LineAck{Acked: true, Status: "accepted", Quantity: 500, PromisedDate: now.Add(3 * day), At: now.Add(-4 * day)}},

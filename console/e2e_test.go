@@ -1,0 +1,179 @@
+package console_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/supplywatch/supplywatch/console"
+)
+
+// chromium returns Debian's chromium; the end-to-end test fails without it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{os.Getenv("SUPPLYWATCH_CHROMIUM"), "chromium", "chromium-browser"} {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("e2e: chromium is needed (apt-get install -y chromium, or set SUPPLYWATCH_CHROMIUM)")
+	return ""
+}
+
+// TestEndToEndInChromium walks a procurement manager's day in a real
+// browser and keeps a screenshot of every step in test-artifacts/.
+func TestEndToEndInChromium(t *testing.T) {
+	if !console.WebBuilt() {
+		t.Fatal("e2e: the web bundle is not built: cd console/web && npm ci && npm run build")
+	}
+	exe := chromium(t)
+	e := newEnv(t)
+	artifacts := filepath.Join("..", "test-artifacts", "console-e2e")
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(1440, 1000))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil { // start the browser without a deadline
+		t.Fatalf("e2e: start chromium: %v", err)
+	}
+	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+
+	type action = chromedp.Action[chromedp.Void]
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	poll := func(expr string) action {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))(ctx, tg)
+			return err
+		})
+	}
+	eval := func(expr string) action {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[any](expr)(ctx, tg)
+			return err
+		})
+	}
+	n := 0
+	step := func(name string, actions ...action) {
+		t.Helper()
+		n++
+		file := filepath.Join(artifacts, fmt.Sprintf("%02d-%s.png", n, name))
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			if buf, err2 := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err2 == nil {
+				os.WriteFile(strings.TrimSuffix(file, ".png")+"-FAILED.png", buf, 0o644)
+			}
+			t.Fatalf("step %s: %v", name, err)
+		}
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(file, buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q)?.innerText ?? ""`, sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	s := e.signIns[console.RoleProcurement]
+	base := e.srv.URL
+
+	step("sign-in",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(css(`#login`)),
+		chromedp.SendKeys(css(`#login`), s.Login),
+		chromedp.SendKeys(css(`#password`), s.Password),
+	)
+	step("queue",
+		chromedp.Click(css(`form.signin button[type=submit]`)),
+		chromedp.WaitVisible(css(`table.queue tbody tr[data-id]`)),
+	)
+	if q := text(`table.queue tbody`); !strings.Contains(q, "ASN quantity exceeds open quantity") || !strings.Contains(q, "Invoice price variance") {
+		t.Fatalf("queue shows %q", q)
+	}
+	step("queue-filtered-severity-medium",
+		chromedp.SetValue(css(`#f-severity`), "medium"),
+		eval(`document.querySelector('#f-severity').dispatchEvent(new Event('change'))`),
+		poll(`location.hash.includes('severity=medium') && document.querySelectorAll('table.queue tbody tr[data-id]').length === 1`),
+	)
+	if q := text(`table.queue tbody`); !strings.Contains(q, "Invoice price variance") || strings.Contains(q, "ASN quantity") {
+		t.Fatalf("filtered queue shows %q", q)
+	}
+	step("exception-detail-and-timeline",
+		chromedp.KeyEvent("j"), chromedp.KeyEvent("k"), chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible(css(`ol.chain`)),
+		chromedp.WaitVisible(css(`table.tl`)),
+	)
+	tl := text(`section.timeline`)
+	for _, want := range []string{"po.released", "asn.submitted", "message.failed", "invoice.status_changed", "POST /wms/asn"} {
+		if !strings.Contains(tl, want) {
+			t.Errorf("timeline lacks %s: %q", want, tl)
+		}
+	}
+	step("assigned",
+		chromedp.SendKeys(css(`#assignee`), "me"),
+		chromedp.Click(`//button[text()="Assign"]`),
+		poll(`[...document.querySelectorAll('dl.facts dd')].some(d => d.textContent === 'demo-procurement')`),
+	)
+	step("resolved",
+		chromedp.SendKeys(css(`#reason`), "supplier issued a credit note"),
+		chromedp.Click(`//button[text()="Resolve"]`),
+		poll(`!!document.querySelector('.pagehead .badge.resolved')`),
+	)
+	if a := text(`ol.activity`); !strings.Contains(a, "supplier issued a credit note") {
+		t.Errorf("activity lacks the resolution: %q", a)
+	}
+	step("retries-confirmation",
+		eval(`location.hash = "#/retries"`),
+		poll(`document.querySelector('main h1')?.innerText === 'Failed deliveries'`),
+		chromedp.Click(css(`table.queue input[type=checkbox]`)),
+		chromedp.Click(`//button[contains(., "Retry 1 selected")]`),
+		chromedp.WaitVisible(css(`dialog.confirm`)),
+	)
+	if d := text(`dialog.confirm`); !strings.Contains(d, "supplywatch.retry.wms") || !strings.Contains(d, "IK-ASN1-1") || !strings.Contains(d, "low") {
+		t.Errorf("retry confirmation shows %q", d)
+	}
+	step("retried",
+		chromedp.Click(`//dialog//button[contains(., "Re-send 1")]`),
+		chromedp.WaitNotPresent(css(`dialog.confirm`)),
+		poll(`document.body.textContent.includes('published')`),
+	)
+	if msgs := e.pub.all(); len(msgs) != 1 || msgs[0].Topic != "supplywatch.retry.wms" {
+		t.Errorf("published %+v", msgs)
+	}
+	step("plant-board",
+		eval(`location.hash = "#/plants/P01"`),
+		chromedp.WaitVisible(css(`.days .day`)),
+		poll(`document.querySelector('main').innerText.includes('Inbound')`),
+	)
+	b := text(`main`)
+	for _, want := range []string{"lot on quality hold", "SHAFT-2", "will hit production"} {
+		if !strings.Contains(b, want) {
+			t.Errorf("plant board lacks %q", want)
+		}
+	}
+	step("groups", eval(`location.hash = "#/groups"`), poll(`document.querySelector('main h1')?.innerText === 'Systemic incidents'`))
+	step("supplier", eval(`location.hash = "#/suppliers/S2"`), poll(`!!document.querySelector('main .kpis')`))
+	step("routing", eval(`location.hash = "#/routing"`), poll(`document.querySelector('main h1')?.innerText === 'Routing'`))
+	t.Logf("screenshots in %s", artifacts)
+}

@@ -1,0 +1,1019 @@
+// The supplywatch console: a single-page app over /api/. Hash routes:
+// #/queue?filters, #/x/<id>, #/groups, #/routing, #/retries, #/deadletter,
+// #/plants/<plant>, #/suppliers/<id>, #/kpis.
+import "./style.css";
+import { ApiError, del, get, post, setCSRF } from "./api";
+import { ago, clear, day, h, isZero, money, toast, when } from "./dom";
+
+interface Me {
+  user: { login: string; name: string; role: string };
+  role: string;
+  tenant: string;
+  plants: string[] | null;
+  all_plants: boolean;
+  csrf_token: string;
+  can: string[];
+}
+
+interface Exc {
+  id: number;
+  rule: string;
+  kind: string;
+  subject: string;
+  title: string;
+  message: string;
+  severity: string;
+  team: string;
+  supplier: string;
+  plant: string;
+  po: string;
+  line: number;
+  need_by: string;
+  value_at_risk: number;
+  currency: string;
+  priority: number;
+  state: string;
+  assignee: string;
+  occurrences: number;
+  first_seen: string;
+  last_seen: string;
+  resolution: string;
+  version: number;
+  snoozed_until: string;
+  sla_due_at: string;
+  group_key: string;
+}
+
+let me: Me | null = null;
+const app = document.getElementById("app")!;
+let live: EventSource | null = null;
+let onLive: ((ev: any) => void) | null = null;
+let keyHandler: ((e: KeyboardEvent) => void) | null = null;
+
+const can = (method: string, path: string) => !!me?.can.includes(method + " " + path);
+
+function route(): { path: string; params: URLSearchParams } {
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const [path, qs] = hash.split("?");
+  return { path, params: new URLSearchParams(qs || "") };
+}
+
+function go(hash: string) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+window.addEventListener("hashchange", () => render());
+document.addEventListener("keydown", (e) => {
+  const t = e.target as HTMLElement;
+  if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT")) return;
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  keyHandler?.(e);
+});
+
+async function boot() {
+  try {
+    me = await get<Me>("/api/me");
+    setCSRF(me.csrf_token);
+  } catch (e) {
+    me = null;
+  }
+  startLive();
+  render();
+}
+
+function startLive() {
+  live?.close();
+  live = null;
+  if (!me || !can("GET", "/api/live")) return;
+  live = new EventSource("/api/live");
+  live.addEventListener("exception", (m) => onLive?.(JSON.parse((m as MessageEvent).data)));
+  live.addEventListener("reload", () => onLive?.({ kind: "reload" }));
+}
+
+function home(): string {
+  if (!me) return "#/signin";
+  if (me.role === "executive") return "#/kpis";
+  return "#/queue";
+}
+
+function nav(active: string): HTMLElement {
+  const items: [string, string, boolean][] = [
+    ["#/queue", "Queue", can("GET", "/api/exceptions")],
+    ["#/groups", "Groups", can("GET", "/api/groups")],
+    ["#/plants/" + (me?.plants?.[0] ?? "P01"), "Plant board", can("GET", "/api/plants/:plant/inbound")],
+    ["#/retries", "Retries", can("GET", "/api/retries")],
+    ["#/deadletter", "Dead letter", can("GET", "/api/deadletter")],
+    ["#/routing", "Routing", can("GET", "/api/teams")],
+    ["#/kpis", "KPIs", can("GET", "/api/kpis")],
+  ];
+  return h(
+    "header.top",
+    h("a.brand", { href: home() }, "supplywatch"),
+    h(
+      "nav",
+      { "aria-label": "Main" },
+      items.filter((i) => i[2]).map(([href, label]) => h("a", { href, "aria-current": active.startsWith(href.split("/").slice(0, 2).join("/")) ? "page" : undefined }, label)),
+    ),
+    h(
+      "div.who",
+      h("span", { title: me!.all_plants ? "all plants" : "plants " + (me!.plants ?? []).join(", ") }, `${me!.user.name || me!.user.login} · ${me!.role}${me!.all_plants ? "" : " · " + (me!.plants ?? []).join(", ")}`),
+      h("button.link", { onclick: signOut }, "Sign out"),
+    ),
+  );
+}
+
+async function signOut() {
+  await post("/api/auth/logout", {}).catch(() => undefined);
+  me = null;
+  live?.close();
+  go("#/signin");
+}
+
+function page(active: string, ...body: (Node | string | null)[]) {
+  keyHandler = null;
+  onLive = null;
+  clear(app, nav(active), h("main", { id: "main", tabindex: "-1" }, ...body));
+}
+
+function showError(e: unknown) {
+  if (e instanceof ApiError && e.status === 401) {
+    me = null;
+    go("#/signin");
+    return;
+  }
+  toast(e instanceof Error ? e.message : String(e), "error");
+}
+
+async function render() {
+  const { path, params } = route();
+  if (!me && path !== "/signin") return go("#/signin");
+  try {
+    if (path === "/signin") return renderSignIn();
+    if (path === "/" || path === "") return go(home());
+    if (path === "/queue") return await renderQueue(params);
+    if (path.startsWith("/x/")) return await renderDetail(Number(path.slice(3)));
+    if (path === "/groups") return await renderGroups();
+    if (path === "/routing") return await renderRouting();
+    if (path === "/retries") return await renderRetries();
+    if (path === "/deadletter") return await renderDeadLetter();
+    if (path.startsWith("/plants/")) return await renderBoard(decodeURIComponent(path.slice(8)), params);
+    if (path.startsWith("/suppliers/")) return await renderSupplier(decodeURIComponent(path.slice(11)));
+    if (path === "/kpis") return await renderKPIs();
+    page("", h("h1", "Not found"), h("p", h("a", { href: home() }, "Back to the start")));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) {
+      page(path, h("h1", "Not for your role"), h("p", e.message), h("p", h("a", { href: home() }, "Back to the start")));
+      return;
+    }
+    showError(e);
+  }
+}
+
+// ---------- sign in ----------
+
+async function renderSignIn() {
+  keyHandler = null;
+  const cfg = await get<{ oidc: boolean; oidc_name?: string }>("/api/auth/config").catch(() => ({ oidc: false, oidc_name: "" }));
+  const err = h("p.error", { role: "alert" });
+  const login = h("input", { id: "login", name: "login", autocomplete: "username", required: true, autofocus: true }) as HTMLInputElement;
+  const pw = h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true }) as HTMLInputElement;
+  const form = h(
+    "form.signin",
+    {
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        err.textContent = "";
+        try {
+          me = await post<Me>("/api/auth/login", { login: login.value, password: pw.value });
+          setCSRF(me.csrf_token);
+          startLive();
+          go(home());
+        } catch (x) {
+          err.textContent = x instanceof Error ? x.message : String(x);
+          pw.select();
+        }
+      },
+    },
+    h("h1", "Sign in to supplywatch"),
+    h("label", { for: "login" }, "Login"),
+    login,
+    h("label", { for: "password" }, "Password"),
+    pw,
+    err,
+    h("button.primary", { type: "submit" }, "Sign in"),
+    cfg.oidc ? h("a.button", { href: "/api/auth/oidc/login" }, "Sign in with " + (cfg.oidc_name || "single sign-on")) : null,
+  );
+  clear(app, h("main.center", { id: "main" }, form));
+  login.focus();
+}
+
+// ---------- queue ----------
+
+const sevOrder = ["critical", "high", "medium", "low"];
+
+function badge(kind: string, text: string) {
+  return h("span.badge." + kind.replace(/[^a-z_-]/g, ""), text);
+}
+
+function subjectLabel(x: Exc) {
+  const [kind, id, line] = x.subject.split("/");
+  const names: Record<string, string> = { po: "PO", invoice: "Invoice", asn: "ASN", message: "Message", supplier: "Supplier" };
+  return `${names[kind] ?? kind} ${id}${line ? " / " + line : ""}`;
+}
+
+async function renderQueue(params: URLSearchParams) {
+  const filters: [string, string, string[] | null][] = [
+    ["state", "State", ["", "open", "acknowledged", "resolved", "ignored", "open,acknowledged"]],
+    ["severity", "Severity", ["", ...sevOrder]],
+    ["plant", "Plant", null],
+    ["supplier", "Supplier", null],
+    ["rule", "Rule", null],
+    ["team", "Team", null],
+    ["assignee", "Assignee", null],
+    ["age", "Older than", ["", "1h", "4h", "1d", "3d", "7d"]],
+    ["sla_due", "SLA due within", ["", "4h", "1d", "3d"]],
+  ];
+  const qs = new URLSearchParams(params);
+  qs.set("limit", "50");
+  const [data, views] = await Promise.all([
+    get<{ items: Exc[]; next_cursor: string }>("/api/exceptions?" + qs.toString()),
+    get<{ views: { id: number; name: string; query: string }[] }>("/api/views"),
+  ]);
+  let items = data.items;
+  let next = data.next_cursor;
+  let sel = 0;
+  const checked = new Set<number>();
+  const setParam = (k: string, v: string) => {
+    const p = new URLSearchParams(params);
+    if (v) p.set(k, v);
+    else p.delete(k);
+    go("#/queue?" + p.toString());
+  };
+  const search = h("input", { type: "search", id: "q", placeholder: "PO, ASN, invoice, message or correlation id", value: params.get("q") ?? "", "aria-label": "Search" }) as HTMLInputElement;
+  const filterBar = h(
+    "form.filters",
+    {
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        setParam("q", search.value.trim());
+      },
+      "aria-label": "Filters",
+    },
+    h("div.search", search, h("button", { type: "submit" }, "Search")),
+    filters.map(([k, label, options]) => {
+      const id = "f-" + k;
+      const cur = params.get(k) ?? "";
+      const input = options
+        ? h(
+            "select",
+            { id, onchange: (e: Event) => setParam(k, (e.target as HTMLSelectElement).value) },
+            options.map((o) => h("option", { value: o, selected: o === cur ? true : undefined }, o || "any")),
+          )
+        : h("input", {
+            id,
+            value: cur,
+            size: 8,
+            placeholder: k === "assignee" ? "me" : "any",
+            onchange: (e: Event) => setParam(k, (e.target as HTMLInputElement).value.trim()),
+          });
+      return h("div.field", h("label", { for: id }, label), input);
+    }),
+  );
+  const viewBar = h(
+    "div.views",
+    h("span.muted", "Views:"),
+    h("a", { href: "#/queue", "aria-current": params.toString() === "" ? "true" : undefined }, "All active"),
+    h("a", { href: "#/queue?assignee=me" }, "Mine"),
+    views.views.map((v) =>
+      h(
+        "span.view",
+        h("a", { href: "#/queue?" + v.query, "aria-current": v.query === params.toString() ? "true" : undefined }, v.name),
+        h(
+          "button.link.small",
+          {
+            "aria-label": "Delete view " + v.name,
+            onclick: async () => {
+              await del("/api/views/" + v.id).catch(showError);
+              render();
+            },
+          },
+          "×",
+        ),
+      ),
+    ),
+    h(
+      "button.link",
+      {
+        onclick: async () => {
+          const name = prompt("Name this view", "");
+          if (!name) return;
+          await post("/api/views", { name, query: params.toString() }).then(() => toast("View saved")).catch(showError);
+          render();
+        },
+      },
+      "Save this view",
+    ),
+  );
+  const tbody = h("tbody");
+  const bulk = h("div.bulk", { "aria-live": "polite" });
+  const liveNote = h("button.link.livenote", { hidden: true, onclick: () => render() });
+  const table = h(
+    "table.queue",
+    { "aria-label": "Exceptions", "aria-rowcount": String(items.length) },
+    h(
+      "thead",
+      h(
+        "tr",
+        h("th", h("input", { type: "checkbox", "aria-label": "Select all", onchange: (e: Event) => toggleAll((e.target as HTMLInputElement).checked) })),
+        h("th", "P"),
+        h("th", "Severity"),
+        h("th", "Exception"),
+        h("th", "Document"),
+        h("th", "Plant"),
+        h("th", "Supplier"),
+        h("th", "Need by"),
+        h("th", "At risk"),
+        h("th", "State"),
+        h("th", "Assignee"),
+        h("th", "Last seen"),
+      ),
+    ),
+    tbody,
+  );
+  const more = h("button", { hidden: !next, onclick: () => loadMore() }, "Load more");
+  function row(x: Exc, i: number) {
+    const cb = h("input", { type: "checkbox", "aria-label": "Select exception " + x.id, checked: checked.has(x.id) ? true : undefined, onchange: (e: Event) => {
+      if ((e.target as HTMLInputElement).checked) checked.add(x.id);
+      else checked.delete(x.id);
+      renderBulk();
+    } });
+    const tr = h(
+      "tr",
+      { "data-id": String(x.id), class: (i === sel ? "sel " : "") + (x.state === "open" ? "" : "dim"), onclick: (e: Event) => {
+        if ((e.target as HTMLElement).tagName === "INPUT") return;
+        go("#/x/" + x.id);
+      } },
+      h("td", cb),
+      h("td", h("span.prio.p" + x.priority, { title: "priority " + x.priority }, "P" + x.priority)),
+      h("td", badge(x.severity, x.severity)),
+      h("td.title", h("a", { href: "#/x/" + x.id }, x.title), h("div.muted.msg", x.message)),
+      h("td.nowrap", subjectLabel(x)),
+      h("td", x.plant || "—"),
+      h("td", x.supplier ? h("a", { href: "#/suppliers/" + encodeURIComponent(x.supplier), onclick: (e: Event) => e.stopPropagation() }, x.supplier) : "—"),
+      h("td.nowrap", isZero(x.need_by) ? "—" : day(x.need_by)),
+      h("td.num", money(x.value_at_risk, x.currency)),
+      h("td", badge(x.state, x.state), isZero(x.snoozed_until) ? null : h("div.muted.small", "snoozed " + ago(x.snoozed_until))),
+      h("td", x.assignee || h("span.muted", "—")),
+      h("td.nowrap", { title: when(x.last_seen) }, ago(x.last_seen)),
+    );
+    return tr;
+  }
+  function draw() {
+    clear(tbody, items.length ? items.map(row) : h("tr", h("td.empty", { colspan: "12" }, "Nothing matches. Clear a filter or search for something else.")));
+    more.hidden = !next;
+  }
+  function moveSel(d: number) {
+    if (!items.length) return;
+    sel = Math.max(0, Math.min(items.length - 1, sel + d));
+    tbody.querySelectorAll("tr").forEach((tr, i) => tr.classList.toggle("sel", i === sel));
+    (tbody.children[sel] as HTMLElement)?.scrollIntoView({ block: "nearest" });
+  }
+  function toggleAll(on: boolean) {
+    checked.clear();
+    if (on) items.forEach((x) => checked.add(x.id));
+    draw();
+    renderBulk();
+  }
+  async function loadMore() {
+    const p = new URLSearchParams(qs);
+    p.set("cursor", next);
+    const d = await get<{ items: Exc[]; next_cursor: string }>("/api/exceptions?" + p.toString());
+    items = items.concat(d.items);
+    next = d.next_cursor;
+    draw();
+  }
+  async function bulkAct(action: string, extra: Record<string, unknown> = {}) {
+    const chosen = items.filter((x) => checked.has(x.id)).map((x) => ({ id: x.id, version: x.version }));
+    try {
+      const r = await post<{ results: { id: number; ok: boolean; error?: { error: { message: string } } }[] }>("/api/exceptions/bulk", { action, items: chosen, ...extra });
+      const bad = r.results.filter((x) => !x.ok);
+      toast(`${r.results.length - bad.length} of ${r.results.length} ${action}d` + (bad.length ? `; ${bad.length} refused: ${bad[0].error?.error.message}` : ""), bad.length ? "error" : "ok");
+      render();
+    } catch (e) {
+      showError(e);
+    }
+  }
+  function renderBulk() {
+    if (!checked.size || !can("POST", "/api/exceptions/bulk")) {
+      clear(bulk);
+      return;
+    }
+    clear(
+      bulk,
+      h("strong", `${checked.size} selected`),
+      h("button", { onclick: () => bulkAct("acknowledge") }, "Acknowledge"),
+      h("button", { onclick: () => { const a = prompt("Assign to (login, or me)", "me"); if (a !== null) bulkAct("assign", { assignee: a }); } }, "Assign…"),
+      h("button", { onclick: () => bulkAct("snooze", { for: "4h" }) }, "Snooze 4h"),
+      h("button", { onclick: () => { const r = prompt("Resolution reason"); if (r) bulkAct("resolve", { reason: r }); } }, "Resolve…"),
+    );
+  }
+  page(
+    "#/queue",
+    h("div.pagehead", h("h1", "Exception queue"), h("span.muted", `${items.length}${next ? "+" : ""} shown · sorted by priority`), liveNote),
+    filterBar,
+    viewBar,
+    bulk,
+    h("div.tablewrap", table),
+    more,
+    h("p.muted.small.keys", "Keys: j / k move, Enter opens, x selects, / searches."),
+  );
+  draw();
+  let pending = 0;
+  onLive = (ev) => {
+    if (ev.kind === "reload") {
+      render();
+      return;
+    }
+    pending++;
+    const idx = items.findIndex((x) => x.id === ev.exception_id);
+    if (idx >= 0 && ev.exception) {
+      items[idx] = { ...items[idx], ...ev.exception };
+      draw();
+    }
+    liveNote.hidden = false;
+    liveNote.textContent = `${pending} live update${pending > 1 ? "s" : ""} — refresh`;
+  };
+  keyHandler = (e) => {
+    if (e.key === "j") moveSel(1);
+    else if (e.key === "k") moveSel(-1);
+    else if (e.key === "Enter" && items[sel]) go("#/x/" + items[sel].id);
+    else if (e.key === "x" && items[sel]) {
+      const id = items[sel].id;
+      if (checked.has(id)) checked.delete(id);
+      else checked.add(id);
+      draw();
+      renderBulk();
+    } else if (e.key === "/") {
+      e.preventDefault();
+      search.focus();
+    } else return;
+    e.preventDefault();
+  };
+}
+
+// ---------- detail ----------
+
+async function renderDetail(id: number) {
+  const d = await get<any>("/api/exceptions/" + id);
+  const x: Exc = d.exception;
+  const tl = h("section.timeline", { "aria-label": "Timeline" }, h("h2", "Timeline"), h("p.muted", "Loading events and spans…"));
+  const canAct = can("POST", "/api/exceptions/:id/actions");
+  const actions = h("div.actions", { role: "group", "aria-label": "Actions" });
+  const act = async (action: string, extra: Record<string, unknown> = {}) => {
+    try {
+      await post("/api/exceptions/" + id + "/actions", { action, ...extra }, { "If-Match": `"${x.version}"` });
+      toast(`Exception ${id}: ${action} done`);
+      render();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409) {
+        const cur = e.current as Exc;
+        toast(`Someone changed this exception (now ${cur?.state}, assigned to ${cur?.assignee || "nobody"}). Showing the current state; try again.`, "error");
+        render();
+        return;
+      }
+      showError(e);
+    }
+  };
+  const assignInput = h("input", { id: "assignee", placeholder: "login or me", size: 12, value: "" }) as HTMLInputElement;
+  const reason = h("input", { id: "reason", placeholder: "reason (required to resolve)", size: 28 }) as HTMLInputElement;
+  if (canAct) {
+    const active = x.state === "open" || x.state === "acknowledged";
+    clear(
+      actions,
+      x.state === "open" ? h("button.primary", { onclick: () => act("acknowledge") }, "Acknowledge") : null,
+      h("span.inline", h("label.sr", { for: "assignee" }, "Assignee"), assignInput, h("button", { onclick: () => act("assign", { assignee: assignInput.value.trim() || "me" }) }, "Assign")),
+      active ? h("button", { onclick: () => act("snooze", { for: "4h" }) }, "Snooze 4h") : null,
+      active ? h("span.inline", h("label.sr", { for: "reason" }, "Reason"), reason, h("button.primary", { onclick: () => {
+        if (!reason.value.trim()) {
+          reason.focus();
+          toast("Give a reason to resolve", "error");
+          return;
+        }
+        act("resolve", { reason: reason.value.trim() });
+      } }, "Resolve"), h("button", { onclick: () => act("ignore", { reason: reason.value.trim() }) }, "Ignore")) : h("button", { onclick: () => act("reopen") }, "Reopen"),
+      x.subject.startsWith("message/") && can("POST", "/api/retries") ? h("button", { onclick: () => retryFlow([id]) }, "Retry delivery…") : null,
+    );
+  }
+  const comment = h("textarea", { id: "comment", rows: 2, placeholder: "Add a comment", "aria-label": "Comment" }) as HTMLTextAreaElement;
+  const rule = d.rule ?? {};
+  page(
+    "#/queue",
+    h("p.crumbs", h("a", { href: "#/queue" }, "← Queue")),
+    h(
+      "div.pagehead",
+      h("h1", h("span.prio.p" + x.priority, "P" + x.priority), " ", x.title),
+      badge(x.severity, x.severity),
+      badge(x.state, x.state),
+      isZero(x.snoozed_until) ? null : badge("snoozed", "snoozed until " + when(x.snoozed_until)),
+    ),
+    h("p.lead", x.message),
+    actions,
+    h(
+      "div.grid",
+      h(
+        "section",
+        { "aria-label": "What and why" },
+        h("h2", "What and why"),
+        h(
+          "dl.facts",
+          h("dt", "Subject"), h("dd", subjectLabel(x)),
+          h("dt", "Plant"), h("dd", x.plant ? h("a", { href: "#/plants/" + x.plant }, x.plant) : "—"),
+          h("dt", "Supplier"), h("dd", x.supplier ? h("a", { href: "#/suppliers/" + x.supplier }, x.supplier) : "—"),
+          h("dt", "Need by"), h("dd", isZero(x.need_by) ? "—" : day(x.need_by)),
+          h("dt", "Value at risk"), h("dd", money(x.value_at_risk, x.currency)),
+          h("dt", "Team"), h("dd", x.team || "—"),
+          h("dt", "Assignee"), h("dd", x.assignee || "nobody"),
+          h("dt", "Seen"), h("dd", `${x.occurrences}× · first ${when(x.first_seen)} · last ${ago(x.last_seen)}`),
+          isZero(x.sla_due_at) ? null : [h("dt", "SLA due"), h("dd", when(x.sla_due_at) + " (" + ago(x.sla_due_at) + ")")],
+          x.resolution ? [h("dt", "Resolution"), h("dd", x.resolution)] : null,
+          h("dt", "Rule"), h("dd", h("code", rule.id ?? x.rule), rule.kind ? " · " + rule.kind : "", rule.description ? h("div.muted", rule.description) : null),
+        ),
+        rule.conditions && Object.keys(rule.conditions).length
+          ? h("details", h("summary", "Rule conditions (thresholds)"), h("dl.code", Object.entries(rule.conditions).map(([k, v]) => [h("dt", k), h("dd", h("code", String(v)))])))
+          : null,
+        d.delivery ? deliveryBox(d.delivery) : null,
+      ),
+      h("section", { "aria-label": "Document chain" }, h("h2", "Document chain", d.chain?.po ? " · PO " + d.chain.po : ""), chainView(d.chain)),
+    ),
+    tl,
+    h(
+      "div.grid",
+      h(
+        "section",
+        { "aria-label": "Activity" },
+        h("h2", "Activity"),
+        h(
+          "ol.activity",
+          d.activity.map((a: any) =>
+            h("li", h("time", { datetime: a.at, title: when(a.at) }, ago(a.at)), " ", h("strong", a.actor.name), h("span.muted", ` (${a.actor.kind}) `), a.action, a.from_state || a.to_state ? ` ${a.from_state || "∅"} → ${a.to_state}` : "", a.note ? h("div.note", a.note) : null),
+          ),
+        ),
+        can("POST", "/api/exceptions/:id/comments")
+          ? h(
+              "form.comment",
+              { onsubmit: async (e: Event) => {
+                e.preventDefault();
+                if (!comment.value.trim()) return;
+                await post("/api/exceptions/" + id + "/comments", { note: comment.value }).then(() => render()).catch(showError);
+              } },
+              comment,
+              h("button", { type: "submit" }, "Comment"),
+            )
+          : null,
+      ),
+      h(
+        "section",
+        { "aria-label": "Retries and timers" },
+        h("h2", "Retries"),
+        d.retries.length ? retryTable(d.retries) : h("p.muted", "No retries."),
+        h("h2", "SLA timers"),
+        d.timers.length
+          ? h("ul.plain", d.timers.map((t: any) => h("li", h("code", t.sla), ` ${t.subject} · ${t.state} · due ${when(t.due_at)}`)))
+          : h("p.muted", "No SLA timers on this document."),
+      ),
+    ),
+  );
+  onLive = (ev) => {
+    if (ev.exception_id === id && ev.exception?.version !== x.version) {
+      toast("This exception changed — showing the latest.");
+      render();
+    }
+  };
+  keyHandler = (e) => {
+    if (e.key === "Escape" || e.key === "u") go("#/queue");
+  };
+  try {
+    const t = await get<{ entries: any[]; documents: string[] }>("/api/exceptions/" + id + "/timeline");
+    clear(tl, h("h2", "Timeline", h("span.muted", ` · documents ${t.documents.join(", ")} and their correlation ids`)), timelineView(t.entries));
+  } catch (e) {
+    clear(tl, h("h2", "Timeline"), h("p.error", e instanceof Error ? e.message : String(e)));
+  }
+}
+
+function deliveryBox(fd: any) {
+  const d = fd.delivery;
+  return h(
+    "div.delivery",
+    h("h3", "Failed delivery"),
+    h("dl.facts", h("dt", "Target"), h("dd", d.target), h("dt", "Document"), h("dd", d.document_type || "—"), h("dt", "Error"), h("dd", `${d.error_class || "?"}: ${d.error || ""}${d.http_status ? " (HTTP " + d.http_status + ")" : ""}`), h("dt", "Attempt"), h("dd", String(d.attempt || "—")), h("dt", "Idempotency key"), h("dd", h("code", d.idempotency_key || d.message_id))),
+  );
+}
+
+function chainView(ch: any) {
+  if (!ch) return h("p.muted", "No order is linked to this exception.");
+  const names: Record<string, string> = { po: "Purchase order", acknowledgement: "Acknowledgement", changes: "Changes", asn: "Ship notice (ASN)", receipt: "Goods receipt", quality: "Quality", invoice: "Invoice" };
+  return h(
+    "ol.chain",
+    ch.steps.map((s: any) =>
+      h(
+        "li.step." + s.status,
+        h("span.dot", { "aria-hidden": "true" }),
+        h("div", h("strong", names[s.step] ?? s.step), " ", badge(s.status, s.status === "due" && !isZero(s.due) ? "due " + day(s.due) : s.status), ch.next === s.step ? h("span.next", "next") : null, h("div.muted", s.detail), !isZero(s.at) ? h("div.muted.small", when(s.at)) : null),
+      ),
+    ),
+  );
+}
+
+function timelineView(entries: any[]) {
+  if (!entries.length) return h("p.muted", "No events or spans recorded for these documents.");
+  return h(
+    "div.tablewrap",
+    h(
+      "table.tl",
+      h("thead", h("tr", h("th", "When"), h("th", "What"), h("th", "System"), h("th", "Document"), h("th", "Correlation"), h("th", "Detail"))),
+      h(
+        "tbody",
+        entries.map((e) =>
+          h(
+            "tr." + e.kind + (e.status === "error" || e.type === "message.failed" ? ".bad" : ""),
+            h("td.nowrap", { title: e.at }, when(e.at)),
+            h("td", e.kind === "span" ? h("span.badge.span", "span") : null, " ", h("code", e.type)),
+            h("td", e.source),
+            h("td.nowrap", e.document_id || "—"),
+            h("td.nowrap", h("code.small", e.correlation_id || "—")),
+            h("td.detail", e.kind === "span" ? `${e.duration_ms.toFixed(0)} ms · ${e.status}${e.message ? ": " + e.message : ""}` : h("code.small", (e.data || "").slice(0, 160))),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function retryTable(rs: any[]) {
+  return h(
+    "table.small",
+    h("thead", h("tr", h("th", "When"), h("th", "By"), h("th", "Topic"), h("th", "Key"), h("th", "Outcome"))),
+    h("tbody", rs.map((r) => h("tr", h("td", when(r.requested_at)), h("td", r.requested_by), h("td", h("code", r.topic)), h("td", h("code", r.idempotency_key)), h("td", badge(r.status, r.status.replace("_", " ")), r.error ? h("div.muted", r.error) : null)))),
+  );
+}
+
+// ---------- retries ----------
+
+async function retryFlow(ids: number[]) {
+  try {
+    const pv = await post<{ plans: any[]; confirm: string }>("/api/retries/preview", { exception_ids: ids });
+    const ok = pv.plans.filter((p) => !p.blocked);
+    const dlg = h("dialog.confirm", { "aria-labelledby": "retry-title" }) as HTMLDialogElement;
+    const high = ok.filter((p) => p.duplicate_risk === "high").length;
+    clear(
+      dlg,
+      h("h2", { id: "retry-title" }, `Re-send ${ok.length} failed deliver${ok.length === 1 ? "y" : "ies"}?`),
+      high ? h("p.warn", `${high} with a HIGH duplicate-posting risk: the target may have posted them already.`) : null,
+      h(
+        "table.small",
+        h("thead", h("tr", h("th", "Exception"), h("th", "Message"), h("th", "To topic"), h("th", "Idempotency key"), h("th", "Payload"), h("th", "Duplicate risk"))),
+        h(
+          "tbody",
+          pv.plans.map((p) =>
+            h(
+              "tr",
+              h("td", "#" + p.exception_id),
+              h("td", p.message_id, h("div.muted.small", p.document_type)),
+              h("td", p.blocked ? h("span.muted", "skipped") : h("code", p.topic)),
+              h("td", h("code", p.idempotency_key || "—")),
+              h("td", p.blocked ? p.blocked : h("details", h("summary", `${p.payload_bytes} bytes`), h("pre", p.payload_preview))),
+              h("td", p.blocked ? "—" : [badge(p.duplicate_risk, p.duplicate_risk), h("div.muted.small", p.duplicate_risk_reason)]),
+            ),
+          ),
+        ),
+      ),
+      h(
+        "div.actions",
+        h("button.primary", { disabled: ok.length ? undefined : true, onclick: async () => {
+          try {
+            const r = await post<{ retries: any[] }>("/api/retries", { exception_ids: ids, confirm: pv.confirm });
+            dlg.close();
+            toast(`${r.retries.length} re-sent with their original idempotency keys`);
+            render();
+          } catch (e) {
+            dlg.close();
+            showError(e);
+          }
+        } }, `Re-send ${ok.length}`),
+        h("button", { onclick: () => dlg.close() }, "Cancel"),
+      ),
+    );
+    document.body.append(dlg);
+    dlg.addEventListener("close", () => dlg.remove());
+    dlg.showModal();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function renderRetries() {
+  const d = await get<{ failed: Exc[]; retries: any[] }>("/api/retries");
+  const checked = new Set<number>();
+  const btn = h("button.primary", { disabled: true, onclick: () => retryFlow([...checked]) }, "Retry selected…") as HTMLButtonElement;
+  const upd = () => {
+    btn.disabled = !checked.size;
+    btn.textContent = checked.size ? `Retry ${checked.size} selected…` : "Retry selected…";
+  };
+  page(
+    "#/retries",
+    h("div.pagehead", h("h1", "Failed deliveries"), btn),
+    h("p.muted", "A retry re-publishes the original payload to supplywatch.retry.<target> with its original idempotency key. You see what will be re-sent before anything is."),
+    d.failed.length
+      ? h(
+          "div.tablewrap",
+          h(
+            "table.queue",
+            h("thead", h("tr", h("th", h("span.sr", "Select")), h("th", "P"), h("th", "Delivery"), h("th", "Plant"), h("th", "Supplier"), h("th", "State"), h("th", "Since"))),
+            h(
+              "tbody",
+              d.failed.map((x) =>
+                h(
+                  "tr",
+                  h("td", h("input", { type: "checkbox", "aria-label": "Select " + x.subject, onchange: (e: Event) => {
+                    if ((e.target as HTMLInputElement).checked) checked.add(x.id);
+                    else checked.delete(x.id);
+                    upd();
+                  } })),
+                  h("td", h("span.prio.p" + x.priority, "P" + x.priority)),
+                  h("td.title", h("a", { href: "#/x/" + x.id }, subjectLabel(x)), h("div.muted.msg", x.message)),
+                  h("td", x.plant || "—"),
+                  h("td", x.supplier || "—"),
+                  h("td", badge(x.state, x.state)),
+                  h("td", ago(x.first_seen)),
+                ),
+              ),
+            ),
+          ),
+        )
+      : h("p.empty", "No failed deliveries need attention."),
+    h("h2", "Recent retries"),
+    d.retries.length ? retryTable(d.retries) : h("p.muted", "None yet."),
+  );
+}
+
+async function renderDeadLetter() {
+  const d = await get<{ rejected: any[]; redrive_topic: string }>("/api/deadletter");
+  const checked = new Set<string>();
+  page(
+    "#/deadletter",
+    h("div.pagehead", h("h1", "Dead letter"), h("button", { onclick: async () => {
+      if (!checked.size) return toast("Select inputs to redrive", "error");
+      if (!confirm(`Re-publish ${checked.size} rejected input(s) to ${d.redrive_topic}? They are accepted only if the cause was fixed; duplicates of stored events are dropped.`)) return;
+      await post("/api/deadletter/redrive", { input_ids: [...checked] }).then((r: any) => toast(`${r.redriven.length} redriven`)).catch(showError);
+    } }, "Redrive selected…")),
+    d.rejected.length
+      ? h(
+          "div.tablewrap",
+          h(
+            "table",
+            h("thead", h("tr", h("th", h("span.sr", "Select")), h("th", "Received"), h("th", "Channel"), h("th", "Event"), h("th", "Field"), h("th", "Reason"), h("th", "Input"))),
+            h(
+              "tbody",
+              d.rejected.map((r) =>
+                h(
+                  "tr",
+                  h("td", h("input", { type: "checkbox", "aria-label": "Select " + r.input_id, onchange: (e: Event) => ((e.target as HTMLInputElement).checked ? checked.add(r.input_id) : checked.delete(r.input_id)) })),
+                  h("td.nowrap", when(r.received_at)),
+                  h("td", r.channel),
+                  h("td", r.event_type || "—", h("div.muted.small", r.event_id)),
+                  h("td", h("code", r.field || "—")),
+                  h("td", r.reason),
+                  h("td", h("details", h("summary", h("code.small", r.input_id)), h("pre", r.raw))),
+                ),
+              ),
+            ),
+          ),
+        )
+      : h("p.empty", "The dead letter is empty."),
+  );
+}
+
+// ---------- groups ----------
+
+async function renderGroups() {
+  const d = await get<{ groups: any[] }>("/api/groups");
+  page(
+    "#/groups",
+    h("div.pagehead", h("h1", "Systemic incidents"), h("span.muted", "one rule, one supplier, many documents")),
+    d.groups.length
+      ? h(
+          "div.tablewrap",
+          h(
+            "table",
+            h("thead", h("tr", h("th", "Top P"), h("th", "Incident"), h("th", "Supplier"), h("th", "Open"), h("th", "Plants"), h("th", "Value at risk"), h("th", "Last seen"), h("th", h("span.sr", "Actions")))),
+            h(
+              "tbody",
+              d.groups.map((g) =>
+                h(
+                  "tr",
+                  h("td", g.top_priority ? h("span.prio.p" + g.top_priority, "P" + g.top_priority) : "—"),
+                  h("td.title", h("a", { href: "#/queue?group=" + encodeURIComponent(g.group_key) }, g.title || g.rule), h("div.muted.small", h("code", g.rule))),
+                  h("td", g.supplier ? h("a", { href: "#/suppliers/" + g.supplier }, g.supplier) : "—"),
+                  h("td.num", String(g.open_count)),
+                  h("td", (g.plants ?? []).join(", ") || "—"),
+                  h("td.num", money(g.value_at_risk)),
+                  h("td", ago(g.last_seen)),
+                  h(
+                    "td.nowrap",
+                    can("POST", "/api/groups/actions") ? [
+                      h("button.small", { onclick: () => groupAct(g, "acknowledge") }, "Acknowledge all"),
+                      h("button.small", { onclick: () => { const a = prompt("Assign all " + g.open_count + " to", "me"); if (a) groupAct(g, "assign", { assignee: a }); } }, "Assign all…"),
+                    ] : null,
+                  ),
+                ),
+              ),
+            ),
+          ),
+        )
+      : h("p.empty", "No systemic incidents."),
+  );
+}
+
+async function groupAct(g: any, action: string, extra: Record<string, unknown> = {}) {
+  if (!confirm(`${action} all ${g.open_count} active exceptions of "${g.title || g.rule}" (${g.supplier})?`)) return;
+  try {
+    const r = await post<{ results: { ok: boolean }[] }>("/api/groups/actions", { group: g.group_key, action, ...extra });
+    const ok = r.results.filter((x) => x.ok).length;
+    toast(`${ok} of ${r.results.length} done` + (ok < r.results.length ? " (the others were in a state that does not allow it)" : ""));
+    render();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+// ---------- routing ----------
+
+async function renderRouting() {
+  const [teams, rules] = await Promise.all([get<{ teams: any[] }>("/api/teams"), get<{ rules: any[] }>("/api/routing/rules")]);
+  const canEdit = can("POST", "/api/routing/rules");
+  const f = (id: string, label: string, attrs: Record<string, any> = {}) => h("div.field", h("label", { for: id }, label), h("input", { id, name: id, size: 10, ...attrs }));
+  const teamForm = h(
+    "form.inline",
+    { onsubmit: async (e: Event) => {
+      e.preventDefault();
+      const fd = new FormData(e.target as HTMLFormElement);
+      const members = String(fd.get("t-members") || "").split(",").map((s) => s.trim()).filter(Boolean);
+      await post("/api/teams", { name: fd.get("t-name"), queue: fd.get("t-queue"), default_assignee: fd.get("t-default"), members }).then(() => { toast("Team saved"); render(); }).catch(showError);
+    } },
+    f("t-name", "Team", { required: true }),
+    f("t-queue", "Queue"),
+    f("t-members", "Members (comma)", { size: 18 }),
+    f("t-default", "Default assignee"),
+    h("button", { type: "submit" }, "Add team"),
+  );
+  const ruleForm = h(
+    "form.inline",
+    { onsubmit: async (e: Event) => {
+      e.preventDefault();
+      const fd = new FormData(e.target as HTMLFormElement);
+      const v = (k: string) => String(fd.get(k) || "").trim();
+      await post("/api/routing/rules", { position: Number(v("r-pos") || 100), rule: v("r-rule"), plant: v("r-plant"), supplier: v("r-supplier"), severity: v("r-sev"), team: v("r-team"), assignee: v("r-assignee") })
+        .then(() => { toast("Routing rule added"); render(); })
+        .catch(showError);
+    } },
+    f("r-pos", "Position", { type: "number", value: "100", size: 4 }),
+    f("r-rule", "Rule"),
+    f("r-plant", "Plant", { size: 5 }),
+    f("r-supplier", "Supplier", { size: 6 }),
+    h("div.field", h("label", { for: "r-sev" }, "Severity"), h("select", { id: "r-sev", name: "r-sev" }, ["", ...sevOrder].map((s) => h("option", { value: s }, s || "any")))),
+    f("r-team", "→ Team", { required: true }),
+    f("r-assignee", "Assignee"),
+    h("button", { type: "submit" }, "Add rule"),
+  );
+  page(
+    "#/routing",
+    h("h1", "Routing"),
+    h("p.muted", "New exceptions go to the team of the first matching rule (lowest position), and to its assignee or the team's default assignee. Empty fields match anything. Changes are audited."),
+    h("h2", "Routing rules"),
+    h(
+      "table",
+      h("thead", h("tr", h("th", "Pos"), h("th", "Rule"), h("th", "Plant"), h("th", "Supplier"), h("th", "Severity"), h("th", "Team"), h("th", "Assignee"), h("th", "By"), h("th", h("span.sr", "Delete")))),
+      h(
+        "tbody",
+        rules.rules.length
+          ? rules.rules.map((r) => h("tr", h("td", String(r.position)), h("td", r.rule || "any"), h("td", r.plant || "any"), h("td", r.supplier || "any"), h("td", r.severity || "any"), h("td", h("strong", r.team)), h("td", r.assignee || "team default"), h("td.muted", r.created_by),
+            h("td", canEdit ? h("button.link", { "aria-label": "Delete routing rule " + r.id, onclick: async () => { if (confirm("Delete this routing rule?")) { await del("/api/routing/rules/" + r.id).catch(showError); render(); } } }, "Delete") : null)))
+          : h("tr", h("td.empty", { colspan: "9" }, "No routing rules: exceptions keep the team their rule names.")),
+      ),
+    ),
+    canEdit ? ruleForm : null,
+    h("h2", "Teams"),
+    h(
+      "table",
+      h("thead", h("tr", h("th", "Team"), h("th", "Queue"), h("th", "Members"), h("th", "Default assignee"))),
+      h("tbody", teams.teams.length ? teams.teams.map((t) => h("tr", h("td", h("strong", t.name)), h("td", t.queue || "—"), h("td", (t.members ?? []).join(", ") || "—"), h("td", t.default_assignee || "—"))) : h("tr", h("td.empty", { colspan: "4" }, "No teams yet."))),
+    ),
+    canEdit ? teamForm : null,
+  );
+}
+
+// ---------- plant board ----------
+
+async function renderBoard(plant: string, params: URLSearchParams) {
+  const qs = params.get("from") ? "?from=" + params.get("from") : "";
+  const b = await get<any>("/api/plants/" + encodeURIComponent(plant) + "/inbound" + qs);
+  const plants = me?.plants ?? null;
+  const lineRow = (l: any) =>
+    h(
+      "tr" + (l.at_risk ? ".risk" : ""),
+      h("td.nowrap", day(l.expected_at)),
+      h("td.nowrap", h("a", { href: "#/queue?q=" + l.po }, l.po), " / " + l.line),
+      h("td", l.item),
+      h("td", h("a", { href: "#/suppliers/" + l.supplier }, l.supplier)),
+      h("td.num", `${l.received || l.shipped || 0} / ${l.quantity} ${l.unit}`),
+      h("td", badge(l.status, l.status.replace("_", " ")), l.on_hold ? badge("hold", "quality hold") : null),
+      h("td.nowrap", isZero(l.arrival) ? "—" : day(l.arrival)),
+      h("td", l.at_risk ? h("strong.risktext", "⚠ " + l.why) : ""),
+    );
+  const table = (ls: any[], empty: string) =>
+    ls.length
+      ? h("div.tablewrap", h("table", h("thead", h("tr", h("th", "Expected"), h("th", "PO / line"), h("th", "Item"), h("th", "Supplier"), h("th", "Qty"), h("th", "Status"), h("th", "Arrival"), h("th", "Production impact"))), h("tbody", ls.map(lineRow))))
+      : h("p.empty", empty);
+  page(
+    "#/plants",
+    h(
+      "div.pagehead",
+      h("h1", "Inbound · plant ", plant),
+      plants && plants.length > 1 ? h("select", { "aria-label": "Plant", onchange: (e: Event) => go("#/plants/" + (e.target as HTMLSelectElement).value) }, plants.map((p) => h("option", { value: p, selected: p === plant ? true : undefined }, p))) : null,
+      h("span.muted", "from " + b.from),
+    ),
+    h(
+      "div.days",
+      b.days.map((d: any) =>
+        h(
+          "div.day" + (d.at_risk ? ".risk" : ""),
+          h("h3", day(d.date + "T12:00:00Z")),
+          h("div.big", String(d.expected), h("span.muted.small", " expected")),
+          h("ul.plain.small", h("li", `ASN received ${d.asn_received}`), h("li" + (d.asn_missing ? ".bad" : ""), `ASN missing ${d.asn_missing}`), h("li", `in transit ${d.in_transit}`), h("li", `received ${d.received}`), h("li" + (d.quality_holds ? ".bad" : ""), `quality holds ${d.quality_holds}`)),
+          d.at_risk ? h("div.risktext", `⚠ ${d.at_risk} will hit production`) : null,
+        ),
+      ),
+    ),
+    h("h2", `Overdue (${b.overdue.length})`),
+    table(b.overdue, "Nothing overdue."),
+    h("h2", "Expected this week"),
+    table(b.lines, "No deliveries expected in this window."),
+  );
+}
+
+// ---------- supplier ----------
+
+async function renderSupplier(id: string) {
+  const s = await get<any>("/api/suppliers/" + encodeURIComponent(id));
+  page(
+    "#/suppliers",
+    h("div.pagehead", h("h1", "Supplier ", id)),
+    h(
+      "div.kpis",
+      kpi("Open orders", String(s.open_orders.length)),
+      kpi("Unacknowledged", String(s.unacknowledged)),
+      kpi("Ack time p50", s.acknowledged_orders ? s.ack_hours_p50.toFixed(1) + " h" : "—"),
+      kpi("Ack time p90", s.acknowledged_orders ? s.ack_hours_p90.toFixed(1) + " h" : "—"),
+      kpi("Open exceptions", String(s.exceptions.length)),
+    ),
+    h("h2", "Exceptions"),
+    s.exceptions.length
+      ? h("ul.plain", s.exceptions.map((x: Exc) => h("li", h("span.prio.p" + x.priority, "P" + x.priority), " ", h("a", { href: "#/x/" + x.id }, x.title), h("span.muted", ` · ${subjectLabel(x)} · ${x.state}`))))
+      : h("p.muted", "None."),
+    h("h2", "Open orders"),
+    h(
+      "div.tablewrap",
+      h(
+        "table",
+        h("thead", h("tr", h("th", "PO"), h("th", "Plant"), h("th", "Version"), h("th", "Released"), h("th", "Acknowledged"), h("th", "Received"), h("th", "Value"))),
+        h("tbody", s.open_orders.map((o: any) => h("tr", h("td", h("a", { href: "#/queue?q=" + o.po }, o.po)), h("td", o.plant), h("td", String(o.version)), h("td", when(o.released_at)), h("td", isZero(o.acked_at) ? h("span.bad", "not yet") : when(o.acked_at) + (o.acked_version < o.version ? ` (v${o.acked_version})` : "")), h("td.num", `${o.received} / ${o.quantity}`), h("td.num", money(o.value, o.currency))))),
+      ),
+    ),
+  );
+}
+
+function kpi(label: string, value: string) {
+  return h("div.kpi", h("div.big", value), h("div.muted", label));
+}
+
+async function renderKPIs() {
+  const k = await get<any>("/api/kpis");
+  page(
+    "#/kpis",
+    h("h1", "Exception KPIs"),
+    h(
+      "div.kpis",
+      kpi("Active exceptions", String(k.active)),
+      kpi("Open (not acknowledged)", String(k.open)),
+      kpi("Critical", String(k.critical)),
+      kpi("Priority 1", String(k.priority_1)),
+      kpi("Value at risk", money(k.value_at_risk)),
+      kpi("Resolved, 7 days", String(k.resolved_7d)),
+      kpi("Time to resolve p50", k.resolve_hours_p50_30d.toFixed(1) + " h"),
+      kpi("Time to resolve p90", k.resolve_hours_p90_30d.toFixed(1) + " h"),
+    ),
+  );
+}
+
+boot();
