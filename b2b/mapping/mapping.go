@@ -196,6 +196,20 @@ func parseNumber(s string, mark byte) (float64, bool) {
 	if s == "" {
 		return 0, false
 	}
+	if len(s) <= 15 { // plain digits (most quantities): exact without ParseFloat
+		n := 0
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				n = -1
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		if n >= 0 {
+			return float64(n), true
+		}
+	}
 	if mark != 0 && mark != '.' {
 		s = strings.Replace(s, string(mark), ".", 1)
 	} else if strings.Count(s, ",") == 1 && !strings.Contains(s, ".") {

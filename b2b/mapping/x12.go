@@ -25,6 +25,7 @@ func X12(p *partner.Profile, ic *x12.Interchange, syntaxErrs []*x12.Error, opt O
 		}
 	}
 	index := 0
+	shared := &x12Shared{prefs: p.ProductQualifiers(partner.X12)}
 	for gi := range ic.Groups {
 		g := &ic.Groups[gi]
 		for si := range g.Sets {
@@ -33,7 +34,10 @@ func X12(p *partner.Profile, ic *x12.Interchange, syntaxErrs []*x12.Error, opt O
 			if bad[[2]string{g.Control, s.Control}] {
 				continue
 			}
-			c := &xset{p: p, ic: ic, g: g, s: s, index: index, opt: opt}
+			c := &xset{p: p, ic: ic, g: g, s: s, index: index, opt: opt, shared: shared}
+			if n := len(s.Segments); n > 0 {
+				c.copy.setRange(s.Segments[0].Raw(), s.Segments[n-1].Raw())
+			}
 			evs, err := c.run()
 			out.Warnings = append(out.Warnings, c.warnings...)
 			out.Acknowledgements = append(out.Acknowledgements, c.acks...)
@@ -57,6 +61,14 @@ type xset struct {
 	opt      Options
 	warnings []*Problem
 	acks     []FunctionalAck
+	copy     unitCopy   // the set's bytes, for the strings its events keep
+	shared   *x12Shared // what the sets of one interchange share
+}
+
+// x12Shared is the state the sets of one interchange share.
+type x12Shared struct {
+	unit  unitCache
+	prefs []string // product qualifier preference
 }
 
 func (c *xset) base() *Problem {
@@ -107,26 +119,40 @@ func (c *xset) unmapped(seg x12.Segment, elem int, err error) *Problem {
 	return c.problem(seg, elem, "", "", "%v", err)
 }
 
-func (c *xset) str(seg x12.Segment, i int) string { return clone(seg.String(i)) }
+func (c *xset) str(seg x12.Segment, i int) string { return c.clone(seg.String(i)) }
+
+// clone copies s (trimmed), which aliases the input, for an event to keep.
+func (c *xset) clone(s string) string { return c.copy.clone(s) }
 
 // num reads element i as a number; empty is (0, false, nil).
-func (c *xset) num(seg x12.Segment, i int, field string) (float64, bool, error) {
+func (c *xset) num(seg x12.Segment, i int, field fld) (float64, bool, error) {
 	s := strings.TrimSpace(seg.String(i))
 	if s == "" {
 		return 0, false, nil
 	}
 	v, ok := parseNumber(s, '.')
 	if !ok {
-		return 0, false, c.problem(seg, i, field, s, "%q is not a number", s)
+		return 0, false, c.problem(seg, i, field.String(), s, "%q is not a number", s)
 	}
 	return v, true, nil
 }
 
-func (c *xset) unit(seg x12.Segment, i int, field string) (canon, orig string, err error) {
-	orig = clone(string(seg.Component(i, 1)))
-	canon, err = c.p.MapUnit(partner.X12, orig, field)
+func (c *xset) unit(seg x12.Segment, i int, field fld) (canon, orig string, err error) {
+	code := strings.TrimSpace(alias(seg.Component(i, 1)))
+	if u := &c.shared.unit; u.origCopy != "" && code == u.orig {
+		return u.canon, u.origCopy, nil
+	}
+	orig = clone(code)
+	canon, err = c.p.MapUnit(partner.X12, orig, "")
 	if err != nil {
+		var ue *partner.UnmappedError
+		if errors.As(err, &ue) {
+			ue.Field = field.String()
+		}
 		return "", orig, c.unmapped(seg, i, err)
+	}
+	if orig != "" {
+		c.shared.unit = unitCache{orig: orig, canon: canon, origCopy: orig}
 	}
 	return canon, orig, nil
 }
@@ -236,12 +262,19 @@ func (c *xset) supplier(pt *parties) string {
 
 // item picks the product id by the partner's qualifier preference from the
 // qualifier/id pairs starting at element first.
-func (c *xset) item(seg x12.Segment, first int, field string, required bool) (string, error) {
+func (c *xset) item(seg x12.Segment, first int, field fld, required bool) (string, error) {
 	best, rank := "", -1
-	prefs := c.p.ProductQualifiers(partner.X12)
-	n := seg.Len()
-	for i := first; i+1 <= n; i += 2 {
-		q, v := strings.TrimSpace(seg.String(i)), strings.TrimSpace(seg.String(i+1))
+	prefs := c.shared.prefs
+	q := ""
+	for i, e := range seg.All() { // qualifier/id pairs, in one pass
+		if i < first {
+			continue
+		}
+		if (i-first)%2 == 0 {
+			q = strings.TrimSpace(alias(e))
+			continue
+		}
+		v := strings.TrimSpace(alias(e))
 		if q == "" || v == "" {
 			continue
 		}
@@ -250,15 +283,16 @@ func (c *xset) item(seg x12.Segment, first int, field string, required bool) (st
 		}
 	}
 	if best == "" && required {
+		n := seg.Len()
 		var got []string
 		for i := first; i+1 <= n; i += 2 {
 			if q := strings.TrimSpace(seg.String(i)); q != "" {
 				got = append(got, q)
 			}
 		}
-		return "", c.problem(seg, first, field, strings.Join(got, ","), "no product id with a qualifier partner %s accepts (%s); got %v", c.p.ID, strings.Join(prefs, ", "), got)
+		return "", c.problem(seg, first, field.String(), strings.Join(got, ","), "no product id with a qualifier partner %s accepts (%s); got %v", c.p.ID, strings.Join(prefs, ", "), got)
 	}
-	return clone(best), nil
+	return c.clone(best), nil
 }
 
 // needByQualifiers are the DTM/ACK/SCH date qualifiers read as a need-by or
@@ -369,7 +403,7 @@ func (c *xset) purchaseOrder() ([]*procure.Event, error) {
 				continue
 			}
 			l := &lines[len(lines)-1]
-			q, ok, err := c.num(seg, 1, "lines.schedule.quantity")
+			q, ok, err := c.num(seg, 1, plain("lines.schedule.quantity"))
 			if err != nil {
 				return nil, err
 			}
@@ -435,14 +469,14 @@ func (c *xset) purchaseOrder() ([]*procure.Event, error) {
 // poLine reads a PO1 (850) or POC (860) line. del reports a POC02 DI
 // (delete item).
 func (c *xset) poLine(seg x12.Segment, seq int) (l procure.POLine, del bool, err error) {
-	field := fmt.Sprintf("lines[%d]", seq-1)
+	field := lineField(seq-1)
 	qtyEl, unitEl, priceEl, basisEl, idEl := 2, 3, 4, 5, 6
 	if seg.Is("POC") {
 		qtyEl, unitEl, priceEl, basisEl, idEl = 3, 5, 6, 7, 8
 		del = seg.String(2) == "DI"
 	}
 	l.Line = c.line(seg, 1, seq, field)
-	q, ok, err := c.num(seg, qtyEl, field+".quantity")
+	q, ok, err := c.num(seg, qtyEl, field.sub("quantity"))
 	if err != nil {
 		return l, del, err
 	}
@@ -450,19 +484,19 @@ func (c *xset) poLine(seg x12.Segment, seq int) (l procure.POLine, del bool, err
 		if del {
 			return l, del, nil
 		}
-		return l, del, c.problem(seg, qtyEl, field+".quantity", seg.String(qtyEl), "quantity is missing or not positive")
+		return l, del, c.problem(seg, qtyEl, field.sub("quantity").String(), seg.String(qtyEl), "quantity is missing or not positive")
 	}
 	l.Quantity = q
-	if l.Unit, l.UnitOriginal, err = c.unit(seg, unitEl, field+".unit"); err != nil {
+	if l.Unit, l.UnitOriginal, err = c.unit(seg, unitEl, field.sub("unit")); err != nil {
 		return l, del, err
 	}
-	if p, ok, err := c.num(seg, priceEl, field+".unit_price"); err != nil {
+	if p, ok, err := c.num(seg, priceEl, field.sub("unit_price")); err != nil {
 		return l, del, err
 	} else if ok {
 		l.UnitPrice = p
 	}
 	_ = basisEl
-	if l.Item, err = c.item(seg, idEl, field+".item", true); err != nil {
+	if l.Item, err = c.item(seg, idEl, field.sub("item"), true); err != nil {
 		return l, del, err
 	}
 	return l, del, nil
@@ -470,11 +504,11 @@ func (c *xset) poLine(seg x12.Segment, seq int) (l procure.POLine, del bool, err
 
 // line reads a line number from element i, or uses the position seq with a
 // warning when the sender left it out.
-func (c *xset) line(seg x12.Segment, i, seq int, field string) int {
+func (c *xset) line(seg x12.Segment, i, seq int, field fld) int {
 	if n, ok := lineNumber(seg.String(i)); ok {
 		return n
 	}
-	c.warn(seg, i, field+".line", "line number %q is missing or not a number: line is the position %d", seg.String(i), seq)
+	c.warn(seg, i, field.sub("line").String(), "line number %q is missing or not a number: line is the position %d", seg.String(i), seq)
 	return seq
 }
 
@@ -573,14 +607,14 @@ type ackLine struct {
 }
 
 func (c *xset) ackLines(al *ackLine, k int, ackType string) ([]procure.AckLine, error) {
-	field := fmt.Sprintf("lines[%d]", k)
+	field := lineField(k)
 	seg := al.seg
 	qtyEl, unitEl, priceEl := 2, 3, 4
 	if seg.Is("POC") {
 		qtyEl, unitEl, priceEl = 3, 5, 6
 	}
 	base := procure.AckLine{Line: c.line(seg, 1, k+1, field)}
-	if p, ok, err := c.num(seg, priceEl, field+".unit_price"); err != nil {
+	if p, ok, err := c.num(seg, priceEl, field.sub("unit_price")); err != nil {
 		return nil, err
 	} else if ok {
 		base.UnitPrice = p
@@ -596,13 +630,13 @@ func (c *xset) ackLines(al *ackLine, k int, ackType string) ([]procure.AckLine, 
 		default:
 			l.Status = procure.AckAccepted
 		}
-		q, ok, err := c.num(seg, qtyEl, field+".quantity")
+		q, ok, err := c.num(seg, qtyEl, field.sub("quantity"))
 		if err != nil {
 			return nil, err
 		}
 		if ok {
 			l.Quantity = q
-			if l.Unit, l.UnitOriginal, err = c.unit(seg, unitEl, field+".unit"); err != nil {
+			if l.Unit, l.UnitOriginal, err = c.unit(seg, unitEl, field.sub("unit")); err != nil {
 				return nil, err
 			}
 		}
@@ -614,10 +648,10 @@ func (c *xset) ackLines(al *ackLine, k int, ackType string) ([]procure.AckLine, 
 		code := a.String(1)
 		st, ok := ackStatus[code]
 		if !ok {
-			return nil, c.problem(a, 1, field+".status", code, "line item status %q is not mapped to accepted, changed, rejected or backordered", code)
+			return nil, c.problem(a, 1, field.sub("status").String(), code, "line item status %q is not mapped to accepted, changed, rejected or backordered", code)
 		}
 		l.Status = st
-		q, ok, err := c.num(a, 2, field+".quantity")
+		q, ok, err := c.num(a, 2, field.sub("quantity"))
 		if err != nil {
 			return nil, err
 		}
@@ -627,7 +661,7 @@ func (c *xset) ackLines(al *ackLine, k int, ackType string) ([]procure.AckLine, 
 			if a.String(3) == "" {
 				a, ue = seg, unitEl
 			}
-			if l.Unit, l.UnitOriginal, err = c.unit(a, ue, field+".unit"); err != nil {
+			if l.Unit, l.UnitOriginal, err = c.unit(a, ue, field.sub("unit")); err != nil {
 				return nil, err
 			}
 		}
@@ -635,7 +669,7 @@ func (c *xset) ackLines(al *ackLine, k int, ackType string) ([]procure.AckLine, 
 			l.PromisedDate = procure.DateOf(d)
 		}
 		if st == procure.AckChanged && l.Quantity == 0 && l.PromisedDate.IsZero() && l.UnitPrice == 0 {
-			return nil, c.problem(a, 1, field, code, "line %d is changed (%s) but proposes no quantity, date or price", l.Line, code)
+			return nil, c.problem(a, 1, field.String(), code, "line %d is changed (%s) but proposes no quantity, date or price", l.Line, code)
 		}
 		if st == procure.AckRejected {
 			l.Reason = code + " " + rejectReasons[code]
@@ -645,47 +679,135 @@ func (c *xset) ackLines(al *ackLine, k int, ackType string) ([]procure.AckLine, 
 	return out, nil
 }
 
-// hl is one hierarchical level of an 856 or 861.
+// hl is one hierarchical level of an 856.
 type hl struct {
 	id, parent string
 	level      string
-	segs       []x12.Segment
+	seg        x12.Segment   // the HL segment
+	segs       []x12.Segment // the segments after it, up to the next HL or CTT (a window on the set)
 	up         *hl
 	sscc       string
+	items      int // item levels under this order level, so far
+	packKids   int // child pack levels with an SSCC
+	packKid    *hl // the last of them
 }
 
+// hierarchy reads the HL tree of the set in one pass: levels in order with
+// their parents resolved. head is the segments outside any level (before the
+// first HL, after CTT). Levels and their segment lists are windows on one
+// allocation: a 50-item ship notice is two allocations, not a hundred.
 func (c *xset) hierarchy() (head []x12.Segment, levels []*hl, err error) {
-	byID := map[string]*hl{}
+	body := c.s.Body()
+	n := 0
+	for i := range body {
+		if body[i].Is("HL") {
+			n++
+		}
+	}
+	store := make([]hl, n)
+	levels = make([]*hl, 0, n)
+	// ids are almost always 1, 2, 3 …: while they are, a level's id is its
+	// position and needs no map; the first other id builds the map.
+	var byID map[string]*hl
+	find := func(id string) *hl {
+		if byID != nil {
+			return byID[id]
+		}
+		if k, ok := seqID(id); ok && k <= len(levels) {
+			return levels[k-1]
+		}
+		return nil
+	}
 	var cur *hl
-	for _, seg := range c.s.Body() {
-		switch seg.Tag() {
-		case "HL":
-			h := &hl{id: seg.String(1), parent: seg.String(2), level: seg.String(3)}
+	curFrom := 0
+	closeCur := func(to int) {
+		if cur != nil {
+			cur.segs = body[curFrom:to:to]
+			cur = nil
+		}
+	}
+	headEnd := -1 // body[:headEnd] is head while nothing else joined it
+	for i, seg := range body {
+		switch {
+		case seg.Is("HL"):
+			closeCur(i)
+			if headEnd < 0 {
+				headEnd = i
+				head = body[:i:i]
+			}
+			h := &store[len(levels)]
+			h.seg = seg
+			for k, e := range seg.All() { // HL01-03 in one pass
+				switch k {
+				case 1:
+					h.id = alias(e)
+				case 2:
+					h.parent = alias(e)
+				case 3:
+					h.level = alias(e)
+				}
+				if k == 3 {
+					break
+				}
+			}
 			if h.id == "" {
 				return nil, nil, c.problem(seg, 1, "", "", "HL01 (hierarchical id) is missing")
 			}
-			if byID[h.id] != nil {
+			if find(h.id) != nil {
 				return nil, nil, c.problem(seg, 1, "", h.id, "hierarchical id %s appears twice", h.id)
 			}
 			if h.parent != "" {
-				if h.up = byID[h.parent]; h.up == nil {
+				if h.up = find(h.parent); h.up == nil {
 					return nil, nil, c.problem(seg, 2, "", h.parent, "parent %s of HL %s is not an earlier HL", h.parent, h.id)
 				}
 			}
-			byID[h.id] = h
+			if byID == nil {
+				if k, ok := seqID(h.id); !ok || k != len(levels)+1 {
+					byID = make(map[string]*hl, n)
+					for _, x := range levels {
+						byID[x.id] = x
+					}
+				}
+			}
+			if byID != nil {
+				byID[h.id] = h
+			}
 			levels = append(levels, h)
-			cur = h
-		case "CTT":
-			cur = nil
+			cur, curFrom = h, i+1
+		case seg.Is("CTT"):
+			closeCur(i)
+			if headEnd < 0 {
+				headEnd = i
+				head = body[:i:i]
+			}
 		default:
-			if cur != nil {
-				cur.segs = append(cur.segs, seg)
-			} else {
-				head = append(head, seg)
+			if cur == nil && headEnd >= 0 {
+				head = append(head, seg) // after CTT: copied, body is not written
 			}
 		}
 	}
+	closeCur(len(body))
+	if headEnd < 0 {
+		head = body
+	}
 	return head, levels, nil
+}
+
+// seqID reads an id written as a plain positive decimal without leading
+// zeros ("1", "12"), the form sequential HL ids take.
+func seqID(id string) (int, bool) {
+	if id == "" || len(id) > 9 || id[0] == '0' {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 func (h *hl) ancestor(levels ...string) *hl {
@@ -724,7 +846,7 @@ func (c *xset) sscc(seg x12.Segment) string {
 	if !procure.ValidSSCC(v) {
 		c.warn(seg, 2, "packs.sscc", "SSCC %s has check digit %c, GS1 mod-10 gives %d", v, v[17], procure.GS1CheckDigit(v[:17]))
 	}
-	return strings.Clone(v)
+	return c.clone(v)
 }
 
 func allDigits(s string) bool {
@@ -750,7 +872,7 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 		shipQ, arrQ      string
 		shipDate, arrive time.Time
 		pt               parties
-		itemsPerOrder    = map[*hl]int{}
+		orphanItems      int // item levels without an order level
 		shipLevelSegs    []x12.Segment
 	)
 	shipLevelSegs = append(shipLevelSegs, head...)
@@ -844,6 +966,10 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 		if h.sscc == "" {
 			continue
 		}
+		if h.up != nil && (h.level == "P" || h.level == "T") {
+			h.up.packKids++
+			h.up.packKid = h
+		}
 		pk := procure.Pack{SSCC: h.sscc}
 		if h.level == "T" {
 			pk.Packaging = "PX"
@@ -853,12 +979,19 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 		}
 		sn.Packs = append(sn.Packs, pk)
 	}
+	items := 0
+	for _, h := range levels {
+		if h.level == "I" {
+			items++
+		}
+	}
+	sn.Lines = make([]procure.ASNLine, 0, items)
 	for _, h := range levels {
 		if h.level != "I" {
 			continue
 		}
 		k := len(sn.Lines)
-		field := fmt.Sprintf("lines[%d]", k)
+		field := lineField(k)
 		l := procure.ASNLine{}
 		order := h.ancestor("O")
 		var lin, sn1, prf x12.Segment
@@ -891,24 +1024,28 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 			}
 		}
 		if prf.Ordinal() == 0 || strings.TrimSpace(prf.String(1)) == "" {
-			return nil, c.problem(c.hlSeg(h), 0, field+".po", "", "item HL %s has no purchase order (PRF01 at order or item level)", h.id)
+			return nil, c.problem(h.seg, 0, field.sub("po").String(), "", "item HL %s has no purchase order (PRF01 at order or item level)", h.id)
 		}
 		l.PO = c.str(prf, 1)
 		if sn1.Ordinal() == 0 {
-			return nil, c.problem(c.hlSeg(h), 0, field+".quantity", "", "item HL %s has no SN1 quantity", h.id)
+			return nil, c.problem(h.seg, 0, field.sub("quantity").String(), "", "item HL %s has no SN1 quantity", h.id)
 		}
-		q, ok, err := c.num(sn1, 2, field+".quantity")
+		q, ok, err := c.num(sn1, 2, field.sub("quantity"))
 		if err != nil {
 			return nil, err
 		}
 		if !ok || q <= 0 {
-			return nil, c.problem(sn1, 2, field+".quantity", sn1.String(2), "shipped quantity is missing or not positive")
+			return nil, c.problem(sn1, 2, field.sub("quantity").String(), sn1.String(2), "shipped quantity is missing or not positive")
 		}
 		l.Quantity = q
-		if l.Unit, l.UnitOriginal, err = c.unit(sn1, 3, field+".unit"); err != nil {
+		if l.Unit, l.UnitOriginal, err = c.unit(sn1, 3, field.sub("unit")); err != nil {
 			return nil, err
 		}
-		itemsPerOrder[order]++
+		pos := &orphanItems
+		if order != nil {
+			pos = &order.items
+		}
+		*pos++
 		switch {
 		case lin.Ordinal() > 0:
 			if n, ok := lineNumber(lin.String(1)); ok {
@@ -916,10 +1053,10 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 			} else if n, ok := lineNumber(sn1.String(1)); ok {
 				l.Line = n
 			} else {
-				l.Line = itemsPerOrder[order]
-				c.warn(lin, 1, field+".line", "no PO line number (LIN01, SN101): line is the item's position %d in order %s", l.Line, l.PO)
+				l.Line = *pos
+				c.warn(lin, 1, field.sub("line").String(), "no PO line number (LIN01, SN101): line is the item's position %d in order %s", l.Line, l.PO)
 			}
-			if l.Item, err = c.item(lin, 2, field+".item", false); err != nil {
+			if l.Item, err = c.item(lin, 2, field.sub("item"), false); err != nil {
 				return nil, err
 			}
 			if l.Lot == "" {
@@ -929,14 +1066,14 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 			if n, ok := lineNumber(sn1.String(1)); ok {
 				l.Line = n
 			} else {
-				l.Line = itemsPerOrder[order]
-				c.warn(sn1, 1, field+".line", "no PO line number (LIN01, SN101): line is the item's position %d in order %s", l.Line, l.PO)
+				l.Line = *pos
+				c.warn(sn1, 1, field.sub("line").String(), "no PO line number (LIN01, SN101): line is the item's position %d in order %s", l.Line, l.PO)
 			}
 		}
 		if a := h.ancestor("P", "T"); a != nil {
 			l.SSCC = a.sscc
-		} else if kids := childPacks(h, levels); len(kids) == 1 {
-			l.SSCC = kids[0].sscc // S-O-I-P with one pack per item
+		} else if h.packKids == 1 {
+			l.SSCC = h.packKid.sscc // S-O-I-P with one pack per item
 		}
 		sn.Lines = append(sn.Lines, l)
 	}
@@ -946,30 +1083,16 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 	return []*procure.Event{c.event(procure.ASNSubmitted, shipID, 0, c.supplier(&pt), plant, &sn)}, nil
 }
 
-func (c *xset) hlSeg(h *hl) x12.Segment {
-	for _, seg := range c.s.Body() {
-		if seg.Is("HL") && seg.String(1) == h.id {
-			return seg
-		}
-	}
-	return x12.Segment{}
-}
-
-func childPacks(h *hl, levels []*hl) []*hl {
-	var out []*hl
-	for _, x := range levels {
-		if x.up == h && (x.level == "P" || x.level == "T") && x.sscc != "" {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
 func (c *xset) pairValue(seg x12.Segment, first int, qual string) string {
-	n := seg.Len()
-	for i := first; i+1 <= n; i += 2 {
-		if seg.String(i) == qual {
-			return c.str(seg, i+1)
+	match := false
+	for i, e := range seg.All() { // qualifier/value pairs, in one pass
+		if i < first {
+			continue
+		}
+		if (i-first)%2 == 0 {
+			match = alias(e) == qual
+		} else if match {
+			return c.clone(alias(e))
 		}
 	}
 	return ""
@@ -1022,16 +1145,16 @@ func (c *xset) receipt() ([]*procure.Event, error) {
 			}
 		case "RCD":
 			k := len(rc.Lines)
-			field := fmt.Sprintf("lines[%d]", k)
+			field := lineField(k)
 			rc.Lines = append(rc.Lines, procure.ReceiptLine{})
 			cur, curSeg = &rc.Lines[k], seg
 			lineSegs, linePOs, lineItems = append(lineSegs, seg), append(linePOs, ""), append(lineItems, x12.Segment{})
-			q, _, err := c.num(seg, 2, field+".received_quantity")
+			q, _, err := c.num(seg, 2, field.sub("received_quantity"))
 			if err != nil {
 				return nil, err
 			}
 			cur.ReceivedQuantity = q
-			if r, _, err := c.num(seg, 4, field+".rejected_quantity"); err != nil {
+			if r, _, err := c.num(seg, 4, field.sub("rejected_quantity")); err != nil {
 				return nil, err
 			} else {
 				cur.RejectedQuantity = r
@@ -1040,7 +1163,7 @@ func (c *xset) receipt() ([]*procure.Event, error) {
 			if seg.String(3) == "" && seg.String(5) != "" {
 				ue = 5
 			}
-			if cur.Unit, _, err = c.unit(seg, ue, field+".unit"); err != nil {
+			if cur.Unit, _, err = c.unit(seg, ue, field.sub("unit")); err != nil {
 				return nil, err
 			}
 		case "LIN":
@@ -1057,14 +1180,14 @@ func (c *xset) receipt() ([]*procure.Event, error) {
 		return nil, c.problem(bra, 1, "document.id", "", "receipt number (BRA01) is missing")
 	}
 	for k := range rc.Lines {
-		field := fmt.Sprintf("lines[%d]", k)
+		field := lineField(k)
 		l := &rc.Lines[k]
 		l.PO = linePOs[k]
 		if l.PO == "" {
 			l.PO = headPO
 		}
 		if l.PO == "" {
-			return nil, c.problem(lineSegs[k], 0, field+".po", "", "receipt line has no purchase order (PRF at line or header level)")
+			return nil, c.problem(lineSegs[k], 0, field.sub("po").String(), "", "receipt line has no purchase order (PRF at line or header level)")
 		}
 		if n, ok := lineNumber(lineSegs[k].String(1)); ok {
 			l.Line = n
@@ -1074,7 +1197,7 @@ func (c *xset) receipt() ([]*procure.Event, error) {
 			l.Line = c.line(lineSegs[k], 1, k+1, field)
 		}
 		if lin := lineItems[k]; lin.Ordinal() > 0 {
-			item, err := c.item(lin, 2, field+".item", false)
+			item, err := c.item(lin, 2, field.sub("item"), false)
 			if err != nil {
 				return nil, err
 			}
@@ -1151,7 +1274,7 @@ func (c *xset) invoice() ([]*procure.Event, error) {
 		inv.DueDate = procure.DateOf(invDate.AddDate(0, 0, dueDays))
 	}
 	if tds.Ordinal() > 0 {
-		v, ok, err := c.num(tds, 1, "amount")
+		v, ok, err := c.num(tds, 1, plain("amount"))
 		if err != nil {
 			return nil, err
 		}
@@ -1160,19 +1283,19 @@ func (c *xset) invoice() ([]*procure.Event, error) {
 		}
 	}
 	for k, seg := range lineSegs {
-		field := fmt.Sprintf("lines[%d]", k)
+		field := lineField(k)
 		l := procure.InvoiceLine{PO: po, Line: c.line(seg, 1, k+1, field)}
-		q, _, err := c.num(seg, 2, field+".quantity")
+		q, _, err := c.num(seg, 2, field.sub("quantity"))
 		if err != nil {
 			return nil, err
 		}
 		l.Quantity = q
 		if seg.String(3) != "" {
-			if l.Unit, _, err = c.unit(seg, 3, field+".unit"); err != nil {
+			if l.Unit, _, err = c.unit(seg, 3, field.sub("unit")); err != nil {
 				return nil, err
 			}
 		}
-		p, _, err := c.num(seg, 4, field+".unit_price")
+		p, _, err := c.num(seg, 4, field.sub("unit_price"))
 		if err != nil {
 			return nil, err
 		}

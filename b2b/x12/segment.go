@@ -97,17 +97,23 @@ func (s Segment) Len() int {
 func (s Segment) Element(i int) []byte {
 	el, _, _ := s.seps()
 	b := s.Raw()
-	for k := 0; k < i; k++ {
-		j := bytes.IndexByte(b, el)
-		if j < 0 {
-			return nil
+	// A byte loop: elements are short, so one pass beats an IndexByte call
+	// per element.
+	i = max(i, 0)
+	k, start := 0, 0
+	for j := 0; j < len(b); j++ {
+		if b[j] == el {
+			if k == i {
+				return b[start:j]
+			}
+			k++
+			start = j + 1
 		}
-		b = b[j+1:]
 	}
-	if j := bytes.IndexByte(b, el); j >= 0 {
-		return b[:j]
+	if k == i {
+		return b[start:]
 	}
-	return b
+	return nil
 }
 
 // String returns element i as a string that aliases the input.
@@ -139,21 +145,19 @@ func (s Segment) All() iter.Seq2[int, []byte] {
 	return func(yield func(int, []byte) bool) {
 		el, _, _ := s.seps()
 		b := s.Raw()
-		j := bytes.IndexByte(b, el)
-		if j < 0 {
-			return
+		i, start := 0, -1
+		for j := 0; j < len(b); j++ {
+			if b[j] != el {
+				continue
+			}
+			if start >= 0 && !yield(i, b[start:j]) {
+				return
+			}
+			i++
+			start = j + 1
 		}
-		b = b[j+1:]
-		for i := 1; ; i++ {
-			j = bytes.IndexByte(b, el)
-			if j < 0 {
-				yield(i, b)
-				return
-			}
-			if !yield(i, b[:j]) {
-				return
-			}
-			b = b[j+1:]
+		if start >= 0 {
+			yield(i, b[start:])
 		}
 	}
 }
