@@ -469,7 +469,7 @@ func (c *xset) purchaseOrder() ([]*procure.Event, error) {
 // poLine reads a PO1 (850) or POC (860) line. del reports a POC02 DI
 // (delete item).
 func (c *xset) poLine(seg x12.Segment, seq int) (l procure.POLine, del bool, err error) {
-	field := lineField(seq-1)
+	field := lineField(seq - 1)
 	qtyEl, unitEl, priceEl, basisEl, idEl := 2, 3, 4, 5, 6
 	if seg.Is("POC") {
 		qtyEl, unitEl, priceEl, basisEl, idEl = 3, 5, 6, 7, 8
