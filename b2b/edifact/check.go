@@ -6,33 +6,34 @@ package edifact
 // values (n..) of the segments every procurement message uses. The message
 // structures (which segment where, code lists) belong to the mappers.
 func (p *parser) checkData(seg Segment) {
-	raw := seg.Raw()
-	if seg.tagLen != 3 {
+	in := seg.in
+	if seg.tagLen != 3 || in == nil {
 		return
 	}
+	raw := in.data[seg.start:seg.end:seg.end]
 	switch tag3(raw) {
 	case tUNS:
 		p.checkUNS(seg)
 	case tNAD:
-		p.code(seg, 1, 1, "party function code qualifier (3035)")
+		p.code(seg, raw, 1, "party function code qualifier (3035)")
 	case tQTY:
-		p.codeNumber(seg, "quantity type code qualifier (6063)", 35, "quantity (6060)")
+		p.codeNumber(seg, raw, "quantity type code qualifier (6063)", 35, "quantity (6060)")
 	case tPRI:
-		p.codeNumber(seg, "price code qualifier (5125)", 15, "price amount (5118)")
+		p.codeNumber(seg, raw, "price code qualifier (5125)", 15, "price amount (5118)")
 	case tMOA:
-		p.codeNumber(seg, "monetary amount type code qualifier (5025)", 35, "monetary amount (5004)")
+		p.codeNumber(seg, raw, "monetary amount type code qualifier (5025)", 35, "monetary amount (5004)")
 	case tDTM:
-		p.code(seg, 1, 1, "date or time or period function code qualifier (2005)")
+		p.code(seg, raw, 1, "date or time or period function code qualifier (2005)")
 	case tRFF:
-		p.code(seg, 1, 1, "reference code qualifier (1153)")
+		p.code(seg, raw, 1, "reference code qualifier (1153)")
 	case tCNT:
-		p.codeNumber(seg, "control total type code qualifier (6069)", 18, "control total value (6066)")
+		p.codeNumber(seg, raw, "control total type code qualifier (6069)", 18, "control total value (6066)")
 	case tCUX:
-		p.code(seg, 1, 1, "currency usage code qualifier (6347)")
+		p.code(seg, raw, 1, "currency usage code qualifier (6347)")
 	case tTAX:
-		p.code(seg, 1, 0, "duty or tax or fee function code qualifier (5283)")
+		p.code(seg, raw, 0, "duty or tax or fee function code qualifier (5283)")
 	case tALC:
-		p.code(seg, 1, 0, "allowance or charge code qualifier (5463)")
+		p.code(seg, raw, 0, "allowance or charge code qualifier (5463)")
 	}
 }
 
@@ -55,16 +56,16 @@ const (
 	tALC = 'A'<<16 | 'L'<<8 | 'C'
 )
 
-// element1 returns data element 1 and its first two components (escaped) in
-// one pass over the segment.
-func element1(seg Segment) (e, c1, c2 []byte) {
-	in := seg.sh()
-	b := seg.Raw()
+// element1 returns data element 1 of raw (a segment of in with a tag of
+// three) and its first two components (escaped) in one pass. With
+// firstOnly it stops at the end of component 1 and e is not set.
+func element1(raw []byte, in *input, firstOnly bool) (e, c1, c2 []byte) {
+	b := raw
 	rel, el, comp := in.rel, in.el, in.comp
 	// Skip the tag (element 0): checkData's tags are three letters, which
 	// are never service characters.
 	i := 0
-	if seg.tagLen == 3 && len(b) > 3 && b[3] == el {
+	if len(b) > 3 && b[3] == el {
 		i = 3
 	}
 	for ; i < len(b); i++ {
@@ -94,6 +95,9 @@ func element1(seg Segment) (e, c1, c2 []byte) {
 		}
 		if c == comp {
 			if k1 < 0 {
+				if firstOnly {
+					return nil, b[:i:i], nil
+				}
 				k1 = i
 			} else if k2 < 0 {
 				k2 = i
@@ -112,8 +116,8 @@ func element1(seg Segment) (e, c1, c2 []byte) {
 
 // codeNumber checks the qualifier (component 1) and the numeric value
 // (component 2) of element 1: QTY, PRI, MOA, CNT.
-func (p *parser) codeNumber(seg Segment, codeWhat string, max int, numWhat string) {
-	_, c1, c2 := element1(seg)
+func (p *parser) codeNumber(seg Segment, raw []byte, codeWhat string, max int, numWhat string) {
+	_, c1, c2 := element1(raw, seg.in, false)
 	p.codeValue(seg, 1, 1, c1, codeWhat)
 	p.numberValue(seg, 1, 2, max, c2, numWhat)
 }
@@ -138,14 +142,15 @@ func (p *parser) checkUNS(seg Segment) {
 	p.uns[k] = pos
 }
 
-// code checks a coded qualifier: at most three upper-case letters or digits.
-func (p *parser) code(seg Segment, i, j int, what string) {
-	e, c1, _ := element1(seg)
+// code checks a coded qualifier in element 1 (j = 0) or its component 1 (j =
+// 1): at most three upper-case letters or digits.
+func (p *parser) code(seg Segment, raw []byte, j int, what string) {
+	e, c1, _ := element1(raw, seg.in, j == 1)
 	v := c1
 	if j == 0 {
 		v = e
 	}
-	p.codeValue(seg, i, j, v, what)
+	p.codeValue(seg, 1, j, v, what)
 }
 
 func (p *parser) codeValue(seg Segment, i, j int, v []byte, what string) {

@@ -79,6 +79,10 @@ func (s Segment) Ordinal() int { return int(s.ord) }
 // tagEnd returns the length of the tag of raw: up to the first element or
 // component separator, cut at 255 bytes (such a tag is invalid anyway).
 func tagEnd(raw []byte, el, comp byte) uint8 {
+	if len(raw) > 3 && (raw[3] == el || raw[3] == comp) && raw[0] != el && raw[0] != comp &&
+		raw[1] != el && raw[1] != comp && raw[2] != el && raw[2] != comp {
+		return 3 // the usual tag of three
+	}
 	n := len(raw)
 	for i := 0; i < len(raw); i++ {
 		if raw[i] == el || raw[i] == comp {
