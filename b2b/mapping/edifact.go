@@ -31,13 +31,15 @@ func EDIFACT(p *partner.Profile, ic *edifact.Interchange, syntaxErrs []*edifact.
 			}
 		}
 	}
+	shared := &ediShared{prefs: p.ProductQualifiers(partner.EDIFACT)}
 	for i := range ic.Messages {
 		m := &ic.Messages[i]
 		if bad[m.Reference] || len(m.Segments) == 0 {
 			continue
 		}
 		c := &emsg{p: p, ic: ic, m: m, group: groupOf[m.Segments[0].Offset()], index: i + 1, opt: opt,
-			dec: ic.Delimiters.Decimal}
+			dec: ic.Delimiters.Decimal, shared: shared}
+		c.copy.setRange(m.Segments[0].Raw(), m.Segments[len(m.Segments)-1].Raw())
 		evs, err := c.run()
 		out.Warnings = append(out.Warnings, c.warnings...)
 		out.Acknowledgements = append(out.Acknowledgements, c.acks...)
@@ -61,6 +63,14 @@ type emsg struct {
 	dec      byte
 	warnings []*Problem
 	acks     []FunctionalAck
+	copy     unitCopy   // the message's bytes, for the strings its events keep
+	shared   *ediShared // what the messages of one interchange share
+}
+
+// ediShared is the state the messages of one interchange share.
+type ediShared struct {
+	unit  unitCache
+	prefs []string // product qualifier preference
 }
 
 func (c *emsg) base() *Problem {
@@ -103,30 +113,42 @@ func (c *emsg) unmapped(seg edifact.Segment, elem, comp int, err error) *Problem
 }
 
 // txt is component j of element i, unescaped, decoded and copied.
-func (c *emsg) txt(seg edifact.Segment, i, j int) string { return clone(seg.Text(i, j)) }
+func (c *emsg) txt(seg edifact.Segment, i, j int) string { return c.copy.clone(seg.Text(i, j)) }
 
-// code is component j of element i as written (codes never hold escapes).
+// code is component j of element i as written (codes never hold escapes),
+// trimmed, in the message's copy (see unitCopy): no allocation per code.
 func (c *emsg) code(seg edifact.Segment, i, j int) string {
-	return strings.TrimSpace(string(seg.Component(i, j)))
+	return c.copy.clone(alias(seg.Component(i, j)))
 }
 
-func (c *emsg) num(seg edifact.Segment, i, j int, field string) (float64, bool, error) {
+func (c *emsg) num(seg edifact.Segment, i, j int, field fld) (float64, bool, error) {
 	s := c.code(seg, i, j)
 	if s == "" {
 		return 0, false, nil
 	}
 	v, ok := parseNumber(s, c.dec)
 	if !ok {
-		return 0, false, c.problem(seg, i, j, field, s, "%q is not a number", s)
+		return 0, false, c.problem(seg, i, j, field.String(), s, "%q is not a number", s)
 	}
 	return v, true, nil
 }
 
-func (c *emsg) unit(seg edifact.Segment, i, j int, field string) (canon, orig string, err error) {
-	orig = clone(c.code(seg, i, j))
-	canon, err = c.p.MapUnit(partner.EDIFACT, orig, field)
+func (c *emsg) unit(seg edifact.Segment, i, j int, field fld) (canon, orig string, err error) {
+	code := strings.TrimSpace(alias(seg.Component(i, j)))
+	if u := &c.shared.unit; u.origCopy != "" && code == u.orig {
+		return u.canon, u.origCopy, nil
+	}
+	orig = clone(code)
+	canon, err = c.p.MapUnit(partner.EDIFACT, orig, "")
 	if err != nil {
+		var ue *partner.UnmappedError
+		if errors.As(err, &ue) {
+			ue.Field = field.String()
+		}
 		return "", orig, c.unmapped(seg, i, j, err)
+	}
+	if orig != "" {
+		c.shared.unit = unitCache{orig: orig, canon: canon, origCopy: orig}
 	}
 	return canon, orig, nil
 }
@@ -247,7 +269,16 @@ func (c *emsg) walk() (*eheader, []*lineGroup, []edifact.Segment, error) {
 		inSum   bool
 		cps     string
 	)
-	for _, seg := range c.m.Body() {
+	body := c.m.Body()
+	nLIN := 0
+	for i := range body {
+		if body[i].Is("LIN") {
+			nLIN++
+		}
+	}
+	store := make([]lineGroup, 0, nLIN) // one allocation for all line groups
+	lines = make([]*lineGroup, 0, nLIN)
+	for i, seg := range body {
 		tag := seg.Tag()
 		if inSum {
 			summary = append(summary, seg)
@@ -262,7 +293,8 @@ func (c *emsg) walk() (*eheader, []*lineGroup, []edifact.Segment, error) {
 			continue
 		case "LIN":
 			detail = true
-			cur = &lineGroup{lin: seg, cps: cps}
+			store = append(store, lineGroup{lin: seg, cps: cps})
+			cur = &store[len(store)-1]
 			lines = append(lines, cur)
 			continue
 		case "CPS":
@@ -271,7 +303,7 @@ func (c *emsg) walk() (*eheader, []*lineGroup, []edifact.Segment, error) {
 			cur = nil
 		}
 		if cur != nil {
-			cur.segs = append(cur.segs, seg)
+			cur.segs = extend(cur.segs, body, i)
 			continue
 		}
 		if detail {
@@ -324,6 +356,19 @@ func (c *emsg) walk() (*eheader, []*lineGroup, []edifact.Segment, error) {
 	return h, lines, summary, nil
 }
 
+// extend appends body[i] to segs. While the segments are adjacent in body,
+// segs stays a window on it (no allocation); otherwise it is copied.
+func extend(segs, body []edifact.Segment, i int) []edifact.Segment {
+	n := len(segs)
+	if n == 0 {
+		return body[i : i+1 : i+1]
+	}
+	if i >= n && &segs[0] == &body[i-n] {
+		return body[i-n : i+1 : i+1]
+	}
+	return append(segs, body[i])
+}
+
 func (c *emsg) nad(seg edifact.Segment, h *eheader) {
 	id, agency := c.txt(seg, 2, 1), c.code(seg, 2, 3)
 	switch c.code(seg, 1, 1) {
@@ -370,7 +415,7 @@ func (c *emsg) ref(h *eheader, q string) string {
 // item picks the product id from LIN C212 and PIA by the partner's
 // qualifier preference.
 func (c *emsg) item(g *lineGroup) string {
-	prefs := c.p.ProductQualifiers(partner.EDIFACT)
+	prefs := c.shared.prefs
 	best, rank := "", -1
 	consider := func(id, typ string) {
 		if id == "" {
@@ -406,17 +451,17 @@ func (c *emsg) description(g *lineGroup) string {
 }
 
 // lineNo is the LIN line item number, or the position with a warning.
-func (c *emsg) lineNo(g *lineGroup, k int, field string) int {
+func (c *emsg) lineNo(g *lineGroup, k int, field fld) int {
 	if n, ok := lineNumber(c.code(g.lin, 1, 1)); ok {
 		return n
 	}
-	c.warn(g.lin, 1, 1, field+".line", "line item number %q is missing or not a number: line is the position %d", c.code(g.lin, 1, 1), k+1)
+	c.warn(g.lin, 1, 1, field.sub("line").String(), "line item number %q is missing or not a number: line is the position %d", c.code(g.lin, 1, 1), k+1)
 	return k + 1
 }
 
 // poLine is the order line an ASN, receipt or invoice line refers to: RFF+ON
 // (C506-3 line number) or RFF+LI, else the LIN number with a warning.
-func (c *emsg) poLine(g *lineGroup, k int, field string, h *eheader) (po string, line int) {
+func (c *emsg) poLine(g *lineGroup, k int, field fld, h *eheader) (po string, line int) {
 	po = c.ref(h, "ON")
 	for _, seg := range g.segs {
 		if !seg.Is("RFF") {
@@ -439,10 +484,10 @@ func (c *emsg) poLine(g *lineGroup, k int, field string, h *eheader) (po string,
 	if line == 0 {
 		if n, ok := lineNumber(c.code(g.lin, 1, 1)); ok {
 			line = n
-			c.warn(g.lin, 1, 1, field+".line", "no order line reference (RFF+ON line number, RFF+LI): the PO line is taken to be LIN number %d", n)
+			c.warn(g.lin, 1, 1, field.sub("line").String(), "no order line reference (RFF+ON line number, RFF+LI): the PO line is taken to be LIN number %d", n)
 		} else {
 			line = k + 1
-			c.warn(g.lin, 1, 1, field+".line", "no order line reference and no LIN number: line is the position %d", line)
+			c.warn(g.lin, 1, 1, field.sub("line").String(), "no order line reference and no LIN number: line is the position %d", line)
 		}
 	}
 	return po, line
@@ -450,7 +495,7 @@ func (c *emsg) poLine(g *lineGroup, k int, field string, h *eheader) (po string,
 
 // qty returns the first QTY of the line whose qualifier is in quals (in
 // preference order), with its unit.
-func (c *emsg) qty(g *lineGroup, field string, quals ...string) (q float64, unit, orig string, found bool, err error) {
+func (c *emsg) qty(g *lineGroup, field fld, quals ...string) (q float64, unit, orig string, found bool, err error) {
 	var best edifact.Segment
 	rank := -1
 	for _, seg := range g.segs {
@@ -463,18 +508,18 @@ func (c *emsg) qty(g *lineGroup, field string, quals ...string) (q float64, unit
 	if rank < 0 {
 		return 0, "", "", false, nil
 	}
-	v, _, err := c.num(best, 1, 2, field+".quantity")
+	v, _, err := c.num(best, 1, 2, field.sub("quantity"))
 	if err != nil {
 		return 0, "", "", false, err
 	}
-	unit, orig, err = c.unit(best, 1, 3, field+".unit")
+	unit, orig, err = c.unit(best, 1, 3, field.sub("unit"))
 	if err != nil {
 		return 0, "", "", false, err
 	}
 	return v, unit, orig, true, nil
 }
 
-func (c *emsg) qtyValue(g *lineGroup, field, qual string) (float64, error) {
+func (c *emsg) qtyValue(g *lineGroup, field fld, qual string) (float64, error) {
 	for _, seg := range g.segs {
 		if seg.Is("QTY") && c.code(seg, 1, 1) == qual {
 			v, _, err := c.num(seg, 1, 2, field)
@@ -486,7 +531,7 @@ func (c *emsg) qtyValue(g *lineGroup, field, qual string) (float64, error) {
 
 // price is the PRI price (net AAA first, then calculation/invoice/gross
 // prices), divided by its unit price basis.
-func (c *emsg) price(g *lineGroup, field string) (float64, float64, error) {
+func (c *emsg) price(g *lineGroup, field fld) (float64, float64, error) {
 	quals := []string{"AAA", "CAL", "INV", "AAB", "AAE", "AAF"}
 	var best edifact.Segment
 	rank := -1
@@ -504,11 +549,11 @@ func (c *emsg) price(g *lineGroup, field string) (float64, float64, error) {
 	if rank < 0 {
 		return 0, 0, nil
 	}
-	p, _, err := c.num(best, 1, 2, field+".unit_price")
+	p, _, err := c.num(best, 1, 2, field.sub("unit_price"))
 	if err != nil {
 		return 0, 0, err
 	}
-	basis, ok, err := c.num(best, 1, 5, field+".price_unit")
+	basis, ok, err := c.num(best, 1, 5, field.sub("price_unit"))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -572,21 +617,21 @@ func (c *emsg) order() ([]*procure.Event, error) {
 		po.ValidTo = procure.DateOf(t)
 	}
 	for k, g := range groups {
-		field := fmt.Sprintf("lines[%d]", len(po.Lines))
+		field := lineField(len(po.Lines))
 		if c.code(g.lin, 2, 1) == "2" {
-			c.warn(g.lin, 2, 1, field, "line %s is deleted (LIN 1229 = 2): left out of the order", c.code(g.lin, 1, 1))
+			c.warn(g.lin, 2, 1, field.String(), "line %s is deleted (LIN 1229 = 2): left out of the order", c.code(g.lin, 1, 1))
 			continue
 		}
 		l := procure.POLine{Line: c.lineNo(g, k, field), Item: c.item(g), Description: c.description(g)}
 		if l.Item == "" {
-			return nil, c.problem(g.lin, 3, 1, field+".item", "", "line %d has no item number (LIN C212 or PIA)", l.Line)
+			return nil, c.problem(g.lin, 3, 1, field.sub("item").String(), "", "line %d has no item number (LIN C212 or PIA)", l.Line)
 		}
 		q, unit, orig, found, err := c.qty(g, field, "21", "113")
 		if err != nil {
 			return nil, err
 		}
 		if !found || q <= 0 {
-			return nil, c.problem(g.lin, 0, 0, field+".quantity", "", "line %d has no ordered quantity (QTY+21)", l.Line)
+			return nil, c.problem(g.lin, 0, 0, field.sub("quantity").String(), "", "line %d has no ordered quantity (QTY+21)", l.Line)
 		}
 		l.Quantity, l.Unit, l.UnitOriginal = q, unit, orig
 		if l.UnitPrice, l.PriceUnit, err = c.price(g, field); err != nil {
@@ -601,7 +646,7 @@ func (c *emsg) order() ([]*procure.Event, error) {
 				inSCC = true
 			case "QTY":
 				if inSCC {
-					pend, _, _ = c.num(seg, 1, 2, field+".schedule.quantity")
+					pend, _, _ = c.num(seg, 1, 2, field.sub("schedule.quantity"))
 				}
 			case "DTM":
 				if inSCC && pend > 0 {
@@ -622,7 +667,7 @@ func (c *emsg) order() ([]*procure.Event, error) {
 		case po.OrderType == "blanket" && !po.ValidTo.IsZero():
 			l.NeedBy = po.ValidTo
 		default:
-			return nil, c.problem(g.lin, 0, 0, field+".need_by", "", "line %d has no delivery date (DTM 2/69/63/64/10 in the line or header, or SCC schedule)", l.Line)
+			return nil, c.problem(g.lin, 0, 0, field.sub("need_by").String(), "", "line %d has no delivery date (DTM 2/69/63/64/10 in the line or header, or SCC schedule)", l.Line)
 		}
 		po.Lines = append(po.Lines, l)
 	}
@@ -655,14 +700,14 @@ func (c *emsg) orderResponse() ([]*procure.Event, error) {
 	}
 	ack := &procure.Acknowledgement{AckID: h.docID}
 	for k, g := range groups {
-		field := fmt.Sprintf("lines[%d]", len(ack.Lines))
+		field := lineField(len(ack.Lines))
 		l := procure.AckLine{Line: c.lineNo(g, k, field)}
 		action := c.code(g.lin, 2, 1)
 		switch {
 		case action != "":
 			st, ok := lineAction[action]
 			if !ok {
-				return nil, c.problem(g.lin, 2, 1, field+".status", action, "line action %q is not mapped to accepted, changed or rejected", action)
+				return nil, c.problem(g.lin, 2, 1, field.sub("status").String(), action, "line action %q is not mapped to accepted, changed or rejected", action)
 			}
 			l.Status = st
 		case h.function == "27":
@@ -677,7 +722,7 @@ func (c *emsg) orderResponse() ([]*procure.Event, error) {
 		if found {
 			l.Quantity, l.Unit, l.UnitOriginal = q, unit, orig
 		}
-		if bo, err := c.qtyValue(g, field+".quantity", "83"); err != nil {
+		if bo, err := c.qtyValue(g, field.sub("quantity"), "83"); err != nil {
 			return nil, err
 		} else if bo > 0 && l.Status == procure.AckAccepted {
 			l.Status = procure.AckBackordered
@@ -689,7 +734,7 @@ func (c *emsg) orderResponse() ([]*procure.Event, error) {
 			return nil, err
 		}
 		if l.Status == procure.AckChanged && l.Quantity == 0 && l.PromisedDate.IsZero() && l.UnitPrice == 0 {
-			return nil, c.problem(g.lin, 2, 1, field, action, "line %d is changed but proposes no quantity, date or price", l.Line)
+			return nil, c.problem(g.lin, 2, 1, field.String(), action, "line %d is changed but proposes no quantity, date or price", l.Line)
 		}
 		ack.Lines = append(ack.Lines, l)
 	}
@@ -805,18 +850,18 @@ func (c *emsg) despatchAdvice() ([]*procure.Event, error) {
 		}
 	}
 	for k, g := range groups {
-		field := fmt.Sprintf("lines[%d]", k)
+		field := lineField(k)
 		l := procure.ASNLine{Item: c.item(g)}
 		l.PO, l.Line = c.poLine(g, k, field, h)
 		if l.PO == "" {
-			return nil, c.problem(g.lin, 0, 0, field+".po", "", "line has no order reference (RFF+ON in the line or header)")
+			return nil, c.problem(g.lin, 0, 0, field.sub("po").String(), "", "line has no order reference (RFF+ON in the line or header)")
 		}
 		q, unit, orig, found, err := c.qty(g, field, "12", "46")
 		if err != nil {
 			return nil, err
 		}
 		if !found || q <= 0 {
-			return nil, c.problem(g.lin, 0, 0, field+".quantity", "", "line has no despatched quantity (QTY+12)")
+			return nil, c.problem(g.lin, 0, 0, field.sub("quantity").String(), "", "line has no despatched quantity (QTY+12)")
 		}
 		l.Quantity, l.Unit, l.UnitOriginal = q, unit, orig
 		for _, seg := range g.segs {
@@ -857,23 +902,23 @@ func (c *emsg) receivingAdvice() ([]*procure.Event, error) {
 		rc.ASN = c.ref(h, "DQ")
 	}
 	for k, g := range groups {
-		field := fmt.Sprintf("lines[%d]", k)
+		field := lineField(k)
 		l := procure.ReceiptLine{Item: c.item(g)}
 		l.PO, l.Line = c.poLine(g, k, field, h)
 		if l.PO == "" {
-			return nil, c.problem(g.lin, 0, 0, field+".po", "", "line has no order reference (RFF+ON in the line or header)")
+			return nil, c.problem(g.lin, 0, 0, field.sub("po").String(), "", "line has no order reference (RFF+ON in the line or header)")
 		}
 		q, unit, _, found, err := c.qty(g, field, "48", "194", "46")
 		if err != nil {
 			return nil, err
 		}
 		if !found {
-			return nil, c.problem(g.lin, 0, 0, field+".received_quantity", "", "line has no received quantity (QTY+48 or 194)")
+			return nil, c.problem(g.lin, 0, 0, field.sub("received_quantity").String(), "", "line has no received quantity (QTY+48 or 194)")
 		}
 		l.Unit = unit
 		rej := 0.0
 		for _, qual := range []string{"195", "196"} {
-			v, err := c.qtyValue(g, field+".rejected_quantity", qual)
+			v, err := c.qtyValue(g, field.sub("rejected_quantity"), qual)
 			if err != nil {
 				return nil, err
 			}
@@ -928,7 +973,7 @@ func (c *emsg) invoice() ([]*procure.Event, error) {
 			continue
 		}
 		if r := slices.Index(invoiceAmounts, c.code(seg, 1, 1)); r >= 0 && (rank < 0 || r < rank) {
-			v, _, err := c.num(seg, 1, 2, "amount")
+			v, _, err := c.num(seg, 1, 2, plain("amount"))
 			if err != nil {
 				return nil, err
 			}
@@ -936,7 +981,7 @@ func (c *emsg) invoice() ([]*procure.Event, error) {
 		}
 	}
 	for k, g := range groups {
-		field := fmt.Sprintf("lines[%d]", k)
+		field := lineField(k)
 		l := procure.InvoiceLine{}
 		l.PO, l.Line = c.poLine(g, k, field, h)
 		q, unit, _, found, err := c.qty(g, field, "47", "46", "12")
