@@ -60,13 +60,13 @@ type WriterConfig struct {
 // Defaults fills unset fields.
 func (c *WriterConfig) Defaults() {
 	if c.BatchSize == 0 {
-		c.BatchSize = 20000
+		c.BatchSize = 10000
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = 200 * time.Millisecond
 	}
 	if c.QueueSize == 0 {
-		c.QueueSize = 2 * c.BatchSize
+		c.QueueSize = c.BatchSize
 	}
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = 5 * time.Second

@@ -261,7 +261,7 @@ func rawInsertRate(ctx context.Context, e *benchEnv, values [][]byte) (float64, 
 		}
 		rows[i] = procure.Received{Event: ev, Raw: v, Channel: "kafka", ReceivedAt: now}
 	}
-	const batch = 20000
+	const batch = 10000 // the collector's default batch size
 	start := time.Now()
 	for off := 0; off < len(rows); off += batch {
 		if err := store.InsertEvents(ctx, rows[off:min(off+batch, len(rows))]); err != nil {
