@@ -20,9 +20,9 @@ type Observation struct {
 	Subject string
 	DocKey  string
 	// At is the event's occurred_at: timers run on business time.
-	At                                         time.Time
-	Start, Stop, Pause, Resume, Reset, Cancel  bool
-	Calendar                                   *Calendar
+	At                                        time.Time
+	Start, Stop, Pause, Resume, Reset, Cancel bool
+	Calendar                                  *Calendar
 	// Duration is business time in Calendar; Deadline, when set, is the due
 	// instant instead.
 	Duration time.Duration
@@ -259,6 +259,7 @@ func warnings(cal *Calendar, from, due time.Time, total, remaining time.Duration
 // It saves the timers through tx and returns the due times of breaches.
 func (s *Scheduler) Fire(ctx context.Context, tx procure.StateTx, ts []*procure.Timer, now time.Time) ([]time.Time, error) {
 	var breached []time.Time
+	var raise []*procure.ExceptionCandidate
 	for _, t := range ts {
 		if t.State != procure.TimerRunning {
 			continue
@@ -277,14 +278,35 @@ func (s *Scheduler) Fire(ctx context.Context, tx procure.StateTx, ts []*procure.
 			t.State, t.FiredAt, t.WarnAt = procure.TimerBreached, now, nil
 			c := t.Raise
 			c.At = t.DueAt
-			if _, err := tx.Exceptions().RaiseException(ctx, &c); err != nil {
-				return nil, err
-			}
+			raise = append(raise, &c)
 			breached = append(breached, t.DueAt)
 		}
 		t.Schedule()
 	}
+	if err := raiseAll(ctx, tx.Exceptions(), raise); err != nil {
+		return nil, err
+	}
 	return breached, tx.SaveTimers(ctx, ts)
+}
+
+// BatchRaiser is an ExceptionTx that raises many exceptions in a few round
+// trips (package postgres); Fire uses it when the store's has it, so that
+// a batch of breaches costs about what one does.
+type BatchRaiser interface {
+	RaiseExceptions(ctx context.Context, cs []*procure.ExceptionCandidate) ([]*procure.Exception, error)
+}
+
+func raiseAll(ctx context.Context, xtx procure.ExceptionTx, cs []*procure.ExceptionCandidate) error {
+	if br, ok := xtx.(BatchRaiser); ok && len(cs) > 1 {
+		_, err := br.RaiseExceptions(ctx, cs)
+		return err
+	}
+	for _, c := range cs {
+		if _, err := xtx.RaiseException(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FireDue fires every timer due at now, in batches, and returns how many
