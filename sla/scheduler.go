@@ -105,7 +105,8 @@ var ruleActor = func(sla string) procure.Actor { return procure.Actor{Kind: proc
 // returns the timer to store, or nil when nothing changed. Conditions are
 // taken in the order cancel, stop, reset, start, pause, resume. Exceptions
 // change through xtx: a stop or cancel resolves the breach exception, a
-// stop after the due time that was not fired yet raises and resolves it.
+// stop after the due time that was not fired yet raises and resolves it, a
+// reset of a fired timer to a due time still ahead resolves it.
 func (s *Scheduler) Observe(ctx context.Context, xtx procure.ExceptionTx, t *procure.Timer, o *Observation) (*procure.Timer, error) {
 	at := o.At
 	fp := procure.Fingerprint(o.Tenant, o.SLA, o.Subject)
@@ -152,8 +153,18 @@ func (s *Scheduler) Observe(ctx context.Context, xtx procure.ExceptionTx, t *pro
 			changed = true
 		}
 	case o.Reset && !t.StartedAt.IsZero():
+		fired := t.State == procure.TimerBreached && t.StoppedAt.IsZero()
 		start(t, o, at)
 		changed = true
+		if fired && t.DueAt.After(at) {
+			// The breach was of the old due time, and the clock restarted
+			// with one still ahead (a new promised date): its exception is
+			// resolved, and raised again if the new one passes. A new due
+			// time already past fires again at once and keeps it open.
+			if _, err := xtx.ResolveException(ctx, o.Tenant, fp, at, ruleActor(o.SLA), "reset: due again at "+t.DueAt.UTC().Format(time.RFC3339)); err != nil {
+				return nil, err
+			}
+		}
 	case o.Start || o.Reset:
 		switch {
 		case t.State == "" || t.StartedAt.IsZero():

@@ -147,3 +147,67 @@ func TestObserveLateStopRaisesAndResolves(t *testing.T) {
 		t.Fatalf("exception %+v %v", x, err)
 	}
 }
+
+// A fired timer reset to a due time still ahead (the supplier promised a
+// new date) resolves its breach; the stop then finds nothing open. Reset to
+// a due time already past, it fires again and the exception stays open.
+func TestResetOfAFiredTimerResolvesItsBreachWhenTheNewDueIsAhead(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 5, 11, 8, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name     string
+		deadline time.Time
+		want     string
+	}{
+		{"new due ahead: resolved", t0.Add(48 * time.Hour), procure.ExceptionResolved},
+		{"new due past: open", t0.Add(90 * time.Minute), procure.ExceptionOpen},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db := pgtest.New(t)
+			store := postgres.NewStateStore(db)
+			s := sla.New(sla.Config{}, store, quiet, nil)
+			o := observation(1, t0)
+			o.Deadline = t0.Add(time.Hour)
+			var tm *procure.Timer
+			step := func(f func(tx procure.StateTx) error) {
+				t.Helper()
+				if err := store.InTx(ctx, f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			step(func(tx procure.StateTx) (err error) {
+				tm, err = s.Observe(ctx, tx.Exceptions(), nil, o)
+				if err == nil {
+					err = tx.SaveTimers(ctx, []*procure.Timer{tm})
+				}
+				return err
+			})
+			if _, err := s.FireDue(ctx, t0.Add(2*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			reset := observation(1, t0.Add(3*time.Hour))
+			reset.Start, reset.Reset, reset.Deadline = false, true, c.deadline
+			step(func(tx procure.StateTx) error {
+				ts, err := tx.LoadTimers(ctx, "acme", []string{o.DocKey})
+				if err != nil {
+					return err
+				}
+				tm, err = s.Observe(ctx, tx.Exceptions(), ts[0], reset)
+				if err == nil {
+					err = tx.SaveTimers(ctx, []*procure.Timer{tm})
+				}
+				return err
+			})
+			if _, err := s.FireDue(ctx, t0.Add(4*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			x, err := postgres.NewExceptionStore(db, nil).FindExceptionByFingerprint(ctx, "acme", procure.Fingerprint("acme", "po-not-acknowledged", o.Subject))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if x.State != c.want {
+				t.Errorf("exception %s (occurrences %d, %q), want %s", x.State, x.Occurrences, x.Resolution, c.want)
+			}
+		})
+	}
+}
