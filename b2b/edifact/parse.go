@@ -96,6 +96,7 @@ type parser struct {
 	msgStart   int // index in segs of the open UNH, -1 if none
 	msgRef     string
 	msgType    string
+	msgID      [5]string // UNH02 S009 components: type, version, release, agency, association
 	uns        [2]int // ordinals in the message of UNS+D and UNS+S
 	refs       map[string]int
 	groupsSeen int
@@ -201,6 +202,13 @@ func (p *parser) required(seg Segment, i, j int, what string) string {
 		p.errorf(KindMissingElement, seg, i, j, "%s is missing", what)
 	}
 	return v
+}
+
+// requiredValue reports v (component j of element i) when it is empty.
+func (p *parser) requiredValue(seg Segment, i, j int, v, what string) {
+	if v == "" {
+		p.errorf(KindMissingElement, seg, i, j, "%s is missing", what)
+	}
 }
 
 func (p *parser) segment(seg Segment, tag string) {
@@ -338,13 +346,14 @@ func (p *parser) openMessage(seg Segment) {
 	p.msgStart = len(p.segs)
 	p.segs = append(p.segs, seg)
 	p.msgRef = seg.Text(1, 0)
-	p.msgType = seg.Text(2, 1)
+	seg.texts(2, p.msgID[:]) // S009 in one pass
+	p.msgType = p.msgID[0]
 	p.uns = [2]int{}
-	p.required(seg, 1, 0, "message reference number (UNH01)")
-	p.required(seg, 2, 1, "message type (UNH02-1)")
-	p.required(seg, 2, 2, "message version (UNH02-2)")
-	p.required(seg, 2, 3, "message release (UNH02-3)")
-	p.required(seg, 2, 4, "controlling agency (UNH02-4)")
+	p.requiredValue(seg, 1, 0, p.msgRef, "message reference number (UNH01)")
+	p.requiredValue(seg, 2, 1, p.msgID[0], "message type (UNH02-1)")
+	p.requiredValue(seg, 2, 2, p.msgID[1], "message version (UNH02-2)")
+	p.requiredValue(seg, 2, 3, p.msgID[2], "message release (UNH02-3)")
+	p.requiredValue(seg, 2, 4, p.msgID[3], "controlling agency (UNH02-4)")
 	if prev, ok := p.refs[p.msgRef]; ok && p.msgRef != "" {
 		p.warnf(KindDuplicateReference, seg, 1, "message reference %q repeats message %d of the interchange", p.msgRef, prev)
 	}
@@ -359,8 +368,8 @@ func (p *parser) closeMessage(next *Segment) {
 	}
 	segs := p.segs[p.msgStart:len(p.segs):len(p.segs)]
 	unh := segs[0]
-	m := Message{Reference: p.msgRef, Type: p.msgType, Version: unh.Text(2, 2), Release: unh.Text(2, 3),
-		Agency: unh.Text(2, 4), Association: unh.Text(2, 5), Segments: segs}
+	m := Message{Reference: p.msgRef, Type: p.msgType, Version: p.msgID[1], Release: p.msgID[2],
+		Agency: p.msgID[3], Association: p.msgID[4], Segments: segs}
 	last := segs[len(segs)-1]
 	if len(segs) > 1 && last.Is("UNT") && next == nil {
 		p.checkCount(last, len(segs), "segments", KindMessageCount)
@@ -376,7 +385,7 @@ func (p *parser) closeMessage(next *Segment) {
 	}
 	p.ic.Messages = append(p.ic.Messages, m)
 	p.msgStart = -1
-	p.msgRef, p.msgType = "", ""
+	p.msgRef, p.msgType, p.msgID = "", "", [5]string{}
 }
 
 func (p *parser) checkCount(seg Segment, counted int, what string, kind Kind) {

@@ -55,10 +55,13 @@ type input struct {
 // sh returns the shared settings; the zero Segment (a missing trailer) has none.
 func (s Segment) sh() *input {
 	if s.in == nil {
-		return &input{}
+		return &noInput
 	}
 	return s.in
 }
+
+// noInput is the settings of the zero Segment (never modified).
+var noInput input
 
 // Segment is one segment of the input, without its terminator. Elements are
 // found lazily, skipping released (escaped) separators; nothing is copied
@@ -125,7 +128,10 @@ func (s Segment) Len() int {
 
 // Element returns data element i (1-based, as in NAD01; 0 is the tag), still
 // escaped; nil when the segment has fewer elements.
-func (s Segment) Element(i int) []byte { return s.field(s.Raw(), s.sh().el, i+1) }
+func (s Segment) Element(i int) []byte {
+	in := s.sh()
+	return field(s.Raw(), in.el, in.rel, i+1)
+}
 
 // Component returns component j (1-based) of element i, still escaped; a
 // simple element is its own first component.
@@ -134,7 +140,7 @@ func (s Segment) Component(i, j int) []byte {
 	if e == nil {
 		return nil
 	}
-	return s.field(e, s.in.comp, j)
+	return field(e, s.in.comp, s.in.rel, j)
 }
 
 // Text returns component j of element i unescaped and decoded to UTF-8 by the
@@ -149,6 +155,30 @@ func (s Segment) Text(i, j int) string {
 	}
 	in := s.sh()
 	return decode(b, in.rel, in.charset)
+}
+
+// texts sets out[k] to Text(i, k+1) for every k, in one pass over element i.
+func (s Segment) texts(i int, out []string) {
+	clear(out)
+	e := s.Element(i)
+	if e == nil {
+		return
+	}
+	in := s.sh()
+	start, k := 0, 0
+	for x := 0; x < len(e) && k < len(out); x++ {
+		c := e[x]
+		if c == in.comp {
+			out[k] = decode(e[start:x:x], in.rel, in.charset)
+			k++
+			start = x + 1
+		} else if c == in.rel && in.rel != 0 {
+			x++
+		}
+	}
+	if k < len(out) {
+		out[k] = decode(e[start:len(e):len(e)], in.rel, in.charset)
+	}
 }
 
 // All yields the escaped data elements after the tag with their positions,
@@ -179,22 +209,20 @@ func (s Segment) All() iter.Seq2[int, []byte] {
 }
 
 // field returns the n-th (1-based) part of b split at sep, skipping released
-// characters.
-func (s Segment) field(b []byte, sep byte, n int) []byte {
+// characters (rel 0: none; rel is never sep, UNA refuses repeated service
+// characters).
+func field(b []byte, sep, rel byte, n int) []byte {
 	start, k := 0, 1
-	rel := s.sh().rel
 	for i := 0; i < len(b); i++ {
 		c := b[i]
-		if c == rel && rel != 0 {
-			i++
-			continue
-		}
 		if c == sep {
 			if k == n {
 				return b[start:i:i]
 			}
 			k++
 			start = i + 1
+		} else if c == rel && rel != 0 {
+			i++
 		}
 	}
 	if k == n {
