@@ -97,7 +97,7 @@ type parser struct {
 	msgRef     string
 	msgType    string
 	msgID      [5]string // UNH02 S009 components: type, version, release, agency, association
-	uns        [2]int // ordinals in the message of UNS+D and UNS+S
+	uns        [2]int    // ordinals in the message of UNS+D and UNS+S
 	refs       map[string]int
 	groupsSeen int
 }
