@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/supplywatch/supplywatch/b2b/edifact"
@@ -62,18 +63,23 @@ func BenchmarkEDIFACTTokenize(b *testing.B) {
 	data := orders(1000)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	var segs int
+	var segs, msgs int
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	for b.Loop() {
 		doc, err := edifact.Parse(data, edifact.Limits{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		segs = 0
+		segs, msgs = 0, len(doc.Interchanges[0].Messages)
 		for _, m := range doc.Interchanges[0].Messages {
 			segs += len(m.Segments)
 		}
 	}
+	runtime.ReadMemStats(&ms1)
 	b.ReportMetric(float64(segs), "segments/op")
+	b.ReportMetric(float64(msgs)*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(b.N)/float64(segs), "allocs/seg")
 }
 
 func BenchmarkEDIFACTScan(b *testing.B) {

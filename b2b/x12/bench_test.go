@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/supplywatch/supplywatch/b2b/x12"
@@ -67,20 +68,26 @@ func BenchmarkX12Tokenize(b *testing.B) {
 	data := ship856(1000)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	var segs int
+	var segs, sets int
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	for b.Loop() {
 		doc, err := x12.Parse(data, x12.Limits{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		segs = 0
+		segs, sets = 0, 0
 		for _, g := range doc.Interchanges[0].Groups {
 			for _, s := range g.Sets {
 				segs += len(s.Segments)
+				sets++
 			}
 		}
 	}
+	runtime.ReadMemStats(&ms1)
 	b.ReportMetric(float64(segs), "segments/op")
+	b.ReportMetric(float64(sets)*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(b.N)/float64(segs), "allocs/seg")
 }
 
 func BenchmarkX12Scan(b *testing.B) {
