@@ -69,6 +69,14 @@ type xset struct {
 type x12Shared struct {
 	unit  unitCache
 	prefs []string // product qualifier preference
+	els   [][]byte // scratch for elements
+}
+
+// elements splits seg into its elements (element i at index i-1) in a
+// buffer reused by the next call.
+func (c *xset) elements(seg x12.Segment) [][]byte {
+	c.shared.els = seg.AppendElements(c.shared.els[:0])
+	return c.shared.els
 }
 
 func (c *xset) base() *Problem {
@@ -265,16 +273,9 @@ func (c *xset) supplier(pt *parties) string {
 func (c *xset) item(seg x12.Segment, first int, field fld, required bool) (string, error) {
 	best, rank := "", -1
 	prefs := c.shared.prefs
-	q := ""
-	for i, e := range seg.All() { // qualifier/id pairs, in one pass
-		if i < first {
-			continue
-		}
-		if (i-first)%2 == 0 {
-			q = strings.TrimSpace(alias(e))
-			continue
-		}
-		v := strings.TrimSpace(alias(e))
+	els := c.elements(seg)
+	for i := first; i+1 <= len(els); i += 2 { // qualifier/id pairs
+		q, v := strings.TrimSpace(alias(els[i-1])), strings.TrimSpace(alias(els[i]))
 		if q == "" || v == "" {
 			continue
 		}
@@ -1084,15 +1085,10 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 }
 
 func (c *xset) pairValue(seg x12.Segment, first int, qual string) string {
-	match := false
-	for i, e := range seg.All() { // qualifier/value pairs, in one pass
-		if i < first {
-			continue
-		}
-		if (i-first)%2 == 0 {
-			match = alias(e) == qual
-		} else if match {
-			return c.clone(alias(e))
+	els := c.elements(seg)
+	for i := first; i+1 <= len(els); i += 2 {
+		if alias(els[i-1]) == qual {
+			return c.clone(alias(els[i]))
 		}
 	}
 	return ""

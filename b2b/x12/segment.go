@@ -140,6 +140,28 @@ func (s Segment) Repetition(i, r int) []byte {
 	return split(e, rep, r)
 }
 
+// AppendElements appends the elements after the tag to dst (element i at
+// index i-1) and returns it: one pass over the segment, and no allocation
+// when dst has room.
+func (s Segment) AppendElements(dst [][]byte) [][]byte {
+	el, _, _ := s.seps()
+	b := s.Raw()
+	start := -1
+	for j := 0; j < len(b); j++ {
+		if b[j] != el {
+			continue
+		}
+		if start >= 0 {
+			dst = append(dst, b[start:j])
+		}
+		start = j + 1
+	}
+	if start >= 0 {
+		dst = append(dst, b[start:])
+	}
+	return dst
+}
+
 // All yields the elements after the tag with their 1-based positions.
 func (s Segment) All() iter.Seq2[int, []byte] {
 	return func(yield func(int, []byte) bool) {
