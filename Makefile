@@ -7,16 +7,33 @@ SIMULATE ?= 1
 GOFLAGS_TEST ?= -count=1 -timeout 40m -p 2
 FUZZTIME ?= 8s
 
-.PHONY: all deps build run test test-unit fuzz bench vet clean
+.PHONY: all deps web build run test test-unit fuzz bench vet clean
 
 all: build
 
-# Go modules; the embedded ClickHouse library is fetched (and checked
-# against its pinned sha512) into ~/.cache/supplywatch on first start.
-deps:
-	$(GO) mod download
+WEB := console/web
+WEB_SRC := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json -type f 2>/dev/null)
 
-build: deps
+# Go modules, the web app's npm packages, and Debian's chromium for the
+# browser tests. The embedded ClickHouse library is fetched (and checked
+# against its pinned sha512) into ~/.cache/supplywatch on first start.
+deps: $(WEB)/node_modules/.package-lock.json
+	$(GO) mod download
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+
+# The console's web bundle, embedded into the binary.
+$(WEB)/dist/index.html: $(WEB)/node_modules/.package-lock.json $(WEB_SRC)
+	cd $(WEB) && npm run build --silent
+
+web: $(WEB)/dist/index.html
+
+build: deps web
 	$(GO) build -o $(BIN) ./cmd/supplywatch
 
 # Demo shared secrets of the cXML partners in deploy/partners.yaml.
@@ -49,6 +66,7 @@ fuzz:
 bench: build
 	$(GO) run ./cmd/supplywatch-bench
 	$(GO) test -run '^$$' -bench 'BenchmarkEngine' -benchtime 1x ./rules/ | ./scripts/benchfmt
+	$(GO) test -run '^$$' -bench Timers -benchtime 1x ./sla/slabench/ | ./scripts/benchfmt
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./b2b/x12/ ./b2b/edifact/ ./b2b/mapping/ | ./scripts/benchfmt
 
 clean:

@@ -22,16 +22,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/supplywatch/supplywatch/alerts"
 	"github.com/supplywatch/supplywatch/b2b/partner"
 	"github.com/supplywatch/supplywatch/chdb"
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector"
 	"github.com/supplywatch/supplywatch/collector/otlp"
+	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/postgres"
-	"github.com/supplywatch/supplywatch/rules"
 	"github.com/supplywatch/supplywatch/procure/schema"
+	"github.com/supplywatch/supplywatch/rules"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
@@ -39,10 +41,11 @@ import (
 
 // Roles are the parts of supplywatch a process runs.
 type Roles struct {
-	Collect bool // the Kafka consumer that stores events
+	Collect  bool // the Kafka consumer that stores events
 	Serve    bool // the HTTP API (ingest, health, metrics)
 	Simulate bool // the traffic simulator
 	Rules    bool // document state, rules and SLA timers (Postgres)
+	Console  bool // the console API and web UI (Postgres)
 }
 
 // App is a running supplywatch process.
@@ -51,26 +54,28 @@ type App struct {
 	roles Roles
 	log   *slog.Logger
 
-	chdb     *chdb.Server
-	broker   *kafka.Broker
-	conn     driver.Conn
-	store    *clickhouse.Store
-	pub      *kafka.Publisher
-	writer   *collector.Writer
-	metrics  *collector.Metrics
-	registry *prometheus.Registry
-	tracerP  *sdktrace.TracerProvider
-	tracer   trace.Tracer
-	listener   net.Listener
-	router     *gin.Engine
-	simTracers *simTracers
-	pg         *postgres.DB
-	exceptions *postgres.ExceptionStore
-	partners   *partner.Registry
-	evaluator  *rules.Evaluator
-	ruleSet    *rules.RuleSet
-	alerts     *alerts.Dispatcher
-	reloader   *rules.Reloader
+	chdb          *chdb.Server
+	broker        *kafka.Broker
+	conn          driver.Conn
+	store         *clickhouse.Store
+	pub           *kafka.Publisher
+	writer        *collector.Writer
+	metrics       *collector.Metrics
+	registry      *prometheus.Registry
+	tracerP       *sdktrace.TracerProvider
+	tracer        trace.Tracer
+	listener      net.Listener
+	router        *gin.Engine
+	simTracers    *simTracers
+	pg            *postgres.DB
+	exceptions    *postgres.ExceptionStore
+	partners      *partner.Registry
+	evaluator     *rules.Evaluator
+	ruleSet       *rules.RuleSet
+	alerts        *alerts.Dispatcher
+	console       *console.Console
+	consoleWriter *kafkago.Writer
+	reloader      *rules.Reloader
 }
 
 // Start brings up the infrastructure (embedded services if configured,
@@ -123,17 +128,24 @@ func Start(ctx context.Context, cfg Config, roles Roles, log *slog.Logger) (_ *A
 	if a.pub, err = kafka.NewPublisher(&a.cfg.Kafka); err != nil {
 		return nil, err
 	}
-	if roles.Rules {
+	if roles.Rules || roles.Console {
 		if err := a.startPostgres(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if roles.Rules {
 		if err := a.startRules(); err != nil {
 			return nil, err
 		}
 	}
 	a.metrics = collector.NewMetrics(a.registry)
 	a.writer = collector.NewWriter(a.cfg.Writer, a.store, a.pub, log.With("component", "writer"), a.metrics, a.tracer)
-	if roles.Serve {
+	if roles.Console {
+		if err := a.startConsole(); err != nil {
+			return nil, err
+		}
+	}
+	if roles.Serve || roles.Console {
 		if a.listener, err = net.Listen("tcp", a.cfg.HTTP.Addr); err != nil {
 			return nil, fmt.Errorf("http listen %s: %w", a.cfg.HTTP.Addr, err)
 		}
@@ -215,6 +227,9 @@ func (a *App) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if a.console != nil {
+		a.runConsole(gctx, g)
+	}
 	if a.cfg.B2B.DropDir.Dir != "" && a.partners != nil {
 		g.Go(func() error { return a.newIntake("").WatchDir(gctx, a.cfg.B2B.DropDir) })
 	}
@@ -261,6 +276,9 @@ func (a *App) stopInfra() {
 	if a.conn != nil {
 		a.conn.Close()
 	}
+	if a.consoleWriter != nil {
+		a.consoleWriter.Close()
+	}
 	if a.pg != nil {
 		a.pg.Close()
 	}
@@ -302,6 +320,9 @@ func (a *App) routes() (*gin.Engine, error) {
 	}
 	if a.partners != nil {
 		ingest.RegisterB2B(r, func(tenant string) collector.B2BProcessor { return a.newIntake(tenant) })
+	}
+	if a.console != nil {
+		a.console.Register(r)
 	}
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", a.ready)

@@ -8,18 +8,19 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
-	"github.com/supplywatch/supplywatch/clickhouse"
-	"github.com/supplywatch/supplywatch/collector"
 	"github.com/supplywatch/supplywatch/alerts"
 	"github.com/supplywatch/supplywatch/alerts/slack"
 	"github.com/supplywatch/supplywatch/b2b/intake"
-	"github.com/supplywatch/supplywatch/kpi"
+	"github.com/supplywatch/supplywatch/clickhouse"
+	"github.com/supplywatch/supplywatch/collector"
 	"github.com/supplywatch/supplywatch/collector/otlp"
+	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/kafka"
+	"github.com/supplywatch/supplywatch/kpi"
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/rules"
-	"github.com/supplywatch/supplywatch/sla"
 	"github.com/supplywatch/supplywatch/simulator"
+	"github.com/supplywatch/supplywatch/sla"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -41,17 +42,18 @@ type Config struct {
 	OTLP       otlp.Config            `yaml:"otlp" envPrefix:"OTLP_"`
 	B2B        B2BConfig              `yaml:"b2b" envPrefix:"B2B_"`
 	KPI        kpi.Config             `yaml:"kpi"`
+	Console    console.Config         `yaml:"console" envPrefix:"CONSOLE_"`
 	Alerts     alerts.Config          `yaml:"alerts"`
 	Slack      slack.Config           `yaml:"slack" envPrefix:"SLACK_"`
 	// SimulatorTraces is where the simulator's systems send spans.
 	SimulatorTraces SimulatorTraces `yaml:"simulator_traces" envPrefix:"SIMULATOR_TRACES_"`
 	// DataDir holds the embedded services' data (ClickHouse, Kafka log).
-	DataDir  string `yaml:"data_dir" env:"DATA_DIR"`
+	DataDir string `yaml:"data_dir" env:"DATA_DIR"`
 	// MemoryLimitMB is the Go runtime's soft memory limit (GOMEMLIMIT wins
 	// when set): the heap is collected harder as it nears the limit instead
 	// of doubling. 0 means 256.
-	MemoryLimitMB int64 `yaml:"memory_limit_mb" env:"MEMORY_LIMIT_MB"`
-	LogLevel string `yaml:"log_level" env:"LOG_LEVEL"`
+	MemoryLimitMB int64  `yaml:"memory_limit_mb" env:"MEMORY_LIMIT_MB"`
+	LogLevel      string `yaml:"log_level" env:"LOG_LEVEL"`
 }
 
 // B2BConfig configures the intake of X12, EDIFACT and cXML documents.
@@ -121,6 +123,7 @@ func (c *Config) Defaults() {
 	c.SLA.Defaults()
 	c.OTLP.Defaults()
 	c.KPI.Defaults()
+	c.Console.Defaults()
 	c.Alerts.Defaults()
 	if c.SimulatorTraces.Endpoint == "" {
 		c.SimulatorTraces.Endpoint = "http://" + c.HTTP.Addr + "/v1/traces"
@@ -135,7 +138,7 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(alertsErr, c.ClickHouse.Validate(), c.Kafka.Validate(), c.Writer.Validate(), c.Simulator.Validate(),
 		c.Postgres.Validate(), c.Rules.Validate(), c.SLA.Validate(), c.OTLP.Validate(),
-		c.KPI.Validate())
+		c.KPI.Validate(), c.Console.Validate())
 }
 
 // LoadConfig reads path (if not empty), applies the environment and the

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/supplywatch/supplywatch/app"
@@ -29,6 +31,21 @@ func runCmd(ctx context.Context, args []string, roles app.Roles, banner bool) er
 	}
 	if banner {
 		printBanner(a, *simulate)
+		signIns, err := a.DemoSignIns(ctx, "acme")
+		if err != nil {
+			return err
+		}
+		if len(signIns) > 0 {
+			fmt.Println("Demo sign-ins (tenant acme) at http://" + a.HTTPAddr() + "/")
+			for _, s := range signIns {
+				fmt.Printf("  %-12s %-22s password %s", s.Role, s.Login, s.Password)
+				if len(s.Plants) > 0 {
+					fmt.Printf("  (plants %v)", s.Plants)
+				}
+				fmt.Println()
+			}
+			fmt.Println()
+		}
 	}
 	return a.Run(ctx)
 }
@@ -97,11 +114,13 @@ func migrateCmd(ctx context.Context, args []string) error {
 
 func rulesCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: supplywatch rules run|test DIR|check DIR")
+		return fmt.Errorf("usage: supplywatch rules run|test DIR|check DIR|backtest --rule ID --since 30d")
 	}
 	switch args[0] {
 	case "run":
 		return runCmd(ctx, args[1:], app.Roles{Rules: true}, false)
+	case "backtest":
+		return backtestCmd(ctx, args[1:])
 	case "test":
 		if len(args) != 2 {
 			return fmt.Errorf("usage: supplywatch rules test DIR")
@@ -170,4 +189,42 @@ func chdbCmd(ctx context.Context, args []string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return srv.Stop(sctx)
+}
+
+// backtestCmd replays history from ClickHouse through one rule.
+func backtestCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("backtest", flag.ExitOnError)
+	rule := fs.String("rule", "", "rule id")
+	since := fs.String("since", "30d", "how far back: a Go duration or N followed by d (days)")
+	cfg, err := loadConfig(fs, args)
+	if err != nil {
+		return err
+	}
+	var d time.Duration
+	if n, ok := strings.CutSuffix(*since, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return fmt.Errorf("--since %q: %v", *since, err)
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else if d, err = time.ParseDuration(*since); err != nil {
+		return fmt.Errorf("--since %q: %v", *since, err)
+	}
+	if *rule == "" {
+		return fmt.Errorf("--rule is required")
+	}
+	rs, err := rules.LoadDir(cfg.Rules.Dir, time.Now())
+	if err != nil {
+		return err
+	}
+	conn, err := clickhouse.Open(ctx, cfg.ClickHouse)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rep, err := rules.Backtest(ctx, conn, cfg.ClickHouse.Database, rs, *rule, d, time.Now())
+	if err != nil {
+		return err
+	}
+	return rep.Print(os.Stdout)
 }

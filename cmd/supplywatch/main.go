@@ -33,7 +33,7 @@ func main() {
 	var err error
 	switch cmd {
 	case "run":
-		err = runCmd(ctx, args, app.Roles{Collect: true, Serve: true, Rules: true}, true)
+		err = runCmd(ctx, args, app.Roles{Collect: true, Serve: true, Rules: true, Console: true}, true)
 	case "collect":
 		err = runCmd(ctx, args, app.Roles{Collect: true, Serve: true}, false)
 	case "rules":
