@@ -114,9 +114,59 @@ func element1(raw []byte, in *input, firstOnly bool) (e, c1, c2 []byte) {
 	return e, b[:k1:k1], b[k1+1 : k2 : k2]
 }
 
+// validFast reports whether element 1 of raw (tag of three, then the element
+// separator) starts with a valid qualifier (up to three upper-case letters or
+// digits, or empty) and, when max >= 0, continues with a valid number of at
+// most max digits as component 2 (or none): the common case, checked in one
+// loop without slicing. false means "look closer" (a bad value, a release
+// character, an unusual shape); the precise checks then report what is wrong.
+func validFast(raw []byte, in *input, max int) bool {
+	if len(raw) < 4 || raw[3] != in.el {
+		return len(raw) == 3 // no element 1: nothing to check
+	}
+	el, comp, rel := in.el, in.comp, in.rel
+	i, n := 4, 0
+	for ; i < len(raw); i++ { // the qualifier
+		c := raw[i]
+		if c == comp || c == el {
+			break
+		}
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') || n == 3 {
+			return false
+		}
+		n++
+	}
+	if max < 0 || i == len(raw) || raw[i] == el {
+		return true
+	}
+	digits, marks, k := 0, 0, 0
+	for i++; i < len(raw); i++ { // the number
+		c := raw[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == comp || c == el:
+			return (k == 0 || digits > 0) && marks <= 1 && digits <= max
+		case c == '.' || c == ',':
+			marks++
+		case c == '-' && k == 0:
+		default:
+			return false
+		}
+		k++
+		if c == rel && rel != 0 {
+			return false
+		}
+	}
+	return (k == 0 || digits > 0) && marks <= 1 && digits <= max
+}
+
 // codeNumber checks the qualifier (component 1) and the numeric value
 // (component 2) of element 1: QTY, PRI, MOA, CNT.
 func (p *parser) codeNumber(seg Segment, raw []byte, codeWhat string, max int, numWhat string) {
+	if validFast(raw, seg.in, max) {
+		return
+	}
 	_, c1, c2 := element1(raw, seg.in, false)
 	p.codeValue(seg, 1, 1, c1, codeWhat)
 	p.numberValue(seg, 1, 2, max, c2, numWhat)
@@ -145,6 +195,9 @@ func (p *parser) checkUNS(seg Segment) {
 // code checks a coded qualifier in element 1 (j = 0) or its component 1 (j =
 // 1): at most three upper-case letters or digits.
 func (p *parser) code(seg Segment, raw []byte, j int, what string) {
+	if j == 1 && validFast(raw, seg.in, -1) {
+		return
+	}
 	e, c1, _ := element1(raw, seg.in, j == 1)
 	v := c1
 	if j == 0 {
