@@ -184,6 +184,9 @@ func buildBoard(plant string, orders []*procure.Order, lots []*procure.LotState,
 			}
 			if bl.OnHold {
 				bl.AtRisk, bl.Why = true, "lot on quality hold"
+				if !fully && bl.Arrival.After(need) {
+					bl.Why += "; arrives " + bl.Arrival.Format("Jan 2") + ", after it is needed"
+				}
 			}
 			switch {
 			case bl.ExpectedAt.Before(from):

@@ -265,9 +265,9 @@ func buildChain(o *procure.Order, invs []*procure.InvoiceState, lots []*procure.
 	case len(o.ChangeRequests) == 0:
 		add(ChainStep{Step: "changes", Status: StepNone, Detail: "no change requests"})
 	case pending > 0:
-		add(ChainStep{Step: "changes", Status: StepAttention, Detail: fmt.Sprintf("%d of %d change requests await a decision", pending, len(o.ChangeRequests))})
+		add(ChainStep{Step: "changes", Status: StepAttention, Detail: fmt.Sprintf("%d of %s await a decision", pending, plural(len(o.ChangeRequests), "change request"))})
 	default:
-		add(ChainStep{Step: "changes", Status: StepDone, Detail: fmt.Sprintf("%d change requests decided", len(o.ChangeRequests))})
+		add(ChainStep{Step: "changes", Status: StepDone, Detail: plural(len(o.ChangeRequests), "change request") + " decided"})
 	}
 	// ASN
 	var shipped, qty, received, rejected float64
@@ -295,9 +295,9 @@ func buildChain(o *procure.Order, invs []*procure.InvoiceState, lots []*procure.
 	case shipped == 0:
 		add(ChainStep{Step: "asn", Status: StepDue, Due: earliestNeed, Detail: "no ASN yet"})
 	case shipped+1e-9 < qty:
-		add(ChainStep{Step: "asn", Status: StepAttention, At: firstASN, Refs: o.ASNs, Detail: fmt.Sprintf("%g of %g shipped on %d ASNs", shipped, qty, len(o.ASNs))})
+		add(ChainStep{Step: "asn", Status: StepAttention, At: firstASN, Refs: o.ASNs, Detail: fmt.Sprintf("%g of %g shipped on %s", shipped, qty, plural(len(o.ASNs), "ASN"))})
 	default:
-		add(ChainStep{Step: "asn", Status: StepDone, At: firstASN, Refs: o.ASNs, Detail: fmt.Sprintf("%g shipped on %d ASNs", shipped, len(o.ASNs))})
+		add(ChainStep{Step: "asn", Status: StepDone, At: firstASN, Refs: o.ASNs, Detail: fmt.Sprintf("%g shipped on %s", shipped, plural(len(o.ASNs), "ASN"))})
 	}
 	// Receipt
 	switch {
@@ -322,11 +322,11 @@ func buildChain(o *procure.Order, invs []*procure.InvoiceState, lots []*procure.
 	}
 	switch {
 	case holds > 0:
-		add(ChainStep{Step: "quality", Status: StepAttention, Detail: fmt.Sprintf("%d lots on quality hold", holds)})
+		add(ChainStep{Step: "quality", Status: StepAttention, Detail: plural(holds, "lot") + " on quality hold"})
 	case len(lots) == 0:
 		add(ChainStep{Step: "quality", Status: StepNone, Detail: "no lots recorded"})
 	default:
-		add(ChainStep{Step: "quality", Status: StepDone, Detail: fmt.Sprintf("%d lots, %d certificates", len(lots), certs)})
+		add(ChainStep{Step: "quality", Status: StepDone, Detail: plural(len(lots), "lot") + ", " + plural(certs, "certificate")})
 	}
 	// Invoice
 	if len(invs) == 0 {
@@ -367,4 +367,11 @@ func summarize(m map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%d %s", m[k], k))
 	}
 	return strings.Join(parts, ", ")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

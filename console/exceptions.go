@@ -229,7 +229,13 @@ func (c *Console) exceptionTimeline(g *gin.Context) {
 		return
 	}
 	docs := documentsOf(&it.Exception)
-	entries, err := c.facts.Timeline(ctx, p.Tenant, TimelineQuery{Documents: docs, Since: it.FirstSeen.AddDate(0, -6, 0)})
+	// A transaction's events lie within weeks of the exception: the window
+	// prunes partitions.
+	q := TimelineQuery{Documents: docs, Since: it.FirstSeen.AddDate(0, 0, -90)}
+	if until := it.LastSeen.AddDate(0, 0, 30); until.Before(c.now()) {
+		q.Until = until
+	}
+	entries, err := c.facts.Timeline(ctx, p.Tenant, q)
 	if err != nil {
 		c.fail(g, err)
 		return

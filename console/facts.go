@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/supplywatch/supplywatch/procure"
+	"golang.org/x/sync/errgroup"
 )
 
 // Facts is what the console reads from the fact store.
@@ -37,7 +40,7 @@ type Facts interface {
 type TimelineQuery struct {
 	Documents    []string
 	Correlations []string
-	Since        time.Time
+	Since, Until time.Time
 	Plants       []string
 	Limit        int
 }
@@ -120,18 +123,22 @@ func NewClickHouseFacts(conn driver.Conn, db string) *ClickHouseFacts {
 const maxData = 4096
 
 // Timeline runs at most three queries: events of the documents (which
-// yield correlation and trace ids), events of the correlation ids, spans of
-// all of them. Each is pruned by partition (Since) and bloom-filter skip
-// indexes.
+// yield correlation and trace ids), then at once the other events of those
+// correlation ids and the spans of all of them. Each is pruned by partition
+// (the time window) and by the bloom-filter skip indexes.
 func (f *ClickHouseFacts) Timeline(ctx context.Context, tenant string, q TimelineQuery) ([]*TimelineEntry, error) {
 	limit := q.Limit
 	if limit <= 0 || limit > 2000 {
 		limit = 500
 	}
-	since := q.Since
+	since, until := q.Since, q.Until
 	if since.IsZero() {
 		since = time.Now().AddDate(-1, 0, 0)
 	}
+	if until.IsZero() {
+		until = time.Now().Add(24 * time.Hour)
+	}
+	var mu sync.Mutex
 	seen := map[string]bool{}
 	var out []*TimelineEntry
 	corrs := slices.Clone(q.Correlations)
@@ -140,11 +147,15 @@ func (f *ClickHouseFacts) Timeline(ctx context.Context, tenant string, q Timelin
 	if q.Plants != nil {
 		plantCond, plantArgs = " AND plant IN ?", []any{q.Plants}
 	}
-	addEvents := func(cond string, args ...any) error {
-		args = append([]any{tenant, since.UnixMilli()}, append(args, plantArgs...)...)
+	window := func(col string) (string, []any) {
+		return col + " >= fromUnixTimestamp64Milli(?) AND " + col + " < fromUnixTimestamp64Milli(?)", []any{since.UnixMilli(), until.UnixMilli()}
+	}
+	events := func(ctx context.Context, cond string, collect bool, args ...any) error {
+		wc, wa := window("occurred_at")
+		args = append(append(append([]any{tenant}, wa...), args...), plantArgs...)
 		rows, err := f.conn.Query(ctx, `SELECT occurred_at, type, source, id, correlation_id, trace_id, document_kind, document_id,
 			plant, supplier, substring(data, 1, `+fmt.Sprint(maxData)+`)
-			FROM `+f.db+`.events WHERE tenant = ? AND occurred_at >= fromUnixTimestamp64Milli(?) AND `+cond+plantCond+
+			FROM `+f.db+`.events WHERE tenant = ? AND `+wc+` AND `+cond+plantCond+
 			` ORDER BY occurred_at LIMIT `+fmt.Sprint(limit), args...)
 		if err != nil {
 			return fmt.Errorf("timeline events: %w", err)
@@ -156,32 +167,23 @@ func (f *ClickHouseFacts) Timeline(ctx context.Context, tenant string, q Timelin
 				&e.Plant, &e.Supplier, &e.Data); err != nil {
 				return err
 			}
-			if seen["e"+e.ID] {
-				continue
+			mu.Lock()
+			if !seen["e"+e.ID] {
+				seen["e"+e.ID] = true
+				out = append(out, e)
+				if collect && e.CorrelationID != "" && !slices.Contains(corrs, e.CorrelationID) {
+					corrs = append(corrs, e.CorrelationID)
+				}
+				if collect && e.TraceID != "" && !slices.Contains(traces, e.TraceID) {
+					traces = append(traces, e.TraceID)
+				}
 			}
-			seen["e"+e.ID] = true
-			out = append(out, e)
-			if e.CorrelationID != "" && !slices.Contains(corrs, e.CorrelationID) {
-				corrs = append(corrs, e.CorrelationID)
-			}
-			if e.TraceID != "" && !slices.Contains(traces, e.TraceID) {
-				traces = append(traces, e.TraceID)
-			}
+			mu.Unlock()
 		}
 		return rows.Err()
 	}
-	if len(q.Documents) > 0 {
-		if err := addEvents("document_id IN ?", q.Documents); err != nil {
-			return nil, err
-		}
-	}
-	if len(corrs) > 0 {
-		if err := addEvents("correlation_id IN ?", corrs); err != nil {
-			return nil, err
-		}
-	}
-	if len(q.Documents)+len(corrs)+len(traces) > 0 {
-		conds, args := []string{}, []any{tenant, since.UnixNano()}
+	spans := func(ctx context.Context) error {
+		conds, args := []string{}, []any{}
 		if len(q.Documents) > 0 {
 			conds, args = append(conds, "document_id IN ?"), append(args, q.Documents)
 		}
@@ -191,16 +193,13 @@ func (f *ClickHouseFacts) Timeline(ctx context.Context, tenant string, q Timelin
 		if len(traces) > 0 {
 			conds, args = append(conds, "trace_id IN ?"), append(args, traces)
 		}
-		where := "(" + conds[0]
-		for _, c := range conds[1:] {
-			where += " OR " + c
-		}
-		where += ")"
+		wc, wa := window("start_time")
 		rows, err := f.conn.Query(ctx, `SELECT start_time, name, service_name, trace_id, span_id, parent_span_id, duration_ns,
 			status_code, status_message, correlation_id, document_id
-			FROM `+f.db+`.spans WHERE tenant = ? AND start_time >= fromUnixTimestamp64Nano(?) AND `+where+` ORDER BY start_time LIMIT `+fmt.Sprint(limit), args...)
+			FROM `+f.db+`.spans WHERE tenant = ? AND `+wc+` AND (`+strings.Join(conds, " OR ")+`) ORDER BY start_time LIMIT `+fmt.Sprint(limit),
+			append(append([]any{tenant}, wa...), args...)...)
 		if err != nil {
-			return nil, fmt.Errorf("timeline spans: %w", err)
+			return fmt.Errorf("timeline spans: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
@@ -208,12 +207,39 @@ func (f *ClickHouseFacts) Timeline(ctx context.Context, tenant string, q Timelin
 			var dur uint64
 			if err := rows.Scan(&e.At, &e.Type, &e.Source, &e.TraceID, &e.SpanID, &e.ParentSpanID, &dur, &e.Status, &e.Message,
 				&e.CorrelationID, &e.DocumentID); err != nil {
-				return nil, err
+				return err
 			}
 			e.ID, e.DurationMS = e.SpanID, float64(dur)/1e6
+			mu.Lock()
 			out = append(out, e)
+			mu.Unlock()
 		}
-		if err := rows.Err(); err != nil {
+		return rows.Err()
+	}
+	if len(q.Documents) > 0 {
+		if err := events(ctx, "document_id IN ?", true, q.Documents); err != nil {
+			return nil, err
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if len(corrs) > 0 {
+		cs := slices.Clone(corrs)
+		if len(q.Documents) > 0 {
+			g.Go(func() error {
+				return events(gctx, "correlation_id IN ? AND document_id NOT IN ?", false, cs, q.Documents)
+			})
+		} else {
+			g.Go(func() error { return events(gctx, "correlation_id IN ?", true, cs) })
+		}
+	}
+	if len(q.Documents) > 0 {
+		g.Go(func() error { return spans(gctx) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if len(q.Documents) == 0 && len(corrs) > 0 {
+		if err := spans(ctx); err != nil {
 			return nil, err
 		}
 	}

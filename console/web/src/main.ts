@@ -250,7 +250,7 @@ async function renderQueue(params: URLSearchParams) {
     else p.delete(k);
     go("#/queue?" + p.toString());
   };
-  const search = h("input", { type: "search", id: "q", placeholder: "PO, ASN, invoice, message or correlation id", value: params.get("q") ?? "", "aria-label": "Search" }) as HTMLInputElement;
+  const search = h("input", { type: "search", id: "q", placeholder: "PO, ASN, invoice, message no. or correlation id", value: params.get("q") ?? "", "aria-label": "Search" }) as HTMLInputElement;
   const filterBar = h(
     "form.filters",
     {
@@ -473,7 +473,8 @@ async function renderDetail(id: number) {
   const act = async (action: string, extra: Record<string, unknown> = {}) => {
     try {
       await post("/api/exceptions/" + id + "/actions", { action, ...extra }, { "If-Match": `"${x.version}"` });
-      toast(`Exception ${id}: ${action} done`);
+      const past: Record<string, string> = { acknowledge: "acknowledged", assign: "assigned", snooze: "snoozed for 4 hours", resolve: "resolved", ignore: "ignored", reopen: "reopened" };
+      toast(`Exception ${id} ${past[action] ?? action}`);
       render();
     } catch (e) {
       if (e instanceof ApiError && e.status === 409) {
@@ -926,14 +927,14 @@ async function renderBoard(plant: string, params: URLSearchParams) {
       h("td.nowrap", h("a", { href: "#/queue?q=" + l.po }, l.po), " / " + l.line),
       h("td", l.item),
       h("td", h("a", { href: "#/suppliers/" + l.supplier }, l.supplier)),
-      h("td.num", `${l.received || l.shipped || 0} / ${l.quantity} ${l.unit}`),
+      h("td.num", `${l.received} / ${l.quantity} ${l.unit}`, l.shipped && !l.received ? h("div.muted.small", `${l.shipped} shipped`) : null),
       h("td", badge(l.status, l.status.replace("_", " ")), l.on_hold ? badge("hold", "quality hold") : null),
       h("td.nowrap", isZero(l.arrival) ? "—" : day(l.arrival)),
       h("td", l.at_risk ? h("strong.risktext", "⚠ " + l.why) : ""),
     );
   const table = (ls: any[], empty: string) =>
     ls.length
-      ? h("div.tablewrap", h("table", h("thead", h("tr", h("th", "Expected"), h("th", "PO / line"), h("th", "Item"), h("th", "Supplier"), h("th", "Qty"), h("th", "Status"), h("th", "Arrival"), h("th", "Production impact"))), h("tbody", ls.map(lineRow))))
+      ? h("div.tablewrap", h("table", h("thead", h("tr", h("th", "Expected"), h("th", "PO / line"), h("th", "Item"), h("th", "Supplier"), h("th", "Received / ordered"), h("th", "Status"), h("th", "Arrival"), h("th", "Production impact"))), h("tbody", ls.map(lineRow))))
       : h("p.empty", empty);
   page(
     "#/plants",
