@@ -31,6 +31,7 @@ import (
 	"github.com/supplywatch/supplywatch/collector/otlp"
 	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/kafka"
+	"github.com/supplywatch/supplywatch/kpi"
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/procure/schema"
 	"github.com/supplywatch/supplywatch/rules"
@@ -245,7 +246,12 @@ func (a *App) Run(ctx context.Context) error {
 			<-gctx.Done()
 			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			return srv.Shutdown(sctx)
+			if err := srv.Shutdown(sctx); err != nil {
+				// Long-lived streams (live updates) do not end by themselves.
+				a.log.Info("http: closing connections still open after 10s", "err", err)
+				srv.Close()
+			}
+			return nil
 		})
 	}
 	if a.roles.Simulate {
@@ -322,6 +328,11 @@ func (a *App) routes() (*gin.Engine, error) {
 		ingest.RegisterB2B(r, func(tenant string) collector.B2BProcessor { return a.newIntake(tenant) })
 	}
 	if a.console != nil {
+		// The KPI API is tenant-wide: roles scoped to plants or a supplier
+		// do not get it.
+		q := kpi.NewQuerier(a.conn, a.cfg.ClickHouse.Database, a.cfg.KPI, nil)
+		kpi.NewHandler(q, kpi.HandlerOptions{Tenant: console.TenantOf, Log: a.log.With("component", "kpi")}).
+			Register(r, a.console.Guard(console.TenantWide...))
 		a.console.Register(r)
 	}
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })

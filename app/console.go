@@ -2,11 +2,7 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/postgres"
@@ -51,30 +47,16 @@ func (a *App) DemoSignIns(ctx context.Context, tenant string) ([]console.SignIn,
 	if a.pg == nil {
 		return nil, nil
 	}
-	seed, err := demoSeed(a.cfg.DataDir)
-	if err != nil {
-		return nil, err
+	// The demo passwords derive from the identity of this Postgres
+	// database: stable while the users it holds exist, different on every
+	// installation, and new when the database is recreated.
+	var sysID, dbOID uint64
+	if err := a.pg.Pool.QueryRow(ctx, `SELECT (SELECT system_identifier FROM pg_control_system())::bigint,
+		(SELECT oid FROM pg_database WHERE datname = current_database())::bigint`).Scan(&sysID, &dbOID); err != nil {
+		return nil, fmt.Errorf("demo users: %w", err)
 	}
+	seed := fmt.Sprintf("supplywatch-demo/%d/%d", sysID, dbOID)
 	return console.EnsureDemoUsers(ctx, postgres.NewConsoleStore(a.pg), tenant, []string{"P01"}, seed)
-}
-
-// demoSeed is a random secret kept in the data directory, so that demo
-// passwords are stable across restarts of one installation and differ
-// between installations.
-func demoSeed(dir string) (string, error) {
-	path := filepath.Join(dir, "demo-seed")
-	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
-		return string(b), nil
-	}
-	buf := make([]byte, 16)
-	if _, err := rand.Read(buf); err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	seed := hex.EncodeToString(buf)
-	return seed, os.WriteFile(path, []byte(seed), 0o600)
 }
 
 func (a *App) runConsole(ctx context.Context, g *errgroup.Group) {
