@@ -2,19 +2,16 @@ package simulator
 
 import (
 	"context"
-	"os"
 	"slices"
 	"testing"
 
 	"github.com/supplywatch/supplywatch/procure"
 )
 
-// TestPrintDailyMix prints the events of one working day's orders at the
-// default configuration (SIM_MIX=1), for the documentation.
-func TestPrintDailyMix(t *testing.T) {
-	if os.Getenv("SIM_MIX") == "" {
-		t.Skip("set SIM_MIX=1 to print the event mix")
-	}
+// TestDailyMixHasOneReleasePerOrder checks one working day's orders at the
+// default configuration, and logs the event mix (go test -v) for the
+// documentation.
+func TestDailyMixHasOneReleasePerOrder(t *testing.T) {
 	sink, chains := completeChains(t, Config{Seed: 4}, 600)
 	byType := map[procure.Type]int{}
 	for _, ev := range sink.evs {
@@ -36,6 +33,9 @@ func TestPrintDailyMix(t *testing.T) {
 		}
 	}
 	t.Logf("total %d events for %d orders; injected %v", total, len(chains), inj)
+	if byType[procure.POReleased] != len(chains) {
+		t.Errorf("%d po.released for %d orders, want one each", byType[procure.POReleased], len(chains))
+	}
 }
 
 func BenchmarkAsFastAsPossible(b *testing.B) {
