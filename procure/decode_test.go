@@ -54,7 +54,7 @@ func TestDecodeRejectsWithFieldAndReason(t *testing.T) {
 		{"quantity as string", strings.Replace(valid, `"quantity":500`, `"quantity":"500"`, 1), "data.lines[0].quantity", "number"},
 		{"negative quantity", strings.Replace(valid, `"quantity":500`, `"quantity":-5`, 1), "data.lines[0].quantity", "greater than 0"},
 		{"bad need-by date", strings.Replace(valid, `"need_by":"2026-05-30"`, `"need_by":"30.05.2026"`, 1), "data.lines[0].need_by", "YYYY-MM-DD"},
-		{"missing need-by", strings.Replace(valid, `,"need_by":"2026-05-30"`, ``, 1), "data.lines[0].need_by", "is required"},
+		{"missing item", strings.Replace(valid, `"item":"M-100",`, ``, 1), "data.lines[0].item", "is required"},
 		{"bad schedule quantity", strings.Replace(valid, `"seq":2,"quantity":250`, `"seq":2,"quantity":0`, 1), "data.lines[0].schedule[1].quantity", "greater than 0"},
 		{"document kind mismatch", strings.Replace(valid, `"kind":"po"`, `"kind":"asn"`, 1), "document.kind", "about \"po\""},
 		{"bad trace id", strings.Replace(valid, `4bf92f3577b34da6a3ce929d0e0e4736`, `xyz`, 1), "trace_id", "32 lowercase hex"},

@@ -31,17 +31,19 @@ type Incoterms struct {
 
 // POLine is one line of a purchase order.
 type POLine struct {
-	Line          int            `json:"line"`
-	Item          string         `json:"item"`
-	Description   string         `json:"description,omitzero"`
-	MaterialClass string         `json:"material_class,omitzero"`
-	Quantity      float64        `json:"quantity"`
-	Unit          string         `json:"unit"`
-	UnitOriginal  string         `json:"unit_original,omitzero"`
-	UnitPrice     float64        `json:"unit_price"`
-	PriceUnit     float64        `json:"price_unit,omitzero"` // quantity the price is for; 1 when absent
-	NeedBy        Date           `json:"need_by"`
-	Schedule      []ScheduleLine `json:"schedule,omitzero"`
+	Line          int     `json:"line"`
+	Item          string  `json:"item"`
+	Description   string  `json:"description,omitzero"`
+	MaterialClass string  `json:"material_class,omitzero"`
+	Quantity      float64 `json:"quantity"`
+	Unit          string  `json:"unit"`
+	UnitOriginal  string  `json:"unit_original,omitzero"`
+	UnitPrice     float64 `json:"unit_price"`
+	PriceUnit     float64 `json:"price_unit,omitzero"` // quantity the price is for; 1 when absent
+	// NeedBy is when production needs the line; some orders (and EDI
+	// documents) carry no date, so it may be zero.
+	NeedBy   Date           `json:"need_by,omitzero"`
+	Schedule []ScheduleLine `json:"schedule,omitzero"`
 }
 
 // ScheduleLine is a quantity due on a date (one delivery of a line).
@@ -128,7 +130,9 @@ type ShipNotice struct {
 	Tracking        string    `json:"tracking,omitzero"`
 	ShipTo          string    `json:"ship_to,omitzero"`
 	Packs           []Pack    `json:"packs,omitzero"`
-	Lines           []ASNLine `json:"lines"`
+	// Lines may be empty: a ship notice can announce a shipment before
+	// its contents are known (cXML ShipNoticeRequest without portions).
+	Lines []ASNLine `json:"lines,omitzero"`
 }
 
 // Carrier is who moves the goods; SCAC is the Standard Carrier Alpha Code.
@@ -233,7 +237,7 @@ type InvoiceLine struct {
 // Supplier is the payload of supplier.updated (ERP owns supplier master data).
 type Supplier struct {
 	Name     string `json:"name"`
-	Tier     int    `json:"tier"` // 1 strategic, 2 preferred, 3 standard
+	Tier     int    `json:"tier"`            // 1 strategic, 2 preferred, 3 standard
 	Status   string `json:"status,omitzero"` // active | blocked | inactive
 	Country  string `json:"country,omitzero"`
 	TimeZone string `json:"time_zone,omitzero"`
@@ -256,7 +260,7 @@ type Delivery struct {
 	Target         string `json:"target"` // the receiving system: erp, portal, wms, ...
 	Endpoint       string `json:"endpoint,omitzero"`
 	DocumentType   string `json:"document_type,omitzero"` // po.released, asn.submitted, ...
-	ErrorClass     string `json:"error_class,omitzero"` // transient | timeout | auth | validation | mapping | unknown
+	ErrorClass     string `json:"error_class,omitzero"`   // transient | timeout | auth | validation | mapping | unknown
 	Error          string `json:"error,omitzero"`
 	HTTPStatus     int    `json:"http_status,omitzero"`
 	Attempt        int    `json:"attempt,omitzero"`

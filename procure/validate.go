@@ -111,7 +111,6 @@ func (p *PurchaseOrder) validate(c *checker) {
 		c.required("unit", l.Unit)
 		c.nonNegative("unit_price", l.UnitPrice)
 		c.nonNegative("price_unit", l.PriceUnit)
-		c.date("need_by", l.NeedBy)
 		each(c, "schedule", l.Schedule, func(c *checker, s *ScheduleLine) {
 			c.positive("quantity", s.Quantity)
 			c.date("date", s.Date)
@@ -163,7 +162,9 @@ func (p *ShipNotice) validate(c *checker) {
 			c.fail("sscc", "%q is not 18 digits", pk.SSCC)
 		}
 	})
-	c.lines("lines", len(p.Lines))
+	if len(p.Lines) > maxLines {
+		c.fail("lines", "has %d lines, more than the limit of %d", len(p.Lines), maxLines)
+	}
 	each(c, "lines", p.Lines, func(c *checker, l *ASNLine) {
 		c.required("po", l.PO)
 		c.lineNumber("line", l.Line)

@@ -245,7 +245,7 @@ func (c *xreq) order(o *cxml.OrderRequest) ([]*procure.Event, error) {
 		case !h.RequestedDeliveryDate.IsZero():
 			l.NeedBy = procure.DateOf(h.RequestedDeliveryDate.Time)
 		default:
-			return nil, c.problem(path+"@requestedDeliveryDate", field+".need_by", "", "line %d has no requestedDeliveryDate (item, schedule or header)", l.Line)
+			c.warn(path+"@requestedDeliveryDate", field+".need_by", "line %d has no requestedDeliveryDate (item, schedule or header)", l.Line)
 		}
 		po.Lines = append(po.Lines, l)
 	}
@@ -412,7 +412,7 @@ func (c *xreq) shipNotice(r *cxml.ShipNoticeRequest) ([]*procure.Event, error) {
 		}
 	}
 	if len(sn.Lines) == 0 {
-		return nil, c.problem("ShipNoticeRequest/ShipNoticePortion", "lines", "", "no ShipNoticeItem: asn.submitted needs the shipped lines (quantity per order line), and the portions name only orders")
+		c.warn("ShipNoticeRequest/ShipNoticePortion", "lines", "no ShipNoticeItem: the ship notice names no shipped lines, only orders")
 	}
 	return []*procure.Event{c.event(procure.ASNSubmitted, h.ShipmentID, 0, at, c.supplier(), plant, sn)}, nil
 }

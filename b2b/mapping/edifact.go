@@ -667,7 +667,7 @@ func (c *emsg) order() ([]*procure.Event, error) {
 		case po.OrderType == "blanket" && !po.ValidTo.IsZero():
 			l.NeedBy = po.ValidTo
 		default:
-			return nil, c.problem(g.lin, 0, 0, field.sub("need_by").String(), "", "line %d has no delivery date (DTM 2/69/63/64/10 in the line or header, or SCC schedule)", l.Line)
+			c.warn(g.lin, 0, 0, field.sub("need_by").String(), "line %d has no delivery date (DTM 2/69/63/64/10 in the line or header, or SCC schedule)", l.Line)
 		}
 		po.Lines = append(po.Lines, l)
 	}

@@ -449,7 +449,9 @@ func (c *xset) purchaseOrder() ([]*procure.Event, error) {
 		case orderType == "blanket" && !validTo.IsZero():
 			l.NeedBy = procure.DateOf(validTo)
 		default:
-			return nil, c.problem(lineSegs[i], 0, fmt.Sprintf("lines[%d].need_by", i), "", "line %d has no delivery date (DTM 002/106/074/010 or SCH, in the line or the header)", l.Line)
+			// No date anywhere: the order is still a fact; the line has no
+			// need-by date (rules that need one do not apply).
+			c.warn(lineSegs[i], 0, fmt.Sprintf("lines[%d].need_by", i), "line %d has no delivery date (DTM 002/106/074/010 or SCH, in the line or the header)", l.Line)
 		}
 		kept = append(kept, *l)
 	}
