@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"os"
 	"sync"
 
@@ -48,7 +51,10 @@ func (a *App) newIntake(tenant string) *intake.Intake {
 				Format: string(d.Format), Partners: d.Partners, Body: d.Body})
 		}),
 		DeadLetter: intake.DeadLetterFunc(func(ctx context.Context, rs []procure.Rejection) error {
-			return a.deadLetter(ctx, rs)
+			if err := a.deadLetter(ctx, rs); err != nil {
+				return err
+			}
+			return a.pub.PublishEvents(ctx, rejectionEvents(rs))
 		}),
 		Logger: a.log.With("component", "b2b"),
 	})
@@ -72,4 +78,38 @@ func (a *App) deadLetter(ctx context.Context, rs []procure.Rejection) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// rejectionEvents turns the rejected units of a B2B document into
+// message.failed events (target "supplywatch"), so that the rules raise an
+// exception for the integration team (rule b2b-document-rejected). Their
+// ids derive from the rejection, so a document sent again raises nothing
+// twice.
+func rejectionEvents(rs []procure.Rejection) []procure.Received {
+	var out []procure.Received
+	for _, r := range rs {
+		if r.Tenant == "" {
+			continue // no partner resolved: the dead letter is all we can do
+		}
+		class := "validation"
+		if strings.Contains(r.Reason, "not mapped") || strings.Contains(r.Reason, "unmapped") || strings.Contains(r.Reason, "no mapping") {
+			class = "mapping"
+		}
+		sum := sha256.Sum256([]byte(r.InputID))
+		id := "b2b-rejected-" + hex.EncodeToString(sum[:12])
+		reason := r.Reason
+		if len(reason) > 1000 {
+			reason = reason[:1000]
+		}
+		e := &procure.Event{ID: id, Type: procure.MessageFailed, Source: procure.SourceEDI, Tenant: r.Tenant,
+			OccurredAt: r.ReceivedAt, Document: procure.DocumentRef{Kind: procure.DocMessage, ID: r.InputID},
+			Payload: &procure.Delivery{MessageID: r.InputID, Target: "supplywatch", Endpoint: "b2b intake",
+				DocumentType: r.EventType, ErrorClass: class, Error: reason, Attempt: 1}}
+		raw, err := procure.Encode(e)
+		if err != nil {
+			continue
+		}
+		out = append(out, procure.Received{Event: e, Raw: raw, Channel: procure.ChannelB2B, ReceivedAt: r.ReceivedAt})
+	}
+	return out
 }

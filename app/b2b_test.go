@@ -68,5 +68,8 @@ func TestB2BDocumentsOverHTTPBecomeEventsTracedToTheirBytes(t *testing.T) {
 	if !strings.Contains(string(ackJSON), "AK9*R") && !strings.Contains(string(ackJSON), "IK5*R") && !strings.Contains(string(ackJSON), "AK5*R") {
 		t.Errorf("bad 850 is not rejected in its acknowledgement: %s", ackJSON)
 	}
+	// The rejection reaches the rules as a message.failed for the
+	// integration team's exception.
+	e.waitFor(t, "SELECT toUInt64(count() > 0) FROM events WHERE type = 'message.failed' AND JSONExtractString(raw, 'data', 'target') = 'supplywatch'", 1, 30*time.Second)
 	c.stop(t)
 }
