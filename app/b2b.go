@@ -5,9 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"os"
-	"sync"
+	"strings"
 
 	"github.com/supplywatch/supplywatch/b2b/intake"
 	"github.com/supplywatch/supplywatch/b2b/partner"
@@ -51,33 +50,17 @@ func (a *App) newIntake(tenant string) *intake.Intake {
 				Format: string(d.Format), Partners: d.Partners, Body: d.Body})
 		}),
 		DeadLetter: intake.DeadLetterFunc(func(ctx context.Context, rs []procure.Rejection) error {
-			if err := a.deadLetter(ctx, rs); err != nil {
+			ptrs := make([]*procure.Rejection, len(rs))
+			for i := range rs {
+				ptrs[i] = &rs[i]
+			}
+			if err := a.writer.StoreRejections(ctx, ptrs); err != nil {
 				return err
 			}
 			return a.pub.PublishEvents(ctx, rejectionEvents(rs))
 		}),
 		Logger: a.log.With("component", "b2b"),
 	})
-}
-
-// deadLetter stores rejections through the writer and waits until they are
-// durable.
-func (a *App) deadLetter(ctx context.Context, rs []procure.Rejection) error {
-	var wg sync.WaitGroup
-	for i := range rs {
-		wg.Add(1)
-		if err := a.writer.Submit(ctx, collector.Item{Rejection: &rs[i], Done: func(collector.Outcome) { wg.Done() }}); err != nil {
-			return err
-		}
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // rejectionEvents turns the rejected units of a B2B document into

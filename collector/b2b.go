@@ -27,14 +27,14 @@ var ErrForeignTenant = errors.New("document belongs to another tenant")
 
 // B2BResponse is the answer to POST /v1/b2b.
 type B2BResponse struct {
-	OriginID   string        `json:"origin_id"`
-	Format     string        `json:"format"`
-	Partners   []string      `json:"partners"`
-	Status     string        `json:"status"`
-	Events     []string      `json:"events"`
-	Rejections []b2bProblem  `json:"rejections,omitempty"`
-	Warnings   []b2bProblem  `json:"warnings,omitempty"`
-	Acks       []b2bAck      `json:"acks,omitempty"`
+	OriginID   string       `json:"origin_id"`
+	Format     string       `json:"format"`
+	Partners   []string     `json:"partners"`
+	Status     string       `json:"status"`
+	Events     []string     `json:"events"`
+	Rejections []b2bProblem `json:"rejections,omitempty"`
+	Warnings   []b2bProblem `json:"warnings,omitempty"`
+	Acks       []b2bAck     `json:"acks,omitempty"`
 }
 
 type b2bProblem struct {

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -280,7 +279,7 @@ func (h *Ingest) ingest(ctx context.Context, p *principal, items [][]byte) (*Res
 			return nil, http.StatusServiceUnavailable, fmt.Errorf("publish: %w", err)
 		}
 	}
-	if err := h.storeRejections(ctx, rejs); err != nil {
+	if err := h.writer.StoreRejections(ctx, rejs); err != nil {
 		return nil, http.StatusServiceUnavailable, err
 	}
 	for _, r := range resp.Results {
@@ -294,28 +293,6 @@ func (h *Ingest) ingest(ctx context.Context, p *principal, items [][]byte) (*Res
 		}
 	}
 	return resp, http.StatusOK, nil
-}
-
-// storeRejections hands rejections to the Writer and waits until stored.
-func (h *Ingest) storeRejections(ctx context.Context, rejs []*procure.Rejection) error {
-	if len(rejs) == 0 {
-		return nil
-	}
-	var wg sync.WaitGroup
-	wg.Add(len(rejs))
-	for _, r := range rejs {
-		if err := h.writer.Submit(ctx, Item{Rejection: r, Done: func(Outcome) { wg.Done() }}); err != nil {
-			return fmt.Errorf("dead letter: %w", err)
-		}
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("dead letter: %w", ctx.Err())
-	}
 }
 
 // contentID names a rejected input by its content, so the same bad input

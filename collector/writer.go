@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/supplywatch/supplywatch/procure"
@@ -115,6 +116,29 @@ func (w *Writer) Submit(ctx context.Context, it Item) error {
 		return ctx.Err()
 	case <-w.done:
 		return ErrStopped
+	}
+}
+
+// StoreRejections submits rejections and waits until they are durably
+// stored (in the dead-letter table and topic) or ctx ends.
+func (w *Writer) StoreRejections(ctx context.Context, rs []*procure.Rejection) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	var wg sync.WaitGroup
+	wg.Add(len(rs))
+	for _, r := range rs {
+		if err := w.Submit(ctx, Item{Rejection: r, Done: func(Outcome) { wg.Done() }}); err != nil {
+			return fmt.Errorf("dead letter: %w", err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("dead letter: %w", ctx.Err())
 	}
 }
 
