@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime/debug"
 
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector/otlp/otlpbench"
@@ -26,6 +27,9 @@ func otlpBench(ctx context.Context, e *benchEnv) error {
 // runOTLPChild is the child: 1,000,000 spans from the OpenTelemetry SDK
 // (traces of 5 spans, 8 string attributes each) into the otlp handler.
 func runOTLPChild() int {
+	// The runtime settings app.Start gives a collector process.
+	debug.SetMemoryLimit(256 << 20)
+	debug.SetGCPercent(400)
 	ctx := context.Background()
 	conn, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{os.Getenv("SUPPLYWATCH_BENCH_CH_ADDR")}, User: "default"})
 	if err != nil {
