@@ -355,7 +355,45 @@ func (p *run) addEvents(out mapping.Output) int {
 	p.r.Rejections = append(p.r.Rejections, out.Rejections...)
 	p.r.Warnings = append(p.r.Warnings, out.Warnings...)
 	p.r.Acknowledgements = append(p.r.Acknowledgements, out.Acknowledgements...)
+	for _, a := range out.Acknowledgements {
+		if ev := p.ackEvent(a); ev != nil {
+			p.r.Events = append(p.r.Events, *ev)
+			n++
+		}
+	}
 	return n
+}
+
+// ackEvent turns a functional acknowledgement the partner sent us into the
+// event that stops the "functional acknowledgement overdue" timer of the
+// interchange it answers: a message.delivered (message.failed when the
+// partner rejected it) about message partner/group, the id under which the
+// middleware reports delivering our outbound group (target
+// "partner:<id>").
+func (p *run) ackEvent(a mapping.FunctionalAck) *procure.Received {
+	tenant := p.tenantOf[a.Partner]
+	if tenant == "" || a.Group == "" {
+		return nil
+	}
+	msg := a.Partner + "/" + a.Group
+	typ, class, text := procure.MessageDelivered, "", ""
+	if a.Status == "rejected" {
+		typ, class, text = procure.MessageFailed, "validation", fmt.Sprintf("partner %s rejected group %s (%s) in its %s", a.Partner, a.Group, a.FunctionalID, a.Kind)
+	}
+	sum := sha256.Sum256([]byte(p.r.OriginID + "/" + msg))
+	ev := &procure.Event{ID: "b2b-fa-" + hex.EncodeToString(sum[:12]), Type: typ, Source: procure.SourceEDI, Tenant: tenant,
+		OccurredAt: p.now.UTC(), Document: procure.DocumentRef{Kind: procure.DocMessage, ID: msg},
+		Payload: &procure.Delivery{MessageID: msg, Target: "partner:" + a.Partner, Endpoint: a.Kind,
+			DocumentType: "functional_ack", ErrorClass: class, Error: text, Attempt: 1}}
+	b, err := procure.Encode(ev)
+	if err != nil {
+		return nil
+	}
+	dec, err := procure.Decode(b)
+	if err != nil {
+		return nil
+	}
+	return &procure.Received{Event: dec, Raw: b, Channel: procure.ChannelB2B, OriginID: p.r.OriginID, ReceivedAt: p.now}
 }
 
 func (p *run) x12() int {
