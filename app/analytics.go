@@ -8,6 +8,7 @@ import (
 	"github.com/supplywatch/supplywatch/alerts"
 	"github.com/supplywatch/supplywatch/alerts/slack"
 	"github.com/supplywatch/supplywatch/kpi"
+	"github.com/supplywatch/supplywatch/postgres"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -40,6 +41,10 @@ func (a *App) runAnalytics(ctx context.Context, g *errgroup.Group) error {
 		a.alerts = d
 		outbox = d.Feeder().Consumer("clickhouse")
 		g.Go(func() error { return d.Run(ctx) })
+		if a.router != nil && a.cfg.Slack.SigningSecret != "" {
+			users := &SlackUsers{API: SlackClient(a.cfg.Slack.Token, a.cfg.Slack.APIURL), Users: postgres.NewConsoleStore(a.pg)}
+			slack.NewInteractions(a.cfg.Slack.SigningSecret, users, d, a.log.With("component", "slack"), nil).Register(a.router)
+		}
 	} else {
 		a.log.Info("slack alerts off: set slack.token (SUPPLYWATCH_SLACK_TOKEN) to send them")
 	}
