@@ -38,6 +38,8 @@ func main() {
 		err = runCmd(ctx, args, app.Roles{Collect: true, Serve: true}, false)
 	case "rules":
 		err = rulesCmd(ctx, args)
+	case "user":
+		err = userCmd(ctx, args)
 	case "migrate":
 		err = migrateCmd(ctx, args)
 	case "simulate":
@@ -67,6 +69,8 @@ commands:
   collect   run the collector (Kafka consumer, HTTP and OTLP ingest)
   rules     rules run: the rules engine and SLA timers (Postgres);
             rules test DIR: run rule fixture files; rules check DIR: load rule files
+  user      user add --login L --role R [--tenant T] [--email E] [--plants P01,P02]:
+            create a console user (the first admin); prints a generated password
   migrate   apply the ClickHouse and Postgres migrations and exit
   simulate  publish realistic procurement traffic to Kafka (and spans over OTLP)
   chdb      run the embedded ClickHouse alone until interrupted
