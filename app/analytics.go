@@ -41,6 +41,8 @@ func (a *App) runAnalytics(ctx context.Context, g *errgroup.Group) error {
 		a.alerts = d
 		outbox = d.Feeder().Consumer("clickhouse")
 		g.Go(func() error { return d.Run(ctx) })
+		watcher := alerts.NewWatcher(alerts.DefaultWatchRules(), PipelineSampler(a.registry, alerts.SenderSampler(d.Sender())), d.Ingest)
+		g.Go(func() error { return watcher.Run(ctx, 30*time.Second, time.Now) })
 		if a.router != nil && a.cfg.Slack.SigningSecret != "" {
 			users := &SlackUsers{API: SlackClient(a.cfg.Slack.Token, a.cfg.Slack.APIURL), Users: postgres.NewConsoleStore(a.pg)}
 			slack.NewInteractions(a.cfg.Slack.SigningSecret, users, d, a.log.With("component", "slack"), nil).Register(a.router)
