@@ -51,7 +51,7 @@ type Config struct {
 	DataDir string `yaml:"data_dir" env:"DATA_DIR"`
 	// MemoryLimitMB is the Go runtime's soft memory limit (GOMEMLIMIT wins
 	// when set): the heap is collected harder as it nears the limit instead
-	// of doubling. 0 means 256.
+	// of doubling. 0 means 200.
 	MemoryLimitMB int64  `yaml:"memory_limit_mb" env:"MEMORY_LIMIT_MB"`
 	LogLevel      string `yaml:"log_level" env:"LOG_LEVEL"`
 }
@@ -108,7 +108,7 @@ func (c *Config) Defaults() {
 		c.Collector.DrainTimeout = 15 * time.Second
 	}
 	if c.MemoryLimitMB == 0 {
-		c.MemoryLimitMB = 256
+		c.MemoryLimitMB = 200
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"

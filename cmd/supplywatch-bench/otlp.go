@@ -28,7 +28,7 @@ func otlpBench(ctx context.Context, e *benchEnv) error {
 // (traces of 5 spans, 8 string attributes each) into the otlp handler.
 func runOTLPChild() int {
 	// The runtime settings app.Start gives a collector process.
-	debug.SetMemoryLimit(256 << 20)
+	debug.SetMemoryLimit(200 << 20)
 	debug.SetGCPercent(400)
 	ctx := context.Background()
 	conn, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{os.Getenv("SUPPLYWATCH_BENCH_CH_ADDR")}, User: "default"})
