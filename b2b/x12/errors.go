@@ -3,6 +3,8 @@ package x12
 import (
 	"fmt"
 	"strings"
+
+	"github.com/supplywatch/supplywatch/b2b/errpos"
 )
 
 // Kind classifies an error so that acknowledgements and metrics can use a
@@ -66,32 +68,7 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, "%sset %s", sep, e.Set)
 		sep = " "
 	}
-	if sep != "" {
-		b.WriteString(": ")
-	}
-	if e.Segment > 0 || e.Tag != "" {
-		fmt.Fprintf(&b, "segment %d", e.Segment)
-		if e.Tag != "" {
-			fmt.Fprintf(&b, " (%s", e.Tag)
-			if e.Offset >= 0 {
-				fmt.Fprintf(&b, " at byte %d", e.Offset)
-			}
-			b.WriteString(")")
-		} else if e.Offset >= 0 {
-			fmt.Fprintf(&b, " (at byte %d)", e.Offset)
-		}
-		if e.Element > 0 {
-			fmt.Fprintf(&b, " element %02d", e.Element)
-			if e.Component > 0 {
-				fmt.Fprintf(&b, "-%d", e.Component)
-			}
-		}
-		b.WriteString(": ")
-	} else if e.Offset >= 0 {
-		fmt.Fprintf(&b, "byte %d: ", e.Offset)
-	}
-	b.WriteString(e.Reason)
-	return b.String()
+	return errpos.Format(b.String(), e.Segment, e.Tag, e.Offset, e.Element, e.Component, e.Reason)
 }
 
 // Errors is the list of errors found in one input; it is the error returned by
