@@ -136,6 +136,11 @@ var (
 	spanB  = pcommon.SpanID{0x11, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb8}
 )
 
+// sampleStart is when the sample spans began: recent, so that the spans
+// table's TTL (counted from start_time) never removes them while a test
+// reads them back, and with nanoseconds to prove DateTime64(9) round-trips.
+var sampleStart = time.Now().UTC().Truncate(time.Hour).Add(-time.Hour + time.Minute + 2*time.Second + 123456789)
+
 // sampleTraces is one resource (service erp-bridge, correlation id on the
 // resource) with two spans: a server span that names its own correlation id
 // and PO, and an internal child that inherits the resource's correlation id.
@@ -146,7 +151,7 @@ func sampleTraces() ptrace.Traces {
 	rs.Resource().Attributes().PutStr("correlation.id", "corr-resource")
 	ss := rs.ScopeSpans().AppendEmpty()
 	ss.Scope().SetName("supplywatch/erp")
-	start := time.Date(2026, 5, 12, 8, 1, 2, 123456789, time.UTC)
+	start := sampleStart
 
 	s := ss.Spans().AppendEmpty()
 	s.SetTraceID(traceA)
@@ -240,7 +245,7 @@ func checkSample(t *testing.T, got map[string]procure.Span) {
 		t.Fatalf("stored %d spans, want 2", len(got))
 	}
 	a, b := got[hex.EncodeToString(spanA[:])], got[hex.EncodeToString(spanB[:])]
-	start := time.Date(2026, 5, 12, 8, 1, 2, 123456789, time.UTC)
+	start := sampleStart
 	checks := []struct{ what, got, want string }{
 		{"tenant", a.Tenant, "acme"},
 		{"start", a.StartTime.UTC().Format(time.RFC3339Nano), start.Format(time.RFC3339Nano)},
