@@ -23,9 +23,22 @@ type Engine struct {
 	store procure.StateStore
 	eval  *Evaluator
 	sched *sla.Scheduler
+	retry Retrier
 	log   *slog.Logger
 	now   func() time.Time
 }
+
+// Retrier is the automatic retry policy (retry.Worker): it sees every
+// message.failed and message.delivered in the engine's transaction, before
+// the rules, schedules or cancels retries, and says whether another retry
+// is pending (rules read it as `retry`).
+type Retrier interface {
+	Observe(ctx context.Context, tx procure.StateTx, e *procure.Event, now time.Time) (*RetryView, error)
+}
+
+// UseRetrier puts r in charge of failed deliveries; call it before
+// Process. Without one, retry.pending is always false.
+func (en *Engine) UseRetrier(r Retrier) { en.retry = r }
 
 // NewEngine returns an Engine. sched is used for its Observe method; its
 // firing loop runs separately (sla.Scheduler.Run).
@@ -77,6 +90,12 @@ func (en *Engine) Process(ctx context.Context, events []*procure.Event) (Stats, 
 			apply(b, e)
 			if b.err != nil {
 				return b.err
+			}
+			b.retry = nil
+			if en.retry != nil && (e.Type == procure.MessageFailed || e.Type == procure.MessageDelivered) {
+				if b.retry, err = en.retry.Observe(ctx, tx, e, en.now()); err != nil {
+					return err
+				}
 			}
 			if e.OccurredAt.After(latest) {
 				latest = e.OccurredAt
@@ -276,8 +295,11 @@ type batch struct {
 	timers map[string]*procure.Timer // tenant|sla|subject
 	docs   map[string]bool           // tenant|docKey whose timers are loaded
 	dirtyT map[string]bool
+	retry  *RetryView // the retry decision on the event being evaluated
 	err    error
 }
+
+func (b *batch) retryOf(*procure.Event) *RetryView { return b.retry }
 
 func newBatch(ctx context.Context, tx procure.StateTx) *batch {
 	return &batch{ctx: ctx, tx: tx, states: map[procure.StateKey]any{}, dirtyK: map[procure.StateKey]bool{},

@@ -22,6 +22,12 @@ type Lookup interface {
 	Invoice(tenant, id string) *procure.InvoiceState
 }
 
+// retryLookup is a Lookup that knows the retry policy's decision on the
+// event being evaluated (the engine's batch, when a Retrier runs).
+type retryLookup interface {
+	retryOf(e *procure.Event) *RetryView
+}
+
 // Clear is a validation rule that no longer holds for a subject: its
 // exception, if any, is resolved.
 type Clear struct {
@@ -83,10 +89,16 @@ type subject struct {
 // subjects lists what e is about, each with its environment.
 func subjects(e *procure.Event, lk Lookup) []subject {
 	view := newEventView(e)
+	retry := &RetryView{}
+	if rl, ok := lk.(retryLookup); ok {
+		if r := rl.retryOf(e); r != nil {
+			retry = r
+		}
+	}
 	base := func() *Env {
 		return &Env{Event: view, ELine: &EventLine{}, Document: &procure.Order{}, Line: &procure.OrderLine{},
 			Supplier: &procure.SupplierState{}, Item: &procure.ItemState{}, Lot: &procure.LotState{}, Invoice: &procure.InvoiceState{},
-			Plant: e.Plant, Now: e.OccurredAt}
+			Plant: e.Plant, Now: e.OccurredAt, Retry: retry}
 	}
 	var out []subject
 	// The document itself.

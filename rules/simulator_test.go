@@ -119,6 +119,9 @@ var packExpectations = []expectation{
 	{rule: "invoice-quantity-variance", raises: []simulator.Failure{simulator.InvoiceBlocked}, justifiedBy: []simulator.Failure{simulator.InvoiceBlocked},
 		match: func(in simulator.Injection) bool { return in.Detail == "quantity_variance" }},
 	{rule: "invoice-blocked-too-long", justifiedBy: []simulator.Failure{simulator.InvoiceBlocked}},
+	// Without the retry worker every failure raises delivery-failed at once.
+	{rule: "delivery-failed", raises: []simulator.Failure{simulator.MessageExhausted},
+		justifiedBy: []simulator.Failure{simulator.MessageExhausted, simulator.MessageFailed}},
 	{rule: "message-not-redelivered", raises: []simulator.Failure{simulator.MessageExhausted},
 		justifiedBy: []simulator.Failure{simulator.MessageExhausted, simulator.MessageFailed}},
 	// Deliberately loose: the ground truth has no "ASN after the promised
