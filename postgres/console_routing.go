@@ -167,16 +167,27 @@ func (s *ConsoleStore) CreateRetry(ctx context.Context, r *console.Retry) error 
 }
 
 // FindRetries returns the retries of one exception (exceptionID > 0) or the
-// latest of the scope, newest first.
+// latest of the scope, newest first. Automatic retries (requested by the
+// retry policy before any exception existed) belong to the exceptions
+// about their message.
 func (s *ConsoleStore) FindRetries(ctx context.Context, sc console.Scope, exceptionID int64, limit int) ([]*console.Retry, error) {
 	var q query
 	q.scopeExceptions(sc)
+	var from string
 	if exceptionID > 0 {
-		q.add("r.exception_id = $?", exceptionID)
+		q.add("e.id = $?", exceptionID)
+		from = ` FROM exceptions e JOIN console_retries r ON r.exception_id = e.id
+			OR (r.exception_id IS NULL AND r.tenant = e.tenant AND e.subject LIKE 'message/%' AND r.message_id = substr(e.subject, 9))`
+	} else {
+		from = ` FROM console_retries r JOIN LATERAL (
+			(SELECT x.* FROM exceptions x WHERE x.id = r.exception_id)
+			UNION ALL
+			(SELECT x.* FROM exceptions x WHERE r.exception_id IS NULL AND x.tenant = r.tenant AND x.subject = 'message/' || r.message_id
+			 ORDER BY x.id LIMIT 1)
+			LIMIT 1) e ON true`
 	}
-	rows, err := s.db.Pool.Query(ctx, `SELECT r.id, r.tenant, coalesce(r.exception_id, 0), r.message_id, r.target, r.topic, r.idempotency_key,
-		r.requested_by, r.requested_at, r.status, r.error, r.outcome_at
-		FROM console_retries r JOIN exceptions e ON e.id = r.exception_id`+q.clause()+fmt.Sprintf(` ORDER BY r.id DESC LIMIT %d`, max(limit, 1)), q.args...)
+	rows, err := s.db.Pool.Query(ctx, `SELECT r.id, r.tenant, e.id, r.message_id, r.target, r.topic, r.idempotency_key,
+		r.requested_by, r.requested_at, r.status, r.error, r.outcome_at`+from+q.clause()+fmt.Sprintf(` ORDER BY r.id DESC LIMIT %d`, max(limit, 1)), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("find retries: %w", err)
 	}

@@ -1,0 +1,316 @@
+// Package retry retries failed deliveries between systems automatically,
+// per error class, before an exception is raised.
+//
+// The rules engine hands it every message.failed and message.delivered in
+// its own transaction (Worker.Observe, a rules.Retrier): a failure of a
+// class the policy retries schedules a job with backoff and tells the rules
+// that a retry is pending (retry.pending), so no exception is raised yet;
+// a failure it does not retry, or the one after the last attempt, tells
+// them the policy gave up. A delivery cancels what is pending.
+//
+// Worker.Run publishes due jobs: it claims them with FOR UPDATE SKIP
+// LOCKED, so that several processes never publish the same attempt, and
+// re-sends the failed payload to the target's retry topic with the original
+// idempotency key, recording each retry (requested by "policy") where the
+// console shows retries. An attempt without an outcome within
+// OutcomeTimeout becomes a message.failed of its own on the events topic,
+// so that the rules see it like any failure.
+//
+// It leaves the exceptions to the rules, the transport to the Publisher and
+// the state to the Store (Postgres).
+package retry
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/procure"
+	"github.com/supplywatch/supplywatch/rules"
+)
+
+// Actor is the name automatic retries are recorded under.
+const Actor = "policy"
+
+// Job states.
+const (
+	Scheduled  = "scheduled"   // the next retry is due at DueAt
+	Published  = "published"   // a retry is out; its outcome is due by DueAt
+	TimedOut   = "timed_out"   // no outcome in time; reported as a message.failed
+	Delivered  = "delivered"   // delivered (by a retry or otherwise): nothing pending
+	Exhausted  = "exhausted"   // every automatic retry failed
+	NotRetried = "not_retried" // the policy does not retry this failure
+)
+
+// Job is the automatic retry of one message.
+type Job struct {
+	Tenant, MessageID                string
+	Target, Topic, IdempotencyKey    string
+	Payload, DocumentType            string
+	ErrorClass, Error, FailedEventID string
+	LastAttempt                      int // the Delivery.Attempt of the latest failure
+	Policy                           string
+	MaxAttempts, Attempts            int
+	State                            string
+	DueAt                            time.Time
+	LastRetryID                      int64 // the console_retries row of the latest retry
+}
+
+func (j *Job) active() bool {
+	return j.State == Scheduled || j.State == Published || j.State == TimedOut
+}
+
+// Store keeps the jobs. The transactions are the rules engine's
+// (procure.StateTx of the same store), so that a job changes with the
+// exceptions of the event that changed it.
+type Store interface {
+	// FindJob returns the job of a message, locked, or nil.
+	FindJob(ctx context.Context, tx procure.StateTx, tenant, messageID string) (*Job, error)
+	// SaveJob inserts or updates j.
+	SaveJob(ctx context.Context, tx procure.StateTx, j *Job) error
+	// CreateRetry records a published retry (console_retries) and sets its ID.
+	CreateRetry(ctx context.Context, tx procure.StateTx, r *console.Retry) error
+	// SettleRetry records the outcome of a retry still published.
+	SettleRetry(ctx context.Context, tx procure.StateTx, id int64, status, errMsg string, at time.Time) error
+	// ClaimDueJobs locks up to limit scheduled or published jobs due at
+	// now, skipping those others hold, and passes them to f in the
+	// transaction; it returns how many it claimed.
+	ClaimDueJobs(ctx context.Context, now time.Time, limit int, f func(tx procure.StateTx, js []*Job) error) (int, error)
+}
+
+// EventPublisher writes canonical events to the events topic
+// (*kafka.Publisher).
+type EventPublisher interface {
+	PublishEvents(ctx context.Context, rs []procure.Received) error
+}
+
+// Worker is the retry policy at work: Observe in the rules engine, Run in
+// its own goroutine.
+type Worker struct {
+	cfg         Config
+	store       Store
+	pub         console.Publisher
+	events      EventPublisher
+	topicPrefix string
+	log         *slog.Logger
+	now         func() time.Time
+	jitter      func() float64
+}
+
+var _ rules.Retrier = (*Worker)(nil)
+
+// New returns a Worker. pub publishes retries to topicPrefix+target; events
+// takes the failures it reports for attempts without an outcome. now
+// defaults to time.Now.
+func New(cfg Config, store Store, pub console.Publisher, events EventPublisher, topicPrefix string, log *slog.Logger, now func() time.Time) *Worker {
+	cfg.Defaults()
+	if now == nil {
+		now = time.Now
+	}
+	return &Worker{cfg: cfg, store: store, pub: pub, events: events, topicPrefix: topicPrefix, log: log, now: now, jitter: rand.Float64}
+}
+
+// Config is the configuration in force (defaults filled).
+func (w *Worker) Config() Config { return w.cfg }
+
+// Observe applies a message.failed or message.delivered to the message's
+// job and returns the decision the rules see. It runs in the rules
+// engine's transaction; an event is observed once (the engine drops
+// duplicates).
+func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Event, now time.Time) (*rules.RetryView, error) {
+	d, ok := e.Payload.(*procure.Delivery)
+	if !ok {
+		return nil, nil
+	}
+	msg := d.MessageID
+	if msg == "" {
+		msg = e.Document.ID
+	}
+	j, err := w.store.FindJob(ctx, tx, e.Tenant, msg)
+	if err != nil {
+		return nil, fmt.Errorf("retry %s: %w", msg, err)
+	}
+	if e.Type == procure.MessageDelivered {
+		if j == nil || !j.active() {
+			return nil, nil
+		}
+		if err := w.settle(ctx, tx, j, console.RetryDelivered, "", e.OccurredAt); err != nil {
+			return nil, err
+		}
+		j.State, j.DueAt = Delivered, time.Time{}
+		return &rules.RetryView{Attempts: j.Attempts, MaxAttempts: j.MaxAttempts, Policy: j.Policy}, w.store.SaveJob(ctx, tx, j)
+	}
+
+	pol := w.cfg.PolicyFor(d.Target, d.ErrorClass)
+	switch {
+	case j != nil && j.active():
+		// The outcome of our retry (or of the source's own).
+		if err := w.settle(ctx, tx, j, console.RetryRedeliveryFailed, d.Error, e.OccurredAt); err != nil {
+			return nil, err
+		}
+	case j != nil && (j.State == Exhausted || j.State == NotRetried):
+		// Failed again after the policy gave up (a manual retry): the
+		// policy does not start over.
+		j.ErrorClass, j.Error, j.FailedEventID, j.LastAttempt = d.ErrorClass, d.Error, e.ID, d.Attempt
+		return w.view(j, pol, "no automatic retry after the policy gave up"), w.store.SaveJob(ctx, tx, j)
+	default: // first failure, or the first since a delivery
+		j = &Job{Tenant: e.Tenant, MessageID: msg}
+	}
+	j.Target, j.DocumentType, j.ErrorClass, j.Error, j.FailedEventID, j.LastAttempt = d.Target, d.DocumentType, d.ErrorClass, d.Error, e.ID, d.Attempt
+	j.Topic = w.topicPrefix + d.Target
+	if d.IdempotencyKey != "" {
+		j.IdempotencyKey = d.IdempotencyKey
+	} else if j.IdempotencyKey == "" {
+		j.IdempotencyKey = msg
+	}
+	if d.Payload != "" {
+		j.Payload = d.Payload
+	}
+	j.Policy, j.MaxAttempts = pol.Name, pol.MaxAttempts
+	reason := ""
+	switch {
+	case w.cfg.Disabled:
+		j.State, reason = NotRetried, "automatic retries are off"
+	case pol.MaxAttempts == 0:
+		j.State, reason = NotRetried, fmt.Sprintf("%s errors are not retried automatically", or(d.ErrorClass, "unclassified"))
+	case d.Target == "":
+		j.State, reason = NotRetried, "the failure names no target system to retry"
+	case j.Payload == "":
+		j.State, reason = NotRetried, "the failure carries no payload to re-send (reference "+or(d.PayloadRef, "none")+")"
+	case j.Attempts >= pol.MaxAttempts:
+		j.State, reason = Exhausted, fmt.Sprintf("%d automatic retries failed", j.Attempts)
+	default:
+		j.State, j.DueAt = Scheduled, now.Add(pol.Backoff.Delay(j.Attempts, w.jitter()))
+	}
+	if j.State != Scheduled {
+		j.DueAt = time.Time{}
+	}
+	return w.view(j, pol, reason), w.store.SaveJob(ctx, tx, j)
+}
+
+func (w *Worker) view(j *Job, pol Policy, reason string) *rules.RetryView {
+	return &rules.RetryView{Pending: j.State == Scheduled, Retryable: pol.MaxAttempts > 0, Attempts: j.Attempts,
+		MaxAttempts: pol.MaxAttempts, Policy: pol.Name, Reason: reason}
+}
+
+// settle records the outcome of the job's latest retry, if it has one.
+func (w *Worker) settle(ctx context.Context, tx procure.StateTx, j *Job, status, errMsg string, at time.Time) error {
+	if j.LastRetryID == 0 || j.State == Scheduled {
+		return nil
+	}
+	return w.store.SettleRetry(ctx, tx, j.LastRetryID, status, errMsg, at)
+}
+
+// Run publishes due retries until ctx is done. Several workers (in one or
+// more processes) share the jobs.
+func (w *Worker) Run(ctx context.Context) error {
+	t := time.NewTicker(w.cfg.Poll)
+	defer t.Stop()
+	for {
+		if _, err := w.RunDue(ctx); err != nil && ctx.Err() == nil {
+			w.log.Error("automatic retries failed; trying again", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// RunDue publishes the retries due now and reports the attempts without an
+// outcome, batch by batch, and returns how many jobs it handled.
+func (w *Worker) RunDue(ctx context.Context) (int, error) {
+	total := 0
+	for ctx.Err() == nil {
+		n, err := w.store.ClaimDueJobs(ctx, w.now(), w.cfg.Batch, func(tx procure.StateTx, js []*Job) error {
+			for _, j := range js {
+				var err error
+				if j.State == Scheduled {
+					err = w.publish(ctx, tx, j)
+				} else {
+					err = w.report(ctx, tx, j, "timeout", fmt.Sprintf("no outcome within %s of automatic retry %d", w.cfg.OutcomeTimeout, j.Attempts))
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		total += n
+		if err != nil || n < w.cfg.Batch {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// publish re-sends j's payload and records the retry. A failed publication
+// is an attempt too: it is reported as a failure at once.
+func (w *Worker) publish(ctx context.Context, tx procure.StateTx, j *Job) error {
+	now := w.now()
+	j.Attempts++
+	r := &console.Retry{Tenant: j.Tenant, MessageID: j.MessageID, Target: j.Target, Topic: j.Topic,
+		IdempotencyKey: j.IdempotencyKey, RequestedBy: Actor, RequestedAt: now, Status: console.RetryPublished}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	err := w.pub.Publish(pctx, console.Message{Topic: j.Topic, Key: []byte(j.IdempotencyKey), Value: []byte(j.Payload),
+		Headers: map[string]string{console.HeaderIdempotencyKey: j.IdempotencyKey, console.HeaderRetryOf: j.FailedEventID,
+			console.HeaderRetriedBy: Actor, HeaderAttempt: fmt.Sprint(j.Attempts)}})
+	cancel()
+	j.State, j.DueAt = Published, now.Add(w.cfg.OutcomeTimeout)
+	if err != nil {
+		r.Status, r.Error = console.RetryFailed, err.Error()
+		w.log.Warn("automatic retry not published", "tenant", j.Tenant, "message", j.MessageID, "topic", j.Topic, "attempt", j.Attempts, "err", err)
+	} else {
+		w.log.Info("automatic retry published", "tenant", j.Tenant, "message", j.MessageID, "topic", j.Topic, "attempt", j.Attempts, "of", j.MaxAttempts)
+	}
+	if err := w.store.CreateRetry(ctx, tx, r); err != nil {
+		return err
+	}
+	j.LastRetryID = r.ID
+	if err != nil {
+		return w.report(ctx, tx, j, "connection", fmt.Sprintf("automatic retry %d could not be published to %s: %v", j.Attempts, j.Topic, err))
+	}
+	return w.store.SaveJob(ctx, tx, j)
+}
+
+// HeaderAttempt numbers an automatic retry (1, 2, ...).
+const HeaderAttempt = "supplywatch-retry-attempt"
+
+// report turns a retry without an outcome (or that could not be
+// published) into a message.failed on the events topic, which the rules
+// engine hands back to Observe like any failure: the next attempt is
+// scheduled there, or the policy gives up. Its id derives from the
+// attempt, so a report sent twice is one event.
+func (w *Worker) report(ctx context.Context, tx procure.StateTx, j *Job, class, text string) error {
+	now := w.now()
+	if err := w.store.SettleRetry(ctx, tx, j.LastRetryID, console.RetryRedeliveryFailed, text, now); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%d", j.Tenant, j.MessageID, j.Attempts))
+	e := &procure.Event{ID: "retry-failed-" + hex.EncodeToString(sum[:12]), Type: procure.MessageFailed, Source: procure.SourceMiddleware,
+		Tenant: j.Tenant, OccurredAt: now.UTC(), Document: procure.DocumentRef{Kind: procure.DocMessage, ID: j.MessageID},
+		Payload: &procure.Delivery{MessageID: j.MessageID, Target: j.Target, Endpoint: j.Topic, DocumentType: j.DocumentType,
+			ErrorClass: class, Error: text, Attempt: j.LastAttempt + 1, IdempotencyKey: j.IdempotencyKey, Payload: j.Payload}}
+	raw, err := procure.Encode(e)
+	if err != nil {
+		return fmt.Errorf("retry %s: %w", j.MessageID, err)
+	}
+	if err := w.events.PublishEvents(ctx, []procure.Received{{Event: e, Raw: raw, Channel: procure.ChannelKafka, ReceivedAt: now}}); err != nil {
+		return fmt.Errorf("retry %s: report the failed attempt: %w", j.MessageID, err)
+	}
+	j.State, j.DueAt = TimedOut, time.Time{}
+	return w.store.SaveJob(ctx, tx, j)
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
