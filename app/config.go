@@ -18,6 +18,7 @@ import (
 	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/kpi"
 	"github.com/supplywatch/supplywatch/postgres"
+	"github.com/supplywatch/supplywatch/retry"
 	"github.com/supplywatch/supplywatch/rules"
 	"github.com/supplywatch/supplywatch/simulator"
 	"github.com/supplywatch/supplywatch/sla"
@@ -39,6 +40,7 @@ type Config struct {
 	Postgres   postgres.Config        `yaml:"postgres" envPrefix:"POSTGRES_"`
 	Rules      rules.ProcessorConfig  `yaml:"rules" envPrefix:"RULES_"`
 	SLA        sla.Config             `yaml:"sla" envPrefix:"SLA_"`
+	Retry      retry.Config           `yaml:"retry" envPrefix:"RETRY_"`
 	OTLP       otlp.Config            `yaml:"otlp" envPrefix:"OTLP_"`
 	B2B        B2BConfig              `yaml:"b2b" envPrefix:"B2B_"`
 	KPI        kpi.Config             `yaml:"kpi"`
@@ -121,6 +123,7 @@ func (c *Config) Defaults() {
 	c.Postgres.Defaults()
 	c.Rules.Defaults()
 	c.SLA.Defaults()
+	c.Retry.Defaults()
 	c.OTLP.Defaults()
 	c.KPI.Defaults()
 	c.Console.Defaults()
@@ -137,7 +140,7 @@ func (c *Config) Validate() error {
 		alertsErr = errors.Join(c.Alerts.Validate(), c.Slack.Validate())
 	}
 	return errors.Join(alertsErr, c.ClickHouse.Validate(), c.Kafka.Validate(), c.Writer.Validate(), c.Simulator.Validate(),
-		c.Postgres.Validate(), c.Rules.Validate(), c.SLA.Validate(), c.OTLP.Validate(),
+		c.Postgres.Validate(), c.Rules.Validate(), c.SLA.Validate(), c.Retry.Validate(), c.OTLP.Validate(),
 		c.KPI.Validate(), c.Console.Validate())
 }
 

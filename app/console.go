@@ -28,6 +28,8 @@ func (a *App) startConsole() error {
 		Facts:     console.NewClickHouseFacts(a.conn, a.cfg.ClickHouse.Database),
 		Publisher: console.NewKafkaPublisher(w),
 		Log:       a.log.With("component", "console"),
+		// The policies of this configuration (in force where the rules run).
+		RetryPolicies: a.cfg.Retry.Summary(),
 	}
 	if a.reloader != nil {
 		deps.Rules = a.reloader

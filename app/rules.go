@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/postgres"
+	"github.com/supplywatch/supplywatch/retry"
 	"github.com/supplywatch/supplywatch/rules"
 	"github.com/supplywatch/supplywatch/sla"
 	"golang.org/x/sync/errgroup"
@@ -41,11 +43,34 @@ func (a *App) startRules() error {
 }
 
 // runRules runs the rules processor (its own consumer group on the events
-// topic), the SLA scheduler and the rule file watcher.
+// topic), the SLA scheduler, the automatic retry worker and the rule file
+// watcher.
 func (a *App) runRules(ctx context.Context, g *errgroup.Group) error {
 	state := postgres.NewStateStore(a.pg)
 	sched := sla.New(a.cfg.SLA, state, a.log.With("component", "sla"), nil)
 	engine := rules.NewEngine(state, a.evaluator, sched, a.log.With("component", "rules"), nil)
+	// The retry worker sees message.failed / message.delivered through the
+	// rules engine (same consumer group, same transaction), so the rules
+	// raise a delivery's exception only once the policy gives up.
+	rw, err := a.cfg.Kafka.NewWriter("")
+	if err != nil {
+		return err
+	}
+	prefix := a.cfg.Console.RetryTopicPrefix // the manual retries' topics
+	if prefix == "" {
+		prefix = a.cfg.Kafka.RetryTopicPrefix
+	}
+	worker := retry.New(a.cfg.Retry, postgres.NewRetryStore(a.pg), console.NewKafkaPublisher(rw), a.pub,
+		prefix, a.log.With("component", "retry"), nil)
+	engine.UseRetrier(worker)
+	g.Go(func() error {
+		defer rw.Close()
+		if a.cfg.Retry.Disabled {
+			<-ctx.Done()
+			return nil
+		}
+		return worker.Run(ctx)
+	})
 	reader, err := a.cfg.Kafka.NewReader(a.cfg.Kafka.Topic, a.cfg.Rules.Group, a.log.With("component", "kafka"))
 	if err != nil {
 		return err

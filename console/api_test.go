@@ -883,3 +883,47 @@ func TestRoutingSendsNewExceptionsToTeams(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Automatic retries are recorded before any exception exists; the
+// exception about their message shows them, and the policies are readable.
+func TestPolicyRetriesShowOnTheExceptionOfTheirMessage(t *testing.T) {
+	e := newEnv(t)
+	o := e.signIn(console.RoleOncall)
+	id := e.ids["delivery"]
+	for i := range 2 {
+		r := &console.Retry{Tenant: tenant, MessageID: "MSG1", Target: "wms", Topic: "supplywatch.retry.wms", IdempotencyKey: "IK-ASN1-1",
+			RequestedBy: "policy", RequestedAt: time.Now().Add(time.Duration(i-5) * time.Minute), Status: console.RetryRedeliveryFailed}
+		if err := e.store.CreateRetry(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var d struct {
+		Retries []console.Retry `json:"retries"`
+	}
+	o.mustOK("GET", idPath("/api/exceptions/%d", id), nil, &d)
+	if len(d.Retries) != 2 || d.Retries[0].RequestedBy != "policy" || d.Retries[0].ExceptionID != id {
+		t.Fatalf("retries on the exception %+v", d.Retries)
+	}
+	var l struct {
+		Retries []console.Retry `json:"retries"`
+	}
+	o.mustOK("GET", "/api/retries", nil, &l)
+	if len(l.Retries) != 2 || l.Retries[1].ExceptionID != id {
+		t.Fatalf("retries %+v", l.Retries)
+	}
+	var p struct {
+		Enabled  bool `json:"enabled"`
+		Policies []struct {
+			Name        string   `json:"name"`
+			Classes     []string `json:"classes"`
+			MaxAttempts int      `json:"max_attempts"`
+			Backoff     struct {
+				Initial string `json:"initial"`
+			} `json:"backoff"`
+		} `json:"policies"`
+	}
+	o.mustOK("GET", "/api/retry-policies", nil, &p)
+	if !p.Enabled || len(p.Policies) != 2 || p.Policies[0].Name != "transient" || p.Policies[0].MaxAttempts != 5 || p.Policies[0].Backoff.Initial != "30s" {
+		t.Fatalf("policies %+v", p)
+	}
+}

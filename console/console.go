@@ -134,7 +134,10 @@ type Deps struct {
 	Rules Reloader
 	// RuleBook describes rules on the exception detail (RulesOf); optional.
 	RuleBook RuleBook
-	Log      *slog.Logger
+	// RetryPolicies is what GET /api/retry-policies shows: the automatic
+	// retry policies in force (retry.Config.Summary); nil answers 503.
+	RetryPolicies any
+	Log           *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -147,6 +150,7 @@ type Console struct {
 	pub      Publisher
 	rules    Reloader
 	rulebook RuleBook
+	policies any
 	log      *slog.Logger
 	now      func() time.Time
 
@@ -177,7 +181,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 			return errors.New("no publisher configured: retries and redrives are disabled")
 		})
 	}
-	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, log: deps.Log, now: deps.Now}
+	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, log: deps.Log, now: deps.Now}
 	c.live = newHub()
 	if cfg.OIDC.Enabled() {
 		c.oidc = &oidcClient{cfg: cfg.OIDC}

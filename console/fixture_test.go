@@ -24,9 +24,16 @@ import (
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/postgres/pgtest"
 	"github.com/supplywatch/supplywatch/procure"
+	"github.com/supplywatch/supplywatch/retry"
 )
 
 func TestMain(m *testing.M) { chtest.Main(m) }
+
+func retryPolicies() retry.Summary {
+	var c retry.Config
+	c.Defaults()
+	return c.Summary()
+}
 
 const tenant = "acme"
 
@@ -89,6 +96,7 @@ func newEnv(t testing.TB) *env {
 	e.seed(ctx)
 	c, err := console.New(console.Config{LivePoll: 50 * time.Millisecond, RouteNew: true}, console.Deps{
 		Store: e.store, Facts: console.NewClickHouseFacts(e.ch, database), Publisher: e.pub, Rules: &reloader{},
+		RetryPolicies: retryPolicies(),
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

@@ -73,6 +73,7 @@ func (c *Console) routeTable() []route {
 		{method: "GET", path: "/api/retries", roles: retriers, handler: c.listRetries, summary: "Failed deliveries and retries"},
 		{method: "POST", path: "/api/retries/preview", roles: retriers, handler: c.previewRetries, summary: "What a retry would re-send"},
 		{method: "POST", path: "/api/retries", roles: retriers, handler: c.retry, summary: "Re-send failed deliveries"},
+		{method: "GET", path: "/api/retry-policies", roles: retriers, handler: c.retryPolicies, summary: "Automatic retry policies in force"},
 		{method: "GET", path: "/api/deadletter", roles: technical, handler: c.listDeadLetter, summary: "Rejected inputs"},
 		{method: "POST", path: "/api/deadletter/redrive", roles: technical, handler: c.redrive, summary: "Re-publish rejected inputs"},
 

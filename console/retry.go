@@ -269,6 +269,16 @@ func (c *Console) retry(g *gin.Context) {
 	g.JSON(http.StatusOK, gin.H{"retries": out, "plans": plans})
 }
 
+// retryPolicies shows the automatic retry policies in force, read-only
+// (they are configuration: retry.policies).
+func (c *Console) retryPolicies(g *gin.Context) {
+	if c.policies == nil {
+		g.JSON(http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process does not know the retry policies"}})
+		return
+	}
+	g.JSON(http.StatusOK, c.policies)
+}
+
 func (c *Console) listDeadLetter(g *gin.Context) {
 	p := principalOf(g)
 	rs, err := c.facts.Rejected(g.Request.Context(), p.Tenant, RejectedFilter{Channel: g.Query("channel"), Reason: g.Query("reason"), Limit: 200})

@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -152,4 +153,26 @@ func (b Backoff) Delay(n int, r float64) time.Duration {
 	}
 	d -= d * b.Jitter * r
 	return time.Duration(d)
+}
+
+// MarshalJSON writes the durations as Go duration strings ("30s").
+func (b Backoff) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Initial    string  `json:"initial"`
+		Multiplier float64 `json:"multiplier"`
+		Max        string  `json:"max"`
+		Jitter     float64 `json:"jitter"`
+	}{b.Initial.String(), b.Multiplier, b.Max.String(), b.Jitter})
+}
+
+// Summary is the policy configuration as the console shows it.
+type Summary struct {
+	Enabled        bool     `json:"enabled"`
+	OutcomeTimeout string   `json:"outcome_timeout"`
+	Policies       []Policy `json:"policies"`
+}
+
+// Summary returns the policies in force, in the order they are tried.
+func (c *Config) Summary() Summary {
+	return Summary{Enabled: !c.Disabled, OutcomeTimeout: c.OutcomeTimeout.String(), Policies: c.All()}
 }
