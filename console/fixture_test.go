@@ -97,7 +97,7 @@ func newEnv(t testing.TB) *env {
 	c, err := console.New(console.Config{LivePoll: 50 * time.Millisecond, RouteNew: true}, console.Deps{
 		Store: e.store, Facts: console.NewClickHouseFacts(e.ch, database), Publisher: e.pub, Rules: &reloader{},
 		RetryPolicies: retryPolicies(),
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Log:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		t.Fatal(err)
