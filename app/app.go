@@ -309,6 +309,9 @@ func (a *App) stopInfra() {
 func (a *App) routes() (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	if err := r.SetTrustedProxies(a.cfg.HTTP.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("http.trusted_proxies: %w", err)
+	}
 	r.Use(gin.Recovery())
 	ingest, err := collector.NewIngest(a.cfg.Ingest, a.store, a.pub, a.writer, a.log.With("component", "ingest"), a.metrics)
 	if err != nil {

@@ -73,6 +73,10 @@ type HTTPConfig struct {
 	PublicURL string `yaml:"public_url" env:"PUBLIC_URL"`
 	// MetricsToken guards /metrics; without it only loopback may scrape.
 	MetricsToken string `yaml:"metrics_token" env:"METRICS_TOKEN"`
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For names the client (audit entries, sign-in throttling);
+	// none by default: the client is the peer address.
+	TrustedProxies []string `yaml:"trusted_proxies" env:"TRUSTED_PROXIES" envSeparator:","`
 }
 
 // CollectorConfig is the Kafka consumer group of the collector.

@@ -8,9 +8,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -319,7 +321,15 @@ func (c *Console) login(g *gin.Context) {
 		c.fail(g, invalid("password", "is required"))
 		return
 	}
-	u, hash, err := c.store.FindUserByLogin(g.Request.Context(), strings.ToLower(strings.TrimSpace(in.Login)))
+	login, addr := strings.ToLower(strings.TrimSpace(in.Login)), g.ClientIP()
+	if wait := c.logins.wait(login, addr, c.now()); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		g.Header("Retry-After", strconv.Itoa(secs))
+		g.JSON(http.StatusTooManyRequests, gin.H{"error": gin.H{"code": "too_many_requests",
+			"message": fmt.Sprintf("too many failed sign-ins: try again in %d s", secs)}})
+		return
+	}
+	u, hash, err := c.store.FindUserByLogin(g.Request.Context(), login)
 	if err != nil && procure.ErrorCode(err) != procure.ENOTFOUND {
 		c.fail(g, err)
 		return
@@ -328,10 +338,12 @@ func (c *Console) login(g *gin.Context) {
 		CheckPassword(dummyHash, in.Password)
 	}
 	if u == nil || hash == "" || u.Disabled || !CheckPassword(hash, in.Password) {
+		c.logins.failed(login, addr, c.now())
 		c.auditAnonymous(g, "auth.sign_in_failed", "user/"+in.Login)
 		c.fail(g, procure.Errorf(procure.EUNAUTHORIZED, "wrong login or password"))
 		return
 	}
+	c.logins.succeeded(login)
 	p, err := c.startSession(g, u, "password")
 	if err != nil {
 		c.fail(g, err)
@@ -407,6 +419,73 @@ func (c *Console) createUser(g *gin.Context) {
 	}
 	c.audit(g, "user.create", "user/"+u.Login, gin.H{"role": u.Role, "plants": u.Plants})
 	g.JSON(http.StatusCreated, u)
+}
+
+// updateUser changes a user's role, plant scope or disabled flag. A
+// disabled user's sessions end and tokens stop working at once; role and
+// scope changes apply from the user's next request. Admins cannot disable
+// or demote themselves (someone must stay able to undo it).
+func (c *Console) updateUser(g *gin.Context) {
+	id, err := pathID(g, "id")
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	var in struct {
+		Role     *string   `json:"role"`
+		Plants   *[]string `json:"plants"`
+		Disabled *bool     `json:"disabled"`
+	}
+	if err := bind(g, &in); err != nil {
+		c.fail(g, err)
+		return
+	}
+	if in.Role == nil && in.Plants == nil && in.Disabled == nil {
+		c.fail(g, invalid("role", "give role, plants or disabled"))
+		return
+	}
+	p := principalOf(g)
+	before, after, err := c.store.UpdateUser(g.Request.Context(), p.Tenant, id, func(u *User) error {
+		if in.Role != nil {
+			if !slices.Contains(UserRoles, *in.Role) {
+				return invalid("role", "must be one of %s", strings.Join(UserRoles, ", "))
+			}
+			if *in.Role != u.Role && u.Role == RolePlant && in.Plants == nil {
+				u.Plants = nil // leaving the plant role leaves its scope
+			}
+			u.Role = *in.Role
+		}
+		if in.Plants != nil {
+			u.Plants = *in.Plants
+		}
+		if in.Disabled != nil {
+			u.Disabled = *in.Disabled
+		}
+		switch {
+		case u.Role == RolePlant && len(u.Plants) == 0:
+			return invalid("plants", "a plant user needs at least one plant")
+		case u.Role != RolePlant && len(u.Plants) > 0:
+			return invalid("plants", "only plant users are scoped to plants")
+		case p.User != nil && u.ID == p.User.ID && (u.Disabled || u.Role != RoleAdmin):
+			return invalid("role", "you cannot disable or demote yourself: ask another admin")
+		}
+		return nil
+	})
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	action := "user.update"
+	switch {
+	case after.Disabled && !before.Disabled:
+		action = "user.disable"
+	case !after.Disabled && before.Disabled:
+		action = "user.enable"
+	}
+	c.audit(g, action, "user/"+after.Login, gin.H{
+		"before": gin.H{"role": before.Role, "plants": before.Plants, "disabled": before.Disabled},
+		"after":  gin.H{"role": after.Role, "plants": after.Plants, "disabled": after.Disabled}})
+	g.JSON(http.StatusOK, after)
 }
 
 func (c *Console) listTokens(g *gin.Context) {

@@ -48,6 +48,8 @@ type Config struct {
 	// touches unassigned exceptions, under the version check.
 	RouteNew bool       `yaml:"route_new" env:"ROUTE_NEW"`
 	OIDC     OIDCConfig `yaml:"oidc" envPrefix:"OIDC_"`
+	// LoginLimit throttles failed password sign-ins per login and address.
+	LoginLimit LoginLimit `yaml:"login_limit" envPrefix:"LOGIN_LIMIT_"`
 }
 
 // OIDCConfig enables "Sign in with …" through an OpenID Connect provider.
@@ -83,6 +85,7 @@ func (c *Config) Defaults() {
 	if c.LivePoll == 0 {
 		c.LivePoll = time.Second
 	}
+	c.LoginLimit.defaults()
 	if c.OIDC.Enabled() {
 		if c.OIDC.RedirectURL == "" {
 			c.OIDC.RedirectURL = strings.TrimRight(c.PublicURL, "/") + "/api/auth/oidc/callback"
@@ -107,6 +110,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LivePoll < 10*time.Millisecond {
 		errs = append(errs, errors.New("console.live_poll: must be at least 10ms"))
+	}
+	if c.LoginLimit.PerLogin < 0 || c.LoginLimit.PerAddress < 0 || c.LoginLimit.Every < 0 {
+		errs = append(errs, errors.New("console.login_limit: per_login, per_address and every must not be negative"))
 	}
 	if c.OIDC.Enabled() {
 		if c.OIDC.ClientID == "" {
@@ -154,8 +160,9 @@ type Console struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	live *hub
-	oidc *oidcClient
+	live   *hub
+	oidc   *oidcClient
+	logins *loginLimiter
 
 	mu     sync.Mutex
 	routes []route
@@ -183,6 +190,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 	}
 	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, log: deps.Log, now: deps.Now}
 	c.live = newHub()
+	c.logins = newLoginLimiter(cfg.LoginLimit)
 	if cfg.OIDC.Enabled() {
 		c.oidc = &oidcClient{cfg: cfg.OIDC}
 	}

@@ -85,6 +85,7 @@ func (c *Console) routeTable() []route {
 		{method: "POST", path: "/api/rules/reload", roles: admins, handler: c.reloadRules, summary: "Reload the rule files"},
 		{method: "GET", path: "/api/users", roles: admins, handler: c.listUsers, summary: "Users"},
 		{method: "POST", path: "/api/users", roles: admins, handler: c.createUser, summary: "Add a user"},
+		{method: "PATCH", path: "/api/users/:id", roles: admins, handler: c.updateUser, summary: "Change a user's role or plants, disable or enable"},
 		{method: "GET", path: "/api/tokens", roles: admins, handler: c.listTokens, summary: "API tokens"},
 		{method: "POST", path: "/api/tokens", roles: admins, handler: c.createToken, summary: "Create an API token (user or supplier)"},
 		{method: "DELETE", path: "/api/tokens/:id", roles: admins, handler: c.revokeToken, summary: "Revoke an API token"},

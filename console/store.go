@@ -260,6 +260,10 @@ type UserStore interface {
 	FindUserByLogin(ctx context.Context, login string) (*User, string, error)
 	FindUserByEmail(ctx context.Context, email string) (*User, error)
 	FindUsers(ctx context.Context, tenant string) ([]*User, error)
+	// UpdateUser changes a user of tenant under a lock: change edits role,
+	// plants and disabled (an error from it aborts). Disabling ends the
+	// user's sessions. Unknown (or another tenant's) user: ENOTFOUND.
+	UpdateUser(ctx context.Context, tenant string, id int64, change func(u *User) error) (before, after *User, err error)
 	CreateSession(ctx context.Context, s *Session) error
 	// FindSession returns an unexpired session and its enabled user, or
 	// EUNAUTHORIZED.

@@ -287,3 +287,39 @@ func (s *ConsoleStore) DeleteView(ctx context.Context, userID, id int64) error {
 	}
 	return nil
 }
+
+// UpdateUser changes a user of tenant under a row lock: change gets the
+// user as stored and edits role, plants and disabled. A disabled user's
+// sessions are deleted in the same transaction (their tokens stop working
+// with the flag). It returns the user before and after.
+func (s *ConsoleStore) UpdateUser(ctx context.Context, tenant string, id int64, change func(u *console.User) error) (before, after *console.User, err error) {
+	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userCols+` FROM console_users WHERE tenant = $1 AND id = $2 FOR UPDATE`, tenant, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return procure.Errorf(procure.ENOTFOUND, "user %d not found", id)
+		}
+		if err != nil {
+			return fmt.Errorf("find user %d: %w", id, err)
+		}
+		b := *u
+		if err := change(u); err != nil {
+			return err
+		}
+		plants := u.Plants
+		if plants == nil || u.Role != console.RolePlant {
+			plants = []string{}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE console_users SET role = $2, plants = $3, disabled = $4, updated_at = now() WHERE id = $1`,
+			id, u.Role, plants, u.Disabled); err != nil {
+			return fmt.Errorf("update user %d: %w", id, err)
+		}
+		if u.Disabled {
+			if _, err := tx.Exec(ctx, `DELETE FROM console_sessions WHERE user_id = $1`, id); err != nil {
+				return fmt.Errorf("end sessions of user %d: %w", id, err)
+			}
+		}
+		before, after = &b, u
+		return nil
+	})
+	return before, after, err
+}

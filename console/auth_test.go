@@ -1,0 +1,184 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/supplywatch/supplywatch/console"
+)
+
+// loginFrom signs in from a client address (the test server trusts
+// X-Forwarded-For) and returns the status and Retry-After.
+func (c *client) loginFrom(addr, login, password string) (int, string) {
+	c.e.t.Helper()
+	req, _ := http.NewRequest("POST", c.e.srv.URL+"/api/auth/login", jsonBody(map[string]string{"login": login, "password": password}))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", addr)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Retry-After")
+}
+
+func TestFailedSignInsAreThrottledPerLoginAndPerAddress(t *testing.T) {
+	e := newEnv(t)
+	c := e.anonymous()
+	proc, oncall := e.signIns[console.RoleProcurement], e.signIns[console.RoleOncall]
+
+	t.Run("a login with 5 failures in a row must wait, even with the right password", func(t *testing.T) {
+		for i := range 5 {
+			if st, _ := c.loginFrom("10.0.0.1", proc.Login, "wrong password"); st != 401 {
+				t.Fatalf("failure %d: %d", i+1, st)
+			}
+		}
+		st, after := c.loginFrom("10.0.0.9", proc.Login, proc.Password)
+		if secs, _ := strconv.Atoi(after); st != 429 || secs < 1 || secs > 60 {
+			t.Fatalf("6th attempt: %d, Retry-After %q", st, after)
+		}
+	})
+	t.Run("another user from the same address signs in", func(t *testing.T) {
+		if st, _ := c.loginFrom("10.0.0.1", oncall.Login, oncall.Password); st != 200 {
+			t.Fatalf("%d", st)
+		}
+	})
+	t.Run("an address with 20 failures must wait, other addresses not", func(t *testing.T) {
+		for i := range 20 {
+			if st, _ := c.loginFrom("10.0.0.2", fmt.Sprintf("guess%d", i), "wrong password"); st != 401 {
+				t.Fatalf("failure %d: %d", i+1, st)
+			}
+		}
+		if st, after := c.loginFrom("10.0.0.2", "guess-more", "wrong password"); st != 429 || after == "" {
+			t.Fatalf("21st failure: %d, Retry-After %q", st, after)
+		}
+		if st, _ := c.loginFrom("10.0.0.2", oncall.Login, oncall.Password); st != 429 {
+			t.Fatalf("from the throttled address: %d", st)
+		}
+		if st, _ := c.loginFrom("10.0.0.3", oncall.Login, oncall.Password); st != 200 {
+			t.Fatalf("from another address: %d", st)
+		}
+	})
+}
+
+func TestAdminDisablesUsersAndChangesTheirRoleAndPlants(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signIn(console.RoleAdmin)
+	proc := e.signIn(console.RoleProcurement)
+	var users struct {
+		Users []console.User `json:"users"`
+	}
+	admin.mustOK("GET", "/api/users", nil, &users)
+	ids := map[string]int64{}
+	for _, u := range users.Users {
+		ids[u.Role] = u.ID
+	}
+	id := ids[console.RoleProcurement]
+	secret, err := console.NewToken(context.Background(), e.store, &console.Token{Tenant: tenant, Name: "ci", UserID: id, CreatedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := e.withToken(secret)
+	path := idPath("/api/users/%d", id)
+
+	t.Run("a role and scope change applies at the user's next request", func(t *testing.T) {
+		var u console.User
+		admin.mustOK("PATCH", path, map[string]any{"role": "plant", "plants": []string{"P02"}}, &u)
+		if u.Role != console.RolePlant || len(u.Plants) != 1 || u.Plants[0] != "P02" {
+			t.Fatalf("changed to %+v", u)
+		}
+		var me struct {
+			Role   string   `json:"role"`
+			Plants []string `json:"plants"`
+		}
+		proc.mustOK("GET", "/api/me", nil, &me)
+		if me.Role != console.RolePlant || len(me.Plants) != 1 || me.Plants[0] != "P02" {
+			t.Fatalf("me %+v", me)
+		}
+		if st := tok.do("GET", "/api/teams", nil, nil); st != 403 {
+			t.Fatalf("plant user's token on /api/teams: %d", st)
+		}
+	})
+	t.Run("disabling ends sessions and tokens at once", func(t *testing.T) {
+		admin.mustOK("PATCH", path, map[string]any{"disabled": true}, nil)
+		if st := proc.do("GET", "/api/me", nil, nil); st != 401 {
+			t.Fatalf("session of a disabled user: %d", st)
+		}
+		if st := tok.do("GET", "/api/me", nil, nil); st != 401 {
+			t.Fatalf("token of a disabled user: %d", st)
+		}
+		s := e.signIns[console.RoleProcurement]
+		if st := e.anonymous().do("POST", "/api/auth/login", map[string]string{"login": s.Login, "password": s.Password}, nil); st != 401 {
+			t.Fatalf("sign-in of a disabled user: %d", st)
+		}
+	})
+	t.Run("enabled again with another role, the plant scope goes", func(t *testing.T) {
+		var u console.User
+		admin.mustOK("PATCH", path, map[string]any{"disabled": false, "role": "procurement"}, &u)
+		if u.Disabled || u.Role != console.RoleProcurement || len(u.Plants) != 0 {
+			t.Fatalf("%+v", u)
+		}
+		if st := tok.do("GET", "/api/teams", nil, nil); st != 200 {
+			t.Fatalf("token after enabling: %d", st)
+		}
+	})
+	t.Run("invalid changes are refused", func(t *testing.T) {
+		for name, c := range map[string]struct {
+			path  string
+			body  map[string]any
+			st    int
+			field string
+		}{
+			"plant role without plants": {idPath("/api/users/%d", ids[console.RoleExecutive]), map[string]any{"role": "plant"}, 400, "plants"},
+			"plants for a non-plant":    {path, map[string]any{"plants": []string{"P01"}}, 400, "plants"},
+			"unknown role":              {path, map[string]any{"role": "root"}, 400, "role"},
+			"nothing to change":         {path, map[string]any{}, 400, "role"},
+			"disable yourself":          {idPath("/api/users/%d", ids[console.RoleAdmin]), map[string]any{"disabled": true}, 400, "role"},
+			"demote yourself":           {idPath("/api/users/%d", ids[console.RoleAdmin]), map[string]any{"role": "oncall"}, 400, "role"},
+			"unknown user":              {"/api/users/999999", map[string]any{"disabled": true}, 404, ""},
+		} {
+			var eb errBody
+			if st := admin.do("PATCH", c.path, c.body, &eb); st != c.st || eb.Error.Field != c.field {
+				t.Errorf("%s: %d %+v", name, st, eb)
+			}
+		}
+	})
+	t.Run("changes are audited: who, what, when, from where", func(t *testing.T) {
+		var a struct {
+			Entries []console.AuditEntry `json:"entries"`
+		}
+		admin.mustOK("GET", "/api/audit", nil, &a)
+		seen := map[string]bool{}
+		for _, x := range a.Entries {
+			if x.Target != "user/demo-procurement" || x.Actor != "demo-admin" {
+				continue
+			}
+			var d struct {
+				Before, After struct {
+					Role     string `json:"role"`
+					Disabled bool   `json:"disabled"`
+				}
+			}
+			json.Unmarshal(x.Detail, &d)
+			if x.RemoteAddr == "" || x.At.IsZero() {
+				t.Errorf("entry without time or address: %+v", x)
+			}
+			seen[x.Action+" "+d.Before.Role+">"+d.After.Role] = true
+		}
+		for _, want := range []string{"user.update procurement>plant", "user.disable plant>plant", "user.enable plant>procurement"} {
+			if !seen[want] {
+				t.Errorf("no audit entry %q in %v", want, seen)
+			}
+		}
+	})
+}
+
+func jsonBody(v any) *bytes.Reader {
+	b, _ := json.Marshal(v)
+	return bytes.NewReader(b)
+}
