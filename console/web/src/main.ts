@@ -1,8 +1,8 @@
 // The supplywatch console: a single-page app over /api/. Hash routes:
 // #/queue?filters, #/x/<id>, #/groups, #/routing, #/retries, #/deadletter,
-// #/plants/<plant>, #/suppliers/<id>, #/kpis.
+// #/plants/<plant>, #/suppliers/<id>, #/kpis, #/users.
 import "./style.css";
-import { ApiError, del, get, post, setCSRF } from "./api";
+import { ApiError, api, del, get, post, setCSRF } from "./api";
 import { ago, clear, day, h, isZero, money, toast, when } from "./dom";
 
 interface Me {
@@ -106,6 +106,7 @@ function nav(active: string): HTMLElement {
     ["#/deadletter", "Dead letter", can("GET", "/api/deadletter")],
     ["#/routing", "Routing", can("GET", "/api/teams")],
     ["#/kpis", "KPIs", can("GET", "/api/kpis")],
+    ["#/users", "Users", can("PATCH", "/api/users/:id")],
   ];
   return h(
     "header.top",
@@ -160,6 +161,7 @@ async function render() {
     if (path.startsWith("/plants/")) return await renderBoard(decodeURIComponent(path.slice(8)), params);
     if (path.startsWith("/suppliers/")) return await renderSupplier(decodeURIComponent(path.slice(11)));
     if (path === "/kpis") return await renderKPIs();
+    if (path === "/users") return await renderUsers();
     page("", h("h1", "Not found"), h("p", h("a", { href: home() }, "Back to the start")));
   } catch (e) {
     if (e instanceof ApiError && e.status === 403) {
@@ -714,7 +716,10 @@ async function retryFlow(ids: number[]) {
 }
 
 async function renderRetries() {
-  const d = await get<{ failed: Exc[]; retries: any[] }>("/api/retries");
+  const [d, policies] = await Promise.all([
+    get<{ failed: Exc[]; retries: any[] }>("/api/retries"),
+    get<RetryPolicies>("/api/retry-policies").catch(() => null),
+  ]);
   const checked = new Set<number>();
   const btn = h("button.primary", { disabled: true, onclick: () => retryFlow([...checked]) }, "Retry selected…") as HTMLButtonElement;
   const upd = () => {
@@ -755,6 +760,30 @@ async function renderRetries() {
       : h("p.empty", "No failed deliveries need attention."),
     h("h2", "Recent retries"),
     d.retries.length ? retryTable(d.retries) : h("p.muted", "None yet."),
+    policies ? retryPolicies(policies) : null,
+  );
+}
+
+interface RetryPolicies {
+  enabled: boolean;
+  outcome_timeout: string;
+  policies: { name: string; classes: string[]; targets?: string[]; max_attempts: number; backoff: { initial: string; multiplier: number; max: string; jitter: number } }[];
+}
+
+function retryPolicies(p: RetryPolicies): HTMLElement {
+  return h(
+    "section",
+    h("h2", "Automatic retry policies"),
+    h("p.muted", p.enabled
+      ? `Failures are retried automatically before an exception is raised; the first matching policy decides. A retry without an outcome within ${p.outcome_timeout} counts as failed.`
+      : "Automatic retries are off: every failure raises its exception at once."),
+    h(
+      "table",
+      h("thead", h("tr", h("th", "Policy"), h("th", "Error classes"), h("th", "Targets"), h("th", "Retries"), h("th", "Backoff"))),
+      h("tbody", p.policies.map((x) => h("tr", h("td", h("strong", x.name)), h("td", x.classes.join(", ")), h("td", (x.targets ?? []).join(", ") || "any"),
+        h("td", x.max_attempts ? String(x.max_attempts) : "none: raised at once"),
+        h("td", x.max_attempts ? `${x.backoff.initial} × ${x.backoff.multiplier} up to ${x.backoff.max}, jitter ${x.backoff.jitter}` : "—")))),
+    ),
   );
 }
 
@@ -1018,3 +1047,58 @@ async function renderKPIs() {
 }
 
 boot();
+
+// ---------- users (admin) ----------
+
+interface User {
+  id: number;
+  login: string;
+  name: string;
+  email?: string;
+  role: string;
+  plants: string[] | null;
+  disabled: boolean;
+}
+
+const userRoles = ["procurement", "plant", "executive", "oncall", "admin"];
+
+async function renderUsers() {
+  const d = await get<{ users: User[] }>("/api/users");
+  const patch = (u: User, body: Record<string, unknown>, done: string) =>
+    api("PATCH", "/api/users/" + u.id, body).then(() => { toast(done); render(); }).catch(showError);
+  const row = (u: User) => {
+    const role = h("select", { "aria-label": "Role of " + u.login }, userRoles.map((r) => h("option", { value: r, selected: r === u.role ? true : undefined }, r))) as HTMLSelectElement;
+    const plants = h("input", { "aria-label": "Plants of " + u.login, size: 10, value: (u.plants ?? []).join(", "), placeholder: "plant users only" }) as HTMLInputElement;
+    const self = u.login === me?.user.login;
+    return h(
+      "tr",
+      { class: u.disabled ? "muted" : undefined },
+      h("td", h("strong", u.login), h("div.muted.small", u.name || "")),
+      h("td", role),
+      h("td", plants),
+      h("td", u.disabled ? badge("ignored", "disabled") : badge("open", "active")),
+      h(
+        "td.nowrap",
+        h("button", { disabled: self, onclick: () => {
+          const ps = plants.value.split(",").map((s) => s.trim()).filter(Boolean);
+          patch(u, { role: role.value, plants: role.value === "plant" ? ps : [] }, `${u.login} changed`);
+        } }, "Save"),
+        " ",
+        h("button", { disabled: self, onclick: () => {
+          if (!u.disabled && !confirm(`Disable ${u.login}? Their sessions end and their tokens stop working at once.`)) return;
+          patch(u, { disabled: !u.disabled }, `${u.login} ${u.disabled ? "enabled" : "disabled"}`);
+        } }, u.disabled ? "Enable" : "Disable"),
+      ),
+    );
+  };
+  page(
+    "#/users",
+    h("h1", "Users"),
+    h("p.muted", "Role and plant changes apply from the user's next request; disabling ends their sessions and stops their tokens at once. Every change is audited. You cannot disable or demote yourself."),
+    h(
+      "table",
+      h("thead", h("tr", h("th", "User"), h("th", "Role"), h("th", "Plants"), h("th", "Status"), h("th", h("span.sr", "Actions")))),
+      h("tbody", d.users.map(row)),
+    ),
+  );
+}
