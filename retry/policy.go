@@ -23,6 +23,10 @@ type Config struct {
 	OutcomeTimeout time.Duration `yaml:"outcome_timeout" env:"OUTCOME_TIMEOUT"`
 	// Batch is the most due retries one worker claims at a time (default 100).
 	Batch int `yaml:"batch" env:"BATCH"`
+	// MaxAge: a failure that occurred longer ago than this is not retried
+	// automatically (history being replayed, a backlog), its exception is
+	// raised at once (default 24h).
+	MaxAge time.Duration `yaml:"max_age" env:"MAX_AGE"`
 	// Policies are tried in order before the built-in ones (DefaultPolicies);
 	// the first whose targets and classes match a failure decides.
 	Policies []Policy `yaml:"policies"`
@@ -78,6 +82,9 @@ func (c *Config) Defaults() {
 	if c.Batch == 0 {
 		c.Batch = 100
 	}
+	if c.MaxAge == 0 {
+		c.MaxAge = 24 * time.Hour
+	}
 	for i := range c.Policies {
 		p := &c.Policies[i]
 		if p.Name == "" {
@@ -104,8 +111,8 @@ func (b *Backoff) defaults() {
 // Validate checks the configuration without I/O.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Poll < 0 || c.OutcomeTimeout < 0 || c.Batch < 0 {
-		errs = append(errs, errors.New("retry: poll, outcome_timeout and batch must not be negative"))
+	if c.Poll < 0 || c.OutcomeTimeout < 0 || c.Batch < 0 || c.MaxAge < 0 {
+		errs = append(errs, errors.New("retry: poll, outcome_timeout, batch and max_age must not be negative"))
 	}
 	for i, p := range c.Policies {
 		at := fmt.Sprintf("retry.policies[%d] (%s)", i, p.Name)

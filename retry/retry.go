@@ -178,6 +178,8 @@ func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Eve
 		j.State, reason = NotRetried, "automatic retries are off"
 	case pol.MaxAttempts == 0:
 		j.State, reason = NotRetried, fmt.Sprintf("%s errors are not retried automatically", or(d.ErrorClass, "unclassified"))
+	case now.Sub(e.OccurredAt) > w.cfg.MaxAge:
+		j.State, reason = NotRetried, fmt.Sprintf("the failure is older than %s: not retried automatically", w.cfg.MaxAge)
 	case d.Target == "":
 		j.State, reason = NotRetried, "the failure names no target system to retry"
 	case j.Payload == "":

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -244,6 +245,22 @@ func TestValidationFailureRaisesAtOnce(t *testing.T) {
 	e.runDue(w, 0)
 	if n := len(e.records(retryTopic)); n != 0 {
 		t.Fatalf("%d retries of a validation failure", n)
+	}
+}
+
+func TestOldFailuresAreNotRetried(t *testing.T) {
+	e, w := newEnv(t, fastPolicy())
+	e.advance(25 * time.Hour)
+	ev := &procure.Event{ID: "old", Type: procure.MessageFailed, Source: procure.SourceMiddleware, Tenant: tenant, OccurredAt: t0,
+		Document: procure.DocumentRef{Kind: procure.DocMessage, ID: "OLD1"},
+		Payload:  &procure.Delivery{MessageID: "OLD1", Target: "wms", ErrorClass: "timeout", Error: "timeout", Attempt: 1, Payload: "{}"}}
+	if _, err := e.engine.Process(context.Background(), []*procure.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(time.Hour)
+	e.runDue(w, 0)
+	if xs := e.exceptions(); !strings.HasSuffix(xs["delivery-failed message/OLD1"], "older than 24h0m0s: not retried automatically") {
+		t.Fatalf("exceptions %v", xs)
 	}
 }
 
