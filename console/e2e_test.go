@@ -161,6 +161,9 @@ func TestEndToEndInChromium(t *testing.T) {
 	if msgs := e.pub.all(); len(msgs) != 1 || msgs[0].Topic != "supplywatch.retry.wms" {
 		t.Errorf("published %+v", msgs)
 	}
+	if r := text(`main`); !strings.Contains(r, "Automatic retry policies") || !strings.Contains(r, "30s × 2 up to 30m0s") {
+		t.Errorf("retries page lacks the policies: %q", r)
+	}
 	step("plant-board",
 		eval(`location.hash = "#/plants/P01"`),
 		chromedp.WaitVisible(css(`.days .day`)),
@@ -175,5 +178,25 @@ func TestEndToEndInChromium(t *testing.T) {
 	step("groups", eval(`location.hash = "#/groups"`), poll(`document.querySelector('main h1')?.innerText === 'Systemic incidents'`))
 	step("supplier", eval(`location.hash = "#/suppliers/S2"`), poll(`!!document.querySelector('main .kpis')`))
 	step("routing", eval(`location.hash = "#/routing"`), poll(`document.querySelector('main h1')?.innerText === 'Routing'`))
+
+	// An admin disables a user on the users page.
+	a := e.signIns[console.RoleAdmin]
+	step("admin-sign-in",
+		chromedp.Click(`//button[text()="Sign out"]`),
+		chromedp.WaitVisible(css(`#login`)),
+		chromedp.SendKeys(css(`#login`), a.Login),
+		chromedp.SendKeys(css(`#password`), a.Password),
+		chromedp.Click(css(`form.signin button[type=submit]`)),
+		poll(`[...document.querySelectorAll('nav a')].some(l => l.textContent === 'Users')`),
+	)
+	step("users-disable",
+		eval(`location.hash = "#/users"; window.confirm = () => true`),
+		poll(`document.querySelector('main h1')?.innerText === 'Users'`),
+		chromedp.Click(`//tr[contains(., "demo-executive")]//button[text()="Disable"]`),
+		poll(`[...document.querySelectorAll('main tr')].some(r => r.innerText.includes('demo-executive') && r.innerText.includes('disabled'))`),
+	)
+	if st := e.anonymous().do("POST", "/api/auth/login", map[string]string{"login": "demo-executive", "password": e.signIns[console.RoleExecutive].Password}, nil); st != 401 {
+		t.Errorf("disabled user signs in: %d", st)
+	}
 	t.Logf("screenshots in %s", artifacts)
 }
