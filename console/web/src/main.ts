@@ -1076,7 +1076,7 @@ async function renderUsers() {
       h("td", h("strong", u.login), h("div.muted.small", u.name || "")),
       h("td", role),
       h("td", plants),
-      h("td", u.disabled ? badge("ignored", "disabled") : badge("open", "active")),
+      h("td", u.disabled ? badge("ignored", "disabled") : badge("done", "active")),
       h(
         "td.nowrap",
         h("button", { disabled: self, onclick: () => {
