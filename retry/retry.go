@@ -136,12 +136,16 @@ func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Eve
 		return nil, fmt.Errorf("retry %s: %w", msg, err)
 	}
 	if e.Type == procure.MessageDelivered {
-		if j == nil || !j.active() {
+		if j == nil || j.State == Delivered {
 			return nil, nil
 		}
-		if err := w.settle(ctx, tx, j, console.RetryDelivered, "", e.OccurredAt); err != nil {
-			return nil, err
+		if j.active() {
+			if err := w.settle(ctx, tx, j, console.RetryDelivered, "", e.OccurredAt); err != nil {
+				return nil, err
+			}
 		}
+		// Delivered, by our retry or otherwise (a manual one after the
+		// policy gave up): the next failure starts over.
 		j.State, j.DueAt = Delivered, time.Time{}
 		return &rules.RetryView{Attempts: j.Attempts, MaxAttempts: j.MaxAttempts, Policy: j.Policy}, w.store.SaveJob(ctx, tx, j)
 	}

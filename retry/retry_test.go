@@ -208,8 +208,20 @@ func TestTimeoutIsRetriedWithBackoffUpToMaxAttemptsThenRaises(t *testing.T) {
 	e.advance(time.Hour)
 	e.runDue(w, 0) // nothing more
 
+	// A manual retry delivers it: resolved, and a later failure starts over.
+	e.deliver("MSG1", "", 5)
+	if got := e.exceptions()["delivery-failed message/MSG1"]; !strings.HasPrefix(got, "resolved") {
+		t.Fatalf("after the delivery: %s", got)
+	}
+	e.deliver("MSG1", "timeout", 6)
+	e.advance(time.Minute)
+	e.runDue(w, 1)
+
 	recs := e.records(retryTopic)
-	for i, m := range recs {
+	if len(recs) != 4 {
+		t.Fatalf("%d retries published, want 3 and 1 after the new failure", len(recs))
+	}
+	for i, m := range recs[:3] {
 		if string(m.Key) != "key-MSG1" || header(m, console.HeaderIdempotencyKey) != "key-MSG1" || string(m.Value) != `{"asn":"MSG1"}` ||
 			header(m, console.HeaderRetriedBy) != retry.Actor || header(m, retry.HeaderAttempt) != fmt.Sprint(i+1) {
 			t.Fatalf("retry %d: key %s value %s headers %v", i+1, m.Key, m.Value, m.Headers)
@@ -224,10 +236,10 @@ func TestTimeoutIsRetriedWithBackoffUpToMaxAttemptsThenRaises(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rs) != 3 {
-		t.Fatalf("%d retries on the exception, want 3", len(rs))
+	if len(rs) != 4 {
+		t.Fatalf("%d retries on the exception, want 4", len(rs))
 	}
-	for _, r := range rs {
+	for _, r := range rs[1:] {
 		if r.RequestedBy != "policy" || r.Status != console.RetryRedeliveryFailed || r.ExceptionID != id || r.Topic != retryTopic {
 			t.Fatalf("retry %+v", r)
 		}
