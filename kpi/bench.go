@@ -96,4 +96,3 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 	i := int(p*float64(len(s))+0.999999) - 1
 	return s[min(max(i, 0), len(s)-1)]
 }
-

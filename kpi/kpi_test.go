@@ -6,6 +6,7 @@ import (
 
 	"context"
 	"github.com/gin-gonic/gin"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -228,5 +229,53 @@ func TestHandlerServesValuesDrillDownAndCSV(t *testing.T) {
 				t.Fatalf("GET %s = %d %s, want %d containing %q", tt.url, w.Code, w.Body.String(), tt.status, tt.contains)
 			}
 		})
+	}
+}
+
+// A PO line without need_by used to fail the whole insert of its block
+// (toDate('') throws in the view). Its due date is now its last schedule
+// line's date, or unknown, and an unknown due date is not classed.
+func TestLineWithoutNeedByIsDueByItsSchedule(t *testing.T) {
+	conn, db := migrated(t)
+	ctx := context.Background()
+	e := &procure.Event{ID: "nb1", Type: procure.POReleased, Source: procure.SourceERP, Tenant: "acme", OccurredAt: ts("2026-03-02T09:00:00Z"),
+		Plant: "P1", Supplier: "S1", Document: procure.DocumentRef{Kind: procure.DocPO, ID: "NB", Version: 1},
+		Payload: &procure.PurchaseOrder{OrderType: "standard", Currency: "EUR", Lines: []procure.POLine{
+			{Line: 10, Item: "M1", Quantity: 10, Unit: "C62", Schedule: []procure.ScheduleLine{{Seq: 1, Quantity: 5, Date: date("2026-03-08")}, {Seq: 2, Quantity: 5, Date: date("2026-03-09")}}},
+			{Line: 20, Item: "M2", Quantity: 10, Unit: "C62"},
+		}}}
+	b, err := procure.Encode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := clickhouse.NewStore(conn, db).InsertEvents(ctx, []procure.Received{{Event: e, Raw: b, Channel: procure.ChannelKafka, ReceivedAt: e.OccurredAt}}); err != nil {
+		t.Fatalf("insert of a line without need_by: %v", err)
+	}
+	rows, err := conn.Query(ctx, "SELECT line, toString(argMaxMerge(need_by)) FROM "+db+".kpi_lines WHERE po = 'NB' GROUP BY line ORDER BY line")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var line int32
+		var due string
+		if err := rows.Scan(&line, &due); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d:%s", line, due))
+	}
+	if want := "10:2026-03-09 20:1970-01-01"; strings.Join(got, " ") != want {
+		t.Errorf("due dates %q, want %q", strings.Join(got, " "), want)
+	}
+	if err := NewRefresher(conn, db, Config{}, discard, nil).RefreshAll(ctx, ts("2026-04-01T00:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	var overdue, total float64
+	if err := conn.QueryRow(ctx, "SELECT sum(num), sum(den) FROM "+db+".kpi_rollup WHERE kpi = 'otd_overdue' AND grain = 'day'").Scan(&overdue, &total); err != nil {
+		t.Fatal(err)
+	}
+	if overdue != 1 || total != 1 {
+		t.Errorf("otd_overdue %v of %v lines, want 1 of 1 (line 10 by its schedule; line 20 has no due date)", overdue, total)
 	}
 }

@@ -416,4 +416,3 @@ func sortBy[T any](xs []T, key func(T) string) {
 		}
 	}
 }
-

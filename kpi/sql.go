@@ -106,7 +106,10 @@ FROM (
            if(l.ack_date > toDate('1970-01-01'), l.ack_date, l.need_by) AS cdate,
            l.receipt_at IS NOT NULL AS received,
            toDate(l.receipt_at) AS rdate,
-           multiIf(received AND l.received > l.ordered * (1 + {qty_tol}), 'over_delivered',
+           -- A line with no need-by date (and no schedule) has no due date
+           -- to be on time against.
+           multiIf(due <= toDate('1970-01-01'), '',
+                   received AND l.received > l.ordered * (1 + {qty_tol}), 'over_delivered',
                    received AND rdate < due - {early}, 'early',
                    received AND rdate > due + {late}, 'late',
                    received, 'on_time',
