@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -141,34 +140,51 @@ func (d *eventDecoder) envelope(e *Event, b []byte) error {
 		if err != nil {
 			return jsonFieldError(err, "")
 		}
-		name := string(raw[1 : len(raw)-1])
+		name := raw[1 : len(raw)-1]
 		if bytes.IndexByte(raw, '\\') >= 0 {
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
 				return jsonFieldError(err, "")
 			}
-			name = s
+			name = []byte(s)
 		}
 		var target any
-		switch name {
+		var str *string // a string field, read without reflection
+		switch string(name) {
 		case "id":
-			target = &e.ID
+			str = &e.ID
 		case "type":
+			if dec.PeekKind() == '"' {
+				tok, err := dec.ReadToken()
+				if err != nil {
+					return jsonFieldError(err, "")
+				}
+				e.Type = Type(tok.String())
+				continue
+			}
 			target = &e.Type
 		case "source":
+			if dec.PeekKind() == '"' {
+				tok, err := dec.ReadToken()
+				if err != nil {
+					return jsonFieldError(err, "")
+				}
+				e.Source = Source(tok.String())
+				continue
+			}
 			target = &e.Source
 		case "tenant":
-			target = &e.Tenant
+			str = &e.Tenant
 		case "occurred_at":
 			target = &e.OccurredAt
 		case "correlation_id":
-			target = &e.CorrelationID
+			str = &e.CorrelationID
 		case "trace_id":
-			target = &e.TraceID
+			str = &e.TraceID
 		case "plant":
-			target = &e.Plant
+			str = &e.Plant
 		case "supplier":
-			target = &e.Supplier
+			str = &e.Supplier
 		case "document":
 			target = &e.Document
 		case "data":
@@ -197,7 +213,20 @@ func (d *eventDecoder) envelope(e *Event, b []byte) error {
 			e.Data = bytes.Clone(v)
 			continue
 		default:
-			return &FieldError{Field: name, Reason: "unknown field"}
+			return &FieldError{Field: string(name), Reason: "unknown field"}
+		}
+		if str != nil {
+			if dec.PeekKind() == '"' {
+				tok, err := dec.ReadToken()
+				if err != nil {
+					return jsonFieldError(err, "")
+				}
+				*str = tok.String()
+				continue
+			}
+			// Anything else takes the general path for its error (or, for
+			// null, the zero value).
+			target = str
 		}
 		if err := json.UnmarshalDecode(dec, target, strict); err != nil {
 			return jsonFieldError(err, "")
@@ -224,16 +253,38 @@ func Encode(e *Event) ([]byte, error) {
 	return json.Marshal(e)
 }
 
-var (
-	tenantRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-	idRE     = regexp.MustCompile(`^[\x21-\x7e]+$`)
-)
+// ValidTenant reports whether s is a tenant name: ^[a-z0-9][a-z0-9_-]{0,63}$.
+func ValidTenant(s string) bool {
+	if len(s) == 0 || len(s) > 64 || s[0] == '_' || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validID is ^[\x21-\x7e]+$: printable ASCII without spaces.
+func validID(s string) bool {
+	if len(s) == 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
 
 func (e *Event) validateEnvelope() error {
 	switch {
 	case e.ID == "":
 		return fieldErr("id", "is required")
-	case len(e.ID) > maxIDLen || !idRE.MatchString(e.ID):
+	case len(e.ID) > maxIDLen || !validID(e.ID):
 		return fieldErr("id", "must be 1 to %d printable ASCII characters without spaces", maxIDLen)
 	case e.Type == "":
 		return fieldErr("type", "is required")
@@ -245,7 +296,7 @@ func (e *Event) validateEnvelope() error {
 		return fieldErr("source", "unknown source %q (one of %s)", e.Source, joinStrings(Sources))
 	case e.Tenant == "":
 		return fieldErr("tenant", "is required")
-	case !tenantRE.MatchString(e.Tenant):
+	case !ValidTenant(e.Tenant):
 		return fieldErr("tenant", "%q must be lowercase letters, digits, '-' or '_', at most 64", e.Tenant)
 	case e.OccurredAt.IsZero():
 		return fieldErr("occurred_at", "is required")

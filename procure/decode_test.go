@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func readFixture(t testing.TB, name string) []byte {
@@ -125,4 +126,15 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseDateAcceptsWhatTimeParseAccepts(t *testing.T) {
+	for _, s := range []string{"2026-05-30", "2026-02-30", "2024-02-29", "2025-02-29", "2026-13-01", "2026-00-10", "2026-01-00",
+		"2026-1-01", "20260101", "2026-01-01T00:00:00Z", "+026-01-01", "2026-01-3a", "", "0000-01-01", "9999-12-31", "2026-04-31"} {
+		want, werr := time.Parse(time.DateOnly, s)
+		got, gerr := ParseDate(s)
+		if (werr == nil) != (gerr == nil) || werr == nil && !got.Equal(want) {
+			t.Errorf("ParseDate(%q) = %v, %v; time.Parse gives %v, %v", s, got, gerr, want, werr)
+		}
+	}
 }

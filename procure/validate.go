@@ -8,13 +8,24 @@ import (
 )
 
 // checker collects the first validation error of a payload, with the path of
-// the field it is about.
+// the field it is about. The path of an element (field[index] of its parent)
+// is only spelled out when there is an error to report.
 type checker struct {
-	path string
-	err  *FieldError
+	path   string // of the root, when parent is nil
+	parent *checker
+	field  string
+	index  int
+	err    *FieldError
 }
 
-func (c *checker) at(field string) string { return joinPath(c.path, field) }
+func (c *checker) prefix() string {
+	if c.parent == nil {
+		return c.path
+	}
+	return fmt.Sprintf("%s[%d]", c.parent.at(c.field), c.index)
+}
+
+func (c *checker) at(field string) string { return joinPath(c.prefix(), field) }
 
 func (c *checker) fail(field, format string, args ...any) {
 	if c.err == nil {
@@ -86,7 +97,7 @@ func each[T any](c *checker, field string, v []T, f func(c *checker, x *T)) {
 		if c.err != nil {
 			return
 		}
-		sub := checker{path: fmt.Sprintf("%s[%d]", c.at(field), i)}
+		sub := checker{parent: c, field: field, index: i}
 		f(&sub, &v[i])
 		c.err = sub.err
 	}

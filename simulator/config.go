@@ -3,8 +3,8 @@ package simulator
 import (
 	"errors"
 	"fmt"
+	"github.com/supplywatch/supplywatch/procure"
 	"maps"
-	"regexp"
 	"slices"
 )
 
@@ -140,12 +140,10 @@ func (c *Config) Defaults() {
 	}
 }
 
-var tenantRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-
 // Validate checks the configuration; it does no I/O.
 func (c *Config) Validate() error {
 	var errs []error
-	if !tenantRE.MatchString(c.Tenant) {
+	if !procure.ValidTenant(c.Tenant) {
 		errs = append(errs, fmt.Errorf("tenant %q must be lowercase letters, digits, '-' or '_', at most 64", c.Tenant))
 	}
 	if c.Suppliers < 6 || c.Suppliers > 100000 {

@@ -180,7 +180,6 @@ func (r *Registry) ForCXML(creds []Credential) *Profile {
 
 var (
 	idRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-	tenantRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 	envRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
@@ -193,7 +192,7 @@ func (p *Profile) validate(env LookupEnv) (field, reason string) {
 		return "id", fmt.Sprintf("id %q must be lowercase letters, digits, '.', '-' or '_'", p.ID)
 	case p.Tenant == "":
 		return "tenant", "tenant is required"
-	case !tenantRE.MatchString(p.Tenant):
+	case !procure.ValidTenant(p.Tenant):
 		return "tenant", fmt.Sprintf("tenant %q must be lowercase letters, digits, '-' or '_'", p.Tenant)
 	case p.Supplier == "":
 		return "supplier", "supplier is required (the canonical supplier code of the partner)"
