@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ClickHouse/ch-go/chpool"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,6 +59,7 @@ type App struct {
 	chdb          *chdb.Server
 	broker        *kafka.Broker
 	conn          driver.Conn
+	native        *chpool.Pool
 	store         *clickhouse.Store
 	pub           *kafka.Publisher
 	writer        *collector.Writer
@@ -122,7 +124,10 @@ func Start(ctx context.Context, cfg Config, roles Roles, log *slog.Logger) (_ *A
 	if err := clickhouse.Migrate(ctx, a.conn, a.cfg.ClickHouse, log); err != nil {
 		return nil, err
 	}
-	a.store = clickhouse.NewStore(a.conn, a.cfg.ClickHouse.Database)
+	if a.native, err = clickhouse.OpenNative(ctx, a.cfg.ClickHouse); err != nil {
+		return nil, err
+	}
+	a.store = clickhouse.NewStore(a.conn, a.cfg.ClickHouse.Database).WithNative(a.native)
 	if err := a.cfg.Kafka.EnsureTopics(ctx, log, a.cfg.Kafka.Topic, a.cfg.Kafka.DeadLetterTopic); err != nil {
 		return nil, err
 	}
@@ -281,6 +286,9 @@ func (a *App) stopInfra() {
 	}
 	if a.conn != nil {
 		a.conn.Close()
+	}
+	if a.native != nil {
+		a.native.Close()
 	}
 	if a.consoleWriter != nil {
 		a.consoleWriter.Close()

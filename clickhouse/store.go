@@ -3,9 +3,11 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 	"unsafe"
 
+	"github.com/ClickHouse/ch-go/chpool"
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -16,10 +18,22 @@ import (
 type Store struct {
 	conn driver.Conn
 	db   string
+	// native is the pool span batches are written through, spanCols their
+	// reusable column sets (*spanColumns); see InsertSpans.
+	native   *chpool.Pool
+	spanCols sync.Pool
 }
 
-// NewStore returns a Store over the tables of database db.
+// NewStore returns a Store over the tables of database db. A store that
+// writes spans needs a native pool as well (WithNative).
 func NewStore(conn driver.Conn, db string) *Store { return &Store{conn: conn, db: db} }
+
+// WithNative gives s the native pool (OpenNative) that InsertSpans writes
+// through, and returns s. Call it before s is used.
+func (s *Store) WithNative(p *chpool.Pool) *Store {
+	s.native = p
+	return s
+}
 
 // Conn is the underlying connection, for queries of other packages' own.
 func (s *Store) Conn() driver.Conn { return s.conn }
@@ -98,8 +112,8 @@ func (s *Store) InsertEvents(ctx context.Context, evs []procure.Received) error 
 	n := len(evs)
 	var (
 		tenant, typ, id, source, corr, trace, plant, supplier, dkind, did, channel, origin, raw = mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n)
-		occurred, received                                                                    = make([]time.Time, n), make([]time.Time, n)
-		version                                                                               = make([]uint32, n)
+		occurred, received                                                                      = make([]time.Time, n), make([]time.Time, n)
+		version                                                                                 = make([]uint32, n)
 	)
 	for i := range evs {
 		r := &evs[i]
@@ -138,30 +152,6 @@ func (s *Store) InsertRejections(ctx context.Context, rs []procure.Rejection) er
 		received, input, channel, tenant, source, eid, etype, field, reason, raw, topic, part, off)
 }
 
-// InsertSpans writes spans as one batch.
-func (s *Store) InsertSpans(ctx context.Context, sp []procure.Span) error {
-	if len(sp) == 0 {
-		return nil
-	}
-	n := len(sp)
-	tenant, trace, span, parent, state, name, kind, svc, scope, scode, smsg, corr, doc := mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n)
-	start := make([]time.Time, n)
-	dur := make([]uint64, n)
-	attrs, rattrs := make([]map[string]string, n), make([]map[string]string, n)
-	evTime, evName, evAttrs := make([][]time.Time, n), make([][]string, n), make([][]map[string]string, n)
-	for i := range sp {
-		x := &sp[i]
-		tenant[i], start[i], trace[i], span[i], parent[i], state[i] = x.Tenant, x.StartTime, x.TraceID, x.SpanID, x.ParentSpanID, x.TraceState
-		name[i], kind[i], svc[i], scope[i], dur[i] = x.Name, x.Kind, x.ServiceName, x.ScopeName, x.DurationNanos
-		scode[i], smsg[i], corr[i], doc[i] = x.StatusCode, x.StatusMessage, x.CorrelationID, x.DocumentID
-		attrs[i], rattrs[i] = nonNilMap(x.Attributes), nonNilMap(x.ResourceAttributes)
-		evTime[i], evName[i], evAttrs[i] = nonNil(x.EventTimes), nonNil(x.EventNames), nonNil(x.EventAttributes)
-	}
-	return s.insertColumns(ctx, "spans",
-		"tenant, start_time, trace_id, span_id, parent_span_id, trace_state, name, kind, service_name, scope_name, duration_ns, status_code, status_message, correlation_id, document_id, attributes, resource_attributes, events_time, events_name, events_attributes",
-		tenant, start, trace, span, parent, state, name, kind, svc, scope, dur, scode, smsg, corr, doc, attrs, rattrs, evTime, evName, evAttrs)
-}
-
 // insertColumns sends one column-oriented batch: one Append per column, which
 // is what keeps the insert cheap for the collector's CPU.
 func (s *Store) insertColumns(ctx context.Context, table, columns string, cols ...any) error {
@@ -182,20 +172,6 @@ func (s *Store) insertColumns(ctx context.Context, table, columns string, cols .
 }
 
 func mk(n int) []string { return make([]string, n) }
-
-func nonNilMap(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
 
 // Document is a B2B document as received.
 type Document struct {

@@ -85,14 +85,20 @@ func newEnv(t testing.TB) *env {
 	e.now = time.Now().UTC().Truncate(time.Second)
 	e.store = postgres.NewConsoleStore(e.db)
 	var database string
-	e.ch, database, _ = chtest.DB(t)
+	var addr string
+	e.ch, database, addr = chtest.DB(t)
 	e.chdb = database
 	cfg := clickhouse.Config{Database: database}
 	cfg.Defaults()
 	if err := clickhouse.Migrate(ctx, e.ch, cfg, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatalf("clickhouse migrate: %v", err)
 	}
-	e.facts = clickhouse.NewStore(e.ch, database)
+	native, err := clickhouse.OpenNative(ctx, clickhouse.Config{Addr: []string{addr}})
+	if err != nil {
+		t.Fatalf("clickhouse native pool: %v", err)
+	}
+	t.Cleanup(native.Close)
+	e.facts = clickhouse.NewStore(e.ch, database).WithNative(native)
 	e.seed(ctx)
 	c, err := console.New(console.Config{LivePoll: 50 * time.Millisecond, RouteNew: true}, console.Deps{
 		Store: e.store, Facts: console.NewClickHouseFacts(e.ch, database), Publisher: e.pub, Rules: &reloader{},

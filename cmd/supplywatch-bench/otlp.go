@@ -31,13 +31,22 @@ func runOTLPChild() int {
 	debug.SetMemoryLimit(200 << 20)
 	debug.SetGCPercent(400)
 	ctx := context.Background()
-	conn, err := clickhouse.Open(ctx, clickhouse.Config{Addr: []string{os.Getenv("SUPPLYWATCH_BENCH_CH_ADDR")}, User: "default"})
+	chCfg := clickhouse.Config{Addr: []string{os.Getenv("SUPPLYWATCH_BENCH_CH_ADDR")}, User: "default"}
+	chCfg.Defaults()
+	conn, err := clickhouse.Open(ctx, chCfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer conn.Close()
-	res, err := otlpbench.RunSpanBench(ctx, otlpbench.Config{Conn: conn, Database: "bench_otlp", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	native, err := clickhouse.OpenNative(ctx, chCfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer native.Close()
+	res, err := otlpbench.RunSpanBench(ctx, otlpbench.Config{Conn: conn, Native: native, Database: "bench_otlp", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		CPUProfile: os.Getenv("SUPPLYWATCH_BENCH_OTLP_CPUPROFILE")})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "otlp bench:", err)
 		return 1

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/supplywatch/supplywatch/chdb/chtest"
+	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector/otlp/otlpbench"
 )
 
@@ -22,7 +23,12 @@ func TestMain(m *testing.M) {
 //
 //	go test ./collector/otlp/ -run '^$' -bench OTLPIngest -benchtime 1x
 func BenchmarkOTLPIngest(b *testing.B) {
-	conn, db, _ := chtest.DB(b)
+	conn, db, addr := chtest.DB(b)
+	native, err := clickhouse.OpenNative(context.Background(), clickhouse.Config{Addr: []string{addr}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer native.Close()
 	spans := 1_000_000
 	if v := os.Getenv("SUPPLYWATCH_OTLP_BENCH_SPANS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -32,7 +38,7 @@ func BenchmarkOTLPIngest(b *testing.B) {
 		spans = n
 	}
 	{
-		res, err := otlpbench.RunSpanBench(context.Background(), otlpbench.Config{Conn: conn, Database: db, Spans: spans,
+		res, err := otlpbench.RunSpanBench(context.Background(), otlpbench.Config{Conn: conn, Native: native, Database: db, Spans: spans,
 			Gzip: os.Getenv("SUPPLYWATCH_OTLP_BENCH_GZIP") == "1", CPUProfile: os.Getenv("SUPPLYWATCH_OTLP_BENCH_CPUPROFILE")})
 		if err != nil {
 			b.Fatal(err)

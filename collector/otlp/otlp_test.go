@@ -55,13 +55,18 @@ type stack struct {
 // ClickHouse database.
 func newStack(t *testing.T, cfg Config) *stack {
 	t.Helper()
-	conn, db, _ := chtest.DB(t)
+	conn, db, addr := chtest.DB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if err := clickhouse.Migrate(ctx, conn, clickhouse.Config{Database: db, RetentionDays: 30}, log); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	store := clickhouse.NewStore(conn, db)
+	native, err := clickhouse.OpenNative(ctx, clickhouse.Config{Addr: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(native.Close)
+	store := clickhouse.NewStore(conn, db).WithNative(native)
 	w := collector.NewWriter(collector.WriterConfig{FlushInterval: 20 * time.Millisecond}, store, nil, log,
 		collector.NewMetrics(prometheus.NewRegistry()), noop.NewTracerProvider().Tracer(""))
 	runDone := make(chan error, 1)

@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ClickHouse/ch-go/chpool"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
@@ -46,9 +47,11 @@ import (
 
 // Config describes one run.
 type Config struct {
-	// Conn and Database name the ClickHouse to store into; the schema is
-	// applied to Database.
+	// Conn, Native and Database name the ClickHouse to store into (the
+	// collector's two connection pools, clickhouse.Open and OpenNative);
+	// the schema is applied to Database.
 	Conn     driver.Conn
+	Native   *chpool.Pool
 	Database string
 	// Spans is how many spans to send (default 1,000,000), in traces of
 	// SpansPerTrace (default 5), each span with 8 string attributes.
@@ -129,7 +132,7 @@ func RunSpanBench(ctx context.Context, cfg Config) (Result, error) {
 	if err := clickhouse.Migrate(ctx, cfg.Conn, clickhouse.Config{Database: cfg.Database, RetentionDays: 3650}, log); err != nil {
 		return Result{}, fmt.Errorf("otlpbench: migrate: %w", err)
 	}
-	store := clickhouse.NewStore(cfg.Conn, cfg.Database)
+	store := clickhouse.NewStore(cfg.Conn, cfg.Database).WithNative(cfg.Native)
 	wctx, stopWriter := context.WithCancel(ctx)
 	w := collector.NewWriter(cfg.Writer, store, nil, log, collector.NewMetrics(prometheus.NewRegistry()), noop.NewTracerProvider().Tracer(""))
 	var wg sync.WaitGroup
