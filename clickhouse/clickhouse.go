@@ -13,6 +13,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"time"
@@ -32,10 +34,11 @@ type Config struct {
 	TLS           bool     `yaml:"tls" env:"TLS"`
 	TLSCAFile     string   `yaml:"tls_ca_file" env:"TLS_CA_FILE"`
 	TLSSkipVerify bool     `yaml:"tls_skip_verify" env:"TLS_SKIP_VERIFY"`
-	// Compression is how blocks travel on the native connections: lz4 (the
-	// default: cheap, and it pays over a network), zstd (smaller, dearer)
-	// or none (a server on the same host, where compressing only costs the
-	// collector CPU).
+	// Compression is how blocks travel on the native connections: lz4
+	// (cheap, and it pays over a network), zstd (smaller, dearer) or none.
+	// Unset, it is none when every address is on the loopback interface
+	// (the embedded server, a sidecar: compressing would only cost CPU on
+	// both ends) and lz4 otherwise.
 	Compression string `yaml:"compression" env:"COMPRESSION"`
 	// RetentionDays is how long facts are kept (the tables' TTL).
 	RetentionDays int `yaml:"retention_days" env:"RETENTION_DAYS"`
@@ -64,9 +67,34 @@ func (c *Config) Defaults() {
 	if c.DataDir == "" {
 		c.DataDir = "var/clickhouse"
 	}
-	if c.Compression == "" {
-		c.Compression = CompressionLZ4
+}
+
+// compression is the method Compression names, or the one chosen for the
+// addresses when it is unset.
+func (c *Config) compression() string {
+	if c.Compression != "" {
+		return c.Compression
 	}
+	for _, a := range c.Addr {
+		if !isLoopback(a) {
+			return CompressionLZ4
+		}
+	}
+	return CompressionNone
+}
+
+// isLoopback reports whether addr (host:port) names this host's loopback
+// interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // Compression methods of Config.Compression.
@@ -112,7 +140,7 @@ func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
 		ConnMaxLifetime: time.Hour,
 		Compression:     &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
 	}
-	switch cfg.Compression {
+	switch cfg.compression() {
 	case CompressionZSTD:
 		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionZSTD}
 	case CompressionNone:

@@ -173,7 +173,7 @@ func OpenNative(ctx context.Context, cfg Config) (*chpool.Pool, error) {
 		return nil, err
 	}
 	comp := ch.CompressionLZ4
-	switch cfg.Compression {
+	switch cfg.compression() {
 	case CompressionZSTD:
 		comp = ch.CompressionZSTD
 	case CompressionNone:
