@@ -133,10 +133,14 @@ func (c *spanColumns) reset() { c.input.Reset() }
 // dropped, so that one such batch does not pin its memory for good.
 const spanBlockRows = 64 << 10
 
-// InsertSpans writes spans as one block through the native pool (see
-// OpenNative and WithNative).
-func (s *Store) InsertSpans(ctx context.Context, sp []procure.Span) error {
-	if len(sp) == 0 {
+// InsertSpans writes the spans of all the slices as one block through the
+// native pool (see OpenNative and WithNative).
+func (s *Store) InsertSpans(ctx context.Context, spans ...[]procure.Span) error {
+	n := 0
+	for _, sp := range spans {
+		n += len(sp)
+	}
+	if n == 0 {
 		return nil
 	}
 	if s.native == nil {
@@ -146,15 +150,17 @@ func (s *Store) InsertSpans(ctx context.Context, sp []procure.Span) error {
 	if c == nil {
 		c = newSpanColumns()
 	}
-	for i := range sp {
-		c.append(&sp[i])
+	for _, sp := range spans {
+		for i := range sp {
+			c.append(&sp[i])
+		}
 	}
 	err := s.native.Do(ctx, ch.Query{
 		Body:  "INSERT INTO " + s.db + ".spans (" + spanInsert + ") VALUES",
 		Input: c.input,
 	})
 	c.reset()
-	if len(sp) <= spanBlockRows {
+	if n <= spanBlockRows {
 		s.spanCols.Put(c)
 	}
 	if err != nil {

@@ -18,7 +18,10 @@ type EventStore interface {
 	InsertEvents(ctx context.Context, evs []procure.Received) error
 	ExistingRejections(ctx context.Context, inputIDs []string) (map[string]bool, error)
 	InsertRejections(ctx context.Context, rs []procure.Rejection) error
-	InsertSpans(ctx context.Context, spans []procure.Span) error
+	// InsertSpans writes the spans of several requests as one batch; they
+	// come as the requests decoded them, so they are not copied into one
+	// slice first.
+	InsertSpans(ctx context.Context, spans ...[]procure.Span) error
 }
 
 // DeadLetter publishes rejected inputs to the dead-letter topic.
@@ -290,14 +293,16 @@ func (w *Writer) store1(ctx context.Context, batch []Item) ([]Outcome, error) {
 	}
 	var evs []procure.Received
 	var rejs []procure.Rejection
-	var spans []procure.Span
+	var spans [][]procure.Span
+	nspans := 0
 	for i := range batch {
 		if outcomes[i] == Duplicate {
 			continue
 		}
 		switch it := &batch[i]; {
 		case it.Spans != nil:
-			spans = append(spans, it.Spans...)
+			spans = append(spans, it.Spans)
+			nspans += len(it.Spans)
 		case it.Event != nil:
 			if storedEv[it.Event.Event.Key()] {
 				outcomes[i] = Duplicate
@@ -326,10 +331,10 @@ func (w *Writer) store1(ctx context.Context, batch []Item) ([]Outcome, error) {
 	if err := w.store.InsertEvents(ctx, evs); err != nil {
 		return nil, err
 	}
-	if err := w.store.InsertSpans(ctx, spans); err != nil {
+	if err := w.store.InsertSpans(ctx, spans...); err != nil {
 		return nil, err
 	}
-	w.metrics.spans.Add(float64(len(spans)))
+	w.metrics.spans.Add(float64(nspans))
 	w.count(batch, outcomes)
 	return outcomes, nil
 }
