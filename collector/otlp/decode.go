@@ -540,6 +540,65 @@ func (d *decoder) event(b []byte, sp *procure.Span, i int) error {
 
 // keyValue decodes a KeyValue, the value flattened to a string.
 func (d *decoder) keyValue(b []byte) (key, value string, err error) {
+	if key, value, ok := stringKeyValue(b); ok {
+		return key, value, nil
+	}
+	return d.keyValueAny(b)
+}
+
+// stringKeyValue decodes the KeyValue SDKs write for a string attribute,
+// in the layouts they write it, without the general field loop: a key
+// (field 1) and a value (field 2) in either order (protobuf-go writes them
+// in field order, pdata in reverse), the value an AnyValue holding only
+// string_value (field 1), every length under 128 bytes. ok is false for any
+// other message, which keyValueAny then decodes; for the messages it
+// accepts, the result is keyValueAny's.
+func stringKeyValue(b []byte) (key, value string, ok bool) {
+	const (
+		tagKey    = byte(fKeyValueKey<<3 | protowire.BytesType)
+		tagValue  = byte(fKeyValueValue<<3 | protowire.BytesType)
+		tagString = byte(fAnyString<<3 | protowire.BytesType)
+	)
+	var k, v []byte
+	if f, rest, ok := firstField(b, tagKey); ok {
+		k = f
+		if v, ok = onlyField(rest, tagValue); !ok {
+			return "", "", false
+		}
+	} else if f, rest, ok := firstField(b, tagValue); ok {
+		v = f
+		if k, ok = onlyField(rest, tagKey); !ok {
+			return "", "", false
+		}
+	} else {
+		return "", "", false
+	}
+	sv, ok := onlyField(v, tagString)
+	if !ok {
+		return "", "", false
+	}
+	return str(k), str(sv), true
+}
+
+// firstField splits off b's first field when it is length-delimited with
+// the one-byte tag and a one-byte length.
+func firstField(b []byte, tag byte) (field, rest []byte, ok bool) {
+	if len(b) < 2 || b[0] != tag || b[1] >= 0x80 || len(b) < 2+int(b[1]) {
+		return nil, nil, false
+	}
+	n := 2 + int(b[1])
+	return b[2:n], b[n:], true
+}
+
+// onlyField returns the contents of b when b is exactly one field as
+// firstField accepts it.
+func onlyField(b []byte, tag byte) ([]byte, bool) {
+	f, rest, ok := firstField(b, tag)
+	return f, ok && len(rest) == 0
+}
+
+// keyValueAny decodes any KeyValue, the value flattened to a string.
+func (d *decoder) keyValueAny(b []byte) (key, value string, err error) {
 	var val []byte
 	for len(b) > 0 {
 		var f field

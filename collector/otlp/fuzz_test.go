@@ -39,3 +39,24 @@ func FuzzConvert(f *testing.F) {
 		}
 	})
 }
+
+// FuzzStringKeyValue checks the KeyValue fast path against the general
+// decoder: whatever it accepts, it must read as keyValueAny does.
+func FuzzStringKeyValue(f *testing.F) {
+	// protobuf-go order (key, value) and pdata order (value, key).
+	f.Add([]byte("\x0a\x09po.number\x12\x0c\x0a\x0a4500000001"))
+	f.Add([]byte("\x12\x0c\x0a\x0a4500000001\x0a\x09po.number"))
+	f.Add([]byte("\x0a\x00\x12\x02\x0a\x00"))
+	f.Add([]byte("\x0a\x01k\x12\x02\x18\x07"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		key, value, ok := stringKeyValue(b)
+		if !ok {
+			return
+		}
+		var d decoder
+		k, v, err := d.keyValueAny(b)
+		if err != nil || k != key || v != value {
+			t.Fatalf("fast path read %q=%q, keyValueAny %q=%q (%v)", key, value, k, v, err)
+		}
+	})
+}
