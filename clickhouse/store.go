@@ -18,10 +18,12 @@ import (
 type Store struct {
 	conn driver.Conn
 	db   string
-	// native is the pool span batches are written through, spanCols their
-	// reusable column sets (*spanColumns); see InsertSpans.
-	native   *chpool.Pool
-	spanCols sync.Pool
+	// native is the pool span and event batches are written through when
+	// set, spanCols and eventCols their reusable column sets; see
+	// InsertSpans and InsertEvents.
+	native    *chpool.Pool
+	spanCols  sync.Pool
+	eventCols eventColumnSet
 }
 
 // NewStore returns a Store over the tables of database db. A store that
@@ -104,10 +106,15 @@ func (s *Store) ExistingRejections(ctx context.Context, inputIDs []string) (map[
 	return found, rows.Err()
 }
 
-// InsertEvents writes events as one columnar batch.
+// InsertEvents writes events as one columnar batch: through the native pool
+// with reused typed columns when the store has one (the collector), else
+// through clickhouse-go.
 func (s *Store) InsertEvents(ctx context.Context, evs []procure.Received) error {
 	if len(evs) == 0 {
 		return nil
+	}
+	if s.native != nil {
+		return s.insertEventsNative(ctx, evs)
 	}
 	n := len(evs)
 	var (

@@ -33,13 +33,20 @@ type ingestEnv struct {
 
 func newIngestEnv(t *testing.T, cfg collector.IngestConfig) *ingestEnv {
 	t.Helper()
-	conn, db, _ := chtest.DB(t)
+	conn, db, addr := chtest.DB(t)
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if err := clickhouse.Migrate(ctx, conn, clickhouse.Config{Database: db, RetentionDays: 30}, log); err != nil {
 		t.Fatal(err)
 	}
-	store := clickhouse.NewStore(conn, db)
+	// The collector's store: events go through the native pool, as in the
+	// service.
+	native, err := clickhouse.OpenNative(ctx, clickhouse.Config{Addr: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(native.Close)
+	store := clickhouse.NewStore(conn, db).WithNative(native)
 	b, err := kafka.StartEmbedded("127.0.0.1:0", "", 2, "events", "deadletter")
 	if err != nil {
 		t.Fatal(err)

@@ -258,9 +258,9 @@ func (w *Writer) flush(ctx context.Context, batch []Item) error {
 func (w *Writer) store1(ctx context.Context, batch []Item) ([]Outcome, error) {
 	outcomes := make([]Outcome, len(batch))
 	var (
-		keys     []procure.EventKey
+		keys     = make([]procure.EventKey, 0, len(batch))
 		inputIDs []string
-		seenEv   = make(map[procure.EventKey]bool)
+		seenEv   = make(map[procure.EventKey]bool, len(batch))
 		seenRej  = make(map[string]bool)
 	)
 	for i := range batch {
@@ -291,7 +291,7 @@ func (w *Writer) store1(ctx context.Context, batch []Item) ([]Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	var evs []procure.Received
+	evs := make([]procure.Received, 0, len(keys))
 	var rejs []procure.Rejection
 	var spans [][]procure.Span
 	nspans := 0

@@ -1,0 +1,130 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+// Event batches are the collector's hot path, so with a native pool they go
+// through ch-go's typed columns like spans (see docs/storage.md, "Writing
+// spans"): no reflection, no interface per value, and column buffers kept
+// from one batch to the next, so a batch appends into memory that is already
+// there instead of growing its 10 MB of raw JSON by doubling.
+
+// eventColumns is one block of the events table, in the order of
+// eventInsert.
+type eventColumns struct {
+	tenant, typ, source, plant, supplier, documentKind, channel *proto.ColLowCardinality[string]
+	occurredAt, receivedAt                                      *proto.ColDateTime64
+	id, correlationID, traceID, documentID, originID, raw       proto.ColStr
+	documentVersion                                             proto.ColUInt32
+
+	input proto.Input
+}
+
+const eventInsert = "tenant, occurred_at, type, id, source, received_at, correlation_id, trace_id, plant, supplier, document_kind, document_id, document_version, channel, origin_id, raw"
+
+func milliTimeColumn() *proto.ColDateTime64 {
+	return new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli).WithLocation(time.UTC)
+}
+
+func newEventColumns() *eventColumns {
+	c := &eventColumns{
+		tenant: lowCardinalityString(), typ: lowCardinalityString(), source: lowCardinalityString(), plant: lowCardinalityString(),
+		supplier: lowCardinalityString(), documentKind: lowCardinalityString(), channel: lowCardinalityString(),
+		occurredAt: milliTimeColumn(), receivedAt: milliTimeColumn(),
+	}
+	c.input = proto.Input{
+		{Name: "tenant", Data: c.tenant},
+		{Name: "occurred_at", Data: c.occurredAt},
+		{Name: "type", Data: c.typ},
+		{Name: "id", Data: &c.id},
+		{Name: "source", Data: c.source},
+		{Name: "received_at", Data: c.receivedAt},
+		{Name: "correlation_id", Data: &c.correlationID},
+		{Name: "trace_id", Data: &c.traceID},
+		{Name: "plant", Data: c.plant},
+		{Name: "supplier", Data: c.supplier},
+		{Name: "document_kind", Data: c.documentKind},
+		{Name: "document_id", Data: &c.documentID},
+		{Name: "document_version", Data: &c.documentVersion},
+		{Name: "channel", Data: c.channel},
+		{Name: "origin_id", Data: &c.originID},
+		{Name: "raw", Data: &c.raw},
+	}
+	return c
+}
+
+func (c *eventColumns) append(r *procure.Received) {
+	e := r.Event
+	c.tenant.Append(e.Tenant)
+	c.occurredAt.Append(e.OccurredAt)
+	c.typ.Append(string(e.Type))
+	c.id.Append(e.ID)
+	c.source.Append(string(e.Source))
+	c.receivedAt.Append(r.ReceivedAt)
+	c.correlationID.Append(e.CorrelationID)
+	c.traceID.Append(e.TraceID)
+	c.plant.Append(e.Plant)
+	c.supplier.Append(e.Supplier)
+	c.documentKind.Append(string(e.Document.Kind))
+	c.documentID.Append(e.Document.ID)
+	c.documentVersion.Append(uint32(e.Document.Version))
+	c.channel.Append(r.Channel)
+	c.originID.Append(r.OriginID)
+	c.raw.AppendBytes(r.Raw)
+}
+
+// eventBlockRows is the most events a kept column set may have held; a
+// larger one is dropped so that one unusual batch does not pin its memory.
+const eventBlockRows = 32 << 10
+
+// eventColumnSet keeps one column set between batches. Not a sync.Pool: a
+// pool is emptied by every other collection, and the collector collects
+// often enough that the buffers were regrown for nearly every batch.
+type eventColumnSet struct {
+	mu   sync.Mutex
+	kept *eventColumns
+}
+
+func (k *eventColumnSet) take() *eventColumns {
+	k.mu.Lock()
+	c := k.kept
+	k.kept = nil
+	k.mu.Unlock()
+	if c == nil {
+		c = newEventColumns()
+	}
+	return c
+}
+
+func (k *eventColumnSet) give(c *eventColumns, rows int) {
+	c.input.Reset()
+	if rows > eventBlockRows {
+		return
+	}
+	k.mu.Lock()
+	k.kept = c
+	k.mu.Unlock()
+}
+
+// insertEventsNative writes evs as one block through the native pool.
+func (s *Store) insertEventsNative(ctx context.Context, evs []procure.Received) error {
+	c := s.eventCols.take()
+	for i := range evs {
+		c.append(&evs[i])
+	}
+	err := s.native.Do(ctx, ch.Query{Body: "INSERT INTO " + s.db + ".events (" + eventInsert + ") VALUES", Input: c.input})
+	s.eventCols.give(c, len(evs))
+	if err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	return nil
+}
