@@ -40,11 +40,11 @@ type spanColumns struct {
 	statusMessage proto.ColStr
 	correlationID proto.ColStr
 	documentID    proto.ColStr
-	attributes    *proto.ColMap[string, string]
-	resourceAttrs *proto.ColMap[string, string]
+	attributes    *attrsColumn
+	resourceAttrs *attrsColumn
 	eventsTime    *proto.ColArr[time.Time]
 	eventsName    *proto.ColArr[string]
-	eventsAttrs   *proto.ColArr[map[string]string]
+	eventsAttrs   eventAttrsColumn
 
 	input proto.Input
 }
@@ -55,9 +55,68 @@ func lowCardinalityString() *proto.ColLowCardinality[string] {
 	return proto.NewLowCardinality[string](new(proto.ColStr))
 }
 
-func attrsColumn() *proto.ColMap[string, string] {
-	return proto.NewMap[string, string](lowCardinalityString(), new(proto.ColStr))
+// attrsColumn is a Map(LowCardinality(String), String) that appends
+// procure.Attributes.
+type attrsColumn struct {
+	*proto.ColMap[string, string]
+	keys   *proto.ColLowCardinality[string]
+	values *proto.ColStr
 }
+
+func newAttrsColumn() *attrsColumn {
+	c := &attrsColumn{keys: lowCardinalityString(), values: new(proto.ColStr)}
+	c.ColMap = proto.NewMap[string, string](c.keys, c.values)
+	return c
+}
+
+// add appends one row.
+func (c *attrsColumn) add(as procure.Attributes) {
+	for _, a := range as {
+		c.keys.Append(a.Key)
+		c.values.Append(a.Value)
+	}
+	c.Offsets.Append(uint64(c.keys.Rows()))
+}
+
+// eventAttrsColumn is an Array(Map(LowCardinality(String), String)) that
+// appends the procure.Attributes of a span's events.
+type eventAttrsColumn struct {
+	offsets proto.ColUInt64
+	maps    *attrsColumn
+}
+
+// add appends one row.
+func (c *eventAttrsColumn) add(evs []procure.Attributes) {
+	for _, as := range evs {
+		c.maps.add(as)
+	}
+	c.offsets.Append(uint64(c.maps.Rows()))
+}
+
+func (c *eventAttrsColumn) Type() proto.ColumnType {
+	return proto.ColumnTypeArray.Sub(c.maps.Type())
+}
+
+func (c *eventAttrsColumn) Rows() int { return c.offsets.Rows() }
+
+func (c *eventAttrsColumn) Reset() {
+	c.offsets.Reset()
+	c.maps.Reset()
+}
+
+func (c *eventAttrsColumn) EncodeColumn(b *proto.Buffer) {
+	c.offsets.EncodeColumn(b)
+	c.maps.EncodeColumn(b)
+}
+
+func (c *eventAttrsColumn) WriteColumn(w *proto.Writer) {
+	c.offsets.WriteColumn(w)
+	c.maps.WriteColumn(w)
+}
+
+func (c *eventAttrsColumn) EncodeState(b *proto.Buffer) { c.maps.EncodeState(b) }
+
+func (c *eventAttrsColumn) Prepare() error { return c.maps.Prepare() }
 
 func nanoTimeColumn() *proto.ColDateTime64 {
 	return new(proto.ColDateTime64).WithPrecision(proto.PrecisionNano).WithLocation(time.UTC)
@@ -72,11 +131,11 @@ func newSpanColumns() *spanColumns {
 		serviceName:   lowCardinalityString(),
 		scopeName:     lowCardinalityString(),
 		statusCode:    lowCardinalityString(),
-		attributes:    attrsColumn(),
-		resourceAttrs: attrsColumn(),
+		attributes:    newAttrsColumn(),
+		resourceAttrs: newAttrsColumn(),
 		eventsTime:    proto.NewArray[time.Time](nanoTimeColumn()),
 		eventsName:    proto.NewArray[string](lowCardinalityString()),
-		eventsAttrs:   proto.NewArray[map[string]string](attrsColumn()),
+		eventsAttrs:   eventAttrsColumn{maps: newAttrsColumn()},
 	}
 	c.input = proto.Input{
 		{Name: "tenant", Data: c.tenant},
@@ -98,7 +157,7 @@ func newSpanColumns() *spanColumns {
 		{Name: "resource_attributes", Data: c.resourceAttrs},
 		{Name: "events_time", Data: c.eventsTime},
 		{Name: "events_name", Data: c.eventsName},
-		{Name: "events_attributes", Data: c.eventsAttrs},
+		{Name: "events_attributes", Data: &c.eventsAttrs},
 	}
 	return c
 }
@@ -119,11 +178,11 @@ func (c *spanColumns) append(x *procure.Span) {
 	c.statusMessage.Append(x.StatusMessage)
 	c.correlationID.Append(x.CorrelationID)
 	c.documentID.Append(x.DocumentID)
-	c.attributes.Append(x.Attributes)
-	c.resourceAttrs.Append(x.ResourceAttributes)
+	c.attributes.add(x.Attributes)
+	c.resourceAttrs.add(x.ResourceAttributes)
 	c.eventsTime.Append(x.EventTimes)
 	c.eventsName.Append(x.EventNames)
-	c.eventsAttrs.Append(x.EventAttributes)
+	c.eventsAttrs.add(x.EventAttributes)
 }
 
 func (c *spanColumns) reset() { c.input.Reset() }

@@ -57,11 +57,31 @@ type Span struct {
 	StatusMessage      string
 	CorrelationID      string
 	DocumentID         string
-	Attributes         map[string]string
-	ResourceAttributes map[string]string
+	Attributes         Attributes
+	ResourceAttributes Attributes
 	EventTimes         []time.Time
 	EventNames         []string
-	EventAttributes    []map[string]string
+	EventAttributes    []Attributes
+}
+
+// Attribute is one attribute of a span, its resource or one of its events,
+// the value flattened to a string.
+type Attribute struct{ Key, Value string }
+
+// Attributes are attributes in the order they were sent, each key once.
+// They are a list, not a map, because that is how OTLP sends them and how
+// they are stored: building a map per span only to walk it again cost more
+// than anything else in decoding a span.
+type Attributes []Attribute
+
+// Get returns the value of key, "" when there is none.
+func (as Attributes) Get(key string) string {
+	for _, a := range as {
+		if a.Key == key {
+			return a.Value
+		}
+	}
+	return ""
 }
 
 // EventKey identifies a stored event: ids are unique per tenant, so that one

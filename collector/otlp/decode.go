@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -68,6 +69,13 @@ const (
 // maxValueDepth bounds the nesting of array and kvlist attribute values.
 const maxValueDepth = 32
 
+// attrsChunk is how many attributes are cut from one allocation, and
+// attrsReserve the most reserved for one list.
+const (
+	attrsChunk   = 1024
+	attrsReserve = 64
+)
+
 // slabChunk is the size of the blocks that formatted strings (hex ids,
 // numbers, JSON of arrays) are cut from.
 const slabChunk = 32 << 10
@@ -92,15 +100,18 @@ type decoder struct {
 	// refusal describes the first refused span, for partial_success.
 	refusal string
 
-	slab []byte
-	kvs  [][]byte // scratch: KeyValue messages of the span being decoded
-	evs  [][]byte // scratch: Event messages of the span being decoded
-	ss   [][]byte // scratch: ScopeSpans messages of the resource being decoded
+	slab  []byte
+	attrs []procure.Attribute // the slab attribute lists are cut from
+	kvs   [][]byte            // scratch: KeyValue messages of the span being decoded
+	evs   [][]byte            // scratch: Event messages of the span being decoded
+	ekvs  [][]byte            // scratch: KeyValue messages of the event being decoded
+	ss    [][]byte            // scratch: ScopeSpans messages of the resource being decoded
+	index map[string]int      // scratch: positions of the keys of a long attribute list
 }
 
 // resource is what the spans of one ResourceSpans share.
 type resource struct {
-	attrs    map[string]string
+	attrs    procure.Attributes
 	service  string
 	corr     string
 	corrRank int
@@ -147,6 +158,24 @@ type field struct {
 
 // nextField reads one field of a message.
 func nextField(b []byte) (f field, rest []byte, err error) {
+	// The common case first: a one-byte tag (field numbers 1-15) of a
+	// length-delimited field shorter than 128 bytes, or of a fixed64.
+	if len(b) >= 2 && b[0] < 0x80 && b[0] >= 1<<3 {
+		switch f.num, f.typ = protowire.Number(b[0]>>3), protowire.Type(b[0]&7); {
+		case f.typ == protowire.BytesType && b[1] < 0x80 && len(b) >= 2+int(b[1]):
+			n := 2 + int(b[1])
+			f.bytes = b[2:n]
+			return f, b[n:], nil
+		case f.typ == protowire.Fixed64Type && len(b) >= 9:
+			f.u = binary.LittleEndian.Uint64(b[1:9])
+			return f, b[9:], nil
+		}
+	}
+	return nextFieldAny(b)
+}
+
+// nextFieldAny reads any field of a message.
+func nextFieldAny(b []byte) (f field, rest []byte, err error) {
 	num, typ, n := protowire.ConsumeTag(b)
 	if n < 0 {
 		return f, nil, protowire.ParseError(n)
@@ -234,23 +263,22 @@ func (d *decoder) resourceSpans(b []byte) error {
 		}
 	}
 	if len(kvs) > 0 {
-		res.attrs = make(map[string]string, len(kvs))
-		for i, kv := range kvs {
-			k, v, err := d.keyValue(kv)
-			if err != nil {
-				return fmt.Errorf("resource.attributes[%d]: %w", i, err)
+		var i int
+		var err error
+		if res.attrs, i, err = d.attributes(kvs); err != nil {
+			return fmt.Errorf("resource.attributes[%d]: %w", i, err)
+		}
+		for _, a := range res.attrs {
+			if a.Key == "service.name" {
+				res.service = a.Value
 			}
-			res.attrs[k] = v
-			if k == "service.name" {
-				res.service = v
-			}
-			if v == "" {
+			if a.Value == "" {
 				continue
 			}
-			if c, dc := linkRank(k); c != 0 && (res.corrRank == 0 || c < res.corrRank) {
-				res.corr, res.corrRank = v, c
+			if c, dc := linkRank(a.Key); c != 0 && (res.corrRank == 0 || c < res.corrRank) {
+				res.corr, res.corrRank = a.Value, c
 			} else if dc != 0 && (res.docRank == 0 || dc < res.docRank) {
-				res.doc, res.docRank = v, dc
+				res.doc, res.docRank = a.Value, dc
 			}
 		}
 	}
@@ -407,20 +435,19 @@ func (d *decoder) span(b []byte, res *resource, scope string) error {
 	}
 	corrRank, docRank := 0, 0
 	if len(kvs) > 0 {
-		sp.Attributes = make(map[string]string, len(kvs))
-		for i, kv := range kvs {
-			k, v, err := d.keyValue(kv)
-			if err != nil {
-				return fmt.Errorf("attributes[%d]: %w", i, err)
-			}
-			sp.Attributes[k] = v
-			if v == "" {
+		var i int
+		var err error
+		if sp.Attributes, i, err = d.attributes(kvs); err != nil {
+			return fmt.Errorf("attributes[%d]: %w", i, err)
+		}
+		for _, a := range sp.Attributes {
+			if a.Value == "" {
 				continue
 			}
-			if c, dc := linkRank(k); c != 0 && (corrRank == 0 || c < corrRank) {
-				sp.CorrelationID, corrRank = v, c
+			if c, dc := linkRank(a.Key); c != 0 && (corrRank == 0 || c < corrRank) {
+				sp.CorrelationID, corrRank = a.Value, c
 			} else if dc != 0 && (docRank == 0 || dc < docRank) {
-				sp.DocumentID, docRank = v, dc
+				sp.DocumentID, docRank = a.Value, dc
 			}
 		}
 	}
@@ -433,7 +460,7 @@ func (d *decoder) span(b []byte, res *resource, scope string) error {
 	if len(evs) > 0 {
 		sp.EventTimes = make([]time.Time, len(evs))
 		sp.EventNames = make([]string, len(evs))
-		sp.EventAttributes = make([]map[string]string, len(evs))
+		sp.EventAttributes = make([]procure.Attributes, len(evs))
 		for i, ev := range evs {
 			if err := d.event(ev, &sp, i); err != nil {
 				return fmt.Errorf("events[%d]: %w", i, err)
@@ -500,7 +527,11 @@ func linkRank(key string) (corr, doc int) {
 }
 
 func (d *decoder) event(b []byte, sp *procure.Span, i int) error {
-	var nattrs int
+	kvs := d.ekvs[:0]
+	defer func() {
+		clear(kvs)
+		d.ekvs = kvs[:0]
+	}()
 	for r := b; len(r) > 0; {
 		f, rest, err := nextField(r)
 		if err != nil {
@@ -513,29 +544,72 @@ func (d *decoder) event(b []byte, sp *procure.Span, i int) error {
 		case f.num == fEventName && f.typ == protowire.BytesType:
 			sp.EventNames[i] = str(f.bytes)
 		case f.num == fEventAttributes && f.typ == protowire.BytesType:
-			nattrs++
+			kvs = append(kvs, f.bytes)
 		}
 	}
 	if sp.EventTimes[i].IsZero() {
 		sp.EventTimes[i] = time.Unix(0, 0).UTC()
 	}
-	attrs := make(map[string]string, nattrs)
-	for len(b) > 0 {
-		f, rest, err := nextField(b)
+	if len(kvs) > 0 {
+		attrs, j, err := d.attributes(kvs)
 		if err != nil {
-			return err
+			return fmt.Errorf("attributes[%d]: %w", j, err)
 		}
-		b = rest
-		if f.num == fEventAttributes && f.typ == protowire.BytesType {
-			k, v, err := d.keyValue(f.bytes)
-			if err != nil {
-				return fmt.Errorf("attributes: %w", err)
-			}
-			attrs[k] = v
-		}
+		sp.EventAttributes[i] = attrs
 	}
-	sp.EventAttributes[i] = attrs
 	return nil
+}
+
+// attributes decodes KeyValue messages, each key once: a repeated key
+// keeps its first place and takes the last value, as a map would. On error
+// i is the index of the message at fault.
+func (d *decoder) attributes(kvs [][]byte) (as procure.Attributes, i int, err error) {
+	// Cut from the decoder's slab, capacity-limited so that growing it
+	// never runs into the next list. Repeated keys would make room
+	// reserved for every message a waste: beyond attrsReserve, append
+	// grows the list on its own.
+	n := min(len(kvs), attrsReserve)
+	if cap(d.attrs)-len(d.attrs) < n {
+		d.attrs = make([]procure.Attribute, 0, max(attrsChunk, n))
+	}
+	start := len(d.attrs)
+	d.attrs = d.attrs[:start+n]
+	as = d.attrs[start : start : start+n]
+	// A short list is searched; a long one is indexed.
+	indexed := len(kvs) > 16
+	if indexed {
+		if d.index == nil {
+			d.index = make(map[string]int, len(kvs))
+		}
+		clear(d.index)
+	}
+	for i, kv := range kvs {
+		k, v, err := d.keyValue(kv)
+		if err != nil {
+			return nil, i, err
+		}
+		j := -1
+		if indexed {
+			if x, ok := d.index[k]; ok {
+				j = x
+			} else {
+				d.index[k] = len(as)
+			}
+		} else {
+			for x := range as {
+				if as[x].Key == k {
+					j = x
+					break
+				}
+			}
+		}
+		if j >= 0 {
+			as[j].Value = v
+			continue
+		}
+		as = append(as, procure.Attribute{Key: k, Value: v})
+	}
+	return as, 0, nil
 }
 
 // keyValue decodes a KeyValue, the value flattened to a string.

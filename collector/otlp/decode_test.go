@@ -10,6 +10,8 @@ import (
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // BenchmarkDecode decodes one request of 512 spans as the SDK's exporter
@@ -55,5 +57,44 @@ func BenchmarkDecode(b *testing.B) {
 		if err != nil || len(d.spans) != 512 {
 			b.Fatalf("decoded %d spans: %v", len(d.spans), err)
 		}
+	}
+}
+
+func TestRepeatedAttributeKeyKeepsItsPlaceAndLastValue(t *testing.T) {
+	str := func(k, v string) *commonpb.KeyValue {
+		return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: v}}}
+	}
+	long := []*commonpb.KeyValue{str("plant", "P01")}
+	for i := range 30 {
+		long = append(long, str("k"+strconv.Itoa(i), "v"))
+	}
+	long = append(long, str("plant", "P02"))
+	for _, tc := range []struct {
+		name  string
+		attrs []*commonpb.KeyValue
+		want  int // attributes after dedup
+	}{
+		{"short list is searched", []*commonpb.KeyValue{str("plant", "P01"), str("supplier", "S1"), str("plant", "P02")}, 2},
+		{"long list is indexed", long, 31},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, err := proto.Marshal(&collectorpb.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{{
+				ScopeSpans: []*tracepb.ScopeSpans{{Spans: []*tracepb.Span{{
+					TraceId: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, SpanId: []byte{1, 2, 3, 4, 5, 6, 7, 8},
+					Attributes: tc.attrs,
+				}}}},
+			}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := decodeRequest("acme", body)
+			if err != nil || len(d.spans) != 1 {
+				t.Fatalf("decoded %d spans: %v", len(d.spans), err)
+			}
+			as := d.spans[0].Attributes
+			if len(as) != tc.want || as[0] != (procure.Attribute{Key: "plant", Value: "P02"}) {
+				t.Errorf("got %d attributes, the first %+v; want %d, the first plant=P02", len(as), as[0], tc.want)
+			}
+		})
 	}
 }

@@ -217,8 +217,16 @@ func jsonBody(t testing.TB, td ptrace.Traces) []byte {
 	return b
 }
 
+// storedSpan is a span as read back, its attributes as the maps ClickHouse
+// returns for them.
+type storedSpan struct {
+	procure.Span
+	Attributes, ResourceAttributes map[string]string
+	EventAttributes                []map[string]string
+}
+
 // stored reads the spans of a trace back, deduplicated as readers see them.
-func stored(t *testing.T, s *stack, traceID string) map[string]procure.Span {
+func stored(t *testing.T, s *stack, traceID string) map[string]storedSpan {
 	t.Helper()
 	rows, err := s.store.Conn().Query(context.Background(), `SELECT tenant, start_time, trace_id, span_id, parent_span_id,
 		name, kind, service_name, scope_name, duration_ns, status_code, status_message, correlation_id, document_id,
@@ -228,9 +236,9 @@ func stored(t *testing.T, s *stack, traceID string) map[string]procure.Span {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	out := map[string]procure.Span{}
+	out := map[string]storedSpan{}
 	for rows.Next() {
-		var x procure.Span
+		var x storedSpan
 		if err := rows.Scan(&x.Tenant, &x.StartTime, &x.TraceID, &x.SpanID, &x.ParentSpanID, &x.Name, &x.Kind, &x.ServiceName,
 			&x.ScopeName, &x.DurationNanos, &x.StatusCode, &x.StatusMessage, &x.CorrelationID, &x.DocumentID,
 			&x.Attributes, &x.ResourceAttributes, &x.EventTimes, &x.EventNames, &x.EventAttributes); err != nil {
@@ -244,7 +252,7 @@ func stored(t *testing.T, s *stack, traceID string) map[string]procure.Span {
 	return out
 }
 
-func checkSample(t *testing.T, got map[string]procure.Span) {
+func checkSample(t *testing.T, got map[string]storedSpan) {
 	t.Helper()
 	if len(got) != 2 {
 		t.Fatalf("stored %d spans, want 2", len(got))
