@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/ClickHouse/ch-go"
@@ -86,43 +85,15 @@ func (c *eventColumns) append(r *procure.Received) {
 // larger one is dropped so that one unusual batch does not pin its memory.
 const eventBlockRows = 32 << 10
 
-// eventColumnSet keeps one column set between batches. Not a sync.Pool: a
-// pool is emptied by every other collection, and the collector collects
-// often enough that the buffers were regrown for nearly every batch.
-type eventColumnSet struct {
-	mu   sync.Mutex
-	kept *eventColumns
-}
-
-func (k *eventColumnSet) take() *eventColumns {
-	k.mu.Lock()
-	c := k.kept
-	k.kept = nil
-	k.mu.Unlock()
-	if c == nil {
-		c = newEventColumns()
-	}
-	return c
-}
-
-func (k *eventColumnSet) give(c *eventColumns, rows int) {
-	c.input.Reset()
-	if rows > eventBlockRows {
-		return
-	}
-	k.mu.Lock()
-	k.kept = c
-	k.mu.Unlock()
-}
-
 // insertEventsNative writes evs as one block through the native pool.
 func (s *Store) insertEventsNative(ctx context.Context, evs []procure.Received) error {
-	c := s.eventCols.take()
+	c := s.eventCols.take(newEventColumns)
 	for i := range evs {
 		c.append(&evs[i])
 	}
 	err := s.native.Do(ctx, ch.Query{Body: "INSERT INTO " + s.db + ".events (" + eventInsert + ") VALUES", Input: c.input})
-	s.eventCols.give(c, len(evs))
+	c.input.Reset()
+	s.eventCols.give(c, len(evs) <= eventBlockRows)
 	if err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}

@@ -205,10 +205,7 @@ func (s *Store) InsertSpans(ctx context.Context, spans ...[]procure.Span) error 
 	if s.native == nil {
 		return errors.New("insert spans: the store has no native pool (Store.WithNative)")
 	}
-	c, _ := s.spanCols.Get().(*spanColumns)
-	if c == nil {
-		c = newSpanColumns()
-	}
+	c := s.spanCols.take(newSpanColumns)
 	for _, sp := range spans {
 		for i := range sp {
 			c.append(&sp[i])
@@ -219,9 +216,7 @@ func (s *Store) InsertSpans(ctx context.Context, spans ...[]procure.Span) error 
 		Input: c.input,
 	})
 	c.reset()
-	if n <= spanBlockRows {
-		s.spanCols.Put(c)
-	}
+	s.spanCols.give(c, n <= spanBlockRows)
 	if err != nil {
 		return fmt.Errorf("insert spans: %w", err)
 	}

@@ -19,11 +19,45 @@ type Store struct {
 	conn driver.Conn
 	db   string
 	// native is the pool span and event batches are written through when
-	// set, spanCols and eventCols their reusable column sets; see
-	// InsertSpans and InsertEvents.
+	// set, spanCols and eventCols the column sets kept for their next
+	// batches; see InsertSpans and InsertEvents.
 	native    *chpool.Pool
-	spanCols  sync.Pool
-	eventCols eventColumnSet
+	spanCols  columnSet[spanColumns]
+	eventCols columnSet[eventColumns]
+}
+
+// columnSet keeps one set of insert columns between batches. Not a
+// sync.Pool: a pool is emptied by every other collection, and the collector
+// collects often enough that the buffers were rebuilt and regrown for
+// nearly every batch.
+type columnSet[T any] struct {
+	mu   sync.Mutex
+	kept *T
+}
+
+// take returns the kept set, or a new one when it is in use (concurrent
+// inserts) or was dropped.
+func (k *columnSet[T]) take(newSet func() *T) *T {
+	k.mu.Lock()
+	c := k.kept
+	k.kept = nil
+	k.mu.Unlock()
+	if c == nil {
+		c = newSet()
+	}
+	return c
+}
+
+// give keeps c, reset, for the next batch, unless keep is false (a set
+// that held an unusually large batch is dropped, so that one such batch
+// does not pin its memory).
+func (k *columnSet[T]) give(c *T, keep bool) {
+	if !keep {
+		return
+	}
+	k.mu.Lock()
+	k.kept = c
+	k.mu.Unlock()
 }
 
 // NewStore returns a Store over the tables of database db. A store that
