@@ -17,8 +17,8 @@ func FuzzConvert(f *testing.F) {
 	f.Add(protoBody(f, bigTraces(3)))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, enc := range []encoding{encProtobuf, encJSON} {
-			d, err := decode(enc, "acme", body)
-			if err != nil {
+			d := new(decoder)
+			if err := decode(d, enc, "acme", body); err != nil {
 				continue
 			}
 			for _, s := range d.spans {

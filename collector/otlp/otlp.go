@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/bits"
 	"mime"
 	"net/http"
 	"slices"
@@ -49,7 +50,8 @@ const (
 )
 
 // Authenticator decides who sent a request. body is the request body as
-// sent (before gzip is undone), so a signature over it can be checked. It
+// sent (before gzip is undone), so a signature over it can be checked; it
+// must not be kept once Authenticate returns (the buffer is reused). It
 // returns the tenant the spans belong to; an error answers 401 with the
 // error's text, unless the error has a RetryAfter() time.Duration method,
 // which answers 429 (rate limited) with that Retry-After.
@@ -153,6 +155,10 @@ type Handler struct {
 	metrics  *Metrics
 	inFlight atomic.Int64
 	gzips    sync.Pool // *gzip.Reader
+	// Decoders and body buffers of requests whose spans are stored, for
+	// the next requests to reuse.
+	decoders sync.Pool // *decoder
+	bodies   sync.Pool // *[]byte
 	// Counters resolved once: WithLabelValues per request costs a hash
 	// and a lock.
 	accepted, refused prometheus.Counter
@@ -231,7 +237,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.failBody(w, enc, err)
 		return
 	}
+	// The buffers go back for reuse only once nothing points into them:
+	// after the spans are stored, or when they never reached the Writer.
+	// A request answered before its spans were stored (a timeout, a client
+	// gone) leaves them to the garbage collector.
+	raw, decoded, reuse := body, 0, false
+	d, _ := h.decoders.Get().(*decoder)
+	if d == nil {
+		d = new(decoder)
+	}
+	defer func() {
+		if !reuse {
+			return
+		}
+		if d.release(decoded) {
+			h.decoders.Put(d)
+		}
+		h.putBody(raw)
+	}()
 	tenant, err := h.auth.Authenticate(r, body)
+	reuse = true // the authenticator keeps no part of the body
 	if err != nil {
 		var ra interface{ RetryAfter() time.Duration }
 		if errors.As(err, &ra) {
@@ -263,13 +288,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.inFlight.Add(-n)
 
-	d, err := decode(enc, tenant, body)
-	if err != nil {
+	decoded = len(body)
+	if err := decode(d, enc, tenant, body); err != nil {
 		h.fail(w, enc, http.StatusBadRequest, codeInvalidArgument, err.Error())
 		return
 	}
 	if len(d.spans) > 0 {
 		if status, err := h.store(r.Context(), d.spans); err != nil {
+			reuse = false
 			if status == http.StatusServiceUnavailable {
 				w.Header().Set("Retry-After", retryAfter(h.cfg.RetryAfter))
 				h.log.Warn("otlp spans not stored in time", "tenant", tenant, "spans", len(d.spans), "err", err)
@@ -310,26 +336,25 @@ func (h *Handler) store(ctx context.Context, spans []procure.Span) (int, error) 
 	}
 }
 
-// decode turns a body of either encoding into spans. JSON is translated to
-// the protobuf wire format through pdata (JSON is the rare case; one decoder
-// keeps the two encodings' semantics identical).
-func decode(enc encoding, tenant string, body []byte) (*decoder, error) {
+// decode turns a body of either encoding into spans in d. JSON is
+// translated to the protobuf wire format through pdata (JSON is the rare
+// case; one decoder keeps the two encodings' semantics identical).
+func decode(d *decoder, enc encoding, tenant string, body []byte) error {
 	if enc == encJSON {
 		req := ptraceotlp.NewExportRequest()
 		if err := req.UnmarshalJSON(body); err != nil {
-			return nil, fmt.Errorf("invalid OTLP JSON: %w", err)
+			return fmt.Errorf("invalid OTLP JSON: %w", err)
 		}
 		b, err := req.MarshalProto()
 		if err != nil {
-			return nil, fmt.Errorf("invalid OTLP JSON: %w", err)
+			return fmt.Errorf("invalid OTLP JSON: %w", err)
 		}
 		body = b
 	}
-	d, err := decodeRequest(tenant, body)
-	if err != nil {
-		return nil, fmt.Errorf("invalid OTLP protobuf: %w", err)
+	if err := d.decode(tenant, body); err != nil {
+		return fmt.Errorf("invalid OTLP protobuf: %w", err)
 	}
-	return d, nil
+	return nil
 }
 
 // respond writes an ExportTraceServiceResponse, with partial_success when
@@ -416,8 +441,9 @@ func (h *Handler) failBody(w http.ResponseWriter, enc encoding, err error) {
 	h.fail(w, enc, http.StatusBadRequest, codeInvalidArgument, "body: "+err.Error())
 }
 
-// readBody reads the body within MaxBodyBytes, in one allocation when the
-// length is known. The buffer is never reused: decoded strings point into it.
+// readBody reads the body within MaxBodyBytes, into a reused buffer when
+// the length is known. Decoded strings point into it: it goes back to the
+// pool (putBody) only once they are dead.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	limit := h.cfg.MaxBodyBytes
 	tooLarge := &bodyError{http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than the limit of %d bytes", limit)}
@@ -425,7 +451,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 		return nil, tooLarge
 	}
 	if r.ContentLength >= 0 {
-		buf := make([]byte, r.ContentLength)
+		buf := h.getBody(int(r.ContentLength))
 		if _, err := io.ReadFull(r.Body, buf); err != nil {
 			return nil, fmt.Errorf("read: %w", err)
 		}
@@ -440,6 +466,28 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	return buf, nil
+}
+
+// getBody returns a buffer of n bytes, reused when one is pooled (up to
+// maxPooledBody; bodies of the SDKs' default batch of 512 spans are a few
+// hundred kilobytes). Pooled
+// buffers have power-of-two capacities, so that they fit most requests.
+func (h *Handler) getBody(n int) []byte {
+	if n > maxPooledBody {
+		return make([]byte, n)
+	}
+	if p, _ := h.bodies.Get().(*[]byte); p != nil && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]byte, n, max(64<<10, 1<<bits.Len(uint(n-1))))
+}
+
+// putBody returns a buffer from getBody for reuse.
+func (h *Handler) putBody(b []byte) {
+	if cap(b) > maxPooledBody || cap(b)&(cap(b)-1) != 0 {
+		return
+	}
+	h.bodies.Put(&b)
 }
 
 // gunzip decompresses body within MaxDecodedBytes into a fresh buffer.

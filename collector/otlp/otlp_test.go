@@ -55,6 +55,12 @@ type stack struct {
 // ClickHouse database.
 func newStack(t *testing.T, cfg Config) *stack {
 	t.Helper()
+	return newStackVia(t, cfg, nil)
+}
+
+// newStackVia is newStack with the handler's Writer wrapped by via.
+func newStackVia(t *testing.T, cfg Config, via func(Writer) Writer) *stack {
+	t.Helper()
 	conn, db, addr := chtest.DB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -71,7 +77,11 @@ func newStack(t *testing.T, cfg Config) *stack {
 		collector.NewMetrics(prometheus.NewRegistry()), noop.NewTracerProvider().Tracer(""))
 	runDone := make(chan error, 1)
 	go func() { runDone <- w.Run(ctx, 10*time.Second) }()
-	h, err := New(cfg, tokenAuth(), w, log, NewMetrics(prometheus.NewRegistry()))
+	var hw Writer = w
+	if via != nil {
+		hw = via(w)
+	}
+	h, err := New(cfg, tokenAuth(), hw, log, NewMetrics(prometheus.NewRegistry()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,4 +559,40 @@ func TestMethodOtherThanPostIs405(t *testing.T) {
 	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != http.MethodPost {
 		t.Fatalf("status %d Allow %q", rec.Code, rec.Header().Get("Allow"))
 	}
+}
+
+// lateWriter hands items to the Writer only after a delay, as a Writer
+// busy with a slow insert would take them.
+type lateWriter struct {
+	w     Writer
+	delay time.Duration
+}
+
+func (l lateWriter) Submit(_ context.Context, it collector.Item) error {
+	go func() {
+		time.Sleep(l.delay)
+		l.w.Submit(context.Background(), it)
+	}()
+	return nil
+}
+
+// The handler reuses request buffers, which the decoded spans point into,
+// once the spans are stored. A request answered 503 before that leaves its
+// spans to the Writer, so the next request must not get its buffers.
+func TestSpansAnsweredBeforeStoredAreStoredIntact(t *testing.T) {
+	s := newStackVia(t, Config{StoreTimeout: 50 * time.Millisecond}, func(w Writer) Writer { return lateWriter{w, 300 * time.Millisecond} })
+	a := protoBody(t, sampleTraces())
+	// The same size, so that it would fit A's buffer: other ids and names.
+	traceZ := bytes.Repeat([]byte{0x5a}, 16)
+	b := bytes.ReplaceAll(bytes.ReplaceAll(a, traceA[:], traceZ), []byte("POST /orders"), []byte("GET /invoice"))
+	for _, body := range [][]byte{a, b} {
+		if resp := post(t, s.url, request{contentType: ContentTypeProtobuf, token: testToken, body: body}); resp.status != http.StatusServiceUnavailable {
+			t.Fatalf("status %d, want 503 (stored later): %s", resp.status, resp.body)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(stored(t, s, hex.EncodeToString(traceA[:]))) < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	checkSample(t, stored(t, s, hex.EncodeToString(traceA[:])))
 }
