@@ -30,6 +30,10 @@ type eventColumns struct {
 
 const eventInsert = "tenant, occurred_at, type, id, source, received_at, correlation_id, trace_id, plant, supplier, document_kind, document_id, document_version, channel, origin_id, raw"
 
+func lowCardinalityString() *proto.ColLowCardinality[string] {
+	return proto.NewLowCardinality[string](new(proto.ColStr))
+}
+
 func milliTimeColumn() *proto.ColDateTime64 {
 	return new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli).WithLocation(time.UTC)
 }

@@ -17,31 +17,31 @@ import (
 // two Map(LowCardinality(String), String) columns and six LowCardinality
 // ones. clickhouse-go appends those through reflection and a map[any]int
 // per LowCardinality column, one interface conversion per key and value,
-// which was a third of the collector's CPU per span. So span batches go
-// through ch-go's typed columns instead (the protocol layer clickhouse-go is
-// built on), over a native pool of their own, with the column buffers
-// reused from batch to batch.
+// which was a third of the collector's CPU per span. So span batches are
+// encoded as typed columns of ch-go's protocol layer (the one clickhouse-go
+// is built on) and columns.go, sent over a native pool of their own, with
+// the column buffers reused from batch to batch.
 
 // spanColumns is one block of the spans table, in the order of
 // spanInsert.
 type spanColumns struct {
-	tenant        *proto.ColLowCardinality[string]
+	tenant        dictColumn
 	startTime     *proto.ColDateTime64
-	traceID       proto.ColStr
-	spanID        proto.ColStr
-	parentSpanID  proto.ColStr
-	traceState    proto.ColStr
-	name          *proto.ColLowCardinality[string]
-	kind          *proto.ColLowCardinality[string]
-	serviceName   *proto.ColLowCardinality[string]
-	scopeName     *proto.ColLowCardinality[string]
+	traceID       strColumn
+	spanID        strColumn
+	parentSpanID  strColumn
+	traceState    strColumn
+	name          dictColumn
+	kind          dictColumn
+	serviceName   dictColumn
+	scopeName     dictColumn
 	durationNanos proto.ColUInt64
-	statusCode    *proto.ColLowCardinality[string]
-	statusMessage proto.ColStr
-	correlationID proto.ColStr
-	documentID    proto.ColStr
-	attributes    *attrsColumn
-	resourceAttrs *attrsColumn
+	statusCode    dictColumn
+	statusMessage strColumn
+	correlationID strColumn
+	documentID    strColumn
+	attributes    attrsColumn
+	resourceAttrs attrsColumn
 	eventsTime    *proto.ColArr[time.Time]
 	eventsName    *proto.ColArr[string]
 	eventsAttrs   eventAttrsColumn
@@ -51,110 +51,34 @@ type spanColumns struct {
 
 const spanInsert = "tenant, start_time, trace_id, span_id, parent_span_id, trace_state, name, kind, service_name, scope_name, duration_ns, status_code, status_message, correlation_id, document_id, attributes, resource_attributes, events_time, events_name, events_attributes"
 
-func lowCardinalityString() *proto.ColLowCardinality[string] {
-	return proto.NewLowCardinality[string](new(proto.ColStr))
-}
-
-// attrsColumn is a Map(LowCardinality(String), String) that appends
-// procure.Attributes.
-type attrsColumn struct {
-	*proto.ColMap[string, string]
-	keys   *proto.ColLowCardinality[string]
-	values *proto.ColStr
-}
-
-func newAttrsColumn() *attrsColumn {
-	c := &attrsColumn{keys: lowCardinalityString(), values: new(proto.ColStr)}
-	c.ColMap = proto.NewMap[string, string](c.keys, c.values)
-	return c
-}
-
-// add appends one row.
-func (c *attrsColumn) add(as procure.Attributes) {
-	for _, a := range as {
-		c.keys.Append(a.Key)
-		c.values.Append(a.Value)
-	}
-	c.Offsets.Append(uint64(c.keys.Rows()))
-}
-
-// eventAttrsColumn is an Array(Map(LowCardinality(String), String)) that
-// appends the procure.Attributes of a span's events.
-type eventAttrsColumn struct {
-	offsets proto.ColUInt64
-	maps    *attrsColumn
-}
-
-// add appends one row.
-func (c *eventAttrsColumn) add(evs []procure.Attributes) {
-	for _, as := range evs {
-		c.maps.add(as)
-	}
-	c.offsets.Append(uint64(c.maps.Rows()))
-}
-
-func (c *eventAttrsColumn) Type() proto.ColumnType {
-	return proto.ColumnTypeArray.Sub(c.maps.Type())
-}
-
-func (c *eventAttrsColumn) Rows() int { return c.offsets.Rows() }
-
-func (c *eventAttrsColumn) Reset() {
-	c.offsets.Reset()
-	c.maps.Reset()
-}
-
-func (c *eventAttrsColumn) EncodeColumn(b *proto.Buffer) {
-	c.offsets.EncodeColumn(b)
-	c.maps.EncodeColumn(b)
-}
-
-func (c *eventAttrsColumn) WriteColumn(w *proto.Writer) {
-	c.offsets.WriteColumn(w)
-	c.maps.WriteColumn(w)
-}
-
-func (c *eventAttrsColumn) EncodeState(b *proto.Buffer) { c.maps.EncodeState(b) }
-
-func (c *eventAttrsColumn) Prepare() error { return c.maps.Prepare() }
-
 func nanoTimeColumn() *proto.ColDateTime64 {
 	return new(proto.ColDateTime64).WithPrecision(proto.PrecisionNano).WithLocation(time.UTC)
 }
 
 func newSpanColumns() *spanColumns {
 	c := &spanColumns{
-		tenant:        lowCardinalityString(),
-		startTime:     nanoTimeColumn(),
-		name:          lowCardinalityString(),
-		kind:          lowCardinalityString(),
-		serviceName:   lowCardinalityString(),
-		scopeName:     lowCardinalityString(),
-		statusCode:    lowCardinalityString(),
-		attributes:    newAttrsColumn(),
-		resourceAttrs: newAttrsColumn(),
-		eventsTime:    proto.NewArray[time.Time](nanoTimeColumn()),
-		eventsName:    proto.NewArray[string](lowCardinalityString()),
-		eventsAttrs:   eventAttrsColumn{maps: newAttrsColumn()},
+		startTime:  nanoTimeColumn(),
+		eventsTime: proto.NewArray[time.Time](nanoTimeColumn()),
+		eventsName: proto.NewArray[string](proto.NewLowCardinality[string](new(proto.ColStr))),
 	}
 	c.input = proto.Input{
-		{Name: "tenant", Data: c.tenant},
+		{Name: "tenant", Data: &c.tenant},
 		{Name: "start_time", Data: c.startTime},
 		{Name: "trace_id", Data: &c.traceID},
 		{Name: "span_id", Data: &c.spanID},
 		{Name: "parent_span_id", Data: &c.parentSpanID},
 		{Name: "trace_state", Data: &c.traceState},
-		{Name: "name", Data: c.name},
-		{Name: "kind", Data: c.kind},
-		{Name: "service_name", Data: c.serviceName},
-		{Name: "scope_name", Data: c.scopeName},
+		{Name: "name", Data: &c.name},
+		{Name: "kind", Data: &c.kind},
+		{Name: "service_name", Data: &c.serviceName},
+		{Name: "scope_name", Data: &c.scopeName},
 		{Name: "duration_ns", Data: &c.durationNanos},
-		{Name: "status_code", Data: c.statusCode},
+		{Name: "status_code", Data: &c.statusCode},
 		{Name: "status_message", Data: &c.statusMessage},
 		{Name: "correlation_id", Data: &c.correlationID},
 		{Name: "document_id", Data: &c.documentID},
-		{Name: "attributes", Data: c.attributes},
-		{Name: "resource_attributes", Data: c.resourceAttrs},
+		{Name: "attributes", Data: &c.attributes},
+		{Name: "resource_attributes", Data: &c.resourceAttrs},
 		{Name: "events_time", Data: c.eventsTime},
 		{Name: "events_name", Data: c.eventsName},
 		{Name: "events_attributes", Data: &c.eventsAttrs},
@@ -163,26 +87,26 @@ func newSpanColumns() *spanColumns {
 }
 
 func (c *spanColumns) append(x *procure.Span) {
-	c.tenant.Append(x.Tenant)
+	c.tenant.AppendLikePrevious(x.Tenant)
 	c.startTime.Append(x.StartTime)
 	c.traceID.Append(x.TraceID)
 	c.spanID.Append(x.SpanID)
 	c.parentSpanID.Append(x.ParentSpanID)
 	c.traceState.Append(x.TraceState)
-	c.name.Append(x.Name)
-	c.kind.Append(x.Kind)
-	c.serviceName.Append(x.ServiceName)
-	c.scopeName.Append(x.ScopeName)
+	c.name.AppendLikePrevious(x.Name)
+	c.kind.AppendLikePrevious(x.Kind)
+	c.serviceName.AppendLikePrevious(x.ServiceName)
+	c.scopeName.AppendLikePrevious(x.ScopeName)
 	c.durationNanos.Append(x.DurationNanos)
-	c.statusCode.Append(x.StatusCode)
+	c.statusCode.AppendLikePrevious(x.StatusCode)
 	c.statusMessage.Append(x.StatusMessage)
 	c.correlationID.Append(x.CorrelationID)
 	c.documentID.Append(x.DocumentID)
-	c.attributes.add(x.Attributes)
-	c.resourceAttrs.add(x.ResourceAttributes)
+	c.attributes.Append(x.Attributes)
+	c.resourceAttrs.Append(x.ResourceAttributes)
 	c.eventsTime.Append(x.EventTimes)
 	c.eventsName.Append(x.EventNames)
-	c.eventsAttrs.add(x.EventAttributes)
+	c.eventsAttrs.Append(x.EventAttributes)
 }
 
 func (c *spanColumns) reset() { c.input.Reset() }
