@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/proto"
@@ -12,17 +13,18 @@ import (
 )
 
 // Event batches are the collector's hot path, so with a native pool they go
-// through ch-go's typed columns like spans (see docs/storage.md, "Writing
-// spans"): no reflection, no interface per value, and column buffers kept
-// from one batch to the next, so a batch appends into memory that is already
-// there instead of growing its 10 MB of raw JSON by doubling.
+// through the span path's columns (columns.go, docs/storage.md "Writing
+// spans"): no reflection, no interface per value, strings kept in wire
+// format, and column buffers kept from one batch to the next, so a batch
+// appends into memory that is already there instead of growing its 10 MB of
+// raw JSON by doubling.
 
 // eventColumns is one block of the events table, in the order of
 // eventInsert.
 type eventColumns struct {
-	tenant, typ, source, plant, supplier, documentKind, channel *proto.ColLowCardinality[string]
+	tenant, typ, source, plant, supplier, documentKind, channel dictColumn
 	occurredAt, receivedAt                                      *proto.ColDateTime64
-	id, correlationID, traceID, documentID, originID, raw       proto.ColStr
+	id, correlationID, traceID, documentID, originID, raw       strColumn
 	documentVersion                                             proto.ColUInt32
 
 	input proto.Input
@@ -30,35 +32,27 @@ type eventColumns struct {
 
 const eventInsert = "tenant, occurred_at, type, id, source, received_at, correlation_id, trace_id, plant, supplier, document_kind, document_id, document_version, channel, origin_id, raw"
 
-func lowCardinalityString() *proto.ColLowCardinality[string] {
-	return proto.NewLowCardinality[string](new(proto.ColStr))
-}
-
 func milliTimeColumn() *proto.ColDateTime64 {
 	return new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli).WithLocation(time.UTC)
 }
 
 func newEventColumns() *eventColumns {
-	c := &eventColumns{
-		tenant: lowCardinalityString(), typ: lowCardinalityString(), source: lowCardinalityString(), plant: lowCardinalityString(),
-		supplier: lowCardinalityString(), documentKind: lowCardinalityString(), channel: lowCardinalityString(),
-		occurredAt: milliTimeColumn(), receivedAt: milliTimeColumn(),
-	}
+	c := &eventColumns{occurredAt: milliTimeColumn(), receivedAt: milliTimeColumn()}
 	c.input = proto.Input{
-		{Name: "tenant", Data: c.tenant},
+		{Name: "tenant", Data: &c.tenant},
 		{Name: "occurred_at", Data: c.occurredAt},
-		{Name: "type", Data: c.typ},
+		{Name: "type", Data: &c.typ},
 		{Name: "id", Data: &c.id},
-		{Name: "source", Data: c.source},
+		{Name: "source", Data: &c.source},
 		{Name: "received_at", Data: c.receivedAt},
 		{Name: "correlation_id", Data: &c.correlationID},
 		{Name: "trace_id", Data: &c.traceID},
-		{Name: "plant", Data: c.plant},
-		{Name: "supplier", Data: c.supplier},
-		{Name: "document_kind", Data: c.documentKind},
+		{Name: "plant", Data: &c.plant},
+		{Name: "supplier", Data: &c.supplier},
+		{Name: "document_kind", Data: &c.documentKind},
 		{Name: "document_id", Data: &c.documentID},
 		{Name: "document_version", Data: &c.documentVersion},
-		{Name: "channel", Data: c.channel},
+		{Name: "channel", Data: &c.channel},
 		{Name: "origin_id", Data: &c.originID},
 		{Name: "raw", Data: &c.raw},
 	}
@@ -67,22 +61,22 @@ func newEventColumns() *eventColumns {
 
 func (c *eventColumns) append(r *procure.Received) {
 	e := r.Event
-	c.tenant.Append(e.Tenant)
+	c.tenant.AppendLikePrevious(e.Tenant)
 	c.occurredAt.Append(e.OccurredAt)
-	c.typ.Append(string(e.Type))
+	c.typ.AppendLikePrevious(string(e.Type))
 	c.id.Append(e.ID)
-	c.source.Append(string(e.Source))
+	c.source.AppendLikePrevious(string(e.Source))
 	c.receivedAt.Append(r.ReceivedAt)
 	c.correlationID.Append(e.CorrelationID)
 	c.traceID.Append(e.TraceID)
-	c.plant.Append(e.Plant)
-	c.supplier.Append(e.Supplier)
-	c.documentKind.Append(string(e.Document.Kind))
+	c.plant.AppendLikePrevious(e.Plant)
+	c.supplier.AppendLikePrevious(e.Supplier)
+	c.documentKind.AppendLikePrevious(string(e.Document.Kind))
 	c.documentID.Append(e.Document.ID)
 	c.documentVersion.Append(uint32(e.Document.Version))
-	c.channel.Append(r.Channel)
+	c.channel.AppendLikePrevious(r.Channel)
 	c.originID.Append(r.OriginID)
-	c.raw.AppendBytes(r.Raw)
+	c.raw.Append(unsafe.String(unsafe.SliceData(r.Raw), len(r.Raw))) // copied into the column, not kept
 }
 
 // eventBlockRows is the most events a kept column set may have held; a
