@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
@@ -84,7 +85,7 @@ func Migrate(ctx context.Context, conn driver.Conn, cfg Config, log *slog.Logger
 		}
 		for i, stmt := range splitStatements(m.SQL) {
 			stmt = strings.NewReplacer("{db}", db, "{retention_days}", strconv.Itoa(cfg.RetentionDays)).Replace(stmt)
-			if err := conn.Exec(ctx, stmt); err != nil {
+			if err := execStatement(ctx, conn, stmt); err != nil {
 				return fmt.Errorf("migration %s statement %d: %w", m.Name, i+1, err)
 			}
 		}
@@ -94,6 +95,20 @@ func Migrate(ctx context.Context, conn driver.Conn, cfg Config, log *slog.Logger
 		log.Info("clickhouse migration applied", "version", m.Version, "name", m.Name)
 	}
 	return setRetention(ctx, conn, cfg)
+}
+
+// statementTimeout bounds one migration statement. A backfill (INSERT ...
+// SELECT over the events) may run for minutes; without a deadline of its own
+// it would fail at the connection's read timeout.
+const statementTimeout = time.Hour
+
+// execStatement runs one statement under statementTimeout, or the caller's
+// deadline when that comes first: clickhouse-go lets a context deadline
+// replace its read timeout.
+func execStatement(ctx context.Context, conn driver.Conn, stmt string) error {
+	ctx, cancel := context.WithTimeout(ctx, statementTimeout)
+	defer cancel()
+	return conn.Exec(ctx, stmt)
 }
 
 // setRetention makes the tables' TTL match the configured retention without
