@@ -77,9 +77,8 @@ func (c *Consumer) fetchLoop(ctx context.Context) error {
 			return fmt.Errorf("kafka fetch: %w", err)
 		}
 		it := DecodeMessage(&m)
-		msg := m
-		msg.Value, msg.Key, msg.Headers = nil, nil, nil // keep only what a commit needs
-		it.Done = func(Outcome) { c.stored(msg) }
+		topic, partition, offset := m.Topic, m.Partition, m.Offset // only what a commit needs
+		it.Done = func(Outcome) { c.stored(topic, partition, offset) }
 		if err := c.writer.Submit(ctx, it); err != nil {
 			return err
 		}
@@ -137,9 +136,9 @@ func clip(s string) string {
 	return s
 }
 
-func (c *Consumer) stored(m kafkago.Message) {
+func (c *Consumer) stored(topic string, partition int, offset int64) {
 	c.mu.Lock()
-	c.pending[m.Partition] = m
+	c.pending[partition] = kafkago.Message{Topic: topic, Partition: partition, Offset: offset}
 	c.mu.Unlock()
 }
 
