@@ -5,8 +5,8 @@ import (
 	"strings"
 
 	"context"
-	"github.com/gin-gonic/gin"
 	"fmt"
+	"github.com/gin-gonic/gin"
 	"io"
 	"log/slog"
 	"math"
@@ -233,7 +233,7 @@ func TestHandlerServesValuesDrillDownAndCSV(t *testing.T) {
 }
 
 // A PO line without need_by used to fail the whole insert of its block
-// (toDate('') throws in the view). Its due date is now its last schedule
+// (toDate(”) throws in the view). Its due date is now its last schedule
 // line's date, or unknown, and an unknown due date is not classed.
 func TestLineWithoutNeedByIsDueByItsSchedule(t *testing.T) {
 	conn, db := migrated(t)
@@ -251,7 +251,7 @@ func TestLineWithoutNeedByIsDueByItsSchedule(t *testing.T) {
 	if err := clickhouse.NewStore(conn, db).InsertEvents(ctx, []procure.Received{{Event: e, Raw: b, Channel: procure.ChannelKafka, ReceivedAt: e.OccurredAt}}); err != nil {
 		t.Fatalf("insert of a line without need_by: %v", err)
 	}
-	rows, err := conn.Query(ctx, "SELECT line, toString(argMaxMerge(need_by)) FROM "+db+".kpi_lines WHERE po = 'NB' GROUP BY line ORDER BY line")
+	rows, err := conn.Query(ctx, "SELECT line, toString(tupleElement(max(need_by), 2)) FROM "+db+".kpi_line_orders WHERE po = 'NB' GROUP BY line ORDER BY line")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,5 +277,23 @@ func TestLineWithoutNeedByIsDueByItsSchedule(t *testing.T) {
 	}
 	if overdue != 1 || total != 1 {
 		t.Errorf("otd_overdue %v of %v lines, want 1 of 1 (line 10 by its schedule; line 20 has no due date)", overdue, total)
+	}
+	// Line 10 acknowledged (accepted), no ASN: due by its schedule, so its
+	// ASN is missing on the operations board; line 20 is not confirmed.
+	ack := &procure.Event{ID: "nb2", Type: procure.POAcknowledged, Source: procure.SourcePortal, Tenant: "acme", OccurredAt: ts("2026-03-03T09:00:00Z"),
+		Plant: "P1", Supplier: "S1", Document: procure.DocumentRef{Kind: procure.DocPO, ID: "NB", Version: 1},
+		Payload: &procure.Acknowledgement{Lines: []procure.AckLine{{Line: 10, Status: "accepted"}}}}
+	if b, err = procure.Encode(ack); err != nil {
+		t.Fatal(err)
+	}
+	if err := clickhouse.NewStore(conn, db).InsertEvents(ctx, []procure.Received{{Event: ack, Raw: b, Channel: procure.ChannelKafka, ReceivedAt: ack.OccurredAt}}); err != nil {
+		t.Fatal(err)
+	}
+	ops, err := NewQuerier(conn, db, Config{}, func() time.Time { return ts("2026-03-08T12:00:00Z") }).Ops(ctx, "acme", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ops.MissingASNs) != 1 || ops.MissingASNs[0].Doc != "NB/10" || !ops.MissingASNs[0].Since.Equal(ts("2026-03-09T00:00:00Z")) {
+		t.Errorf("missing ASNs %+v, want NB/10 due 2026-03-09", ops.MissingASNs)
 	}
 }

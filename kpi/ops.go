@@ -3,6 +3,7 @@ package kpi
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/supplywatch/supplywatch/procure"
@@ -143,15 +144,13 @@ func (q *Querier) Ops(ctx context.Context, tenant string, window, asnDue time.Du
 	rows.Close()
 	due := now.Add(asnDue).Format(time.DateOnly)
 	rows, err = q.conn.Query(ctx, `SELECT concat(l.po, '/', toString(l.line)), l.plant, l.supplier, toDateTime(l.due) FROM (
-		SELECT po, line, max(plant) AS plant, max(supplier) AS supplier,
-		       argMaxMerge(ack_status) AS status, argMaxMerge(ack_date) AS ack_date, argMaxMerge(need_by) AS need_by,
-		       if(ack_date > toDate('1970-01-01'), ack_date, need_by) AS due,
-		       min(asn_at) AS asn_at, min(receipt_at) AS receipt_at, min(released_at) AS rel
-		FROM `+db+`.kpi_lines WHERE tenant = ? GROUP BY po, line) AS l
+		SELECT po, line, plant, supplier, ack_status AS status, asn_at, receipt_at, released_at AS rel,
+		       if(ack_date > toDate('1970-01-01'), ack_date, need_by) AS due
+		FROM `+strings.ReplaceAll(linesSQL("tenant = ?"), "{db}", db)+`) AS l
 		LEFT JOIN (SELECT po, min(cancelled_at) AS c FROM `+db+`.kpi_orders WHERE tenant = ? GROUP BY po) AS c ON c.po = l.po
 		WHERE l.rel IS NOT NULL AND l.status IN ('accepted', 'changed', 'backordered') AND l.asn_at IS NULL
 		  AND l.receipt_at IS NULL AND c.c IS NULL AND l.due <= toDate(?)
-		ORDER BY l.due, l.po, l.line LIMIT 1000`, tenant, tenant, due)
+		ORDER BY l.due, l.po, l.line LIMIT 1000`, tenant, tenant, tenant, due) // tenant: both sides of the lines, the orders
 	if err != nil {
 		return nil, fmt.Errorf("ops missing asns: %w", err)
 	}

@@ -40,7 +40,41 @@ func entitySQL(db string, p Params, asOf time.Time) string {
 		"{bs_ack}", businessSeconds("ba", "o.ack_dt"),
 		"{bs_now}", businessSeconds("bn", "o.now_dt"),
 	)
-	return r.Replace(entityTemplate)
+	return r.Replace(strings.ReplaceAll(entityTemplate, "{lines}", linesSQL("")))
+}
+
+// linesSQL is one row per PO line, from its two fact tables: what was
+// ordered (kpi_line_orders) and what happened to it (kpi_lines:
+// acknowledgements, ASNs, receipts). where, if not empty, filters both (a
+// condition on tenant, po or line). Each side is merged first; the outer
+// GROUP BY takes each column from the side that has it (the other side's
+// value is the neutral one: NULL, zero, ” or the zero tuple).
+func linesSQL(where string) string {
+	if where != "" {
+		where = "WHERE " + where
+	}
+	return strings.ReplaceAll(`(
+    SELECT tenant, po, line, max(plant) AS plant, max(supplier) AS supplier, min(released_at) AS released_at,
+           tupleElement(max(ordered_v), 2) AS ordered, tupleElement(max(need_by_v), 2) AS need_by,
+           max(ack_status) AS ack_status, max(ack_qty) AS ack_qty, max(ack_date) AS ack_date, min(ack_at) AS ack_at,
+           min(asn_at) AS asn_at, min(asn_arrival) AS asn_arrival, sum(shipped) AS shipped,
+           min(receipt_at) AS receipt_at, sum(received) AS received, sum(rejected) AS rejected
+    FROM (
+        SELECT tenant, po, line, max(plant) AS plant, max(supplier) AS supplier, min(released_at) AS released_at,
+               max(ordered) AS ordered_v, max(need_by) AS need_by_v,
+               '' AS ack_status, toFloat64(0) AS ack_qty, toDate(0) AS ack_date, CAST(NULL, 'Nullable(DateTime64(3, \'UTC\'))') AS ack_at,
+               CAST(NULL, 'Nullable(DateTime64(3, \'UTC\'))') AS asn_at, CAST(NULL, 'Nullable(DateTime64(3, \'UTC\'))') AS asn_arrival,
+               toFloat64(0) AS shipped, CAST(NULL, 'Nullable(DateTime64(3, \'UTC\'))') AS receipt_at, toFloat64(0) AS received, toFloat64(0) AS rejected
+        FROM {db}.kpi_line_orders {where} GROUP BY tenant, po, line
+        UNION ALL
+        SELECT tenant, po, line, max(plant), max(supplier), CAST(NULL, 'Nullable(DateTime64(3, \'UTC\'))'),
+               (toUInt32(0), toFloat64(0)), (toUInt32(0), toDate(0)),
+               argMaxMerge(ack_status), argMaxMerge(ack_qty), argMaxMerge(ack_date), min(ack_at),
+               min(asn_at), min(asn_arrival), sum(shipped_qty), min(receipt_at), sum(received_qty), sum(rejected_qty)
+        FROM {db}.kpi_lines {where} GROUP BY tenant, po, line
+    )
+    GROUP BY tenant, po, line
+)`, "{where}", where)
 }
 
 func ff(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
@@ -127,12 +161,7 @@ FROM (
              ('receipt_variance', rdate, toFloat64(if(received, abs(l.received - l.shipped), 0)), toFloat64(if(received, l.shipped, 0)), 0.)
            ] AS ks
     FROM (
-        SELECT tenant, po, line, max(plant) AS plant, max(supplier) AS supplier, min(released_at) AS released_at,
-               argMaxMerge(ordered_qty) AS ordered, argMaxMerge(need_by) AS need_by,
-               argMaxMerge(ack_status) AS ack_status, argMaxMerge(ack_qty) AS ack_qty, argMaxMerge(ack_date) AS ack_date,
-               min(asn_at) AS asn_at, min(asn_arrival) AS asn_arrival, sum(shipped_qty) AS shipped,
-               min(receipt_at) AS receipt_at, sum(received_qty) AS received
-        FROM {db}.kpi_lines GROUP BY tenant, po, line HAVING released_at IS NOT NULL AND released_at <= {asof}
+        SELECT * FROM {lines} WHERE released_at IS NOT NULL AND released_at <= {asof}
     ) AS l
     LEFT JOIN (SELECT tenant, po, min(cancelled_at) AS cancelled_at FROM {db}.kpi_orders GROUP BY tenant, po) AS c
            ON c.tenant = l.tenant AND c.po = l.po
@@ -155,10 +184,7 @@ FROM (
                    due + {late} < toDate({asof}), 'late', '') AS class,
            class = 'on_time' AND l.received - l.rejected >= l.ordered * (1 - {qty_tol}) AS otif_line
     FROM (
-        SELECT tenant, po, line, max(plant) AS plant, max(supplier) AS supplier, min(released_at) AS released_at,
-               argMaxMerge(ordered_qty) AS ordered, argMaxMerge(need_by) AS need_by,
-               min(receipt_at) AS receipt_at, sum(received_qty) AS received, sum(rejected_qty) AS rejected
-        FROM {db}.kpi_lines GROUP BY tenant, po, line HAVING released_at IS NOT NULL AND released_at <= {asof}
+        SELECT * FROM {lines} WHERE released_at IS NOT NULL AND released_at <= {asof}
     ) AS l
     LEFT JOIN (SELECT tenant, po, min(cancelled_at) AS cancelled_at FROM {db}.kpi_orders GROUP BY tenant, po) AS c
            ON c.tenant = l.tenant AND c.po = l.po
