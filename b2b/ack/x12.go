@@ -47,8 +47,9 @@ func X12(kind string, ic *x12.Interchange, errs []*x12.Error, rejected []*mappin
 	if kind == "999" {
 		gsVersion = "005010X231"
 	}
-	version := gsVersion[:5]
-	if !allDigits(version) {
+	// safe may have shortened the group's version (it drops delimiters).
+	version := gsVersion[:min(5, len(gsVersion))]
+	if len(version) != 5 || !allDigits(version) {
 		version = "00401"
 	}
 	rep := "U"
