@@ -10,17 +10,16 @@ package clickhouse
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"regexp"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/supplywatch/supplywatch/internal/tlsfile"
 )
 
 // Config says which ClickHouse to use. The zero value, after Defaults, is
@@ -164,19 +163,5 @@ func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
 // tlsConfig is the TLS configuration of the native connections, nil
 // without TLS.
 func (c *Config) tlsConfig() (*tls.Config, error) {
-	if !c.TLS {
-		return nil, nil
-	}
-	t := &tls.Config{InsecureSkipVerify: c.TLSSkipVerify, MinVersion: tls.VersionTLS12}
-	if c.TLSCAFile != "" {
-		pem, err := os.ReadFile(c.TLSCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("clickhouse tls ca: %w", err)
-		}
-		t.RootCAs = x509.NewCertPool()
-		if !t.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("clickhouse tls ca %s: no certificate found", c.TLSCAFile)
-		}
-	}
-	return t, nil
+	return tlsfile.Config("clickhouse", c.TLS, c.TLSCAFile, c.TLSSkipVerify)
 }

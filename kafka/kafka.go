@@ -9,7 +9,6 @@ package kafka
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,24 +22,25 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+	"github.com/supplywatch/supplywatch/internal/tlsfile"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // Config says which Kafka to use and which topics. With no Brokers, an
 // embedded broker listens at EmbeddedAddr.
 type Config struct {
-	Brokers         []string `yaml:"brokers" env:"BROKERS" envSeparator:","`
-	EmbeddedAddr    string   `yaml:"embedded_addr" env:"EMBEDDED_ADDR"`
-	EmbeddedDataDir string   `yaml:"embedded_data_dir" env:"EMBEDDED_DATA_DIR"`
-	Topic           string   `yaml:"topic" env:"TOPIC"`
-	DeadLetterTopic string   `yaml:"dead_letter_topic" env:"DEAD_LETTER_TOPIC"`
-	RetryTopicPrefix string  `yaml:"retry_topic_prefix" env:"RETRY_TOPIC_PREFIX"`
-	Partitions      int      `yaml:"partitions" env:"PARTITIONS"`
-	ClientID        string   `yaml:"client_id" env:"CLIENT_ID"`
-	SASL            SASL     `yaml:"sasl" envPrefix:"SASL_"`
-	TLS             bool     `yaml:"tls" env:"TLS"`
-	TLSCAFile       string   `yaml:"tls_ca_file" env:"TLS_CA_FILE"`
-	TLSSkipVerify   bool     `yaml:"tls_skip_verify" env:"TLS_SKIP_VERIFY"`
+	Brokers          []string `yaml:"brokers" env:"BROKERS" envSeparator:","`
+	EmbeddedAddr     string   `yaml:"embedded_addr" env:"EMBEDDED_ADDR"`
+	EmbeddedDataDir  string   `yaml:"embedded_data_dir" env:"EMBEDDED_DATA_DIR"`
+	Topic            string   `yaml:"topic" env:"TOPIC"`
+	DeadLetterTopic  string   `yaml:"dead_letter_topic" env:"DEAD_LETTER_TOPIC"`
+	RetryTopicPrefix string   `yaml:"retry_topic_prefix" env:"RETRY_TOPIC_PREFIX"`
+	Partitions       int      `yaml:"partitions" env:"PARTITIONS"`
+	ClientID         string   `yaml:"client_id" env:"CLIENT_ID"`
+	SASL             SASL     `yaml:"sasl" envPrefix:"SASL_"`
+	TLS              bool     `yaml:"tls" env:"TLS"`
+	TLSCAFile        string   `yaml:"tls_ca_file" env:"TLS_CA_FILE"`
+	TLSSkipVerify    bool     `yaml:"tls_skip_verify" env:"TLS_SKIP_VERIFY"`
 }
 
 // SASL is the broker authentication: mechanism plain, scram-sha-256 or
@@ -162,21 +162,7 @@ func (c *Config) mechanism() (sasl.Mechanism, error) {
 }
 
 func (c *Config) tlsConfig() (*tls.Config, error) {
-	if !c.TLS {
-		return nil, nil
-	}
-	t := &tls.Config{InsecureSkipVerify: c.TLSSkipVerify, MinVersion: tls.VersionTLS12}
-	if c.TLSCAFile != "" {
-		pem, err := os.ReadFile(c.TLSCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka tls ca: %w", err)
-		}
-		t.RootCAs = x509.NewCertPool()
-		if !t.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("kafka tls ca %s: no certificate found", c.TLSCAFile)
-		}
-	}
-	return t, nil
+	return tlsfile.Config("kafka", c.TLS, c.TLSCAFile, c.TLSSkipVerify)
 }
 
 // Dialer returns the dialer for readers and admin connections.
@@ -206,11 +192,11 @@ func (c *Config) NewWriter(topic string) (*kafkago.Writer, error) {
 		return nil, err
 	}
 	return &kafkago.Writer{
-		Addr:                   kafkago.TCP(c.Brokers...),
-		Topic:                  topic,
-		Balancer:               &kafkago.Murmur2Balancer{Consistent: true},
-		RequiredAcks:           kafkago.RequireAll,
-		BatchSize:              5000,
+		Addr:         kafkago.TCP(c.Brokers...),
+		Topic:        topic,
+		Balancer:     &kafkago.Murmur2Balancer{Consistent: true},
+		RequiredAcks: kafkago.RequireAll,
+		BatchSize:    5000,
 		// Kafka refuses record batches over message.max.bytes (1 MiB by
 		// default, kfake too); stay under it.
 		BatchBytes:             1_000_000,
