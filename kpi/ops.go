@@ -143,7 +143,7 @@ func (q *Querier) Ops(ctx context.Context, tenant string, window, asnDue time.Du
 	}
 	rows.Close()
 	due := now.Add(asnDue).Format(time.DateOnly)
-	rows, err = q.conn.Query(ctx, `SELECT concat(l.po, '/', toString(l.line)), l.plant, l.supplier, toDateTime(l.due) FROM (
+	rows, err = q.conn.Query(bigQuery(ctx), `SELECT concat(l.po, '/', toString(l.line)), l.plant, l.supplier, toDateTime(l.due) FROM (
 		SELECT po, line, plant, supplier, ack_status AS status, asn_at, receipt_at, released_at AS rel,
 		       if(ack_date > toDate('1970-01-01'), ack_date, need_by) AS due
 		FROM `+strings.ReplaceAll(linesSQL("tenant = ?"), "{db}", db)+`) AS l

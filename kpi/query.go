@@ -372,7 +372,7 @@ LEFT JOIN (
 WHERE %s
 ORDER BY e.num / e.den ASC, e.doc LIMIT %d`, entitySQL(q.db, q.cfg.Params, q.now()), q.db, where, limit)
 	args = append([]any{qq.Tenant}, args...)
-	rows, err := q.conn.Query(ctx, sql, args...)
+	rows, err := q.conn.Query(bigQuery(ctx), sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("kpi documents: %w", err)
 	}

@@ -66,7 +66,7 @@ ARRAY JOIN [('day', e.day, ''), ('month', toStartOfMonth(e.day), e.supplier)] AS
 WHERE e.day >= toDate('%s') AND e.day < toDate('%s')
 GROUP BY tenant, kpi, grain, gday, plant, gsupplier`,
 		stage, durationKPIs(), entitySQL(r.db, r.cfg.Params, asOf), start.Format(time.DateOnly), end.Format(time.DateOnly))
-	if err := r.conn.Exec(ctx, q); err != nil {
+	if err := r.conn.Exec(bigQuery(ctx), q); err != nil {
 		return fmt.Errorf("kpi refresh %s..%s: %w", start.Format("2006-01"), end.Format("2006-01"), err)
 	}
 	for m := start; m.Before(end); m = m.AddDate(0, 1, 0) {

@@ -1,10 +1,13 @@
 package kpi
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // entityColumns are the columns every entity query yields: one row per KPI
@@ -41,6 +44,19 @@ func entitySQL(db string, p Params, asOf time.Time) string {
 		"{bs_now}", businessSeconds("bn", "o.now_dt"),
 	)
 	return r.Replace(strings.ReplaceAll(entityTemplate, "{lines}", linesSQL("")))
+}
+
+// bigQuery returns ctx with the settings of the queries that read whole
+// fact tables (the refresh, the drill-down, the missing-ASN list): the
+// per-table aggregations of linesSQL run in the tables' key order, which
+// streams instead of holding every line in memory, and what does not fit
+// in memory spills to disk rather than failing the query.
+func bigQuery(ctx context.Context) context.Context {
+	return chgo.Context(ctx, chgo.WithSettings(chgo.Settings{
+		"optimize_aggregation_in_order":      1,
+		"max_bytes_before_external_group_by": 2 << 30,
+		"max_bytes_before_external_sort":     2 << 30,
+	}))
 }
 
 // linesSQL is one row per PO line, from its two fact tables: what was
