@@ -154,25 +154,9 @@ func (d *eventDecoder) envelope(e *Event, b []byte) error {
 		case "id":
 			str = &e.ID
 		case "type":
-			if dec.PeekKind() == '"' {
-				tok, err := dec.ReadToken()
-				if err != nil {
-					return jsonFieldError(err, "")
-				}
-				e.Type = Type(tok.String())
-				continue
-			}
-			target = &e.Type
+			str = (*string)(&e.Type)
 		case "source":
-			if dec.PeekKind() == '"' {
-				tok, err := dec.ReadToken()
-				if err != nil {
-					return jsonFieldError(err, "")
-				}
-				e.Source = Source(tok.String())
-				continue
-			}
-			target = &e.Source
+			str = (*string)(&e.Source)
 		case "tenant":
 			str = &e.Tenant
 		case "occurred_at":
