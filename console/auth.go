@@ -387,14 +387,7 @@ func (c *Console) authConfig(g *gin.Context) {
 
 func (c *Console) listUsers(g *gin.Context) {
 	us, err := c.store.FindUsers(g.Request.Context(), principalOf(g).Tenant)
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
-	if us == nil {
-		us = []*User{}
-	}
-	g.JSON(http.StatusOK, gin.H{"users": us})
+	respondList(c, g, "users", us, err)
 }
 
 func (c *Console) createUser(g *gin.Context) {
@@ -490,14 +483,7 @@ func (c *Console) updateUser(g *gin.Context) {
 
 func (c *Console) listTokens(g *gin.Context) {
 	ts, err := c.store.FindTokens(g.Request.Context(), principalOf(g).Tenant)
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
-	if ts == nil {
-		ts = []*Token{}
-	}
-	g.JSON(http.StatusOK, gin.H{"tokens": ts})
+	respondList(c, g, "tokens", ts, err)
 }
 
 func (c *Console) createToken(g *gin.Context) {
@@ -562,14 +548,7 @@ func (c *Console) revokeToken(g *gin.Context) {
 
 func (c *Console) listAudit(g *gin.Context) {
 	es, err := c.store.FindAudit(g.Request.Context(), principalOf(g).Tenant, 200)
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
-	if es == nil {
-		es = []*AuditEntry{}
-	}
-	g.JSON(http.StatusOK, gin.H{"entries": es})
+	respondList(c, g, "entries", es, err)
 }
 
 var errNoOIDC = errors.New("no OIDC provider is configured")

@@ -540,14 +540,7 @@ func (c *Console) groupAct(g *gin.Context) {
 
 func (c *Console) listViews(g *gin.Context) {
 	vs, err := c.store.FindViews(g.Request.Context(), principalOf(g).User.ID)
-	if err != nil {
-		c.fail(g, err)
-		return
-	}
-	if vs == nil {
-		vs = []*SavedView{}
-	}
-	g.JSON(http.StatusOK, gin.H{"views": vs})
+	respondList(c, g, "views", vs, err)
 }
 
 func (c *Console) saveView(g *gin.Context) {

@@ -189,6 +189,19 @@ var statusOf = map[string]int{
 
 // fail writes err as JSON with the status of its code; internal errors are
 // logged and their detail is not shown.
+// respondList answers a listing: {key: items} (an empty array, never
+// null), or err.
+func respondList[T any](c *Console, g *gin.Context, key string, items []T, err error) {
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	if items == nil {
+		items = []T{}
+	}
+	g.JSON(http.StatusOK, gin.H{key: items})
+}
+
 func (c *Console) fail(g *gin.Context, err error, current ...any) {
 	code := procure.ErrorCode(err)
 	var b errorBody
