@@ -20,7 +20,7 @@ func b2bEnv() []string {
 
 func postB2B(t *testing.T, addr, file string) (int, map[string]any) {
 	t.Helper()
-	body, err := os.ReadFile("../../shared/b2b-samples/" + file)
+	body, err := os.ReadFile("../b2b/testdata/samples/" + file)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ var opt = Options{Control: 42, Now: time.Date(2026, 5, 12, 8, 1, 2, 0, time.UTC)
 
 func samples(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "b2b-samples")
+	dir := filepath.Join("..", "testdata", "samples")
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.md")); err != nil {
 		t.Fatalf("sample corpus missing at %s: %v", dir, err)
 	}

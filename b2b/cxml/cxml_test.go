@@ -15,7 +15,7 @@ import (
 	"github.com/supplywatch/supplywatch/b2b/cxml"
 )
 
-const samples = "../../../shared/b2b-samples"
+const samples = "../testdata/samples"
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
@@ -23,7 +23,7 @@ func readSample(t testing.TB, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(samples, name))
 	if err != nil {
-		t.Fatalf("sample corpus missing (the repo must be a sibling of shared/): %v", err)
+		t.Fatalf("sample corpus missing (b2b/testdata/samples): %v", err)
 	}
 	return data
 }

@@ -39,7 +39,7 @@ func registry(t testing.TB) *partner.Registry {
 
 func samplesDir(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "b2b-samples")
+	dir := filepath.Join("..", "testdata", "samples")
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.md")); err != nil {
 		t.Fatalf("sample corpus missing at %s: %v", dir, err)
 	}

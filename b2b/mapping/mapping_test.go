@@ -43,7 +43,7 @@ func registry(t testing.TB) *partner.Registry {
 // samplesDir is the shared corpus, relative to this package directory.
 func samplesDir(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "b2b-samples")
+	dir := filepath.Join("..", "testdata", "samples")
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.md")); err != nil {
 		t.Fatalf("sample corpus missing at %s: %v", dir, err)
 	}
