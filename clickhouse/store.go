@@ -172,25 +172,29 @@ func (s *Store) InsertEvents(ctx context.Context, evs []procure.Received) error 
 		tenant, occurred, typ, id, source, received, corr, trace, plant, supplier, dkind, did, version, channel, origin, raw)
 }
 
-// InsertRejections writes rejected inputs as one batch.
+// InsertRejections writes rejected inputs as one batch, each bounded
+// (procure.Rejection.Bound) first.
 func (s *Store) InsertRejections(ctx context.Context, rs []procure.Rejection) error {
 	if len(rs) == 0 {
 		return nil
 	}
 	n := len(rs)
 	received := make([]time.Time, n)
-	input, channel, tenant, source, eid, etype, field, reason, raw, topic := mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n)
+	input, channel, stage, tenant, source, eid, etype, field, reason, raw, sha, ref, topic := mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n)
+	size := make([]uint64, n)
 	part := make([]int32, n)
 	off := make([]int64, n)
 	for i := range rs {
 		r := &rs[i]
-		received[i], input[i], channel[i], tenant[i], source[i] = r.ReceivedAt, r.InputID, r.Channel, r.Tenant, r.Source
+		r.Bound()
+		received[i], input[i], channel[i], stage[i], tenant[i], source[i] = r.ReceivedAt, r.InputID, r.Channel, r.Stage, r.Tenant, r.Source
 		eid[i], etype[i], field[i], reason[i], raw[i] = r.EventID, r.EventType, r.Field, r.Reason, string(r.Raw)
+		size[i], sha[i], ref[i] = uint64(r.RawSize), r.RawSHA256, r.OriginalRef
 		topic[i], part[i], off[i] = r.Topic, r.Partition, r.Offset
 	}
 	return s.insertColumns(ctx, "rejected",
-		"received_at, input_id, channel, tenant, source, event_id, event_type, field, reason, raw, kafka_topic, kafka_partition, kafka_offset",
-		received, input, channel, tenant, source, eid, etype, field, reason, raw, topic, part, off)
+		"received_at, input_id, channel, stage, tenant, source, event_id, event_type, field, reason, raw, raw_size, raw_sha256, original_ref, kafka_topic, kafka_partition, kafka_offset",
+		received, input, channel, stage, tenant, source, eid, etype, field, reason, raw, size, sha, ref, topic, part, off)
 }
 
 // insertColumns sends one column-oriented batch: one Append per column, which

@@ -17,6 +17,14 @@ const (
 	HeaderReason     = "supplywatch-reason"
 	HeaderField      = "supplywatch-field"
 	HeaderInputID    = "supplywatch-input-id"
+	// Dead letters only: the stage that refused the input, the size and
+	// hex SHA-256 of the whole input (the value holds at most
+	// procure.MaxDeadLetterRaw bytes of it) and the id of an original
+	// stored once elsewhere.
+	HeaderStage       = "supplywatch-stage"
+	HeaderRawSize     = "supplywatch-raw-size"
+	HeaderRawSHA256   = "supplywatch-raw-sha256"
+	HeaderOriginalRef = "supplywatch-original-ref"
 )
 
 // Publisher writes canonical events and dead letters.
@@ -73,26 +81,34 @@ func (p *Publisher) PublishEvents(ctx context.Context, rs []procure.Received) er
 	return p.events.WriteMessages(ctx, msgs...)
 }
 
-// PublishRejections writes rejected inputs, raw and with the reason in
-// headers, to the dead-letter topic.
+// PublishRejections writes rejected inputs, raw (bounded: procure.Rejection.Bound)
+// and with the reason in headers, to the dead-letter topic.
 func (p *Publisher) PublishRejections(ctx context.Context, rs []procure.Rejection) error {
+	return p.deadLetter.WriteMessages(ctx, DeadLetterMessages(rs)...)
+}
+
+// DeadLetterMessages are the dead-letter records of rs, each bounded first.
+func DeadLetterMessages(rs []procure.Rejection) []kafkago.Message {
 	msgs := make([]kafkago.Message, len(rs))
 	for i := range rs {
 		r := &rs[i]
-		msgs[i] = kafkago.Message{
-			Key:   []byte(r.InputID),
-			Value: r.Raw,
-			Time:  r.ReceivedAt,
-			Headers: []kafkago.Header{
-				{Key: HeaderInputID, Value: []byte(r.InputID)},
-				{Key: HeaderChannel, Value: []byte(r.Channel)},
-				{Key: HeaderReason, Value: []byte(r.Reason)},
-				{Key: HeaderField, Value: []byte(r.Field)},
-				{Key: HeaderReceivedAt, Value: strconv.AppendInt(nil, r.ReceivedAt.UnixMilli(), 10)},
-			},
+		r.Bound()
+		h := []kafkago.Header{
+			{Key: HeaderInputID, Value: []byte(r.InputID)},
+			{Key: HeaderChannel, Value: []byte(r.Channel)},
+			{Key: HeaderStage, Value: []byte(r.Stage)},
+			{Key: HeaderReason, Value: []byte(r.Reason)},
+			{Key: HeaderField, Value: []byte(r.Field)},
+			{Key: HeaderReceivedAt, Value: strconv.AppendInt(nil, r.ReceivedAt.UnixMilli(), 10)},
+			{Key: HeaderRawSize, Value: strconv.AppendInt(nil, r.RawSize, 10)},
+			{Key: HeaderRawSHA256, Value: []byte(r.RawSHA256)},
 		}
+		if r.OriginalRef != "" {
+			h = append(h, kafkago.Header{Key: HeaderOriginalRef, Value: []byte(r.OriginalRef)})
+		}
+		msgs[i] = kafkago.Message{Key: []byte(r.InputID), Value: r.Raw, Time: r.ReceivedAt, Headers: h}
 	}
-	return p.deadLetter.WriteMessages(ctx, msgs...)
+	return msgs
 }
 
 // Header returns the value of header key in m, or "".
