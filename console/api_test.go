@@ -737,7 +737,10 @@ func TestSessionsNeedCSRFForChanges(t *testing.T) {
 			Token  console.Token `json:"token"`
 			Secret string        `json:"secret"`
 		}
-		admin.mustOK("POST", "/api/tokens", map[string]any{"name": "ci", "login": "demo-oncall"}, &tok)
+		if st := admin.do("POST", "/api/tokens", map[string]any{"name": "as-oncall", "login": "demo-oncall"}, nil); st != 403 {
+			t.Fatalf("an admin minting a token that acts as another user: %d, want 403", st)
+		}
+		admin.mustOK("POST", "/api/tokens", map[string]any{"name": "ci", "login": "demo-admin"}, &tok)
 		tc := e.withToken(tok.Secret)
 		if st := tc.do("POST", idPath("/api/exceptions/%d/comments", e.ids["asn-over"]), map[string]any{"note": "via token"}, nil); st != 201 {
 			t.Fatalf("token comment: %d", st)

@@ -322,34 +322,59 @@ func (c *Console) login(g *gin.Context) {
 		return
 	}
 	login, addr := strings.ToLower(strings.TrimSpace(in.Login)), g.ClientIP()
-	if wait := c.logins.wait(login, addr, c.now()); wait > 0 {
-		secs := int(math.Ceil(wait.Seconds()))
-		g.Header("Retry-After", strconv.Itoa(secs))
-		g.JSON(http.StatusTooManyRequests, gin.H{"error": gin.H{"code": "too_many_requests",
-			"message": fmt.Sprintf("too many failed sign-ins: try again in %d s", secs)}})
+	if len(login) > maxLoginLen {
+		c.fail(g, invalid("login", "must be at most %d characters", maxLoginLen))
+		return
+	}
+	if len(in.Password) > maxPasswordLen {
+		c.fail(g, invalid("password", "must be at most %d bytes", maxPasswordLen))
+		return
+	}
+	// The attempt is counted before the password is checked, so parallel
+	// guesses for one login cannot all be checked before the first fails.
+	if wait := c.logins.begin(login, addr, c.now()); wait > 0 {
+		c.tooMany(g, wait, fmt.Sprintf("too many failed sign-ins: try again in %d s", int(math.Ceil(wait.Seconds()))))
+		return
+	}
+	checked, ok := false, false
+	defer func() { c.logins.end(login, addr, c.now(), checked, ok) }()
+	// argon2id needs 19 MiB a check: only so many run at once.
+	if !c.hashing.TryAcquire(1) {
+		c.tooMany(g, time.Second, "too many sign-ins at once: try again in 1 s")
 		return
 	}
 	u, hash, err := c.store.FindUserByLogin(g.Request.Context(), login)
 	if err != nil && procure.ErrorCode(err) != procure.ENOTFOUND {
+		c.hashing.Release(1)
 		c.fail(g, err)
 		return
 	}
 	if u == nil || hash == "" {
 		CheckPassword(dummyHash, in.Password)
 	}
-	if u == nil || hash == "" || u.Disabled || !CheckPassword(hash, in.Password) {
-		c.logins.failed(login, addr, c.now())
-		c.auditAnonymous(g, "auth.sign_in_failed", "user/"+in.Login)
+	ok = u != nil && hash != "" && !u.Disabled && CheckPassword(hash, in.Password)
+	c.hashing.Release(1)
+	checked = true
+	if !ok {
+		c.auditAnonymous(g, "auth.sign_in_failed", "user/"+login)
 		c.fail(g, procure.Errorf(procure.EUNAUTHORIZED, "wrong login or password"))
 		return
 	}
-	c.logins.succeeded(login)
 	p, err := c.startSession(g, u, "password")
 	if err != nil {
 		c.fail(g, err)
 		return
 	}
 	g.JSON(http.StatusOK, c.meOf(p))
+}
+
+// maxPasswordLen bounds what argon2id is given to hash.
+const maxPasswordLen = 1024
+
+// tooMany answers 429 with Retry-After.
+func (c *Console) tooMany(g *gin.Context, wait time.Duration, msg string) {
+	g.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	g.JSON(http.StatusTooManyRequests, gin.H{"error": gin.H{"code": "too_many_requests", "message": msg}})
 }
 
 // auditAnonymous records a failed sign-in (no principal; tenant unknown).
@@ -514,12 +539,13 @@ func (c *Console) createToken(g *gin.Context) {
 		t.ExpiresAt = c.now().Add(time.Duration(in.TTLHours) * time.Hour)
 	}
 	if in.Login != "" {
-		u, _, err := c.store.FindUserByLogin(g.Request.Context(), in.Login)
-		if err != nil || u.Tenant != p.Tenant {
-			c.fail(g, invalid("login", "no user %q", in.Login))
+		// A user token acts as its user: nobody mints one for someone else
+		// (an admin would act under another name, past that user's audit).
+		if p.User == nil || !strings.EqualFold(in.Login, p.User.Login) {
+			c.fail(g, procure.Errorf(procure.EFORBIDDEN, "a user token acts as its user: sign in as %s to create one", in.Login))
 			return
 		}
-		t.UserID = u.ID
+		t.UserID = p.User.ID
 	} else {
 		t.Supplier = in.Supplier
 	}

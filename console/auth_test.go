@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/supplywatch/supplywatch/console"
 )
@@ -181,4 +185,108 @@ func TestAdminDisablesUsersAndChangesTheirRoleAndPlants(t *testing.T) {
 func jsonBody(v any) *bytes.Reader {
 	b, _ := json.Marshal(v)
 	return bytes.NewReader(b)
+}
+
+// peakHeap samples the heap in use of this process (the console runs in
+// it) until stop is closed and returns the largest value seen.
+func peakHeap(stop <-chan struct{}) <-chan uint64 {
+	out := make(chan uint64, 1)
+	go func() {
+		var peak uint64
+		var ms runtime.MemStats
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return out
+}
+
+// storm sends n sign-ins at once (login(i), a wrong password, from addr)
+// and counts the answers by status.
+func storm(c *client, n int, addr string, login func(i int) string) map[int]int {
+	var mu sync.Mutex
+	counts := map[int]int{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			req, _ := http.NewRequest("POST", c.e.srv.URL+"/api/auth/login", jsonBody(map[string]string{"login": login(i), "password": "wrong password"}))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-Forwarded-For", addr)
+			resp, err := c.hc.Do(req)
+			st := 0
+			if err == nil {
+				st = resp.StatusCode
+				resp.Body.Close()
+			}
+			mu.Lock()
+			counts[st]++
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return counts
+}
+
+// A 401 is a password that was checked; a 429 one that was not.
+func TestParallelWrongPasswordsAreCountedBeforeHashingAndHashingIsBounded(t *testing.T) {
+	e := newEnv(t, func(c *console.Config) {
+		c.LoginLimit = console.LoginLimit{PerLogin: 5, PerAddress: 1000, Concurrent: 4}
+	})
+	c := e.anonymous()
+	c.hc.Transport = &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: 200}
+	proc := e.signIns[console.RoleProcurement]
+
+	t.Run("200 parallel guesses for one login check at most 5 passwords", func(t *testing.T) {
+		stop := make(chan struct{})
+		peak := peakHeap(stop)
+		got := storm(c, 200, "10.1.0.1", func(int) string { return proc.Login })
+		close(stop)
+		mb := float64(<-peak) / (1 << 20)
+		t.Logf("answers %v, peak heap %.0f MB", got, mb)
+		if got[401] == 0 || got[401] > 5 || got[401]+got[429] != 200 {
+			t.Fatalf("answers %v: want at most 5 checked (401), the rest 429", got)
+		}
+		if mb > 300 {
+			t.Fatalf("peak heap %.0f MB, want under 300", mb)
+		}
+	})
+	t.Run("200 parallel guesses for 200 logins hash at most 4 at once", func(t *testing.T) {
+		stop := make(chan struct{})
+		peak := peakHeap(stop)
+		got := storm(c, 200, "10.1.0.2", func(i int) string { return fmt.Sprintf("guess%d", i) })
+		close(stop)
+		mb := float64(<-peak) / (1 << 20)
+		t.Logf("answers %v, peak heap %.0f MB", got, mb)
+		if got[401] == 0 || got[429] == 0 || got[401]+got[429] != 200 {
+			t.Fatalf("answers %v: want some checked (401) and the rest refused while 4 hash (429)", got)
+		}
+		if mb > 300 {
+			t.Fatalf("peak heap %.0f MB, want under 300 (200 unbounded argon2id checks take 3.8 GB)", mb)
+		}
+	})
+	t.Run("a login longer than 64 characters is refused before it is a key or an audit row", func(t *testing.T) {
+		st, _ := c.loginFrom("10.1.0.3", strings.Repeat("a", 65), "wrong password")
+		if st != 400 {
+			t.Fatalf("%d, want 400", st)
+		}
+	})
+	t.Run("the right password still signs in once the storm is over", func(t *testing.T) {
+		if st, _ := c.loginFrom("10.1.0.4", e.signIns[console.RoleOncall].Login, e.signIns[console.RoleOncall].Password); st != 200 {
+			t.Fatalf("%d", st)
+		}
+	})
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/sync/semaphore"
 )
 
 // Config is the console's configuration. The zero value, after Defaults,
@@ -111,8 +112,8 @@ func (c *Config) Validate() error {
 	if c.LivePoll < 10*time.Millisecond {
 		errs = append(errs, errors.New("console.live_poll: must be at least 10ms"))
 	}
-	if c.LoginLimit.PerLogin < 0 || c.LoginLimit.PerAddress < 0 || c.LoginLimit.Every < 0 {
-		errs = append(errs, errors.New("console.login_limit: per_login, per_address and every must not be negative"))
+	if c.LoginLimit.PerLogin < 0 || c.LoginLimit.PerAddress < 0 || c.LoginLimit.Every < 0 || c.LoginLimit.Concurrent < 0 {
+		errs = append(errs, errors.New("console.login_limit: per_login, per_address, every and concurrent must not be negative"))
 	}
 	if c.OIDC.Enabled() {
 		if c.OIDC.ClientID == "" {
@@ -163,6 +164,8 @@ type Console struct {
 	live   *hub
 	oidc   *oidcClient
 	logins *loginLimiter
+	// hashing bounds the password checks running at once.
+	hashing *semaphore.Weighted
 
 	mu     sync.Mutex
 	routes []route
@@ -191,6 +194,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, log: deps.Log, now: deps.Now}
 	c.live = newHub()
 	c.logins = newLoginLimiter(cfg.LoginLimit)
+	c.hashing = semaphore.NewWeighted(int64(cfg.LoginLimit.Concurrent))
 	if cfg.OIDC.Enabled() {
 		c.oidc = &oidcClient{cfg: cfg.OIDC}
 	}

@@ -78,7 +78,8 @@ type env struct {
 	cancel  context.CancelFunc
 }
 
-func newEnv(t testing.TB) *env {
+// newEnv boots the console; opts change its configuration.
+func newEnv(t testing.TB, opts ...func(*console.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, db: pgtest.New(t), pub: &captured{}, ids: map[string]int64{}, signIns: map[string]console.SignIn{}}
@@ -100,7 +101,11 @@ func newEnv(t testing.TB) *env {
 	t.Cleanup(native.Close)
 	e.facts = clickhouse.NewStore(e.ch, database).WithNative(native)
 	e.seed(ctx)
-	c, err := console.New(console.Config{LivePoll: 50 * time.Millisecond, RouteNew: true}, console.Deps{
+	ccfg := console.Config{LivePoll: 50 * time.Millisecond, RouteNew: true}
+	for _, o := range opts {
+		o(&ccfg)
+	}
+	c, err := console.New(ccfg, console.Deps{
 		Store: e.store, Facts: console.NewClickHouseFacts(e.ch, database), Publisher: e.pub, Rules: &reloader{},
 		RetryPolicies: retryPolicies(),
 		Log:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -98,7 +98,7 @@ func (c *Console) oidcCallback(g *gin.Context) {
 		Email         string `json:"email"`
 		EmailVerified *bool  `json:"email_verified"`
 	}
-	if err := idt.Claims(&claims); err != nil || claims.Email == "" || (claims.EmailVerified != nil && !*claims.EmailVerified) {
+	if err := idt.Claims(&claims); err != nil || !emailVerified(claims.Email, claims.EmailVerified) {
 		c.fail(g, procure.Errorf(procure.EFORBIDDEN, "the provider gave no verified email"))
 		return
 	}
@@ -113,4 +113,11 @@ func (c *Console) oidcCallback(g *gin.Context) {
 		return
 	}
 	g.Redirect(http.StatusFound, "/")
+}
+
+// emailVerified reports whether an ID token vouches for its email: only an
+// email_verified claim that is present and true does (a provider that does
+// not say has not verified it).
+func emailVerified(email string, verified *bool) bool {
+	return email != "" && verified != nil && *verified
 }
