@@ -31,8 +31,12 @@ var allowed = map[string][]string{
 }
 
 // Act performs a Slack button's action by u on the active exceptions of
-// group groupID and returns a short confirmation. The group's message
-// follows through the outbox like any other change.
+// group groupID and returns a short confirmation. Each member is
+// authorised on its own: u acts only on exceptions of u's tenant (and, for
+// a plant user, of u's plants); the others are left alone and counted. A
+// group of another tenant is not found. Snoozing holds the whole group, so
+// it needs every active member in scope. The group's message follows
+// through the outbox like any other change.
 func (d *Dispatcher) Act(ctx context.Context, u User, groupID int64, action string) (string, error) {
 	roles, ok := allowed[action]
 	if !ok {
@@ -42,13 +46,35 @@ func (d *Dispatcher) Act(ctx context.Context, u User, groupID int64, action stri
 		return "", procure.Errorf(procure.EFORBIDDEN, "%s (%s) may not %s", u.Name, u.Role, action)
 	}
 	g, err := scanGroup(d.pool.QueryRow(ctx, `SELECT `+groupCols+` FROM alert_groups WHERE id = $1`, groupID))
-	if err != nil {
+	if err != nil || (g.Labels["tenant"] != "" && g.Labels["tenant"] != u.Tenant) {
 		return "", procure.Errorf(procure.ENOTFOUND, "alert group %d not found", groupID)
 	}
-	if u.Role == "plant" && !slices.Contains(u.Plants, g.Labels["plant"]) {
-		return "", procure.Errorf(procure.EFORBIDDEN, "%s may not act on plant %s", u.Name, g.Labels["plant"])
+	var mine []*procure.Exception
+	outside := 0
+	for _, m := range g.Members {
+		if m.ExceptionID == 0 || !m.Active() {
+			continue
+		}
+		x, err := d.store.FindExceptionByID(ctx, m.ExceptionID)
+		if procure.ErrorCode(err) == procure.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if !u.MayActOn(x.Tenant, x.Plant) {
+			outside++
+			continue
+		}
+		mine = append(mine, x)
+	}
+	if len(mine) == 0 && outside > 0 {
+		return "", procure.Errorf(procure.EFORBIDDEN, "%s may not act on these exceptions (other plants)", u.Name)
 	}
 	if action == ActionSnooze {
+		if outside > 0 {
+			return "", procure.Errorf(procure.EFORBIDDEN, "%s may not snooze the group: %d of its exceptions are outside your plants", u.Name, outside)
+		}
 		until := d.now().Add(SnoozeFor)
 		err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 			g, err := scanGroup(tx.QueryRow(ctx, `SELECT `+groupCols+` FROM alert_groups WHERE id = $1 FOR UPDATE`, groupID))
@@ -56,7 +82,7 @@ func (d *Dispatcher) Act(ctx context.Context, u User, groupID int64, action stri
 				return err
 			}
 			g.SnoozedUntil = until
-			g.Changes = append(g.Changes, fmt.Sprintf("snoozed until %s by %s", until.UTC().Format("2006-01-02 15:04 MST"), u.Name))
+			g.Changes = append(g.Changes, fmt.Sprintf("snoozed until %s by %s", until.UTC().Format("2006-01-02 15:04 MST"), Escape(u.Name)))
 			g.ChangedAt = d.now()
 			return g.save(ctx, tx)
 		})
@@ -64,31 +90,32 @@ func (d *Dispatcher) Act(ctx context.Context, u User, groupID int64, action stri
 		return "Snoozed for 4 hours.", err
 	}
 	n := 0
-	for _, m := range g.Members {
-		if m.ExceptionID == 0 || !m.Active() {
-			continue
-		}
+	for _, x := range mine {
 		switch action {
 		case ActionAcknowledge:
-			if m.State == procure.ExceptionAcknowledged {
+			if x.State == procure.ExceptionAcknowledged {
 				continue
 			}
-			err = d.actor.Acknowledge(ctx, u, m.ExceptionID)
+			err = d.actor.Acknowledge(ctx, u, x.ID)
 		case ActionAssignToMe:
-			err = d.actor.Assign(ctx, u, m.ExceptionID, u.ID)
+			err = d.actor.Assign(ctx, u, x.ID, u.Login)
 		case ActionRetry:
-			err = d.actor.Retry(ctx, u, m.ExceptionID)
+			err = d.actor.Retry(ctx, u, x.ID)
 		}
 		if err != nil {
 			return "", err
 		}
 		n++
 	}
-	return fmt.Sprintf("%s: %d exception(s).", action, n), nil
+	msg := fmt.Sprintf("%s: %d exception(s).", action, n)
+	if outside > 0 {
+		msg += fmt.Sprintf(" %d outside your plants left alone.", outside)
+	}
+	return msg, nil
 }
 
 // StoreActor performs actions through the exception store, as the Slack
-// actor (procure.ActorSlack) with the console user's id. Retry is handed to
+// actor (procure.ActorSlack) with the console user's login. Retry is handed to
 // retry (the console's retry of a failed message); nil refuses it.
 type StoreActor struct {
 	store procure.ExceptionStore
@@ -107,7 +134,7 @@ func (a *StoreActor) update(ctx context.Context, u User, id int64, upd procure.E
 			return err
 		}
 		upd.Version = x.Version
-		upd.Actor = procure.Actor{Kind: procure.ActorSlack, Name: u.ID}
+		upd.Actor = procure.Actor{Kind: procure.ActorSlack, Name: u.Login}
 		_, err = a.store.UpdateException(ctx, id, upd)
 		if procure.ErrorCode(err) != procure.ECONFLICT {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -71,7 +72,7 @@ func FromOutbox(ev *procure.OutboxEvent) *Alert {
 		Member: Member{Key: "x:" + strconv.FormatInt(x.ID, 10), ExceptionID: x.ID, Title: x.Title, Message: x.Message,
 			Subject: x.Subject, PO: x.PO, State: x.State, Assignee: x.Assignee, Severity: x.Severity, Priority: x.Priority,
 			ValueAtRisk: x.ValueAtRisk, Currency: x.Currency, Due: x.NeedBy, FirstSeen: x.FirstSeen, Occurrences: x.Occurrences},
-		Change: fmt.Sprintf("%s %s", x.Subject, change),
+		Change: Escape(fmt.Sprintf("%s %s", x.Subject, change)),
 		At:     ev.At,
 	}
 }
@@ -128,11 +129,24 @@ var ErrPermanent = errors.New("permanent delivery failure")
 
 // User is a console user, as the UserResolver maps a Slack user.
 type User struct {
-	ID   string
-	Name string
-	Role string // procurement | plant | executive | oncall | admin
+	ID string
+	// Login is how exceptions name the user (assignee, activity author).
+	Login string
+	Name  string
+	Role  string // procurement | plant | executive | oncall | admin
+	// Tenant is the user's tenant: the only one whose exceptions they act on.
+	Tenant string
 	// Plants scopes a plant user.
 	Plants []string
+}
+
+// MayActOn reports whether u's scope covers an exception of tenant and
+// plant.
+func (u *User) MayActOn(tenant, plant string) bool {
+	if u.Tenant == "" || u.Tenant != tenant {
+		return false
+	}
+	return u.Role != "plant" || slices.Contains(u.Plants, plant)
 }
 
 // UserResolver maps a Slack user to a console user (the console owns

@@ -166,8 +166,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	for i, d := range c.Digests {
-		if d.Team == "" || d.Channel == "" {
-			return fmt.Errorf("alerts.digests[%d]: team and channel are required", i)
+		if d.Team == "" || d.Channel == "" || d.Tenant == "" {
+			// Without a tenant a digest would list every tenant's exceptions.
+			return fmt.Errorf("alerts.digests[%d]: team, channel and tenant are required", i)
 		}
 		if _, err := parseClock(d.At); err != nil {
 			return fmt.Errorf("alerts.digests[%d].at: %w", i, err)

@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -63,7 +64,7 @@ func (d *Dispatcher) digestText(ctx context.Context, c DigestConfig, now time.Ti
 		value += x.ValueAtRisk
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "*Daily digest for %s* (%s): %d active exception(s)", c.Team, now.In(time.UTC).Format(time.DateOnly), len(mine))
+	fmt.Fprintf(&b, "*Daily digest for %s* (%s): %d active exception(s)", Escape(c.Team), now.In(time.UTC).Format(time.DateOnly), len(mine))
 	for _, s := range procure.Severities {
 		if bySev[s] > 0 {
 			fmt.Fprintf(&b, ", %d %s", bySev[s], s)
@@ -76,11 +77,11 @@ func (d *Dispatcher) digestText(ctx context.Context, c DigestConfig, now time.Ti
 	sort.SliceStable(mine, func(i, j int) bool { return mine[i].Priority < mine[j].Priority })
 	for i, x := range mine {
 		if i == 10 {
-			fmt.Fprintf(&b, "… and %d more: %s/exceptions?team=%s\n", len(mine)-10, d.cfg.PublicURL, c.Team)
+			fmt.Fprintf(&b, "… and %d more: %s/exceptions?team=%s\n", len(mine)-10, d.cfg.PublicURL, url.QueryEscape(c.Team))
 			break
 		}
-		fmt.Fprintf(&b, "• P%d <%s/exceptions/%d|%s> %s (%s, since %s)\n", x.Priority, d.cfg.PublicURL, x.ID, x.Title, x.Subject,
-			x.State, x.FirstSeen.UTC().Format("2006-01-02"))
+		fmt.Fprintf(&b, "• P%d <%s/exceptions/%d|%s> %s (%s, since %s)\n", x.Priority, d.cfg.PublicURL, x.ID, Escape(x.Title), Escape(x.Subject),
+			Escape(x.State), x.FirstSeen.UTC().Format("2006-01-02"))
 	}
 	return b.String(), nil
 }

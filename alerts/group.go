@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"time"
 
@@ -139,6 +140,7 @@ func (g *group) view(publicURL string) *GroupView {
 		}
 		return a.Key < b.Key
 	})
-	v.ConsoleURL = fmt.Sprintf("%s/exceptions?tenant=%s&rule=%s&supplier=%s", publicURL, g.Labels["tenant"], g.Labels["rule"], g.Labels["supplier"])
+	v.ConsoleURL = fmt.Sprintf("%s/exceptions?tenant=%s&rule=%s&supplier=%s", publicURL, url.QueryEscape(g.Labels["tenant"]),
+		url.QueryEscape(g.Labels["rule"]), url.QueryEscape(g.Labels["supplier"]))
 	return v
 }

@@ -45,7 +45,10 @@ func (a *App) runAnalytics(ctx context.Context, g *errgroup.Group) error {
 		g.Go(func() error { return watcher.Run(ctx, 30*time.Second, time.Now) })
 		if a.router != nil && a.cfg.Slack.SigningSecret != "" {
 			users := &SlackUsers{API: SlackClient(a.cfg.Slack.Token, a.cfg.Slack.APIURL), Users: postgres.NewConsoleStore(a.pg)}
-			slack.NewInteractions(a.cfg.Slack.SigningSecret, users, d, a.log.With("component", "slack"), nil).Register(a.router)
+			if len(a.cfg.Slack.Workspaces) == 0 {
+				a.log.Warn("slack buttons do nothing: slack.workspaces maps no Slack workspace to a tenant")
+			}
+			slack.NewInteractions(a.cfg.Slack.SigningSecret, a.cfg.Slack.Workspaces, users, d, a.log.With("component", "slack"), nil).Register(a.router)
 		}
 	} else {
 		a.log.Info("slack alerts off: set slack.token (SUPPLYWATCH_SLACK_TOKEN) to send them")

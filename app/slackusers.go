@@ -37,7 +37,7 @@ func (s *SlackUsers) ResolveSlackUser(ctx context.Context, teamID, slackUserID s
 	if err != nil || u == nil || u.Disabled {
 		return alerts.User{}, procure.Errorf(procure.EUNAUTHORIZED, "no enabled console user for slack user %s", slackUserID)
 	}
-	return alerts.User{ID: strconv.FormatInt(u.ID, 10), Name: u.Name, Role: u.Role, Plants: u.Plants}, nil
+	return alerts.User{ID: strconv.FormatInt(u.ID, 10), Login: u.Login, Name: u.Name, Role: u.Role, Tenant: u.Tenant, Plants: u.Plants}, nil
 }
 
 // SlackClient returns a Slack Web API client (apiURL overrides Slack's, for tests).

@@ -41,8 +41,8 @@ func TestSlackUsersMapToConsoleUsersByEmail(t *testing.T) {
 	users := &app.SlackUsers{API: app.SlackClient("xoxb-test", fake.URL+"/"), Users: store}
 
 	u, err := users.ResolveSlackUser(ctx, "T1", "U1")
-	if err != nil || u.Name != "Ana" || u.Role != console.RoleOncall {
-		t.Fatalf("U1 = %+v, %v; want Ana, oncall", u, err)
+	if err != nil || u.Name != "Ana" || u.Role != console.RoleOncall || u.Login != "ana" || u.Tenant != "acme" {
+		t.Fatalf("U1 = %+v, %v; want Ana (login ana, tenant acme), oncall", u, err)
 	}
 	for _, id := range []string{"U2", "U3", "U9"} {
 		if _, err := users.ResolveSlackUser(ctx, "T1", id); procure.ErrorCode(err) != procure.EUNAUTHORIZED {

@@ -24,30 +24,35 @@ type Actor interface {
 // Interactions is the request URL of Slack's interactive components.
 type Interactions struct {
 	secret string
-	users  alerts.UserResolver
-	actor  Actor
-	log    *slog.Logger
-	now    func() time.Time
+	// workspaces maps a Slack workspace (team id) to the tenant it serves.
+	workspaces map[string]string
+	users      alerts.UserResolver
+	actor      Actor
+	log        *slog.Logger
+	now        func() time.Time
 }
 
-// NewInteractions returns the handler; now is the clock of the signature
-// window (time.Now when nil).
-func NewInteractions(signingSecret string, users alerts.UserResolver, actor Actor, log *slog.Logger, now func() time.Time) *Interactions {
+// NewInteractions returns the handler; workspaces maps each Slack
+// workspace (team id) allowed to act to its tenant (Config.Workspaces:
+// none, no button works); now is the clock of the signature window
+// (time.Now when nil).
+func NewInteractions(signingSecret string, workspaces map[string]string, users alerts.UserResolver, actor Actor, log *slog.Logger, now func() time.Time) *Interactions {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Interactions{secret: signingSecret, users: users, actor: actor, log: log, now: now}
+	return &Interactions{secret: signingSecret, workspaces: workspaces, users: users, actor: actor, log: log, now: now}
 }
 
 // Register adds POST /slack/interactions. It needs no session middleware:
 // Slack's signature is the authentication.
 func (h *Interactions) Register(r gin.IRouter) { r.POST("/slack/interactions", h.Handle) }
 
-// Handle verifies the signature, maps the Slack user to a console user and
-// performs each button action. Refusals answer 200 with an ephemeral text
+// Handle verifies the signature, checks that the workspace is one of
+// supplywatch's and maps the Slack user to a console user of its tenant,
+// and performs each button action (authorised per exception by the actor). Refusals answer 200 with an ephemeral text
 // (what Slack shows the clicker); a bad signature answers 401.
 func (h *Interactions) Handle(c *gin.Context) {
 	body, err := io.ReadAll(io.LimitReader(c.Request.Body, 1<<20))
@@ -71,9 +76,20 @@ func (h *Interactions) Handle(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
+	tenant, ok := h.workspaces[cb.Team.ID]
+	if !ok || tenant == "" {
+		h.log.Warn("slack interaction from a workspace not in slack.workspaces", "team", cb.Team.ID)
+		c.JSON(http.StatusOK, ephemeral("This Slack workspace is not linked to supplywatch."))
+		return
+	}
 	u, err := h.users.ResolveSlackUser(ctx, cb.Team.ID, cb.User.ID)
 	if err != nil {
-		c.JSON(http.StatusOK, ephemeral("You are not a supplywatch user: "+procure.ErrorMessage(err)))
+		c.JSON(http.StatusOK, ephemeral("You are not a supplywatch user: "+alerts.Escape(procure.ErrorMessage(err))))
+		return
+	}
+	if u.Tenant != tenant {
+		// The same e-mail in another tenant's console is not this user.
+		c.JSON(http.StatusOK, ephemeral("You are not a supplywatch user of this workspace."))
 		return
 	}
 	reply := "Nothing to do."
@@ -88,7 +104,7 @@ func (h *Interactions) Handle(c *gin.Context) {
 			if procure.ErrorCode(err) == procure.EINTERNAL {
 				h.log.Error("slack action", "action", a.ActionID, "group", id, "user", u.ID, "err", err)
 			}
-			c.JSON(http.StatusOK, ephemeral("Not done: "+procure.ErrorMessage(err)))
+			c.JSON(http.StatusOK, ephemeral("Not done: "+alerts.Escape(procure.ErrorMessage(err))))
 			return
 		}
 		reply = msg

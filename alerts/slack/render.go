@@ -56,15 +56,17 @@ func Render(g *alerts.GroupView) (string, []slack.Block) {
 	if g.State == "resolved" {
 		status = ":white_check_mark: RESOLVED"
 	}
-	text := fmt.Sprintf("%s: %s (%d open) supplier %s plant %s", status, title, active, g.Labels["supplier"], g.Labels["plant"])
+	// Every text from data is escaped (esc) before it meets mrkdwn; the
+	// header is plain_text, which Slack shows as it is.
+	text := fmt.Sprintf("%s: %s (%d open) supplier %s plant %s", status, esc(title), active, esc(g.Labels["supplier"]), esc(g.Labels["plant"]))
 	fields := []*slack.TextBlockObject{
-		md("*Rule*\n" + g.Labels["rule"]),
-		md("*Where*\nplant " + or(g.Labels["plant"], "–") + ", supplier " + or(g.Labels["supplier"], "–")),
-		md(fmt.Sprintf("*Impact*\n%d open of %d, value at risk %.0f %s", active, len(g.Members), value, currency)),
+		md("*Rule*\n" + esc(g.Labels["rule"])),
+		md("*Where*\nplant " + or(esc(g.Labels["plant"]), "–") + ", supplier " + or(esc(g.Labels["supplier"]), "–")),
+		md(fmt.Sprintf("*Impact*\n%d open of %d, value at risk %.0f %s", active, len(g.Members), value, esc(currency))),
 		md("*Due*\n" + dueText(due)),
 	}
 	if g.Labels["team"] != "" {
-		fields = append(fields, md("*Team*\n"+g.Labels["team"]))
+		fields = append(fields, md("*Team*\n"+esc(g.Labels["team"])))
 	}
 	if g.EscalationLevel > 0 {
 		fields = append(fields, md(fmt.Sprintf("*Escalation*\nlevel %d", g.EscalationLevel)))
@@ -81,15 +83,15 @@ func Render(g *alerts.GroupView) (string, []slack.Block) {
 		}
 		who := ""
 		if m.Assignee != "" {
-			who = " · " + m.Assignee
+			who = " · " + esc(m.Assignee)
 		}
-		link := m.Title
+		link := esc(m.Title)
 		if m.ExceptionID != 0 {
-			link = fmt.Sprintf("<%s|%s>", g.ExceptionURL(m.ExceptionID), m.Subject)
+			link = fmt.Sprintf("<%s|%s>", g.ExceptionURL(m.ExceptionID), esc(or(m.Subject, m.Title)))
 		}
-		lines = append(lines, fmt.Sprintf("%s *%s* %s — %s%s", severityEmoji[m.Severity], m.State, link, trim(m.Message, 200), who))
+		lines = append(lines, fmt.Sprintf("%s *%s* %s — %s%s", severityEmoji[m.Severity], esc(m.State), link, esc(trim(m.Message, 200)), who))
 	}
-	blocks = append(blocks, slack.NewSectionBlock(md(trim(strings.Join(lines, "\n"), 2900)), nil, nil))
+	blocks = append(blocks, slack.NewSectionBlock(md(joinLines(lines, 2900)), nil, nil))
 	ctx := fmt.Sprintf("<%s|Open in supplywatch>", g.ConsoleURL)
 	if !g.SnoozedUntil.IsZero() && g.SnoozedUntil.After(time.Now()) {
 		ctx += " · snoozed until " + g.SnoozedUntil.UTC().Format("2006-01-02 15:04 MST")
@@ -127,6 +129,25 @@ func dueText(t time.Time) string {
 		return "–"
 	}
 	return fmt.Sprintf("<!date^%d^{date_short} {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 MST"))
+}
+
+func esc(s string) string { return alerts.Escape(s) }
+
+// joinLines joins whole lines up to n bytes: cutting inside one could
+// break a link or an escape.
+func joinLines(lines []string, n int) string {
+	var b strings.Builder
+	for i, l := range lines {
+		if b.Len()+len(l)+1 > n {
+			fmt.Fprintf(&b, "… and %d more lines", len(lines)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }
 
 func trim(s string, n int) string {

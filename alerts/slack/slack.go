@@ -24,6 +24,10 @@ import (
 type Config struct {
 	Token         string `yaml:"token" env:"TOKEN"`
 	SigningSecret string `yaml:"signing_secret" env:"SIGNING_SECRET"`
+	// Workspaces maps each Slack workspace (team id, "T0123") whose members
+	// may press buttons to the tenant it belongs to; a click from any other
+	// workspace, or by a user of another tenant, does nothing.
+	Workspaces map[string]string `yaml:"workspaces" env:"WORKSPACES"`
 	// APIURL overrides https://slack.com/api/ (tests).
 	APIURL string `yaml:"api_url" env:"API_URL"`
 }

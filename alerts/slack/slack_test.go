@@ -310,9 +310,9 @@ func TestInteractionsVerifySignatureAndRole(t *testing.T) {
 	}
 	const secret = "8f742231b10e8888abcd99yyyzzz85a5"
 	now := time.Unix(1_780_000_000, 0)
-	h := slackadapter.NewInteractions(secret, users{
-		"U1": {ID: "jane", Name: "Jane", Role: "procurement"},
-		"U2": {ID: "eve", Name: "Eve", Role: "executive"},
+	h := slackadapter.NewInteractions(secret, map[string]string{"T1": "acme"}, users{
+		"U1": {ID: "1", Login: "jane", Name: "Jane", Role: "procurement", Tenant: "acme"},
+		"U2": {ID: "2", Login: "eve", Name: "Eve", Role: "executive", Tenant: "acme"},
 	}, d, nil, func() time.Time { return now })
 	gin.SetMode(gin.TestMode)
 	r := gin.New()
