@@ -16,9 +16,10 @@ import (
 // documents.
 type B2BIntake func(tenant string) B2BProcessor
 
-// B2BProcessor processes one raw B2B document (intake.Intake).
+// B2BProcessor processes one raw B2B document (intake.Intake) sent within a
+// scope: only partners of the token's tenant and sources are resolved.
 type B2BProcessor interface {
-	Process(ctx context.Context, raw []byte, hint intake.Format) (intake.Result, error)
+	ProcessAs(ctx context.Context, scope intake.Scope, raw []byte, hint intake.Format) (intake.Result, error)
 }
 
 // ErrForeignTenant is returned by a tenant-bound publisher for an event of
@@ -74,7 +75,7 @@ func (h *Ingest) RegisterB2B(r gin.IRouter, newIntake B2BIntake) {
 				return
 			}
 		}
-		res, err := newIntake(p.Tenant).Process(c.Request.Context(), body, hint)
+		res, err := newIntake(p.Tenant).ProcessAs(c.Request.Context(), intake.Scope{Tenant: p.Tenant, Sources: p.Sources}, body, hint)
 		switch {
 		case errors.Is(err, ErrForeignTenant):
 			h.count(endpoint, http.StatusForbidden)

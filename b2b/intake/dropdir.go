@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -32,6 +34,18 @@ type DropDirConfig struct {
 	Rescan time.Duration `yaml:"rescan"`
 	// MaxBytes refuses larger files (moved to Failed). Default 64 MiB.
 	MaxBytes int64 `yaml:"max_bytes"`
+	// MaxAttempts bounds how often a file is tried when a dependency fails
+	// (or the process dies while reading it): beyond it, the file moves to
+	// Failed with the last error. Attempts are counted in State, so a file
+	// that kills the process is not read again and again. Default 5.
+	MaxAttempts int `yaml:"max_attempts"`
+	// State holds the attempt counters. Default Dir/.state.
+	State string `yaml:"state"`
+	// Tenant and Sources scope the folder like an ingest token (see Scope):
+	// with Tenant set, only that tenant's partners are resolved. Empty:
+	// the folder is shared by every tenant and the envelope decides.
+	Tenant  string   `yaml:"tenant"`
+	Sources []string `yaml:"sources"`
 }
 
 // Validate checks the configuration without I/O and fills the defaults.
@@ -54,7 +68,13 @@ func (c *DropDirConfig) Validate() error {
 	if c.MaxBytes <= 0 {
 		c.MaxBytes = 64 << 20
 	}
-	for _, d := range []string{c.Done, c.Failed, c.Acks} {
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 5
+	}
+	if c.State == "" {
+		c.State = filepath.Join(c.Dir, ".state")
+	}
+	for _, d := range []string{c.Done, c.Failed, c.Acks, c.State} {
 		if d != "" && filepath.Clean(d) == filepath.Clean(c.Dir) {
 			return fmt.Errorf("drop dir: %s must differ from the watched directory", d)
 		}
@@ -83,7 +103,7 @@ func (in *Intake) WatchDir(ctx context.Context, cfg DropDirConfig) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	for _, d := range []string{cfg.Done, cfg.Failed, cfg.Acks} {
+	for _, d := range []string{cfg.Done, cfg.Failed, cfg.Acks, cfg.State} {
 		if d != "" {
 			if err := os.MkdirAll(d, 0o750); err != nil {
 				return fmt.Errorf("drop dir: %w", err)
@@ -115,7 +135,7 @@ func (in *Intake) WatchDir(ctx context.Context, cfg DropDirConfig) error {
 			return
 		}
 		for _, e := range entries {
-			if e.Type().IsRegular() {
+			if !e.IsDir() { // links and special files are noted to be refused
 				note(e.Name())
 			}
 		}
@@ -153,9 +173,18 @@ func (in *Intake) WatchDir(ctx context.Context, cfg DropDirConfig) error {
 					return nil
 				}
 				path := filepath.Join(cfg.Dir, name)
-				fi, err := os.Stat(path)
-				if err != nil || !fi.Mode().IsRegular() {
+				fi, err := os.Lstat(path) // never follows a link
+				if err != nil || fi.IsDir() {
 					delete(seen, name)
+					continue
+				}
+				if !fi.Mode().IsRegular() {
+					delete(seen, name)
+					if err := refuse(cfg, name, fi.Mode()); err != nil {
+						log.Error("drop dir: refusing a file that is not regular", slog.String("file", name), slog.Any("err", err))
+					} else {
+						log.Warn("drop dir: refused a file that is not regular", slog.String("file", name), slog.String("mode", fi.Mode().String()))
+					}
 					continue
 				}
 				if fi.Size() != p.size || !fi.ModTime().Equal(p.mod) || p.changed.IsZero() {
@@ -174,24 +203,44 @@ func (in *Intake) WatchDir(ctx context.Context, cfg DropDirConfig) error {
 	}
 }
 
-// processFile runs one settled file through Process and moves it.
+// processFile runs one settled file through Process and moves it. It
+// returns an error when the file is left for a later attempt.
 func (in *Intake) processFile(ctx context.Context, cfg DropDirConfig, name string, size int64) error {
 	path := filepath.Join(cfg.Dir, name)
 	if size > cfg.MaxBytes {
 		return moveWithReason(path, cfg.Failed, name, fmt.Sprintf("file of %d bytes exceeds the limit of %d\n", size, cfg.MaxBytes))
 	}
-	f, err := os.Open(path)
+	att := attempts{dir: cfg.State, name: name}
+	n, last := att.read()
+	if n >= cfg.MaxAttempts {
+		if last == "" {
+			last = "the process stopped while reading it"
+		}
+		if err := moveWithReason(path, cfg.Failed, name, fmt.Sprintf("not processed after %d attempts; last: %s\n", n, last)); err != nil {
+			return err
+		}
+		att.clear()
+		return nil
+	}
+	// counted (and synced) before reading, so that an input that kills the
+	// process is given up after MaxAttempts restarts instead of crash-looping
+	if err := att.write(n+1, ""); err != nil {
+		return err
+	}
+	raw, err := readRegular(path, cfg.MaxBytes)
+	if errors.Is(err, errNotRegular) {
+		att.clear()
+		return moveWithReason(path, cfg.Failed, name, err.Error()+"\n")
+	}
 	if err != nil {
 		return err
 	}
-	raw, err := io.ReadAll(io.LimitReader(f, cfg.MaxBytes+1))
-	f.Close()
+	r, err := in.ProcessAs(ctx, Scope{Tenant: cfg.Tenant, Sources: cfg.Sources}, raw, Auto)
 	if err != nil {
-		return err
-	}
-	r, err := in.Process(ctx, raw, Auto)
-	if err != nil {
-		return err // a dependency failed: retry later
+		if ctx.Err() == nil {
+			_ = att.write(n+1, err.Error())
+		}
+		return err // a dependency failed: tried again at a later rescan
 	}
 	if cfg.Acks != "" {
 		for i, a := range r.Acks {
@@ -205,6 +254,7 @@ func (in *Intake) processFile(ctx context.Context, cfg DropDirConfig, name strin
 			}
 		}
 	}
+	att.clear()
 	if r.Status == Rejected {
 		var b strings.Builder
 		fmt.Fprintf(&b, "origin %s: %s\n", r.OriginID, r.Status)
@@ -215,6 +265,79 @@ func (in *Intake) processFile(ctx context.Context, cfg DropDirConfig, name strin
 	}
 	return move(path, cfg.Done, name)
 }
+
+var errNotRegular = errors.New("not a regular file")
+
+// readRegular reads a regular file of at most max bytes. It opens the
+// path without following a symbolic link (O_NOFOLLOW) and without blocking
+// on a FIFO, then checks the open file itself: a link, a FIFO, a device or
+// a file with other hard links (which could be another user's file linked
+// into the folder) is refused with errNotRegular, and nothing of it is read.
+func readRegular(path string, max int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%w: a symbolic link is never followed", errNotRegular)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: mode %s", errNotRegular, fi.Mode())
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+		return nil, fmt.Errorf("%w: it has %d hard links", errNotRegular, st.Nlink)
+	}
+	return io.ReadAll(io.LimitReader(f, max+1))
+}
+
+// refuse moves a file that is not regular (the link itself, never its
+// target) to Failed with the reason.
+func refuse(cfg DropDirConfig, name string, mode os.FileMode) error {
+	what := "a special file (" + mode.String() + ")"
+	if mode&os.ModeSymlink != 0 {
+		what = "a symbolic link"
+	}
+	return moveWithReason(filepath.Join(cfg.Dir, name), cfg.Failed, name,
+		fmt.Sprintf("%s: %s is never followed or read; upload regular files only\n", errNotRegular, what))
+}
+
+// attempts is the persistent attempt counter of one file: a line "n" and
+// the last error.
+type attempts struct{ dir, name string }
+
+func (a attempts) path() string { return filepath.Join(a.dir, a.name+".attempts") }
+
+func (a attempts) read() (int, string) {
+	b, err := os.ReadFile(a.path())
+	if err != nil {
+		return 0, ""
+	}
+	first, rest, _ := strings.Cut(string(b), "\n")
+	n, _ := strconv.Atoi(first)
+	return n, strings.TrimSpace(rest)
+}
+
+func (a attempts) write(n int, last string) error {
+	f, err := os.OpenFile(a.path(), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	if len(last) > 4096 {
+		last = last[:4096]
+	}
+	_, err = fmt.Fprintf(f, "%d\n%s\n", n, last)
+	if err == nil {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
+}
+
+func (a attempts) clear() { _ = os.Remove(a.path()) }
 
 // move renames path into dir, never overwriting an earlier file of the
 // same name.

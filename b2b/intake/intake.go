@@ -19,6 +19,7 @@ package intake
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -26,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -227,19 +229,72 @@ type Result struct {
 	Acknowledgements []mapping.FunctionalAck
 }
 
-// Process runs one raw input through the intake. hint names the format
-// (Auto sniffs it).
+// Scope is who sent an input: the tenant and canonical sources of an ingest
+// token (or of a configured channel). A partner resolved from the envelope
+// counts only when it is of Tenant and its events' source is one of Sources;
+// any other sender is refused as unknown, so that an envelope naming another
+// tenant's partner ids creates nothing (no event, acknowledgement or dead
+// letter) in that tenant. The zero Scope trusts the envelope (a channel
+// configured for every tenant).
+type Scope struct {
+	Tenant  string
+	Sources []string // empty: any source
+}
+
+// allows reports whether the partner may be resolved in the scope.
+func (s Scope) allows(pf *partner.Profile) bool {
+	if s.Tenant == "" {
+		return true
+	}
+	if pf.Tenant != s.Tenant {
+		return false
+	}
+	return len(s.Sources) == 0 || slices.Contains(s.Sources, partnerSource(pf))
+}
+
+func (s Scope) String() string {
+	if s.Tenant == "" {
+		return "any tenant"
+	}
+	return "tenant " + s.Tenant
+}
+
+// partnerSource is the canonical source of a partner's events.
+func partnerSource(pf *partner.Profile) string {
+	if pf.Source != "" {
+		return pf.Source
+	}
+	return string(procure.SourceEDI)
+}
+
+// Process runs one raw input through the intake, trusting the envelope for
+// the tenant (the zero Scope). hint names the format (Auto sniffs it).
 func (in *Intake) Process(ctx context.Context, raw []byte, hint Format) (Result, error) {
+	return in.ProcessAs(ctx, Scope{}, raw, hint)
+}
+
+// ProcessAs runs one raw input sent within scope through the intake.
+//
+// What is stored and published of the input is redacted first (cXML
+// SharedSecret, CredentialMac, DigitalSignature and XML signature values),
+// and OriginID is the SHA-256 of the redacted bytes: a hash of the original
+// would let anyone who reads the stored document guess a weak secret.
+func (in *Intake) ProcessAs(ctx context.Context, scope Scope, raw []byte, hint Format) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
 	now := in.deps.Now().UTC()
-	sum := sha256.Sum256(raw)
-	r := Result{OriginID: hex.EncodeToString(sum[:]), Format: hint}
+	r := Result{Format: hint}
 	if r.Format == Auto {
 		r.Format = Sniff(raw)
 	}
-	p := &run{in: in, ctx: ctx, r: &r, raw: raw, now: now, sum: sum}
+	stored := raw
+	if r.Format == CXML {
+		stored = RedactCXML(raw)
+	}
+	sum := sha256.Sum256(stored)
+	r.OriginID = hex.EncodeToString(sum[:])
+	p := &run{in: in, ctx: ctx, r: &r, raw: raw, stored: stored, now: now, sum: sum, scope: scope}
 	mapped := 0
 	switch r.Format {
 	case X12:
@@ -256,7 +311,10 @@ func (in *Intake) Process(ctx context.Context, raw []byte, hint Format) (Result,
 		return r, p.err
 	}
 	r.Status = status(mapped, len(r.Rejections), len(r.Warnings))
-	if err := in.deps.RawStore.StoreRaw(ctx, RawDocument{OriginID: r.OriginID, Format: r.Format, Tenant: r.Tenant, Partners: r.Partners, ReceivedAt: now, Body: raw}); err != nil {
+	if r.Tenant == "" {
+		r.Tenant = scope.Tenant
+	}
+	if err := in.deps.RawStore.StoreRaw(ctx, RawDocument{OriginID: r.OriginID, Format: r.Format, Tenant: r.Tenant, Partners: r.Partners, ReceivedAt: now, Body: stored}); err != nil {
 		return r, fmt.Errorf("origin %s: store raw document: %w", r.OriginID, err)
 	}
 	if len(r.Events) > 0 {
@@ -294,15 +352,28 @@ type run struct {
 	ctx context.Context
 	r   *Result
 	raw []byte
-	now time.Time
-	sum [32]byte
-	err error // a dependency failure
-	ix  int   // acknowledgements built so far (for derived control numbers)
+	// stored is raw as it may be kept and published (redacted).
+	stored []byte
+	now    time.Time
+	sum    [32]byte
+	scope  Scope
+	err    error // a dependency failure
+	ix     int   // acknowledgements built so far (for derived control numbers)
 	// tenantOf remembers the tenant of each rejection's partner.
 	tenantOf map[string]string
 }
 
 func (p *run) reject(pr *mapping.Problem) { p.r.Rejections = append(p.r.Rejections, pr) }
+
+// resolve keeps a partner found from the envelope only when the scope allows
+// it; a partner of another tenant is treated exactly as an unknown sender
+// (the answer does not tell that it exists).
+func (p *run) resolve(pf *partner.Profile) *partner.Profile {
+	if pf == nil || !p.scope.allows(pf) {
+		return nil
+	}
+	return pf
+}
 
 func (p *run) partner(pf *partner.Profile) {
 	for _, id := range p.r.Partners {
@@ -414,7 +485,7 @@ func (p *run) x12() int {
 	mapped := 0
 	for i := range doc.Interchanges {
 		ic := &doc.Interchanges[i]
-		pf := p.in.reg.ForX12(ic.SenderQualifier, ic.Sender)
+		pf := p.resolve(p.in.reg.ForX12(ic.SenderQualifier, ic.Sender))
 		var icErrs []*x12.Error
 		for _, e := range errs {
 			if e.Interchange == ic.Control {
@@ -423,7 +494,7 @@ func (p *run) x12() int {
 		}
 		if pf == nil {
 			p.reject(&mapping.Problem{Standard: partner.X12, Interchange: ic.Control,
-				Reason: fmt.Sprintf("sender %s:%s is not a known partner (no profile lists this ISA05/ISA06)", ic.SenderQualifier, ic.Sender)})
+				Reason: fmt.Sprintf("sender %s:%s is not a known partner of %s (no profile lists this ISA05/ISA06)", ic.SenderQualifier, ic.Sender, p.scope)})
 			continue
 		}
 		p.partner(pf)
@@ -494,10 +565,10 @@ func (p *run) edifact() int {
 	mapped := 0
 	for i := range doc.Interchanges {
 		ic := &doc.Interchanges[i]
-		pf := p.in.reg.ForEDIFACT(ic.SenderQualifier, ic.Sender)
+		pf := p.resolve(p.in.reg.ForEDIFACT(ic.SenderQualifier, ic.Sender))
 		if pf == nil {
 			p.reject(&mapping.Problem{Standard: partner.EDIFACT, Interchange: ic.Control,
-				Reason: fmt.Sprintf("sender %s (qualifier %q) is not a known partner (no profile lists this UNB sender)", ic.Sender, ic.SenderQualifier)})
+				Reason: fmt.Sprintf("sender %s (qualifier %q) is not a known partner of %s (no profile lists this UNB sender)", ic.Sender, ic.SenderQualifier, p.scope)})
 			continue
 		}
 		p.partner(pf)
@@ -564,10 +635,10 @@ func (p *run) cxml() int {
 	for _, c := range doc.Header.From.Credentials {
 		creds = append(creds, partner.Credential{Domain: c.Domain, Identity: c.Identity})
 	}
-	pf := p.in.reg.ForCXML(creds)
+	pf := p.resolve(p.in.reg.ForCXML(creds))
 	if pf == nil {
 		pr := &mapping.Problem{Standard: partner.CXML, Interchange: doc.PayloadID, SetID: doc.Kind(), Tag: "Header/From/Credential",
-			Reason: fmt.Sprintf("sender %v is not a known partner (no profile lists these From credentials)", creds)}
+			Reason: fmt.Sprintf("sender %v is not a known partner of %s (no profile lists these From credentials)", creds, p.scope)}
 		p.reject(pr)
 		respond(nil, 401, pr.Error())
 		return 0
@@ -623,12 +694,12 @@ func (p *run) deadLetters() []procure.Rejection {
 			ReceivedAt: p.now,
 			InputID:    "b2b:" + p.r.OriginID + ":" + unit + ":" + strconv.Itoa(i),
 			Channel:    procure.ChannelB2B,
-			Tenant:     p.tenantOf[pr.Partner],
+			Tenant:     cmp.Or(p.tenantOf[pr.Partner], p.scope.Tenant),
 			Source:     string(procure.SourceEDI),
 			EventType:  string(p.r.Format) + " " + pr.SetID,
 			Field:      pr.Field,
 			Reason:     pr.Error(),
-			Raw:        p.raw,
+			Raw:        p.stored,
 		})
 	}
 	return out

@@ -179,8 +179,8 @@ func (r *Registry) ForCXML(creds []Credential) *Profile {
 }
 
 var (
-	idRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-	envRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	idRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+	envRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
 // validate returns the dotted yaml field at fault and the reason, or "".
