@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -63,30 +64,58 @@ func (a *App) newIntake(tenant string) *intake.Intake {
 	})
 }
 
-// rejectionEvents turns the rejected units of a B2B document into
-// message.failed events (target "supplywatch"), so that the rules raise an
-// exception for the integration team (rule b2b-document-rejected). Their
-// ids derive from the rejection, so a document sent again raises nothing
-// twice.
+// rejectionEvents turns the rejections of a B2B document into message.failed
+// events (target "supplywatch"), so that the rules raise an exception for
+// the integration team (rule b2b-document-rejected): one per document and
+// tenant, naming how many units were rejected and the first reason (the
+// dead letter keeps every one), so that a document of 10,000 bad sets is
+// one exception, not 10,000. Their ids derive from the document, so a
+// document sent again raises nothing twice.
 func rejectionEvents(rs []procure.Rejection) []procure.Received {
-	var out []procure.Received
-	for _, r := range rs {
+	type group struct {
+		first *procure.Rejection
+		n     int
+	}
+	var order []string
+	groups := map[string]*group{}
+	for i := range rs {
+		r := &rs[i]
 		if r.Tenant == "" {
 			continue // no partner resolved: the dead letter is all we can do
 		}
+		k := r.Tenant + "\x00" + cmp.Or(r.OriginalRef, r.InputID)
+		g, ok := groups[k]
+		if !ok {
+			g = &group{first: r}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.n++
+	}
+	out := make([]procure.Received, 0, len(order))
+	for _, k := range order {
+		g := groups[k]
+		r := g.first
 		class := "validation"
 		if strings.Contains(r.Reason, "not mapped") || strings.Contains(r.Reason, "unmapped") || strings.Contains(r.Reason, "no mapping") {
 			class = "mapping"
 		}
-		sum := sha256.Sum256([]byte(r.InputID))
+		msgID := r.InputID
+		if r.OriginalRef != "" {
+			msgID = "b2b:" + r.OriginalRef
+		}
+		sum := sha256.Sum256([]byte(r.Tenant + "/" + msgID))
 		id := "b2b-rejected-" + hex.EncodeToString(sum[:12])
 		reason := r.Reason
 		if len(reason) > 1000 {
-			reason = reason[:1000]
+			reason = strings.ToValidUTF8(reason[:1000], "")
+		}
+		if g.n > 1 {
+			reason = fmt.Sprintf("%d units rejected (see the dead letter); first: %s", g.n, reason)
 		}
 		e := &procure.Event{ID: id, Type: procure.MessageFailed, Source: procure.SourceEDI, Tenant: r.Tenant,
-			OccurredAt: r.ReceivedAt, Document: procure.DocumentRef{Kind: procure.DocMessage, ID: r.InputID},
-			Payload: &procure.Delivery{MessageID: r.InputID, Target: "supplywatch", Endpoint: "b2b intake",
+			OccurredAt: r.ReceivedAt, Document: procure.DocumentRef{Kind: procure.DocMessage, ID: msgID},
+			Payload: &procure.Delivery{MessageID: msgID, Target: "supplywatch", Endpoint: "b2b intake",
 				DocumentType: r.EventType, ErrorClass: class, Error: reason, Attempt: 1}}
 		raw, err := procure.Encode(e)
 		if err != nil {

@@ -2,12 +2,18 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/supplywatch/supplywatch/kafka"
 )
 
 func b2bEnv() []string {
@@ -71,5 +77,110 @@ func TestB2BDocumentsOverHTTPBecomeEventsTracedToTheirBytes(t *testing.T) {
 	// The rejection reaches the rules as a message.failed for the
 	// integration team's exception.
 	e.waitFor(t, "SELECT toUInt64(count() > 0) FROM events WHERE type = 'message.failed' AND JSONExtractString(raw, 'data', 'target') = 'supplywatch'", 1, 30*time.Second)
+	c.stop(t)
+}
+
+// badSetsX12 is one X12 interchange of widget-buyer (deploy/partners.yaml)
+// with n 850 sets, each with a unit the profile does not map: every set is
+// rejected.
+func badSetsX12(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("ISA*00*          *00*          *12*4405197800     *01*999999999      *101127*1719*U*00400*000003438*0*P*>~\n")
+	b.WriteString("GS*PO*4405197800*999999999*20101127*1719*1421*X*004010~\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "ST*850*%04d~BEG*00*SA*%d**20101127~DTM*002*20101214~PO1*1*1*QQ*1~SE*5*%04d~", i%10000, i, i%10000)
+	}
+	fmt.Fprintf(&b, "GE*%d*1421~\nIEA*1*000003438~\n", n)
+	return b.Bytes()
+}
+
+// vmHWM reads the peak resident set size of a process, in bytes.
+func vmHWM(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM")
+	return 0
+}
+
+// TestB2BRejectionFloodIsBoundedAndReferencesOneOriginal: a 640 KB X12 file
+// with 10,000 bad sets is stored once; its 10,000 dead-letter rows (table
+// and topic) reference that original and carry only their own set; the
+// integration team gets one exception for the document; the collector's
+// peak memory stays far from the gigabytes the copies needed (issue 9).
+func TestB2BRejectionFloodIsBoundedAndReferencesOneOriginal(t *testing.T) {
+	e := newEnv(t)
+	c := e.startCollector(t, b2bEnv()...)
+	doc := badSetsX12(10000)
+	if len(doc) < 600<<10 {
+		t.Fatalf("document of %d bytes", len(doc))
+	}
+	before := vmHWM(t, c.cmd.Process.Pid)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+c.httpAddr+"/v1/b2b", bytes.NewReader(doc))
+	req.Header.Set("Authorization", "Bearer test-erp-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		OriginID   string `json:"origin_id"`
+		Status     string `json:"status"`
+		Rejections []any  `json:"rejections"`
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if resp.StatusCode != 422 || out.Status != "rejected" || len(out.Rejections) != 10000 {
+		t.Fatalf("status %d %s, %d rejections", resp.StatusCode, out.Status, len(out.Rejections))
+	}
+	o := out.OriginID
+	e.waitFor(t, "SELECT count() FROM rejected FINAL WHERE original_ref = '"+o+"'", 10000, 60*time.Second)
+	if n := e.count(t, "SELECT count() FROM documents FINAL WHERE origin_id = '"+o+"'"); n != 1 {
+		t.Fatalf("original stored %d times", n)
+	}
+	if n := e.count(t, fmt.Sprintf("SELECT count() FROM rejected FINAL WHERE original_ref = '%s' AND stage = 'b2b' AND raw_size = %d AND raw_sha256 = '%s' AND tenant = 'acme' AND startsWith(raw, 'ST*850*') AND length(raw) < 100", o, len(doc), o)); n != 10000 {
+		t.Fatalf("%d of 10000 rows carry only their set, the reference and the whole's size and hash", n)
+	}
+	total := e.count(t, "SELECT sum(length(raw)) FROM rejected FINAL WHERE original_ref = '"+o+"'")
+	if total > uint64(len(doc)) {
+		t.Fatalf("dead letters hold %d bytes of raw, more than the %d-byte document", total, len(doc))
+	}
+	e.waitFor(t, "SELECT count() FROM events WHERE type = 'message.failed' AND JSONExtractString(raw, 'data', 'message_id') = 'b2b:"+o+"'", 1, 30*time.Second)
+	// every dead letter was published to the topic, each small and with
+	// the reference
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: strings.Split(e.brokers, ","), Topic: "deadletter", GroupID: "flood", StartOffset: kafkago.FirstOffset, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	published, largest := 0, 0
+	for published < 10000 {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			t.Fatalf("dead-letter topic: %d of 10000 records: %v", published, err)
+		}
+		if kafka.Header(&m, kafka.HeaderOriginalRef) != o || kafka.Header(&m, kafka.HeaderRawSize) != strconv.Itoa(len(doc)) {
+			t.Fatalf("dead-letter record without the reference to %s or the whole's size", o)
+		}
+		published++
+		largest = max(largest, len(m.Value))
+	}
+	if largest > 100 {
+		t.Fatalf("a dead-letter record of %d bytes", largest)
+	}
+	peak := vmHWM(t, c.cmd.Process.Pid)
+	t.Logf("collector peak RSS %d MB (before the document %d MB); dead-letter raw %d bytes for a %d-byte document", peak>>20, before>>20, total, len(doc))
+	if peak > 1<<30 {
+		t.Fatalf("collector peak RSS %d MB", peak>>20)
+	}
 	c.stop(t)
 }

@@ -361,6 +361,59 @@ type run struct {
 	ix     int   // acknowledgements built so far (for derived control numbers)
 	// tenantOf remembers the tenant of each rejection's partner.
 	tenantOf map[string]string
+	// spans locate each set or message of an interchange (by control) in
+	// the input, in order, so that a rejection keeps only its own bytes.
+	spans map[string][]span
+}
+
+// span is one set or message of an interchange: its control number and its
+// bytes, ST to SE (UNH to UNT), in the input.
+type span struct {
+	control    string
+	start, end int
+}
+
+func x12Seg(s x12.Segment) (int, int)         { return s.Offset(), s.Offset() + len(s.Raw()) }
+func edifactSeg(s edifact.Segment) (int, int) { return s.Offset(), s.Offset() + len(s.Raw()) }
+
+func spanOf[S any](control string, segs []S, at func(S) (int, int)) span {
+	if len(segs) == 0 {
+		return span{control: control}
+	}
+	start, _ := at(segs[0])
+	_, end := at(segs[len(segs)-1])
+	return span{control: control, start: start, end: end}
+}
+
+func (p *run) setSpans(interchange string, spans []span) {
+	if p.spans == nil {
+		p.spans = map[string][]span{}
+	}
+	if _, dup := p.spans[interchange]; !dup {
+		p.spans[interchange] = spans
+	}
+}
+
+// fault returns the bytes of the set or message a problem is about (nil
+// for a problem of a whole interchange or document).
+func (p *run) fault(pr *mapping.Problem) []byte {
+	spans := p.spans[pr.Interchange]
+	var sp span
+	switch {
+	case pr.Index > 0 && pr.Index <= len(spans):
+		sp = spans[pr.Index-1]
+	case pr.Set != "":
+		for _, s := range spans {
+			if s.control == pr.Set {
+				sp = s
+				break
+			}
+		}
+	}
+	if sp.end <= sp.start || sp.end > len(p.stored) {
+		return nil
+	}
+	return p.stored[sp.start:sp.end:sp.end]
 }
 
 func (p *run) reject(pr *mapping.Problem) { p.r.Rejections = append(p.r.Rejections, pr) }
@@ -498,6 +551,13 @@ func (p *run) x12() int {
 			continue
 		}
 		p.partner(pf)
+		var spans []span
+		for _, g := range ic.Groups {
+			for _, set := range g.Sets {
+				spans = append(spans, spanOf(set.Control, set.Segments, x12Seg))
+			}
+		}
+		p.setSpans(ic.Control, spans)
 		for _, e := range icErrs {
 			p.reject(x12Problem(e, pf.ID))
 		}
@@ -572,6 +632,11 @@ func (p *run) edifact() int {
 			continue
 		}
 		p.partner(pf)
+		spans := make([]span, 0, len(ic.Messages))
+		for _, m := range ic.Messages {
+			spans = append(spans, spanOf(m.Reference, m.Segments, edifactSeg))
+		}
+		p.setSpans(ic.Control, spans)
 		for _, e := range errs {
 			if e.Interchange == ic.Control {
 				p.reject(edifactProblem(e, pf.ID))
@@ -681,25 +746,51 @@ func verify(pf *partner.Profile, doc *cxml.Document) error {
 	return last
 }
 
-// deadLetters turns the rejections into dead-letter rows. The raw document
-// is referenced by InputID (its OriginID), stored once by RawStore.
+// Bounds of the bytes a document's dead letters carry themselves: each
+// keeps at most MaxFaultBytes of the set or message at fault, and all the
+// rejections of one document at most MaxFaultBudget together (beyond it
+// they carry only the reference to the stored original).
+const (
+	MaxFaultBytes  = 4 << 10
+	MaxFaultBudget = 1 << 20
+)
+
+// deadLetters turns the rejections into dead-letter rows. The document is
+// stored once (RawStore, keyed by OriginID) and each row references it
+// (OriginalRef, with the size and SHA-256 of the whole of it); a row's Raw
+// is only the set or message at fault, capped, never the document: 10,000
+// bad sets of a 640 KB interchange are 10,000 small rows, not 6.4 GB.
 func (p *run) deadLetters() []procure.Rejection {
 	out := make([]procure.Rejection, 0, len(p.r.Rejections))
+	budget := MaxFaultBudget
+	size := int64(len(p.stored))
 	for i, pr := range p.r.Rejections {
 		unit := pr.Interchange
 		if pr.Set != "" {
 			unit += "/" + pr.Group + "/" + pr.Set + "#" + strconv.Itoa(pr.Index)
 		}
+		fault := p.fault(pr)
+		if len(fault) > MaxFaultBytes {
+			fault = fault[:MaxFaultBytes:MaxFaultBytes]
+		}
+		if len(fault) > budget {
+			fault = nil
+		}
+		budget -= len(fault)
 		out = append(out, procure.Rejection{
-			ReceivedAt: p.now,
-			InputID:    "b2b:" + p.r.OriginID + ":" + unit + ":" + strconv.Itoa(i),
-			Channel:    procure.ChannelB2B,
-			Tenant:     cmp.Or(p.tenantOf[pr.Partner], p.scope.Tenant),
-			Source:     string(procure.SourceEDI),
-			EventType:  string(p.r.Format) + " " + pr.SetID,
-			Field:      pr.Field,
-			Reason:     pr.Error(),
-			Raw:        p.stored,
+			ReceivedAt:  p.now,
+			InputID:     "b2b:" + p.r.OriginID + ":" + unit + ":" + strconv.Itoa(i),
+			Channel:     procure.ChannelB2B,
+			Stage:       procure.StageB2B,
+			Tenant:      cmp.Or(p.tenantOf[pr.Partner], p.scope.Tenant),
+			Source:      string(procure.SourceEDI),
+			EventType:   string(p.r.Format) + " " + pr.SetID,
+			Field:       pr.Field,
+			Reason:      pr.Error(),
+			Raw:         fault,
+			RawSize:     size,
+			RawSHA256:   p.r.OriginID,
+			OriginalRef: p.r.OriginID,
 		})
 	}
 	return out
