@@ -10,6 +10,10 @@ var rec20Units = map[string]string{
 	"MTK": "square metre", "FTK": "square foot", "MTQ": "cubic metre", "LTR": "litre", "MLT": "millilitre", "GLL": "US gallon",
 	"HUR": "hour", "MIN": "minute", "DAY": "day", "KWH": "kilowatt hour",
 	"XPX": "pallet", "XCS": "case", "XBX": "box", "XCT": "carton", "XRO": "roll", "XDR": "drum", "XBG": "bag", "XPK": "package",
+	"KT": "kit", "GRO": "gross", "STN": "short ton", "YDQ": "cubic yard", "FTQ": "cubic foot", "YDK": "square yard",
+	"SEC": "second", "WEE": "week", "MON": "month", "ANN": "year", "CLT": "centilitre", "DMT": "decimetre",
+	"XBO": "bottle", "XCN": "can", "XTU": "tube", "XBE": "bundle", "XPL": "pail", "XSA": "sack", "XCR": "crate",
+	"XCY": "cylinder", "XBJ": "bucket", "XJR": "jar", "XTN": "tin", "XBA": "barrel",
 }
 
 // KnownUnit reports whether code is a UN/ECE Rec 20 (or Rec 21 "X"-prefixed

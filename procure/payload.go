@@ -223,6 +223,10 @@ type InvoiceStatus struct {
 	Currency    string        `json:"currency,omitzero"`
 	DueDate     Date          `json:"due_date,omitzero"`
 	Lines       []InvoiceLine `json:"lines,omitzero"`
+	// CreditNote is true when the document is a credit note (EDIFACT BGM
+	// 381, X12 810 BIG07 CR, cXML purpose creditMemo): Amount and the lines
+	// are what is credited, not what is owed.
+	CreditNote bool `json:"credit_note,omitzero"`
 }
 
 // InvoiceLine is an invoiced quantity and price against a PO line.
@@ -232,6 +236,9 @@ type InvoiceLine struct {
 	Quantity  float64 `json:"quantity"`
 	Unit      string  `json:"unit,omitzero"`
 	UnitPrice float64 `json:"unit_price"`
+	// InvoiceLine is the line's number on the invoice, when the invoice
+	// numbers its lines apart from the order lines (cXML invoiceLineNumber).
+	InvoiceLine int `json:"invoice_line,omitzero"`
 }
 
 // Supplier is the payload of supplier.updated (ERP owns supplier master data).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/supplywatch/supplywatch/b2b/edifact"
 	"github.com/supplywatch/supplywatch/b2b/mapping"
@@ -16,39 +17,8 @@ import (
 // for every message with UCS/UCD for the segment and element errors. errs
 // are the tokenizer's errors, rejected the mapping rejections.
 func CONTRL(ic *edifact.Interchange, errs []*edifact.Error, rejected []*mapping.Problem, opt Options) (*Ack, error) {
-	d := ic.Delimiters
-	if d.Element == 0 || d.Segment == 0 {
-		d = edifact.DefaultDelimiters()
-	}
-	w := &writer{el: d.Element, term: string(d.Segment) + "\n"}
-	delims := []byte{d.Element, d.Component, d.Segment, d.Release}
-	s := func(v string, max int) string { return safe(v, max, delims...) }
-	comp := string(d.Component)
-	ctl := strconv.FormatInt(opt.Control, 10)
-	now := opt.Now.UTC()
-	if ic.HasUNA || d != edifact.DefaultDelimiters() {
-		rep := d.Repetition
-		if rep == 0 {
-			rep = ' '
-		}
-		w.b.WriteString("UNA" + string([]byte{d.Component, d.Element, orDot(d.Decimal), orRel(d.Release), rep, d.Segment}) + "\n")
-	}
-	syntax := s(ic.SyntaxID, 4)
-	if syntax == "" {
-		syntax = "UNOA"
-	}
-	sv := s(ic.SyntaxVersion, 1)
-	if sv == "" {
-		sv = "3"
-	}
-	party := func(id, q string) string {
-		if q == "" {
-			return s(id, 35)
-		}
-		return s(id, 35) + comp + s(q, 4)
-	}
-	w.seg("UNB", syntax+comp+sv, party(ic.Recipient, ic.RecipientQualifier), party(ic.Sender, ic.SenderQualifier),
-		now.Format("060102")+comp+now.Format("1504"), ctl)
+	env := newEDIFACTEnvelope(ic, opt)
+	w, s, comp, ctl, sv, party := env.w, env.s, env.comp, env.ctl, env.sv, env.party
 	w.count = 0
 	msgType := "CONTRL" + comp + "D" + comp + "3" + comp + "UN"
 	if sv == "4" {
@@ -73,7 +43,7 @@ func CONTRL(ic *edifact.Interchange, errs []*edifact.Error, rejected []*mapping.
 		}
 	}
 	rej := map[string][]*mapping.Problem{}
-	for _, r := range rejected {
+	for _, r := range syntaxOnly(rejected) {
 		if r.Standard == partner.EDIFACT && r.Interchange == ic.Control {
 			rej[r.Set] = append(rej[r.Set], r)
 		}
@@ -174,6 +144,55 @@ func CONTRL(ic *edifact.Interchange, errs []*edifact.Error, rejected []*mapping.
 	return &Ack{Kind: "CONTRL", Verdict: verdict, Body: []byte(w.b.String())}, nil
 }
 
+// edifactEnvelope is the UNA/UNB of an acknowledgement or advice answering
+// ic: sender and recipient swapped, the inbound service characters reused.
+type edifactEnvelope struct {
+	w     *writer
+	s     func(string, int) string // echo a value safely
+	comp  string
+	ctl   string // our UNB05
+	sv    string // syntax version
+	party func(id, qualifier string) string
+	now   time.Time
+}
+
+func newEDIFACTEnvelope(ic *edifact.Interchange, opt Options) *edifactEnvelope {
+	d := ic.Delimiters
+	if d.Element == 0 || d.Segment == 0 {
+		d = edifact.DefaultDelimiters()
+	}
+	w := &writer{el: d.Element, term: string(d.Segment) + "\n"}
+	delims := []byte{d.Element, d.Component, d.Segment, d.Release}
+	s := func(v string, max int) string { return safe(v, max, delims...) }
+	comp := string(d.Component)
+	ctl := strconv.FormatInt(opt.Control, 10)
+	now := opt.Now.UTC()
+	if ic.HasUNA || d != edifact.DefaultDelimiters() {
+		rep := d.Repetition
+		if rep == 0 {
+			rep = ' '
+		}
+		w.b.WriteString("UNA" + string([]byte{d.Component, d.Element, orDot(d.Decimal), orRel(d.Release), rep, d.Segment}) + "\n")
+	}
+	syntax := s(ic.SyntaxID, 4)
+	if syntax == "" {
+		syntax = "UNOA"
+	}
+	sv := s(ic.SyntaxVersion, 1)
+	if sv == "" {
+		sv = "3"
+	}
+	party := func(id, q string) string {
+		if q == "" {
+			return s(id, 35)
+		}
+		return s(id, 35) + comp + s(q, 4)
+	}
+	w.seg("UNB", syntax+comp+sv, party(ic.Recipient, ic.RecipientQualifier), party(ic.Sender, ic.SenderQualifier),
+		now.Format("060102")+comp+now.Format("1504"), ctl)
+	return &edifactEnvelope{w: w, s: s, comp: comp, ctl: ctl, sv: sv, party: party, now: now}
+}
+
 func compPart(c int, comp string) string {
 	if c > 0 {
 		return comp + strconv.Itoa(c)
@@ -228,8 +247,10 @@ func syntaxCode(k edifact.Kind) string {
 		return "35" // too many repetitions
 	case edifact.KindLimit:
 		return "39" // data element too long
-	case edifact.KindCharset:
+	case edifact.KindCharset, edifact.KindInvalidCharacter:
 		return "21" // invalid character(s)
+	case edifact.KindMergedSegments:
+		return "16" // too many constituents: the segments that follow were merged in
 	}
 	return "18" // unspecified error
 }

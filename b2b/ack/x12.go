@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/supplywatch/supplywatch/b2b/mapping"
 	"github.com/supplywatch/supplywatch/b2b/partner"
@@ -19,55 +20,19 @@ func X12(kind string, ic *x12.Interchange, errs []*x12.Error, rejected []*mappin
 	if kind != "997" && kind != "999" {
 		return nil, fmt.Errorf("x12 acknowledgement kind %q is not 997 or 999", kind)
 	}
-	d := ic.Delimiters
-	if d.Element == 0 || d.Segment == 0 {
-		return nil, fmt.Errorf("interchange %s: no delimiters to answer with", ic.Control)
-	}
-	comp := d.Component
-	if comp == 0 {
-		comp = '>'
-	}
-	w := &writer{el: d.Element, term: string(d.Segment)}
-	if d.Segment != '\n' && d.Segment != '\r' {
-		w.term += "\n"
-	}
-	delims := []byte{d.Element, comp, d.Segment}
-	if d.Repetition != 0 {
-		delims = append(delims, d.Repetition)
-	}
-	s := func(v string, max int) string { return safe(v, max, delims...) }
-	ctl := opt.control9()
-	now := opt.Now.UTC()
 	// The acknowledgement is written in the version of the acknowledged
-	// group (its first five digits for ISA12), a 999 in 005010X231.
-	gsVersion := "004010"
-	if len(ic.Groups) > 0 && len(ic.Groups[0].Version) >= 6 {
-		gsVersion = s(ic.Groups[0].Version, 12)
-	}
+	// group, a 999 in 005010X231.
+	gsVersion := ""
 	if kind == "999" {
 		gsVersion = "005010X231"
 	}
-	// safe may have shortened the group's version (it drops delimiters).
-	version := gsVersion[:min(5, len(gsVersion))]
-	if len(version) != 5 || !allDigits(version) {
-		version = "00401"
+	env, err := newX12Envelope(ic, gsVersion, opt)
+	if err != nil {
+		return nil, err
 	}
-	rep := "U"
-	if version >= "00402" {
-		rep = "^"
-		if d.Repetition != 0 {
-			rep = string(d.Repetition)
-		} else if d.Element == '^' || comp == '^' || d.Segment == '^' {
-			rep = "{"
-		}
-	}
-	usage := ic.Usage
-	if usage == "" {
-		usage = "P"
-	}
-	w.seg("ISA", "00", "          ", "00", "          ",
-		pad(s(ic.ReceiverQualifier, 2), 2), pad(s(ic.Receiver, 15), 15), pad(s(ic.SenderQualifier, 2), 2), pad(s(ic.Sender, 15), 15),
-		now.Format("060102"), now.Format("1504"), rep, version, ctl, "0", usage, string(comp))
+	w, s, ctl, now := env.w, env.s, env.ctl, env.now
+	gsVersion = env.gsVersion
+	rejected = syntaxOnly(rejected)
 
 	// Sort the errors by envelope level.
 	var icErrs []*x12.Error
@@ -170,6 +135,80 @@ func X12(kind string, ic *x12.Interchange, errs []*x12.Error, rejected []*mappin
 		verdict = Rejected
 	}
 	return &Ack{Kind: kind, Verdict: verdict, Body: []byte(w.b.String())}, nil
+}
+
+// x12Envelope is the ISA of an acknowledgement or advice answering ic:
+// sender and receiver swapped, the inbound delimiters reused.
+type x12Envelope struct {
+	w         *writer
+	s         func(string, int) string // echo a value safely
+	ctl       string                   // our ISA13
+	now       time.Time
+	gsVersion string
+}
+
+// newX12Envelope writes the ISA; gsVersion empty means the version of the
+// first group of ic (004010 when it has none).
+func newX12Envelope(ic *x12.Interchange, gsVersion string, opt Options) (*x12Envelope, error) {
+	d := ic.Delimiters
+	if d.Element == 0 || d.Segment == 0 {
+		return nil, fmt.Errorf("interchange %s: no delimiters to answer with", ic.Control)
+	}
+	comp := d.Component
+	if comp == 0 {
+		comp = '>'
+	}
+	w := &writer{el: d.Element, term: string(d.Segment)}
+	if d.Segment != '\n' && d.Segment != '\r' {
+		w.term += "\n"
+	}
+	delims := []byte{d.Element, comp, d.Segment}
+	if d.Repetition != 0 {
+		delims = append(delims, d.Repetition)
+	}
+	s := func(v string, max int) string { return safe(v, max, delims...) }
+	ctl := opt.control9()
+	now := opt.Now.UTC()
+	if gsVersion == "" {
+		gsVersion = "004010"
+		if len(ic.Groups) > 0 && len(ic.Groups[0].Version) >= 6 {
+			gsVersion = s(ic.Groups[0].Version, 12)
+		}
+	}
+	// safe may have shortened the group's version (it drops delimiters).
+	version := gsVersion[:min(5, len(gsVersion))]
+	if len(version) != 5 || !allDigits(version) {
+		version = "00401"
+	}
+	rep := "U"
+	if version >= "00402" {
+		rep = "^"
+		if d.Repetition != 0 {
+			rep = string(d.Repetition)
+		} else if d.Element == '^' || comp == '^' || d.Segment == '^' {
+			rep = "{"
+		}
+	}
+	usage := ic.Usage
+	if usage == "" {
+		usage = "P"
+	}
+	w.seg("ISA", "00", "          ", "00", "          ",
+		pad(s(ic.ReceiverQualifier, 2), 2), pad(s(ic.Receiver, 15), 15), pad(s(ic.SenderQualifier, 2), 2), pad(s(ic.Sender, 15), 15),
+		now.Format("060102"), now.Format("1504"), rep, version, ctl, "0", usage, string(comp))
+	return &x12Envelope{w: w, s: s, ctl: ctl, now: now, gsVersion: gsVersion}, nil
+}
+
+// syntaxOnly drops the application and configuration problems: a
+// 997/999/CONTRL reports syntax, an 824/APERAK the rest.
+func syntaxOnly(ps []*mapping.Problem) []*mapping.Problem {
+	out := make([]*mapping.Problem, 0, len(ps))
+	for _, p := range ps {
+		if !p.Application {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // setVerdict writes AK2 … AK5 (IK3/IK4/IK5 for a 999) for one set and
@@ -299,6 +338,12 @@ func groupCode(e *x12.Error) string {
 // acknowledgement code (I17).
 func ta1Note(errs []*x12.Error) (note, code string) {
 	code = "E"
+	note = "024" // invalid interchange content
+	for _, e := range errs {
+		if e.Kind == x12.KindLineBreak && e.Tag == "ISA" {
+			return "024", "R" // the ISA is cut in two: its fields cannot be trusted
+		}
+	}
 	for _, e := range errs {
 		switch e.Kind {
 		case x12.KindInterchangeControlMismatch:
@@ -308,8 +353,18 @@ func ta1Note(errs []*x12.Error) (note, code string) {
 		case x12.KindInterchangeTrailerMissing:
 			return "023", code
 		}
+		if e.Tag == "ISA" && e.Kind == x12.KindInvalidValue {
+			if n, ok := isaNotes[e.Element]; ok {
+				return n, code
+			}
+		}
 	}
-	return "024", code // invalid interchange content
+	return note, code
+}
+
+// isaNotes are the TA1 note codes (I18) for an invalid ISA element.
+var isaNotes = map[int]string{
+	5: "005", 6: "006", 7: "007", 8: "008", 9: "014", 10: "015", 11: "016", 12: "017", 13: "018", 15: "020",
 }
 
 func allDigits(s string) bool {

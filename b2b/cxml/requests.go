@@ -244,7 +244,11 @@ type InvoiceDetailRequestHeader struct {
 
 // InvoiceDetailOrder is the part of the invoice for one order.
 type InvoiceDetailOrder struct {
-	OrderReference OrderReference      `xml:"InvoiceDetailOrderInfo>OrderReference"`
+	OrderReference OrderReference `xml:"InvoiceDetailOrderInfo>OrderReference"`
+	// OrderIDInfo names the order when OrderReference does not.
+	OrderIDInfo struct {
+		OrderID string `xml:"orderID,attr"`
+	} `xml:"InvoiceDetailOrderInfo>OrderIDInfo"`
 	Items          []InvoiceDetailItem `xml:"InvoiceDetailItem"`
 }
 

@@ -45,6 +45,14 @@ func TestSamples(t *testing.T) {
 			messages: []string{"DESADV/1/13", "DESADV/1/13"},
 			errs: []string{
 				"segment 2 (UNG at byte 62) element 05: group reference number (UNG05) is missing",
+				// Syntax 3: UNG02, 03, 04, 06 and 07 are mandatory too.
+				"segment 2 (UNG at byte 62) element 02-1: application sender identification (UNG02-1) is missing",
+				"segment 2 (UNG at byte 62) element 03-1: application recipient identification (UNG03-1) is missing",
+				"segment 2 (UNG at byte 62) element 04-1: date of preparation (UNG04-1) is missing",
+				"segment 2 (UNG at byte 62) element 04-2: time of preparation (UNG04-2) is missing",
+				"segment 2 (UNG at byte 62) element 06: controlling agency (UNG06) is missing",
+				"segment 2 (UNG at byte 62) element 07-1: message version number (UNG07-1) is missing",
+				"segment 2 (UNG at byte 62) element 07-2: message release number (UNG07-2) is missing",
 				"message 1 (DESADV): segment 13 (UNT at byte 271) element 01: count 9 does not match 13 segments",
 				"message 1 (DESADV): segment 13 (UNT at byte 471) element 01: count 9 does not match 13 segments",
 				"segment 29 (UNE at byte 481) element 01: count of messages is missing (2 counted)",

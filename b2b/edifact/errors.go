@@ -32,6 +32,8 @@ const (
 	KindInterchangeCount                             // UNZ01 differs from the messages or groups counted
 	KindDuplicateReference                           // a reference repeated in its envelope (a warning)
 	KindSegmentRepeated                              // a segment that may occur once occurs again (UNS)
+	KindInvalidCharacter                             // a character no declared repertoire has (C1 controls under UNOC)
+	KindMergedSegments                               // a line break or terminator look-alike followed by a tag inside a segment
 )
 
 // Error is one syntax or envelope problem, located as precisely as the input

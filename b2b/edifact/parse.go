@@ -292,7 +292,7 @@ func (p *parser) closeInterchange(unz *Segment) {
 		if unz != nil {
 			what = "the next UNB"
 		}
-		p.errorf(KindInterchangeTrailerMissing, p.ic.Header, 0, 0, "interchange has no UNZ before %s", what)
+		p.trailerMissing(KindInterchangeTrailerMissing, "UNZ", unz, "interchange has no UNZ before %s", what)
 		p.ic = nil
 		return
 	}
@@ -320,6 +320,17 @@ func (p *parser) openGroup(seg Segment) {
 	p.grpFirst = len(p.ic.Messages)
 	p.required(seg, 1, 0, "message group identification (UNG01)")
 	p.required(seg, 5, 0, "group reference number (UNG05)")
+	if v := p.ic.SyntaxVersion; v != "" && v < "4" {
+		// Syntax 1-3 (ISO 9735:1988): sender, recipient, date/time,
+		// agency and message version are mandatory too (conditional from 4).
+		p.required(seg, 2, 1, "application sender identification (UNG02-1)")
+		p.required(seg, 3, 1, "application recipient identification (UNG03-1)")
+		p.required(seg, 4, 1, "date of preparation (UNG04-1)")
+		p.required(seg, 4, 2, "time of preparation (UNG04-2)")
+		p.required(seg, 6, 0, "controlling agency (UNG06)")
+		p.required(seg, 7, 1, "message version number (UNG07-1)")
+		p.required(seg, 7, 2, "message release number (UNG07-2)")
+	}
 }
 
 func (p *parser) closeGroup(une *Segment) {
@@ -330,7 +341,11 @@ func (p *parser) closeGroup(une *Segment) {
 	g := &p.ic.Groups[len(p.ic.Groups)-1]
 	g.Messages = p.ic.Messages[p.grpFirst:len(p.ic.Messages):len(p.ic.Messages)]
 	if une == nil || !une.Is("UNE") {
-		p.errorf(KindGroupTrailerMissing, g.Header, 0, 0, "group has no UNE")
+		what := "the end of input"
+		if une != nil {
+			what = une.Tag()
+		}
+		p.trailerMissing(KindGroupTrailerMissing, "UNE", une, "group has no UNE before %s", what)
 		p.inGroup = false
 		return
 	}
@@ -367,7 +382,6 @@ func (p *parser) closeMessage(next *Segment) {
 		return
 	}
 	segs := p.segs[p.msgStart:len(p.segs):len(p.segs)]
-	unh := segs[0]
 	m := Message{Reference: p.msgRef, Type: p.msgType, Version: p.msgID[1], Release: p.msgID[2],
 		Agency: p.msgID[3], Association: p.msgID[4], Segments: segs}
 	last := segs[len(segs)-1]
@@ -381,11 +395,31 @@ func (p *parser) closeMessage(next *Segment) {
 		if next != nil {
 			what = next.Tag()
 		}
-		p.errorf(KindMessageTrailerMissing, unh, 0, 0, "message has no UNT before %s", what)
+		p.trailerMissing(KindMessageTrailerMissing, "UNT", next, "message has no UNT before %s", what)
 	}
 	p.ic.Messages = append(p.ic.Messages, m)
 	p.msgStart = -1
 	p.msgRef, p.msgType, p.msgID = "", "", [5]string{}
+}
+
+// trailerMissing reports a missing trailer under the trailer's tag (not the
+// header's: a CONTRL names the segment that is missing), located where it
+// was due: before next, or at the end of input.
+func (p *parser) trailerMissing(kind Kind, tag string, next *Segment, format string, args ...any) {
+	e := &Error{Kind: kind, Tag: tag, Offset: len(p.sc.data), Reason: fmt.Sprintf(format, args...)}
+	at := Segment{}
+	if next != nil {
+		e.Offset = next.Offset()
+		at = *next
+	}
+	p.locate(e, at)
+	if p.msgStart >= 0 {
+		e.Segment = len(p.segs) - p.msgStart + 1
+	} else if next != nil {
+		e.Segment = next.Ordinal()
+	}
+	e.Tag = tag
+	p.errs = append(p.errs, e)
 }
 
 func (p *parser) checkCount(seg Segment, counted int, what string, kind Kind) {

@@ -192,7 +192,103 @@ func (s *Scanner) Next() bool {
 	if tl != 3 || !isAlnumUpper(raw[:3]) || s.ascii && !s.reported || len(raw) > s.lim.MaxElementLen {
 		s.checkSegment()
 	}
+	if suspect(raw) {
+		s.checkMerged(raw)
+	}
 	return true
+}
+
+// suspect reports whether raw holds a line feed or a byte >= 0x80, eight
+// bytes at a time: the only segments checkMerged must look at.
+func suspect(b []byte) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	n := lo * uint64('\n')
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		c := x ^ n
+		if (x|(c-lo)&^c)&hi != 0 {
+			return true
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] == '\n' || b[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+// lookAlikes are characters senders' tools put in place of the apostrophe
+// terminator (UTF-8, then single-byte Windows-1252 / ISO 8859-1).
+var lookAlikes = []struct {
+	b    string
+	name string
+}{
+	{"\u2019", "U+2019 right single quotation mark"}, {"\u2018", "U+2018 left single quotation mark"},
+	{"\u2032", "U+2032 prime"}, {"\u00b4", "U+00B4 acute accent"},
+	{"\x92", "byte 0x92 (Windows-1252 right single quotation mark)"}, {"\x91", "byte 0x91 (Windows-1252 left single quotation mark)"},
+	{"\xb4", "byte 0xB4 (ISO 8859-1 acute accent)"},
+}
+
+// checkMerged looks for the signs of a lost terminator in a segment: a line
+// break or a terminator look-alike followed by what reads as a segment tag
+// (the segments that follow were merged into this one), and, under UNOC, C1
+// control bytes (0x80-0x9F: no ISO 8859-1 character; often a Windows-1252
+// quotation mark standing in for the terminator).
+func (s *Scanner) checkMerged(raw []byte) {
+	el := s.d.Element
+	elemAt := func(k int) int { return bytes.Count(raw[:k], []byte{el}) }
+	if s.d.Segment != '\n' {
+		for k := bytes.IndexByte(raw, '\n'); k >= 0; {
+			if tag, ok := s.tagAt(raw, k+1); ok {
+				s.issue(KindMergedSegments, elemAt(k), "line break followed by %s inside the segment (at byte %d): the segment terminator %q before it is missing, so segments are merged", tag, s.seg.Offset()+k, s.d.Segment)
+				break
+			}
+			j := bytes.IndexByte(raw[k+1:], '\n')
+			if j < 0 {
+				break
+			}
+			k += 1 + j
+		}
+	}
+	if s.d.Segment == '\'' {
+		for _, la := range lookAlikes {
+			if len(la.b) == 1 && s.charset == CharsetUTF8 {
+				continue // a lone byte >= 0x80 is not UTF-8 text: reported as such
+			}
+			if k := bytes.Index(raw, []byte(la.b)); k >= 0 {
+				if tag, ok := s.tagAt(raw, k+len(la.b)); ok {
+					s.issue(KindMergedSegments, elemAt(k), "%s followed by %s inside the segment (at byte %d): it stands in for the segment terminator \"'\", so segments are merged", la.name, tag, s.seg.Offset()+k)
+					return
+				}
+			}
+		}
+	}
+	if s.charset == CharsetLatin1 {
+		for k, c := range raw {
+			if c >= 0x80 && c <= 0x9f {
+				s.issue(KindInvalidCharacter, elemAt(k), "byte 0x%02X (at byte %d) is a C1 control character, not a character of UNOC (ISO 8859-1)", c, s.seg.Offset()+k)
+				return
+			}
+		}
+	}
+}
+
+// tagAt reports whether raw at i (after blanks and line breaks) starts
+// with a segment tag: three upper-case letters or digits followed by the
+// element separator or the end of the segment.
+func (s *Scanner) tagAt(raw []byte, i int) (string, bool) {
+	for i < len(raw) && (raw[i] == '\r' || raw[i] == '\n' || raw[i] == ' ') {
+		i++
+	}
+	if i+3 > len(raw) || !isAlnumUpper(raw[i:i+3]) || raw[i] < 'A' {
+		return "", false
+	}
+	if i+3 < len(raw) && raw[i+3] != s.d.Element {
+		return "", false
+	}
+	return string(raw[i : i+3]), true
 }
 
 // indexByte returns the index of the first c in b at or after i, or -1,
@@ -269,8 +365,10 @@ func (s *Scanner) readUNB() {
 		s.charset = CharsetASCII
 		if len(id) == 4 && bytes.HasPrefix(id, []byte("UNO")) {
 			s.issue(KindCharset, 1, "syntax identifier %s: text is passed through undecoded", id)
-		} else {
-			s.issue(KindInvalidValue, 1, "syntax identifier %q is not a UNOx identifier", clip(id))
+		} else if len(id) > 0 {
+			// Identifiers of other agencies (IATA's IATB, KECA …) are in
+			// use; a lenient reader passes their text through.
+			s.issue(KindCharset, 1, "syntax identifier %q is not a UN/ECE level (UNOx): text is passed through undecoded", clip(id))
 		}
 	}
 	if v := s.seg.Component(1, 2); string(v) == "4" && !s.una {

@@ -202,8 +202,8 @@ type Status string
 
 // The statuses.
 const (
-	Accepted           Status = "accepted"             // every unit mapped
-	AcceptedWithErrors Status = "accepted_with_errors" // mapped, with warnings or envelope errors
+	Accepted           Status = "accepted"             // every unit mapped (perhaps with warnings: see Result.Warnings)
+	AcceptedWithErrors Status = "accepted_with_errors" // every unit mapped, with envelope errors
 	PartiallyAccepted  Status = "partially_accepted"   // some units rejected
 	Rejected           Status = "rejected"             // nothing mapped
 )
@@ -310,7 +310,7 @@ func (in *Intake) ProcessAs(ctx context.Context, scope Scope, raw []byte, hint F
 	if p.err != nil {
 		return r, p.err
 	}
-	r.Status = status(mapped, len(r.Rejections), len(r.Warnings))
+	r.Status = status(mapped, r.Rejections)
 	if r.Tenant == "" {
 		r.Tenant = scope.Tenant
 	}
@@ -334,11 +334,20 @@ func (in *Intake) ProcessAs(ctx context.Context, scope Scope, raw []byte, hint F
 	return r, nil
 }
 
-func status(mapped, rejected, warned int) Status {
+// status is the outcome of an input: warnings alone leave it accepted (the
+// answer lists them); errors outside any unit (envelope errors) make it
+// accepted_with_errors when every unit mapped.
+func status(mapped int, rejections []*mapping.Problem) Status {
+	units := 0
+	for _, r := range rejections {
+		if r.Set != "" || r.SetID != "" {
+			units++
+		}
+	}
 	switch {
-	case rejected == 0 && warned == 0:
+	case len(rejections) == 0:
 		return Accepted
-	case rejected == 0:
+	case units == 0 && mapped > 0:
 		return AcceptedWithErrors
 	case mapped > 0:
 		return PartiallyAccepted
@@ -580,8 +589,25 @@ func (p *run) x12() int {
 			continue
 		}
 		p.r.Acks = append(p.r.Acks, a)
+		if pf.X12 != nil && pf.X12.ApplicationAdvice == "824" && hasApplication(out) {
+			a, err := ack.X12Advice(ic, out.Rejections, out.Warnings, ack.Options{Control: p.control(pf), Now: p.now})
+			if err == nil && a != nil && p.err == nil {
+				p.r.Acks = append(p.r.Acks, a)
+			}
+		}
 	}
 	return mapped
+}
+
+// hasApplication reports whether a mapping output has an application or
+// configuration problem (for the 824/APERAK).
+func hasApplication(out mapping.Output) bool {
+	for _, pr := range append(out.Rejections[:len(out.Rejections):len(out.Rejections)], out.Warnings...) {
+		if pr.Application {
+			return true
+		}
+	}
+	return false
 }
 
 // onlyAcks reports whether an interchange holds only functional
@@ -599,12 +625,12 @@ func onlyAcks(ic *x12.Interchange) bool {
 
 func x12Problem(e *x12.Error, partnerID string) *mapping.Problem {
 	return &mapping.Problem{Standard: partner.X12, Partner: partnerID, Interchange: e.Interchange, Group: e.Group, Set: e.Set, SetID: e.SetID,
-		Segment: e.Segment, Tag: e.Tag, Element: e.Element, Component: e.Component, Reason: e.Reason}
+		Segment: e.Segment, Tag: e.Tag, Element: e.Element, Component: e.Component, Reason: e.Reason, Offset: e.Offset}
 }
 
 func edifactProblem(e *edifact.Error, partnerID string) *mapping.Problem {
 	return &mapping.Problem{Standard: partner.EDIFACT, Partner: partnerID, Interchange: e.Interchange, Group: e.Group, Set: e.Message, SetID: e.MessageType,
-		Segment: e.Segment, Tag: e.Tag, Element: e.Element, Component: e.Component, Reason: e.Reason}
+		Segment: e.Segment, Tag: e.Tag, Element: e.Element, Component: e.Component, Reason: e.Reason, Offset: e.Offset}
 }
 
 func (p *run) edifact() int {
@@ -657,6 +683,12 @@ func (p *run) edifact() int {
 			continue
 		}
 		p.r.Acks = append(p.r.Acks, a)
+		if pf.EDIFACT != nil && pf.EDIFACT.ApplicationAdvice == "aperak" && hasApplication(out) {
+			a, err := ack.APERAK(ic, out.Rejections, out.Warnings, ack.Options{Control: p.control(pf), Now: p.now})
+			if err == nil && a != nil && p.err == nil {
+				p.r.Acks = append(p.r.Acks, a)
+			}
+		}
 	}
 	return mapped
 }

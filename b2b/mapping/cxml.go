@@ -56,10 +56,10 @@ func (c *xreq) unmapped(path string, err error) *Problem {
 	var ue *partner.UnmappedError
 	if errors.As(err, &ue) {
 		pr := c.problem(path, ue.Field, ue.Code, "%s %q is not mapped for partner %s", ue.Kind, ue.Code, ue.Partner)
-		pr.Unmapped = true
+		pr.Unmapped, pr.Application = true, true
 		return pr
 	}
-	return c.problem(path, "", "", "%v", err)
+	return application(c.problem(path, "", "", "%v", err))
 }
 
 func (c *xreq) num(s, path, field string) (float64, bool, error) {
@@ -78,6 +78,15 @@ func (c *xreq) unit(code, path, field string) (string, string, error) {
 	code = strings.TrimSpace(code)
 	u, err := c.p.MapUnit(partner.CXML, code, field)
 	if err != nil {
+		var ue *partner.UnmappedError
+		if errors.As(err, &ue) && ue.Code != "" {
+			// A tolerant receiver keeps what it cannot map: the code as
+			// written, which the rules report as not mappable.
+			pr := c.problem(path, field, code, "unit %q is not mapped for partner %s: kept as written (unit and unit_original %s)", code, c.p.ID, code)
+			pr.Unmapped, pr.Application = true, true
+			c.warnings = append(c.warnings, pr)
+			return code, code, nil
+		}
 		return "", code, c.unmapped(path, err)
 	}
 	return u, code, nil
@@ -128,7 +137,7 @@ func (c *xreq) event(typ procure.Type, docID string, version int, at time.Time, 
 
 func (c *xreq) run() ([]*procure.Event, error) {
 	if c.p.CXML != nil && !partner.AcceptsVersion(c.p.CXML.Versions, c.doc.Version) {
-		return nil, c.problem("cXML@version", "", c.doc.Version, "cXML version %s is not one partner %s sends (%s)", c.doc.Version, c.p.ID, strings.Join(c.p.CXML.Versions, ", "))
+		return nil, application(c.problem("cXML@version", "", c.doc.Version, "cXML version %s is not one partner %s sends (%s)", c.doc.Version, c.p.ID, strings.Join(c.p.CXML.Versions, ", ")))
 	}
 	r := c.doc.Request
 	switch {
@@ -359,12 +368,15 @@ func (c *xreq) shipNotice(r *cxml.ShipNoticeRequest) ([]*procure.Event, error) {
 		return []*procure.Event{c.event(procure.ASNCancelled, h.ShipmentID, 0, at, c.supplier(), plant, &procure.Cancellation{Reason: "cancelled by the sender (ShipNoticeHeader operation delete)"})}, nil
 	}
 	if h.ShipmentDate.IsZero() {
-		return nil, c.problem(hp+"@shipmentDate", "ship_date", "", "shipmentDate is missing")
+		return nil, application(c.problem(hp+"@shipmentDate", "ship_date", "", "shipmentDate is missing"))
 	}
-	if h.DeliveryDate.IsZero() {
-		return nil, c.problem(hp+"@deliveryDate", "expected_arrival", "", "deliveryDate is missing")
+	arrive := h.DeliveryDate.Time
+	if arrive.IsZero() {
+		arrive = arrivalFromShip(c.p, h.ShipmentDate.Time, func(format string, args ...any) {
+			c.warn(hp+"@deliveryDate", "expected_arrival", format, args...)
+		})
 	}
-	sn := &procure.ShipNotice{ShipDate: h.ShipmentDate.UTC(), ExpectedArrival: h.DeliveryDate.UTC(), ShipTo: plant}
+	sn := &procure.ShipNotice{ShipDate: h.ShipmentDate.UTC(), ExpectedArrival: arrive.UTC(), ShipTo: plant}
 	for _, sc := range r.ShipControl {
 		for _, ci := range sc.Carriers {
 			switch strings.ToLower(ci.Domain) {
@@ -426,18 +438,33 @@ func (c *xreq) invoice(r *cxml.InvoiceDetailRequest) ([]*procure.Event, error) {
 	s := r.Summary
 	currency := s.Subtotal.Money.Currency
 	inv := &procure.InvoiceStatus{Status: procure.InvoiceReceived}
+	switch h.Purpose {
+	case "creditMemo", "lineLevelCreditMemo":
+		inv.CreditNote = true
+	}
+	const sumPath = "InvoiceDetailRequest/InvoiceDetailSummary"
+	subtotal, _, err := c.num(s.Subtotal.Money.Value, sumPath+"/SubtotalAmount/Money", "amount")
+	if err != nil {
+		return nil, err
+	}
 	// The invoice amount: DueAmount, NetAmount, GrossAmount when given,
 	// else the cXML definition of gross: subtotal + tax + special handling +
-	// shipping.
+	// shipping. An explicit 0 against a non-zero subtotal is a sender's
+	// placeholder, not the amount: it is passed over with a warning.
 	var amount float64
 	found := false
-	for _, a := range []*cxml.Amount{s.Due, s.Net, s.Gross} {
+	for i, a := range []*cxml.Amount{s.Due, s.Net, s.Gross} {
 		if a == nil || strings.TrimSpace(a.Money.Value) == "" {
 			continue
 		}
-		v, ok, err := c.num(a.Money.Value, "InvoiceDetailRequest/InvoiceDetailSummary", "amount")
+		name := [...]string{"DueAmount", "NetAmount", "GrossAmount"}[i]
+		v, ok, err := c.num(a.Money.Value, sumPath+"/"+name+"/Money", "amount")
 		if err != nil {
 			return nil, err
+		}
+		if ok && v == 0 && subtotal != 0 {
+			c.warn(sumPath+"/"+name+"/Money", "amount", "%s is 0 while SubtotalAmount is %s: not taken as the invoice amount", name, strings.TrimSpace(s.Subtotal.Money.Value))
+			continue
 		}
 		if ok {
 			amount, found = v, true
@@ -464,6 +491,14 @@ func (c *xreq) invoice(r *cxml.InvoiceDetailRequest) ([]*procure.Event, error) {
 		return nil, c.unmapped("InvoiceDetailRequest/InvoiceDetailSummary/SubtotalAmount/Money@currency", err)
 	}
 	inv.Currency, inv.Amount = cur, round(amount, procure.CurrencyMinorUnits(cur))
+	if inv.Amount < 0 {
+		if !inv.CreditNote {
+			c.warn(sumPath, "credit_note", "invoice amount %v is negative: the invoice is read as a credit note", inv.Amount)
+		}
+		inv.CreditNote, inv.Amount = true, -inv.Amount
+	}
+	var linesTotal float64
+	lineAmounts := true
 	if len(h.PaymentTerm) > 0 && !h.InvoiceDate.IsZero() {
 		if n, err := strconv.Atoi(strings.TrimSpace(h.PaymentTerm[0].PayInNumberOfDays)); err == nil && n >= 0 {
 			inv.DueDate = procure.DateOf(h.InvoiceDate.AddDate(0, 0, n))
@@ -471,6 +506,17 @@ func (c *xreq) invoice(r *cxml.InvoiceDetailRequest) ([]*procure.Event, error) {
 	}
 	for oi, o := range r.Orders {
 		po := strings.TrimSpace(o.OrderReference.OrderID)
+		if po == "" {
+			po = strings.TrimSpace(o.OrderIDInfo.OrderID)
+		}
+		if po == "" {
+			opath := fmt.Sprintf("InvoiceDetailRequest/InvoiceDetailOrder[%d]/InvoiceDetailOrderInfo/OrderReference", oi+1)
+			if ref := strings.TrimSpace(o.OrderReference.DocumentReference.PayloadID); ref != "" {
+				c.warn(opath+"/DocumentReference@payloadID", fmt.Sprintf("lines[%d].po", len(inv.Lines)), "the order is named only by the payloadID %s of its OrderRequest, not by an orderID: its lines carry no PO", ref)
+			} else {
+				c.warn(opath+"@orderID", fmt.Sprintf("lines[%d].po", len(inv.Lines)), "the order is not named (no orderID, OrderIDInfo or DocumentReference): its lines carry no PO")
+			}
+		}
 		if inv.PO == "" {
 			inv.PO = po
 		}
@@ -482,11 +528,24 @@ func (c *xreq) invoice(r *cxml.InvoiceDetailRequest) ([]*procure.Event, error) {
 				ln = it.InvoiceLineNumber
 			}
 			l := procure.InvoiceLine{PO: po, Line: c.lineNo(ln, path+"/InvoiceDetailItemReference@lineNumber", field, k)}
+			if n, ok := lineNumber(it.InvoiceLineNumber); ok {
+				l.InvoiceLine = n
+			}
 			q, _, err := c.num(it.Quantity, path+"@quantity", field+".quantity")
 			if err != nil {
 				return nil, err
 			}
 			l.Quantity = q
+			if l.Quantity < 0 && inv.CreditNote {
+				l.Quantity = -l.Quantity
+			}
+			if v, ok, err := c.num(it.Subtotal.Money.Value, path+"/SubtotalAmount/Money", field+".amount"); err != nil {
+				return nil, err
+			} else if ok {
+				linesTotal += v
+			} else {
+				lineAmounts = false
+			}
 			if strings.TrimSpace(it.UnitOfMeasure) != "" {
 				if l.Unit, _, err = c.unit(it.UnitOfMeasure, path+"/UnitOfMeasure", field+".unit"); err != nil {
 					return nil, err
@@ -498,6 +557,11 @@ func (c *xreq) invoice(r *cxml.InvoiceDetailRequest) ([]*procure.Event, error) {
 			}
 			l.UnitPrice = p
 			inv.Lines = append(inv.Lines, l)
+		}
+	}
+	if lineAmounts && len(inv.Lines) > 0 && strings.TrimSpace(s.Subtotal.Money.Value) != "" {
+		if d := round(linesTotal-subtotal, 2); d >= 0.01 || d <= -0.01 {
+			c.warn(sumPath+"/SubtotalAmount/Money", "amount", "SubtotalAmount %s differs from the sum of the line subtotals %v by %v", strings.TrimSpace(s.Subtotal.Money.Value), round(linesTotal, 2), d)
 		}
 	}
 	plant, err := c.plant("", "")

@@ -14,13 +14,15 @@ import (
 )
 
 // EDIFACT maps the messages of one interchange for partner p. Messages that
-// the tokenizer reported an error for are skipped (the CONTRL rejects them).
+// the tokenizer reported an error for give no event (the CONTRL rejects
+// them); their mapping rejections are still returned, so that one defect
+// does not hide another.
 func EDIFACT(p *partner.Profile, ic *edifact.Interchange, syntaxErrs []*edifact.Error, opt Options) Output {
 	var out Output
-	bad := map[string]bool{}
+	bad := map[string][]*edifact.Error{}
 	for _, e := range syntaxErrs {
 		if e.Interchange == ic.Control && e.Message != "" {
-			bad[e.Message] = true
+			bad[e.Message] = append(bad[e.Message], e)
 		}
 	}
 	groupOf := map[int]string{}
@@ -34,13 +36,25 @@ func EDIFACT(p *partner.Profile, ic *edifact.Interchange, syntaxErrs []*edifact.
 	shared := &ediShared{prefs: p.ProductQualifiers(partner.EDIFACT)}
 	for i := range ic.Messages {
 		m := &ic.Messages[i]
-		if bad[m.Reference] || len(m.Segments) == 0 {
+		if len(m.Segments) == 0 {
 			continue
 		}
 		c := &emsg{p: p, ic: ic, m: m, group: groupOf[m.Segments[0].Offset()], index: i + 1, opt: opt,
 			dec: ic.Delimiters.Decimal, shared: shared}
 		c.copy.setRange(m.Segments[0].Raw(), m.Segments[len(m.Segments)-1].Raw())
 		evs, err := c.run()
+		if errs, ok := bad[m.Reference]; ok {
+			// Rejected by its syntax errors already; mapped all the same so
+			// that a defect of its body (a missing BGM) is reported too and
+			// one defect does not hide another, unless the segments
+			// themselves are unreliable. Nothing else is kept.
+			if err != nil {
+				if pr := c.asProblem(err); diagnosableEDIFACT(errs, pr) {
+					out.Rejections = append(out.Rejections, pr)
+				}
+			}
+			continue
+		}
 		out.Warnings = append(out.Warnings, c.warnings...)
 		out.Acknowledgements = append(out.Acknowledgements, c.acks...)
 		if err != nil {
@@ -50,6 +64,23 @@ func EDIFACT(p *partner.Profile, ic *edifact.Interchange, syntaxErrs []*edifact.
 		out.Events = append(out.Events, evs...)
 	}
 	return out
+}
+
+// diagnosableEDIFACT reports whether the mapping problem pr of a message
+// with syntax errors errs is worth reporting: the errors leave the
+// segments intact (counts, references, values) and none names the same
+// element.
+func diagnosableEDIFACT(errs []*edifact.Error, pr *Problem) bool {
+	for _, e := range errs {
+		switch e.Kind {
+		case edifact.KindBadTag, edifact.KindMergedSegments, edifact.KindUnexpectedSegment, edifact.KindLimit, edifact.KindSyntax:
+			return false
+		}
+		if e.Segment == pr.Segment && e.Element == pr.Element {
+			return false
+		}
+	}
+	return true
 }
 
 // emsg is the mapping state of one message.
@@ -82,7 +113,7 @@ func (c *emsg) problem(seg edifact.Segment, elem, comp int, field, value, format
 	pr := c.base()
 	if seg.Ordinal() > 0 {
 		pr.Segment = seg.Ordinal() - c.m.Segments[0].Ordinal() + 1
-		pr.Tag, pr.Element, pr.Component = clone(seg.Tag()), elem, comp
+		pr.Tag, pr.Element, pr.Component, pr.Offset = clone(seg.Tag()), elem, comp, seg.Offset()
 	}
 	pr.Field, pr.Value, pr.Reason = field, value, fmt.Sprintf(format, args...)
 	return pr
@@ -106,10 +137,10 @@ func (c *emsg) unmapped(seg edifact.Segment, elem, comp int, err error) *Problem
 	var ue *partner.UnmappedError
 	if errors.As(err, &ue) {
 		pr := c.problem(seg, elem, comp, ue.Field, ue.Code, "%s %q is not mapped for partner %s", ue.Kind, ue.Code, ue.Partner)
-		pr.Unmapped = true
+		pr.Unmapped, pr.Application = true, true
 		return pr
 	}
-	return c.problem(seg, elem, comp, "", "", "%v", err)
+	return application(c.problem(seg, elem, comp, "", "", "%v", err))
 }
 
 // txt is component j of element i, unescaped, decoded and copied.
@@ -144,6 +175,14 @@ func (c *emsg) unit(seg edifact.Segment, i, j int, field fld) (canon, orig strin
 		var ue *partner.UnmappedError
 		if errors.As(err, &ue) {
 			ue.Field = field.String()
+			if ue.Code != "" {
+				// A tolerant receiver keeps what it cannot map: the code as
+				// written, which the rules report as not mappable.
+				pr := c.problem(seg, i, j, ue.Field, ue.Code, "unit %q is not mapped for partner %s: kept as written (unit and unit_original %s)", ue.Code, ue.Partner, ue.Code)
+				pr.Unmapped, pr.Application = true, true
+				c.warnings = append(c.warnings, pr)
+				return orig, orig, nil
+			}
 		}
 		return "", orig, c.unmapped(seg, i, j, err)
 	}
@@ -211,7 +250,7 @@ func (c *emsg) versions() []string {
 
 func (c *emsg) run() ([]*procure.Event, error) {
 	if v := c.m.Version + ":" + c.m.Release; c.m.Type != "CONTRL" && !partner.AcceptsVersion(c.versions(), v) {
-		return nil, c.problem(c.m.Segments[0], 2, 2, "", v, "directory %s is not one partner %s sends (%s)", v, c.p.ID, strings.Join(c.versions(), ", "))
+		return nil, application(c.problem(c.m.Segments[0], 2, 2, "", v, "directory %s is not one partner %s sends (%s)", v, c.p.ID, strings.Join(c.versions(), ", ")))
 	}
 	switch c.m.Type {
 	case "ORDERS", "ORDCHG":
@@ -707,7 +746,7 @@ func (c *emsg) orderResponse() ([]*procure.Event, error) {
 		case action != "":
 			st, ok := lineAction[action]
 			if !ok {
-				return nil, c.problem(g.lin, 2, 1, field.sub("status").String(), action, "line action %q is not mapped to accepted, changed or rejected", action)
+				return nil, application(c.problem(g.lin, 2, 1, field.sub("status").String(), action, "line action %q is not mapped to accepted, changed or rejected", action))
 			}
 			l.Status = st
 		case h.function == "27":
@@ -770,7 +809,7 @@ func (c *emsg) despatchAdvice() ([]*procure.Event, error) {
 	sn := &procure.ShipNotice{BillOfLading: c.ref(h, "BM"), Tracking: c.ref(h, "CN")}
 	ship, ok := h.dates["11"]
 	if !ok {
-		return nil, c.problem(h.bgm, 0, 0, "ship_date", "", "no despatch date (DTM+11)")
+		return nil, application(c.problem(h.bgm, 0, 0, "ship_date", "", "no despatch date (DTM+11)"))
 	}
 	var arrive time.Time
 	for _, q := range []string{"17", "132", "2", "69"} {
@@ -780,7 +819,16 @@ func (c *emsg) despatchAdvice() ([]*procure.Event, error) {
 		}
 	}
 	if arrive.IsZero() {
-		return nil, c.problem(h.bgm, 0, 0, "expected_arrival", "", "no estimated delivery date (DTM+17, 132, 2 or 69)")
+		for _, g := range groups {
+			if d := c.lineDate(g, "17", "132", "2", "69"); !d.IsZero() && !d.Before(ship) {
+				arrive = d
+				c.warn(g.lin, 0, 0, "expected_arrival", "no estimated delivery date in the header: expected_arrival is the first line's")
+				break
+			}
+		}
+	}
+	if arrive.IsZero() {
+		arrive = arrivalFromShip(c.p, ship, func(format string, args ...any) { c.warn(h.bgm, 0, 0, "expected_arrival", format, args...) })
 	}
 	sn.ShipDate, sn.ExpectedArrival = ship.UTC(), arrive.UTC()
 	// Carrier (TDT) and packs (CPS … PAC … GIN) come from the whole body.
@@ -854,7 +902,7 @@ func (c *emsg) despatchAdvice() ([]*procure.Event, error) {
 		l := procure.ASNLine{Item: c.item(g)}
 		l.PO, l.Line = c.poLine(g, k, field, h)
 		if l.PO == "" {
-			return nil, c.problem(g.lin, 0, 0, field.sub("po").String(), "", "line has no order reference (RFF+ON in the line or header)")
+			return nil, application(c.problem(g.lin, 0, 0, field.sub("po").String(), "", "line has no order reference (RFF+ON in the line or header)"))
 		}
 		q, unit, orig, found, err := c.qty(g, field, "12", "46")
 		if err != nil {
@@ -906,7 +954,7 @@ func (c *emsg) receivingAdvice() ([]*procure.Event, error) {
 		l := procure.ReceiptLine{Item: c.item(g)}
 		l.PO, l.Line = c.poLine(g, k, field, h)
 		if l.PO == "" {
-			return nil, c.problem(g.lin, 0, 0, field.sub("po").String(), "", "line has no order reference (RFF+ON in the line or header)")
+			return nil, application(c.problem(g.lin, 0, 0, field.sub("po").String(), "", "line has no order reference (RFF+ON in the line or header)"))
 		}
 		q, unit, _, found, err := c.qty(g, field, "48", "194", "46")
 		if err != nil {
@@ -950,6 +998,11 @@ func (c *emsg) receivingAdvice() ([]*procure.Event, error) {
 // invoice total, 128 total amount, 79 total line items.
 var invoiceAmounts = []string{"77", "9", "86", "39", "128", "79"}
 
+// creditNotes are the BGM document names (1001) of credit notes: 381
+// credit note, 81 related to goods or services, 83 related to financial
+// adjustments, 262 consolidated, 396 factored, 532 forwarder's.
+var creditNotes = map[string]bool{"381": true, "81": true, "83": true, "262": true, "396": true, "532": true}
+
 // invoice maps INVOIC to invoice.status_changed with status received.
 func (c *emsg) invoice() ([]*procure.Event, error) {
 	h, groups, summary, err := c.walk()
@@ -963,9 +1016,12 @@ func (c *emsg) invoice() ([]*procure.Event, error) {
 	if err != nil {
 		return nil, c.unmapped(h.curSeg, 1, 2, err)
 	}
-	inv := &procure.InvoiceStatus{Status: procure.InvoiceReceived, PO: c.ref(h, "ON"), Currency: cur}
-	if t, ok := h.dates["13"]; ok {
-		inv.DueDate = procure.DateOf(t)
+	inv := &procure.InvoiceStatus{Status: procure.InvoiceReceived, PO: c.ref(h, "ON"), Currency: cur, CreditNote: creditNotes[h.docName]}
+	for _, q := range []string{"13", "140"} { // due date, payment due date
+		if t, ok := h.dates[q]; ok {
+			inv.DueDate = procure.DateOf(t)
+			break
+		}
 	}
 	rank := -1
 	for _, seg := range summary {
@@ -980,6 +1036,12 @@ func (c *emsg) invoice() ([]*procure.Event, error) {
 			inv.Amount, rank = v, r
 		}
 	}
+	if inv.Amount < 0 {
+		if !inv.CreditNote {
+			c.warn(h.bgm, 1, 1, "credit_note", "invoice amount %v is negative: the invoice is read as a credit note", inv.Amount)
+		}
+		inv.CreditNote, inv.Amount = true, -inv.Amount
+	}
 	for k, g := range groups {
 		field := lineField(k)
 		l := procure.InvoiceLine{}
@@ -990,6 +1052,9 @@ func (c *emsg) invoice() ([]*procure.Event, error) {
 		}
 		if found {
 			l.Quantity, l.Unit = q, unit
+			if l.Quantity < 0 && inv.CreditNote {
+				l.Quantity = -l.Quantity
+			}
 		}
 		p, basis, err := c.price(g, field)
 		if err != nil {

@@ -61,6 +61,16 @@ type Problem struct {
 	Unmapped bool
 	// Unsupported is true when the set or message type is not mapped at all.
 	Unsupported bool
+	// Application is true for an application or configuration problem in
+	// a syntactically valid unit: a code the partner profile does not map
+	// (unit, ship-to, currency), a value the canonical model needs and the
+	// document lacks (an arrival date), a version the profile does not list.
+	// It goes back to the partner in an 824 or APERAK when the profile asks
+	// for one, otherwise it stays internal (the rejection raises an exception
+	// for the integration team); 997/999/CONTRL report syntax only.
+	Application bool
+	// Offset is the byte offset of the segment in the input (with Tag set).
+	Offset int
 }
 
 func (p *Problem) Error() string {
@@ -102,10 +112,16 @@ func (p *Problem) Error() string {
 		b.WriteString(": ")
 	}
 	if p.Tag != "" {
+		// Outside any interchange the byte offset is the only way to find
+		// the segment; inside, the positions are enough.
+		at := ""
+		if p.Interchange == "" && p.Standard != partner.CXML {
+			at = fmt.Sprintf(" at byte %d", p.Offset)
+		}
 		if p.Segment > 0 {
-			fmt.Fprintf(&b, "segment %d (%s)", p.Segment, p.Tag)
+			fmt.Fprintf(&b, "segment %d (%s%s)", p.Segment, p.Tag, at)
 		} else {
-			b.WriteString(p.Tag)
+			b.WriteString(p.Tag + at)
 		}
 		if p.Element > 0 {
 			fmt.Fprintf(&b, " element %02d", p.Element)
@@ -187,6 +203,24 @@ func newEvent(p *partner.Profile, typ procure.Type, docID string, version int, a
 // (with a warning from the caller).
 func usable(t time.Time) bool {
 	return !t.IsZero() && t.Year() >= 2000 && t.Year() <= 2200
+}
+
+// application marks pr as an application or configuration problem.
+func application(pr *Problem) *Problem {
+	pr.Application = true
+	return pr
+}
+
+// arrivalFromShip is the expected arrival of a ship notice that states
+// none: the ship date plus the partner's transit days (the canonical model
+// needs an arrival; a tolerant receiver derives it and says so).
+func arrivalFromShip(p *partner.Profile, ship time.Time, warn func(format string, args ...any)) time.Time {
+	if p.TransitDays > 0 {
+		warn("no estimated arrival: expected_arrival is the ship date plus partner %s's transit_days (%d)", p.ID, p.TransitDays)
+		return ship.AddDate(0, 0, p.TransitDays)
+	}
+	warn("no estimated arrival and partner %s has no transit_days: expected_arrival is the ship date", p.ID)
+	return ship
 }
 
 // parseNumber reads a decimal number as B2B standards write it: optional

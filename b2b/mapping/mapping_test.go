@@ -226,7 +226,7 @@ func TestEventIDsAreDeterministic(t *testing.T) {
 	}
 }
 
-func TestUnmappedUnitRejectsTheSet(t *testing.T) {
+func TestUnmappedUnitIsKeptWithAWarning(t *testing.T) {
 	reg := registry(t)
 	data, err := os.ReadFile(filepath.Join(samplesDir(t), "x12-850-nodex12-1.edi"))
 	if err != nil {
@@ -234,13 +234,22 @@ func TestUnmappedUnitRejectsTheSet(t *testing.T) {
 	}
 	data = bytes.Replace(data, []byte("PO1*2*220*EA*"), []byte("PO1*2*220*QQ*"), 1)
 	out := mapFile(t, reg, data)
-	if len(out.Events) != 0 || len(out.Rejections) != 1 {
+	if len(out.Events) != 1 || len(out.Rejections) != 0 {
 		t.Fatalf("events %d, rejections %v", len(out.Events), out.Rejections)
 	}
-	r := out.Rejections[0]
-	want := `partner widget-buyer interchange 000003438 group 1421 set 000000010 (850): segment 16 (PO1) element 03: unit "QQ" is not mapped for partner widget-buyer (field lines[1].unit)`
-	if r.Error() != want || !r.Unmapped || r.Value != "QQ" {
-		t.Fatalf("got  %s\nwant %s", r.Error(), want)
+	l := out.Events[0].Payload.(*procure.PurchaseOrder).Lines[1]
+	if l.Unit != "QQ" || l.UnitOriginal != "QQ" {
+		t.Errorf("line 2 unit %q (original %q), want QQ kept as written", l.Unit, l.UnitOriginal)
+	}
+	var w *Problem
+	for _, p := range out.Warnings {
+		if p.Field == "lines[1].unit" {
+			w = p
+		}
+	}
+	want := `partner widget-buyer interchange 000003438 group 1421 set 000000010 (850): segment 16 (PO1) element 03: unit "QQ" is not mapped for partner widget-buyer: kept as written (unit and unit_original QQ) (field lines[1].unit)`
+	if w == nil || w.Error() != want || !w.Unmapped || !w.Application || w.Value != "QQ" {
+		t.Fatalf("warning %v\nwant      %s", w, want)
 	}
 }
 

@@ -15,13 +15,15 @@ import (
 
 // X12 maps the transaction sets of one interchange for partner p. Sets that
 // the tokenizer reported an error for (syntaxErrs, as returned by x12.Parse)
-// are skipped: they are rejected by the acknowledgement, not mapped.
+// give no event (the acknowledgement rejects them); their mapping
+// rejections are still returned, so that every defect is reported.
 func X12(p *partner.Profile, ic *x12.Interchange, syntaxErrs []*x12.Error, opt Options) Output {
 	var out Output
-	bad := map[[2]string]bool{}
+	bad := map[[2]string][]*x12.Error{}
 	for _, e := range syntaxErrs {
 		if e.Interchange == ic.Control && e.Set != "" {
-			bad[[2]string{e.Group, e.Set}] = true
+			k := [2]string{e.Group, e.Set}
+			bad[k] = append(bad[k], e)
 		}
 	}
 	index := 0
@@ -31,14 +33,21 @@ func X12(p *partner.Profile, ic *x12.Interchange, syntaxErrs []*x12.Error, opt O
 		for si := range g.Sets {
 			s := &g.Sets[si]
 			index++
-			if bad[[2]string{g.Control, s.Control}] {
-				continue
-			}
 			c := &xset{p: p, ic: ic, g: g, s: s, index: index, opt: opt, shared: shared}
 			if n := len(s.Segments); n > 0 {
 				c.copy.setRange(s.Segments[0].Raw(), s.Segments[n-1].Raw())
 			}
 			evs, err := c.run()
+			if errs, ok := bad[[2]string{g.Control, s.Control}]; ok {
+				// Rejected by its syntax errors already; mapped all the same
+				// so that a defect of its body is reported too (one defect
+				// must not hide another), unless the segments themselves are
+				// unreliable. Nothing else is kept.
+				if pr := c.asProblemOrNil(err); pr != nil && diagnosableX12(errs, pr) {
+					out.Rejections = append(out.Rejections, pr)
+				}
+				continue
+			}
 			out.Warnings = append(out.Warnings, c.warnings...)
 			out.Acknowledgements = append(out.Acknowledgements, c.acks...)
 			if err != nil {
@@ -95,7 +104,7 @@ func (c *xset) pos(seg x12.Segment) int {
 func (c *xset) problem(seg x12.Segment, elem int, field, value, format string, args ...any) *Problem {
 	pr := c.base()
 	if seg.Ordinal() > 0 {
-		pr.Segment, pr.Tag, pr.Element = c.pos(seg), clone(seg.Tag()), elem
+		pr.Segment, pr.Tag, pr.Element, pr.Offset = c.pos(seg), clone(seg.Tag()), elem, seg.Offset()
 	}
 	pr.Field, pr.Value, pr.Reason = field, value, fmt.Sprintf(format, args...)
 	return pr
@@ -103,6 +112,29 @@ func (c *xset) problem(seg x12.Segment, elem int, field, value, format string, a
 
 func (c *xset) warn(seg x12.Segment, elem int, field, format string, args ...any) {
 	c.warnings = append(c.warnings, c.problem(seg, elem, field, "", format, args...))
+}
+
+// diagnosableX12 reports whether the mapping problem pr of a set with
+// syntax errors errs is worth reporting: the errors leave the segments
+// intact (counts, control numbers, values) and none names the same element.
+func diagnosableX12(errs []*x12.Error, pr *Problem) bool {
+	for _, e := range errs {
+		switch e.Kind {
+		case x12.KindBadTag, x12.KindLineBreak, x12.KindUnexpectedSegment, x12.KindLimit, x12.KindSyntax:
+			return false
+		}
+		if e.Segment == pr.Segment && e.Element == pr.Element {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *xset) asProblemOrNil(err error) *Problem {
+	if err == nil {
+		return nil
+	}
+	return c.asProblem(err)
 }
 
 // asProblem turns a mapping error into a located Problem.
@@ -121,10 +153,10 @@ func (c *xset) unmapped(seg x12.Segment, elem int, err error) *Problem {
 	var ue *partner.UnmappedError
 	if errors.As(err, &ue) {
 		pr := c.problem(seg, elem, ue.Field, ue.Code, "%s %q is not mapped for partner %s", ue.Kind, ue.Code, ue.Partner)
-		pr.Unmapped = true
+		pr.Unmapped, pr.Application = true, true
 		return pr
 	}
-	return c.problem(seg, elem, "", "", "%v", err)
+	return application(c.problem(seg, elem, "", "", "%v", err))
 }
 
 func (c *xset) str(seg x12.Segment, i int) string { return c.clone(seg.String(i)) }
@@ -156,6 +188,14 @@ func (c *xset) unit(seg x12.Segment, i int, field fld) (canon, orig string, err 
 		var ue *partner.UnmappedError
 		if errors.As(err, &ue) {
 			ue.Field = field.String()
+			if ue.Code != "" {
+				// A tolerant receiver keeps what it cannot map: the code as
+				// written, which the rules report as not mappable.
+				pr := c.problem(seg, i, ue.Field, ue.Code, "unit %q is not mapped for partner %s: kept as written (unit and unit_original %s)", ue.Code, ue.Partner, ue.Code)
+				pr.Unmapped, pr.Application = true, true
+				c.warnings = append(c.warnings, pr)
+				return orig, orig, nil
+			}
 		}
 		return "", orig, c.unmapped(seg, i, err)
 	}
@@ -196,7 +236,7 @@ func (c *xset) event(typ procure.Type, docID string, version int, supplier, plan
 
 func (c *xset) run() ([]*procure.Event, error) {
 	if !partner.AcceptsVersion(c.versions(), c.g.Version) {
-		return nil, c.problem(c.g.Header, 8, "", c.g.Version, "version %s is not one partner %s sends (%s)", c.g.Version, c.p.ID, strings.Join(c.versions(), ", "))
+		return nil, application(c.problem(c.g.Header, 8, "", c.g.Version, "version %s is not one partner %s sends (%s)", c.g.Version, c.p.ID, strings.Join(c.versions(), ", ")))
 	}
 	switch c.s.ID {
 	case "850", "860":
@@ -291,7 +331,7 @@ func (c *xset) item(seg x12.Segment, first int, field fld, required bool) (strin
 				got = append(got, q)
 			}
 		}
-		return "", c.problem(seg, first, field.String(), strings.Join(got, ","), "no product id with a qualifier partner %s accepts (%s); got %v", c.p.ID, strings.Join(prefs, ", "), got)
+		return "", application(c.problem(seg, first, field.String(), strings.Join(got, ","), "no product id with a qualifier partner %s accepts (%s); got %v", c.p.ID, strings.Join(prefs, ", "), got))
 	}
 	return c.clone(best), nil
 }
@@ -651,7 +691,7 @@ func (c *xset) ackLines(al *ackLine, k int, ackType string) ([]procure.AckLine, 
 		code := a.String(1)
 		st, ok := ackStatus[code]
 		if !ok {
-			return nil, c.problem(a, 1, field.sub("status").String(), code, "line item status %q is not mapped to accepted, changed, rejected or backordered", code)
+			return nil, application(c.problem(a, 1, field.sub("status").String(), code, "line item status %q is not mapped to accepted, changed, rejected or backordered", code))
 		}
 		l.Status = st
 		q, ok, err := c.num(a, 2, field.sub("quantity"))
@@ -945,10 +985,10 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 		return []*procure.Event{c.event(procure.ASNCancelled, shipID, 0, c.supplier(&pt), plant, &procure.Cancellation{Reason: "cancelled by the sender (856 purpose 01)"})}, nil
 	}
 	if shipDate.IsZero() {
-		return nil, c.problem(bsn, 3, "ship_date", "", "no ship date (DTM 011 or BSN03)")
+		return nil, application(c.problem(bsn, 3, "ship_date", "", "no ship date (DTM 011 or BSN03)"))
 	}
 	if arrive.IsZero() {
-		return nil, c.problem(bsn, 0, "expected_arrival", "", "no estimated delivery date (DTM 017, 067 or 002 at shipment level)")
+		arrive = c.deriveArrival(bsn, levels, shipDate)
 	}
 	sn.ShipDate, sn.ExpectedArrival = shipDate.UTC(), arrive.UTC()
 	plant, err := c.plant(&pt)
@@ -1027,7 +1067,7 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 			}
 		}
 		if prf.Ordinal() == 0 || strings.TrimSpace(prf.String(1)) == "" {
-			return nil, c.problem(h.seg, 0, field.sub("po").String(), "", "item HL %s has no purchase order (PRF01 at order or item level)", h.id)
+			return nil, application(c.problem(h.seg, 0, field.sub("po").String(), "", "item HL %s has no purchase order (PRF01 at order or item level)", h.id))
 		}
 		l.PO = c.str(prf, 1)
 		if sn1.Ordinal() == 0 {
@@ -1084,6 +1124,29 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 		return nil, c.problem(bsn, 0, "lines", "", "the ship notice has no item (HL I) level")
 	}
 	return []*procure.Event{c.event(procure.ASNSubmitted, shipID, 0, c.supplier(&pt), plant, &sn)}, nil
+}
+
+// deriveArrival is the expected arrival of an 856 whose shipment level has
+// none (real ASNs often carry only the ship date): a DTM 017/067/002 of an
+// order or item level, else the ship date plus the partner's transit days,
+// else the ship date; a warning says which.
+func (c *xset) deriveArrival(bsn x12.Segment, levels []*hl, ship time.Time) time.Time {
+	for _, h := range levels {
+		for _, seg := range h.segs {
+			if !seg.Is("DTM") {
+				continue
+			}
+			if q := seg.String(1); q == "017" || q == "067" || q == "002" {
+				if d, ok := c.date(seg, 2, 3); ok && !d.Before(ship) {
+					c.warn(seg, 2, "expected_arrival", "no estimated arrival at shipment level: expected_arrival is DTM %s of HL %s", q, h.id)
+					return d
+				}
+			}
+		}
+	}
+	return arrivalFromShip(c.p, ship, func(format string, args ...any) {
+		c.warn(bsn, 0, "expected_arrival", format, args...)
+	})
 }
 
 func (c *xset) pairValue(seg x12.Segment, first int, qual string) string {
@@ -1185,7 +1248,7 @@ func (c *xset) receipt() ([]*procure.Event, error) {
 			l.PO = headPO
 		}
 		if l.PO == "" {
-			return nil, c.problem(lineSegs[k], 0, field.sub("po").String(), "", "receipt line has no purchase order (PRF at line or header level)")
+			return nil, application(c.problem(lineSegs[k], 0, field.sub("po").String(), "", "receipt line has no purchase order (PRF at line or header level)"))
 		}
 		if n, ok := lineNumber(lineSegs[k].String(1)); ok {
 			l.Line = n
@@ -1235,6 +1298,10 @@ func (c *xset) invoice() ([]*procure.Event, error) {
 		case "BIG":
 			big, id, po = seg, c.str(seg, 2), c.str(seg, 4)
 			invDate, _ = c.date(seg, 1, 0)
+			switch strings.TrimSpace(seg.String(7)) {
+			case "CR", "CN": // credit memo, credit note (640)
+				inv.CreditNote = true
+			}
 		case "CUR":
 			if currency == "" {
 				currency, curSeg = seg.String(2), seg
@@ -1278,6 +1345,12 @@ func (c *xset) invoice() ([]*procure.Event, error) {
 		}
 		if ok {
 			inv.Amount = scale(v, cur) // TDS01 is N2: implied decimals
+			if inv.Amount < 0 {
+				if !inv.CreditNote {
+					c.warn(tds, 1, "credit_note", "total %s is negative: the invoice is read as a credit note", tds.String(1))
+				}
+				inv.CreditNote, inv.Amount = true, -inv.Amount
+			}
 		}
 	}
 	for k, seg := range lineSegs {
@@ -1288,10 +1361,19 @@ func (c *xset) invoice() ([]*procure.Event, error) {
 			return nil, err
 		}
 		l.Quantity = q
-		if seg.String(3) != "" {
+		switch {
+		case strings.TrimSpace(seg.String(3)) != "":
 			if l.Unit, _, err = c.unit(seg, 3, field.sub("unit")); err != nil {
 				return nil, err
 			}
+		case c.p.DefaultUnit != "":
+			l.Unit = c.p.DefaultUnit
+			c.warn(seg, 3, field.sub("unit").String(), "unit (IT103) is empty: the line is in partner %s's default unit %s", c.p.ID, c.p.DefaultUnit)
+		case q != 0:
+			c.warn(seg, 3, field.sub("unit").String(), "unit (IT103) is empty: the invoiced quantity %s has no unit", seg.String(2))
+		}
+		if l.Quantity < 0 && inv.CreditNote {
+			l.Quantity = -l.Quantity
 		}
 		p, _, err := c.num(seg, 4, field.sub("unit_price"))
 		if err != nil {

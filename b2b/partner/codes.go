@@ -16,6 +16,8 @@ var defaultUnits = map[Standard]map[string]string{
 		"FT": "FOT", "IN": "INH", "YD": "YRD", "MR": "MTR", "CM": "CMT", "MM": "MMT",
 		"SF": "FTK", "SM": "MTK", "CR": "MTQ", "LT": "LTR", "ML": "MLT", "GA": "GLL",
 		"HR": "HUR", "MJ": "MIN", "DA": "DAY", "KH": "KWH",
+		"KT": "KT", "GS": "GRO", "MT": "TNE", "TN": "STN", "CY": "YDQ", "CF": "FTQ", "SY": "YDK",
+		"WK": "WEE", "MO": "MON", "YR": "ANN", "BO": "XBO", "CN": "XCN", "TB": "XTU", "BE": "XBE",
 	},
 	EDIFACT: rec20Defaults(),
 	CXML:    rec20Defaults(),
@@ -33,6 +35,8 @@ func rec20Defaults() map[string]string {
 		"C62", "H87", "PR", "SET", "DZN", "KGM", "GRM", "MGM", "TNE", "LBR", "ONZ", "MTR", "CMT", "MMT", "KMT",
 		"FOT", "INH", "YRD", "MTK", "FTK", "MTQ", "LTR", "MLT", "GLL", "HUR", "MIN", "DAY", "KWH",
 		"XPX", "XCS", "XBX", "XCT", "XRO", "XDR", "XBG", "XPK",
+		"KT", "GRO", "STN", "YDQ", "FTQ", "YDK", "SEC", "WEE", "MON", "ANN", "CLT", "DMT",
+		"XBO", "XCN", "XTU", "XBE", "XPL", "XSA", "XCR", "XCY", "XBJ", "XJR", "XTN", "XBA",
 	} {
 		m[c] = c
 	}

@@ -215,6 +215,9 @@ func (p *Profile) validate(env LookupEnv) (field, reason string) {
 	if p.Currency != "" && !procure.KnownCurrency(p.Currency) {
 		return "currency", fmt.Sprintf("currency %q is not an ISO 4217 code supplywatch knows", p.Currency)
 	}
+	if p.TransitDays < 0 || p.TransitDays > 365 {
+		return "transit_days", fmt.Sprintf("transit_days %d is not 0 to 365", p.TransitDays)
+	}
 	if p.DefaultUnit != "" && !procure.KnownUnit(p.DefaultUnit) {
 		return "default_unit", fmt.Sprintf("default_unit %q is not a UN/ECE Rec 20 code supplywatch knows", p.DefaultUnit)
 	}
@@ -229,6 +232,9 @@ func (p *Profile) validate(env LookupEnv) (field, reason string) {
 		}
 		if !slices.Contains([]string{"", "997", "999", "none"}, x.Ack) {
 			return "x12.ack", fmt.Sprintf("x12.ack %q is not 997, 999 or none", x.Ack)
+		}
+		if !slices.Contains([]string{"", "824", "none"}, x.ApplicationAdvice) {
+			return "x12.application_advice", fmt.Sprintf("x12.application_advice %q is not 824 or none", x.ApplicationAdvice)
 		}
 	}
 	if e := p.EDIFACT; e != nil {
@@ -247,6 +253,9 @@ func (p *Profile) validate(env LookupEnv) (field, reason string) {
 		}
 		if !slices.Contains([]string{"", "contrl", "none"}, e.Ack) {
 			return "edifact.ack", fmt.Sprintf("edifact.ack %q is not contrl or none", e.Ack)
+		}
+		if !slices.Contains([]string{"", "aperak", "none"}, e.ApplicationAdvice) {
+			return "edifact.application_advice", fmt.Sprintf("edifact.application_advice %q is not aperak or none", e.ApplicationAdvice)
 		}
 	}
 	if c := p.CXML; c != nil {

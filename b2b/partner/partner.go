@@ -46,6 +46,10 @@ type Profile struct {
 	// DefaultUnit is used when a quantity has no unit (EANCOM QTY without a
 	// unit counts trade items); empty means such a quantity is an error.
 	DefaultUnit string `yaml:"default_unit"`
+	// TransitDays is the usual time from shipping to arrival; a ship notice
+	// without an estimated arrival is expected this many days after its
+	// ship date (0: on the ship date), with a warning.
+	TransitDays int `yaml:"transit_days"`
 
 	X12     *X12Ids     `yaml:"x12"`
 	EDIFACT *EDIFACTIds `yaml:"edifact"`
@@ -88,6 +92,10 @@ type X12Ids struct {
 	Versions []string `yaml:"versions"`
 	// Ack is the functional acknowledgement to send: 997 (default), 999 or none.
 	Ack string `yaml:"ack"`
+	// ApplicationAdvice is "824" when the partner wants application and
+	// configuration problems (unmapped codes, missing dates) in an 824;
+	// empty or "none" keeps them internal.
+	ApplicationAdvice string `yaml:"application_advice"`
 }
 
 // EDIFACTIds identifies the partner in EDIFACT envelopes.
@@ -99,6 +107,10 @@ type EDIFACTIds struct {
 	Versions []string `yaml:"versions"`
 	// Ack is contrl (default) or none.
 	Ack string `yaml:"ack"`
+	// ApplicationAdvice is "aperak" when the partner wants application and
+	// configuration problems in an APERAK; empty or "none" keeps them
+	// internal.
+	ApplicationAdvice string `yaml:"application_advice"`
 }
 
 // CXMLIds identifies the partner in cXML headers.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+	"unicode"
 )
 
 // Document is everything read from one input: one or more interchanges.
@@ -187,7 +189,9 @@ func (p *parser) warnf(kind Kind, seg Segment, elem int, format string, args ...
 	p.doc.Warnings = append(p.doc.Warnings, e)
 }
 
-func trim(b []byte) string { return strings.TrimSpace(bstr(b)) }
+// trim trims blanks, including Unicode ones (a non-breaking space used as
+// ISA padding is reported by the scanner, and the id still resolves).
+func trim(b []byte) string { return strings.TrimFunc(bstr(b), unicode.IsSpace) }
 
 func (p *parser) segment(seg Segment, tag string) {
 	if tag == "ISA" {
@@ -264,6 +268,12 @@ func (p *parser) openInterchange(seg Segment) {
 	if !digits(p.ic.Version, 5, 5) {
 		p.errorf(KindInvalidValue, seg, 12, "interchange version %q is not 5 digits", p.ic.Version)
 	}
+	if d := p.ic.Date; !digits(d, 6, 6) || !validYYMMDD(d) {
+		p.errorf(KindInvalidValue, seg, 9, "interchange date %q is not a date YYMMDD", d)
+	}
+	if t := p.ic.Time; !digits(t, 4, 4) || t[:2] > "23" || t[2:] > "59" {
+		p.errorf(KindInvalidValue, seg, 10, "interchange time %q is not a time HHMM", t)
+	}
 	if u := p.ic.Usage; u != "P" && u != "T" && u != "I" {
 		p.errorf(KindInvalidValue, seg, 15, "usage indicator %q is not P, T or I", u)
 	}
@@ -275,14 +285,13 @@ func (p *parser) closeInterchange(iea *Segment) {
 	}
 	if iea != nil && !iea.Is("IEA") {
 		p.closeGroup(iea)
-		p.errorf(KindInterchangeTrailerMissing, p.ic.Header, 0, "interchange has no IEA before the next ISA")
+		p.trailerMissing(KindInterchangeTrailerMissing, "IEA", iea, "interchange has no IEA before the next ISA")
 		p.ic = nil
 		return
 	}
 	p.closeGroup(iea)
 	if iea == nil {
-		last := p.ic.Header
-		p.errorf(KindInterchangeTrailerMissing, last, 0, "interchange has no IEA: input ends first")
+		p.trailerMissing(KindInterchangeTrailerMissing, "IEA", nil, "interchange has no IEA: input ends first")
 		p.ic = nil
 		return
 	}
@@ -339,7 +348,7 @@ func (p *parser) closeGroup(ge *Segment) {
 	}
 	if ge == nil || !ge.Is("GE") {
 		p.grp = g
-		p.errorf(KindGroupTrailerMissing, g.Header, 0, "functional group has no GE")
+		p.trailerMissing(KindGroupTrailerMissing, "GE", ge, "functional group has no GE")
 		p.grp = nil
 		return
 	}
@@ -388,11 +397,30 @@ func (p *parser) closeSet(next *Segment) {
 		if next != nil {
 			what = next.Tag()
 		}
-		p.errorf(KindSetTrailerMissing, st, 0, "transaction set has no SE before %s", what)
+		p.trailerMissing(KindSetTrailerMissing, "SE", next, "transaction set has no SE before %s", what)
 	}
 	p.grp.Sets = append(p.grp.Sets, set)
 	p.setStart = -1
 	p.setCtl, p.setID = "", ""
+}
+
+// trailerMissing reports a missing trailer under the trailer's tag (not the
+// header's), located where it was due: before next, or at the end of input.
+func (p *parser) trailerMissing(kind Kind, tag string, next *Segment, format string, args ...any) {
+	e := &Error{Kind: kind, Tag: tag, Offset: len(p.sc.data), Reason: fmt.Sprintf(format, args...)}
+	at := Segment{}
+	if next != nil {
+		e.Offset = next.Offset()
+		at = *next
+	}
+	p.locate(e, at)
+	if p.setStart >= 0 {
+		e.Segment = len(p.segs) - p.setStart + 1
+	} else if next != nil {
+		e.Segment = next.Ordinal()
+	}
+	e.Tag = tag
+	p.errs = append(p.errs, e)
 }
 
 // checkCount compares a count element with what was counted.
@@ -410,6 +438,16 @@ func (p *parser) checkCount(seg Segment, elem, counted int, what string, kind Ki
 	if n != counted {
 		p.errorf(kind, seg, elem, "count %d does not match %d %s", n, counted, what)
 	}
+}
+
+// validYYMMDD reports whether six digits are a calendar date (any century).
+func validYYMMDD(d string) bool {
+	m, day := (d[2]-'0')*10+d[3]-'0', (d[4]-'0')*10+d[5]-'0'
+	if m < 1 || m > 12 || day < 1 {
+		return false
+	}
+	y := int(d[0]-'0')*10 + int(d[1]-'0') + 2000
+	return int(day) <= time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 func digits(s string, min, max int) bool {

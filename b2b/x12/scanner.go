@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"unicode/utf8"
 )
 
 // isaWidths are the fixed widths of ISA01..ISA16.
@@ -84,7 +85,9 @@ func (s *Scanner) skipSpace() {
 		if c > ' ' { // the usual case: a tag follows the terminator
 			return
 		}
-		if (c == '\n' || c == '\r' || c == ' ' || c == '\t' || c == 0 || c == 0x1a) && c != s.d.Segment && c != s.d.Element {
+		// A line break that is the terminator ends an empty segment (a
+		// blank line, e.g. after IEA): nothing to read, so it is skipped too.
+		if (c == '\n' || c == '\r' || c == ' ' || c == '\t' || c == 0 || c == 0x1a) && (c != s.d.Segment || c == '\n' || c == '\r') && c != s.d.Element {
 			s.pos++
 			continue
 		}
@@ -239,6 +242,27 @@ func (s *Scanner) checkSegment() {
 	}
 }
 
+// ascii reports whether b is 7-bit.
+func ascii(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// nonBasic returns the index of the first byte of b outside the printable
+// ASCII range (X12 basic and extended character sets), or -1.
+func nonBasic(b []byte) int {
+	for i, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return i
+		}
+	}
+	return -1
+}
+
 func upperAlnum(b []byte) bool {
 	for _, c := range b {
 		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
@@ -296,20 +320,44 @@ func (s *Scanner) readISA() bool {
 	s.seg = Segment{in: s.in, start: uint32(start), end: uint32(start + len(raw)), ord: 1, tagLen: 3}
 	s.env = true
 	s.pos = start + len(raw) + 1
-	// Widths: report every field off its fixed width, once.
-	if isaLen != 106 {
+	// Widths: report every field off its fixed width, once. Widths count
+	// characters, not bytes, so that a multi-byte padding character is
+	// reported for what it is (below), not as a field too long.
+	if isaLen != 106 || !ascii(raw) {
 		var b bytes.Buffer
-		fmt.Fprintf(&b, "ISA is not fixed-width (%d bytes instead of 106)", isaLen)
+		off := false
 		for i := 0; i < 16; i++ {
 			end := len(raw)
 			if i < 15 {
 				end = seps[i+1]
 			}
-			if w := end - seps[i] - 1; w != isaWidths[i] {
+			if w := utf8.RuneCount(raw[seps[i]+1 : end]); w != isaWidths[i] {
 				fmt.Fprintf(&b, "; ISA%02d is %d characters, not %d", i+1, w, isaWidths[i])
+				off = true
 			}
 		}
-		s.issue(KindISAFormat, 0, "%s", b.String())
+		if off {
+			s.issue(KindISAFormat, 0, "ISA is not fixed-width (%d bytes instead of 106)%s", isaLen, b.String())
+		}
+	}
+	for i := 0; i < 16; i++ {
+		end := len(raw)
+		if i < 15 {
+			end = seps[i+1]
+		}
+		f := raw[seps[i]+1 : end]
+		if k := bytes.IndexAny(f, "\r\n"); k >= 0 {
+			s.issue(KindLineBreak, i+1, "line break inside the ISA (at byte %d): the ISA must be one segment on one line", start+seps[i]+1+k)
+			continue
+		}
+		if k := nonBasic(f); k >= 0 {
+			r, _ := utf8.DecodeRune(f[k:])
+			what := fmt.Sprintf("U+%04X %q", r, r)
+			if r == utf8.RuneError {
+				what = fmt.Sprintf("byte 0x%02X", f[k])
+			}
+			s.issue(KindInvalidValue, i+1, "ISA%02d holds %s (at byte %d), a character outside the X12 character set", i+1, what, start+seps[i]+1+k)
+		}
 	}
 	ver := s.seg.Element(12)
 	if len(ver) == 5 && string(ver) >= "00402" {
