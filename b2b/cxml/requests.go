@@ -249,7 +249,7 @@ type InvoiceDetailOrder struct {
 	OrderIDInfo struct {
 		OrderID string `xml:"orderID,attr"`
 	} `xml:"InvoiceDetailOrderInfo>OrderIDInfo"`
-	Items          []InvoiceDetailItem `xml:"InvoiceDetailItem"`
+	Items []InvoiceDetailItem `xml:"InvoiceDetailItem"`
 }
 
 // InvoiceDetailItem is one invoiced line.
