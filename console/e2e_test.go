@@ -98,14 +98,22 @@ func TestEndToEndInChromium(t *testing.T) {
 	s := e.signIns[console.RoleProcurement]
 	base := e.srv.URL
 
+	// A link from Slack or a digest: signed out, it asks for the sign-in
+	// and then opens the exception it named.
+	deep := fmt.Sprintf("/exceptions/%d", e.ids["ack-missing-3"])
 	step("sign-in",
-		chromedp.Navigate(base+"/"),
+		chromedp.Navigate(base+deep),
 		chromedp.WaitVisible(css(`#login`)),
+		poll(fmt.Sprintf(`location.pathname === '/signin' && new URLSearchParams(location.search).get('next') === %q`, deep)),
 		chromedp.SendKeys(css(`#login`), s.Login),
 		chromedp.SendKeys(css(`#password`), s.Password),
 	)
-	step("queue",
+	step("deep-link-after-sign-in",
 		chromedp.Click(css(`form.signin button[type=submit]`)),
+		poll(fmt.Sprintf(`location.pathname === %q && !!document.querySelector('ol.chain') && document.querySelector('main h1').innerText.includes('PO not acknowledged')`, deep)),
+	)
+	step("queue",
+		chromedp.Click(`//nav//a[text()="Queue"]`),
 		chromedp.WaitVisible(css(`table.queue tbody tr[data-id]`)),
 	)
 	if q := text(`table.queue tbody`); !strings.Contains(q, "ASN quantity exceeds open quantity") || !strings.Contains(q, "Invoice price variance") {
@@ -114,7 +122,7 @@ func TestEndToEndInChromium(t *testing.T) {
 	step("queue-filtered-severity-medium",
 		chromedp.SetValue(css(`#f-severity`), "medium"),
 		eval(`document.querySelector('#f-severity').dispatchEvent(new Event('change'))`),
-		poll(`location.hash.includes('severity=medium') && document.querySelectorAll('table.queue tbody tr[data-id]').length === 1`),
+		poll(`location.search.includes('severity=medium') && document.querySelectorAll('table.queue tbody tr[data-id]').length === 1`),
 	)
 	if q := text(`table.queue tbody`); !strings.Contains(q, "Invoice price variance") || strings.Contains(q, "ASN quantity") {
 		t.Fatalf("filtered queue shows %q", q)
@@ -144,7 +152,7 @@ func TestEndToEndInChromium(t *testing.T) {
 		t.Errorf("activity lacks the resolution: %q", a)
 	}
 	step("retries-confirmation",
-		eval(`location.hash = "#/retries"`),
+		chromedp.Navigate(base+"/retries"),
 		poll(`document.querySelector('main h1')?.innerText === 'Failed deliveries'`),
 		chromedp.Click(css(`table.queue input[type=checkbox]`)),
 		chromedp.Click(`//button[contains(., "Retry 1 selected")]`),
@@ -165,7 +173,7 @@ func TestEndToEndInChromium(t *testing.T) {
 		t.Errorf("retries page lacks the policies: %q", r)
 	}
 	step("plant-board",
-		eval(`location.hash = "#/plants/P01"`),
+		chromedp.Navigate(base+"/plants/P01"),
 		chromedp.WaitVisible(css(`.days .day`)),
 		poll(`document.querySelector('main').innerText.includes('Inbound')`),
 	)
@@ -175,9 +183,9 @@ func TestEndToEndInChromium(t *testing.T) {
 			t.Errorf("plant board lacks %q", want)
 		}
 	}
-	step("groups", eval(`location.hash = "#/groups"`), poll(`document.querySelector('main h1')?.innerText === 'Systemic incidents'`))
-	step("supplier", eval(`location.hash = "#/suppliers/S2"`), poll(`!!document.querySelector('main .kpis')`))
-	step("routing", eval(`location.hash = "#/routing"`), poll(`document.querySelector('main h1')?.innerText === 'Routing'`))
+	step("groups", chromedp.Navigate(base+"/groups"), poll(`document.querySelector('main h1')?.innerText === 'Systemic incidents'`))
+	step("supplier", chromedp.Navigate(base+"/suppliers/S2"), poll(`!!document.querySelector('main .kpis')`))
+	step("routing", eval(`document.querySelector('nav a[href="/routing"]').click()`), poll(`document.querySelector('main h1')?.innerText === 'Routing' && location.pathname === '/routing'`))
 
 	// An admin disables a user on the users page.
 	a := e.signIns[console.RoleAdmin]
@@ -189,10 +197,14 @@ func TestEndToEndInChromium(t *testing.T) {
 		chromedp.Click(css(`form.signin button[type=submit]`)),
 		poll(`[...document.querySelectorAll('nav a')].some(l => l.textContent === 'Users')`),
 	)
-	step("users-disable",
-		eval(`location.hash = "#/users"; window.confirm = () => true`),
+	step("users-disable-dialog",
+		chromedp.Navigate(base+"/users"),
 		poll(`document.querySelector('main h1')?.innerText === 'Users'`),
 		chromedp.Click(`//tr[contains(., "demo-executive")]//button[text()="Disable"]`),
+		chromedp.WaitVisible(css(`dialog.ask`)),
+	)
+	step("users-disabled",
+		chromedp.Click(`//dialog//button[text()="Disable"]`),
 		poll(`[...document.querySelectorAll('main tr')].some(r => r.innerText.includes('demo-executive') && r.innerText.includes('disabled'))`),
 	)
 	if st := e.anonymous().do("POST", "/api/auth/login", map[string]string{"login": "demo-executive", "password": e.signIns[console.RoleExecutive].Password}, nil); st != 401 {

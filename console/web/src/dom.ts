@@ -12,7 +12,7 @@ export function h(sel: string, attrs?: Attrs | Child, ...children: Child[]): HTM
   } else if (attrs) {
     for (const [k, v] of Object.entries(attrs)) {
       if (v === undefined || v === null || v === false) continue;
-      if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2).toLowerCase(), v);
+      if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2).toLowerCase(), guarded(el, k, v));
       else if (k === "class") el.className += (el.className ? " " : "") + v;
       else if (k === "value") (el as HTMLInputElement).value = v;
       else if (k === "checked") (el as HTMLInputElement).checked = !!v;
@@ -21,6 +21,29 @@ export function h(sel: string, attrs?: Attrs | Child, ...children: Child[]): HTM
   }
   append(el, children);
   return el;
+}
+
+// guarded makes a button's click or a form's submit busy while the promise
+// its handler returns is pending: the button (or the form's buttons) is
+// disabled and marked aria-busy, so nothing is submitted twice.
+function guarded(el: HTMLElement, k: string, fn: (e: Event) => any) {
+  if (!((k === "onclick" && el.tagName === "BUTTON") || (k === "onsubmit" && el.tagName === "FORM"))) return fn;
+  return (e: Event) => {
+    if (el.getAttribute("aria-busy") === "true") {
+      e.preventDefault();
+      return;
+    }
+    const r = fn(e);
+    if (!(r instanceof Promise)) return;
+    const buttons = el.tagName === "FORM" ? [...el.querySelectorAll("button")] : [el as HTMLButtonElement];
+    const was = buttons.map((b) => (b as HTMLButtonElement).disabled);
+    el.setAttribute("aria-busy", "true");
+    buttons.forEach((b) => ((b as HTMLButtonElement).disabled = true));
+    r.finally(() => {
+      el.removeAttribute("aria-busy");
+      buttons.forEach((b, i) => ((b as HTMLButtonElement).disabled = was[i]));
+    });
+  };
 }
 
 function append(el: HTMLElement, children: Child[]) {
@@ -45,7 +68,7 @@ export function toast(msg: string, kind: "ok" | "error" = "ok") {
 }
 
 const rtf = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
-export function ago(iso: string | undefined): string {
+export function ago(iso: string | undefined | null): string {
   if (!iso || iso.startsWith("0001")) return "—";
   const s = (new Date(iso).getTime() - Date.now()) / 1000;
   const a = Math.abs(s);
@@ -55,21 +78,40 @@ export function ago(iso: string | undefined): string {
   return rtf.format(Math.round(s / 86400), "day");
 }
 
-export function when(iso: string | undefined): string {
+// zone is the time zone dates are shown in: the plant's, when the page is
+// about one plant (setZone), else the browser's.
+let zone: string | undefined;
+export function setZone(z: string | undefined) {
+  zone = z || undefined;
+}
+
+export function when(iso: string | undefined | null): string {
   if (!iso || iso.startsWith("0001")) return "—";
-  return new Date(iso).toLocaleString("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleString("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", timeZone: zone });
 }
 
-export function day(iso: string | undefined): string {
+// day shows a calendar date. Dates without a time of day (need-by, the
+// board's days: midnight UTC in the API) are shown as that date wherever
+// the reader is, never a day early west of UTC.
+export function day(iso: string | undefined | null): string {
   if (!iso || iso.startsWith("0001")) return "—";
-  return new Date(iso).toLocaleDateString("en-GB", { weekday: "short", day: "2-digit", month: "short" });
+  const dateOnly = /^\d{4}-\d{2}-\d{2}(T00:00:00(\.0+)?Z)?$/.test(iso);
+  const d = new Date(dateOnly ? iso.slice(0, 10) + "T00:00:00Z" : iso);
+  return d.toLocaleDateString("en-GB", { weekday: "short", day: "2-digit", month: "short", timeZone: dateOnly ? "UTC" : zone });
 }
 
-export function money(v: number, cur?: string): string {
-  if (!v) return "—";
-  return new Intl.NumberFormat("en", { style: cur ? "currency" : "decimal", currency: cur || undefined, maximumFractionDigits: 0 }).format(v);
+// money formats an amount of one currency (a number or a decimal string
+// from the API) with the currency's minor units.
+export function money(v: number | string | null | undefined, cur?: string): string {
+  if (v === null || v === undefined || v === "" || Number(v) === 0) return "—";
+  const n = Number(v);
+  try {
+    return new Intl.NumberFormat("en", { style: cur ? "currency" : "decimal", currency: cur || undefined, maximumFractionDigits: cur ? undefined : 2 }).format(n);
+  } catch {
+    return n.toFixed(2) + (cur ? " " + cur : "");
+  }
 }
 
-export function isZero(iso?: string) {
+export function isZero(iso?: string | null) {
   return !iso || iso.startsWith("0001");
 }

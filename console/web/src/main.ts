@@ -1,9 +1,14 @@
-// The supplywatch console: a single-page app over /api/. Hash routes:
-// #/queue?filters, #/x/<id>, #/groups, #/routing, #/retries, #/deadletter,
-// #/plants/<plant>, #/suppliers/<id>, #/kpis, #/users.
+// The supplywatch console: a single-page app over /api/ with real paths
+// (the server answers index.html for every non-API GET, so links from
+// Slack, mail and bookmarks open the right page, also after sign-in):
+// /queue?filters, /exceptions/<id>, /groups, /routing, /retries,
+// /deadletter, /plants[/<plant>], /suppliers/<id>, /dashboard, /ops,
+// /kpis, /users, /tokens, /audit, /signin?next=<path>. Old #/ links are
+// rewritten to these.
 import "./style.css";
 import { ApiError, api, del, get, post, setCSRF } from "./api";
 import { ago, clear, day, h, isZero, money, toast, when } from "./dom";
+import { ask, confirmed } from "./ui";
 
 interface Me {
   user: { login: string; name: string; role: string };
@@ -53,17 +58,53 @@ let keyHandler: ((e: KeyboardEvent) => void) | null = null;
 const can = (method: string, path: string) => !!me?.can.includes(method + " " + path);
 
 function route(): { path: string; params: URLSearchParams } {
-  const hash = location.hash.replace(/^#/, "") || "/";
-  const [path, qs] = hash.split("?");
-  return { path, params: new URLSearchParams(qs || "") };
+  return { path: location.pathname.replace(/\/+$/, "") || "/", params: new URLSearchParams(location.search) };
 }
 
-function go(hash: string) {
-  if (location.hash === hash) render();
-  else location.hash = hash;
+// go shows the page at path (with its query), adding a history entry
+// unless replace.
+function go(path: string, replace = false) {
+  if (location.pathname + location.search !== path) {
+    if (replace) history.replaceState(null, "", path);
+    else history.pushState(null, "", path);
+  }
+  render();
 }
 
-window.addEventListener("hashchange", () => render());
+// Old hash links (#/x/42, #/queue?…) become paths.
+function fromHash() {
+  if (!location.hash.startsWith("#/")) return;
+  let p = location.hash.slice(1);
+  if (p.startsWith("/x/")) p = "/exceptions/" + p.slice(3);
+  history.replaceState(null, "", p);
+}
+
+// safeNext accepts a same-origin path to return to after sign-in.
+function safeNext(p: string | null): string | null {
+  if (!p || !p.startsWith("/") || p.startsWith("//") || p.startsWith("/\\") || p.startsWith("/signin") || p.startsWith("/api/")) return null;
+  return p;
+}
+
+window.addEventListener("popstate", () => render());
+// Close the live-update stream when the page goes away: browsers allow six
+// HTTP/1.1 connections per host, and streams of pages kept in the
+// back/forward cache would otherwise hold them and stall every request.
+window.addEventListener("pagehide", () => {
+  live?.close();
+  live = null;
+});
+window.addEventListener("pageshow", (e) => {
+  if ((e as PageTransitionEvent).persisted) startLive();
+});
+document.addEventListener("click", (e) => {
+  if (e.defaultPrevented || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+  const a = (e.target as HTMLElement).closest?.("a") as HTMLAnchorElement | null;
+  if (!a || a.target || a.hasAttribute("download")) return;
+  const href = a.getAttribute("href") ?? "";
+  if (!href.startsWith("/") || href.startsWith("//") || href.startsWith("/api/")) return;
+  e.preventDefault();
+  go(href);
+});
 document.addEventListener("keydown", (e) => {
   const t = e.target as HTMLElement;
   if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT")) return;
@@ -72,6 +113,7 @@ document.addEventListener("keydown", (e) => {
 });
 
 async function boot() {
+  fromHash();
   try {
     me = await get<Me>("/api/me");
     setCSRF(me.csrf_token);
@@ -92,21 +134,22 @@ function startLive() {
 }
 
 function home(): string {
-  if (!me) return "#/signin";
-  if (me.role === "executive") return "#/kpis";
-  return "#/queue";
+  if (!me) return "/signin";
+  if (me.role === "executive") return "/dashboard";
+  if (!can("GET", "/api/exceptions") && can("GET", "/api/kpi/values")) return "/dashboard";
+  return "/queue";
 }
 
 function nav(active: string): HTMLElement {
   const items: [string, string, boolean][] = [
-    ["#/queue", "Queue", can("GET", "/api/exceptions")],
-    ["#/groups", "Groups", can("GET", "/api/groups")],
-    ["#/plants/" + (me?.plants?.[0] ?? "P01"), "Plant board", can("GET", "/api/plants/:plant/inbound")],
-    ["#/retries", "Retries", can("GET", "/api/retries")],
-    ["#/deadletter", "Dead letter", can("GET", "/api/deadletter")],
-    ["#/routing", "Routing", can("GET", "/api/teams")],
-    ["#/kpis", "KPIs", can("GET", "/api/kpis")],
-    ["#/users", "Users", can("PATCH", "/api/users/:id")],
+    ["/queue", "Queue", can("GET", "/api/exceptions")],
+    ["/groups", "Groups", can("GET", "/api/groups")],
+    ["/plants/" + (me?.plants?.[0] ?? "P01"), "Plant board", can("GET", "/api/plants/:plant/inbound")],
+    ["/retries", "Retries", can("GET", "/api/retries")],
+    ["/deadletter", "Dead letter", can("GET", "/api/deadletter")],
+    ["/routing", "Routing", can("GET", "/api/teams")],
+    ["/kpis", "KPIs", can("GET", "/api/kpis")],
+    ["/users", "Users", can("PATCH", "/api/users/:id")],
   ];
   return h(
     "header.top",
@@ -128,7 +171,7 @@ async function signOut() {
   await post("/api/auth/logout", {}).catch(() => undefined);
   me = null;
   live?.close();
-  go("#/signin");
+  go("/signin");
 }
 
 function page(active: string, ...body: (Node | string | null)[]) {
@@ -140,20 +183,65 @@ function page(active: string, ...body: (Node | string | null)[]) {
 function showError(e: unknown) {
   if (e instanceof ApiError && e.status === 401) {
     me = null;
-    go("#/signin");
+    go("/signin?next=" + encodeURIComponent(location.pathname + location.search), true);
     return;
   }
   toast(e instanceof Error ? e.message : String(e), "error");
 }
 
+// rerender draws the page again (after a live update) keeping what the
+// user is typing: values of text fields, the focused field and its
+// selection.
+async function rerender() {
+  const saved = new Map<string, string>();
+  app.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>("main input[id], main textarea[id]").forEach((el) => {
+    if (el.type !== "checkbox" && el.type !== "radio" && el.value) saved.set(el.id, el.value);
+  });
+  const f = document.activeElement as HTMLInputElement | null;
+  const focused = f?.id && (f.tagName === "INPUT" || f.tagName === "TEXTAREA") ? { id: f.id, start: f.selectionStart, end: f.selectionEnd } : null;
+  await render();
+  saved.forEach((v, id) => {
+    const el = document.getElementById(id) as HTMLInputElement | null;
+    if (el && !el.value) el.value = v;
+  });
+  if (focused) {
+    const el = document.getElementById(focused.id) as HTMLInputElement | null;
+    el?.focus();
+    if (el && focused.start !== null) el.setSelectionRange(focused.start, focused.end);
+  }
+}
+
+function errorPage(path: string, e: unknown) {
+  const msg = e instanceof Error ? e.message : String(e);
+  page(path, h("h1", "This page could not be loaded"), h("p.error", { role: "alert" }, msg), h("p", h("button", { onclick: () => render() }, "Try again"), " ", h("a", { href: home() }, "Back to the start")));
+}
+
 async function render() {
   const { path, params } = route();
-  if (!me && path !== "/signin") return go("#/signin");
+  if (!me && path !== "/signin") return go("/signin?next=" + encodeURIComponent(location.pathname + location.search), true);
+  // A page that takes a moment says so (and keeps its old content until then).
+  const slow = window.setTimeout(() => {
+    const m = document.getElementById("main");
+    if (m) {
+      m.setAttribute("aria-busy", "true");
+      m.prepend(h("div.loading", { role: "status" }, "Loading…"));
+    }
+  }, 150);
+  try {
+    return await renderPath(path, params);
+  } finally {
+    window.clearTimeout(slow);
+    document.getElementById("main")?.removeAttribute("aria-busy");
+    document.querySelectorAll("div.loading").forEach((n) => n.remove());
+  }
+}
+
+async function renderPath(path: string, params: URLSearchParams) {
   try {
     if (path === "/signin") return renderSignIn();
     if (path === "/" || path === "") return go(home());
     if (path === "/queue") return await renderQueue(params);
-    if (path.startsWith("/x/")) return await renderDetail(Number(path.slice(3)));
+    if (path.startsWith("/exceptions/")) return await renderDetail(Number(path.slice(12)));
     if (path === "/groups") return await renderGroups();
     if (path === "/routing") return await renderRouting();
     if (path === "/retries") return await renderRetries();
@@ -168,7 +256,12 @@ async function render() {
       page(path, h("h1", "Not for your role"), h("p", e.message), h("p", h("a", { href: home() }, "Back to the start")));
       return;
     }
-    showError(e);
+    if (e instanceof ApiError && e.status === 404) {
+      page(path, h("h1", "Not found"), h("p", e.message), h("p", h("a", { href: home() }, "Back to the start")));
+      return;
+    }
+    if (e instanceof ApiError && e.status === 401) return showError(e);
+    errorPage(path, e);
   }
 }
 
@@ -190,7 +283,7 @@ async function renderSignIn() {
           me = await post<Me>("/api/auth/login", { login: login.value, password: pw.value });
           setCSRF(me.csrf_token);
           startLive();
-          go(home());
+          go(safeNext(new URLSearchParams(location.search).get("next")) ?? home(), true);
         } catch (x) {
           err.textContent = x instanceof Error ? x.message : String(x);
           pw.select();
@@ -250,7 +343,7 @@ async function renderQueue(params: URLSearchParams) {
     const p = new URLSearchParams(params);
     if (v) p.set(k, v);
     else p.delete(k);
-    go("#/queue?" + p.toString());
+    go("/queue?" + p.toString());
   };
   const search = h("input", { type: "search", id: "q", placeholder: "PO, ASN, invoice, message no. or correlation id", value: params.get("q") ?? "", "aria-label": "Search" }) as HTMLInputElement;
   const filterBar = h(
@@ -285,12 +378,12 @@ async function renderQueue(params: URLSearchParams) {
   const viewBar = h(
     "div.views",
     h("span.muted", "Views:"),
-    h("a", { href: "#/queue", "aria-current": params.toString() === "" ? "true" : undefined }, "All active"),
-    h("a", { href: "#/queue?assignee=me" }, "Mine"),
+    h("a", { href: "/queue", "aria-current": params.toString() === "" ? "true" : undefined }, "All active"),
+    h("a", { href: "/queue?assignee=me" }, "Mine"),
     views.views.map((v) =>
       h(
         "span.view",
-        h("a", { href: "#/queue?" + v.query, "aria-current": v.query === params.toString() ? "true" : undefined }, v.name),
+        h("a", { href: "/queue?" + v.query, "aria-current": v.query === params.toString() ? "true" : undefined }, v.name),
         h(
           "button.link.small",
           {
@@ -308,8 +401,9 @@ async function renderQueue(params: URLSearchParams) {
       "button.link",
       {
         onclick: async () => {
-          const name = prompt("Name this view", "");
-          if (!name) return;
+          const a = await ask({ title: "Save this view", text: "The filters and search of this page, under a name of your own.", fields: [{ name: "name", label: "Name", required: true }], ok: "Save view" });
+          if (!a) return;
+          const name = a.name;
           await post("/api/views", { name, query: params.toString() }).then(() => toast("View saved")).catch(showError);
           render();
         },
@@ -354,15 +448,15 @@ async function renderQueue(params: URLSearchParams) {
       "tr",
       { "data-id": String(x.id), class: (i === sel ? "sel " : "") + (x.state === "open" ? "" : "dim"), onclick: (e: Event) => {
         if ((e.target as HTMLElement).tagName === "INPUT") return;
-        go("#/x/" + x.id);
+        go("/exceptions/" + x.id);
       } },
       h("td", cb),
       h("td", h("span.prio.p" + x.priority, { title: "priority " + x.priority }, "P" + x.priority)),
       h("td", badge(x.severity, x.severity)),
-      h("td.title", h("a", { href: "#/x/" + x.id }, x.title), h("div.muted.msg", x.message)),
+      h("td.title", h("a", { href: "/exceptions/" + x.id }, x.title), h("div.muted.msg", x.message)),
       h("td.nowrap", subjectLabel(x)),
       h("td", x.plant || "—"),
-      h("td", x.supplier ? h("a", { href: "#/suppliers/" + encodeURIComponent(x.supplier), onclick: (e: Event) => e.stopPropagation() }, x.supplier) : "—"),
+      h("td", x.supplier ? h("a", { href: "/suppliers/" + encodeURIComponent(x.supplier), onclick: (e: Event) => e.stopPropagation() }, x.supplier) : "—"),
       h("td.nowrap", isZero(x.need_by) ? "—" : day(x.need_by)),
       h("td.num", money(x.value_at_risk, x.currency)),
       h("td", badge(x.state, x.state), isZero(x.snoozed_until) ? null : h("div.muted.small", "snoozed " + ago(x.snoozed_until))),
@@ -415,13 +509,13 @@ async function renderQueue(params: URLSearchParams) {
       bulk,
       h("strong", `${checked.size} selected`),
       h("button", { onclick: () => bulkAct("acknowledge") }, "Acknowledge"),
-      h("button", { onclick: () => { const a = prompt("Assign to (login, or me)", "me"); if (a !== null) bulkAct("assign", { assignee: a }); } }, "Assign…"),
+      h("button", { onclick: async () => { const a = await ask({ title: `Assign ${checked.size} exceptions`, fields: [{ name: "assignee", label: "Assignee (a login, or me; empty to unassign)", value: "me" }], ok: "Assign" }); if (a) await bulkAct("assign", { assignee: a.assignee }); } }, "Assign…"),
       h("button", { onclick: () => bulkAct("snooze", { for: "4h" }) }, "Snooze 4h"),
-      h("button", { onclick: () => { const r = prompt("Resolution reason"); if (r) bulkAct("resolve", { reason: r }); } }, "Resolve…"),
+      h("button", { onclick: async () => { const a = await ask({ title: `Resolve ${checked.size} exceptions`, fields: [{ name: "reason", label: "Reason", required: true }], ok: "Resolve" }); if (a) await bulkAct("resolve", { reason: a.reason }); } }, "Resolve…"),
     );
   }
   page(
-    "#/queue",
+    "/queue",
     h("div.pagehead", h("h1", "Exception queue"), h("span.muted", `${items.length}${next ? "+" : ""} shown · sorted by priority`), liveNote),
     filterBar,
     viewBar,
@@ -434,7 +528,7 @@ async function renderQueue(params: URLSearchParams) {
   let pending = 0;
   onLive = (ev) => {
     if (ev.kind === "reload") {
-      render();
+      rerender();
       return;
     }
     pending++;
@@ -449,7 +543,7 @@ async function renderQueue(params: URLSearchParams) {
   keyHandler = (e) => {
     if (e.key === "j") moveSel(1);
     else if (e.key === "k") moveSel(-1);
-    else if (e.key === "Enter" && items[sel]) go("#/x/" + items[sel].id);
+    else if (e.key === "Enter" && items[sel]) go("/exceptions/" + items[sel].id);
     else if (e.key === "x" && items[sel]) {
       const id = items[sel].id;
       if (checked.has(id)) checked.delete(id);
@@ -511,8 +605,8 @@ async function renderDetail(id: number) {
   const comment = h("textarea", { id: "comment", rows: 2, placeholder: "Add a comment", "aria-label": "Comment" }) as HTMLTextAreaElement;
   const rule = d.rule ?? {};
   page(
-    "#/queue",
-    h("p.crumbs", h("a", { href: "#/queue" }, "← Queue")),
+    "/queue",
+    h("p.crumbs", h("a", { href: "/queue" }, "← Queue")),
     h(
       "div.pagehead",
       h("h1", h("span.prio.p" + x.priority, "P" + x.priority), " ", x.title),
@@ -531,8 +625,8 @@ async function renderDetail(id: number) {
         h(
           "dl.facts",
           h("dt", "Subject"), h("dd", subjectLabel(x)),
-          h("dt", "Plant"), h("dd", x.plant ? h("a", { href: "#/plants/" + x.plant }, x.plant) : "—"),
-          h("dt", "Supplier"), h("dd", x.supplier ? h("a", { href: "#/suppliers/" + x.supplier }, x.supplier) : "—"),
+          h("dt", "Plant"), h("dd", x.plant ? h("a", { href: "/plants/" + x.plant }, x.plant) : "—"),
+          h("dt", "Supplier"), h("dd", x.supplier ? h("a", { href: "/suppliers/" + x.supplier }, x.supplier) : "—"),
           h("dt", "Need by"), h("dd", isZero(x.need_by) ? "—" : day(x.need_by)),
           h("dt", "Value at risk"), h("dd", money(x.value_at_risk, x.currency)),
           h("dt", "Team"), h("dd", x.team || "—"),
@@ -590,11 +684,11 @@ async function renderDetail(id: number) {
   onLive = (ev) => {
     if (ev.exception_id === id && ev.exception?.version !== x.version) {
       toast("This exception changed — showing the latest.");
-      render();
+      rerender();
     }
   };
   keyHandler = (e) => {
-    if (e.key === "Escape" || e.key === "u") go("#/queue");
+    if (e.key === "Escape" || e.key === "u") go("/queue");
   };
   try {
     const t = await get<{ entries: any[]; documents: string[] }>("/api/exceptions/" + id + "/timeline");
@@ -727,7 +821,7 @@ async function renderRetries() {
     btn.textContent = checked.size ? `Retry ${checked.size} selected…` : "Retry selected…";
   };
   page(
-    "#/retries",
+    "/retries",
     h("div.pagehead", h("h1", "Failed deliveries"), btn),
     h("p.muted", "A retry re-publishes the original payload to supplywatch.retry.<target> with its original idempotency key. You see what will be re-sent before anything is."),
     d.failed.length
@@ -747,7 +841,7 @@ async function renderRetries() {
                     upd();
                   } })),
                   h("td", h("span.prio.p" + x.priority, "P" + x.priority)),
-                  h("td.title", h("a", { href: "#/x/" + x.id }, subjectLabel(x)), h("div.muted.msg", x.message)),
+                  h("td.title", h("a", { href: "/exceptions/" + x.id }, subjectLabel(x)), h("div.muted.msg", x.message)),
                   h("td", x.plant || "—"),
                   h("td", x.supplier || "—"),
                   h("td", badge(x.state, x.state)),
@@ -791,10 +885,10 @@ async function renderDeadLetter() {
   const d = await get<{ rejected: any[]; redrive_topic: string }>("/api/deadletter");
   const checked = new Set<string>();
   page(
-    "#/deadletter",
+    "/deadletter",
     h("div.pagehead", h("h1", "Dead letter"), h("button", { onclick: async () => {
       if (!checked.size) return toast("Select inputs to redrive", "error");
-      if (!confirm(`Re-publish ${checked.size} rejected input(s) to ${d.redrive_topic}? They are accepted only if the cause was fixed; duplicates of stored events are dropped.`)) return;
+      if (!(await confirmed("Redrive rejected inputs", `Re-publish ${checked.size} rejected input(s) to ${d.redrive_topic}? They are accepted only if the cause was fixed; duplicates of stored events are dropped.`, `Redrive ${checked.size}`))) return;
       await post("/api/deadletter/redrive", { input_ids: [...checked] }).then((r: any) => toast(`${r.redriven.length} redriven`)).catch(showError);
     } }, "Redrive selected…")),
     d.rejected.length
@@ -829,7 +923,7 @@ async function renderDeadLetter() {
 async function renderGroups() {
   const d = await get<{ groups: any[] }>("/api/groups");
   page(
-    "#/groups",
+    "/groups",
     h("div.pagehead", h("h1", "Systemic incidents"), h("span.muted", "one rule, one supplier, many documents")),
     d.groups.length
       ? h(
@@ -843,8 +937,8 @@ async function renderGroups() {
                 h(
                   "tr",
                   h("td", g.top_priority ? h("span.prio.p" + g.top_priority, "P" + g.top_priority) : "—"),
-                  h("td.title", h("a", { href: "#/queue?group=" + encodeURIComponent(g.group_key) }, g.title || g.rule), h("div.muted.small", h("code", g.rule))),
-                  h("td", g.supplier ? h("a", { href: "#/suppliers/" + g.supplier }, g.supplier) : "—"),
+                  h("td.title", h("a", { href: "/queue?group=" + encodeURIComponent(g.group_key) }, g.title || g.rule), h("div.muted.small", h("code", g.rule))),
+                  h("td", g.supplier ? h("a", { href: "/suppliers/" + g.supplier }, g.supplier) : "—"),
                   h("td.num", String(g.open_count)),
                   h("td", (g.plants ?? []).join(", ") || "—"),
                   h("td.num", money(g.value_at_risk)),
@@ -853,7 +947,7 @@ async function renderGroups() {
                     "td.nowrap",
                     can("POST", "/api/groups/actions") ? [
                       h("button.small", { onclick: () => groupAct(g, "acknowledge") }, "Acknowledge all"),
-                      h("button.small", { onclick: () => { const a = prompt("Assign all " + g.open_count + " to", "me"); if (a) groupAct(g, "assign", { assignee: a }); } }, "Assign all…"),
+                      h("button.small", { onclick: async () => { const a = await ask({ title: `Assign all ${g.open_count} of "${g.title || g.rule}" (${g.supplier})`, fields: [{ name: "assignee", label: "Assignee (a login, or me)", value: "me", required: true }], ok: "Assign all" }); if (a) await groupAct(g, "assign", { assignee: a.assignee }, true); } }, "Assign all…"),
                     ] : null,
                   ),
                 ),
@@ -865,8 +959,8 @@ async function renderGroups() {
   );
 }
 
-async function groupAct(g: any, action: string, extra: Record<string, unknown> = {}) {
-  if (!confirm(`${action} all ${g.open_count} active exceptions of "${g.title || g.rule}" (${g.supplier})?`)) return;
+async function groupAct(g: any, action: string, extra: Record<string, unknown> = {}, asked = false) {
+  if (!asked && !(await confirmed(`${action[0].toUpperCase() + action.slice(1)} all ${g.open_count}?`, `${action} all ${g.open_count} active exceptions of "${g.title || g.rule}" (${g.supplier}).`, `${action[0].toUpperCase() + action.slice(1)} all`))) return;
   try {
     const r = await post<{ results: { ok: boolean }[] }>("/api/groups/actions", { group: g.group_key, action, ...extra });
     const ok = r.results.filter((x) => x.ok).length;
@@ -917,7 +1011,7 @@ async function renderRouting() {
     h("button", { type: "submit" }, "Add rule"),
   );
   page(
-    "#/routing",
+    "/routing",
     h("h1", "Routing"),
     h("p.muted", "New exceptions go to the team of the first matching rule (lowest position), and to its assignee or the team's default assignee. Empty fields match anything. Changes are audited."),
     h("h2", "Routing rules"),
@@ -928,7 +1022,7 @@ async function renderRouting() {
         "tbody",
         rules.rules.length
           ? rules.rules.map((r) => h("tr", h("td", String(r.position)), h("td", r.rule || "any"), h("td", r.plant || "any"), h("td", r.supplier || "any"), h("td", r.severity || "any"), h("td", h("strong", r.team)), h("td", r.assignee || "team default"), h("td.muted", r.created_by),
-            h("td", canEdit ? h("button.link", { "aria-label": "Delete routing rule " + r.id, onclick: async () => { if (confirm("Delete this routing rule?")) { await del("/api/routing/rules/" + r.id).catch(showError); render(); } } }, "Delete") : null)))
+            h("td", canEdit ? h("button.link", { "aria-label": "Delete routing rule " + r.id, onclick: async () => { if (await confirmed("Delete this routing rule?", `Rule ${r.position}: ${r.rule || "any rule"} → ${r.team}. New exceptions stop being routed by it.`, "Delete", true)) { await del("/api/routing/rules/" + r.id).catch(showError); render(); } } }, "Delete") : null)))
           : h("tr", h("td.empty", { colspan: "9" }, "No routing rules: exceptions keep the team their rule names.")),
       ),
     ),
@@ -953,9 +1047,9 @@ async function renderBoard(plant: string, params: URLSearchParams) {
     h(
       "tr" + (l.at_risk ? ".risk" : ""),
       h("td.nowrap", day(l.expected_at)),
-      h("td.nowrap", h("a", { href: "#/queue?q=" + l.po }, l.po), " / " + l.line),
+      h("td.nowrap", h("a", { href: "/queue?q=" + l.po }, l.po), " / " + l.line),
       h("td", l.item),
-      h("td", h("a", { href: "#/suppliers/" + l.supplier }, l.supplier)),
+      h("td", h("a", { href: "/suppliers/" + l.supplier }, l.supplier)),
       h("td.num", `${l.received} / ${l.quantity} ${l.unit}`, l.shipped && !l.received ? h("div.muted.small", `${l.shipped} shipped`) : null),
       h("td", badge(l.status, l.status.replace("_", " ")), l.on_hold ? badge("hold", "quality hold") : null),
       h("td.nowrap", isZero(l.arrival) ? "—" : day(l.arrival)),
@@ -966,11 +1060,11 @@ async function renderBoard(plant: string, params: URLSearchParams) {
       ? h("div.tablewrap", h("table", h("thead", h("tr", h("th", "Expected"), h("th", "PO / line"), h("th", "Item"), h("th", "Supplier"), h("th", "Received / ordered"), h("th", "Status"), h("th", "Arrival"), h("th", "Production impact"))), h("tbody", ls.map(lineRow))))
       : h("p.empty", empty);
   page(
-    "#/plants",
+    "/plants",
     h(
       "div.pagehead",
       h("h1", "Inbound · plant ", plant),
-      plants && plants.length > 1 ? h("select", { "aria-label": "Plant", onchange: (e: Event) => go("#/plants/" + (e.target as HTMLSelectElement).value) }, plants.map((p) => h("option", { value: p, selected: p === plant ? true : undefined }, p))) : null,
+      plants && plants.length > 1 ? h("select", { "aria-label": "Plant", onchange: (e: Event) => go("/plants/" + (e.target as HTMLSelectElement).value) }, plants.map((p) => h("option", { value: p, selected: p === plant ? true : undefined }, p))) : null,
       h("span.muted", "from " + b.from),
     ),
     h(
@@ -997,7 +1091,7 @@ async function renderBoard(plant: string, params: URLSearchParams) {
 async function renderSupplier(id: string) {
   const s = await get<any>("/api/suppliers/" + encodeURIComponent(id));
   page(
-    "#/suppliers",
+    "/suppliers",
     h("div.pagehead", h("h1", "Supplier ", id)),
     h(
       "div.kpis",
@@ -1009,7 +1103,7 @@ async function renderSupplier(id: string) {
     ),
     h("h2", "Exceptions"),
     s.exceptions.length
-      ? h("ul.plain", s.exceptions.map((x: Exc) => h("li", h("span.prio.p" + x.priority, "P" + x.priority), " ", h("a", { href: "#/x/" + x.id }, x.title), h("span.muted", ` · ${subjectLabel(x)} · ${x.state}`))))
+      ? h("ul.plain", s.exceptions.map((x: Exc) => h("li", h("span.prio.p" + x.priority, "P" + x.priority), " ", h("a", { href: "/exceptions/" + x.id }, x.title), h("span.muted", ` · ${subjectLabel(x)} · ${x.state}`))))
       : h("p.muted", "None."),
     h("h2", "Open orders"),
     h(
@@ -1017,7 +1111,7 @@ async function renderSupplier(id: string) {
       h(
         "table",
         h("thead", h("tr", h("th", "PO"), h("th", "Plant"), h("th", "Version"), h("th", "Released"), h("th", "Acknowledged"), h("th", "Received"), h("th", "Value"))),
-        h("tbody", s.open_orders.map((o: any) => h("tr", h("td", h("a", { href: "#/queue?q=" + o.po }, o.po)), h("td", o.plant), h("td", String(o.version)), h("td", when(o.released_at)), h("td", isZero(o.acked_at) ? h("span.bad", "not yet") : when(o.acked_at) + (o.acked_version < o.version ? ` (v${o.acked_version})` : "")), h("td.num", `${o.received} / ${o.quantity}`), h("td.num", money(o.value, o.currency))))),
+        h("tbody", s.open_orders.map((o: any) => h("tr", h("td", h("a", { href: "/queue?q=" + o.po }, o.po)), h("td", o.plant), h("td", String(o.version)), h("td", when(o.released_at)), h("td", isZero(o.acked_at) ? h("span.bad", "not yet") : when(o.acked_at) + (o.acked_version < o.version ? ` (v${o.acked_version})` : "")), h("td.num", `${o.received} / ${o.quantity}`), h("td.num", money(o.value, o.currency))))),
       ),
     ),
   );
@@ -1030,7 +1124,7 @@ function kpi(label: string, value: string) {
 async function renderKPIs() {
   const k = await get<any>("/api/kpis");
   page(
-    "#/kpis",
+    "/kpis",
     h("h1", "Exception KPIs"),
     h(
       "div.kpis",
@@ -1079,20 +1173,20 @@ async function renderUsers() {
       h("td", u.disabled ? badge("ignored", "disabled") : badge("done", "active")),
       h(
         "td.nowrap",
-        h("button", { disabled: self, onclick: () => {
+        h("button", { disabled: self, onclick: async () => {
           const ps = plants.value.split(",").map((s) => s.trim()).filter(Boolean);
-          patch(u, { role: role.value, plants: role.value === "plant" ? ps : [] }, `${u.login} changed`);
+          await patch(u, { role: role.value, plants: role.value === "plant" ? ps : [] }, `${u.login} changed`);
         } }, "Save"),
         " ",
-        h("button", { disabled: self, onclick: () => {
-          if (!u.disabled && !confirm(`Disable ${u.login}? Their sessions end and their tokens stop working at once.`)) return;
-          patch(u, { disabled: !u.disabled }, `${u.login} ${u.disabled ? "enabled" : "disabled"}`);
+        h("button", { disabled: self, onclick: async () => {
+          if (!u.disabled && !(await confirmed(`Disable ${u.login}?`, "Their sessions end and their tokens stop working at once.", "Disable", true))) return;
+          await patch(u, { disabled: !u.disabled }, `${u.login} ${u.disabled ? "enabled" : "disabled"}`);
         } }, u.disabled ? "Enable" : "Disable"),
       ),
     );
   };
   page(
-    "#/users",
+    "/users",
     h("h1", "Users"),
     h("p.muted", "Role and plant changes apply from the user's next request; disabling ends their sessions and stops their tokens at once. Every change is audited. You cannot disable or demote yourself."),
     h(
