@@ -79,6 +79,7 @@ type App struct {
 	console       *console.Console
 	consoleWriter *kafkago.Writer
 	reloader      *rules.Reloader
+	rulesProc     *rules.Processor // readiness: no progress while holding work
 }
 
 // Start brings up the infrastructure (embedded services if configured,
@@ -368,6 +369,13 @@ func (a *App) ready(c *gin.Context) {
 		checks["writer"], ok = fmt.Sprintf("queue full (%d)", q), false
 	} else {
 		checks["writer"] = "ok"
+	}
+	if a.rulesProc != nil {
+		if err := a.rulesProc.Ready(); err != nil {
+			checks["rules"], ok = err.Error(), false
+		} else {
+			checks["rules"] = "ok"
+		}
 	}
 	status := http.StatusOK
 	if !ok {

@@ -76,6 +76,9 @@ func (a *App) runRules(ctx context.Context, g *errgroup.Group) error {
 		return err
 	}
 	proc := rules.NewProcessor(reader, engine, a.cfg.Rules, a.log.With("component", "rules"))
+	proc.UseDeadLetter(a.writer) // the rejected table and the dead-letter topic
+	proc.UseMetrics(rules.NewMetrics(a.registry))
+	a.rulesProc = proc
 	g.Go(func() error {
 		defer reader.Close()
 		return proc.Run(ctx)

@@ -84,6 +84,7 @@ type DeliveryOutcome struct {
 // RejectedFilter selects dead letters.
 type RejectedFilter struct {
 	Channel  string
+	Stage    string // ingest, store, rules, b2b (procure.Stage*)
 	Reason   string // substring
 	InputIDs []string
 	Before   time.Time
@@ -105,6 +106,8 @@ type Rejected struct {
 	Topic      string    `json:"kafka_topic,omitempty"`
 	Partition  int32     `json:"kafka_partition"`
 	Offset     int64     `json:"kafka_offset"`
+	// Stage is where it was refused: ingest, store, rules or b2b.
+	Stage string `json:"stage"`
 }
 
 // ClickHouseFacts reads the events, spans and rejected tables of one
@@ -319,6 +322,9 @@ func (f *ClickHouseFacts) Rejected(ctx context.Context, tenant string, rf Reject
 	if rf.Channel != "" {
 		where, args = where+" AND channel = ?", append(args, rf.Channel)
 	}
+	if rf.Stage != "" {
+		where, args = where+" AND stage = ?", append(args, rf.Stage)
+	}
 	if rf.Reason != "" {
 		where, args = where+" AND positionCaseInsensitive(reason, ?) > 0", append(args, rf.Reason)
 	}
@@ -329,7 +335,7 @@ func (f *ClickHouseFacts) Rejected(ctx context.Context, tenant string, rf Reject
 		where, args = where+" AND received_at < fromUnixTimestamp64Milli(?)", append(args, rf.Before.UnixMilli())
 	}
 	rows, err := f.conn.Query(ctx, `SELECT received_at, input_id, channel, tenant, source, event_id, event_type, field, reason, raw,
-		kafka_topic, kafka_partition, kafka_offset FROM `+f.db+`.rejected FINAL WHERE `+where+
+		kafka_topic, kafka_partition, kafka_offset, stage FROM `+f.db+`.rejected FINAL WHERE `+where+
 		` ORDER BY received_at DESC LIMIT `+fmt.Sprint(limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("dead letter: %w", err)
@@ -339,7 +345,7 @@ func (f *ClickHouseFacts) Rejected(ctx context.Context, tenant string, rf Reject
 	for rows.Next() {
 		r := &Rejected{}
 		if err := rows.Scan(&r.ReceivedAt, &r.InputID, &r.Channel, &r.Tenant, &r.Source, &r.EventID, &r.EventType, &r.Field,
-			&r.Reason, &r.Raw, &r.Topic, &r.Partition, &r.Offset); err != nil {
+			&r.Reason, &r.Raw, &r.Topic, &r.Partition, &r.Offset, &r.Stage); err != nil {
 			return nil, err
 		}
 		r.ReceivedAt = r.ReceivedAt.UTC()

@@ -281,7 +281,7 @@ func (c *Console) retryPolicies(g *gin.Context) {
 
 func (c *Console) listDeadLetter(g *gin.Context) {
 	p := principalOf(g)
-	rs, err := c.facts.Rejected(g.Request.Context(), p.Tenant, RejectedFilter{Channel: g.Query("channel"), Reason: g.Query("reason"), Limit: 200})
+	rs, err := c.facts.Rejected(g.Request.Context(), p.Tenant, RejectedFilter{Channel: g.Query("channel"), Stage: g.Query("stage"), Reason: g.Query("reason"), Limit: 200})
 	if err != nil {
 		c.fail(g, err)
 		return

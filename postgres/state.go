@@ -32,12 +32,14 @@ func NewStateStore(db *DB) *StateStore { return &StateStore{db: db, MaxRetries: 
 
 // InTx runs f in a transaction and commits if f returns nil; after a
 // deadlock or serialization failure it runs f again (f must not keep state
-// across runs).
+// across runs). A failure comes back classified (procure.Classify):
+// transient when Postgres is unreachable, overloaded or in conflict,
+// deterministic for data, constraint and statement errors.
 func (s *StateStore) InTx(ctx context.Context, f func(tx procure.StateTx) error) error {
 	for attempt := 0; ; attempt++ {
 		err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error { return f(&stateTx{tx: tx}) })
 		if err == nil || !retryable(err) || attempt >= s.MaxRetries || ctx.Err() != nil {
-			return err
+			return classify(err)
 		}
 		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
 	}

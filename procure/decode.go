@@ -91,6 +91,9 @@ func Decode(b []byte) (*Event, error) {
 	if len(b) > MaxEventBytes {
 		return nil, &FieldError{Reason: fmt.Sprintf("event is %d bytes, more than the limit of %d", len(b), MaxEventBytes)}
 	}
+	if err := checkText(b); err != nil {
+		return nil, err
+	}
 	d := decoders.Get().(*eventDecoder)
 	defer decoders.Put(d)
 	d.r.Reset(b)
@@ -327,6 +330,28 @@ func isTraceID(s string) bool {
 		}
 	}
 	return s != "00000000000000000000000000000000"
+}
+
+// checkText refuses NUL in text: Postgres text cannot hold U+0000, so an
+// event carrying one would fail every transaction that writes it. A raw
+// control byte is not valid JSON and fails the decoder, so NUL can only
+// come as the escape \u0000: the common case costs one scan of b, and the
+// token walk that names the field runs only on a hit. (Invalid UTF-8,
+// raw or as an unpaired surrogate escape, is refused by the decoder.)
+func checkText(b []byte) error {
+	if !bytes.Contains(b, []byte(`\u0000`)) {
+		return nil
+	}
+	dec := jsontext.NewDecoder(bytes.NewReader(b))
+	for {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return nil // malformed JSON: the decoder names it
+		}
+		if tok.Kind() == '"' && strings.IndexByte(tok.String(), 0) >= 0 {
+			return &FieldError{Field: strings.ReplaceAll(pointerPath(dec.StackPointer()), "\x00", `\u0000`), Reason: "contains a NUL character (\\u0000), which text may not hold"}
+		}
+	}
 }
 
 // jsonFieldError turns a JSON v2 error into a *FieldError with a dotted path.

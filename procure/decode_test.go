@@ -62,6 +62,11 @@ func TestDecodeRejectsWithFieldAndReason(t *testing.T) {
 		{"missing data", strings.Replace(valid, `"data":{`, `"dota":{`, 1), "dota", "unknown field"},
 		{"truncated JSON", valid[:40], "", "invalid JSON"},
 		{"not an object", `[1,2]`, "", "array"},
+		{"NUL in document id", strings.Replace(valid, `"id":"4500012345"`, `"id":"4500\u0000012345"`, 1), "document.id", "NUL character"},
+		{"NUL in a line's item", strings.Replace(valid, `"item":"M-100"`, `"item":"M-100\u0000"`, 1), "data.lines[0].item", "NUL character"},
+		{"NUL in a member name", strings.Replace(valid, `"tenant":"acme"`, `"tenant":"acme","t\u0000":"x"`, 1), `t\u0000`, "NUL character"},
+		{"invalid UTF-8 in plant", strings.Replace(valid, `"plant":"P01"`, "\"plant\":\"P\xc3\"", 1), "plant", "invalid UTF-8"},
+		{"unpaired surrogate in item", strings.Replace(valid, `"item":"M-100"`, `"item":"M-\ud800"`, 1), "data.lines[0].item", "surrogate"},
 		{"missing supplier", strings.Replace(valid, `"supplier":"S0042",`, ``, 1), "supplier", "required for po.released"},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package rules
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,7 +36,7 @@ type Report struct {
 	From, To time.Time
 	// Events is the number of events of the period replayed, Warmup the
 	// number replayed before it to build state, Skipped the rows that did
-	// not decode.
+	// not decode or that a rule could not be evaluated on.
 	Events, Warmup, Skipped int
 	// Raised is the number of distinct exceptions (rule and subject) first
 	// raised in the period; Occurrences counts their raises. Open and
@@ -113,8 +114,19 @@ func Backtest(ctx context.Context, conn driver.Conn, database string, rs *RuleSe
 		if len(batch) == 0 {
 			return nil
 		}
-		if _, err := en.Process(ctx, batch); err != nil {
-			return err
+		for {
+			_, err := en.Process(ctx, batch)
+			var ee *procure.EventError
+			if err == nil {
+				break
+			}
+			if !errors.As(err, &ee) {
+				return err
+			}
+			// The rule cannot be evaluated on this event (live, it would
+			// be dead-lettered): replay the rest without it.
+			batch = without(batch, ee.Event)
+			rep.Skipped++
 		}
 		batch = batch[:0]
 		next, err = store.NextFireAt(ctx)
@@ -240,7 +252,7 @@ func (rep *Report) Print(w io.Writer) error {
 	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
 	const day = "2006-01-02 15:04 MST"
 	p("rule %s (%s): %s\n", rep.Rule, rep.Kind, rep.Title)
-	p("period %s to %s: %d events replayed (%d before it for state, %d undecodable skipped)\n",
+	p("period %s to %s: %d events replayed (%d before it for state, %d undecodable or unevaluable skipped)\n",
 		rep.From.Format(day), rep.To.Format(day), rep.Events, rep.Warmup, rep.Skipped)
 	p("would have raised %d exceptions (%d occurrences): %d still open, %d resolved\n", rep.Raised, rep.Occurrences, rep.Open, rep.Resolved)
 	if rep.Raised == 0 {

@@ -102,8 +102,10 @@ func (en *Engine) Process(ctx context.Context, events []*procure.Event) (Stats, 
 			}
 			out, err := rs.Evaluate(e, b)
 			if err != nil {
-				en.log.Warn("rule evaluation failed; event state applied without it", "event", e.ID, "type", e.Type, "err", err)
-				continue
+				// A rule that cannot be evaluated on this event fails the
+				// same way on every delivery: the event goes to the dead
+				// letter (ProcessAll) and the batch goes on without it.
+				return &procure.EventError{Event: e, Err: procure.Deterministic("expression", err)}
 			}
 			if b.err != nil {
 				return b.err

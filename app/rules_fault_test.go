@@ -1,0 +1,178 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/supplywatch/supplywatch/app"
+	"github.com/supplywatch/supplywatch/kafka"
+	"github.com/supplywatch/supplywatch/postgres/pgtest"
+)
+
+// rulesDir is the default rule pack plus extra files (name -> YAML).
+func rulesDir(t *testing.T, extra map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files, _ := filepath.Glob("../rules/default/*.yaml")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.yaml") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644)
+	}
+	for name, y := range extra {
+		os.WriteFile(filepath.Join(dir, name), []byte(y), 0o644)
+	}
+	return dir
+}
+
+// startRules starts a process of the rules role on e with Postgres at pgURL.
+func (e *env) startRules(t *testing.T, ctx context.Context, pgURL, dir string, tune func(*app.Config)) (*app.App, func()) {
+	t.Helper()
+	cfg, err := app.LoadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ClickHouse.Addr, cfg.ClickHouse.Database = []string{e.chAddr}, e.db
+	cfg.Kafka.Brokers, cfg.Kafka.Topic, cfg.Kafka.DeadLetterTopic = []string{e.brokers}, e.topic, "deadletter"
+	cfg.Postgres.URL = pgURL
+	cfg.Rules.Dir = dir
+	cfg.Retry.Disabled = true
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	cfg.Writer.FlushInterval = 50 * time.Millisecond
+	if tune != nil {
+		tune(&cfg)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	a, err := app.Start(ctx, cfg, app.Roles{Rules: true, Serve: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	return a, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// produceKeyed writes values to the events topic under one key: one
+// partition, in order.
+func (e *env) produceKeyed(t *testing.T, key string, values ...string) {
+	t.Helper()
+	w := &kafkago.Writer{Addr: kafkago.TCP(strings.Split(e.brokers, ",")...), Topic: e.topic, Balancer: &kafkago.Hash{}, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafkago.RequireAll}
+	defer w.Close()
+	msgs := make([]kafkago.Message, len(values))
+	for i, v := range values {
+		msgs[i] = kafkago.Message{Key: []byte(key), Value: []byte(v)}
+	}
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func pgCount(t *testing.T, url, query string) int {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	var n int
+	if err := c.QueryRow(context.Background(), query).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func waitPG(t *testing.T, url, query string, want int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	got := -1
+	for time.Now().Before(deadline) {
+		if got = pgCount(t, url, query); got == want {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s = %d, want %d", query, got, want)
+}
+
+// A poison event does not wedge its partition: an event that does not
+// decode (a NUL in document.id) and an event a rule cannot be evaluated on
+// go to the dead letter (table and topic, stage "rules", with the reason),
+// and the events after them on the same partition are applied.
+func TestRulesProcessorDeadLettersPoisonAndKeepsGoing(t *testing.T) {
+	e := newEnv(t)
+	pgURL := pgtest.URL(t)
+	dir := rulesDir(t, map[string]string{"poison.yaml": `rules:
+  - id: poison-probe
+    title: Fails at run time on one PO
+    severity: low
+    subject: document
+    on: [po.released]
+    when: document.id startsWith "POISON" && event.units[7] == "x"
+`})
+	_, stop := e.startRules(t, context.Background(), pgURL, dir, nil)
+	defer stop()
+
+	nul := strings.Replace(event(1, "acme"), `"id":"4500000001"`, `"id":"45\u000000001"`, 1)
+	bad := strings.Replace(event(2, "acme"), `"id":"4500000002"`, `"id":"POISON2"`, 1)
+	var good []string
+	for i := 3; i < 23; i++ {
+		good = append(good, event(i, "acme"))
+	}
+	e.produceKeyed(t, "k", append([]string{nul, bad}, good...)...)
+
+	waitPG(t, pgURL, "SELECT count(*) FROM processed_events", len(good), 60*time.Second)
+	e.waitFor(t, "SELECT count() FROM "+e.db+".rejected FINAL WHERE stage = 'rules'", 2, 30*time.Second)
+	var reasons []string
+	rows, err := e.conn.Query(context.Background(), "SELECT field, reason, event_id FROM "+e.db+".rejected FINAL WHERE stage = 'rules' ORDER BY kafka_offset")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var field, reason, id string
+		rows.Scan(&field, &reason, &id)
+		reasons = append(reasons, fmt.Sprintf("%s|%s|%s", field, reason, id))
+	}
+	rows.Close()
+	if len(reasons) != 2 || !strings.HasPrefix(reasons[0], "document.id|decode: ") || !strings.Contains(reasons[0], "NUL") ||
+		!strings.Contains(reasons[1], "|expression: ") || !strings.Contains(reasons[1], "poison-probe") || !strings.HasSuffix(reasons[1], "|e-000002") {
+		t.Fatalf("dead letters: %q", reasons)
+	}
+	if n := pgCount(t, pgURL, "SELECT count(*) FROM documents WHERE kind = 'po' AND id = 'POISON2'"); n != 0 {
+		t.Fatalf("the poison PO's state was stored (%d rows)", n)
+	}
+
+	// The dead-letter topic has both, with the stage.
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{e.brokers}, Topic: "deadletter", GroupID: "t-dl", StartOffset: kafkago.FirstOffset, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := 0; i < 2; i++ {
+		m, err := r.ReadMessage(rctx)
+		if err != nil {
+			t.Fatalf("dead-letter topic: %v", err)
+		}
+		if kafka.Header(&m, kafka.HeaderStage) != "rules" {
+			t.Fatalf("dead-letter message %s has stage %q", m.Key, kafka.Header(&m, kafka.HeaderStage))
+		}
+	}
+}
