@@ -25,7 +25,8 @@ func (a *App) runAnalytics(ctx context.Context, g *errgroup.Group) error {
 	if err := kpi.SyncCalendars(ctx, a.conn, db, a.ruleSet.Calendars, now.AddDate(-years, 0, 0), now.AddDate(years, 0, 0)); err != nil {
 		return fmt.Errorf("kpi calendars: %w", err)
 	}
-	g.Go(func() error { return kpi.NewRefresher(a.conn, db, a.cfg.KPI, log, nil).Run(ctx) })
+	a.kpiRefresher = kpi.NewRefresher(a.conn, db, a.cfg.KPI, log, nil).WithMetrics(kpi.NewMetrics(a.registry))
+	g.Go(func() error { return a.kpiRefresher.Run(ctx) })
 
 	var outbox kpi.OutboxClaimer = a.exceptions
 	if a.cfg.Slack.Token != "" {

@@ -76,6 +76,7 @@ type App struct {
 	evaluator     *rules.Evaluator
 	ruleSet       *rules.RuleSet
 	alerts        *alerts.Dispatcher
+	kpiRefresher  *kpi.Refresher // nil unless the rules role runs here
 	console       *console.Console
 	consoleWriter *kafkago.Writer
 	reloader      *rules.Reloader

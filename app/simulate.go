@@ -54,6 +54,10 @@ func (a *App) runSimulator(ctx context.Context) error {
 		}
 		st := eng.Stats()
 		a.log.Info("simulator backfill done", "events", st.Events, "chains", st.Chains)
+		if a.kpiRefresher != nil {
+			// The KPIs take in the history now, not at the next tick.
+			a.kpiRefresher.Trigger()
+		}
 	}
 	a.log.Info("simulator live", "events_per_second", cfg.Rate, "first_po", cfg.FirstPONumber)
 	return eng.Run(ctx, cfg.Rate)

@@ -33,7 +33,7 @@ func BenchmarkDashboard(b *testing.B) {
 	var stored uint64
 	conn.QueryRow(ctx, "SELECT count() FROM "+db+".events").Scan(&stored)
 	t0 = time.Now()
-	if err := NewRefresher(conn, db, Config{}, discard, nil).RefreshAll(ctx, end); err != nil {
+	if _, err := NewRefresher(conn, db, Config{}, discard, nil).RefreshAll(ctx, end); err != nil {
 		t.Fatal(err)
 	}
 	refresh := time.Since(t0)

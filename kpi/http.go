@@ -83,6 +83,17 @@ func (h *Handler) fail(c *gin.Context, err error) {
 	c.AbortWithStatusJSON(status, gin.H{"error": gin.H{"code": code, "message": procure.ErrorMessage(err)}})
 }
 
+// FreshnessHeader is the response header of the rolled-up routes (values,
+// trend, breakdown) with the time up to which the rollup is complete
+// (RFC 3339), absent until the first build is done.
+const FreshnessHeader = "X-KPI-Complete-Through"
+
+func (h *Handler) freshnessHeader(c *gin.Context, f Freshness) {
+	if f.CompleteThrough != nil {
+		c.Header(FreshnessHeader, f.CompleteThrough.UTC().Format(time.RFC3339Nano))
+	}
+}
+
 // reply writes v as JSON, or table as CSV when format=csv.
 func (h *Handler) reply(c *gin.Context, name string, v any, header []string, rows [][]string) {
 	if c.Query("format") != "csv" {
@@ -131,6 +142,7 @@ func (h *Handler) values(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	h.freshnessHeader(c, vs.Freshness)
 	var rows [][]string
 	for _, v := range vs.Values {
 		rows = append(rows, valueRow(v))
@@ -149,6 +161,12 @@ func (h *Handler) trend(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	fr, err := h.q.Freshness(c.Request.Context())
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.freshnessHeader(c, fr)
 	var rows [][]string
 	for _, p := range ps {
 		rows = append(rows, append([]string{p.Start.Format(time.DateOnly)}, valueRow(p.Value)...))
@@ -168,11 +186,17 @@ func (h *Handler) breakdown(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
+	fr, err := h.q.Freshness(c.Request.Context())
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.freshnessHeader(c, fr)
 	var rows [][]string
 	for _, r := range rs {
 		rows = append(rows, append([]string{r.Key}, valueRow(r.Value)...))
 	}
-	h.reply(c, "kpi-"+c.Query("kpi")+"-by-"+by, gin.H{"grain": grain, "rows": rs}, append([]string{by}, valueHeader...), rows)
+	h.reply(c, "kpi-"+c.Query("kpi")+"-by-"+by, gin.H{"grain": grain, "rows": rs, "freshness": fr}, append([]string{by}, valueHeader...), rows)
 }
 
 func (h *Handler) documents(c *gin.Context) {

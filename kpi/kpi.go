@@ -41,13 +41,26 @@ type Params struct {
 // Config configures the package.
 type Config struct {
 	Params `yaml:",inline"`
-	// RefreshEvery is the Refresher's period; RefreshMonths how many months,
-	// the current one included, each periodic refresh recomputes.
+	// RefreshEvery is the Refresher's period. RefreshMonths is ignored (kept
+	// so that configurations setting it still load): a refresh recomputes
+	// the months that new facts touched, whichever they are.
 	RefreshEvery  time.Duration `yaml:"refresh_every"`
 	RefreshMonths int           `yaml:"refresh_months"`
 	// CalendarYears is how many years before and after now the business
 	// hour spans cover.
 	CalendarYears int `yaml:"calendar_years"`
+	// PieceRows is about how many fact rows one piece of a full build
+	// reads (a key range of PO lines, ASNs or invoices); PieceTimeout is
+	// the statement timeout of one piece (keep it under the connection's
+	// read timeout); PieceAttempts bounds the attempts of a piece failing
+	// for a transient reason, PieceBackoff the wait before the next.
+	PieceRows     int           `yaml:"piece_rows"`
+	PieceTimeout  time.Duration `yaml:"piece_timeout"`
+	PieceAttempts int           `yaml:"piece_attempts"`
+	PieceBackoff  time.Duration `yaml:"piece_backoff"`
+	// StaleAfter is the age of the KPIs' completeness time past which the
+	// refresher logs them stale (the Prometheus rule has its own threshold).
+	StaleAfter time.Duration `yaml:"stale_after"`
 	// MirrorPoll is how often the Mirror looks for new outbox events when
 	// it found none.
 	MirrorPoll time.Duration `yaml:"mirror_poll"`
@@ -85,6 +98,21 @@ func (c *Config) Defaults() {
 	if c.CalendarYears == 0 {
 		c.CalendarYears = 6
 	}
+	if c.PieceRows == 0 {
+		c.PieceRows = 1_000_000
+	}
+	if c.PieceTimeout == 0 {
+		c.PieceTimeout = 50 * time.Second
+	}
+	if c.PieceAttempts == 0 {
+		c.PieceAttempts = 3
+	}
+	if c.PieceBackoff == 0 {
+		c.PieceBackoff = 2 * time.Second
+	}
+	if c.StaleAfter == 0 {
+		c.StaleAfter = 15 * time.Minute
+	}
 	if c.MirrorPoll == 0 {
 		c.MirrorPoll = time.Second
 	}
@@ -97,8 +125,14 @@ func (c *Config) Validate() error {
 		return errors.New("kpi.quantity_tolerance: must be in [0, 1)")
 	case c.DateToleranceDays < 0 || c.EarlyDays < 0 || c.LateDays < 0:
 		return errors.New("kpi: day tolerances must not be negative")
-	case c.RefreshMonths < 1:
-		return errors.New("kpi.refresh_months: must be at least 1")
+	case c.RefreshMonths < 0:
+		return errors.New("kpi.refresh_months: must not be negative")
+	case c.PieceRows < 0:
+		return errors.New("kpi.piece_rows: must not be negative")
+	case c.PieceTimeout < 0 || c.PieceBackoff < 0 || c.StaleAfter < 0:
+		return errors.New("kpi: piece_timeout, piece_backoff and stale_after must not be negative")
+	case c.PieceAttempts < 0 || c.PieceAttempts > 10:
+		return errors.New("kpi.piece_attempts: must be between 1 and 10")
 	}
 	return nil
 }

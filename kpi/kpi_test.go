@@ -134,7 +134,7 @@ func load(t *testing.T, conn driver.Conn, db string, asOf time.Time) {
 	if err := m.Insert(ctx, history()); err != nil {
 		t.Fatal(err)
 	}
-	if err := NewRefresher(conn, db, Config{}, discard, nil).RefreshAll(ctx, asOf); err != nil {
+	if _, err := NewRefresher(conn, db, Config{}, discard, nil).RefreshAll(ctx, asOf); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -219,6 +219,9 @@ func TestHandlerServesValuesDrillDownAndCSV(t *testing.T) {
 		{"documents export as csv", "/api/kpi/documents?tenant=acme&from=2026-03-01&to=2026-04-01&kpi=otif&format=csv", 200, "doc,day,plant,supplier,num,den,x,exceptions\nB,"},
 		{"trend by week", "/api/kpi/trend?tenant=acme&from=2026-03-01&to=2026-04-01&kpi=ack_cycle_hours&bucket=week", 200, `"start":"2026-03-02T00:00:00Z"`},
 		{"ops list unacknowledged POs", "/api/kpi/ops?tenant=acme&window=720h&table=unacknowledged&format=csv", 200, "C,P1,S1,2026-03-03T08:00:00Z"},
+		{"values say up to when they are complete", "/api/kpi/values?tenant=acme&from=2026-03-01&to=2026-04-01", 200, `"freshness":{"complete_through":"20`},
+		{"every value says up to when it is complete", "/api/kpi/values?tenant=acme&from=2026-03-01&to=2026-04-01", 200, `"den":3,"complete_through":"20`},
+		{"breakdown says up to when it is complete", "/api/kpi/breakdown?tenant=acme&from=2026-03-01&to=2026-04-01&kpi=otif&by=plant", 200, `"freshness":{"complete_through":"20`},
 		{"missing tenant is refused", "/api/kpi/values", 400, `"code":"invalid"`},
 		{"unknown kpi is refused", "/api/kpi/trend?tenant=acme&kpi=nope", 400, "unknown kpi"},
 	}
@@ -268,7 +271,7 @@ func TestLineWithoutNeedByIsDueByItsSchedule(t *testing.T) {
 	if want := "10:2026-03-09 20:1970-01-01"; strings.Join(got, " ") != want {
 		t.Errorf("due dates %q, want %q", strings.Join(got, " "), want)
 	}
-	if err := NewRefresher(conn, db, Config{}, discard, nil).RefreshAll(ctx, ts("2026-04-01T00:00:00Z")); err != nil {
+	if _, err := NewRefresher(conn, db, Config{}, discard, nil).RefreshAll(ctx, ts("2026-04-01T00:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	var overdue, total float64

@@ -95,6 +95,10 @@ type Value struct {
 	Previous *float64 `json:"previous,omitempty"`
 	Change   *float64 `json:"change,omitempty"`
 	Better   *bool    `json:"better,omitempty"`
+	// CompleteThrough is the time up to which the facts behind the KPI
+	// are in its value (null while the first build runs); live KPIs
+	// (digital_suppliers) are complete up to the answer.
+	CompleteThrough *time.Time `json:"complete_through,omitempty"`
 }
 
 // Values returns every KPI of the catalog (and digital_suppliers) over the
@@ -104,6 +108,47 @@ type Values struct {
 	From   time.Time `json:"from"`
 	To     time.Time `json:"to"`
 	Values []Value   `json:"values"`
+	// Freshness says how current the rolled-up values are.
+	Freshness Freshness `json:"freshness"`
+}
+
+// Freshness says up to when the rollup is complete.
+type Freshness struct {
+	// CompleteThrough: facts stored before it are in the rollup; null
+	// until the first full build is done.
+	CompleteThrough *time.Time `json:"complete_through"`
+	// AgeSeconds is now − CompleteThrough.
+	AgeSeconds *float64 `json:"age_seconds"`
+	// Building is true while a full build runs (after the first start, a
+	// migration or a change of formulas); BuildProgress is its share of
+	// pieces done.
+	Building      bool    `json:"building"`
+	BuildProgress float64 `json:"build_progress,omitempty"`
+}
+
+// Freshness reads the refresher's state.
+func (q *Querier) Freshness(ctx context.Context) (Freshness, error) {
+	st, err := loadState(ctx, q.conn, q.db)
+	if err != nil {
+		return Freshness{}, err
+	}
+	var f Freshness
+	if st == nil {
+		f.Building = true
+		return f, nil
+	}
+	if !st.CompleteThrough.IsZero() {
+		t := st.CompleteThrough
+		age := max(q.now().Sub(t).Seconds(), 0)
+		f.CompleteThrough, f.AgeSeconds = &t, &age
+	}
+	if b := st.Build; b != nil {
+		f.Building = true
+		if len(b.Pieces) > 0 {
+			f.BuildProgress = float64(len(b.Done)) / float64(len(b.Pieces))
+		}
+	}
+	return f, nil
 }
 
 type agg struct{ num, den, p50, p90 float64 }
@@ -196,14 +241,20 @@ func (q *Querier) Values(ctx context.Context, qq Query) (*Values, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Values{Grain: grain, From: from, To: to}
+	fr, err := q.Freshness(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &Values{Grain: grain, From: from, To: to, Freshness: fr}
 	for _, d := range Catalog {
 		c := cur[""][d.ID]
 		var p *agg
 		if a, ok := prev[""][d.ID]; ok {
 			p = &a
 		}
-		out.Values = append(out.Values, makeValue(d, c, p))
+		v := makeValue(d, c, p)
+		v.CompleteThrough = fr.CompleteThrough
+		out.Values = append(out.Values, v)
 	}
 	ds, err := q.digitalSuppliers(ctx, &qq, from, to)
 	if err != nil {
@@ -214,7 +265,10 @@ func (q *Querier) Values(ctx context.Context, qq Query) (*Values, error) {
 		return nil, err
 	}
 	d, _ := Lookup(DigitalSuppliers)
-	out.Values = append(out.Values, makeValue(d, ds, &dp))
+	live := makeValue(d, ds, &dp)
+	now := q.now().UTC()
+	live.CompleteThrough = &now
+	out.Values = append(out.Values, live)
 	return out, nil
 }
 

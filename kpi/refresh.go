@@ -3,26 +3,58 @@ package kpi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
-// Refresher recomputes kpi_rollup from the fact tables: per day and plant
-// (supplier ”) and per month, plant and supplier. It computes whole months
-// into a stage table of its own and swaps each month in with REPLACE
-// PARTITION, so readers never see a half-written month and two refreshers
-// do not interfere (the later swap wins; both are complete).
+// Refresher keeps kpi_rollup current, in bounded pieces:
+//
+//   - a full build (the first run, or after the formulas, the parameters or
+//     the applied migrations changed) computes the entity rows of every
+//     family one key range at a time into kpi_entities, recording each
+//     finished piece, so an interrupted build resumes where it stopped;
+//   - an incremental refresh finds the entities that new facts touched
+//     (events and exception history stored since the last watermark, and
+//     the entities whose as-of-dependent figures the passing time changed),
+//     recomputes those entities only, and rolls up the months whose
+//     entities changed.
+//
+// Each month of kpi_rollup is computed from its kpi_entities partition into
+// a stage table of the refresh and swapped in with REPLACE PARTITION, so
+// readers never see a half-written month. Every piece runs under its own
+// statement timeout; a piece failing for a transient reason is retried a
+// bounded number of times, and a piece that still fails is reported while
+// the others land: its month stays pending for the next refresh and the
+// KPIs' completeness time stops moving, which the stale alert reports.
+//
+// Only one Refresher should run per database (the analytics role); two
+// would do the same work twice but not corrupt it (every write is an
+// idempotent replace).
 type Refresher struct {
-	conn driver.Conn
-	db   string
-	cfg  Config
-	log  *slog.Logger
-	now  func() time.Time
+	conn    driver.Conn
+	db      string
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *Metrics
+	trigger chan struct{}
+	// overlap is how far before the watermark an incremental refresh
+	// looks for new facts: an insert that started before the last refresh
+	// read the clock may become visible after it. Re-reading recomputes
+	// some entities twice, which changes nothing.
+	overlap time.Duration
+	// fault, when set (tests), runs before each attempt of a piece and
+	// fails the attempt with its error.
+	fault func(piece string, attempt int) error
 }
 
 // NewRefresher returns a Refresher over database db. now is the clock
@@ -32,7 +64,702 @@ func NewRefresher(conn driver.Conn, db string, cfg Config, log *slog.Logger, now
 	if now == nil {
 		now = time.Now
 	}
-	return &Refresher{conn: conn, db: db, cfg: cfg, log: log, now: now}
+	return &Refresher{conn: conn, db: db, cfg: cfg, log: log, now: now, trigger: make(chan struct{}, 1), overlap: time.Minute}
+}
+
+// WithMetrics makes the Refresher report to m and returns it.
+func (r *Refresher) WithMetrics(m *Metrics) *Refresher {
+	r.metrics = m
+	return r
+}
+
+// Trigger asks a running Refresher to refresh now (after a backfill or a
+// bulk load) instead of at its next tick. It never blocks.
+func (r *Refresher) Trigger() {
+	select {
+	case r.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Report says what a refresh did.
+type Report struct {
+	// Full is true for a full build.
+	Full bool
+	// Touched counts the entity keys an incremental refresh recomputed.
+	Touched uint64
+	// Months are the months (YYYYMM) rolled up.
+	Months []string
+	// Pieces, Retries and Failed count the pieces run, the extra attempts
+	// and the pieces that failed after their attempts.
+	Pieces, Retries, Failed int
+	// Failures name each failed piece and its error.
+	Failures []string
+	// CompleteThrough is the time up to which stored facts are in the
+	// rollup after this refresh (unchanged when a piece failed).
+	CompleteThrough time.Time
+}
+
+func (rep *Report) err() error {
+	if rep.Failed == 0 {
+		return nil
+	}
+	return fmt.Errorf("kpi refresh: %d pieces failed: %s", rep.Failed, strings.Join(rep.Failures, "; "))
+}
+
+// refreshState is the refresher's progress, kept in kpi_refresh_state.
+type refreshState struct {
+	Fingerprint string `json:"fingerprint"`
+	// Watermark: facts stored before it are in kpi_entities.
+	Watermark time.Time `json:"watermark"`
+	// AsOf is the as-of instant of the last completed refresh.
+	AsOf time.Time `json:"as_of"`
+	// CompleteThrough: facts stored before it are in kpi_rollup.
+	CompleteThrough time.Time `json:"complete_through"`
+	// Pending are months whose rollup failed: the next refresh redoes them.
+	Pending []string `json:"pending,omitempty"`
+	// Build is a full build in progress.
+	Build *buildState `json:"build,omitempty"`
+}
+
+type buildState struct {
+	Fingerprint string    `json:"fingerprint"`
+	Version     uint64    `json:"version"`
+	AsOf        time.Time `json:"as_of"`
+	Started     time.Time `json:"started"`
+	Pieces      []piece   `json:"pieces"`
+	Done        []string  `json:"done"`
+}
+
+// piece is one bounded statement of a build: the entities of one family in
+// one key range.
+type piece struct {
+	Family string `json:"family"`
+	Name   string `json:"name"`
+	Filter string `json:"filter"`
+}
+
+const stateName = "refresher"
+
+func (r *Refresher) loadState(ctx context.Context) (*refreshState, error) {
+	return loadState(ctx, r.conn, r.db)
+}
+
+func loadState(ctx context.Context, conn driver.Conn, db string) (*refreshState, error) {
+	var s string
+	err := conn.QueryRow(ctx, "SELECT argMax(state, at) FROM "+db+".kpi_refresh_state WHERE name = ?", stateName).Scan(&s)
+	if err != nil {
+		return nil, fmt.Errorf("kpi refresh: read state: %w", err)
+	}
+	if s == "" {
+		return nil, nil
+	}
+	var st refreshState
+	if err := json.Unmarshal([]byte(s), &st); err != nil {
+		return nil, fmt.Errorf("kpi refresh: state: %w", err)
+	}
+	return &st, nil
+}
+
+func (r *Refresher) saveState(ctx context.Context, st *refreshState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := r.conn.Exec(ctx, "INSERT INTO "+r.db+".kpi_refresh_state (name, at, state) VALUES (?, now64(3), ?)", stateName, string(b)); err != nil {
+		return fmt.Errorf("kpi refresh: save state: %w", err)
+	}
+	return nil
+}
+
+// fingerprint names what the entity rows depend on besides the facts: the
+// formulas, the parameters and the applied migrations (one that backfills
+// fact tables writes no events). A change means a full build.
+func (r *Refresher) fingerprint(ctx context.Context) (string, error) {
+	var n, maxV uint64
+	if err := r.conn.QueryRow(ctx, "SELECT count(), toUInt64(max(version)) FROM (SELECT DISTINCT version FROM "+r.db+".schema_migrations)").Scan(&n, &maxV); err != nil {
+		return "", fmt.Errorf("kpi refresh: migrations: %w", err)
+	}
+	h := sha256.New()
+	for _, f := range families {
+		fmt.Fprintln(h, f.name, f.sql)
+	}
+	fmt.Fprintln(h, linesSQL(""))
+	fmt.Fprintf(h, "%+v\nmigrations %d %d\n", r.cfg.Params, n, maxV)
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func (r *Refresher) serverNow(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	if err := r.conn.QueryRow(ctx, "SELECT now64(3)").Scan(&t); err != nil {
+		return t, fmt.Errorf("kpi refresh: server clock: %w", err)
+	}
+	return t.UTC(), nil
+}
+
+// RefreshAll rebuilds every entity and every month from the facts, as of
+// asOf, in pieces.
+func (r *Refresher) RefreshAll(ctx context.Context, asOf time.Time) (Report, error) {
+	st, err := r.loadState(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	if st == nil {
+		st = &refreshState{}
+	}
+	st.Build = nil
+	return r.build(ctx, st, asOf)
+}
+
+// Refresh brings the rollup up to date as of asOf: a full build if none
+// was completed for the current formulas (or one is in progress, which it
+// resumes), else an incremental refresh.
+func (r *Refresher) Refresh(ctx context.Context, asOf time.Time) (Report, error) {
+	st, err := r.loadState(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	fp, err := r.fingerprint(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	switch {
+	case st == nil:
+		return r.build(ctx, &refreshState{}, asOf)
+	case st.Build != nil && st.Build.Fingerprint == fp:
+		return r.build(ctx, st, st.Build.AsOf)
+	case st.Build != nil || st.Fingerprint != fp:
+		st.Build = nil
+		return r.build(ctx, st, asOf)
+	}
+	return r.incremental(ctx, st, asOf)
+}
+
+// build runs (or resumes) a full build.
+func (r *Refresher) build(ctx context.Context, st *refreshState, asOf time.Time) (Report, error) {
+	rep := Report{Full: true}
+	began := time.Now()
+	if st.Build == nil {
+		fp, err := r.fingerprint(ctx)
+		if err != nil {
+			return rep, err
+		}
+		started, err := r.serverNow(ctx)
+		if err != nil {
+			return rep, err
+		}
+		pieces, err := r.buildPieces(ctx)
+		if err != nil {
+			return rep, err
+		}
+		if err := r.conn.Exec(ctx, "TRUNCATE TABLE "+r.db+".kpi_entities"); err != nil {
+			return rep, fmt.Errorf("kpi build: clear entities: %w", err)
+		}
+		st.Build = &buildState{Fingerprint: fp, Version: uint64(started.UnixMilli()), AsOf: asOf, Started: started, Pieces: pieces}
+		if err := r.saveState(ctx, st); err != nil {
+			return rep, err
+		}
+		r.log.Info("kpi build started", "pieces", len(pieces), "as_of", asOf)
+	} else {
+		r.log.Info("kpi build resumed", "pieces", len(st.Build.Pieces), "done", len(st.Build.Done))
+	}
+	b := st.Build
+	fams := map[string]family{}
+	for _, f := range families {
+		fams[f.name] = f
+	}
+	for i, p := range b.Pieces {
+		if slices.Contains(b.Done, p.Name) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		f, ok := fams[p.Family]
+		if !ok {
+			return rep, fmt.Errorf("kpi build: unknown family %q in state", p.Family)
+		}
+		err := r.piece(ctx, &rep, "entities/"+p.Name, func(ctx context.Context) error {
+			return r.writeEntities(ctx, f, p.Filter, "", b.AsOf, b.Version)
+		})
+		if err != nil {
+			continue
+		}
+		b.Done = append(b.Done, p.Name)
+		if err := r.saveState(ctx, st); err != nil {
+			return rep, err
+		}
+		r.metrics.buildProgress(float64(len(b.Done)) / float64(len(b.Pieces)))
+		r.log.Info("kpi build progress", "piece", p.Name, "done", len(b.Done), "of", len(b.Pieces), "n", i+1, "took", time.Since(began).Round(time.Second))
+	}
+	if rep.Failed > 0 {
+		// The finished pieces stay done: the next refresh resumes with
+		// the failed ones.
+		return rep, rep.err()
+	}
+	months, err := r.allMonths(ctx)
+	if err != nil {
+		return rep, err
+	}
+	failed := r.rollupMonths(ctx, &rep, months)
+	st.Build = nil
+	st.Fingerprint = b.Fingerprint
+	st.Watermark = b.Started
+	st.AsOf = b.AsOf
+	st.Pending = failed
+	if len(failed) == 0 {
+		st.CompleteThrough = b.Started
+	}
+	rep.CompleteThrough = st.CompleteThrough
+	if err := r.saveState(ctx, st); err != nil {
+		return rep, err
+	}
+	r.metrics.refreshed(rep, time.Since(began))
+	r.log.Info("kpi build done", "months", len(rep.Months), "pieces", rep.Pieces, "failed", rep.Failed, "took", time.Since(began).Round(time.Millisecond))
+	return rep, rep.err()
+}
+
+// buildPieces splits every family into key ranges of about PieceRows fact
+// rows each (po, asn and invoice families, per tenant); the exception
+// history and the supplier documents are one piece each.
+func (r *Refresher) buildPieces(ctx context.Context) ([]piece, error) {
+	ranged := []struct{ key, table, col string }{
+		{"po", "kpi_line_orders", "po"},
+		{"asn", "kpi_asns", "asn"},
+		{"invoice", "kpi_invoices", "invoice"},
+	}
+	ranges := map[string][]string{}
+	for _, k := range ranged {
+		filters, err := r.keyRanges(ctx, k.table, k.col)
+		if err != nil {
+			return nil, err
+		}
+		ranges[k.key] = filters
+	}
+	var ps []piece
+	for _, f := range families {
+		filters, ok := ranges[f.key]
+		if !ok {
+			filters = []string{"1"}
+		}
+		for i, flt := range filters {
+			ps = append(ps, piece{Family: f.name, Name: fmt.Sprintf("%s/%d", f.name, i), Filter: flt})
+		}
+	}
+	return ps, nil
+}
+
+// keyRanges returns filters over col that split table into ranges of
+// about PieceRows rows per tenant, from a sample of the keys. The first
+// and last ranges are open, so keys written after the sample fall in one.
+func (r *Refresher) keyRanges(ctx context.Context, table, col string) ([]string, error) {
+	rows, err := r.conn.Query(ctx, fmt.Sprintf(`SELECT toString(tenant), count(), arraySort(groupArraySample(2000)(%s)) FROM %s.%s GROUP BY tenant ORDER BY tenant`, col, r.db, table))
+	if err != nil {
+		return nil, fmt.Errorf("kpi build: ranges of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var filters []string
+	for rows.Next() {
+		var tenant string
+		var n uint64
+		var sample []string
+		if err := rows.Scan(&tenant, &n, &sample); err != nil {
+			return nil, err
+		}
+		k := int(n/uint64(r.cfg.PieceRows)) + 1
+		k = min(k, len(sample))
+		var bounds []string
+		for i := 1; i < k; i++ {
+			b := sample[i*len(sample)/k]
+			if len(bounds) == 0 || bounds[len(bounds)-1] != b {
+				bounds = append(bounds, b)
+			}
+		}
+		t := "tenant = " + quoteList([]string{tenant})
+		lo := ""
+		for _, b := range bounds {
+			f := t + " AND " + col + " < " + quoteList([]string{b})
+			if lo != "" {
+				f += " AND " + col + " >= " + quoteList([]string{lo})
+			}
+			filters = append(filters, f)
+			lo = b
+		}
+		if lo != "" {
+			filters = append(filters, t+" AND "+col+" >= "+quoteList([]string{lo}))
+		} else {
+			filters = append(filters, t)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// Tenants with no rows in table yet: the rest, as one piece.
+	rest := "1"
+	if len(filters) > 0 {
+		rest = fmt.Sprintf("tenant NOT IN (SELECT DISTINCT tenant FROM %s.%s)", r.db, table)
+		// Evaluated when the piece runs: a tenant that appeared since is
+		// in no earlier range, so it lands here.
+	}
+	return append(filters, rest), nil
+}
+
+// writeEntities writes the entity rows of family f whose keys pass filter,
+// computed as of asOf, with version 2v+1. With an entity filter (the same
+// keys as a condition on kpi_entities), it then marks deleted (version 2v)
+// the older rows of those keys that the new rows did not replace: entities
+// that moved to another month or stopped counting.
+func (r *Refresher) writeEntities(ctx context.Context, f family, filter, entityFilter string, asOf time.Time, v uint64) error {
+	q := fmt.Sprintf(`INSERT INTO %[1]s.kpi_entities (family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, version, deleted)
+SELECT '%[2]s', tenant, %[3]s, kpi, %[4]s, day, plant, supplier, num, den, x, %[5]d, 0
+FROM (%[6]s)`, r.db, f.name, f.ekey, f.doc, 2*v+1, familySQL(r.db, r.cfg.Params, asOf, f, filter))
+	if err := r.conn.Exec(bigQuery(ctx), q); err != nil {
+		return err
+	}
+	if entityFilter == "" {
+		return nil
+	}
+	return r.conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s.kpi_entities (family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, version, deleted)
+SELECT family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, %[2]d, 1
+FROM %[1]s.kpi_entities FINAL
+WHERE family = '%[3]s' AND %[4]s AND version < %[2]d`, r.db, 2*v, f.name, entityFilter))
+}
+
+// entityKeyFilter is the condition on kpi_entities of the entities of f
+// whose keys are in the touched table.
+func entityKeyFilter(f family, touched string) string {
+	return "(tenant, ekey) IN (SELECT tenant, key FROM " + touched + " WHERE family = '" + f.key + "')"
+}
+
+// incremental recomputes the entities touched since the watermark and rolls
+// up the months they are in (and were in).
+func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time.Time) (Report, error) {
+	var rep Report
+	began := time.Now()
+	started, err := r.serverNow(ctx)
+	if err != nil {
+		return rep, err
+	}
+	v := uint64(started.UnixMilli())
+	b := make([]byte, 6)
+	rand.Read(b)
+	touched := r.db + ".kpi_touched_" + hex.EncodeToString(b)
+	if err := r.conn.Exec(ctx, "CREATE TABLE "+touched+" (family LowCardinality(String), tenant String, key String, day Date, plant String, supplier String) ENGINE = Memory"); err != nil {
+		return rep, fmt.Errorf("kpi refresh: create touched: %w", err)
+	}
+	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+touched) //nolint:errcheck
+	var ok bool
+	if err := r.piece(ctx, &rep, "touched", func(ctx context.Context) error {
+		return r.findTouched(ctx, touched, st.Watermark.Add(-r.overlap), st.AsOf, asOf)
+	}); err == nil {
+		ok = true
+		if err := r.conn.QueryRow(ctx, "SELECT count() FROM "+touched).Scan(&rep.Touched); err != nil {
+			return rep, err
+		}
+	}
+	months := map[string]bool{}
+	for _, m := range st.Pending {
+		months[m] = true
+	}
+	if ok && rep.Touched > 0 {
+		for _, f := range families {
+			filter := strings.ReplaceAll(touchedFilter[f.key], "{touched}", touched)
+			err := r.piece(ctx, &rep, "entities/"+f.name, func(ctx context.Context) error {
+				return r.writeEntities(ctx, f, filter, entityKeyFilter(f, touched), asOf, v)
+			})
+			if err != nil {
+				ok = false
+				continue
+			}
+			// The months of the rows just written: new rows and
+			// tombstones.
+			rows, err := r.conn.Query(ctx, fmt.Sprintf(`SELECT DISTINCT toString(toYYYYMM(day)) FROM %s.kpi_entities
+WHERE family = '%s' AND %s AND version >= %d`, r.db, f.name, entityKeyFilter(f, touched), 2*v))
+			if err != nil {
+				return rep, fmt.Errorf("kpi refresh: months of %s: %w", f.name, err)
+			}
+			for rows.Next() {
+				var m string
+				if err := rows.Scan(&m); err != nil {
+					rows.Close()
+					return rep, err
+				}
+				months[m] = true
+			}
+			rows.Close()
+		}
+	}
+	ms := make([]string, 0, len(months))
+	for m := range months {
+		ms = append(ms, m)
+	}
+	sort.Strings(ms)
+	failed := r.rollupMonths(ctx, &rep, ms)
+	st.Pending = failed
+	if ok {
+		// Every touched entity is written: the next refresh starts here.
+		st.Watermark = started
+		st.AsOf = asOf
+		if len(failed) == 0 {
+			st.CompleteThrough = started
+		}
+	}
+	rep.CompleteThrough = st.CompleteThrough
+	if err := r.saveState(ctx, st); err != nil {
+		return rep, err
+	}
+	r.metrics.refreshed(rep, time.Since(began))
+	r.log.Debug("kpi refreshed", "touched", rep.Touched, "months", len(rep.Months), "failed", rep.Failed, "took", time.Since(began).Round(time.Millisecond))
+	return rep, rep.err()
+}
+
+// touchedFilter restricts a family's facts to the touched keys, by key kind.
+var touchedFilter = map[string]string{
+	"po":        "(tenant, po) IN (SELECT tenant, key FROM {touched} WHERE family = 'po')",
+	"asn":       "(tenant, asn) IN (SELECT tenant, key FROM {touched} WHERE family = 'asn')",
+	"invoice":   "(tenant, invoice) IN (SELECT tenant, key FROM {touched} WHERE family = 'invoice')",
+	"exception": "(tenant, exception_id) IN (SELECT tenant, toUInt64OrZero(key) FROM {touched} WHERE family = 'exception')",
+	"docs":      "(tenant, day, plant, supplier) IN (SELECT tenant, day, plant, supplier FROM {touched} WHERE family = 'docs')",
+}
+
+// findTouched fills the touched table with the keys whose entities may have
+// changed: those named by events and exception history stored since `since`,
+// and those whose as-of-dependent figures changed between the previous
+// as-of prev and asOf (facts dated in between become visible, lines fall
+// due, unacknowledged orders pass their SLA).
+func (r *Refresher) findTouched(ctx context.Context, touched string, since, prev, asOf time.Time) error {
+	ts := func(t time.Time) string {
+		return fmt.Sprintf("toDateTime64('%s', 3, 'UTC')", t.UTC().Format("2006-01-02 15:04:05.000"))
+	}
+	day := func(t time.Time) string { return fmt.Sprintf("toDate('%s')", t.UTC().Format(time.DateOnly)) }
+	// Unacknowledged orders can pass their response SLA (business time)
+	// up to a month after release with long holidays; older ones have.
+	slaFrom := prev.AddDate(0, -1, 0)
+	stmts := []string{
+		// Events: the keys each event type feeds (docs/kpi.md, facts).
+		`INSERT INTO {touched} (family, tenant, key, day, plant, supplier)
+SELECT DISTINCT t.1, tenant, t.2, t.3, t.4, t.5
+FROM (
+    SELECT tenant, type, document_id, toString(plant) AS p, toString(supplier) AS s, toDate(occurred_at) AS d, raw
+    FROM {db}.events WHERE stored_at > {since}
+)
+ARRAY JOIN arrayConcat(
+    if(startsWith(type, 'po.'), [('po', document_id, toDate(0), '', '')], []),
+    if(type = 'invoice.status_changed', [('invoice', document_id, toDate(0), '', ''), ('po', JSONExtractString(raw, 'data', 'po'), toDate(0), '', '')], []),
+    if(type IN ('asn.submitted', 'asn.cancelled'), [('asn', document_id, toDate(0), '', '')], []),
+    if(type = 'goods.received', [('asn', JSONExtractString(raw, 'data', 'asn'), toDate(0), '', '')], []),
+    if(type IN ('asn.submitted', 'goods.received'),
+       arrayMap(x -> ('po', JSONExtractString(x, 'po'), toDate(0), '', ''), JSONExtractArrayRaw(raw, 'data', 'lines')), []),
+    if(type IN ('po.acknowledged', 'po.change_requested', 'asn.submitted', 'quality.document_attached'),
+       [('docs', concat(toString(d), '/', p, '/', s), d, p, s)], []),
+    if(type = 'supplier.updated', [('supplier', if(s != '', s, document_id), toDate(0), '', '')], [])
+) AS t
+WHERE t.2 != ''`,
+		// A supplier's tier decides the response SLA of its orders.
+		`INSERT INTO {touched} (family, tenant, key)
+SELECT DISTINCT 'po', tenant, po FROM {db}.kpi_orders
+WHERE (tenant, supplier) IN (SELECT tenant, key FROM {touched} WHERE family = 'supplier')`,
+		// Exception history: the exception and the order it is on.
+		`INSERT INTO {touched} (family, tenant, key)
+SELECT DISTINCT t.1, tenant, t.2
+FROM (SELECT tenant, exception_id, po FROM {db}.exception_history WHERE stored_at > {since})
+ARRAY JOIN [('exception', toString(exception_id)), ('po', po)] AS t
+WHERE t.2 != ''`,
+		// The passing time: facts dated between the two as-of instants,
+		// lines falling due, orders passing their SLA.
+		`INSERT INTO {touched} (family, tenant, key)
+SELECT DISTINCT 'po', tenant, po FROM {db}.kpi_orders
+WHERE (released_at > {prev} AND released_at <= {asof})
+   OR (released_at > {sla_from} AND first_ack_at IS NULL)`,
+		`INSERT INTO {touched} (family, tenant, key)
+SELECT DISTINCT 'po', tenant, po FROM {db}.kpi_line_orders
+WHERE tupleElement(need_by, 2) >= {prev_day} - {late} - 1 AND tupleElement(need_by, 2) <= {asof_day}`,
+		`INSERT INTO {touched} (family, tenant, key)
+SELECT DISTINCT 'asn', tenant, asn FROM {db}.kpi_asns WHERE submitted_at > {prev} AND submitted_at <= {asof}`,
+		`INSERT INTO {touched} (family, tenant, key)
+SELECT DISTINCT 'invoice', tenant, invoice FROM {db}.kpi_invoices WHERE first_at > {prev} AND first_at <= {asof}`,
+		`INSERT INTO {touched} (family, tenant, key)
+SELECT DISTINCT 'exception', tenant, toString(exception_id) FROM {db}.exception_history WHERE at > {prev} AND at <= {asof}`,
+		`INSERT INTO {touched} (family, tenant, key, day, plant, supplier)
+SELECT DISTINCT 'docs', tenant, concat(toString(day), '/', toString(plant), '/', toString(supplier)), day, toString(plant), toString(supplier)
+FROM {db}.kpi_supplier_docs WHERE day > toDate({prev}) AND day <= toDate({asof})`,
+	}
+	rep := strings.NewReplacer("{touched}", touched, "{db}", r.db, "{since}", ts(since), "{prev}", ts(prev), "{asof}", ts(asOf),
+		"{sla_from}", ts(slaFrom), "{prev_day}", day(prev), "{asof_day}", day(asOf), "{late}", fmt.Sprint(r.cfg.LateDays))
+	for _, s := range stmts {
+		if err := r.conn.Exec(ctx, rep.Replace(s)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allMonths returns the months with entity rows or rollup rows.
+func (r *Refresher) allMonths(ctx context.Context) ([]string, error) {
+	rows, err := r.conn.Query(ctx, `SELECT DISTINCT partition_id FROM system.parts
+WHERE database = ? AND table IN ('kpi_entities', 'kpi_rollup') AND active ORDER BY partition_id`, r.db)
+	if err != nil {
+		return nil, fmt.Errorf("kpi refresh: months: %w", err)
+	}
+	defer rows.Close()
+	var ms []string
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			return nil, err
+		}
+		ms = append(ms, m)
+	}
+	return ms, rows.Err()
+}
+
+// rollupMonths recomputes the rollup of each month from its entities, a
+// piece per month, and returns the months that failed.
+func (r *Refresher) rollupMonths(ctx context.Context, rep *Report, months []string) []string {
+	if len(months) == 0 {
+		return nil
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	stage := r.db + ".kpi_rollup_stage_" + hex.EncodeToString(b)
+	if err := r.conn.Exec(ctx, "CREATE TABLE "+stage+" AS "+r.db+".kpi_rollup"); err != nil {
+		rep.Failed++
+		rep.Failures = append(rep.Failures, "stage: "+err.Error())
+		return months
+	}
+	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+stage) //nolint:errcheck
+	var failed []string
+	for _, m := range months {
+		err := r.piece(ctx, rep, "rollup/"+m, func(ctx context.Context) error { return r.rollupMonth(ctx, stage, m) })
+		if err != nil {
+			failed = append(failed, m)
+			continue
+		}
+		rep.Months = append(rep.Months, m)
+	}
+	return failed
+}
+
+func (r *Refresher) rollupMonth(ctx context.Context, stage, month string) error {
+	if err := r.conn.Exec(ctx, "ALTER TABLE "+stage+" DROP PARTITION "+month); err != nil {
+		return err
+	}
+	q := fmt.Sprintf(`INSERT INTO %s (tenant, kpi, grain, day, plant, supplier, num, den, q)
+SELECT tenant, kpi, g.1 AS grain, g.2 AS gday, plant, g.3 AS gsupplier, sum(num), sum(den),
+       quantilesIfState(0.5, 0.9)(x, kpi IN (%s))
+FROM (SELECT tenant, kpi, day, plant, supplier, num, den, x FROM %s.kpi_entities FINAL WHERE toYYYYMM(day) = %s) AS e
+ARRAY JOIN [('day', e.day, ''), ('month', toStartOfMonth(e.day), e.supplier)] AS g
+GROUP BY tenant, kpi, grain, gday, plant, gsupplier`, stage, durationKPIs(), r.db, month)
+	if err := r.conn.Exec(ctx, q); err != nil {
+		return err
+	}
+	var n uint64
+	if err := r.conn.QueryRow(ctx, "SELECT count() FROM "+stage+" WHERE toYYYYMM(day) = "+month).Scan(&n); err != nil {
+		return err
+	}
+	stmt := "ALTER TABLE " + r.db + ".kpi_rollup DROP PARTITION " + month
+	if n > 0 {
+		stmt = "ALTER TABLE " + r.db + ".kpi_rollup REPLACE PARTITION " + month + " FROM " + stage
+	}
+	return r.conn.Exec(ctx, stmt)
+}
+
+// piece runs fn under the piece timeout, retrying a transient failure up
+// to PieceAttempts attempts in all; a failure that remains is counted and
+// reported in rep and returned.
+func (r *Refresher) piece(ctx context.Context, rep *Report, name string, fn func(context.Context) error) error {
+	rep.Pieces++
+	var err error
+	for attempt := 1; attempt <= r.cfg.PieceAttempts; attempt++ {
+		if attempt > 1 {
+			rep.Retries++
+			r.metrics.piece("retried")
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt-1) * r.cfg.PieceBackoff):
+			}
+		}
+		err = r.attempt(ctx, name, attempt, fn)
+		if err == nil {
+			r.metrics.piece("ok")
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.log.Warn("kpi refresh piece failed", "piece", name, "attempt", attempt, "transient", transient(err), "err", err)
+		if !transient(err) {
+			break
+		}
+	}
+	rep.Failed++
+	rep.Failures = append(rep.Failures, name+": "+err.Error())
+	r.metrics.piece("failed")
+	return err
+}
+
+func (r *Refresher) attempt(ctx context.Context, name string, attempt int, fn func(context.Context) error) error {
+	if r.fault != nil {
+		if err := r.fault(name, attempt); err != nil {
+			return err
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, r.cfg.PieceTimeout+10*time.Second)
+	defer cancel()
+	return fn(withStatementTimeout(pctx, r.cfg.PieceTimeout))
+}
+
+// settle is how often, and how many times, a triggered Refresher refreshes
+// again: what announced the trigger (a backfill published to Kafka) is
+// still being stored for a while.
+const (
+	settleEvery = 15 * time.Second
+	settleTimes = 4
+)
+
+// Run refreshes at once (resuming or starting a full build if one is due),
+// then every RefreshEvery, and when triggered at once and a few times
+// shortly after, until ctx ends.
+func (r *Refresher) Run(ctx context.Context) error {
+	t := time.NewTicker(r.cfg.RefreshEvery)
+	defer t.Stop()
+	settling := 0
+	for {
+		if _, err := r.Refresh(ctx, r.now()); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			r.log.Error("kpi refresh", "err", err)
+		}
+		r.checkStale(ctx)
+		var soon <-chan time.Time
+		if settling > 0 {
+			settling--
+			soon = time.After(settleEvery)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-soon:
+		case <-r.trigger:
+			settling = settleTimes
+		}
+	}
+}
+
+// checkStale logs an error when the KPIs are older than StaleAfter (the
+// Prometheus rule of deploy/prometheus/kpi.rules.yml alerts on the metric).
+func (r *Refresher) checkStale(ctx context.Context) {
+	st, err := r.loadState(ctx)
+	if err != nil || st == nil {
+		return
+	}
+	r.metrics.completeThrough(st.CompleteThrough)
+	if age := r.now().Sub(st.CompleteThrough); !st.CompleteThrough.IsZero() && age > r.cfg.StaleAfter {
+		r.log.Error("kpi stale: the rollup misses facts stored since complete_through", "complete_through", st.CompleteThrough, "age", age.Round(time.Second), "stale_after", r.cfg.StaleAfter)
+	}
 }
 
 // durationKPIs are the KPIs whose x feeds the quantile state.
@@ -46,90 +773,8 @@ func durationKPIs() string {
 	return quoteList(ids)
 }
 
-// Refresh recomputes the months from the month of from up to and including
-// the month of to, as of asOf.
-func (r *Refresher) Refresh(ctx context.Context, from, to, asOf time.Time) error {
-	start := monthStart(from)
-	end := monthStart(to).AddDate(0, 1, 0)
-	b := make([]byte, 6)
-	rand.Read(b)
-	stage := r.db + ".kpi_rollup_stage_" + hex.EncodeToString(b)
-	if err := r.conn.Exec(ctx, "CREATE TABLE "+stage+" AS "+r.db+".kpi_rollup"); err != nil {
-		return fmt.Errorf("kpi refresh: create stage: %w", err)
-	}
-	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+stage) //nolint:errcheck
-	q := fmt.Sprintf(`INSERT INTO %s (tenant, kpi, grain, day, plant, supplier, num, den, q)
-SELECT tenant, kpi, g.1 AS grain, g.2 AS gday, plant, g.3 AS gsupplier, sum(num), sum(den),
-       quantilesIfState(0.5, 0.9)(x, kpi IN (%s))
-FROM (%s) AS e
-ARRAY JOIN [('day', e.day, ''), ('month', toStartOfMonth(e.day), e.supplier)] AS g
-WHERE e.day >= toDate('%s') AND e.day < toDate('%s')
-GROUP BY tenant, kpi, grain, gday, plant, gsupplier`,
-		stage, durationKPIs(), entitySQL(r.db, r.cfg.Params, asOf), start.Format(time.DateOnly), end.Format(time.DateOnly))
-	if err := r.conn.Exec(bigQuery(ctx), q); err != nil {
-		return fmt.Errorf("kpi refresh %s..%s: %w", start.Format("2006-01"), end.Format("2006-01"), err)
-	}
-	for m := start; m.Before(end); m = m.AddDate(0, 1, 0) {
-		part := m.Format("200601")
-		var n uint64
-		if err := r.conn.QueryRow(ctx, "SELECT count() FROM "+stage+" WHERE toYYYYMM(day) = "+part).Scan(&n); err != nil {
-			return fmt.Errorf("kpi refresh %s: %w", part, err)
-		}
-		stmt := "ALTER TABLE " + r.db + ".kpi_rollup DROP PARTITION " + part
-		if n > 0 {
-			stmt = "ALTER TABLE " + r.db + ".kpi_rollup REPLACE PARTITION " + part + " FROM " + stage
-		}
-		if err := r.conn.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("kpi refresh %s: %w", part, err)
-		}
-	}
-	return nil
-}
-
-// RefreshAll recomputes every month that has facts.
-func (r *Refresher) RefreshAll(ctx context.Context, asOf time.Time) error {
-	var first time.Time
-	q := strings.ReplaceAll(`SELECT least(
-	  (SELECT ifNull(min(released_at), now64(3)) FROM {db}.kpi_orders),
-	  (SELECT ifNull(min(submitted_at), now64(3)) FROM {db}.kpi_asns),
-	  (SELECT ifNull(min(first_at), now64(3)) FROM {db}.kpi_invoices),
-	  (SELECT ifNull(min(toDateTime64(day, 3)), now64(3)) FROM {db}.kpi_supplier_docs),
-	  (SELECT if(count() = 0, now64(3), min(first_seen)) FROM {db}.exception_history))`, "{db}", r.db)
-	if err := r.conn.QueryRow(ctx, q).Scan(&first); err != nil {
-		return fmt.Errorf("kpi refresh: first fact: %w", err)
-	}
-	// need-by dates lie ahead of releases: cover a year past asOf.
-	return r.Refresh(ctx, first, asOf.AddDate(1, 0, 0), asOf)
-}
-
-// Run refreshes everything once, then the last RefreshMonths months (and
-// the next year of due dates) every RefreshEvery, until ctx ends.
-func (r *Refresher) Run(ctx context.Context) error {
-	if err := r.RefreshAll(ctx, r.now()); err != nil && ctx.Err() == nil {
-		r.log.Error("kpi refresh", "err", err)
-	}
-	t := time.NewTicker(r.cfg.RefreshEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		now := r.now()
-		began := time.Now()
-		if err := r.Refresh(ctx, now.AddDate(0, 1-r.cfg.RefreshMonths, 0), now.AddDate(1, 0, 0), now); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			r.log.Error("kpi refresh", "err", err)
-			continue
-		}
-		r.log.Debug("kpi refreshed", "took", time.Since(began))
-	}
-}
-
 func monthStart(t time.Time) time.Time {
 	t = t.UTC()
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
+

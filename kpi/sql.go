@@ -25,12 +25,24 @@ func businessSeconds(a, col string) string {
 
 // entitySQL returns the query of every KPI entity row as of asOf (the
 // instant that decides what is overdue). It is the single definition of the
-// formulas in docs/kpi.md: the Refresher rolls it up, drill-down reads it.
+// formulas in docs/kpi.md: the Refresher materializes it per family and key
+// range (familySQL), drill-down reads it whole.
 func entitySQL(db string, p Params, asOf time.Time) string {
+	parts := make([]string, len(families))
+	for i, f := range families {
+		parts[i] = familySQL(db, p, asOf, f, "1")
+	}
+	return strings.Join(parts, "\nUNION ALL\n")
+}
+
+// familySQL returns the entity rows of family f whose keys pass filter (an
+// SQL condition on the family's key columns, see family.key; "1" for all).
+func familySQL(db string, p Params, asOf time.Time, f family, filter string) string {
 	asof := fmt.Sprintf("toDateTime64('%s', 3, 'UTC')", asOf.UTC().Format("2006-01-02 15:04:05.000"))
 	r := strings.NewReplacer(
 		"{db}", db,
 		"{asof}", asof,
+		"{filter}", filter,
 		"{qty_tol}", ff(p.QuantityTolerance),
 		"{date_tol}", strconv.Itoa(p.DateToleranceDays),
 		"{early}", strconv.Itoa(p.EarlyDays),
@@ -43,7 +55,7 @@ func entitySQL(db string, p Params, asOf time.Time) string {
 		"{bs_ack}", businessSeconds("ba", "o.ack_dt"),
 		"{bs_now}", businessSeconds("bn", "o.now_dt"),
 	)
-	return r.Replace(strings.ReplaceAll(entityTemplate, "{lines}", linesSQL("")))
+	return r.Replace(strings.ReplaceAll(f.sql, "{lines}", linesSQL("{filter}")))
 }
 
 // bigQuery returns ctx with the settings of the queries that read whole
@@ -52,11 +64,24 @@ func entitySQL(db string, p Params, asOf time.Time) string {
 // streams instead of holding every line in memory, and what does not fit
 // in memory spills to disk rather than failing the query.
 func bigQuery(ctx context.Context) context.Context {
-	return chgo.Context(ctx, chgo.WithSettings(chgo.Settings{
+	s := chgo.Settings{
 		"optimize_aggregation_in_order":      1,
 		"max_bytes_before_external_group_by": 2 << 30,
 		"max_bytes_before_external_sort":     2 << 30,
-	}))
+	}
+	if d, ok := ctx.Value(timeoutKey{}).(time.Duration); ok {
+		s["max_execution_time"] = int(max(d/time.Second, 1))
+	}
+	return chgo.Context(ctx, chgo.WithSettings(s))
+}
+
+type timeoutKey struct{}
+
+// withStatementTimeout returns ctx whose statements the server stops after
+// d (max_execution_time; bigQuery keeps it).
+func withStatementTimeout(ctx context.Context, d time.Duration) context.Context {
+	ctx = context.WithValue(ctx, timeoutKey{}, d)
+	return chgo.Context(ctx, chgo.WithSettings(chgo.Settings{"max_execution_time": int(max(d/time.Second, 1))}))
 }
 
 // linesSQL is one row per PO line, from its two fact tables: what was
@@ -106,12 +131,38 @@ func quoteList(ss []string) string {
 	return strings.Join(q, ", ")
 }
 
-// entityTemplate: families of entities, each ending in an ARRAY JOIN of
-// (kpi, day, num, den, x) tuples; rows with den = 0 are not measured.
-const entityTemplate = `
+// family is one kind of KPI entity: its query (each ending in rows of
+// entityColumns, the rows with den = 0 left out), the kind of key that
+// restricts it, and how the Refresher names an entity's key.
+type family struct {
+	name string
+	// key is the kind of key the {filter} of sql restricts: po (tenant,
+	// po), asn (tenant, asn), invoice (tenant, invoice), exception
+	// (tenant, exception_id), docs (tenant, day, plant, supplier).
+	key string
+	// ekey is the expression of an entity row's key (over entityColumns).
+	ekey string
+	// doc is the expression of the entity's document (unique per kpi and
+	// key); digital_documents rows have none in entityColumns.
+	doc string
+	sql string
+}
+
+// families are the entity families, in the order of the drill-down query.
+var families = []family{
+	{name: "orders", key: "po", ekey: "doc", doc: "doc", sql: ordersFamily},
+	{name: "lines", key: "po", ekey: "substring(doc, 1, length(doc) - position(reverse(doc), '/'))", doc: "doc", sql: linesFamily},
+	{name: "otif", key: "po", ekey: "doc", doc: "doc", sql: otifFamily},
+	{name: "asns", key: "asn", ekey: "doc", doc: "doc", sql: asnsFamily},
+	{name: "invoices", key: "invoice", ekey: "doc", doc: "doc", sql: invoicesFamily},
+	{name: "exceptions", key: "exception", ekey: "doc", doc: "doc", sql: exceptionsFamily},
+	{name: "docs", key: "docs", ekey: "concat(toString(day), '/', plant, '/', supplier)", doc: "concat(toString(day), '/', plant, '/', supplier)", sql: docsFamily},
+}
+
+// orders: acknowledgement cycle time, response SLA, touchless.
+const ordersFamily = `
 SELECT k.1 AS kpi, tenant, k.2 AS day, plant, supplier, doc, k.3 AS num, k.4 AS den, k.5 AS x
 FROM (
-    -- orders: acknowledgement cycle time, response SLA, touchless
     SELECT o.tenant AS tenant, o.plant AS plant, o.supplier AS supplier, o.po AS doc,
            toDate(o.released_at) AS rday,
            o.ack_at IS NOT NULL AS acked,
@@ -132,23 +183,22 @@ FROM (
                toDateTime(assumeNotNull(released_at)) AS rel_dt, toDateTime(ifNull(ack_at, {asof})) AS ack_dt,
                toDateTime({asof}) AS now_dt,
                if(plant IN (SELECT plant FROM {db}.kpi_business_spans), plant, '') AS cal
-        FROM {db}.kpi_orders GROUP BY tenant, po HAVING released_at IS NOT NULL AND released_at <= {asof}
+        FROM {db}.kpi_orders WHERE {filter} GROUP BY tenant, po HAVING released_at IS NOT NULL AND released_at <= {asof}
     ) AS o
     ASOF LEFT JOIN {db}.kpi_business_spans AS br ON br.plant = o.cal AND o.rel_dt >= br.start
     ASOF LEFT JOIN {db}.kpi_business_spans AS ba ON ba.plant = o.cal AND o.ack_dt >= ba.start
     ASOF LEFT JOIN {db}.kpi_business_spans AS bn ON bn.plant = o.cal AND o.now_dt >= bn.start
     LEFT JOIN (SELECT tenant, supplier, argMax(tier, updated_at) AS tier FROM {db}.kpi_suppliers GROUP BY tenant, supplier) AS s
            ON s.tenant = o.tenant AND s.supplier = o.supplier
-    LEFT JOIN (SELECT tenant, po, toUInt8(1) AS had FROM {db}.exception_history WHERE po != '' GROUP BY tenant, po) AS h
+    LEFT JOIN (SELECT tenant, po, toUInt8(1) AS had FROM {db}.exception_history WHERE po != '' AND {filter} GROUP BY tenant, po) AS h
            ON h.tenant = o.tenant AND h.po = o.po
 ) ARRAY JOIN ks AS k
-WHERE k.4 > 0
+WHERE k.4 > 0`
 
-UNION ALL
-
-SELECT k.1, tenant, k.2, plant, supplier, doc, k.3, k.4, k.5
+// PO lines: confirmation, on-time delivery classes, receipt variance.
+const linesFamily = `
+SELECT k.1 AS kpi, tenant, k.2 AS day, plant, supplier, doc, k.3 AS num, k.4 AS den, k.5 AS x
 FROM (
-    -- PO lines: confirmation, on-time delivery classes, receipt variance
     SELECT l.tenant AS tenant, l.plant AS plant, l.supplier AS supplier, concat(l.po, '/', toString(l.line)) AS doc,
            toDate(l.released_at) AS rday, l.need_by AS due,
            l.ack_status IN ('accepted', 'changed', 'backordered') AS confirmed,
@@ -179,19 +229,19 @@ FROM (
     FROM (
         SELECT * FROM {lines} WHERE released_at IS NOT NULL AND released_at <= {asof}
     ) AS l
-    LEFT JOIN (SELECT tenant, po, min(cancelled_at) AS cancelled_at FROM {db}.kpi_orders GROUP BY tenant, po) AS c
+    LEFT JOIN (SELECT tenant, po, min(cancelled_at) AS cancelled_at FROM {db}.kpi_orders WHERE {filter} GROUP BY tenant, po) AS c
            ON c.tenant = l.tenant AND c.po = l.po
     WHERE c.cancelled_at IS NULL
 ) ARRAY JOIN ks AS k
-WHERE k.4 > 0
+WHERE k.4 > 0`
 
-UNION ALL
-
--- orders on time in full: every line classified, every line on time and
--- received net of rejections at least (1 - tolerance) of the order
-SELECT 'otif', tenant, max(due), max(plant), max(supplier), po, toFloat64(min(otif_line)), toFloat64(1), toFloat64(0)
+// Orders on time in full: every line classified, every line on time and
+// received net of rejections at least (1 - tolerance) of the order.
+const otifFamily = `
+SELECT 'otif' AS kpi, tenant, max(due) AS day, max(lplant) AS plant, max(lsupplier) AS supplier, po AS doc,
+       toFloat64(min(otif_line)) AS num, toFloat64(1) AS den, toFloat64(0) AS x
 FROM (
-    SELECT l.tenant AS tenant, l.po AS po, l.plant AS plant, l.supplier AS supplier, l.need_by AS due,
+    SELECT l.tenant AS tenant, l.po AS po, l.plant AS lplant, l.supplier AS lsupplier, l.need_by AS due,
            toDate(l.receipt_at) AS rdate,
            multiIf(l.receipt_at IS NOT NULL AND l.received > l.ordered * (1 + {qty_tol}), 'over_delivered',
                    l.receipt_at IS NOT NULL AND rdate < due - {early}, 'early',
@@ -202,19 +252,18 @@ FROM (
     FROM (
         SELECT * FROM {lines} WHERE released_at IS NOT NULL AND released_at <= {asof}
     ) AS l
-    LEFT JOIN (SELECT tenant, po, min(cancelled_at) AS cancelled_at FROM {db}.kpi_orders GROUP BY tenant, po) AS c
+    LEFT JOIN (SELECT tenant, po, min(cancelled_at) AS cancelled_at FROM {db}.kpi_orders WHERE {filter} GROUP BY tenant, po) AS c
            ON c.tenant = l.tenant AND c.po = l.po
     WHERE c.cancelled_at IS NULL
 )
 GROUP BY tenant, po
-HAVING countIf(class = '') = 0
+HAVING countIf(class = '') = 0`
 
-UNION ALL
-
-SELECT k.1, tenant, k.2, plant, supplier, doc, k.3, k.4, k.5
+// ASNs: timeliness (submitted at least the lead time before arrival) and
+// accuracy (every line received as shipped, within tolerance).
+const asnsFamily = `
+SELECT k.1 AS kpi, tenant, k.2 AS day, plant, supplier, doc, k.3 AS num, k.4 AS den, k.5 AS x
 FROM (
-    -- ASNs: timeliness (submitted at least the lead time before arrival)
-    -- and accuracy (every line received as shipped, within tolerance)
     SELECT a.tenant AS tenant, a.plant AS plant, a.supplier AS supplier, a.asn AS doc, toDate(a.submitted_at) AS sday,
            coalesce(a.received_at, a.expected_arrival) AS arrival,
            [
@@ -224,25 +273,23 @@ FROM (
     FROM (
         SELECT tenant, asn, max(plant) AS plant, max(supplier) AS supplier, min(submitted_at) AS submitted_at,
                min(expected_arrival) AS expected_arrival, max(cancelled) AS cancelled, min(received_at) AS received_at
-        FROM {db}.kpi_asns GROUP BY tenant, asn
+        FROM {db}.kpi_asns WHERE {filter} GROUP BY tenant, asn
         HAVING submitted_at IS NOT NULL AND cancelled = 0 AND submitted_at <= {asof}
     ) AS a
     LEFT JOIN (
         SELECT tenant, asn, toUInt8(1) AS had, countIf(NOT (shipped = 1 AND received = 1 AND abs(received_qty - shipped_qty) <= {qty_tol} * shipped_qty)) AS bad
         FROM (SELECT tenant, asn, po, line, sum(shipped_qty) AS shipped_qty, sum(received_qty) AS received_qty,
                      max(shipped) AS shipped, max(received) AS received
-              FROM {db}.kpi_asn_lines GROUP BY tenant, asn, po, line)
+              FROM {db}.kpi_asn_lines WHERE {filter} GROUP BY tenant, asn, po, line)
         GROUP BY tenant, asn
     ) AS al ON al.tenant = a.tenant AND al.asn = a.asn
-
 ) ARRAY JOIN ks AS k
-WHERE k.4 > 0
+WHERE k.4 > 0`
 
-UNION ALL
-
-SELECT k.1, tenant, k.2, plant, supplier, doc, k.3, k.4, k.5
+// Invoices: exception rate and first-pass match.
+const invoicesFamily = `
+SELECT k.1 AS kpi, tenant, k.2 AS day, plant, supplier, doc, k.3 AS num, k.4 AS den, k.5 AS x
 FROM (
-    -- invoices: exception rate and first-pass match
     SELECT tenant, plant, supplier, invoice AS doc, toDate(first_at) AS iday,
            [
              ('invoice_exception_rate', iday, toFloat64(blocked OR disputed), 1., 0.),
@@ -251,17 +298,15 @@ FROM (
     FROM (
         SELECT tenant, invoice, max(plant) AS plant, max(supplier) AS supplier, min(first_at) AS first_at,
                max(blocked) AS blocked, max(disputed) AS disputed, max(matched) AS matched
-        FROM {db}.kpi_invoices GROUP BY tenant, invoice HAVING first_at IS NOT NULL AND first_at <= {asof}
+        FROM {db}.kpi_invoices WHERE {filter} GROUP BY tenant, invoice HAVING first_at IS NOT NULL AND first_at <= {asof}
     )
+) ARRAY JOIN ks AS k`
 
-) ARRAY JOIN ks AS k
-
-UNION ALL
-
-SELECT k.1, tenant, k.2, plant, supplier, doc, k.3, k.4, k.5
+// Exceptions: wall-clock hours from first seen to the first
+// acknowledgement and to the first resolution.
+const exceptionsFamily = `
+SELECT k.1 AS kpi, tenant, k.2 AS day, plant, supplier, doc, k.3 AS num, k.4 AS den, k.5 AS x
 FROM (
-    -- exceptions: wall-clock hours from first seen to the first
-    -- acknowledgement and to the first resolution
     SELECT tenant, plant, supplier, toString(exception_id) AS doc, toDate(opened) AS oday,
            dateDiff('millisecond', opened, ack_at) / 3600000.0 AS ack_h,
            dateDiff('millisecond', opened, resolved_at) / 3600000.0 AS res_h,
@@ -273,17 +318,19 @@ FROM (
         SELECT tenant, exception_id, any(plant) AS plant, any(supplier) AS supplier, min(first_seen) AS opened,
                minIf(at, kind = 'exception.acknowledged') AS ack_at,
                minIf(at, state IN ('resolved', 'ignored')) AS resolved_at
-        FROM {db}.exception_history WHERE at <= {asof} GROUP BY tenant, exception_id
+        FROM {db}.exception_history WHERE at <= {asof} AND {filter} GROUP BY tenant, exception_id
     )
-
 ) ARRAY JOIN ks AS k
-WHERE k.4 > 0
+WHERE k.4 > 0`
 
-UNION ALL
-
--- supplier documents on digital workflows (by source), per day and supplier
-SELECT 'digital_documents', tenant, day, toString(plant), toString(supplier), '',
-       toFloat64(sumIf(docs, source IN ({digital}))), toFloat64(sum(docs)), toFloat64(0)
-FROM {db}.kpi_supplier_docs WHERE day <= toDate({asof})
-GROUP BY tenant, day, plant, supplier
-`
+// Supplier documents on digital workflows (by source), per day and
+// supplier.
+const docsFamily = `
+SELECT 'digital_documents' AS kpi, tenant, d AS day, p AS plant, s AS supplier, '' AS doc,
+       toFloat64(digital) AS num, toFloat64(total) AS den, toFloat64(0) AS x
+FROM (
+    SELECT tenant, day AS d, toString(plant) AS p, toString(supplier) AS s,
+           sumIf(docs, source IN ({digital})) AS digital, sum(docs) AS total
+    FROM {db}.kpi_supplier_docs WHERE day <= toDate({asof}) AND {filter}
+    GROUP BY tenant, day, plant, supplier
+)`

@@ -1,0 +1,421 @@
+package kpi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/supplywatch/supplywatch/clickhouse"
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+// store inserts events as the collector does.
+func store(t *testing.T, conn driver.Conn, db string, evs ...*procure.Event) {
+	t.Helper()
+	var rs []procure.Received
+	for _, e := range evs {
+		b, err := procure.Encode(e)
+		if err != nil {
+			t.Fatalf("encode %s: %v", e.Type, err)
+		}
+		rs = append(rs, procure.Received{Event: e, Raw: b, Channel: procure.ChannelKafka, ReceivedAt: e.OccurredAt})
+	}
+	if err := clickhouse.NewStore(conn, db).InsertEvents(context.Background(), rs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// storeScenario stores the worked example's events and exception history
+// without refreshing.
+func storeScenario(t *testing.T, conn driver.Conn, db string) {
+	t.Helper()
+	store(t, conn, db, scenario()...)
+	if err := NewMirror(conn, db, nil, Config{}, discard).Insert(context.Background(), history()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rollupRows returns kpi_rollup as sorted lines.
+func rollupRows(t *testing.T, conn driver.Conn, db string) []string {
+	t.Helper()
+	return lines(t, conn, `SELECT toString((tenant, kpi, grain, day, plant, supplier, round(sum(num), 6), round(sum(den), 6),
+	arrayMap(v -> round(v, 6), quantilesIfMerge(0.5, 0.9)(q))))
+FROM `+db+`.kpi_rollup GROUP BY tenant, kpi, grain, day, plant, supplier HAVING sum(den) > 0 OR sum(num) != 0`)
+}
+
+// truthRows computes what kpi_rollup must hold as of asOf, straight from
+// the facts (the formulas of entitySQL, rolled up in one query).
+func truthRows(t *testing.T, conn driver.Conn, db string, asOf time.Time) []string {
+	t.Helper()
+	return lines(t, conn, fmt.Sprintf(`SELECT toString((tenant, kpi, grain, gday, plant, gsupplier, round(sum(num), 6), round(sum(den), 6),
+	arrayMap(v -> round(v, 6), quantilesIf(0.5, 0.9)(x, kpi IN (%s)))))
+FROM (%s) AS e
+ARRAY JOIN [('day', e.day, ''), ('month', toStartOfMonth(e.day), e.supplier)] AS g
+GROUP BY tenant, kpi, g.1 AS grain, g.2 AS gday, plant, g.3 AS gsupplier`, durationKPIs(), entitySQL(db, Config{}.withDefaults().Params, asOf)))
+}
+
+func lines(t *testing.T, conn driver.Conn, q string) []string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, q)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sameRows(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if slices.Equal(got, want) {
+		return
+	}
+	var missing, extra []string
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			missing = append(missing, w)
+		}
+	}
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			extra = append(extra, g)
+		}
+	}
+	t.Errorf("%s: rollup differs from the facts (%d rows, want %d)\nmissing:\n  %s\nextra:\n  %s", what, len(got), len(want),
+		strings.Join(missing, "\n  "), strings.Join(extra, "\n  "))
+}
+
+func (c Config) withDefaults() Config { c.Defaults(); return c }
+
+// After a full build, new facts of every kind (a receipt, a PO change
+// that moves a line to another month, a cancellation, a new order, a
+// supplier's tier, an exception) and the passing time (lines falling due,
+// facts dated after the previous as-of) reach the rollup through an
+// incremental refresh, which then holds exactly what a full computation
+// from the facts gives.
+func TestIncrementalRefreshEqualsFullComputation(t *testing.T) {
+	conn, db := migrated(t)
+	ctx := context.Background()
+	storeScenario(t, conn, db)
+	reg := prometheus.NewRegistry()
+	r := NewRefresher(conn, db, Config{}, discard, nil).WithMetrics(NewMetrics(reg))
+
+	asOf1 := ts("2026-03-05T12:00:00Z")
+	rep, err := r.Refresh(ctx, asOf1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Full || rep.CompleteThrough.IsZero() {
+		t.Fatalf("first refresh %+v, want a full build with a completeness time", rep)
+	}
+	sameRows(t, "after the build", rollupRows(t, conn, db), truthRows(t, conn, db, asOf1))
+
+	po := func(id string, v int) procure.DocumentRef {
+		return procure.DocumentRef{Kind: procure.DocPO, ID: id, Version: v}
+	}
+	ev := func(id string, typ procure.Type, at, supplier string, doc procure.DocumentRef, p any) *procure.Event {
+		return &procure.Event{ID: id, Type: typ, Source: procure.SourceERP, Tenant: "acme", OccurredAt: ts(at), Plant: "P1", Supplier: supplier, Document: doc, Payload: p}
+	}
+	store(t, conn, db,
+		// C's line received late: class, OTIF, receipt variance.
+		ev("n1", procure.GoodsReceived, "2026-03-09T09:00:00Z", "S1", procure.DocumentRef{Kind: procure.DocReceipt, ID: "GR-C"},
+			&procure.Receipt{Lines: []procure.ReceiptLine{{PO: "C", Line: 10, ReceivedQuantity: 10, Unit: "C62"}}}),
+		// A's line moves from March to April.
+		ev("n2", procure.POChanged, "2026-03-06T09:00:00Z", "S1", po("A", 2), &procure.PurchaseOrder{OrderType: "standard", Currency: "EUR",
+			Lines: []procure.POLine{{Line: 10, Item: "M1", Quantity: 100, Unit: "C62", UnitPrice: 1, NeedBy: date("2026-04-02")}}}),
+		// D: a new order, cancelled later (its lines leave the line KPIs).
+		ev("n3", procure.POReleased, "2026-03-20T09:00:00Z", "S2", po("D", 1), &procure.PurchaseOrder{OrderType: "standard", Currency: "EUR",
+			Lines: []procure.POLine{{Line: 10, Item: "M1", Quantity: 5, Unit: "C62", UnitPrice: 1, NeedBy: date("2026-03-25")}}}),
+		ev("n4", procure.POCancelled, "2026-03-21T09:00:00Z", "S2", po("D", 1), &procure.Cancellation{Reason: "test"}),
+		// S2 becomes tier 1: B's response SLA is 24 business hours.
+		ev("n5", procure.SupplierUpdated, "2026-03-22T00:00:00Z", "S2", procure.DocumentRef{Kind: procure.DocSupplier, ID: "S2"}, &procure.Supplier{Name: "Two", Tier: 1}),
+	)
+	x3 := &procure.Exception{ID: 3, Tenant: "acme", Rule: "asn-missing", Kind: "sla", Severity: "low", Team: "procurement",
+		Plant: "P1", Supplier: "S1", PO: "A", FirstSeen: ts("2026-03-10T08:00:00Z"), State: "open"}
+	if err := NewMirror(conn, db, nil, Config{}, discard).Insert(ctx, []*procure.OutboxEvent{
+		{ID: 7, Tenant: "acme", Kind: procure.OutboxOpened, At: ts("2026-03-10T08:00:00Z"), Exception: x3}}); err != nil {
+		t.Fatal(err)
+	}
+
+	asOf2 := ts("2026-03-31T12:00:00Z")
+	rep, err = r.Refresh(ctx, asOf2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Full || rep.Touched == 0 || !slices.Contains(rep.Months, "202604") || !slices.Contains(rep.Months, "202603") {
+		t.Fatalf("second refresh %+v, want an incremental one over March and April", rep)
+	}
+	sameRows(t, "after the incremental refresh", rollupRows(t, conn, db), truthRows(t, conn, db, asOf2))
+	var m dto.Metric
+	if err := r.metrics.complete.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.GetGauge().GetValue(); got != float64(rep.CompleteThrough.UnixMilli())/1000 {
+		t.Errorf("complete-through metric %v, want %v", got, rep.CompleteThrough)
+	}
+
+	// Nothing new: the completeness time still moves on.
+	rep2, err := r.Refresh(ctx, asOf2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep2.Full || !rep2.CompleteThrough.After(rep.CompleteThrough) {
+		t.Errorf("quiet refresh %+v, want incremental and complete through a later time than %v", rep2, rep.CompleteThrough)
+	}
+	sameRows(t, "after a quiet refresh", rollupRows(t, conn, db), truthRows(t, conn, db, asOf2))
+}
+
+// An incremental refresh recomputes the months that new facts touch, not
+// the history: a receipt in one old month leaves the other months alone.
+func TestIncrementalRefreshRecomputesOnlyTouchedMonths(t *testing.T) {
+	conn, db := migrated(t)
+	ctx := context.Background()
+	asOf := ts("2026-03-31T12:00:00Z")
+	var evs []*procure.Event
+	for i, m := range []string{"2025-10", "2025-11", "2025-12", "2026-01"} {
+		evs = append(evs, &procure.Event{ID: fmt.Sprintf("r%d", i), Type: procure.POReleased, Source: procure.SourceERP, Tenant: "acme",
+			OccurredAt: ts(m + "-05T09:00:00Z"), Plant: "P1", Supplier: "S1", Document: procure.DocumentRef{Kind: procure.DocPO, ID: fmt.Sprintf("P%d", i), Version: 1},
+			Payload: &procure.PurchaseOrder{OrderType: "standard", Currency: "EUR",
+				Lines: []procure.POLine{{Line: 10, Item: "M1", Quantity: 10, Unit: "C62", UnitPrice: 1, NeedBy: date(m + "-20")}}}})
+	}
+	store(t, conn, db, evs...)
+	r := NewRefresher(conn, db, Config{}, discard, nil)
+	r.overlap = 0 // else the first refresh re-reads what the build just read
+	if _, err := r.Refresh(ctx, asOf); err != nil {
+		t.Fatal(err)
+	}
+	store(t, conn, db, &procure.Event{ID: "g1", Type: procure.GoodsReceived, Source: procure.SourceWMS, Tenant: "acme",
+		OccurredAt: ts("2025-11-21T09:00:00Z"), Plant: "P1", Supplier: "S1", Document: procure.DocumentRef{Kind: procure.DocReceipt, ID: "GR1"},
+		Payload: &procure.Receipt{Lines: []procure.ReceiptLine{{PO: "P1", Line: 10, ReceivedQuantity: 10, Unit: "C62"}}}})
+	rep, err := r.Refresh(ctx, asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"202511"}; !slices.Equal(rep.Months, want) {
+		t.Errorf("months recomputed %v, want %v", rep.Months, want)
+	}
+	sameRows(t, "after the receipt", rollupRows(t, conn, db), truthRows(t, conn, db, asOf))
+}
+
+// A full build runs in pieces; a piece that fails for good is reported, the
+// others are kept, and the next refresh resumes with the failed piece only.
+func TestBuildResumesWithTheFailedPiece(t *testing.T) {
+	conn, db := migrated(t)
+	ctx := context.Background()
+	storeScenario(t, conn, db)
+	asOf := ts("2026-03-31T12:00:00Z")
+	r := NewRefresher(conn, db, Config{PieceRows: 1, PieceBackoff: time.Millisecond}, discard, nil)
+	var mu sync.Mutex
+	var attempts []string
+	broken := "entities/lines/1"
+	r.fault = func(piece string, attempt int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts = append(attempts, piece)
+		if piece == broken {
+			return errors.New("bad statement")
+		}
+		return nil
+	}
+	rep, err := r.Refresh(ctx, asOf)
+	if err == nil || rep.Failed != 1 || !strings.Contains(err.Error(), broken) || rep.Retries != 0 {
+		t.Fatalf("build %+v (err %v), want one failed piece %s, not retried", rep, err, broken)
+	}
+	entityPieces := 0
+	for _, a := range attempts {
+		if strings.HasPrefix(a, "entities/") {
+			entityPieces++
+		}
+	}
+	if entityPieces < 5 {
+		t.Fatalf("build ran %d entity pieces (%v), want the families split in several", entityPieces, attempts)
+	}
+	if rep.CompleteThrough.IsZero() == false {
+		t.Errorf("a failed build says complete through %v", rep.CompleteThrough)
+	}
+	f, err := NewQuerier(conn, db, Config{}, nil).Freshness(ctx)
+	if err != nil || !f.Building || f.CompleteThrough != nil || f.BuildProgress <= 0 || f.BuildProgress >= 1 {
+		t.Fatalf("freshness during the build %+v (%v), want building, partly done, no completeness time", f, err)
+	}
+
+	attempts, broken = nil, ""
+	rep, err = r.Refresh(ctx, ts("2026-04-30T00:00:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again []string
+	for _, a := range attempts {
+		if strings.HasPrefix(a, "entities/") {
+			again = append(again, a)
+		}
+	}
+	if !rep.Full || !slices.Equal(again, []string{"entities/lines/1"}) {
+		t.Errorf("resumed build %+v ran entity pieces %v, want only entities/lines/1", rep, again)
+	}
+	// The resumed build keeps the as-of it started with.
+	sameRows(t, "after the resumed build", rollupRows(t, conn, db), truthRows(t, conn, db, asOf))
+}
+
+// A month failing transiently is retried; one failing for good is reported
+// and stays pending while the other months land, and the completeness time
+// waits until it is done.
+func TestFailedMonthIsRetriedReportedAndRedone(t *testing.T) {
+	conn, db := migrated(t)
+	ctx := context.Background()
+	storeScenario(t, conn, db)
+	asOf := ts("2026-03-31T12:00:00Z")
+	r := NewRefresher(conn, db, Config{PieceBackoff: time.Millisecond}, discard, nil)
+	r.fault = func(piece string, attempt int) error {
+		if piece == "rollup/202603" && attempt == 1 {
+			return fmt.Errorf("server busy: %w", errTransient)
+		}
+		return nil
+	}
+	rep, err := r.Refresh(ctx, asOf)
+	if err != nil || rep.Retries != 1 || rep.Failed != 0 {
+		t.Fatalf("build %+v (%v), want March retried once and done", rep, err)
+	}
+	complete := rep.CompleteThrough
+
+	store(t, conn, db, &procure.Event{ID: "late", Type: procure.GoodsReceived, Source: procure.SourceWMS, Tenant: "acme",
+		OccurredAt: ts("2026-03-09T09:00:00Z"), Plant: "P1", Supplier: "S1", Document: procure.DocumentRef{Kind: procure.DocReceipt, ID: "GR-C"},
+		Payload: &procure.Receipt{Lines: []procure.ReceiptLine{{PO: "C", Line: 10, ReceivedQuantity: 10, Unit: "C62"}}}})
+	attempts := 0
+	r.fault = func(piece string, attempt int) error {
+		if piece == "rollup/202603" {
+			attempts++
+			return errors.New("syntax error")
+		}
+		return nil
+	}
+	rep, err = r.Refresh(ctx, asOf)
+	if err == nil || rep.Failed != 1 || attempts != 1 || !rep.CompleteThrough.Equal(complete) {
+		t.Fatalf("refresh %+v (%v, %d attempts), want March failed once, not retried, completeness kept at %v", rep, err, attempts, complete)
+	}
+	st, err := r.loadState(ctx)
+	if err != nil || !slices.Equal(st.Pending, []string{"202603"}) {
+		t.Fatalf("state %+v (%v), want March pending", st, err)
+	}
+
+	r.fault = nil
+	rep, err = r.Refresh(ctx, asOf)
+	if err != nil || !slices.Contains(rep.Months, "202603") || !rep.CompleteThrough.After(complete) {
+		t.Fatalf("refresh %+v (%v), want March redone and a later completeness time", rep, err)
+	}
+	sameRows(t, "after March is redone", rollupRows(t, conn, db), truthRows(t, conn, db, asOf))
+}
+
+// Run refreshes at once, again when triggered (a backfill announced), and
+// stops when its context ends.
+func TestRunRefreshesWhenTriggeredAndStops(t *testing.T) {
+	conn, db := migrated(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	asOf := ts("2026-03-31T12:00:00Z")
+	r := NewRefresher(conn, db, Config{RefreshEvery: time.Hour}, discard, func() time.Time { return asOf })
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	wait := func(what string, ok func(*refreshState) bool) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			st, err := r.loadState(context.Background())
+			if err == nil && st != nil && ok(st) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: state %+v (%v)", what, st, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	wait("first build", func(st *refreshState) bool { return st.Build == nil && !st.CompleteThrough.IsZero() })
+	storeScenario(t, conn, db)
+	r.Trigger()
+	wait("triggered refresh", func(*refreshState) bool {
+		return len(rollupRows(t, conn, db)) > 0
+	})
+	sameRows(t, "after the triggered refresh", rollupRows(t, conn, db), truthRows(t, conn, db, asOf))
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not stop")
+	}
+}
+
+// The stale-KPI alert reads the metric the Refresher exports.
+func TestStaleAlertRuleReadsTheExportedMetric(t *testing.T) {
+	b, err := os.ReadFile("../deploy/prometheus/kpi.rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Groups []struct {
+			Name  string `yaml:"name"`
+			Rules []struct {
+				Alert       string            `yaml:"alert"`
+				Expr        string            `yaml:"expr"`
+				For         string            `yaml:"for"`
+				Labels      map[string]string `yaml:"labels"`
+				Annotations map[string]string `yaml:"annotations"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	m.completeThrough(time.Now())
+	m.piece("failed")
+	m.buildProgress(0.5)
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := map[string]bool{}
+	for _, mf := range fams {
+		exported[mf.GetName()] = true
+	}
+	var stale bool
+	for _, g := range f.Groups {
+		for _, rule := range g.Rules {
+			used := false
+			for name := range exported {
+				used = used || strings.Contains(rule.Expr, name)
+			}
+			if !used {
+				t.Errorf("alert %s: expression %q reads no metric the Refresher exports", rule.Alert, rule.Expr)
+			}
+			stale = stale || strings.Contains(rule.Expr, "time() - supplywatch_kpi_complete_through_timestamp_seconds >")
+		}
+	}
+	if !stale {
+		t.Error("no alert on the age of supplywatch_kpi_complete_through_timestamp_seconds")
+	}
+}
