@@ -162,7 +162,7 @@ func APERAK(ic *edifact.Interchange, rejected, warnings []*mapping.Problem, opt 
 			if p.Tag != "" && p.Segment > 0 {
 				text = fmt.Sprintf("segment %d (%s) element %d: %s", p.Segment, p.Tag, p.Element, text)
 			}
-			w.seg("FTX", append([]string{"AAO", "", ""}, chunks(s(text, 350), 70, comp)...)...)
+			w.seg("FTX", "AAO", "", "", chunks(text, 70, comp, env.esc))
 		}
 		w.seg("UNT", strconv.Itoa(w.count+1), ref)
 	}
@@ -171,13 +171,16 @@ func APERAK(ic *edifact.Interchange, rejected, warnings []*mapping.Problem, opt 
 }
 
 // chunks splits text into the up to five an..70 components of C108 (one
-// element, components joined by comp).
-func chunks(text string, n int, comp string) []string {
+// element: components joined by comp, each escaped by esc).
+func chunks(text string, n int, comp string, esc func(string) string) string {
 	var parts []string
 	for len(text) > 0 && len(parts) < 5 {
 		k := min(n, len(text))
-		parts = append(parts, text[:k])
+		for k < len(text) && k > 0 && text[k]&0xC0 == 0x80 {
+			k-- // not inside a UTF-8 sequence
+		}
+		parts = append(parts, esc(text[:k]))
 		text = text[k:]
 	}
-	return []string{strings.Join(parts, comp)}
+	return strings.Join(parts, comp)
 }

@@ -97,6 +97,8 @@ func CONTRL(ic *edifact.Interchange, errs []*edifact.Error, rejected []*mapping.
 					code = "13" // missing
 				}
 				lines = append(lines, []string{"UCS", strconv.Itoa(r.Segment)}, []string{"UCD", code, strconv.Itoa(r.Element) + compPart(r.Component, comp)})
+			case r.Segment > 0 && r.Value == "":
+				lines = append(lines, []string{"UCS", strconv.Itoa(r.Segment), "13"}) // missing
 			case r.Segment > 0:
 				lines = append(lines, []string{"UCS", strconv.Itoa(r.Segment), "18"})
 			default:
@@ -154,6 +156,9 @@ type edifactEnvelope struct {
 	sv    string // syntax version
 	party func(id, qualifier string) string
 	now   time.Time
+	// esc escapes free text with the release character (dropping the
+	// service characters when the interchange has none).
+	esc func(string) string
 }
 
 func newEDIFACTEnvelope(ic *edifact.Interchange, opt Options) *edifactEnvelope {
@@ -190,7 +195,24 @@ func newEDIFACTEnvelope(ic *edifact.Interchange, opt Options) *edifactEnvelope {
 	}
 	w.seg("UNB", syntax+comp+sv, party(ic.Recipient, ic.RecipientQualifier), party(ic.Sender, ic.SenderQualifier),
 		now.Format("060102")+comp+now.Format("1504"), ctl)
-	return &edifactEnvelope{w: w, s: s, comp: comp, ctl: ctl, sv: sv, party: party, now: now}
+	esc := func(v string) string {
+		var b strings.Builder
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			switch {
+			case c < 0x20 || c == 0x7f:
+				continue
+			case c == d.Element || c == d.Component || c == d.Segment || c == d.Release || d.Repetition != 0 && c == d.Repetition:
+				if d.Release == 0 {
+					continue
+				}
+				b.WriteByte(d.Release)
+			}
+			b.WriteByte(c)
+		}
+		return b.String()
+	}
+	return &edifactEnvelope{w: w, s: s, comp: comp, ctl: ctl, sv: sv, party: party, now: now, esc: esc}
 }
 
 func compPart(c int, comp string) string {

@@ -413,10 +413,13 @@ func (p *parser) trailerMissing(kind Kind, tag string, next *Segment, format str
 		at = *next
 	}
 	p.locate(e, at)
-	if p.msgStart >= 0 {
+	switch {
+	case p.msgStart >= 0:
 		e.Segment = len(p.segs) - p.msgStart + 1
-	} else if next != nil {
+	case next != nil:
 		e.Segment = next.Ordinal()
+	default:
+		e.Segment = p.sc.ordinal + 1
 	}
 	e.Tag = tag
 	p.errs = append(p.errs, e)

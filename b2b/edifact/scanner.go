@@ -239,19 +239,6 @@ var lookAlikes = []struct {
 func (s *Scanner) checkMerged(raw []byte) {
 	el := s.d.Element
 	elemAt := func(k int) int { return bytes.Count(raw[:k], []byte{el}) }
-	if s.d.Segment != '\n' {
-		for k := bytes.IndexByte(raw, '\n'); k >= 0; {
-			if tag, ok := s.tagAt(raw, k+1); ok {
-				s.issue(KindMergedSegments, elemAt(k), "line break followed by %s inside the segment (at byte %d): the segment terminator %q before it is missing, so segments are merged", tag, s.seg.Offset()+k, s.d.Segment)
-				break
-			}
-			j := bytes.IndexByte(raw[k+1:], '\n')
-			if j < 0 {
-				break
-			}
-			k += 1 + j
-		}
-	}
 	if s.d.Segment == '\'' {
 		for _, la := range lookAlikes {
 			if len(la.b) == 1 && s.charset == CharsetUTF8 {
@@ -263,6 +250,19 @@ func (s *Scanner) checkMerged(raw []byte) {
 					return
 				}
 			}
+		}
+	}
+	if s.d.Segment != '\n' {
+		for k := bytes.IndexByte(raw, '\n'); k >= 0; {
+			if tag, ok := s.tagAt(raw, k+1); ok {
+				s.issue(KindMergedSegments, elemAt(k), "line break followed by %s inside the segment (at byte %d): the segment terminator %q before it is missing, so segments are merged", tag, s.seg.Offset()+k, s.d.Segment)
+				break
+			}
+			j := bytes.IndexByte(raw[k+1:], '\n')
+			if j < 0 {
+				break
+			}
+			k += 1 + j
 		}
 	}
 	if s.charset == CharsetLatin1 {

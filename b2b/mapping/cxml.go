@@ -374,6 +374,7 @@ func (c *xreq) shipNotice(r *cxml.ShipNoticeRequest) ([]*procure.Event, error) {
 	if arrive.IsZero() {
 		arrive = arrivalFromShip(c.p, h.ShipmentDate.Time, func(format string, args ...any) {
 			c.warn(hp+"@deliveryDate", "expected_arrival", format, args...)
+			application(c.warnings[len(c.warnings)-1])
 		})
 	}
 	sn := &procure.ShipNotice{ShipDate: h.ShipmentDate.UTC(), ExpectedArrival: arrive.UTC(), ShipTo: plant}

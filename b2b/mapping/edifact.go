@@ -390,7 +390,9 @@ func (c *emsg) walk() (*eheader, []*lineGroup, []edifact.Segment, error) {
 		}
 	}
 	if h.bgm.Ordinal() == 0 {
-		return nil, nil, nil, c.problem(c.m.Segments[0], 0, 0, "document.id", "", "no BGM segment")
+		pr := c.problem(c.m.Segments[0], 0, 0, "document.id", "", "no BGM segment: it is mandatory after UNH")
+		pr.Segment, pr.Tag = 2, "BGM" // where it was due
+		return nil, nil, nil, pr
 	}
 	return h, lines, summary, nil
 }
@@ -823,12 +825,16 @@ func (c *emsg) despatchAdvice() ([]*procure.Event, error) {
 			if d := c.lineDate(g, "17", "132", "2", "69"); !d.IsZero() && !d.Before(ship) {
 				arrive = d
 				c.warn(g.lin, 0, 0, "expected_arrival", "no estimated delivery date in the header: expected_arrival is the first line's")
+				application(c.warnings[len(c.warnings)-1])
 				break
 			}
 		}
 	}
 	if arrive.IsZero() {
-		arrive = arrivalFromShip(c.p, ship, func(format string, args ...any) { c.warn(h.bgm, 0, 0, "expected_arrival", format, args...) })
+		arrive = arrivalFromShip(c.p, ship, func(format string, args ...any) {
+			c.warn(h.bgm, 0, 0, "expected_arrival", format, args...)
+			application(c.warnings[len(c.warnings)-1])
+		})
 	}
 	sn.ShipDate, sn.ExpectedArrival = ship.UTC(), arrive.UTC()
 	// Carrier (TDT) and packs (CPS … PAC … GIN) come from the whole body.

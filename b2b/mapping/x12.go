@@ -1139,6 +1139,7 @@ func (c *xset) deriveArrival(bsn x12.Segment, levels []*hl, ship time.Time) time
 			if q := seg.String(1); q == "017" || q == "067" || q == "002" {
 				if d, ok := c.date(seg, 2, 3); ok && !d.Before(ship) {
 					c.warn(seg, 2, "expected_arrival", "no estimated arrival at shipment level: expected_arrival is DTM %s of HL %s", q, h.id)
+					application(c.warnings[len(c.warnings)-1])
 					return d
 				}
 			}
@@ -1146,6 +1147,7 @@ func (c *xset) deriveArrival(bsn x12.Segment, levels []*hl, ship time.Time) time
 	}
 	return arrivalFromShip(c.p, ship, func(format string, args ...any) {
 		c.warn(bsn, 0, "expected_arrival", format, args...)
+		application(c.warnings[len(c.warnings)-1])
 	})
 }
 

@@ -232,6 +232,14 @@ func (p *parser) segment(seg Segment, tag string) {
 		}
 		p.segs = append(p.segs, seg)
 		p.closeSet(nil)
+	case "TA1":
+		// An interchange acknowledgement sits between ISA and the first GS
+		// (or alone in the interchange): kept with the stray segments.
+		if p.grp == nil {
+			p.ic.Stray = append(p.ic.Stray, seg)
+			return
+		}
+		fallthrough
 	default:
 		if p.setStart < 0 {
 			p.errorf(KindUnexpectedSegment, seg, 0, "segment outside a transaction set")
@@ -414,10 +422,13 @@ func (p *parser) trailerMissing(kind Kind, tag string, next *Segment, format str
 		at = *next
 	}
 	p.locate(e, at)
-	if p.setStart >= 0 {
+	switch {
+	case p.setStart >= 0:
 		e.Segment = len(p.segs) - p.setStart + 1
-	} else if next != nil {
+	case next != nil:
 		e.Segment = next.Ordinal()
+	default:
+		e.Segment = p.sc.ordinal + 1
 	}
 	e.Tag = tag
 	p.errs = append(p.errs, e)
