@@ -354,8 +354,9 @@ func (a *App) routes() (*gin.Engine, error) {
 	return r, nil
 }
 
-// ready reports whether ClickHouse answers and the writer is not stuck
-// behind a full queue.
+// ready reports whether ClickHouse answers and the writer is making
+// progress (collector.Writer.Ready: not holding work unstored for
+// writer.stall_after).
 func (a *App) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
@@ -366,8 +367,8 @@ func (a *App) ready(c *gin.Context) {
 	} else {
 		checks["clickhouse"] = "ok"
 	}
-	if q := a.writer.QueueLen(); q >= a.cfg.Writer.QueueSize {
-		checks["writer"], ok = fmt.Sprintf("queue full (%d)", q), false
+	if err := a.writer.Ready(); err != nil {
+		checks["writer"], ok = err.Error(), false
 	} else {
 		checks["writer"] = "ok"
 	}

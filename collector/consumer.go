@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -37,11 +38,16 @@ type Consumer struct {
 
 	mu      sync.Mutex
 	pending map[int]kafkago.Message // highest stored, uncommitted offset per partition
+	// Per partition: the high watermark seen at the last fetch and the next
+	// offset committed, for the lag gauge.
+	hwm       map[int]int64
+	committed map[int]int64
+	topic     string
 }
 
 // NewConsumer returns a consumer of reader into w.
 func NewConsumer(reader Reader, w *Writer, group string, log *slog.Logger, m *Metrics) *Consumer {
-	return &Consumer{reader: reader, writer: w, log: log, metrics: m, group: group, commitEvery: 100 * time.Millisecond, pending: map[int]kafkago.Message{}}
+	return &Consumer{reader: reader, writer: w, log: log, metrics: m, group: group, commitEvery: 100 * time.Millisecond, pending: map[int]kafkago.Message{}, hwm: map[int]int64{}, committed: map[int]int64{}}
 }
 
 // Run consumes until ctx is done. It returns after the messages it fetched
@@ -67,18 +73,48 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return err
 }
 
+// fetchLoop fetches until ctx ends. A broker that is down or restarting
+// is a transient failure: the reader reconnects by itself, and the loop
+// waits (backoff up to 5 s) and fetches again instead of ending the
+// process; only an error classified deterministic ends it.
 func (c *Consumer) fetchLoop(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
 	for {
 		m, err := c.reader.FetchMessage(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("kafka fetch: %w", err)
+			f := Classify(err)
+			if !f.Transient {
+				return fmt.Errorf("kafka fetch: %w", err)
+			}
+			c.metrics.fetchErrors.WithLabelValues(f.Reason).Inc()
+			c.log.Warn("kafka fetch failed; retrying", "reason", f.Reason, "backoff", backoff, "err", err)
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			continue
 		}
+		backoff = 100 * time.Millisecond
 		it := DecodeMessage(&m)
 		topic, partition, offset := m.Topic, m.Partition, m.Offset // only what a commit needs
 		it.Done = func(Outcome) { c.stored(topic, partition, offset) }
+		it.At = m.Time
+		c.mu.Lock()
+		c.topic = m.Topic
+		if m.HighWaterMark > c.hwm[partition] {
+			c.hwm[partition] = m.HighWaterMark
+		}
+		if _, ok := c.committed[partition]; !ok {
+			c.committed[partition] = offset // the first fetched offset: everything before it was committed
+		}
+		c.mu.Unlock()
 		if err := c.writer.Submit(ctx, it); err != nil {
 			return err
 		}
@@ -151,9 +187,20 @@ func (c *Consumer) commitLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			c.commit(ctx)
-			st := c.reader.Stats()
-			c.metrics.lag.WithLabelValues(st.Topic, c.group).Set(float64(st.Lag))
+			c.observeLag()
 		}
+	}
+}
+
+// observeLag sets the lag gauge per partition: messages between the last
+// committed offset (what a restart would read again) and the end of the
+// partition as last fetched. It counts what is fetched but not yet stored,
+// unlike the reader's own lag.
+func (c *Consumer) observeLag() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p, hwm := range c.hwm {
+		c.metrics.lag.WithLabelValues(c.topic, c.group, strconv.Itoa(p)).Set(float64(max(0, hwm-c.committed[p])))
 	}
 }
 
@@ -174,5 +221,11 @@ func (c *Consumer) commit(ctx context.Context) {
 		// Typically a rebalance took the partition away; its new owner
 		// re-reads from the last commit and the Writer drops what is stored.
 		c.log.Warn("kafka commit failed; uncommitted messages will be delivered again", "err", err)
+		return
 	}
+	c.mu.Lock()
+	for _, m := range msgs {
+		c.committed[m.Partition] = m.Offset + 1
+	}
+	c.mu.Unlock()
 }

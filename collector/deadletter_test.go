@@ -54,4 +54,3 @@ func TestOversizedEventIsDeadLetteredBoundedAndIngestGoesOn(t *testing.T) {
 		t.Errorf("dead-letter record: %d bytes, raw-size header %q, sha %q", len(m.Value), kafka.Header(&m, kafka.HeaderRawSize), kafka.Header(&m, kafka.HeaderRawSHA256))
 	}
 }
-

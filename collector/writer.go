@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/supplywatch/supplywatch/procure"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -36,6 +38,14 @@ type Outcome int
 const (
 	Stored Outcome = iota
 	Duplicate
+	// DeadLettered: the store refused the item deterministically; it is in
+	// the dead letter (stage store) instead. The source acknowledges it
+	// like a stored one.
+	DeadLettered
+	// Lost: the item could not be stored nor dead-lettered (both refused
+	// deterministically); it is logged and counted, and the writer moves
+	// on rather than retry it forever.
+	Lost
 )
 
 // Item is one input for the Writer: an event, a rejection or spans (a
@@ -47,6 +57,10 @@ type Item struct {
 	Rejection *procure.Rejection
 	Spans     []procure.Span
 	Done      func(Outcome)
+	// At is when the input was first taken in (a Kafka record's time, an
+	// HTTP request's arrival), for the oldest-unprocessed-age metric; zero
+	// means when it was submitted.
+	At time.Time
 }
 
 // WriterConfig tunes the batching writer.
@@ -59,6 +73,14 @@ type WriterConfig struct {
 	QueueSize int `yaml:"queue_size" env:"QUEUE_SIZE"`
 	// MaxBackoff caps the wait between retries while the store is down.
 	MaxBackoff time.Duration `yaml:"max_backoff" env:"MAX_BACKOFF"`
+	// StallAfter is how long the writer may hold work without storing any
+	// of it before Ready reports it stuck (and /readyz fails).
+	StallAfter time.Duration `yaml:"stall_after" env:"STALL_AFTER"`
+	// UnknownAttempts is how often a batch is retried after an error that
+	// is neither a known transient nor a known deterministic failure
+	// before it is treated as deterministic (split, and the row at fault
+	// dead-lettered).
+	UnknownAttempts int `yaml:"unknown_attempts" env:"UNKNOWN_ATTEMPTS"`
 }
 
 // Defaults fills unset fields.
@@ -75,12 +97,18 @@ func (c *WriterConfig) Defaults() {
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = 5 * time.Second
 	}
+	if c.StallAfter == 0 {
+		c.StallAfter = 30 * time.Second
+	}
+	if c.UnknownAttempts == 0 {
+		c.UnknownAttempts = 5
+	}
 }
 
 // Validate checks the configuration.
 func (c *WriterConfig) Validate() error {
-	if c.BatchSize < 1 || c.QueueSize < 1 || c.FlushInterval <= 0 {
-		return errors.New("collector.writer: batch_size, queue_size and flush_interval must be positive")
+	if c.BatchSize < 1 || c.QueueSize < 1 || c.FlushInterval <= 0 || c.MaxBackoff < 0 || c.StallAfter < 0 || c.UnknownAttempts < 0 {
+		return errors.New("collector.writer: batch_size, queue_size and flush_interval must be positive; max_backoff, stall_after and unknown_attempts not negative")
 	}
 	return nil
 }
@@ -99,12 +127,75 @@ type Writer struct {
 	metrics *Metrics
 	tracer  trace.Tracer
 	done    chan struct{}
+
+	// Progress, for Ready and the metrics (read from other goroutines):
+	// busy is whether the writer holds items not yet stored, progressAt
+	// (unix nanoseconds) when it last stored a batch or became busy,
+	// oldestAt when the oldest item it holds was taken in, lastErr the
+	// last failure while busy.
+	busy       atomic.Bool
+	progressAt atomic.Int64
+	oldestAt   atomic.Int64
+	lastErr    atomic.Pointer[string]
+	now        func() time.Time
 }
 
 // NewWriter returns a Writer; dlq may be nil.
 func NewWriter(cfg WriterConfig, store EventStore, dlq DeadLetter, log *slog.Logger, m *Metrics, tracer trace.Tracer) *Writer {
 	cfg.Defaults()
-	return &Writer{cfg: cfg, store: store, dlq: dlq, in: make(chan Item, cfg.QueueSize), log: log, metrics: m, tracer: tracer, done: make(chan struct{})}
+	w := &Writer{cfg: cfg, store: store, dlq: dlq, in: make(chan Item, cfg.QueueSize), log: log, metrics: m, tracer: tracer, done: make(chan struct{}), now: time.Now}
+	m.observe(w)
+	return w
+}
+
+// Ready reports nil unless the writer has held work for StallAfter without
+// storing any of it (the store down, or every attempt failing).
+func (w *Writer) Ready() error {
+	if !w.busy.Load() && len(w.in) == 0 {
+		return nil
+	}
+	since := w.now().Sub(time.Unix(0, w.progressAt.Load()))
+	if w.progressAt.Load() == 0 || since < w.cfg.StallAfter {
+		return nil
+	}
+	msg := fmt.Sprintf("no batch stored for %s with %d items waiting", since.Round(time.Second), len(w.in))
+	if e := w.lastErr.Load(); e != nil {
+		msg += "; last error: " + *e
+	}
+	return errors.New(msg)
+}
+
+// oldestAge is how long the oldest item the writer holds has waited since
+// it was taken in; 0 when idle.
+func (w *Writer) oldestAge() time.Duration {
+	at := w.oldestAt.Load()
+	if at == 0 || (!w.busy.Load() && len(w.in) == 0) {
+		return 0
+	}
+	return w.now().Sub(time.Unix(0, at))
+}
+
+// took marks the first item of a new batch: the writer is busy from now.
+func (w *Writer) took(it *Item) {
+	now := w.now()
+	at := it.At
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	w.oldestAt.Store(at.UnixNano())
+	if !w.busy.Swap(true) {
+		w.progressAt.Store(now.UnixNano())
+	}
+}
+
+// progressed marks a stored batch.
+func (w *Writer) progressed(idle bool) {
+	w.progressAt.Store(w.now().UnixNano())
+	w.lastErr.Store(nil)
+	if idle {
+		w.busy.Store(false)
+		w.oldestAt.Store(0)
+	}
 }
 
 // ErrStopped is returned by Submit after the writer has stopped.
@@ -159,20 +250,27 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 	batch := make([]Item, 0, w.cfg.BatchSize)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	// flush stores the batch. On failure (ctx ended while retrying) the
+	// batch is kept as it is, for drain to write or leave unacknowledged:
+	// it is never cleared unstored.
 	flush := func(ctx context.Context) error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := w.flush(ctx, batch)
+		if err := w.flush(ctx, batch); err != nil {
+			return err
+		}
 		clear(batch)
 		batch = batch[:0]
-		return err
+		w.progressed(len(w.in) == 0)
+		return nil
 	}
 	for {
 		select {
 		case it := <-w.in:
 			if len(batch) == 0 {
 				timer.Reset(w.cfg.FlushInterval)
+				w.took(&it)
 			}
 			batch = append(batch, it)
 			if len(batch) >= w.cfg.BatchSize {
@@ -192,56 +290,51 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 	}
 }
 
-// drain writes the current batch and what is queued, within timeout.
+// drain writes the current batch and what is queued, within timeout. What
+// it cannot write is left unacknowledged (its Done is never called): Kafka
+// delivers it again, an HTTP or OTLP client is answered 503 and sends it
+// again.
 func (w *Writer) drain(batch []Item, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for {
-		select {
-		case it := <-w.in:
-			batch = append(batch, it)
-			if len(batch) < w.cfg.BatchSize {
-				continue
+	fill:
+		for len(batch) < w.cfg.BatchSize {
+			select {
+			case it := <-w.in:
+				batch = append(batch, it)
+			default:
+				break fill
 			}
-		default:
 		}
 		if len(batch) == 0 {
 			return nil
 		}
 		if err := w.flush(ctx, batch); err != nil {
-			return fmt.Errorf("collector writer: %d items not written at shutdown: %w", len(batch)+len(w.in), err)
+			return fmt.Errorf("collector writer: %d items not written at shutdown (left for redelivery): %w", len(batch)+len(w.in), err)
 		}
+		clear(batch)
 		batch = batch[:0]
-		if len(w.in) == 0 {
-			return nil
-		}
+		w.progressed(len(w.in) == 0)
 	}
 }
 
-// flush stores one batch, retrying with backoff until it succeeds or ctx
-// ends. Each attempt re-checks which rows are stored already, so an insert
-// that succeeded without our hearing of it is not repeated.
+// flush stores one batch. Transient failures are retried with backoff
+// (capped at MaxBackoff) until they pass or ctx ends; each attempt re-checks
+// which rows are stored already, so an insert that succeeded without our
+// hearing of it is not repeated. A deterministic failure is never retried
+// as is: the batch is split in halves and each stored on its own, down to
+// the one item at fault, which goes to the dead letter (stage store). It
+// returns an error only when ctx ended first; then nothing of the batch
+// was acknowledged.
 func (w *Writer) flush(ctx context.Context, batch []Item) error {
 	ctx, span := w.tracer.Start(ctx, "collector.flush")
 	defer span.End()
 	start := time.Now()
-	backoff := 100 * time.Millisecond
-	var outcomes []Outcome
-	for attempt := 1; ; attempt++ {
-		var err error
-		outcomes, err = w.store1(ctx, batch)
-		if err == nil {
-			break
-		}
-		w.metrics.writeErrors.Inc()
-		w.log.Warn("clickhouse write failed; retrying", "attempt", attempt, "rows", len(batch), "backoff", backoff, "err", err)
-		select {
-		case <-ctx.Done():
-			span.RecordError(err)
-			return err
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, w.cfg.MaxBackoff)
+	outcomes, err := w.storeRetrying(ctx, batch)
+	if err != nil {
+		span.RecordError(err)
+		return err
 	}
 	w.metrics.flushSeconds.Observe(time.Since(start).Seconds())
 	w.metrics.batchRows.Observe(float64(len(batch)))
@@ -251,6 +344,106 @@ func (w *Writer) flush(ctx context.Context, batch []Item) error {
 		}
 	}
 	return nil
+}
+
+// storeRetrying stores batch, retrying transient failures and splitting on
+// deterministic ones; see flush.
+func (w *Writer) storeRetrying(ctx context.Context, batch []Item) ([]Outcome, error) {
+	backoff := 100 * time.Millisecond
+	unknown := 0
+	for attempt := 1; ; attempt++ {
+		outcomes, err := w.store1(ctx, batch)
+		if err == nil {
+			return outcomes, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		f := Classify(err)
+		if f.Reason == ReasonUnknown {
+			if unknown++; unknown > w.cfg.UnknownAttempts {
+				f.Transient = false
+			}
+		}
+		class := "deterministic"
+		if f.Transient {
+			class = "transient"
+		}
+		w.metrics.writeErrors.Inc()
+		w.metrics.batchFailures.WithLabelValues(class, f.Reason).Inc()
+		msg := err.Error()
+		w.lastErr.Store(&msg)
+		if !f.Transient {
+			w.log.Warn("clickhouse refused a batch; splitting it to dead-letter the rows at fault", "rows", len(batch), "reason", f.Reason, "err", err)
+			return w.split(ctx, batch, err, f)
+		}
+		w.log.Warn("clickhouse write failed; retrying", "attempt", attempt, "rows", len(batch), "reason", f.Reason, "backoff", backoff, "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		backoff = min(2*backoff, max(w.cfg.MaxBackoff, 100*time.Millisecond))
+	}
+}
+
+// split stores the halves of a batch that failed deterministically, or
+// dead-letters its one item.
+func (w *Writer) split(ctx context.Context, batch []Item, err error, f Failure) ([]Outcome, error) {
+	if len(batch) == 1 {
+		return []Outcome{w.deadLetter(ctx, &batch[0], err, f)}, nil
+	}
+	mid := len(batch) / 2
+	a, err := w.storeRetrying(ctx, batch[:mid])
+	if err != nil {
+		return nil, err
+	}
+	b, err := w.storeRetrying(ctx, batch[mid:])
+	if err != nil {
+		return nil, err
+	}
+	return append(a, b...), nil
+}
+
+// deadLetter stores, in place of an item the store refused
+// deterministically, its dead letter (stage store). A rejection that is
+// itself refused cannot be dead-lettered again: it is logged and counted
+// as lost.
+func (w *Writer) deadLetter(ctx context.Context, it *Item, cause error, f Failure) Outcome {
+	r := storeRejection(it, cause, f, w.now().UTC())
+	if r == nil {
+		w.log.Error("dead letter refused by the store; dropped", "input", it.Rejection.InputID, "reason", f.Reason, "err", cause)
+		w.metrics.lost.WithLabelValues(f.Reason).Inc()
+		return Lost
+	}
+	if _, err := w.storeRetrying(ctx, []Item{{Rejection: r}}); err != nil {
+		// ctx ended: the item is not acknowledged, its source retries.
+		return Lost
+	}
+	return DeadLettered
+}
+
+// storeRejection is the dead letter of an item the store refused, or nil
+// when the item is itself a dead letter.
+func storeRejection(it *Item, cause error, f Failure, now time.Time) *procure.Rejection {
+	r := &procure.Rejection{ReceivedAt: now, Stage: procure.StageStore, Field: "store", Reason: fmt.Sprintf("ClickHouse refused it (%s): %v", f.Reason, cause)}
+	switch {
+	case it.Event != nil:
+		e := it.Event
+		r.ReceivedAt, r.Channel, r.Raw, r.OriginalRef = e.ReceivedAt, e.Channel, e.Raw, e.OriginID
+		r.Tenant, r.Source, r.EventID, r.EventType = e.Event.Tenant, string(e.Event.Source), e.Event.ID, string(e.Event.Type)
+		r.InputID = "store:" + contentID(e.Channel, e.Event.Tenant, e.Raw)
+	case it.Spans != nil:
+		s := it.Spans
+		r.Channel, r.Tenant = procure.ChannelOTLP, s[0].Tenant
+		r.Reason = fmt.Sprintf("%d spans (the first: trace %s span %s): %s", len(s), s[0].TraceID, s[0].SpanID, r.Reason)
+		r.InputID = "store:otlp:" + s[0].Tenant + ":" + s[0].TraceID + ":" + s[0].SpanID
+	default:
+		return nil
+	}
+	return r
 }
 
 // store1 is one attempt at a batch: dedup within it, look up what is stored,
@@ -320,9 +513,28 @@ func (w *Writer) store1(ctx context.Context, batch []Item) ([]Outcome, error) {
 	// The dead-letter topic is at-least-once: publish before the insert that
 	// marks the rejection as done, so a crash between the two repeats the
 	// publish rather than losing it.
+	// A record the topic refuses deterministically (a broker with a lower
+	// message limit than the dead letter's bound) is kept in the table
+	// only, with the refusal in its reason, rather than retried forever.
 	if w.dlq != nil && len(rejs) > 0 {
 		if err := w.dlq.PublishRejections(ctx, rejs); err != nil {
-			return nil, fmt.Errorf("dead-letter publish: %w", err)
+			if Classify(err).Transient {
+				return nil, fmt.Errorf("dead-letter publish: %w", err)
+			}
+			var we kafkago.WriteErrors
+			perMessage := errors.As(err, &we) && len(we) == len(rejs)
+			for i := range rejs {
+				if perMessage && we[i] == nil {
+					continue
+				}
+				why := err
+				if perMessage {
+					why = we[i]
+				}
+				rejs[i].Reason += fmt.Sprintf(" (not on the dead-letter topic: %v)", why)
+				w.metrics.dlqRefused.Inc()
+				w.log.Warn("dead-letter topic refused a record; kept in the rejected table only", "input", rejs[i].InputID, "err", why)
+			}
 		}
 	}
 	if err := w.store.InsertRejections(ctx, rejs); err != nil {
@@ -352,6 +564,11 @@ func (w *Writer) count(batch []Item, outcomes []Outcome) {
 			n[key{it.Event.Channel, "stored"}]++
 		case it.Rejection != nil && outcomes[i] == Stored:
 			w.metrics.rejects.WithLabelValues(it.Rejection.Channel, rejectClass(it.Rejection.Field)).Inc()
+			stage := it.Rejection.Stage
+			if stage == "" {
+				stage = procure.StageIngest
+			}
+			w.metrics.deadLetters.WithLabelValues(stage, rejectClass(it.Rejection.Field)).Inc()
 		}
 	}
 	for k, v := range n {

@@ -294,7 +294,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(d.spans) > 0 {
-		if status, err := h.store(r.Context(), d.spans); err != nil {
+		status, err := h.store(r.Context(), d.spans)
+		if status == statusDeadLettered {
+			// ClickHouse refused these spans for good: they are in the
+			// dead letter; tell the exporter not to send them again.
+			d.refused += len(d.spans)
+			if d.refusal == "" {
+				d.refusal = "the store refused them; they are in the dead letter"
+			}
+			h.refused.Add(float64(len(d.spans)))
+			d.spans = d.spans[:0]
+			err = nil
+		}
+		if err != nil {
 			reuse = false
 			if status == http.StatusServiceUnavailable {
 				w.Header().Set("Retry-After", retryAfter(h.cfg.RetryAfter))
@@ -311,10 +323,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.respond(w, enc, d)
 }
 
+// statusDeadLettered is store's answer for spans the writer dead-lettered.
+const statusDeadLettered = -1
+
 // store submits spans to the writer and waits until they are durable.
 func (h *Handler) store(ctx context.Context, spans []procure.Span) (int, error) {
 	stored := make(chan struct{})
-	it := collector.Item{Spans: spans, Done: func(collector.Outcome) { close(stored) }}
+	var outcome collector.Outcome
+	it := collector.Item{Spans: spans, At: time.Now(), Done: func(o collector.Outcome) { outcome = o; close(stored) }}
 	sctx, cancel := context.WithTimeout(ctx, h.cfg.SubmitTimeout)
 	err := h.w.Submit(sctx, it)
 	cancel()
@@ -328,6 +344,9 @@ func (h *Handler) store(ctx context.Context, spans []procure.Span) (int, error) 
 	defer t.Stop()
 	select {
 	case <-stored:
+		if outcome == collector.DeadLettered || outcome == collector.Lost {
+			return statusDeadLettered, nil
+		}
 		return http.StatusOK, nil
 	case <-t.C:
 		return http.StatusServiceUnavailable, fmt.Errorf("spans not stored within %s, retry later", h.cfg.StoreTimeout)
