@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/supplywatch/supplywatch/alerts"
+	"github.com/supplywatch/supplywatch/b2b/intake"
 	"github.com/supplywatch/supplywatch/b2b/partner"
 	"github.com/supplywatch/supplywatch/chdb"
 	"github.com/supplywatch/supplywatch/clickhouse"
@@ -73,6 +74,7 @@ type App struct {
 	pg            *postgres.DB
 	exceptions    *postgres.ExceptionStore
 	partners      *partner.Registry
+	b2bControls   intake.ControlNumbers // nil: derived from the document
 	evaluator     *rules.Evaluator
 	ruleSet       *rules.RuleSet
 	alerts        *alerts.Dispatcher

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/supplywatch/supplywatch/b2b/intake"
 	"github.com/supplywatch/supplywatch/b2b/partner"
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector"
+	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -26,6 +28,28 @@ func (a *App) loadPartners() error {
 		return fmt.Errorf("b2b partners: %w", err)
 	}
 	a.partners = reg
+	return a.startControlNumbers()
+}
+
+// startControlNumbers opens the per-partner control number sequence (in
+// Postgres, opened here when no other role did) unless configured to hash.
+func (a *App) startControlNumbers() error {
+	switch a.cfg.B2B.ControlNumbers {
+	case "hash":
+		a.log.Warn("b2b: acknowledgement control numbers are derived from each document (b2b.control_numbers: hash), not a per-partner sequence")
+		return nil
+	case "", "postgres":
+	default:
+		return fmt.Errorf("b2b.control_numbers: %q is not postgres or hash", a.cfg.B2B.ControlNumbers)
+	}
+	if a.pg == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := a.startPostgres(ctx); err != nil {
+			return fmt.Errorf("b2b control numbers: %w", err)
+		}
+	}
+	a.b2bControls = postgres.NewControlNumbers(a.pg)
 	return nil
 }
 
@@ -60,7 +84,8 @@ func (a *App) newIntake(tenant string) *intake.Intake {
 			}
 			return a.pub.PublishEvents(ctx, rejectionEvents(rs))
 		}),
-		Logger: a.log.With("component", "b2b"),
+		Controls: a.b2bControls,
+		Logger:   a.log.With("component", "b2b"),
 	})
 }
 

@@ -14,10 +14,18 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/supplywatch/supplywatch/kafka"
+	"github.com/supplywatch/supplywatch/postgres/pgtest"
 )
 
-func b2bEnv() []string {
+// b2bEnv configures a collector child for B2B intake, with the control
+// number sequence in a database of the test's own.
+func b2bEnv(t *testing.T) []string {
+	return b2bEnvOn(pgtest.URL(t))
+}
+
+func b2bEnvOn(pgURL string) []string {
 	return []string{
+		"SUPPLYWATCH_POSTGRES_URL=" + pgURL,
 		"SUPPLYWATCH_B2B_PARTNERS_FILE=../deploy/partners.yaml",
 		"OFFICE_SUPPLIES_SECRET=t1", "COUPA_SUPPLIER_SECRET=t2", "PROMINATE_SECRET=t3", "ACME_HUB_SECRET=t4",
 		"SUPPLYWATCH_CONFIG=testdata/ingest.yaml",
@@ -44,7 +52,7 @@ func postB2B(t *testing.T, addr, file string) (int, map[string]any) {
 
 func TestB2BDocumentsOverHTTPBecomeEventsTracedToTheirBytes(t *testing.T) {
 	e := newEnv(t)
-	c := e.startCollector(t, b2bEnv()...)
+	c := e.startCollector(t, b2bEnv(t)...)
 	status, out := postB2B(t, c.httpAddr, "x12-855-nodex12-1.edi")
 	if status != 200 {
 		t.Fatalf("good 855: status %d: %v", status, out)
@@ -121,7 +129,7 @@ func vmHWM(t *testing.T, pid int) int64 {
 // peak memory stays far from the gigabytes the copies needed (issue 9).
 func TestB2BRejectionFloodIsBoundedAndReferencesOneOriginal(t *testing.T) {
 	e := newEnv(t)
-	c := e.startCollector(t, b2bEnv()...)
+	c := e.startCollector(t, b2bEnv(t)...)
 	doc := badSetsX12(10000)
 	if len(doc) < 600<<10 {
 		t.Fatalf("document of %d bytes", len(doc))
@@ -183,4 +191,54 @@ func TestB2BRejectionFloodIsBoundedAndReferencesOneOriginal(t *testing.T) {
 		t.Fatalf("collector peak RSS %d MB", peak>>20)
 	}
 	c.stop(t)
+}
+
+// ackControls returns the ISA13 and GS06 of the 997 answering a post.
+func ackControls(t *testing.T, out map[string]any) (string, string) {
+	t.Helper()
+	acks, _ := out["acks"].([]any)
+	if len(acks) != 1 {
+		t.Fatalf("acks: %v", out["acks"])
+	}
+	body := acks[0].(map[string]any)["body"].(string)
+	var isa13, gs06 string
+	for _, seg := range strings.Split(body, "~") {
+		el := strings.Split(strings.TrimSpace(seg), "*")
+		switch el[0] {
+		case "ISA":
+			isa13 = el[13]
+		case "GS":
+			gs06 = el[6]
+		}
+	}
+	return isa13, gs06
+}
+
+// TestB2BAckControlNumbersFollowThePartnerSequenceAcrossRestarts: the 997s
+// sent to a partner are numbered 1, 2, 3 (ISA13 and GS06) from its sequence
+// in Postgres, the same document sent twice included, and the numbering
+// goes on after the collector restarts.
+func TestB2BAckControlNumbersFollowThePartnerSequenceAcrossRestarts(t *testing.T) {
+	e := newEnv(t)
+	pgURL := pgtest.URL(t)
+	c := e.startCollector(t, b2bEnvOn(pgURL)...)
+	var got [][2]string
+	post := func(c *collector) {
+		status, out := postB2B(t, c.httpAddr, "x12-855-nodex12-1.edi")
+		if status != 200 {
+			t.Fatalf("status %d: %v", status, out)
+		}
+		isa13, gs06 := ackControls(t, out)
+		got = append(got, [2]string{isa13, gs06})
+	}
+	post(c)
+	post(c)
+	c.stop(t)
+	c = e.startCollector(t, b2bEnvOn(pgURL)...)
+	post(c)
+	c.stop(t)
+	want := [][2]string{{"000000001", "1"}, {"000000002", "2"}, {"000000003", "3"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("ISA13/GS06 = %v, want %v", got, want)
+	}
 }

@@ -64,6 +64,20 @@ type B2BConfig struct {
 	PartnersFile string               `yaml:"partners_file" env:"PARTNERS_FILE"`
 	Limits       intake.Config        `yaml:"limits"`
 	DropDir      intake.DropDirConfig `yaml:"drop_dir"`
+	// ControlNumbers is where the interchange and group control numbers of
+	// our acknowledgements come from: "postgres" (default; a sequence per
+	// partner, kept across restarts, in the postgres database) or "hash"
+	// (derived from the document: for trying things out only, partners may
+	// see a number twice).
+	ControlNumbers string `yaml:"control_numbers" env:"CONTROL_NUMBERS"`
+	// KafkaTopic, when set, is a topic of raw documents (one per record)
+	// taken through the same intake as POST /v1/b2b; KafkaTenant and
+	// KafkaSources scope it like an ingest token (empty tenant: the
+	// envelope decides).
+	KafkaTopic   string   `yaml:"kafka_topic" env:"KAFKA_TOPIC"`
+	KafkaGroup   string   `yaml:"kafka_group" env:"KAFKA_GROUP"`
+	KafkaTenant  string   `yaml:"kafka_tenant" env:"KAFKA_TENANT"`
+	KafkaSources []string `yaml:"kafka_sources" env:"KAFKA_SOURCES" envSeparator:","`
 }
 
 // HTTPConfig is the API listener.
