@@ -396,3 +396,76 @@ func TestIssue14Documents(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicSamples runs the public samples of b2b/testdata/public (other
+// projects' test files, see its MANIFEST.md; none of them in the shared
+// corpus) through the pipeline: each must be handled as its MANIFEST says.
+func TestPublicSamples(t *testing.T) {
+	dir := filepath.Join("..", "testdata", "public")
+	reg, err := partner.LoadFile(filepath.Join(dir, "partners.yaml"), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		file       string
+		fix        [2]string // a replacement that repairs the documented defect
+		errors     []string
+		rejections []string
+		events     int // after the fix
+		ack        string
+	}{
+		{file: "edifact-orders-edifactrails-1.edi", fix: [2]string{"UNT+22+", "UNT+20+"},
+			errors: []string{"message SSDD1 (ORDERS): segment 20 (UNT at byte 494) element 01: count 22 does not match 20 segments"},
+			events: 1, ack: "UCM+SSDD1+ORDERS:D:03B:UN:EAN008+4+29+UNT+1'"},
+		{file: "edifact-orders-edifactrails-2.edi", fix: [2]string{"UNT^22^", "UNT^20^"},
+			errors: []string{"message SSDD1 (ORDERS): segment 20 (UNT at byte 492) element 01: count 22 does not match 20 segments"},
+			events: 1, ack: "UCM^SSDD1^ORDERS!D!03B!UN!EAN008^4^29^UNT^1~"},
+		{file: "x12-862-edifactrails-1.edi", rejections: []string{"set 0001 (862): segment 1 (ST) element 01: transaction set 862 is not supported"}, ack: "AK5*R*1~"},
+		{file: "x12-862-edifactrails-2.edi", rejections: []string{"set 0001 (862): segment 1 (ST) element 01: transaction set 862 is not supported"}, ack: "AK5*R*1\n"},
+	}
+	covered := map[string]bool{}
+	for _, tt := range tests {
+		covered[tt.file] = true
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(dir, tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := pipeline(t, reg, data)
+			if fmt.Sprint(len(o.errors), len(o.rejections)) != fmt.Sprint(len(tt.errors), len(tt.rejections)) {
+				t.Fatalf("%d errors, %d rejections; want %d, %d:\n%s", len(o.errors), len(o.rejections), len(tt.errors), len(tt.rejections), o)
+			}
+			for i, e := range tt.errors {
+				if !strings.Contains(o.errors[i], e) {
+					t.Errorf("error %q, want %q", o.errors[i], e)
+				}
+			}
+			for i, e := range tt.rejections {
+				if !strings.Contains(o.rejections[i], e) {
+					t.Errorf("rejection %q, want %q", o.rejections[i], e)
+				}
+			}
+			if len(o.acks) == 0 || !bytes.Contains(o.acks[0].Body, []byte(tt.ack)) {
+				t.Errorf("acknowledgement lacks %q:\n%s", tt.ack, o)
+			}
+			if tt.fix[0] == "" {
+				return
+			}
+			fixed := pipeline(t, reg, bytes.Replace(data, []byte(tt.fix[0]), []byte(tt.fix[1]), 1))
+			if len(fixed.errors)+len(fixed.rejections) != 0 || len(fixed.events) != tt.events {
+				t.Fatalf("repaired: %d events, want %d:\n%s", len(fixed.events), tt.events, fixed)
+			}
+		})
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if n := e.Name(); strings.HasSuffix(n, ".edi") || strings.HasSuffix(n, ".xml") {
+			if !covered[n] {
+				t.Errorf("%s is not checked by this test", n)
+			}
+		}
+	}
+}

@@ -183,6 +183,12 @@ func (c *emsg) unit(seg edifact.Segment, i, j int, field fld) (canon, orig strin
 				c.warnings = append(c.warnings, pr)
 				return orig, orig, nil
 			}
+			// No unit and no default_unit in the profile: a quantity
+			// without unit counts pieces (trade items in EANCOM).
+			pr := c.problem(seg, i, j, ue.Field, "", "quantity without a unit and partner %s has no default_unit: counted in pieces (C62)", ue.Partner)
+			pr.Application = true
+			c.warnings = append(c.warnings, pr)
+			return "C62", "", nil
 		}
 		return "", orig, c.unmapped(seg, i, j, err)
 	}
@@ -668,6 +674,13 @@ func (c *emsg) order() ([]*procure.Event, error) {
 			return nil, c.problem(g.lin, 3, 1, field.sub("item").String(), "", "line %d has no item number (LIN C212 or PIA)", l.Line)
 		}
 		q, unit, orig, found, err := c.qty(g, field, "21", "113")
+		if err == nil && !found {
+			// Some senders write the ordered quantity as a discrete
+			// quantity (QTY+1); a tolerant receiver takes it, with a note.
+			if q, unit, orig, found, err = c.qty(g, field, "1"); found && err == nil {
+				c.warn(g.lin, 0, 0, field.sub("quantity").String(), "line %d has no QTY+21: the discrete quantity QTY+1 (%v) is taken as ordered", l.Line, q)
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
