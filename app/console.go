@@ -30,6 +30,15 @@ func (a *App) startConsole() error {
 		Log:       a.log.With("component", "console"),
 		// The policies of this configuration (in force where the rules run).
 		RetryPolicies: a.cfg.Retry.Summary(),
+		Metrics:       a.registry,
+	}
+	if a.ruleSet != nil && a.ruleSet.Calendars != nil {
+		deps.PlantZones = map[string]string{}
+		for plant, cal := range a.ruleSet.Calendars.ByPlant {
+			if cal.Location != nil {
+				deps.PlantZones[plant] = cal.Location.String()
+			}
+		}
 	}
 	if a.reloader != nil {
 		deps.Rules = a.reloader

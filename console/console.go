@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/semaphore"
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	OIDC     OIDCConfig `yaml:"oidc" envPrefix:"OIDC_"`
 	// LoginLimit throttles failed password sign-ins per login and address.
 	LoginLimit LoginLimit `yaml:"login_limit" envPrefix:"LOGIN_LIMIT_"`
+	// Dashboard holds the executive dashboard's KPI targets and exchange
+	// rates (dashboard.go).
+	Dashboard DashboardConfig `yaml:"dashboard" envPrefix:"DASHBOARD_"`
 }
 
 // OIDCConfig enables "Sign in with …" through an OpenID Connect provider.
@@ -87,6 +91,7 @@ func (c *Config) Defaults() {
 		c.LivePoll = time.Second
 	}
 	c.LoginLimit.defaults()
+	c.Dashboard.defaults()
 	if c.OIDC.Enabled() {
 		if c.OIDC.RedirectURL == "" {
 			c.OIDC.RedirectURL = strings.TrimRight(c.PublicURL, "/") + "/api/auth/oidc/callback"
@@ -123,6 +128,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("console.oidc.issuer: %w", err))
 		}
 	}
+	errs = append(errs, c.Dashboard.validate())
 	return errors.Join(errs...)
 }
 
@@ -145,6 +151,12 @@ type Deps struct {
 	// retry policies in force (retry.Config.Summary); nil answers 503.
 	RetryPolicies any
 	Log           *slog.Logger
+	// PlantZones are the plants' IANA time zones (their SLA calendars'):
+	// the web app shows a plant's dates in its zone. Optional.
+	PlantZones map[string]string
+	// Metrics is the process's registry, for the operations page's consumer
+	// lag and alert deliveries. Optional.
+	Metrics prometheus.Gatherer
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -158,6 +170,8 @@ type Console struct {
 	rules    Reloader
 	rulebook RuleBook
 	policies any
+	zones    map[string]string
+	metrics  prometheus.Gatherer
 	log      *slog.Logger
 	now      func() time.Time
 
@@ -191,7 +205,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 			return errors.New("no publisher configured: retries and redrives are disabled")
 		})
 	}
-	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, log: deps.Log, now: deps.Now}
+	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, zones: deps.PlantZones, metrics: deps.Metrics, log: deps.Log, now: deps.Now}
 	c.live = newHub()
 	c.logins = newLoginLimiter(cfg.LoginLimit)
 	c.hashing = semaphore.NewWeighted(int64(cfg.LoginLimit.Concurrent))
