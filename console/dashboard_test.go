@@ -123,9 +123,6 @@ func TestDashboardConfigRefusesBadRates(t *testing.T) {
 	}
 }
 
-
-
-
 func TestPlantsAndOperations(t *testing.T) {
 	e := newEnv(t)
 	reg := prometheus.NewRegistry()
