@@ -2,6 +2,7 @@ package procure
 
 import (
 	"context"
+	stdjson "encoding/json"
 	"slices"
 	"time"
 )
@@ -566,10 +567,23 @@ type Timer struct {
 	// Raise is the exception a breach raises, prepared when the timer
 	// started so that any process can fire it without the rules.
 	Raise ExceptionCandidate `json:"raise"`
+	// Event, on a deferred rule evaluation (SLA "grace:<rule>"), is the
+	// event to evaluate the rule on when the timer is due.
+	Event stdjson.RawMessage `json:"event,omitempty"`
 	// Version counts updates (optimistic check for the firing path).
 	Version int64 `json:"version"`
 	// New marks a timer not stored yet.
 	New bool `json:"-"`
+}
+
+// GracePrefix starts the SLA id of a deferred rule evaluation: the timer
+// "grace:<rule id>" evaluates the rule on Event when it is due.
+const GracePrefix = "grace:"
+
+// Deferred reports whether t is a deferred rule evaluation rather than an
+// SLA timer.
+func (t *Timer) Deferred() bool {
+	return len(t.SLA) > len(GracePrefix) && t.SLA[:len(GracePrefix)] == GracePrefix
 }
 
 // Schedule recomputes NextFireAt from State, WarnAt and DueAt.

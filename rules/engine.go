@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/supplywatch/supplywatch/procure"
@@ -46,7 +47,11 @@ func NewEngine(store procure.StateStore, eval *Evaluator, sched *sla.Scheduler, 
 	if now == nil {
 		now = time.Now
 	}
-	return &Engine{store: store, eval: eval, sched: sched, log: log, now: now}
+	en := &Engine{store: store, eval: eval, sched: sched, log: log, now: now}
+	if sched != nil {
+		sched.UseDeferred(en)
+	}
+	return en
 }
 
 // Evaluator is the engine's evaluator (to swap rule sets).
@@ -57,9 +62,15 @@ type Stats struct {
 	Events, Duplicates, Raised, Cleared, TimerChanges int
 }
 
-// Process applies a batch of decoded events in order, in one transaction:
-// events already processed are dropped, the others change state, exceptions
-// and timers. On error nothing is applied.
+// Process applies a batch of decoded events in one transaction: events
+// already processed are dropped, the others change state, exceptions and
+// timers. On error nothing is applied.
+//
+// The events are applied in business order (occurred_at; the batch order
+// among equal times), whatever order the partitions delivered them in, and
+// a deferred rule evaluation (a rule with a grace period) falls due before
+// the first event at or after its due time: a batch gives what its events
+// one at a time in business order would.
 func (en *Engine) Process(ctx context.Context, events []*procure.Event) (Stats, error) {
 	rs := en.eval.Rules()
 	var st Stats
@@ -82,11 +93,15 @@ func (en *Engine) Process(ctx context.Context, events []*procure.Event) (Stats, 
 				st.Duplicates++
 			}
 		}
+		slices.SortStableFunc(todo, func(a, c *procure.Event) int { return a.OccurredAt.Compare(c.OccurredAt) })
 		if err := b.prefetch(todo); err != nil {
 			return err
 		}
 		var latest time.Time
 		for _, e := range todo {
+			if err := en.fireDeferred(ctx, tx, b, rs, e.OccurredAt, &st); err != nil {
+				return err
+			}
 			apply(b, e)
 			if b.err != nil {
 				return b.err
@@ -113,7 +128,13 @@ func (en *Engine) Process(ctx context.Context, events []*procure.Event) (Stats, 
 			if err := en.act(ctx, tx, b, out, &st); err != nil {
 				return err
 			}
+			if err := en.defer_(b, e, out.Deferred); err != nil {
+				return err
+			}
 			st.Events++
+		}
+		if err := en.fireDeferred(ctx, tx, b, rs, latest, &st); err != nil {
+			return err
 		}
 		if err := b.flush(); err != nil {
 			return err
@@ -167,6 +188,110 @@ func (en *Engine) act(ctx context.Context, tx procure.StateTx, b *batch, out Out
 		}
 	}
 	return nil
+}
+
+// defer_ starts a deferred evaluation per deferral of e: a timer
+// "grace:<rule>" on the subject and event, due at the end of the grace
+// period, holding the event.
+func (en *Engine) defer_(b *batch, e *procure.Event, ds []Deferral) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	raw, err := procure.Encode(e)
+	if err != nil {
+		return &procure.EventError{Event: e, Err: procure.Deterministic("encoding", err)}
+	}
+	for _, d := range ds {
+		slaID, subject := procure.GracePrefix+d.Rule, d.Subject+"@"+e.ID
+		t, err := b.timer(d.Tenant, d.DocKey, slaID, subject)
+		if err != nil {
+			return err
+		}
+		if t != nil {
+			continue // deferred already (the event was delivered again)
+		}
+		t = &procure.Timer{Tenant: d.Tenant, SLA: slaID, Subject: subject, DocKey: d.DocKey, State: procure.TimerRunning,
+			Calendar: sla.Always, StartedAt: e.OccurredAt, DueAt: d.Due, Event: raw, New: true}
+		t.Schedule()
+		b.putTimer(t)
+		b.deferred = append(b.deferred, t)
+	}
+	return nil
+}
+
+// fireDeferred evaluates the batch's deferred evaluations due at now, in
+// due order, and ends them.
+func (en *Engine) fireDeferred(ctx context.Context, tx procure.StateTx, b *batch, rs *RuleSet, now time.Time, st *Stats) error {
+	var due []*procure.Timer
+	for _, t := range b.deferred {
+		if t.State == procure.TimerRunning && !t.DueAt.After(now) {
+			due = append(due, t)
+		}
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	sortDeferred(due)
+	for _, t := range due {
+		if err := en.fireOne(ctx, tx, b, rs, t, st); err != nil {
+			return err
+		}
+		b.putTimer(t)
+	}
+	return nil
+}
+
+func sortDeferred(ts []*procure.Timer) {
+	slices.SortFunc(ts, func(a, c *procure.Timer) int {
+		if d := a.DueAt.Compare(c.DueAt); d != 0 {
+			return d
+		}
+		if a.SLA != c.SLA {
+			return strings.Compare(a.SLA, c.SLA)
+		}
+		return strings.Compare(a.Subject, c.Subject)
+	})
+}
+
+// fireOne evaluates deferred evaluation t on the state in b and ends it.
+// An evaluation that fails is logged and ended: its event was applied long
+// ago, so nothing can be dead-lettered, and it would fail again.
+func (en *Engine) fireOne(ctx context.Context, tx procure.StateTx, b *batch, rs *RuleSet, t *procure.Timer, st *Stats) error {
+	t.State, t.FiredAt = procure.TimerMet, t.DueAt
+	t.Schedule()
+	e, err := procure.Decode(t.Event)
+	if err != nil {
+		en.log.Warn("deferred rule evaluation holds an event that does not decode; dropped", "rule", t.SLA, "subject", t.Subject, "err", err)
+		return nil
+	}
+	subject, _, _ := strings.Cut(t.Subject, "@")
+	out, err := rs.EvaluateDeferred(strings.TrimPrefix(t.SLA, procure.GracePrefix), subject, e, b)
+	if err == nil {
+		err = b.err
+	}
+	if err != nil {
+		if b.err != nil {
+			return b.err
+		}
+		en.log.Warn("deferred rule evaluation failed; dropped", "rule", t.SLA, "subject", t.Subject, "event", e.ID, "err", err)
+		return nil
+	}
+	return en.act(ctx, tx, b, out, st)
+}
+
+// FireDeferred evaluates deferred evaluations the scheduler found due
+// (sla.DeferredFirer): the rule in force now, on the state now.
+func (en *Engine) FireDeferred(ctx context.Context, tx procure.StateTx, ts []*procure.Timer, now time.Time) error {
+	rs := en.eval.Rules()
+	b := newBatch(ctx, tx)
+	var st Stats
+	sortDeferred(ts)
+	for _, t := range ts {
+		if err := en.fireOne(ctx, tx, b, rs, t, &st); err != nil {
+			return err
+		}
+	}
+	return b.flush()
 }
 
 // apply changes the projections e touches.
@@ -298,7 +423,9 @@ type batch struct {
 	docs   map[string]bool           // tenant|docKey whose timers are loaded
 	dirtyT map[string]bool
 	retry  *RetryView // the retry decision on the event being evaluated
-	err    error
+	// deferred are the running deferred evaluations loaded or started.
+	deferred []*procure.Timer
+	err      error
 }
 
 func (b *batch) retryOf(*procure.Event) *RetryView { return b.retry }
@@ -508,6 +635,9 @@ func (b *batch) loadTimers(tenant string, docKeys []string) error {
 	}
 	for _, t := range ts {
 		b.timers[t.Tenant+"|"+t.SLA+"|"+t.Subject] = t
+		if t.Deferred() && t.State == procure.TimerRunning {
+			b.deferred = append(b.deferred, t)
+		}
 	}
 	return nil
 }

@@ -45,11 +45,19 @@ type Raise struct {
 	DocKey    string
 }
 
+// Deferral is a rule with a grace period that holds its evaluation on one
+// subject of the event until the event time passes Due.
+type Deferral struct {
+	Rule, Tenant, Subject, DocKey string
+	Due                           time.Time
+}
+
 // Outcome is what one event means for exceptions and timers.
 type Outcome struct {
-	Raised  []Raise
-	Cleared []Clear
-	Timers  []sla.Observation
+	Raised   []Raise
+	Cleared  []Clear
+	Timers   []sla.Observation
+	Deferred []Deferral
 }
 
 // Evaluator evaluates the rules in force on events. The rule set is
@@ -273,15 +281,12 @@ func (rs *RuleSet) Evaluate(e *procure.Event, lk Lookup) (Outcome, error) {
 			if !ok {
 				continue
 			}
-			hold, err := runBool(r.When, s.env)
-			if err != nil {
-				return out, fmt.Errorf("rule %s on %s: %w", r.ID, id, err)
+			if r.Grace > 0 {
+				out.Deferred = append(out.Deferred, Deferral{Rule: r.ID, Tenant: e.Tenant, Subject: id, DocKey: s.docKey, Due: e.OccurredAt.Add(r.Grace)})
+				continue
 			}
-			if hold {
-				out.Raised = append(out.Raised, Raise{Candidate: candidate(e, s, id, r.ID, procure.KindValidation, r.Title, r.Severity, r.Team, r.Message), DocKey: s.docKey})
-			} else if r.Clear {
-				out.Cleared = append(out.Cleared, Clear{Tenant: e.Tenant, Rule: r.ID, Subject: id, DocKey: s.docKey,
-					Fingerprint: procure.Fingerprint(e.Tenant, r.ID, id), At: e.OccurredAt})
+			if err := judge(r, e, s, id, &out); err != nil {
+				return out, err
 			}
 		}
 	}
@@ -308,6 +313,57 @@ func (rs *RuleSet) Evaluate(e *procure.Event, lk Lookup) (Outcome, error) {
 			if any {
 				out.Timers = append(out.Timers, o)
 			}
+		}
+	}
+	return out, nil
+}
+
+// MaxGrace is the longest grace period of the set's rules.
+func (rs *RuleSet) MaxGrace() time.Duration {
+	var g time.Duration
+	for _, r := range rs.Rules {
+		g = max(g, r.Grace)
+	}
+	return g
+}
+
+// judge evaluates validation rule r on subject s (id, keyed) of e.
+func judge(r *Rule, e *procure.Event, s *subject, id string, out *Outcome) error {
+	hold, err := runBool(r.When, s.env)
+	if err != nil {
+		return fmt.Errorf("rule %s on %s: %w", r.ID, id, err)
+	}
+	if hold {
+		out.Raised = append(out.Raised, Raise{Candidate: candidate(e, s, id, r.ID, procure.KindValidation, r.Title, r.Severity, r.Team, r.Message), DocKey: s.docKey})
+	} else if r.Clear {
+		out.Cleared = append(out.Cleared, Clear{Tenant: e.Tenant, Rule: r.ID, Subject: id, DocKey: s.docKey,
+			Fingerprint: procure.Fingerprint(e.Tenant, r.ID, id), At: e.OccurredAt})
+	}
+	return nil
+}
+
+// EvaluateDeferred evaluates the graced rule ruleID on e for the one
+// subject it was deferred on, with the state now. A rule no longer in the
+// set evaluates to nothing.
+func (rs *RuleSet) EvaluateDeferred(ruleID, subjectID string, e *procure.Event, lk Lookup) (Outcome, error) {
+	var out Outcome
+	i := slices.IndexFunc(rs.Rules, func(r *Rule) bool { return r.ID == ruleID })
+	if i < 0 {
+		return out, nil
+	}
+	r := rs.Rules[i]
+	subs := subjects(e, lk)
+	for j := range subs {
+		s := &subs[j]
+		if s.kind != r.Subject {
+			continue
+		}
+		id, ok, err := keyed(s.id, r.Key, s.env)
+		if err != nil {
+			return out, fmt.Errorf("rule %s: key: %w", r.ID, err)
+		}
+		if ok && id == subjectID {
+			return out, judge(r, e, s, id, &out)
 		}
 	}
 	return out, nil

@@ -243,6 +243,13 @@ func runFixtureTest(rs *RuleSet, t *fixtureTest, idPrefix string) (string, error
 	} else if len(events) > 0 {
 		until = events[len(events)-1].OccurredAt
 	}
+	// Expectations are of the settled chain: deferred evaluations (rules
+	// with a grace period) of the last events fall due by until.
+	for _, e := range events {
+		if s := e.OccurredAt.Add(rs.MaxGrace()); s.After(until) {
+			until = s
+		}
+	}
 	store := NewMemStore()
 	clock := until
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

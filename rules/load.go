@@ -68,6 +68,7 @@ type ruleConfig struct {
 	Key         Expr     `yaml:"key"`
 	When        Expr     `yaml:"when"`
 	Clear       *bool    `yaml:"clear"`
+	Grace       string   `yaml:"grace"`
 	Message     Expr     `yaml:"message"`
 }
 
@@ -100,7 +101,12 @@ type Rule struct {
 	File                                            string
 	When, Key                                       *vm.Program
 	Clear                                           bool
-	Message                                         *Template
+	// Grace, when set, defers the rule: it is evaluated on its event once
+	// the event time has passed the event's occurred_at plus Grace, on the
+	// state then (a comparison across documents, which may arrive on
+	// other partitions in any order).
+	Grace   time.Duration
+	Message *Template
 }
 
 // SLA is a compiled SLA definition.
@@ -367,6 +373,14 @@ func (c *compiler) rule(path string, rc *ruleConfig) *Rule {
 	r.When = c.compile(path, what+": when", rc.When, reflect.TypeOf(true), true, line)
 	r.Key = c.compile(path, what+": key", rc.Key, reflect.TypeOf(""), false, line)
 	r.Message = c.template(path, what+": message", rc.Message, rc.Title)
+	if rc.Grace != "" {
+		d, err := time.ParseDuration(rc.Grace)
+		if err != nil || d <= 0 || d > 7*24*time.Hour {
+			c.fail(path, line, "rule %q: grace %q is not a duration between 1ns and 168h (like 1h or 30m)", rc.ID, rc.Grace)
+			ok = false
+		}
+		r.Grace = d
+	}
 	if !ok || r.When == nil {
 		return nil
 	}

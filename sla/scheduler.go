@@ -88,7 +88,20 @@ type Scheduler struct {
 	// OnFire, when set, is called after each firing transaction commits
 	// with the due times of the breaches fired (lag measurement).
 	OnFire func(due []time.Time, firedAt time.Time)
+	// deferred evaluates due deferred rule evaluations (the rules engine).
+	deferred DeferredFirer
 }
+
+// DeferredFirer evaluates deferred rule evaluations (timers with
+// procure.GracePrefix) that are due, in the firing transaction: it changes
+// exceptions through tx and sets each timer's state; Fire saves them.
+type DeferredFirer interface {
+	FireDeferred(ctx context.Context, tx procure.StateTx, ts []*procure.Timer, now time.Time) error
+}
+
+// UseDeferred hands due deferred evaluations to f (rules.NewEngine does
+// it). Call before Run.
+func (s *Scheduler) UseDeferred(f DeferredFirer) { s.deferred = f }
 
 // New returns a Scheduler; now is the clock (time.Now when nil).
 func New(cfg Config, store TimerStore, log *slog.Logger, now func() time.Time) *Scheduler {
@@ -271,8 +284,13 @@ func warnings(cal *Calendar, from, due time.Time, total, remaining time.Duration
 func (s *Scheduler) Fire(ctx context.Context, tx procure.StateTx, ts []*procure.Timer, now time.Time) ([]time.Time, error) {
 	var breached []time.Time
 	var raise []*procure.ExceptionCandidate
+	var deferred []*procure.Timer
 	for _, t := range ts {
 		if t.State != procure.TimerRunning {
+			continue
+		}
+		if t.Deferred() {
+			deferred = append(deferred, t)
 			continue
 		}
 		for len(t.WarnAt) > 0 && !t.WarnAt[0].After(now) && t.WarnAt[0].Before(t.DueAt) {
@@ -296,6 +314,21 @@ func (s *Scheduler) Fire(ctx context.Context, tx procure.StateTx, ts []*procure.
 	}
 	if err := raiseAll(ctx, tx.Exceptions(), raise); err != nil {
 		return nil, err
+	}
+	if len(deferred) > 0 {
+		if s.deferred != nil {
+			if err := s.deferred.FireDeferred(ctx, tx, deferred, now); err != nil {
+				return nil, err
+			}
+		} else {
+			// Nobody here can evaluate them: end them rather than claim
+			// them again and again.
+			s.log.Warn("deferred rule evaluations due with no rules engine to evaluate them; dropped", "count", len(deferred))
+			for _, t := range deferred {
+				t.State, t.FiredAt = procure.TimerCancelled, now
+				t.Schedule()
+			}
+		}
 	}
 	return breached, tx.SaveTimers(ctx, ts)
 }
