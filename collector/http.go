@@ -169,7 +169,11 @@ func (h *Ingest) count(endpoint string, status int) {
 func (h *Ingest) limited(c *gin.Context, p *principal, n int, endpoint string) bool {
 	now := h.now()
 	if n > p.limiter.Burst() {
-		n = p.limiter.Burst()
+		// Charging the burst instead would let one large batch pass for the
+		// price of a smaller one: the limit is per event.
+		h.count(endpoint, http.StatusRequestEntityTooLarge)
+		httpError(c, http.StatusRequestEntityTooLarge, procure.EINVALID, fmt.Sprintf("token %q may send at most %d events per request (its burst); this one has %d", p.Name, p.limiter.Burst(), n))
+		return true
 	}
 	r := p.limiter.ReserveN(now, n)
 	if d := r.DelayFrom(now); d > 0 {

@@ -185,6 +185,12 @@ func TestHTTPIngestRateLimits(t *testing.T) {
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("second request: %d %s (Retry-After %q), want 429 with Retry-After", resp.StatusCode, raw, resp.Header.Get("Retry-After"))
 	}
+	// Every event is charged: a batch over the burst is refused, not
+	// charged as the burst.
+	big := []byte("[" + ev("r3", "acme") + "," + ev("r4", "acme") + "," + ev("r5", "acme") + "]")
+	if resp, _, raw := e.post(t, "slow-token", big); resp.StatusCode != 413 || !strings.Contains(raw, "at most 2 events per request") {
+		t.Errorf("3 events for a burst of 2: %d %s, want 413 naming the burst", resp.StatusCode, raw)
+	}
 }
 
 func gzipOf(b []byte) []byte {
