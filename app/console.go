@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/supplywatch/supplywatch/collector"
 	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/postgres"
 	"golang.org/x/sync/errgroup"
@@ -31,6 +32,7 @@ func (a *App) startConsole() error {
 		// The policies of this configuration (in force where the rules run).
 		RetryPolicies: a.cfg.Retry.Summary(),
 		Metrics:       a.registry,
+		IngestSources: ingestSources(a.cfg.Ingest.Tokens),
 	}
 	if a.ruleSet != nil && a.ruleSet.Calendars != nil {
 		deps.PlantZones = map[string]string{}
@@ -50,6 +52,24 @@ func (a *App) startConsole() error {
 	}
 	a.console = c
 	return nil
+}
+
+// ingestSources answers which sources a tenant's ingest tokens may send
+// (a token without a list may send any), for the console's redrive check.
+func ingestSources(tokens []collector.Token) func(tenant string) ([]string, bool) {
+	return func(tenant string) ([]string, bool) {
+		var out []string
+		for _, t := range tokens {
+			if t.Tenant != tenant {
+				continue
+			}
+			if len(t.Sources) == 0 {
+				return nil, true
+			}
+			out = append(out, t.Sources...)
+		}
+		return out, false
+	}
 }
 
 // DemoSignIns creates (or finds) one demo user per role and returns their

@@ -243,7 +243,7 @@ func storm(c *client, n int, addr string, login func(i int) string) map[int]int 
 
 // A 401 is a password that was checked; a 429 one that was not.
 func TestParallelWrongPasswordsAreCountedBeforeHashingAndHashingIsBounded(t *testing.T) {
-	e := newEnv(t, func(c *console.Config) {
+	e := newEnv(t, func(c *console.Config, _ *console.Deps) {
 		c.LoginLimit = console.LoginLimit{PerLogin: 5, PerAddress: 1000, Concurrent: 4}
 	})
 	c := e.anonymous()

@@ -50,6 +50,10 @@ type Config struct {
 	// touches unassigned exceptions, under the version check.
 	RouteNew bool       `yaml:"route_new" env:"ROUTE_NEW"`
 	OIDC     OIDCConfig `yaml:"oidc" envPrefix:"OIDC_"`
+	// OperatorTenant is the tenant of the people who run supplywatch
+	// itself: its on-call and admin users also see and redrive the dead
+	// letters that carry no tenant. Empty: nobody sees those.
+	OperatorTenant string `yaml:"operator_tenant" env:"OPERATOR_TENANT"`
 	// LoginLimit throttles failed password sign-ins per login and address.
 	LoginLimit LoginLimit `yaml:"login_limit" envPrefix:"LOGIN_LIMIT_"`
 	// Dashboard holds the executive dashboard's KPI targets and exchange
@@ -150,6 +154,10 @@ type Deps struct {
 	// RetryPolicies is what GET /api/retry-policies shows: the automatic
 	// retry policies in force (retry.Config.Summary); nil answers 503.
 	RetryPolicies any
+	// IngestSources says which sources the ingest tokens of a tenant may
+	// send (any: a token without a list); a redriven HTTP dead letter must
+	// name one. Nil: HTTP dead letters are not redriven.
+	IngestSources func(tenant string) (sources []string, any bool)
 	Log           *slog.Logger
 	// PlantZones are the plants' IANA time zones (their SLA calendars'):
 	// the web app shows a plant's dates in its zone. Optional.
@@ -172,8 +180,10 @@ type Console struct {
 	policies any
 	zones    map[string]string
 	metrics  prometheus.Gatherer
-	log      *slog.Logger
-	now      func() time.Time
+	// sourcesOf is Deps.IngestSources.
+	sourcesOf func(tenant string) ([]string, bool)
+	log       *slog.Logger
+	now       func() time.Time
 
 	live   *hub
 	oidc   *oidcClient
@@ -205,7 +215,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 			return errors.New("no publisher configured: retries and redrives are disabled")
 		})
 	}
-	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, zones: deps.PlantZones, metrics: deps.Metrics, log: deps.Log, now: deps.Now}
+	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, zones: deps.PlantZones, sourcesOf: deps.IngestSources, metrics: deps.Metrics, log: deps.Log, now: deps.Now}
 	c.live = newHub()
 	c.logins = newLoginLimiter(cfg.LoginLimit)
 	c.hashing = semaphore.NewWeighted(int64(cfg.LoginLimit.Concurrent))

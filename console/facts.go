@@ -83,12 +83,15 @@ type DeliveryOutcome struct {
 
 // RejectedFilter selects dead letters.
 type RejectedFilter struct {
-	Channel  string
-	Stage    string // ingest, store, rules, b2b (procure.Stage*)
-	Reason   string // substring
-	InputIDs []string
-	Before   time.Time
-	Limit    int
+	// Untenanted adds the dead letters that carry no tenant (an input
+	// that never named a valid one): operators only.
+	Untenanted bool
+	Channel    string
+	Stage      string // ingest, store, rules, b2b (procure.Stage*)
+	Reason     string // substring
+	InputIDs   []string
+	Before     time.Time
+	Limit      int
 }
 
 // Rejected is one dead letter.
@@ -318,7 +321,10 @@ func (f *ClickHouseFacts) Rejected(ctx context.Context, tenant string, rf Reject
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
-	where, args := "tenant IN (?, '')", []any{tenant}
+	where, args := "tenant = ?", []any{tenant}
+	if rf.Untenanted {
+		where = "tenant IN (?, '')"
+	}
 	if rf.Channel != "" {
 		where, args = where+" AND channel = ?", append(args, rf.Channel)
 	}
@@ -349,6 +355,9 @@ func (f *ClickHouseFacts) Rejected(ctx context.Context, tenant string, rf Reject
 			return nil, err
 		}
 		r.ReceivedAt = r.ReceivedAt.UTC()
+		// Rows stored before secrets were redacted at the edge are
+		// redacted here: the API never shows a credential.
+		r.Raw = string(procure.RedactSecrets([]byte(r.Raw)))
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -78,8 +78,9 @@ type env struct {
 	cancel  context.CancelFunc
 }
 
-// newEnv boots the console; opts change its configuration.
-func newEnv(t testing.TB, opts ...func(*console.Config)) *env {
+// newEnv boots the console; opts change its configuration and
+// dependencies.
+func newEnv(t testing.TB, opts ...func(*console.Config, *console.Deps)) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, db: pgtest.New(t), pub: &captured{}, ids: map[string]int64{}, signIns: map[string]console.SignIn{}}
@@ -102,14 +103,15 @@ func newEnv(t testing.TB, opts ...func(*console.Config)) *env {
 	e.facts = clickhouse.NewStore(e.ch, database).WithNative(native)
 	e.seed(ctx)
 	ccfg := console.Config{LivePoll: 50 * time.Millisecond, RouteNew: true}
-	for _, o := range opts {
-		o(&ccfg)
-	}
-	c, err := console.New(ccfg, console.Deps{
+	deps := console.Deps{
 		Store: e.store, Facts: console.NewClickHouseFacts(e.ch, database), Publisher: e.pub, Rules: &reloader{},
 		RetryPolicies: retryPolicies(),
 		Log:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	for _, o := range opts {
+		o(&ccfg, &deps)
+	}
+	c, err := console.New(ccfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

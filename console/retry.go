@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -279,9 +280,20 @@ func (c *Console) retryPolicies(g *gin.Context) {
 	g.JSON(http.StatusOK, c.policies)
 }
 
+// HeaderTenant names the tenant a re-published message belongs to.
+const HeaderTenant = "supplywatch-tenant"
+
+// isOperator reports whether p runs supplywatch itself: an on-call or admin
+// user of the operator tenant (Config.OperatorTenant). Operators also see
+// and redrive the dead letters that carry no tenant.
+func (c *Console) isOperator(p *Principal) bool {
+	return c.cfg.OperatorTenant != "" && p.Tenant == c.cfg.OperatorTenant && p.User != nil && slices.Contains(technical, p.Role)
+}
+
 func (c *Console) listDeadLetter(g *gin.Context) {
 	p := principalOf(g)
-	rs, err := c.facts.Rejected(g.Request.Context(), p.Tenant, RejectedFilter{Channel: g.Query("channel"), Stage: g.Query("stage"), Reason: g.Query("reason"), Limit: 200})
+	rs, err := c.facts.Rejected(g.Request.Context(), p.Tenant, RejectedFilter{Untenanted: c.isOperator(p),
+		Channel: g.Query("channel"), Stage: g.Query("stage"), Reason: g.Query("reason"), Limit: 200})
 	if err != nil {
 		c.fail(g, err)
 		return
@@ -289,9 +301,79 @@ func (c *Console) listDeadLetter(g *gin.Context) {
 	g.JSON(http.StatusOK, gin.H{"rejected": rs, "redrive_topic": c.cfg.RedriveTopic})
 }
 
+// envelopeOf reads the tenant and source a raw input names, without
+// validating the rest (it was rejected). A key given twice is refused:
+// decoders differ on which one wins. ok is false for input that is not a
+// JSON object (it cannot be taken as an event and will be refused again).
+func envelopeOf(raw string) (tenant, source string, ok bool, err error) {
+	dec := json.NewDecoder(strings.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", "", false, nil
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", "", false, nil
+		}
+		key, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", "", false, nil
+		}
+		if key != "tenant" && key != "source" {
+			continue
+		}
+		if seen[key] {
+			return "", "", true, fmt.Errorf("names %q twice", key)
+		}
+		seen[key] = true
+		var sv string
+		if err := json.Unmarshal(v, &sv); err != nil {
+			return "", "", true, fmt.Errorf("%s is not a string", key)
+		}
+		if key == "tenant" {
+			tenant = sv
+		} else {
+			source = sv
+		}
+	}
+	return tenant, source, true, nil
+}
+
+// redriveRefusal says why a dead letter may not go back to the events
+// topic, or "". A redriven input is processed as its envelope says, so it
+// must name the tenant the dead letter belongs to (the sender's token's
+// tenant for HTTP input), and an HTTP input only a source that tenant's
+// ingest tokens may send.
+func (c *Console) redriveRefusal(r *Rejected) string {
+	tenant, source, ok, err := envelopeOf(r.Raw)
+	switch {
+	case err != nil:
+		return "the input " + err.Error()
+	case !ok:
+		return ""
+	case r.Tenant == "" && tenant != "":
+		return fmt.Sprintf("the input names tenant %q but arrived with none: it must come again from its sender", tenant)
+	case tenant != "" && tenant != r.Tenant:
+		return fmt.Sprintf("the input names tenant %q but was sent for tenant %q", tenant, r.Tenant)
+	case r.Channel != procure.ChannelHTTP:
+		return ""
+	case c.sourcesOf == nil:
+		return "this console does not know the ingest tokens' sources"
+	}
+	sources, any := c.sourcesOf(r.Tenant)
+	if !any && !slices.Contains(sources, source) {
+		return fmt.Sprintf("no ingest token of tenant %q may send source %q", r.Tenant, source)
+	}
+	return ""
+}
+
 // redrive re-publishes rejected inputs, raw, to the collector's input
 // topic: after a mapping or schema fix they are accepted; the collector's
-// duplicate check drops events stored already.
+// duplicate check drops events stored already. Each input is re-checked
+// against its dead letter's tenant (redriveRefusal); refused ones are
+// listed and not published.
 func (c *Console) redrive(g *gin.Context) {
 	var in struct {
 		InputIDs []string `json:"input_ids"`
@@ -306,7 +388,7 @@ func (c *Console) redrive(g *gin.Context) {
 	}
 	p := principalOf(g)
 	ctx := g.Request.Context()
-	rs, err := c.facts.Rejected(ctx, p.Tenant, RejectedFilter{InputIDs: in.InputIDs, Limit: 500})
+	rs, err := c.facts.Rejected(ctx, p.Tenant, RejectedFilter{InputIDs: in.InputIDs, Untenanted: c.isOperator(p), Limit: 500})
 	if err != nil {
 		c.fail(g, err)
 		return
@@ -315,19 +397,39 @@ func (c *Console) redrive(g *gin.Context) {
 		c.fail(g, procure.Errorf(procure.ENOTFOUND, "none of the input ids is in the dead letter"))
 		return
 	}
-	msgs := make([]Message, len(rs))
-	ids := make([]string, len(rs))
-	for i, r := range rs {
-		ids[i] = r.InputID
-		msgs[i] = Message{Topic: c.cfg.RedriveTopic, Key: []byte(r.InputID), Value: []byte(r.Raw),
-			Headers: map[string]string{HeaderRedriveOf: r.InputID, HeaderRetriedBy: p.Name(), "supplywatch-channel": r.Channel}}
+	var msgs []Message
+	ids := []string{}
+	refused := map[string]string{}
+	for _, r := range rs {
+		if why := c.redriveRefusal(r); why != "" {
+			refused[r.InputID] = why
+			continue
+		}
+		ids = append(ids, r.InputID)
+		msgs = append(msgs, Message{Topic: c.cfg.RedriveTopic, Key: []byte(r.InputID), Value: []byte(r.Raw),
+			Headers: map[string]string{HeaderRedriveOf: r.InputID, HeaderRetriedBy: p.Name(), HeaderTenant: r.Tenant, "supplywatch-channel": r.Channel}})
 	}
-	if err := c.pub.Publish(ctx, msgs...); err != nil {
-		c.fail(g, fmt.Errorf("redrive %d inputs: %w", len(msgs), err))
+	if len(msgs) > 0 {
+		if err := c.pub.Publish(ctx, msgs...); err != nil {
+			c.fail(g, fmt.Errorf("redrive %d inputs: %w", len(msgs), err))
+			return
+		}
+	}
+	c.audit(g, "deadletter.redrive", "rejected", gin.H{"input_ids": ids, "refused": refused, "topic": c.cfg.RedriveTopic})
+	if len(msgs) == 0 {
+		c.fail(g, procure.Errorf(procure.EFORBIDDEN, "no input may be redriven: %s", firstReason(refused)), gin.H{"refused": refused})
 		return
 	}
-	c.audit(g, "deadletter.redrive", "rejected", gin.H{"input_ids": ids, "topic": c.cfg.RedriveTopic})
-	g.JSON(http.StatusOK, gin.H{"redriven": ids, "topic": c.cfg.RedriveTopic})
+	g.JSON(http.StatusOK, gin.H{"redriven": ids, "refused": refused, "topic": c.cfg.RedriveTopic})
+}
+
+func firstReason(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys[0] + ": " + m[keys[0]]
 }
 
 func (c *Console) reloadRules(g *gin.Context) {

@@ -85,8 +85,12 @@ const (
 // SHA-256 of the whole raw input (unless already set, as when Raw is only a
 // part of a referenced original), cuts Raw to MaxDeadLetterRaw bytes and the
 // reason and field to MaxDeadLetterText, and names the stage. It is
-// idempotent; Raw is re-sliced, never copied or modified.
+// idempotent; Raw is redacted (RedactSecrets: a copy when it held a secret)
+// and re-sliced, never modified in place.
 func (r *Rejection) Bound() {
+	// Secrets go before anything else sees the input: the hash and size
+	// are those of the redacted input.
+	r.Raw = RedactSecrets(r.Raw)
 	if r.RawSHA256 == "" {
 		sum := sha256.Sum256(r.Raw)
 		r.RawSHA256 = hex.EncodeToString(sum[:])

@@ -1,0 +1,139 @@
+package console_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+// addUser creates a user of any tenant and signs them in.
+func (e *env) addUser(tenant, login, role string, plants ...string) *client {
+	e.t.Helper()
+	pw := "a long enough password " + login
+	if _, err := console.AddUser(context.Background(), e.store, console.NewUser{Tenant: tenant, Login: login, Name: login, Role: role, Plants: plants, Password: pw}); err != nil {
+		e.t.Fatal(err)
+	}
+	c := e.anonymous()
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if st := c.do("POST", "/api/auth/login", map[string]string{"login": login, "password": pw}, &me); st != 200 {
+		e.t.Fatalf("sign in as %s: %d", login, st)
+	}
+	c.csrf = me.CSRF
+	return c
+}
+
+type deadLetters struct {
+	Rejected []console.Rejected `json:"rejected"`
+}
+
+func (d deadLetters) ids() map[string]bool {
+	out := map[string]bool{}
+	for _, r := range d.Rejected {
+		out[r.InputID] = true
+	}
+	return out
+}
+
+// Dead letters: a tenant sees and redrives its own only; rows without a
+// tenant only the operators; a redrive is re-checked against the tenant
+// and the sources of the tenant's ingest tokens; no secret is returned.
+func TestDeadLettersStayInTheirTenantAndKeepNoSecrets(t *testing.T) {
+	e := newEnv(t, func(c *console.Config, d *console.Deps) {
+		c.OperatorTenant = "ops"
+		d.IngestSources = func(tenant string) ([]string, bool) {
+			if tenant == "acme" {
+				return []string{"portal", "erp"}, false
+			}
+			return nil, false
+		}
+	})
+	at := e.now.Add(-30 * time.Minute)
+	rows := []procure.Rejection{
+		{ReceivedAt: at, InputID: "http/acme/cross", Channel: procure.ChannelHTTP, Tenant: tenant, Reason: `"globex" is not the tenant of token "erp"`, Field: "tenant",
+			Raw: []byte(`{"id":"X1","type":"po.released","tenant":"globex","source":"erp"}`)},
+		{ReceivedAt: at, InputID: "http/acme/dupkey", Channel: procure.ChannelHTTP, Tenant: tenant, Reason: "bad",
+			Raw: []byte(`{"id":"X2","tenant":"acme","source":"erp","tenant":"globex"}`)},
+		{ReceivedAt: at, InputID: "http/acme/source", Channel: procure.ChannelHTTP, Tenant: tenant, Reason: "source",
+			Raw: []byte(`{"id":"X3","type":"po.released","tenant":"acme","source":"wms"}`)},
+		{ReceivedAt: at, InputID: "http/acme/ok", Channel: procure.ChannelHTTP, Tenant: tenant, Reason: "must be a number",
+			Raw: []byte(`{"id":"X4","type":"po.released","tenant":"acme","source":"portal"}`)},
+		{ReceivedAt: at, InputID: "b2b/nobody/1", Channel: "b2b", Tenant: "", Reason: "unknown partner ZZ01",
+			Raw: []byte("<cXML><Header><Sender><Credential domain=\"NetworkID\"><Identity>ZZ01</Identity><SharedSecret>hunter2-secret</SharedSecret></Credential></Sender></Header></cXML>")},
+		{ReceivedAt: at, InputID: "http/acme/authz", Channel: procure.ChannelHTTP, Tenant: tenant, Reason: "bad",
+			Raw: []byte("{\"id\":\"X5\",\"tenant\":\"acme\",\"source\":\"erp\",\"headers\":{\"Authorization\":\"Bearer swt_leaked\"}}")},
+	}
+	if err := e.facts.InsertRejections(context.Background(), rows); err != nil {
+		t.Fatal(err)
+	}
+	acme := e.signIn(console.RoleOncall)
+	other := e.addUser("other", "other-oncall", console.RoleOncall)
+	ops := e.addUser("ops", "ops-oncall", console.RoleOncall)
+
+	t.Run("a tenant sees its own dead letters, not another's nor those without a tenant", func(t *testing.T) {
+		var d deadLetters
+		acme.mustOK("GET", "/api/deadletter", nil, &d)
+		ids := d.ids()
+		if !ids["http/acme/ok"] || ids["b2b/nobody/1"] || ids["kafka/supplywatch.events/1/3"] {
+			t.Fatalf("acme sees %v", ids)
+		}
+		for _, r := range d.Rejected {
+			if r.Tenant != tenant {
+				t.Fatalf("acme sees a row of tenant %q", r.Tenant)
+			}
+		}
+		var o deadLetters
+		other.mustOK("GET", "/api/deadletter", nil, &o)
+		if ids := o.ids(); len(ids) != 1 || !ids["kafka/supplywatch.events/1/3"] {
+			t.Fatalf("tenant other sees %v", ids)
+		}
+	})
+	t.Run("operators see the dead letters without a tenant, with secrets redacted", func(t *testing.T) {
+		st, b := ops.raw("GET", "/api/deadletter", nil)
+		if st != 200 || !contains(b, "b2b/nobody/1") || contains(b, "http/acme/ok") {
+			t.Fatalf("%d %s", st, b)
+		}
+		if contains(b, "hunter2-secret") || !contains(b, "[redacted]") {
+			t.Fatalf("the shared secret is returned: %s", b)
+		}
+		if st := acme.do("POST", "/api/deadletter/redrive", map[string]any{"input_ids": []string{"b2b/nobody/1"}}, nil); st != 404 {
+			t.Fatalf("acme redriving a row without tenant: %d, want 404", st)
+		}
+	})
+	t.Run("no authorization header is returned", func(t *testing.T) {
+		_, b := acme.raw("GET", "/api/deadletter", nil)
+		if contains(b, "swt_leaked") {
+			t.Fatalf("authorization returned: %s", b)
+		}
+	})
+	t.Run("another tenant's dead letter is not redriven", func(t *testing.T) {
+		if st := other.do("POST", "/api/deadletter/redrive", map[string]any{"input_ids": []string{"http/acme/ok"}}, nil); st != 404 {
+			t.Fatalf("%d, want 404", st)
+		}
+	})
+	t.Run("a redrive is re-checked against the tenant and sources of the sender", func(t *testing.T) {
+		before := len(e.pub.all())
+		var out struct {
+			Redriven []string          `json:"redriven"`
+			Refused  map[string]string `json:"refused"`
+		}
+		acme.mustOK("POST", "/api/deadletter/redrive", map[string]any{"input_ids": []string{"http/acme/cross", "http/acme/dupkey", "http/acme/source", "http/acme/ok"}}, &out)
+		if len(out.Redriven) != 1 || out.Redriven[0] != "http/acme/ok" || len(out.Refused) != 3 {
+			t.Fatalf("redriven %v refused %v", out.Redriven, out.Refused)
+		}
+		for id, want := range map[string]string{"http/acme/cross": `names tenant "globex"`, "http/acme/dupkey": "twice", "http/acme/source": `source "wms"`} {
+			if !strings.Contains(out.Refused[id], want) {
+				t.Errorf("%s refused for %q, want %q", id, out.Refused[id], want)
+			}
+		}
+		msgs := e.pub.all()[before:]
+		if len(msgs) != 1 || msgs[0].Headers[console.HeaderTenant] != tenant || !strings.Contains(string(msgs[0].Value), "X4") {
+			t.Fatalf("published %+v, want X4 with the tenant header", msgs)
+		}
+	})
+}
