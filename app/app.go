@@ -331,7 +331,7 @@ func (a *App) routes() (*gin.Engine, error) {
 	}
 	ingest.Register(r)
 	ingest.RegisterSchema(r, schema.Names(), schema.File)
-	traces, err := otlp.New(a.cfg.OTLP, otlp.AuthenticatorFunc(ingest.AuthenticateOTLP), a.writer, a.log.With("component", "otlp"), otlp.NewMetrics(a.registry))
+	traces, err := otlp.New(a.cfg.OTLP, ingest.OTLPAuthenticator(), a.writer, a.log.With("component", "otlp"), otlp.NewMetrics(a.registry))
 	if err != nil {
 		return nil, err
 	}

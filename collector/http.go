@@ -399,6 +399,25 @@ func (h *Ingest) RegisterSchema(r gin.IRouter, names []string, file func(string)
 	})
 }
 
+// OTLPAuthenticator is the OTLP handler's authenticator over the ingest
+// tokens: AuthenticateHeader checks the bearer token before the body is
+// read; Authenticate checks it again with the signature over the body.
+func (h *Ingest) OTLPAuthenticator() OTLPAuthenticator { return OTLPAuthenticator{h} }
+
+// OTLPAuthenticator implements otlp.Authenticator and otlp.HeaderAuthenticator.
+type OTLPAuthenticator struct{ h *Ingest }
+
+// AuthenticateHeader checks the bearer token alone.
+func (a OTLPAuthenticator) AuthenticateHeader(r *http.Request) error {
+	_, err := a.h.auth.authenticate(r.Header.Get("Authorization"))
+	return err
+}
+
+// Authenticate checks the token and the signature over body.
+func (a OTLPAuthenticator) Authenticate(r *http.Request, body []byte) (string, error) {
+	return a.h.AuthenticateOTLP(r, body)
+}
+
 // AuthenticateOTLP authenticates an OTLP/HTTP request with the ingest tokens
 // (bearer, and the signature where the token has a secret); it returns the
 // token's tenant, which the spans are stored under.

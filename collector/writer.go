@@ -12,6 +12,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/supplywatch/supplywatch/procure"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/semaphore"
 )
 
 // EventStore is what the Writer needs of the fact store.
@@ -71,6 +72,10 @@ type WriterConfig struct {
 	FlushInterval time.Duration `yaml:"flush_interval" env:"FLUSH_INTERVAL"`
 	// QueueSize is how many items may wait; Submit blocks beyond it.
 	QueueSize int `yaml:"queue_size" env:"QUEUE_SIZE"`
+	// MaxQueuedBytes bounds the memory of the items submitted and not yet
+	// stored (raw events, dead letters, spans), estimated in bytes; Submit
+	// blocks beyond it, and an item's bytes are released once it is stored.
+	MaxQueuedBytes int64 `yaml:"max_queued_bytes" env:"MAX_QUEUED_BYTES"`
 	// MaxBackoff caps the wait between retries while the store is down.
 	MaxBackoff time.Duration `yaml:"max_backoff" env:"MAX_BACKOFF"`
 	// StallAfter is how long the writer may hold work without storing any
@@ -100,6 +105,9 @@ func (c *WriterConfig) Defaults() {
 	if c.StallAfter == 0 {
 		c.StallAfter = 30 * time.Second
 	}
+	if c.MaxQueuedBytes == 0 {
+		c.MaxQueuedBytes = 128 << 20
+	}
 	if c.UnknownAttempts == 0 {
 		c.UnknownAttempts = 5
 	}
@@ -107,7 +115,7 @@ func (c *WriterConfig) Defaults() {
 
 // Validate checks the configuration.
 func (c *WriterConfig) Validate() error {
-	if c.BatchSize < 1 || c.QueueSize < 1 || c.FlushInterval <= 0 || c.MaxBackoff < 0 || c.StallAfter < 0 || c.UnknownAttempts < 0 {
+	if c.BatchSize < 1 || c.QueueSize < 1 || c.FlushInterval <= 0 || c.MaxQueuedBytes < 0 || c.MaxBackoff < 0 || c.StallAfter < 0 || c.UnknownAttempts < 0 {
 		return errors.New("collector.writer: batch_size, queue_size and flush_interval must be positive; max_backoff, stall_after and unknown_attempts not negative")
 	}
 	return nil
@@ -123,6 +131,7 @@ type Writer struct {
 	store   EventStore
 	dlq     DeadLetter
 	in      chan Item
+	queued  *semaphore.Weighted // MaxQueuedBytes
 	log     *slog.Logger
 	metrics *Metrics
 	tracer  trace.Tracer
@@ -143,7 +152,7 @@ type Writer struct {
 // NewWriter returns a Writer; dlq may be nil.
 func NewWriter(cfg WriterConfig, store EventStore, dlq DeadLetter, log *slog.Logger, m *Metrics, tracer trace.Tracer) *Writer {
 	cfg.Defaults()
-	w := &Writer{cfg: cfg, store: store, dlq: dlq, in: make(chan Item, cfg.QueueSize), log: log, metrics: m, tracer: tracer, done: make(chan struct{}), now: time.Now}
+	w := &Writer{cfg: cfg, store: store, dlq: dlq, in: make(chan Item, cfg.QueueSize), queued: semaphore.NewWeighted(cfg.MaxQueuedBytes), log: log, metrics: m, tracer: tracer, done: make(chan struct{}), now: time.Now}
 	m.observe(w)
 	return w
 }
@@ -201,16 +210,61 @@ func (w *Writer) progressed(idle bool) {
 // ErrStopped is returned by Submit after the writer has stopped.
 var ErrStopped = errors.New("collector writer stopped")
 
-// Submit queues it, waiting while the queue is full (backpressure).
+// Submit queues it, waiting while the queue is full or MaxQueuedBytes are
+// held (backpressure).
 func (w *Writer) Submit(ctx context.Context, it Item) error {
+	n := w.size(&it)
+	if !w.queued.TryAcquire(n) {
+		actx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-w.done:
+				cancel()
+			case <-actx.Done():
+			}
+		}()
+		err := w.queued.Acquire(actx, n)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return ErrStopped
+		}
+	}
 	select {
 	case w.in <- it:
 		return nil
 	case <-ctx.Done():
+		w.queued.Release(n)
 		return ctx.Err()
 	case <-w.done:
+		w.queued.Release(n)
 		return ErrStopped
 	}
+}
+
+// itemOverhead is what an item costs beyond its raw bytes (the decoded
+// envelope, the item, the callbacks), and spanBytes what a decoded span
+// costs on average; both are estimates for the byte budget.
+const (
+	itemOverhead = 512
+	spanBytes    = 1024
+)
+
+// size is the bytes it is charged against MaxQueuedBytes, at most all of
+// them (one item is always admitted).
+func (w *Writer) size(it *Item) int64 {
+	n := int64(itemOverhead)
+	switch {
+	case it.Event != nil:
+		n += int64(len(it.Event.Raw))
+	case it.Rejection != nil:
+		n += int64(len(it.Rejection.Raw))
+	default:
+		n += int64(len(it.Spans)) * spanBytes
+	}
+	return min(n, w.cfg.MaxQueuedBytes)
 }
 
 // StoreRejections submits rejections and waits until they are durably
@@ -338,11 +392,14 @@ func (w *Writer) flush(ctx context.Context, batch []Item) error {
 	}
 	w.metrics.flushSeconds.Observe(time.Since(start).Seconds())
 	w.metrics.batchRows.Observe(float64(len(batch)))
+	var n int64
 	for i := range batch {
+		n += w.size(&batch[i])
 		if batch[i].Done != nil {
 			batch[i].Done(outcomes[i])
 		}
 	}
+	w.queued.Release(n)
 	return nil
 }
 

@@ -42,6 +42,7 @@ const (
 	fSpanEnd          = 8
 	fSpanAttributes   = 9
 	fSpanEvents       = 11
+	fSpanLinks        = 13
 	fSpanStatus       = 15
 
 	fEventTime       = 1
@@ -96,6 +97,9 @@ var statusCodes = [...]string{"Unset", "Ok", "Error"}
 // which then reuses its spans, slabs and scratch instead of allocating them.
 type decoder struct {
 	tenant string
+	limits Limits
+	// events counts the span events decoded, for the footprint.
+	events int
 
 	spans   []procure.Span
 	refused int
@@ -119,6 +123,57 @@ type decoder struct {
 	index map[string]int // scratch: positions of the keys of a long attribute list
 }
 
+// Limits bound what one request may hold; beyond any of them the request
+// is refused whole (413, naming the limit) before the excess is decoded.
+// The per-span defaults are the OpenTelemetry SDK's span limits (128).
+type Limits struct {
+	// Spans is the most spans in one request.
+	Spans int `yaml:"max_spans" env:"MAX_SPANS"`
+	// Attributes is the most attributes of one span, one resource, one
+	// span event or one link.
+	Attributes int `yaml:"max_attributes" env:"MAX_ATTRIBUTES"`
+	// Events and Links are the most events and links of one span.
+	Events int `yaml:"max_events" env:"MAX_EVENTS"`
+	Links  int `yaml:"max_links" env:"MAX_LINKS"`
+}
+
+// Defaults fills unset limits.
+func (l *Limits) Defaults() {
+	if l.Spans == 0 {
+		l.Spans = 16384
+	}
+	if l.Attributes == 0 {
+		l.Attributes = 128
+	}
+	if l.Events == 0 {
+		l.Events = 128
+	}
+	if l.Links == 0 {
+		l.Links = 128
+	}
+}
+
+// LimitError is a request beyond one of the Limits.
+type LimitError struct {
+	What  string // "spans per request", "attributes per span", ...
+	Limit int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("more than %d %s (the limit)", e.Limit, e.What)
+}
+
+// footprint estimates, in bytes, the memory the decoded spans hold beyond
+// the body their strings point into.
+func (d *decoder) footprint() int64 {
+	const (
+		spanSize  = int64(unsafe.Sizeof(procure.Span{}))
+		attrSize  = int64(unsafe.Sizeof(procure.Attribute{}))
+		eventSize = int64(unsafe.Sizeof(time.Time{}) + unsafe.Sizeof("") + unsafe.Sizeof(procure.Attributes{}))
+	)
+	return int64(cap(d.spans))*spanSize + int64(d.nattrs)*attrsChunk*attrSize + int64(d.nslab)*slabChunk + int64(d.events)*eventSize
+}
+
 // resource is what the spans of one ResourceSpans share.
 type resource struct {
 	attrs    procure.Attributes
@@ -134,6 +189,7 @@ type resource struct {
 // message is an error.
 func decodeRequest(tenant string, body []byte) (*decoder, error) {
 	d := new(decoder)
+	d.limits.Defaults()
 	if err := d.decode(tenant, body); err != nil {
 		return nil, err
 	}
@@ -261,7 +317,7 @@ const (
 // only a decoder of a body up to maxPooledBody is kept.
 func (d *decoder) release(bodyLen int) bool {
 	d.spans = d.spans[:0]
-	d.refused, d.refusal, d.tenant = 0, "", ""
+	d.refused, d.refusal, d.tenant, d.events = 0, "", "", 0
 	d.slab, d.nslab = nil, 0
 	d.attrs, d.nattrs = nil, 0
 	clear(d.index)
@@ -305,6 +361,9 @@ func (d *decoder) resourceSpans(b []byte) error {
 					return fmt.Errorf("resource: %w", err)
 				}
 				if g.num == fResourceAttributes && g.typ == protowire.BytesType {
+					if len(kvs) == d.limits.Attributes {
+						return &LimitError{"attributes per resource", d.limits.Attributes}
+					}
 					kvs = append(kvs, g.bytes)
 				}
 			}
@@ -375,6 +434,9 @@ func (d *decoder) scopeSpans(b []byte, res *resource) error {
 		}
 		b = rest
 		if f.num == fScopeSpansSpans && f.typ == protowire.BytesType {
+			if len(d.spans)+d.refused == d.limits.Spans {
+				return &LimitError{"spans per request", d.limits.Spans}
+			}
 			if err := d.span(f.bytes, res, scope); err != nil {
 				return fmt.Errorf("spans[%d]: %w", n, err)
 			}
@@ -391,6 +453,7 @@ func (d *decoder) span(b []byte, res *resource, scope string) error {
 		kind, start, end          uint64
 		status                    []byte
 		hasStatus                 bool
+		links                     int
 	)
 	kvs, evs := d.kvs[:0], d.evs[:0]
 	defer func() {
@@ -418,9 +481,19 @@ func (d *decoder) span(b []byte, res *resource, scope string) error {
 			case fSpanName:
 				name = f.bytes
 			case fSpanAttributes:
+				if len(kvs) == d.limits.Attributes {
+					return &LimitError{"attributes per span", d.limits.Attributes}
+				}
 				kvs = append(kvs, f.bytes)
 			case fSpanEvents:
+				if len(evs) == d.limits.Events {
+					return &LimitError{"events per span", d.limits.Events}
+				}
 				evs = append(evs, f.bytes)
+			case fSpanLinks:
+				if links++; links > d.limits.Links {
+					return &LimitError{"links per span", d.limits.Links}
+				}
 			case fSpanStatus:
 				status, hasStatus = f.bytes, true
 			}
@@ -508,6 +581,7 @@ func (d *decoder) span(b []byte, res *resource, scope string) error {
 		sp.DocumentID = res.doc
 	}
 	if len(evs) > 0 {
+		d.events += len(evs)
 		sp.EventTimes = make([]time.Time, len(evs))
 		sp.EventNames = make([]string, len(evs))
 		sp.EventAttributes = make([]procure.Attributes, len(evs))
@@ -594,6 +668,9 @@ func (d *decoder) event(b []byte, sp *procure.Span, i int) error {
 		case f.num == fEventName && f.typ == protowire.BytesType:
 			sp.EventNames[i] = str(f.bytes)
 		case f.num == fEventAttributes && f.typ == protowire.BytesType:
+			if len(kvs) == d.limits.Attributes {
+				return &LimitError{"attributes per span event", d.limits.Attributes}
+			}
 			kvs = append(kvs, f.bytes)
 		}
 	}

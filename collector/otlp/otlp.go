@@ -59,6 +59,14 @@ type Authenticator interface {
 	Authenticate(r *http.Request, body []byte) (tenant string, err error)
 }
 
+// HeaderAuthenticator is an Authenticator that can also judge a request by
+// its headers alone. When the handler's Authenticator is one, a request
+// without valid credentials is answered 401 before any of its body is read
+// (Authenticate still runs on the body, for a signature over it).
+type HeaderAuthenticator interface {
+	AuthenticateHeader(r *http.Request) error
+}
+
 // AuthenticatorFunc adapts a function to Authenticator.
 type AuthenticatorFunc func(r *http.Request, body []byte) (string, error)
 
@@ -92,6 +100,9 @@ type Config struct {
 	StoreTimeout  time.Duration `yaml:"store_timeout" env:"STORE_TIMEOUT"`
 	// RetryAfter is the Retry-After sent with 503.
 	RetryAfter time.Duration `yaml:"retry_after" env:"RETRY_AFTER"`
+	// Limits bound spans per request and attributes, events and links per
+	// span (413 beyond).
+	Limits Limits `yaml:",inline"`
 }
 
 // Defaults fills unset fields.
@@ -114,12 +125,16 @@ func (c *Config) Defaults() {
 	if c.RetryAfter == 0 {
 		c.RetryAfter = 5 * time.Second
 	}
+	c.Limits.Defaults()
 }
 
 // Validate checks the configuration without I/O.
 func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 1 || c.MaxDecodedBytes < 1 || c.MaxInFlightBytes < 1 || c.SubmitTimeout <= 0 || c.StoreTimeout <= 0 || c.RetryAfter <= 0 {
 		return errors.New("otlp: max_body_bytes, max_decoded_bytes, max_in_flight_bytes, submit_timeout, store_timeout and retry_after must be positive")
+	}
+	if l := c.Limits; l.Spans < 1 || l.Attributes < 1 || l.Events < 1 || l.Links < 1 {
+		return errors.New("otlp: max_spans, max_attributes, max_events and max_links must be positive")
 	}
 	return nil
 }
@@ -232,11 +247,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, enc, http.StatusUnsupportedMediaType, codeInvalidArgument, fmt.Sprintf("Content-Encoding %q: only gzip is supported", ce))
 		return
 	}
+	// Credentials first: nothing of the body is read, nor memory spent on
+	// it, for a request that names no valid token.
+	if ha, ok := h.auth.(HeaderAuthenticator); ok {
+		if err := ha.AuthenticateHeader(r); err != nil {
+			h.unauthorized(w, enc, err)
+			return
+		}
+	}
+	// The memory budget: the body as announced is reserved before it is
+	// read (never allocated from Content-Length: the buffer grows with what
+	// arrives), then the body, its decompressed form and its decoded spans
+	// as they are. The charge is released once the spans are stored (or
+	// were never handed to the writer), not when the request is answered.
+	b := &budget{h: h}
+	defer b.releaseUnlessHandedOn()
+	if r.ContentLength > 0 && r.ContentLength <= h.cfg.MaxBodyBytes && !b.charge(r.ContentLength) {
+		h.overloaded(w, enc)
+		return
+	}
 	body, err := h.readBody(w, r)
 	if err != nil {
 		h.failBody(w, enc, err)
 		return
 	}
+	b.recharge(int64(cap(body)))
 	// The buffers go back for reuse only once nothing points into them:
 	// after the spans are stored, or when they never reached the Writer.
 	// A request answered before its spans were stored (a timeout, a client
@@ -246,6 +281,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		d = new(decoder)
 	}
+	d.limits = h.cfg.Limits
 	defer func() {
 		if !reuse {
 			return
@@ -264,8 +300,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, enc, http.StatusTooManyRequests, codeResourceExhausted, err.Error())
 			return
 		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="supplywatch-ingest"`)
-		h.fail(w, enc, http.StatusUnauthorized, codeUnauthenticated, err.Error())
+		h.unauthorized(w, enc, err)
 		return
 	}
 	if tenant == "" {
@@ -277,24 +312,32 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.failBody(w, enc, err)
 			return
 		}
+		if !b.charge(int64(cap(body))) {
+			h.overloaded(w, enc)
+			return
+		}
 	}
-	// Admission: bound what is held in memory across all requests.
-	n := int64(len(body))
-	if now := h.inFlight.Add(n); now > h.cfg.MaxInFlightBytes && now != n {
-		h.inFlight.Add(-n)
-		w.Header().Set("Retry-After", retryAfter(time.Second))
-		h.fail(w, enc, http.StatusServiceUnavailable, codeUnavailable, "overloaded: too many spans in flight, retry later")
+	decoded = len(body)
+	// JSON goes through pdata, whose tree is several times the text.
+	if enc == encJSON && !b.charge(jsonExpansion*int64(len(body))) {
+		h.overloaded(w, enc)
 		return
 	}
-	defer h.inFlight.Add(-n)
-
-	decoded = len(body)
 	if err := decode(d, enc, tenant, body); err != nil {
+		var le *LimitError
+		if errors.As(err, &le) {
+			h.fail(w, enc, http.StatusRequestEntityTooLarge, codeInvalidArgument, err.Error())
+			return
+		}
 		h.fail(w, enc, http.StatusBadRequest, codeInvalidArgument, err.Error())
 		return
 	}
+	if !b.charge(d.footprint()) {
+		h.overloaded(w, enc)
+		return
+	}
 	if len(d.spans) > 0 {
-		status, err := h.store(r.Context(), d.spans)
+		status, err := h.store(r.Context(), d.spans, b)
 		if status == statusDeadLettered {
 			// ClickHouse refused these spans for good: they are in the
 			// dead letter; tell the exporter not to send them again.
@@ -323,17 +366,78 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.respond(w, enc, d)
 }
 
+// jsonExpansion is the memory a JSON body's pdata tree is charged at, per
+// byte of JSON.
+const jsonExpansion = 4
+
 // statusDeadLettered is store's answer for spans the writer dead-lettered.
 const statusDeadLettered = -1
 
-// store submits spans to the writer and waits until they are durable.
-func (h *Handler) store(ctx context.Context, spans []procure.Span) (int, error) {
+// budget is one request's charge against MaxInFlightBytes.
+type budget struct {
+	h        *Handler
+	charged  int64
+	handedOn bool
+	once     sync.Once
+}
+
+// charge adds n bytes; false (nothing added) when that passes the limit,
+// unless the request is the only one in flight.
+func (b *budget) charge(n int64) bool {
+	if n <= 0 {
+		return true
+	}
+	now := b.h.inFlight.Add(n)
+	if now > b.h.cfg.MaxInFlightBytes && now != b.charged+n {
+		b.h.inFlight.Add(-n)
+		return false
+	}
+	b.charged += n
+	return true
+}
+
+// recharge replaces the charge so far (a reservation) with n.
+func (b *budget) recharge(n int64) {
+	b.h.inFlight.Add(n - b.charged)
+	b.charged = n
+}
+
+// release gives the charge back, once.
+func (b *budget) release() { b.once.Do(func() { b.h.inFlight.Add(-b.charged) }) }
+
+// releaseUnlessHandedOn releases the charge of a request whose spans never
+// reached the writer; the writer's Done releases the others.
+func (b *budget) releaseUnlessHandedOn() {
+	if !b.handedOn {
+		b.release()
+	}
+}
+
+// InFlightBytes is the memory charged by requests now, for tests and metrics.
+func (h *Handler) InFlightBytes() int64 { return h.inFlight.Load() }
+
+func (h *Handler) overloaded(w http.ResponseWriter, enc encoding) {
+	w.Header().Set("Retry-After", retryAfter(time.Second))
+	h.fail(w, enc, http.StatusServiceUnavailable, codeUnavailable, fmt.Sprintf("overloaded: more than max_in_flight_bytes (%d) of spans in flight, retry later", h.cfg.MaxInFlightBytes))
+}
+
+func (h *Handler) unauthorized(w http.ResponseWriter, enc encoding, err error) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="supplywatch-ingest"`)
+	h.fail(w, enc, http.StatusUnauthorized, codeUnauthenticated, err.Error())
+}
+
+// store submits spans to the writer and waits until they are durable. The
+// request's budget is released when the writer is done with them.
+func (h *Handler) store(ctx context.Context, spans []procure.Span, b *budget) (int, error) {
 	stored := make(chan struct{})
 	var outcome collector.Outcome
-	it := collector.Item{Spans: spans, At: time.Now(), Done: func(o collector.Outcome) { outcome = o; close(stored) }}
+	it := collector.Item{Spans: spans, At: time.Now(), Done: func(o collector.Outcome) { outcome = o; b.release(); close(stored) }}
 	sctx, cancel := context.WithTimeout(ctx, h.cfg.SubmitTimeout)
 	err := h.w.Submit(sctx, it)
 	cancel()
+	if err == nil {
+		b.handedOn = true
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return 499, fmt.Errorf("client went away: %w", ctx.Err())
@@ -460,31 +564,35 @@ func (h *Handler) failBody(w http.ResponseWriter, enc encoding, err error) {
 	h.fail(w, enc, http.StatusBadRequest, codeInvalidArgument, "body: "+err.Error())
 }
 
-// readBody reads the body within MaxBodyBytes, into a reused buffer when
-// the length is known. Decoded strings point into it: it goes back to the
-// pool (putBody) only once they are dead.
+// readBody reads the body within MaxBodyBytes into a buffer that grows
+// with what arrives (never sized from Content-Length, which a client can
+// set to anything), reused from the pool when one is there. Decoded strings
+// point into it: it goes back to the pool (putBody) only once they are dead.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	limit := h.cfg.MaxBodyBytes
 	tooLarge := &bodyError{http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than the limit of %d bytes", limit)}
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
-	if r.ContentLength >= 0 {
-		buf := h.getBody(int(r.ContentLength))
-		if _, err := io.ReadFull(r.Body, buf); err != nil {
+	buf := h.getBody(0)
+	body := http.MaxBytesReader(w, r.Body, limit)
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, max(len(buf), 64<<10))
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, tooLarge
+			}
 			return nil, fmt.Errorf("read: %w", err)
 		}
-		return buf, nil
 	}
-	buf, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, tooLarge
-		}
-		return nil, fmt.Errorf("read: %w", err)
-	}
-	return buf, nil
 }
 
 // getBody returns a buffer of n bytes, reused when one is pooled (up to
@@ -503,7 +611,7 @@ func (h *Handler) getBody(n int) []byte {
 
 // putBody returns a buffer from getBody for reuse.
 func (h *Handler) putBody(b []byte) {
-	if cap(b) > maxPooledBody || cap(b)&(cap(b)-1) != 0 {
+	if cap(b) > maxPooledBody {
 		return
 	}
 	h.bodies.Put(&b)

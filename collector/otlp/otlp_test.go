@@ -49,6 +49,7 @@ func tokenAuth() Authenticator {
 type stack struct {
 	url   string
 	store *clickhouse.Store
+	h     *Handler
 }
 
 // newStack serves the handler on loopback over a real Writer and a fresh
@@ -95,7 +96,7 @@ func newStackVia(t *testing.T, cfg Config, via func(Writer) Writer) *stack {
 			t.Errorf("writer: %v", err)
 		}
 	})
-	return &stack{url: srv.URL + Path, store: store}
+	return &stack{url: srv.URL + Path, store: store, h: h}
 }
 
 type request struct {
