@@ -240,8 +240,8 @@ func (a *App) Run(ctx context.Context) error {
 	if a.console != nil {
 		a.runConsole(gctx, g)
 	}
-	if a.cfg.B2B.DropDir.Dir != "" && a.partners != nil {
-		g.Go(func() error { return a.newIntake("").WatchDir(gctx, a.cfg.B2B.DropDir) })
+	if err := a.runB2B(gctx, g); err != nil {
+		return err
 	}
 	if a.router != nil {
 		srv := &http.Server{Handler: a.router, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}

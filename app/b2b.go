@@ -10,10 +10,14 @@ import (
 	"strings"
 	"time"
 
+	kafkago "github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/supplywatch/supplywatch/b2b/intake"
 	"github.com/supplywatch/supplywatch/b2b/partner"
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector"
+	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/procure"
 )
@@ -149,4 +153,55 @@ func rejectionEvents(rs []procure.Rejection) []procure.Received {
 		out = append(out, procure.Received{Event: e, Raw: raw, Channel: procure.ChannelB2B, ReceivedAt: r.ReceivedAt})
 	}
 	return out
+}
+
+// runB2B starts the B2B channels other than HTTP: the drop folder and the
+// Kafka topic of raw documents, when configured.
+func (a *App) runB2B(ctx context.Context, g *errgroup.Group) error {
+	if a.partners == nil {
+		return nil
+	}
+	if a.cfg.B2B.DropDir.Dir != "" {
+		g.Go(func() error { return a.newIntake("").WatchDir(ctx, a.cfg.B2B.DropDir) })
+	}
+	if topic := a.cfg.B2B.KafkaTopic; topic != "" {
+		log := a.log.With("component", "b2b-feed")
+		if err := a.cfg.Kafka.EnsureTopics(ctx, log, topic); err != nil {
+			return fmt.Errorf("b2b.kafka_topic: %w", err)
+		}
+		reader, err := a.cfg.Kafka.NewReader(topic, cmp.Or(a.cfg.B2B.KafkaGroup, "supplywatch-b2b"), log)
+		if err != nil {
+			return fmt.Errorf("b2b.kafka_topic: %w", err)
+		}
+		feed := intake.FeedConfig{
+			Scope:     intake.Scope{Tenant: a.cfg.B2B.KafkaTenant, Sources: a.cfg.B2B.KafkaSources},
+			Transient: func(err error) bool { return collector.Classify(err).Transient },
+		}
+		g.Go(func() error {
+			defer reader.Close()
+			return a.newIntake(a.cfg.B2B.KafkaTenant).Consume(ctx, readerFeed{reader}, feed)
+		})
+	}
+	return nil
+}
+
+// HeaderFormat optionally names the format of a record of the raw-document
+// topic (x12, edifact, cxml); without it the format is sniffed.
+const HeaderFormat = "supplywatch-format"
+
+// readerFeed reads raw documents from a Kafka consumer group.
+type readerFeed struct{ r *kafkago.Reader }
+
+func (f readerFeed) Next(ctx context.Context) (intake.Message, error) {
+	m, err := f.r.FetchMessage(ctx)
+	if err != nil {
+		return intake.Message{}, err
+	}
+	format, err := intake.ParseFormat(kafka.Header(&m, HeaderFormat))
+	if err != nil {
+		format = intake.Auto // a wrong hint: sniffing decides, and says so when it cannot
+	}
+	return intake.Message{ID: fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset), Body: m.Value, Format: format,
+		Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset,
+		Commit: func(ctx context.Context) error { return f.r.CommitMessages(ctx, m) }}, nil
 }

@@ -242,3 +242,48 @@ func TestB2BAckControlNumbersFollowThePartnerSequenceAcrossRestarts(t *testing.T
 		t.Fatalf("ISA13/GS06 = %v, want %v", got, want)
 	}
 }
+
+// TestB2BDocumentsFromTheKafkaTopicTakeTheHTTPPath: raw documents produced
+// to the raw-document topic are taken like POST /v1/b2b: a good 855 becomes
+// events traced to its stored bytes with a 997 numbered from the partner's
+// sequence, a bad 850 is dead-lettered per set with a reference to its
+// stored original, and a record that is no document at all is
+// dead-lettered and does not stop the documents after it. The topic is
+// scoped to tenant acme: an interchange of another tenant's partner would
+// be refused like an unknown sender.
+func TestB2BDocumentsFromTheKafkaTopicTakeTheHTTPPath(t *testing.T) {
+	e := newEnv(t)
+	c := e.startCollector(t, append(b2bEnv(t), "SUPPLYWATCH_B2B_KAFKA_TOPIC=b2b-raw", "SUPPLYWATCH_B2B_KAFKA_TENANT=acme")...)
+	read := func(name string) string {
+		b, err := os.ReadFile("../b2b/testdata/samples/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	w := &kafkago.Writer{Addr: kafkago.TCP(strings.Split(e.brokers, ",")...), Topic: "b2b-raw", BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafkago.RequireAll, AllowAutoTopicCreation: true}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx,
+		kafkago.Message{Key: []byte("a"), Value: []byte("not a document \x00 at all")},
+		kafkago.Message{Key: []byte("a"), Value: []byte(read("bad-x12-850-gozer-1.edi")), Headers: []kafkago.Header{{Key: "supplywatch-format", Value: []byte("x12")}}},
+		kafkago.Message{Key: []byte("a"), Value: []byte(read("x12-855-nodex12-1.edi"))},
+	); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, "SELECT toUInt64(count() > 0) FROM events e JOIN documents d ON d.origin_id = e.origin_id WHERE e.channel = 'b2b' AND e.type = 'po.acknowledged'", 1, 60*time.Second)
+	e.waitFor(t, "SELECT toUInt64(count() > 0) FROM rejected FINAL WHERE stage = 'b2b' AND tenant = 'acme' AND reason LIKE '%count 33 does not match 21 segments%' AND original_ref != '' AND original_ref IN (SELECT origin_id FROM documents)", 1, 30*time.Second)
+	e.waitFor(t, "SELECT toUInt64(count() > 0) FROM rejected FINAL WHERE stage = 'b2b' AND tenant = 'acme' AND reason LIKE '%input is not X12%'", 1, 30*time.Second)
+	// The 997 of the 855 over Kafka took number 1 of its partner's
+	// sequence (the bad 850 is another partner's): the feed numbers from
+	// the same sequence as HTTP.
+	status, out := postB2B(t, c.httpAddr, "x12-855-nodex12-1.edi")
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	if isa13, _ := ackControls(t, out); isa13 != "000000002" {
+		t.Fatalf("the 997 over HTTP after one over Kafka is number %s, want 000000002", isa13)
+	}
+	c.stop(t)
+}
