@@ -1,5 +1,7 @@
 package edifact
 
+import "github.com/supplywatch/supplywatch/b2b/edi"
+
 // checkData checks the section control segment UNS (a service segment) and the
 // formats of a few data elements whose definitions are the same in every
 // UN/EDIFACT directory from D.93A on: the qualifiers (an..3) and the numeric
@@ -210,8 +212,8 @@ func (p *parser) codeValue(seg Segment, i, j int, v []byte, what string) {
 	if len(v) == 0 {
 		return
 	}
-	if len(v) > 3 || !isAlnumUpper(v) {
-		p.errorf(KindInvalidValue, seg, i, j, "%s %q is not a code of up to 3 letters or digits", what, clip(v))
+	if len(v) > 3 || !edi.UpperAlnum(v) {
+		p.errorf(KindInvalidValue, seg, i, j, "%s %q is not a code of up to 3 letters or digits", what, edi.Clip(v))
 	}
 }
 
@@ -230,15 +232,15 @@ func (p *parser) numberValue(seg Segment, i, j, max int, v []byte, what string) 
 		case c == '.' || c == ',':
 			marks++
 		default:
-			p.errorf(KindInvalidValue, seg, i, j, "%s %q is not numeric", what, clip(v))
+			p.errorf(KindInvalidValue, seg, i, j, "%s %q is not numeric", what, edi.Clip(v))
 			return
 		}
 	}
 	if marks > 1 || n == 0 {
-		p.errorf(KindInvalidValue, seg, i, j, "%s %q is not numeric", what, clip(v))
+		p.errorf(KindInvalidValue, seg, i, j, "%s %q is not numeric", what, edi.Clip(v))
 		return
 	}
 	if n > max {
-		p.errorf(KindInvalidValue, seg, i, j, "%s %q has more than %d digits", what, clip(v), max)
+		p.errorf(KindInvalidValue, seg, i, j, "%s %q has more than %d digits", what, edi.Clip(v), max)
 	}
 }

@@ -74,7 +74,7 @@ func (m Message) Body() []Segment {
 // whatever could be read even when err is non-nil; err is an Errors listing
 // every problem found (up to Limits.MaxErrors).
 func Parse(data []byte, lim Limits) (*Document, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	p := parser{sc: NewScanner(data, lim), lim: lim, doc: &Document{}, msgStart: -1}
 	p.run(data)
 	if len(p.errs) > 0 {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"math/bits"
+	"github.com/supplywatch/supplywatch/b2b/edi"
 )
 
 // Scanner splits an input into segments, reading a UNA before each interchange
@@ -41,7 +41,7 @@ type Scanner struct {
 // NewScanner returns a scanner over data. A UTF-8 byte order mark and white
 // space between segments are skipped.
 func NewScanner(data []byte, lim Limits) *Scanner {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	s := &Scanner{data: data, lim: lim, d: DefaultDelimiters()}
 	s.d.Repetition = 0
 	if len(data) > lim.MaxBytes {
@@ -86,17 +86,13 @@ func (s *Scanner) issue(kind Kind, elem int, format string, args ...any) {
 	s.issues = append(s.issues, &Error{Kind: kind, Segment: s.seg.Ordinal(), Tag: s.seg.Tag(), Offset: s.seg.Offset(), Element: elem, Reason: fmt.Sprintf(format, args...)})
 }
 
-func isSpace(c byte) bool {
-	return c == '\n' || c == '\r' || c == ' ' || c == '\t' || c == 0 || c == 0x1a
-}
-
 func (s *Scanner) skipSpace() {
 	for s.pos < len(s.data) {
 		c := s.data[s.pos]
 		if c > ' ' { // the usual case: a tag follows the terminator
 			return
 		}
-		if isSpace(c) && c != s.d.Segment && c != s.d.Element && c != s.d.Component {
+		if edi.IsSpace(c) && c != s.d.Segment && c != s.d.Element && c != s.d.Component {
 			s.pos++
 			continue
 		}
@@ -139,7 +135,7 @@ func (s *Scanner) Next() bool {
 	start := s.pos
 	end, p := -1, start
 	for {
-		k := indexByte(s.data, p, s.d.Segment)
+		k := edi.IndexByte(s.data, p, s.d.Segment)
 		if k < 0 {
 			break
 		}
@@ -159,7 +155,7 @@ func (s *Scanner) Next() bool {
 	terminated := end >= 0
 	if !terminated {
 		end = len(s.data)
-		for end > start && isSpace(s.data[end-1]) {
+		for end > start && edi.IsSpace(s.data[end-1]) {
 			end--
 		}
 	}
@@ -189,7 +185,7 @@ func (s *Scanner) Next() bool {
 			s.resetNext = true
 		}
 	}
-	if tl != 3 || !isAlnumUpper(raw[:3]) || s.ascii && !s.reported || len(raw) > s.lim.MaxElementLen {
+	if tl != 3 || !edi.UpperAlnum(raw[:3]) || s.ascii && !s.reported || len(raw) > s.lim.MaxElementLen {
 		s.checkSegment()
 	}
 	if suspect(raw) {
@@ -282,34 +278,13 @@ func (s *Scanner) tagAt(raw []byte, i int) (string, bool) {
 	for i < len(raw) && (raw[i] == '\r' || raw[i] == '\n' || raw[i] == ' ') {
 		i++
 	}
-	if i+3 > len(raw) || !isAlnumUpper(raw[i:i+3]) || raw[i] < 'A' {
+	if i+3 > len(raw) || !edi.UpperAlnum(raw[i:i+3]) || raw[i] < 'A' {
 		return "", false
 	}
 	if i+3 < len(raw) && raw[i+3] != s.d.Element {
 		return "", false
 	}
 	return string(raw[i : i+3]), true
-}
-
-// indexByte returns the index of the first c in b at or after i, or -1,
-// testing eight bytes at a time: segments are short, so this beats a call
-// to bytes.IndexByte per segment.
-func indexByte(b []byte, i int, c byte) int {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	t := lo * uint64(c)
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:]) ^ t
-		// The lowest flagged byte is exact (borrows only flag bytes above a match).
-		if m := (x - lo) &^ x & hi; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for ; i < len(b); i++ {
-		if b[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // readUNA reads the six service characters after "UNA".
@@ -368,7 +343,7 @@ func (s *Scanner) readUNB() {
 		} else if len(id) > 0 {
 			// Identifiers of other agencies (IATA's IATB, KECA …) are in
 			// use; a lenient reader passes their text through.
-			s.issue(KindCharset, 1, "syntax identifier %q is not a UN/ECE level (UNOx): text is passed through undecoded", clip(id))
+			s.issue(KindCharset, 1, "syntax identifier %q is not a UN/ECE level (UNOx): text is passed through undecoded", edi.Clip(id))
 		}
 	}
 	if v := s.seg.Component(1, 2); string(v) == "4" && !s.una {
@@ -378,28 +353,12 @@ func (s *Scanner) readUNB() {
 	s.seg.in = s.in
 }
 
-func isAlnumUpper(b []byte) bool {
-	for _, c := range b {
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-func clip(b []byte) string {
-	if len(b) > 20 {
-		return string(b[:20]) + "…"
-	}
-	return string(b)
-}
-
 // checkSegment checks the tag, the repertoire and element lengths of s.seg.
 func (s *Scanner) checkSegment() {
 	raw := s.seg.Raw()
 	tag := raw[:s.seg.tagLen]
-	if len(tag) != 3 || !isAlnumUpper(tag) {
-		s.issue(KindBadTag, 0, "invalid segment tag %q", clip(tag))
+	if len(tag) != 3 || !edi.UpperAlnum(tag) {
+		s.issue(KindBadTag, 0, "invalid segment tag %q", edi.Clip(tag))
 	}
 	if s.ascii && !s.reported {
 		if k := nonASCII(raw); k >= 0 {

@@ -2,6 +2,7 @@ package x12
 
 import (
 	"fmt"
+	"github.com/supplywatch/supplywatch/b2b/edi"
 	"strings"
 
 	"github.com/supplywatch/supplywatch/b2b/errpos"
@@ -73,51 +74,8 @@ func (e *Error) Error() string {
 
 // Errors is the list of errors found in one input; it is the error returned by
 // Parse. errors.As finds the individual *Error values through Unwrap.
-type Errors []*Error
+type Errors = edi.List[*Error]
 
-func (es Errors) Error() string {
-	if len(es) == 1 {
-		return es[0].Error()
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d errors:", len(es))
-	for _, e := range es {
-		b.WriteString("\n\t")
-		b.WriteString(e.Error())
-	}
-	return b.String()
-}
-
-// Unwrap lets errors.Is and errors.As see each error.
-func (es Errors) Unwrap() []error {
-	out := make([]error, len(es))
-	for i, e := range es {
-		out[i] = e
-	}
-	return out
-}
-
-// Limits bound what Parse accepts; the zero value means the defaults.
-type Limits struct {
-	MaxBytes      int `yaml:"max_bytes"`       // whole input; default 64 MiB
-	MaxSegments   int `yaml:"max_segments"`    // whole input; default 1,000,000
-	MaxElementLen int `yaml:"max_element_len"` // default 4,096 (BIN/BDS data excepted from nothing)
-	MaxErrors     int `yaml:"max_errors"`      // errors collected before giving up; default 100
-}
-
-func (l Limits) withDefaults() Limits {
-	if l.MaxBytes <= 0 {
-		l.MaxBytes = 64 << 20
-	}
-	l.MaxBytes = min(l.MaxBytes, 1<<32-1) // segment offsets are uint32
-	if l.MaxSegments <= 0 {
-		l.MaxSegments = 1_000_000
-	}
-	if l.MaxElementLen <= 0 {
-		l.MaxElementLen = 4096
-	}
-	if l.MaxErrors <= 0 {
-		l.MaxErrors = 100
-	}
-	return l
-}
+// Limits bound what Parse accepts; the zero value means the defaults
+// (64 MiB, 1,000,000 segments, elements of 4,096 bytes, 100 errors).
+type Limits = edi.Limits

@@ -3,6 +3,7 @@ package x12
 import (
 	"bytes"
 	"fmt"
+	"github.com/supplywatch/supplywatch/b2b/edi"
 	"strconv"
 	"strings"
 	"time"
@@ -73,7 +74,7 @@ func (t Set) Body() []Segment {
 // every problem found (up to Limits.MaxErrors). A fatal syntax error (no ISA,
 // unusable delimiters, a limit) ends reading at that point.
 func Parse(data []byte, lim Limits) (*Document, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	p := parser{sc: NewScanner(data, lim), lim: lim, doc: &Document{}}
 	p.run(data)
 	if len(p.errs) > 0 {
@@ -375,7 +376,7 @@ func (p *parser) openSet(seg Segment) {
 	p.setID = bstr(seg.Element(1))
 	p.setCtl = bstr(seg.Element(2))
 	if !digits(p.setID, 3, 3) {
-		p.errorf(KindInvalidValue, seg, 1, "transaction set identifier %q is not 3 digits", clip(seg.Element(1)))
+		p.errorf(KindInvalidValue, seg, 1, "transaction set identifier %q is not 3 digits", edi.Clip(seg.Element(1)))
 	}
 	if n := len(p.setCtl); n < 4 || n > 9 {
 		p.errorf(KindInvalidValue, seg, 2, "control number %q is not 4-9 characters", p.setCtl)

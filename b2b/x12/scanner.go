@@ -2,9 +2,8 @@ package x12
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
-	"math/bits"
+	"github.com/supplywatch/supplywatch/b2b/edi"
 	"unicode/utf8"
 )
 
@@ -39,7 +38,7 @@ type Scanner struct {
 // NewScanner returns a scanner over data. A UTF-8 byte order mark and leading
 // white space are skipped.
 func NewScanner(data []byte, lim Limits) *Scanner {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	s := &Scanner{data: data, lim: lim}
 	if len(data) > lim.MaxBytes {
 		s.err = &Error{Kind: KindLimit, Offset: -1, Reason: fmt.Sprintf("input of %d bytes exceeds the limit of %d", len(data), lim.MaxBytes)}
@@ -125,7 +124,7 @@ func (s *Scanner) Next() bool {
 	term := s.d.Segment
 	// One pass finds the terminator, or a line break before it (a glued or
 	// mixed-terminator segment: rare, handled below).
-	k := indexTermOrNL(data, start, term)
+	k := edi.IndexEither(data, start, term, '\n')
 	nl := false
 	if k >= 0 && data[k] != term {
 		nl = true
@@ -138,7 +137,7 @@ func (s *Scanner) Next() bool {
 	end := k
 	if k < 0 {
 		end = len(data)
-		for end > start && isSpace(data[end-1]) {
+		for end > start && edi.IsSpace(data[end-1]) {
 			end--
 		}
 	}
@@ -161,7 +160,7 @@ func (s *Scanner) Next() bool {
 	} else {
 		s.pos = k + 1
 	}
-	if nl || tl < 2 || tl > 3 || !upperAlnum(raw[:tl]) || len(raw) > s.lim.MaxElementLen {
+	if nl || tl < 2 || tl > 3 || !edi.UpperAlnum(raw[:tl]) || len(raw) > s.lim.MaxElementLen {
 		s.checkSegment()
 	}
 	return true
@@ -181,32 +180,6 @@ func isEnvelopeTag(raw []byte, tl uint8) bool {
 	return false
 }
 
-// indexTermOrNL returns the index of the first byte at or after i that is
-// term or a line feed, or -1. It tests eight bytes at a time: segments are
-// short, so this beats two bytes.IndexByte calls per segment.
-func indexTermOrNL(b []byte, i int, term byte) int {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	t, n := lo*uint64(term), lo*uint64('\n')
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		a, c := x^t, x^n
-		// The lowest flagged byte is exact (borrows only flag bytes above a match).
-		if m := ((a-lo)&^a | (c-lo)&^c) & hi; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c == term || c == '\n' {
-			return i
-		}
-	}
-	return -1
-}
-
-func isSpace(c byte) bool {
-	return c == '\n' || c == '\r' || c == ' ' || c == '\t' || c == 0 || c == 0x1a
-}
-
 func isAlnum(c byte) bool {
 	return c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z'
 }
@@ -215,8 +188,8 @@ func isAlnum(c byte) bool {
 func (s *Scanner) checkSegment() {
 	raw := s.seg.Raw()
 	tag := raw[:s.seg.tagLen]
-	if len(tag) < 2 || len(tag) > 3 || !upperAlnum(tag) {
-		s.issue(KindBadTag, 0, "invalid segment identifier %q", clip(tag))
+	if len(tag) < 2 || len(tag) > 3 || !edi.UpperAlnum(tag) {
+		s.issue(KindBadTag, 0, "invalid segment identifier %q", edi.Clip(tag))
 	}
 	if s.d.Segment != '\n' {
 		if k := bytes.IndexByte(raw, '\n'); k >= 0 {
@@ -263,22 +236,6 @@ func nonBasic(b []byte) int {
 	return -1
 }
 
-func upperAlnum(b []byte) bool {
-	for _, c := range b {
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-func clip(b []byte) string {
-	if len(b) > 20 {
-		return string(b[:20]) + "…"
-	}
-	return string(b)
-}
-
 // readISA reads the delimiters from the ISA at s.pos: the element separator is
 // the byte after "ISA", ISA16 (the component separator) follows the 16th
 // element separator and the segment terminator follows ISA16. Counting
@@ -291,7 +248,7 @@ func (s *Scanner) readISA() bool {
 		return s.fail(KindSyntax, start, "ISA segment is truncated")
 	}
 	el := d[3]
-	if isAlnum(el) || isSpace(el) {
+	if isAlnum(el) || edi.IsSpace(el) {
 		return s.fail(KindSyntax, start, "ISA element separator %q is a letter, digit or white space", el)
 	}
 	var seps [16]int
@@ -366,7 +323,7 @@ func (s *Scanner) readISA() bool {
 			s.d.Repetition = rep[0]
 			s.in.rep = rep[0]
 		} else {
-			s.issue(KindInvalidValue, 11, "ISA11 %q is not a usable repetition separator for version %s", clip(rep), ver)
+			s.issue(KindInvalidValue, 11, "ISA11 %q is not a usable repetition separator for version %s", edi.Clip(rep), ver)
 		}
 	}
 	return true
