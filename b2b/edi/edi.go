@@ -110,6 +110,27 @@ func IndexEither(b []byte, i int, c1, c2 byte) int {
 	return -1
 }
 
+// IndexStop returns the index of the first byte at or after i that is term,
+// a line feed or a byte >= 0x80, or -1, in one pass of eight bytes at a
+// time: the terminator search of a scanner that must notice line breaks and
+// non-ASCII bytes inside a segment without a second pass.
+func IndexStop(b []byte, i int, term byte) int {
+	t, n := lo*uint64(term), lo*uint64('\n')
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		a, c := x^t, x^n
+		if m := ((a-lo)&^a | (c-lo)&^c | x) & hi; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == term || c == '\n' || c >= 0x80 {
+			return i
+		}
+	}
+	return -1
+}
+
 // IsSpace reports whether c is a blank, line break or padding byte that a
 // reader skips between segments (NUL and SUB included).
 func IsSpace(c byte) bool {

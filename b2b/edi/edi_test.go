@@ -32,6 +32,13 @@ func TestIndexMatchesBytesIndex(t *testing.T) {
 				if wantEither >= 0 {
 					wantEither += i
 				}
+				wantStop := bytes.IndexFunc(b[i:], func(r rune) bool { return r == '~' || r == '\n' || r >= 0x80 })
+				if wantStop >= 0 {
+					wantStop += i
+				}
+				if got := IndexStop(b, i, '~'); got != wantStop {
+					t.Fatalf("IndexStop(%q, %d) = %d, want %d", b, i, got, wantStop)
+				}
 				if got := IndexEither(b, i, '~', '\n'); got != wantEither {
 					t.Fatalf("IndexEither(%q, %d) = %d, want %d", b, i, got, wantEither)
 				}

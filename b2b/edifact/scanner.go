@@ -134,10 +134,18 @@ func (s *Scanner) Next() bool {
 	s.started = true
 	start := s.pos
 	end, p := -1, start
+	// One pass finds the terminator and notes a line feed or a byte >= 0x80
+	// before it: the only segments checkMerged must look at.
+	suspect := false
 	for {
-		k := edi.IndexByte(s.data, p, s.d.Segment)
+		k := edi.IndexStop(s.data, p, s.d.Segment)
 		if k < 0 {
 			break
+		}
+		if c := s.data[k]; c != s.d.Segment {
+			suspect = true
+			p = k + 1
+			continue
 		}
 		if s.d.Release != 0 {
 			n := 0
@@ -188,31 +196,10 @@ func (s *Scanner) Next() bool {
 	if tl != 3 || !edi.UpperAlnum(raw[:3]) || s.ascii && !s.reported || len(raw) > s.lim.MaxElementLen {
 		s.checkSegment()
 	}
-	if suspect(raw) {
+	if suspect {
 		s.checkMerged(raw)
 	}
 	return true
-}
-
-// suspect reports whether raw holds a line feed or a byte >= 0x80, eight
-// bytes at a time: the only segments checkMerged must look at.
-func suspect(b []byte) bool {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	n := lo * uint64('\n')
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		c := x ^ n
-		if (x|(c-lo)&^c)&hi != 0 {
-			return true
-		}
-	}
-	for ; i < len(b); i++ {
-		if b[i] == '\n' || b[i] >= 0x80 {
-			return true
-		}
-	}
-	return false
 }
 
 // lookAlikes are characters senders' tools put in place of the apostrophe
