@@ -95,6 +95,7 @@ type pipeline struct {
 	ch      *cutProxy
 	store   *clickhouse.Store // through the proxy
 	direct  *clickhouse.Store // the server itself, for checks
+	pub     *kafka.Publisher
 	writer  *collector.Writer
 	kcfg    kafka.Config
 	broker  *kafka.Broker
@@ -140,6 +141,7 @@ func newPipeline(t *testing.T, wcfg collector.WriterConfig, brokerDir string) *p
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.pub = pub
 	t.Cleanup(func() { pub.Close() })
 	m := collector.NewMetrics(p.metrics)
 	p.writer = collector.NewWriter(wcfg, p.store, pub, log, m, noop.NewTracerProvider().Tracer(""))
