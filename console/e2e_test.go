@@ -29,23 +29,37 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// browser starts headless chromium for a test (stopped at its end) and
+// returns the allocator context to open tabs in.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(1440, 1000))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	return actx
+}
+
+// artifactDir makes test-artifacts/name for screenshots.
+func artifactDir(t *testing.T, name string) string {
+	t.Helper()
+	dir := filepath.Join("..", "test-artifacts", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // TestEndToEndInChromium walks a procurement manager's day in a real
 // browser and keeps a screenshot of every step in test-artifacts/.
 func TestEndToEndInChromium(t *testing.T) {
 	if !console.WebBuilt() {
 		t.Fatal("e2e: the web bundle is not built: cd console/web && npm ci && npm run build")
 	}
-	exe := chromium(t)
+	actx := browser(t)
 	e := newEnv(t)
-	artifacts := filepath.Join("..", "test-artifacts", "console-e2e")
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(1440, 1000))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
+	artifacts := artifactDir(t, "console-e2e")
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
 	if err := chromedp.Do(ctx); err != nil { // start the browser without a deadline

@@ -82,7 +82,7 @@ func (c *Console) routeTable() []route {
 		{method: "GET", path: "/api/kpis", roles: allUsers, handler: c.kpis, summary: "Exception KPIs"},
 		{method: "GET", path: "/api/dashboard", roles: TenantWide, handler: c.dashboardConfig, summary: "KPI targets and exchange rates of the executive dashboard"},
 		{method: "GET", path: "/api/value-at-risk", roles: allUsers, handler: c.valueAtRisk, summary: "Value at risk of active exceptions per currency, and converted"},
-		{method: "GET", path: "/api/plants", roles: planners, handler: c.listPlants, summary: "Plants the caller may open, with time zones"},
+		{method: "GET", path: "/api/plants", roles: allUsers, handler: c.listPlants, summary: "Plants the caller may open, with time zones"},
 		{method: "GET", path: "/api/operations", roles: technical, handler: c.operations, summary: "Pipeline operations: throughput, rejects, latency, lag, SLA breaches, deliveries"},
 		{method: "GET", path: "/api/live", roles: readers, handler: c.liveUpdates, summary: "Live exception changes (server-sent events)"},
 

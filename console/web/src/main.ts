@@ -7,8 +7,9 @@
 // rewritten to these.
 import "./style.css";
 import { ApiError, api, del, get, post, setCSRF } from "./api";
-import { ago, clear, day, h, isZero, money, toast, when } from "./dom";
+import { ago, clear, day, h, isZero, money, setZone, toast, when } from "./dom";
 import { ask, confirmed } from "./ui";
+import { renderDashboard } from "./dashboard";
 
 interface Me {
   user: { login: string; name: string; role: string };
@@ -142,14 +143,18 @@ function home(): string {
 
 function nav(active: string): HTMLElement {
   const items: [string, string, boolean][] = [
+    ["/dashboard", "Dashboard", can("GET", "/api/dashboard")],
     ["/queue", "Queue", can("GET", "/api/exceptions")],
     ["/groups", "Groups", can("GET", "/api/groups")],
-    ["/plants/" + (me?.plants?.[0] ?? "P01"), "Plant board", can("GET", "/api/plants/:plant/inbound")],
+    [me?.plants?.length === 1 ? "/plants/" + me.plants[0] : "/plants", "Plant board", can("GET", "/api/plants/:plant/inbound")],
     ["/retries", "Retries", can("GET", "/api/retries")],
     ["/deadletter", "Dead letter", can("GET", "/api/deadletter")],
+    ["/ops", "Operations", can("GET", "/api/operations")],
     ["/routing", "Routing", can("GET", "/api/teams")],
-    ["/kpis", "KPIs", can("GET", "/api/kpis")],
+    ["/kpis", "Exceptions", can("GET", "/api/kpis")],
     ["/users", "Users", can("PATCH", "/api/users/:id")],
+    ["/tokens", "Tokens", can("GET", "/api/tokens")],
+    ["/audit", "Audit", can("GET", "/api/audit")],
   ];
   return h(
     "header.top",
@@ -177,6 +182,7 @@ async function signOut() {
 function page(active: string, ...body: (Node | string | null)[]) {
   keyHandler = null;
   onLive = null;
+  if (!active.startsWith("/plants")) setZone(undefined);
   clear(app, nav(active), h("main", { id: "main", tabindex: "-1" }, ...body));
 }
 
@@ -246,7 +252,12 @@ async function renderPath(path: string, params: URLSearchParams) {
     if (path === "/routing") return await renderRouting();
     if (path === "/retries") return await renderRetries();
     if (path === "/deadletter") return await renderDeadLetter();
+    if (path === "/plants") return await renderPlantPicker();
     if (path.startsWith("/plants/")) return await renderBoard(decodeURIComponent(path.slice(8)), params);
+    if (path === "/dashboard") return await renderDashboard({ page, go, can }, params);
+    if (path === "/ops") return await renderOps(params);
+    if (path === "/tokens") return await renderTokens();
+    if (path === "/audit") return await renderAudit(params);
     if (path.startsWith("/suppliers/")) return await renderSupplier(decodeURIComponent(path.slice(11)));
     if (path === "/kpis") return await renderKPIs();
     if (path === "/users") return await renderUsers();
@@ -921,7 +932,9 @@ async function renderDeadLetter() {
 // ---------- groups ----------
 
 async function renderGroups() {
-  const d = await get<{ groups: any[] }>("/api/groups");
+  const [d, risk] = await Promise.all([get<{ groups: any[] }>("/api/groups"), get<VaR>("/api/value-at-risk?by=group")]);
+  const byGroup = new Map<string, VaR["currencies"]>();
+  for (const c of risk.currencies) byGroup.set(c.group ?? "", [...(byGroup.get(c.group ?? "") ?? []), c]);
   page(
     "/groups",
     h("div.pagehead", h("h1", "Systemic incidents"), h("span.muted", "one rule, one supplier, many documents")),
@@ -941,7 +954,7 @@ async function renderGroups() {
                   h("td", g.supplier ? h("a", { href: "/suppliers/" + g.supplier }, g.supplier) : "—"),
                   h("td.num", String(g.open_count)),
                   h("td", (g.plants ?? []).join(", ") || "—"),
-                  h("td.num", money(g.value_at_risk)),
+                  h("td.num", (byGroup.get(g.group_key) ?? []).map((c) => h("div", money(c.amount, c.currency))), byGroup.has(g.group_key) ? null : "—"),
                   h("td", ago(g.last_seen)),
                   h(
                     "td.nowrap",
@@ -1041,8 +1054,14 @@ async function renderRouting() {
 
 async function renderBoard(plant: string, params: URLSearchParams) {
   const qs = params.get("from") ? "?from=" + params.get("from") : "";
-  const b = await get<any>("/api/plants/" + encodeURIComponent(plant) + "/inbound" + qs);
-  const plants = me?.plants ?? null;
+  const [b, pl] = await Promise.all([
+    get<any>("/api/plants/" + encodeURIComponent(plant) + "/inbound" + qs),
+    get<{ plants: { plant: string; time_zone?: string }[] }>("/api/plants").catch(() => ({ plants: [] as { plant: string; time_zone?: string }[] })),
+  ]);
+  const zone = pl.plants.find((p) => p.plant === plant)?.time_zone;
+  setZone(zone);
+  const plants = pl.plants.map((p) => p.plant);
+  if (!plants.includes(plant)) plants.unshift(plant);
   const lineRow = (l: any) =>
     h(
       "tr" + (l.at_risk ? ".risk" : ""),
@@ -1064,8 +1083,8 @@ async function renderBoard(plant: string, params: URLSearchParams) {
     h(
       "div.pagehead",
       h("h1", "Inbound · plant ", plant),
-      plants && plants.length > 1 ? h("select", { "aria-label": "Plant", onchange: (e: Event) => go("/plants/" + (e.target as HTMLSelectElement).value) }, plants.map((p) => h("option", { value: p, selected: p === plant ? true : undefined }, p))) : null,
-      h("span.muted", "from " + b.from),
+      plants.length > 1 ? h("select", { "aria-label": "Plant", onchange: (e: Event) => go("/plants/" + (e.target as HTMLSelectElement).value) }, plants.map((p) => h("option", { value: p, selected: p === plant ? true : undefined }, p))) : null,
+      h("span.muted", "from " + day(b.from) + (zone ? " · times in " + zone : "")),
     ),
     h(
       "div.days",
@@ -1122,7 +1141,7 @@ function kpi(label: string, value: string) {
 }
 
 async function renderKPIs() {
-  const k = await get<any>("/api/kpis");
+  const [k, risk] = await Promise.all([get<any>("/api/kpis"), get<VaR>("/api/value-at-risk")]);
   page(
     "/kpis",
     h("h1", "Exception KPIs"),
@@ -1132,11 +1151,12 @@ async function renderKPIs() {
       kpi("Open (not acknowledged)", String(k.open)),
       kpi("Critical", String(k.critical)),
       kpi("Priority 1", String(k.priority_1)),
-      kpi("Value at risk", money(k.value_at_risk)),
       kpi("Resolved, 7 days", String(k.resolved_7d)),
       kpi("Time to resolve p50", k.resolve_hours_p50_30d.toFixed(1) + " h"),
       kpi("Time to resolve p90", k.resolve_hours_p90_30d.toFixed(1) + " h"),
     ),
+    h("h2", "Value at risk in active exceptions"),
+    varList(risk),
   );
 }
 
@@ -1194,5 +1214,171 @@ async function renderUsers() {
       h("thead", h("tr", h("th", "User"), h("th", "Role"), h("th", "Plants"), h("th", "Status"), h("th", h("span.sr", "Actions")))),
       h("tbody", d.users.map(row)),
     ),
+  );
+}
+
+// ---------- money ----------
+
+interface VaR {
+  currencies: { currency: string; amount: string; exceptions: number; group?: string }[];
+  reporting: { currency: string; amount: string; rates_date: string; unconverted: string[] } | null;
+}
+
+// varList shows value at risk per currency, and the converted total with
+// the rates' date: amounts of different currencies are never added up.
+function varList(r: VaR) {
+  if (!r.currencies.length) return h("p.muted", "No value at risk.");
+  return h(
+    "div",
+    h("div.kpis", r.currencies.map((c) => kpi(`${c.currency} · ${c.exceptions} exception${c.exceptions === 1 ? "" : "s"}`, money(c.amount, c.currency)))),
+    r.reporting
+      ? h("p.muted", `≈ ${money(r.reporting.amount, r.reporting.currency)} in ${r.reporting.currency} at the rates of ${r.reporting.rates_date}` +
+          (r.reporting.unconverted.length ? ` (not counting ${r.reporting.unconverted.join(", ")}: no rate configured)` : ""))
+      : null,
+  );
+}
+
+// ---------- plants ----------
+
+async function renderPlantPicker() {
+  const d = await get<{ plants: { plant: string; time_zone?: string }[] }>("/api/plants");
+  if (d.plants.length === 1) return go("/plants/" + encodeURIComponent(d.plants[0].plant), true);
+  page(
+    "/plants",
+    h("h1", "Plant boards"),
+    d.plants.length
+      ? h("ul.plain.pick", d.plants.map((p) => h("li", h("a.button", { href: "/plants/" + encodeURIComponent(p.plant) }, p.plant), p.time_zone ? h("span.muted.small", " " + p.time_zone) : null)))
+      : h("p.empty", "No plant has events yet."),
+  );
+}
+
+// ---------- operations ----------
+
+async function renderOps(params: URLSearchParams) {
+  const window = params.get("window") || "24h";
+  const o = await get<any>("/api/operations?window=" + encodeURIComponent(window));
+  const table = (head: string[], rows: (string | Node)[][], empty: string) =>
+    rows.length
+      ? h("div.tablewrap.short", h("table.small", h("thead", h("tr", head.map((x, i) => h(i === 0 ? "th" : "th.num", x)))), h("tbody", rows.map((r) => h("tr", r.map((c, i) => h(i === 0 || typeof c !== "string" ? "td" : "td.num", c)))))))
+      : h("p.empty", empty);
+  const n = (v: number) => Math.round(v).toLocaleString("en");
+  const lat = o.ingest_latency;
+  const lag = (o.metrics ?? []).filter((m: any) => m.name === "supplywatch_consumer_lag");
+  const alerts = (o.metrics ?? []).filter((m: any) => m.name.startsWith("supplywatch_alerts_"));
+  const ingest = (o.metrics ?? []).filter((m: any) => m.name.startsWith("supplywatch_ingest_") || m.name.startsWith("supplywatch_writer_"));
+  const metricRows = (ms: any[]) => ms.map((m: any) => [h("span", h("code.small", m.name), m.labels ? h("span.muted.small", " " + Object.entries(m.labels).map(([k, v]) => `${k}=${v}`).join(" ")) : null), n(m.value)]);
+  const failedTotal = o.deliveries.reduce((a: number, t: any) => a + t.failed, 0);
+  const deliveredTotal = o.deliveries.reduce((a: number, t: any) => a + t.delivered, 0);
+  page(
+    "/ops",
+    h(
+      "div.pagehead",
+      h("h1", "Operations"),
+      h("div.seg", { role: "group", "aria-label": "Window" }, ["1h", "24h", "168h"].map((w) => h("a.button.small", { href: "/ops?window=" + w, "aria-current": w === window ? "true" : undefined }, w === "168h" ? "7 days" : w))),
+      h("span.muted", `${when(o.from)} – ${when(o.to)}`),
+    ),
+    h(
+      "div.kpis",
+      kpi("Events stored", n(o.throughput.reduce((a: number, t: any) => a + t.events, 0))),
+      kpi("Rejected to dead letter", n(o.rejects.reduce((a: number, r: any) => a + r.count, 0))),
+      kpi("Ingest → queryable p95", lat ? (lat.p95_ms / 1000).toFixed(2) + " s" : "—"),
+      kpi("Consumer lag", lag.length ? n(lag.reduce((a: number, m: any) => a + m.value, 0)) : "—"),
+      kpi("SLA breaches", n(o.sla_breaches.reduce((a: number, r: any) => a + r.count, 0))),
+      kpi("Delivery failures", deliveredTotal + failedTotal ? `${n(failedTotal)} (${((failedTotal / (deliveredTotal + failedTotal)) * 100).toFixed(1)}%)` : "—"),
+    ),
+    h("div.grid",
+      h("section", h("h2", "Throughput by source and partner"), table(["Source", "Partner", "Events"], o.throughput.map((t: any) => [t.source || "—", t.supplier || "—", n(t.events)]), "No events in this window.")),
+      h("section", h("h2", "Rejects and dead letters by reason"), table(["Reason", "Field", "Channel", "Count", "Last"], o.rejects.map((r: any) => [r.reason, r.field || "—", r.channel, n(r.count), ago(r.last)]), "Nothing rejected in this window."),
+        can("GET", "/api/deadletter") ? h("p", h("a", { href: "/deadletter" }, "Open the dead letter")) : null),
+    ),
+    h("div.grid",
+      h("section", h("h2", "Ingest → queryable latency"), lat
+        ? h("dl.facts", h("dt", "Events"), h("dd", n(lat.events)), h("dt", "p50"), h("dd", lat.p50_ms.toFixed(0) + " ms"), h("dt", "p95"), h("dd", lat.p95_ms.toFixed(0) + " ms"), h("dt", "p99"), h("dd", lat.p99_ms.toFixed(0) + " ms"), h("dt", "max"), h("dd", lat.max_ms.toFixed(0) + " ms"))
+        : h("p.empty", "No events in this window."),
+        h("h2", "Consumer lag"), lag.length ? table(["Group and topic", "Messages behind"], metricRows(lag), "") : h("p.muted", "This process reads no Kafka topic (the lag is a metric of the collector processes).")),
+      h("section", h("h2", "SLA breaches by rule"), table(["Rule", "Opened"], o.sla_breaches.map((r: any) => [h("code", r.rule), n(r.count)]), "No SLA breaches in this window."),
+        h("h2", "Deliveries by target system"), table(["Target", "Delivered", "Failed"], o.deliveries.map((t: any) => [t.target, n(t.delivered), n(t.failed)]), "No deliveries in this window.")),
+    ),
+    h("section", h("h2", "Alert deliveries and ingest counters of this process"), alerts.length + ingest.length ? table(["Metric", "Value"], metricRows([...alerts, ...ingest]), "") : h("p.muted", "No such metrics in this process.")),
+  );
+}
+
+// ---------- tokens (admin) ----------
+
+async function renderTokens() {
+  const d = await get<{ tokens: any[] }>("/api/tokens");
+  const secretBox = h("div", { "aria-live": "polite" });
+  const make = (kind: "user" | "supplier") =>
+    h(
+      "form.inline",
+      { "aria-label": kind === "user" ? "New API token" : "New supplier token", onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const fd = new FormData(e.target as HTMLFormElement);
+        const v = (k: string) => String(fd.get(k) || "").trim();
+        const body: Record<string, unknown> = { name: v(kind + "-name"), ttl_hours: Number(v(kind + "-ttl") || 0) };
+        body[kind === "user" ? "login" : "supplier"] = v(kind + "-who");
+        try {
+          const r = await post<{ token: any; secret: string }>("/api/tokens", body);
+          await renderTokens();
+          clear(document.getElementById("secret")!, h("div.warn", "Copy the secret of ", h("strong", r.token.name), " now: it is shown once. ", h("code", { id: "secret-value" }, r.secret)));
+        } catch (x) {
+          showError(x);
+        }
+      } },
+      h("div.field", h("label", { for: kind + "-name" }, "Name"), h("input", { id: kind + "-name", name: kind + "-name", required: true, size: 14 })),
+      h("div.field", h("label", { for: kind + "-who" }, kind === "user" ? "Acts as login" : "Supplier id"), h("input", { id: kind + "-who", name: kind + "-who", required: true, size: 12 })),
+      h("div.field", h("label", { for: kind + "-ttl" }, "Expires after (hours, 0 = never)"), h("input", { id: kind + "-ttl", name: kind + "-ttl", type: "number", min: "0", value: "720", size: 6 })),
+      h("button.primary", { type: "submit" }, kind === "user" ? "Create API token" : "Create supplier token"),
+    );
+  const rows = (ts: any[]) =>
+    ts.length
+      ? h("table", h("thead", h("tr", h("th", "Name"), h("th", "For"), h("th", "Created"), h("th", "Expires"), h("th", "Last used"), h("th", "Status"), h("th", h("span.sr", "Revoke")))),
+          h("tbody", ts.map((t) => h("tr", { class: t.revoked ? "dim" : undefined },
+            h("td", h("strong", t.name), h("div.muted.small", "by " + t.created_by)),
+            h("td", t.supplier ? "supplier " + t.supplier : "user #" + t.user_id),
+            h("td.nowrap", when(t.created_at)),
+            h("td.nowrap", isZero(t.expires_at) ? "never" : when(t.expires_at)),
+            h("td.nowrap", isZero(t.last_used_at) ? "never" : ago(t.last_used_at)),
+            h("td", t.revoked ? badge("ignored", "revoked") : !isZero(t.expires_at) && Date.parse(t.expires_at) < Date.now() ? badge("ignored", "expired") : badge("done", "active")),
+            h("td", t.revoked ? null : h("button.small", { "aria-label": "Revoke token " + t.name, onclick: async () => {
+              if (!(await confirmed(`Revoke ${t.name}?`, "Calls with this token fail from now on. This cannot be undone.", "Revoke", true))) return;
+              await del("/api/tokens/" + t.id).then(() => { toast(`${t.name} revoked`); return render(); }).catch(showError);
+            } }, "Revoke"))))))
+      : h("p.empty", "None.");
+  page(
+    "/tokens",
+    h("h1", "API tokens"),
+    h("p.muted", "A user token acts with its user's role and scope; a supplier token reaches the supplier API for its own orders and invoices only. Secrets are stored hashed and shown once. Every change is audited."),
+    h("div", { id: "secret" }, secretBox),
+    h("h2", "User tokens"),
+    rows(d.tokens.filter((t) => !t.supplier)),
+    make("user"),
+    h("h2", "Supplier tokens"),
+    rows(d.tokens.filter((t) => t.supplier)),
+    make("supplier"),
+  );
+}
+
+// ---------- audit (admin) ----------
+
+async function renderAudit(params: URLSearchParams) {
+  const d = await get<{ entries: any[] }>("/api/audit");
+  const f = (params.get("q") ?? "").toLowerCase();
+  const es = f ? d.entries.filter((e) => [e.actor, e.action, e.target, e.remote_addr].some((x) => String(x ?? "").toLowerCase().includes(f))) : d.entries;
+  const search = h("input", { type: "search", id: "audit-q", value: params.get("q") ?? "", placeholder: "actor, action, target or address", "aria-label": "Filter the audit log", size: 30 }) as HTMLInputElement;
+  page(
+    "/audit",
+    h("div.pagehead", h("h1", "Audit log"), h("span.muted", `the latest ${d.entries.length} changes`)),
+    h("form.inline", { onsubmit: (e: Event) => { e.preventDefault(); go("/audit" + (search.value.trim() ? "?q=" + encodeURIComponent(search.value.trim()) : "")); } }, search, h("button", { type: "submit" }, "Filter")),
+    es.length
+      ? h("div.tablewrap", h("table.small", h("thead", h("tr", h("th", "When"), h("th", "Who"), h("th", "Action"), h("th", "Target"), h("th", "Detail"), h("th", "From"))),
+          h("tbody", es.map((e) => h("tr",
+            h("td.nowrap", { title: e.at }, when(e.at)),
+            h("td", h("strong", e.actor), h("div.muted.small", e.actor_kind)),
+            h("td", h("code", e.action)),
+            h("td", e.target ? (e.target.startsWith("exception/") ? h("a", { href: "/exceptions/" + e.target.slice(10) }, e.target) : e.target) : "—"),
+            h("td.detail", e.detail ? h("code.small", JSON.stringify(e.detail).slice(0, 200)) : "—"),
+            h("td.small", e.remote_addr, h("div.muted", (e.user_agent ?? "").slice(0, 40))))))))
+      : h("p.empty", f ? "No entry matches." : "Nothing audited yet."),
   );
 }

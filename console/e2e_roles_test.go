@@ -1,0 +1,148 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/kpi"
+)
+
+// axeViolation is one rule axe-core found broken on a page.
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any  `json:"target"`
+		HTML   string `json:"html"`
+	} `json:"nodes"`
+}
+
+// TestEveryRolesPagesInChromium signs in as each role, opens every page
+// the role has, keeps a screenshot of each in test-artifacts/console-roles
+// and checks each with axe-core (WCAG 2 A/AA rules): a serious or critical
+// violation fails the test. Pages must load without an error state.
+func TestEveryRolesPagesInChromium(t *testing.T) {
+	if !console.WebBuilt() {
+		t.Fatal("e2e: the web bundle is not built: cd console/web && npm ci && npm run build")
+	}
+	axe, err := os.ReadFile(filepath.Join("web", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatalf("e2e: axe-core is needed (cd console/web && npm ci): %v", err)
+	}
+	e := newEnv(t)
+	ctx := context.Background()
+	// The KPI API beside the console, as the service wires it, over rolled-up fixture facts.
+	kcfg := kpi.Config{}
+	kcfg.Defaults()
+	if _, err := kpi.NewRefresher(e.ch, e.chdb, kcfg, slog.New(slog.DiscardHandler), nil).RefreshAll(ctx, time.Now()); err != nil {
+		t.Fatalf("kpi refresh: %v", err)
+	}
+	r := gin.New()
+	kpi.NewHandler(kpi.NewQuerier(e.ch, e.chdb, kcfg, nil), kpi.HandlerOptions{Tenant: console.TenantOf}).Register(r, e.console.Guard(console.TenantWide...))
+	e.console.Register(r)
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	base := srv.URL
+
+	artifacts := artifactDir(t, "console-roles")
+	actx := browser(t)
+
+	x := e.ids["ack-missing-3"] // plant P01, supplier S2
+	pages := map[string][]string{
+		console.RoleExecutive:   {"/dashboard", "/dashboard?kpi=ack_cycle_hours&bucket=month", "/dashboard?kpi=otif&plant=P01", "/kpis"},
+		console.RoleProcurement: {"/dashboard", "/queue", fmt.Sprintf("/exceptions/%d", x), "/groups", "/plants", "/plants/P01", "/suppliers/S2", "/retries", "/routing", "/kpis"},
+		console.RolePlant:       {"/queue", fmt.Sprintf("/exceptions/%d", x), "/plants/P01", "/groups", "/kpis"},
+		console.RoleOncall:      {"/queue", "/retries", "/deadletter", "/ops", "/dashboard", "/kpis"},
+		console.RoleAdmin:       {"/users", "/tokens", "/audit", "/ops", "/dashboard"},
+	}
+	landing := map[string]string{console.RoleExecutive: "/dashboard", console.RoleProcurement: "/queue", console.RolePlant: "/queue", console.RoleOncall: "/queue", console.RoleAdmin: "/queue"}
+	for _, role := range []string{console.RoleExecutive, console.RoleProcurement, console.RolePlant, console.RoleOncall, console.RoleAdmin} {
+		t.Run(role, func(t *testing.T) {
+			bctx, cancel := chromedp.NewContext(actx) // a fresh tab and cookie jar per role
+			defer cancel()
+			if err := chromedp.Do(bctx); err != nil {
+				t.Fatalf("start chromium: %v", err)
+			}
+			ctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
+			defer cancel()
+			shot := func(name string) {
+				buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+				if err != nil {
+					t.Fatalf("screenshot %s: %v", name, err)
+				}
+				os.WriteFile(filepath.Join(artifacts, role+"-"+name+".png"), buf, 0o644)
+			}
+			poll := func(expr string) error {
+				_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second)))
+				return err
+			}
+			s := e.signIns[role]
+			if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`#login`)),
+				chromedp.SendKeys(chromedp.CSS(`#login`), s.Login), chromedp.SendKeys(chromedp.CSS(`#password`), s.Password),
+				chromedp.Click(chromedp.CSS(`form.signin button[type=submit]`))); err != nil {
+				t.Fatalf("sign in: %v", err)
+			}
+			if err := poll(fmt.Sprintf(`location.pathname === %q && !!document.querySelector('main h1')`, landing[role])); err != nil {
+				shot("landing-FAILED")
+				t.Fatalf("landing page is not %s: %v", landing[role], err)
+			}
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](string(axe))); err != nil {
+				t.Fatalf("load axe-core: %v", err)
+			}
+			for _, p := range pages[role] {
+				name := strings.Trim(strings.NewReplacer("/", "-", "?", "-", "&", "-", "=", "-").Replace(p), "-")
+				// Navigate inside the app (as a user clicking), so axe stays loaded.
+				if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](fmt.Sprintf(`history.pushState(null, "", %q); dispatchEvent(new PopStateEvent("popstate"))`, p))); err != nil {
+					t.Fatal(err)
+				}
+				loaded := `!!document.querySelector('main h1') && !document.querySelector('.loading') && !document.querySelector('main').innerText.includes('Loading')`
+				if err := poll(loaded); err != nil {
+					shot(name + "-FAILED")
+					t.Errorf("%s did not finish loading: %v", p, err)
+					continue
+				}
+				time.Sleep(150 * time.Millisecond) // charts draw after their data
+				shot(name)
+				state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('main h1')?.innerText ?? '') + ' | ' + [...document.querySelectorAll('main .error, #toast.error')].map(e => e.innerText).join(' ')`))
+				if strings.Contains(state, "could not be loaded") || strings.Contains(state, "Not for your role") || strings.Contains(state, "Not found") || strings.Contains(state, "| ") && len(strings.TrimSpace(strings.SplitN(state, "|", 2)[1])) > 0 {
+					t.Errorf("%s shows an error: %s", p, state)
+				}
+				res, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']}).then(r => JSON.stringify(r.violations))`, chromedp.EvalAwaitPromise))
+				if err != nil {
+					t.Fatalf("axe on %s: %v", p, err)
+				}
+				var vs []axeViolation
+				if err := json.Unmarshal([]byte(res), &vs); err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range vs {
+					if v.Impact != "serious" && v.Impact != "critical" {
+						continue
+					}
+					var where []string
+					for i, n := range v.Nodes {
+						if i == 3 {
+							where = append(where, fmt.Sprintf("… %d more", len(v.Nodes)-3))
+							break
+						}
+						where = append(where, fmt.Sprint(n.Target))
+					}
+					t.Errorf("%s: axe %s (%s): %s at %s", p, v.ID, v.Impact, v.Help, strings.Join(where, ", "))
+				}
+			}
+		})
+	}
+	t.Logf("screenshots in %s", artifacts)
+}
