@@ -509,12 +509,18 @@ func TestRunPacesAndNeverDatesInTheFuture(t *testing.T) {
 	backfilled := len(sink.evs)
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
+	runStart := time.Now()
 	if err := e.Run(ctx, 5000); err != nil {
 		t.Fatal(err)
 	}
+	// The pace is judged against the wall time Run really took: on a loaded
+	// machine the context's deadline is seen late, and each 50 ms tick that
+	// did pass may spend its 250 events (plus one tick's catch-up burst).
+	ran := time.Since(runStart)
+	most := int((ran.Seconds()+0.1)*5000) + 300
 	live := sink.evs[backfilled:]
-	if len(live) < 500 || len(live) > 2600 {
-		t.Fatalf("%d live events in 400 ms at 5000/s", len(live))
+	if len(live) < 500 || len(live) > most {
+		t.Fatalf("%d live events in %s at 5000/s (expected 500 to %d)", len(live), ran, most)
 	}
 	end := clock()
 	last := map[string]time.Time{}
