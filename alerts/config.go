@@ -23,8 +23,12 @@ type Config struct {
 	// ChannelInterval is the least time between two messages to one
 	// channel (Slack allows about one per second).
 	ChannelInterval time.Duration `yaml:"channel_interval"`
-	// MaxAttempts bounds the delivery attempts of one message.
+	// MaxAttempts bounds the delivery attempts of one message that were
+	// not rate limited (default 10).
 	MaxAttempts int `yaml:"max_attempts"`
+	// MaxDeliveryAge bounds how long one message is retried, rate limits
+	// included, from its first attempt (default 6h).
+	MaxDeliveryAge time.Duration `yaml:"max_delivery_age"`
 	// Poll is how often the loops look for work when not woken.
 	Poll time.Duration `yaml:"poll"`
 	// InFlightLease is how long a delivery attempt may take before another
@@ -100,6 +104,9 @@ func (c *Config) Defaults() {
 	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 10
+	}
+	if c.MaxDeliveryAge == 0 {
+		c.MaxDeliveryAge = 6 * time.Hour
 	}
 	if c.Poll == 0 {
 		c.Poll = 250 * time.Millisecond

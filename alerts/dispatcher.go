@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/supplywatch/supplywatch/postgres/pgerr"
 	"github.com/supplywatch/supplywatch/procure"
 	"github.com/supplywatch/supplywatch/sla"
 )
@@ -30,6 +31,7 @@ type Dispatcher struct {
 	actor     ExceptionActor
 	log       *slog.Logger
 	now       func() time.Time
+	metrics   *Metrics
 
 	wakeTick, wakeSend chan struct{}
 }
@@ -46,6 +48,8 @@ type Deps struct {
 	Calendars *sla.Calendars
 	Log       *slog.Logger
 	Now       func() time.Time // time.Now when nil
+	// Metrics records supplywatch_alerts_* (nothing when nil).
+	Metrics *Metrics
 }
 
 // New returns a Dispatcher; cfg is defaulted and validated.
@@ -78,9 +82,12 @@ func New(cfg Config, d Deps) (*Dispatcher, error) {
 	routes := map[string]*Route{}
 	tree.Walk(func(r *Route) { routes[r.ID] = r })
 	f := NewFeeder(d.Pool, d.Exceptions, cfg.Consumers)
+	f.log, f.metrics = d.Log, d.Metrics
+	sender := NewSender(d.Pool, d.Poster, cfg, d.Log)
+	sender.metrics = d.Metrics
 	return &Dispatcher{cfg: cfg, pool: d.Pool, tree: tree, routes: routes, feeder: f, feed: f.Consumer(ConsumerAlerts),
-		throttler: th, escalator: &Escalator{cals: d.Calendars}, sender: NewSender(d.Pool, d.Poster, cfg, d.Log),
-		store: d.Exceptions, actor: d.Actor, log: d.Log, now: d.Now,
+		throttler: th, escalator: &Escalator{cals: d.Calendars}, sender: sender,
+		store: d.Exceptions, actor: d.Actor, log: d.Log, now: d.Now, metrics: d.Metrics,
 		wakeTick: make(chan struct{}, 1), wakeSend: make(chan struct{}, 1)}, nil
 }
 
@@ -118,15 +125,39 @@ func (d *Dispatcher) Ingest(ctx context.Context, as []*Alert) error {
 
 // consume moves the alerts consumer's feed into the groups.
 func (d *Dispatcher) consume(ctx context.Context) (int, error) {
-	return d.feed.ClaimOutbox(ctx, 500, func(evs []*procure.OutboxEvent) error {
+	ingest := func(evs []*procure.OutboxEvent) error {
 		var as []*Alert
 		for _, ev := range evs {
 			if a := FromOutbox(ev); a != nil {
 				as = append(as, a)
 			}
 		}
-		return d.Ingest(ctx, as)
-	})
+		return pgerr.Classify(d.Ingest(ctx, as))
+	}
+	n, err := d.feed.ClaimOutbox(ctx, 500, ingest)
+	if class, _ := procure.Classify(err); err == nil || class != procure.FailDeterministic {
+		return n, err
+	}
+	// An event Postgres refuses would fail its batch for ever: take the
+	// feed one event at a time and drop (log, count) the one refused.
+	d.log.Warn("alert feed batch refused; taking it one event at a time", "err", err)
+	total := 0
+	for range 500 {
+		n, err := d.feed.ClaimOutbox(ctx, 1, func(evs []*procure.OutboxEvent) error {
+			err := ingest(evs)
+			if class, reason := procure.Classify(err); err != nil && class == procure.FailDeterministic {
+				d.log.Error("alert feed event dropped: it cannot be grouped", "outbox_id", evs[0].ID, "kind", evs[0].Kind, "reason", reason, "err", err)
+				d.metrics.drop(reason)
+				return nil
+			}
+			return err
+		})
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // Tick runs throttle, escalate and notify over the groups that may need a
@@ -181,19 +212,32 @@ func (d *Dispatcher) Tick(ctx context.Context, now time.Time) (int, error) {
 // returns when every loop has stopped.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	// Each loop retries a failed round (Postgres down, Slack unreachable)
+	// with backoff from Poll up to 5s; a deterministic failure of one item
+	// is settled inside the round (recorded failed, dropped), never
+	// retried here for ever.
 	loop := func(name string, wake chan struct{}, f func() (int, error)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			wait := d.cfg.Poll
 			for ctx.Err() == nil {
 				n, err := f()
 				if err != nil && ctx.Err() == nil {
-					d.log.Error("alerts "+name, "err", err)
+					class, _ := procure.Classify(pgerr.Classify(err))
+					d.metrics.loopError(name, class)
+					d.log.Error("alerts "+name, "class", class, "retry_in", wait, "err", err)
 				}
 				if n > 0 && err == nil {
+					wait = d.cfg.Poll
 					continue
 				}
-				t := time.NewTimer(d.cfg.Poll)
+				if err != nil {
+					wait = min(wait*2, max(5*time.Second, d.cfg.Poll))
+				} else {
+					wait = d.cfg.Poll
+				}
+				t := time.NewTimer(wait)
 				select {
 				case <-ctx.Done():
 				case <-wake:

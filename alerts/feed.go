@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,6 +24,8 @@ type Feeder struct {
 	pool      *pgxpool.Pool
 	src       OutboxClaimer
 	consumers []string
+	log       *slog.Logger
+	metrics   *Metrics
 }
 
 // ConsumerAlerts is the feed consumer of the alert pipeline.
@@ -56,12 +59,20 @@ func (f *Feeder) Once(ctx context.Context, limit int) (int, error) {
 
 // Consumer returns the feed of one consumer, with the ClaimOutbox method
 // of the outbox: the kpi Mirror reads Consumer("clickhouse").
-func (f *Feeder) Consumer(name string) *FeedConsumer { return &FeedConsumer{pool: f.pool, name: name} }
+func (f *Feeder) Consumer(name string) *FeedConsumer {
+	log := f.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &FeedConsumer{pool: f.pool, name: name, log: log, metrics: f.metrics}
+}
 
 // FeedConsumer is one consumer's view of the feed.
 type FeedConsumer struct {
-	pool *pgxpool.Pool
-	name string
+	pool    *pgxpool.Pool
+	name    string
+	log     *slog.Logger
+	metrics *Metrics
 }
 
 // ClaimOutbox hands up to limit pending events, oldest first, to fn and
@@ -85,20 +96,25 @@ func (c *FeedConsumer) ClaimOutbox(ctx context.Context, limit int, fn func([]*pr
 			}
 			ev := new(procure.OutboxEvent)
 			if err := json.Unmarshal(b, ev); err != nil {
-				rows.Close()
-				return fmt.Errorf("feed event %d: %w", id, err)
+				// It will never decode: drop it rather than stop the feed.
+				c.log.Error("alert feed event dropped: it does not decode", "consumer", c.name, "outbox_id", id, "err", err)
+				c.metrics.drop("decode")
+				ids = append(ids, id)
+				continue
 			}
 			ev.ID = id
 			evs, ids = append(evs, ev), append(ids, id)
 		}
 		rows.Close()
-		if len(evs) == 0 {
+		if len(ids) == 0 {
 			return nil
 		}
-		if err := fn(evs); err != nil {
-			return err
+		if len(evs) > 0 {
+			if err := fn(evs); err != nil {
+				return err
+			}
 		}
-		n = len(evs)
+		n = len(ids)
 		_, err = tx.Exec(ctx, `DELETE FROM alert_feed_pending WHERE consumer = $1 AND outbox_id = ANY($2)`, c.name, ids)
 		return err
 	})

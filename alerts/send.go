@@ -19,12 +19,20 @@ import (
 // each channel gets at most one message per ChannelInterval across all
 // processes (alert_channels); failures back off exponentially, a 429 waits
 // its Retry-After.
+//
+// Failures are classified: a 429 (rate_limited) and a 5xx or network error
+// (unavailable) are transient and retried; a Slack error retrying cannot
+// fix (ErrPermanent: channel_not_found, invalid_blocks, any other 4xx) is
+// deterministic and recorded as a failed delivery at once. Nothing retries
+// forever: a delivery fails (exhausted) after MaxAttempts attempts that
+// were not rate limited, or once its first attempt is MaxDeliveryAge old.
 type Sender struct {
 	pool      *pgxpool.Pool
 	poster    Poster
 	cfg       Config
 	publicURL string
 	log       *slog.Logger
+	metrics   *Metrics
 
 	sent, retried, failed atomic.Int64
 }
@@ -47,6 +55,7 @@ type claimed struct {
 	kind, body  string
 	attempts    int
 	attempted   time.Time // the first attempt, if any
+	created     time.Time
 }
 
 // claim marks up to one due delivery per channel in flight.
@@ -54,7 +63,7 @@ func (s *Sender) claim(ctx context.Context, now time.Time) ([]claimed, error) {
 	var out []claimed
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT d.id, coalesce(d.group_id, 0), coalesce(g.channel, d.channel), d.kind, d.body, d.attempts,
-				coalesce(d.attempted_at, 'epoch')
+				coalesce(d.attempted_at, 'epoch'), d.created_at
 			FROM alert_deliveries d LEFT JOIN alert_groups g ON g.id = d.group_id
 			WHERE d.status = 'pending' AND d.next_at <= $1 AND (d.in_flight_at IS NULL OR d.in_flight_at < $2)
 			  AND NOT EXISTS (SELECT 1 FROM alert_deliveries e WHERE e.group_id = d.group_id AND e.status = 'pending' AND e.id < d.id)
@@ -65,7 +74,7 @@ func (s *Sender) claim(ctx context.Context, now time.Time) ([]claimed, error) {
 		var cands []claimed
 		for rows.Next() {
 			var c claimed
-			if err := rows.Scan(&c.id, &c.groupID, &c.channel, &c.kind, &c.body, &c.attempts, &c.attempted); err != nil {
+			if err := rows.Scan(&c.id, &c.groupID, &c.channel, &c.kind, &c.body, &c.attempts, &c.attempted, &c.created); err != nil {
 				rows.Close()
 				return err
 			}
@@ -168,6 +177,7 @@ func (s *Sender) deliver(ctx context.Context, c claimed, now time.Time) error {
 
 func (s *Sender) done(ctx context.Context, c claimed, ts string) error {
 	s.sent.Add(1)
+	s.metrics.delivered(c.created, time.Now())
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE alert_deliveries SET status = 'sent', slack_ts = $2, sent_at = now(), in_flight_at = NULL, last_error = ''
 			WHERE id = $1`, c.id, ts); err != nil {
@@ -188,17 +198,31 @@ func (s *Sender) failed_(ctx context.Context, c claimed, now time.Time, cause er
 	}
 	var ra RetryAfterError
 	wait := min(time.Second<<min(c.attempts, 9), 5*time.Minute)
+	class, reason := "transient", "unavailable"
 	if errors.As(cause, &ra) {
 		wait = max(ra.RetryAfter(), time.Second)
+		reason = "rate_limited"
 	}
-	if errors.Is(cause, ErrPermanent) || (c.attempts >= s.cfg.MaxAttempts && ra == nil) {
+	first := c.attempted
+	if first.IsZero() {
+		first = now
+	}
+	switch {
+	case errors.Is(cause, ErrPermanent):
+		class, reason = "deterministic", "rejected"
+	case c.attempts >= s.cfg.MaxAttempts && ra == nil, now.Add(wait).Sub(first) > s.cfg.MaxDeliveryAge:
+		reason = "exhausted"
+	}
+	gaveUp := class == "deterministic" || reason == "exhausted"
+	s.metrics.failure(class, reason, gaveUp)
+	if gaveUp {
 		s.failed.Add(1)
-		s.log.Error("slack delivery failed", "delivery", c.id, "channel", c.channel, "kind", c.kind, "attempts", c.attempts, "err", cause)
+		s.log.Error("slack delivery failed", "delivery", c.id, "channel", c.channel, "kind", c.kind, "attempts", c.attempts, "class", class, "reason", reason, "err", cause)
 		_, err := s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', in_flight_at = NULL, last_error = $2 WHERE id = $1`, c.id, cause.Error())
 		return err
 	}
 	s.retried.Add(1)
-	s.log.Warn("slack delivery retry", "delivery", c.id, "channel", c.channel, "in", wait, "err", cause)
+	s.log.Warn("slack delivery retry", "delivery", c.id, "channel", c.channel, "in", wait, "reason", reason, "err", cause)
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE alert_deliveries SET next_at = $2, in_flight_at = NULL, last_error = $3 WHERE id = $1`,
 			c.id, now.Add(wait), cause.Error()); err != nil {

@@ -34,7 +34,7 @@ func (a *App) runAnalytics(ctx context.Context, g *errgroup.Group) error {
 		a.cfg.Alerts.Consumers = append(a.cfg.Alerts.Consumers, "clickhouse")
 		d, err := alerts.New(a.cfg.Alerts, alerts.Deps{
 			Pool: a.pg.Pool, Exceptions: a.exceptions, Poster: slack.NewPoster(a.cfg.Slack),
-			Calendars: a.ruleSet.Calendars, Log: a.log.With("component", "alerts"),
+			Calendars: a.ruleSet.Calendars, Log: a.log.With("component", "alerts"), Metrics: alerts.NewMetrics(a.registry),
 		})
 		if err != nil {
 			return fmt.Errorf("alerts: %w", err)

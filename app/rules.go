@@ -48,6 +48,7 @@ func (a *App) startRules() error {
 func (a *App) runRules(ctx context.Context, g *errgroup.Group) error {
 	state := postgres.NewStateStore(a.pg)
 	sched := sla.New(a.cfg.SLA, state, a.log.With("component", "sla"), nil)
+	sched.UseMetrics(sla.NewMetrics(a.registry))
 	engine := rules.NewEngine(state, a.evaluator, sched, a.log.With("component", "rules"), nil)
 	// The retry worker sees message.failed / message.delivered through the
 	// rules engine (same consumer group, same transaction), so the rules

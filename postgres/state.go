@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/supplywatch/supplywatch/postgres/pgerr"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -39,7 +40,7 @@ func (s *StateStore) InTx(ctx context.Context, f func(tx procure.StateTx) error)
 	for attempt := 0; ; attempt++ {
 		err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error { return f(&stateTx{tx: tx}) })
 		if err == nil || !retryable(err) || attempt >= s.MaxRetries || ctx.Err() != nil {
-			return classify(err)
+			return pgerr.Classify(err)
 		}
 		time.Sleep(time.Duration(attempt+1) * 10 * time.Millisecond)
 	}

@@ -90,7 +90,11 @@ type Scheduler struct {
 	OnFire func(due []time.Time, firedAt time.Time)
 	// deferred evaluates due deferred rule evaluations (the rules engine).
 	deferred DeferredFirer
+	metrics  *Metrics
 }
+
+// UseMetrics records to m (supplywatch_sla_*). Call before Run.
+func (s *Scheduler) UseMetrics(m *Metrics) { s.metrics = m }
 
 // DeferredFirer evaluates deferred rule evaluations (timers with
 // procure.GracePrefix) that are due, in the firing transaction: it changes
@@ -354,7 +358,11 @@ func raiseAll(ctx context.Context, xtx procure.ExceptionTx, cs []*procure.Except
 }
 
 // FireDue fires every timer due at now, in batches, and returns how many
-// timers it claimed.
+// timers it claimed. A batch that fails deterministically (a timer whose
+// exception the store refuses) is fired one timer at a time, and a timer
+// that fails alone is ended (cancelled, logged, counted) so that it does
+// not stop every later timer; a transient failure is returned for the
+// caller to retry.
 func (s *Scheduler) FireDue(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for {
@@ -363,9 +371,15 @@ func (s *Scheduler) FireDue(ctx context.Context, now time.Time) (int, error) {
 			breached, err = s.Fire(ctx, tx, ts, now)
 			return err
 		})
+		if class, _ := procure.Classify(err); err != nil && class == procure.FailDeterministic {
+			s.log.Warn("sla timers refused as a batch; firing them one at a time", "err", err)
+			n, breached, err = s.fireSingly(ctx, now, s.cfg.BatchSize)
+		}
 		if err != nil {
+			s.metrics.failure(err)
 			return total, fmt.Errorf("sla fire: %w", err)
 		}
+		s.metrics.fired_(n, breached, s.now())
 		total += n
 		if s.OnFire != nil && len(breached) > 0 {
 			s.OnFire(breached, s.now())
@@ -374,6 +388,47 @@ func (s *Scheduler) FireDue(ctx context.Context, now time.Time) (int, error) {
 			return total, nil
 		}
 	}
+}
+
+// fireSingly fires up to limit due timers one transaction each; a timer
+// that fails deterministically is ended in a transaction of its own.
+func (s *Scheduler) fireSingly(ctx context.Context, now time.Time, limit int) (int, []time.Time, error) {
+	var all []time.Time
+	total := 0
+	for range limit {
+		var breached []time.Time
+		var key string
+		n, err := s.store.FireDueTimers(ctx, now, 1, func(tx procure.StateTx, ts []*procure.Timer) (err error) {
+			key = ts[0].Tenant + "|" + ts[0].SLA + "|" + ts[0].Subject
+			breached, err = s.Fire(ctx, tx, ts, now)
+			return err
+		})
+		if class, reason := procure.Classify(err); err != nil && class == procure.FailDeterministic {
+			cause := err
+			n, err = s.store.FireDueTimers(ctx, now, 1, func(tx procure.StateTx, ts []*procure.Timer) error {
+				t := ts[0]
+				if t.Tenant+"|"+t.SLA+"|"+t.Subject != key { // another process took it
+					var err error
+					breached, err = s.Fire(ctx, tx, ts, now)
+					return err
+				}
+				s.log.Error("sla timer ended: its firing is refused", "tenant", t.Tenant, "sla", t.SLA, "subject", t.Subject, "reason", reason, "err", cause)
+				s.metrics.dropped(reason)
+				t.State, t.FiredAt = procure.TimerCancelled, now
+				t.Schedule()
+				return tx.SaveTimers(ctx, ts)
+			})
+		}
+		if err != nil {
+			return total, all, err
+		}
+		total += n
+		all = append(all, breached...)
+		if n == 0 {
+			break
+		}
+	}
+	return total, all, nil
 }
 
 // Now is the scheduler's clock: event time while events flow (see
@@ -393,19 +448,26 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.log.Info("sla scheduler running", "poll", s.cfg.PollInterval)
 	t := time.NewTimer(0)
 	defer t.Stop()
+	var failing time.Duration
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
+		wait := s.cfg.PollInterval
 		if _, err := s.FireDue(ctx, s.Now(ctx)); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			s.log.Error("sla scheduler", "err", err)
+			// Transient (Postgres away): back off up to 5s, then again.
+			failing = min(max(failing*2, s.cfg.PollInterval), max(5*time.Second, s.cfg.PollInterval))
+			wait = failing
+			s.log.Error("sla scheduler", "retry_in", wait, "err", err)
+			t.Reset(wait)
+			continue
 		}
-		wait := s.cfg.PollInterval
+		failing = 0
 		if next, err := s.store.NextFireAt(ctx); err == nil && !next.IsZero() {
 			if d := next.Sub(s.Now(ctx)); d < wait {
 				wait = max(d, time.Millisecond)

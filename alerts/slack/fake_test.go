@@ -37,6 +37,9 @@ type fakeSlack struct {
 	seq      int
 	limitFor int // answer the next n posts with 429
 	retryAft string
+	fail5xx  int             // answer the next n posts with 503
+	cutAfter int             // take the next n posts, then cut the connection unanswered
+	gone     map[string]bool // channels that answer channel_not_found
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
@@ -65,10 +68,29 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusTooManyRequests)
 			return
 		}
+		if f.fail5xx > 0 {
+			f.fail5xx--
+			f.calls = append(f.calls, call{Method: "503"})
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		if f.gone[c.Channel] {
+			f.calls = append(f.calls, call{Method: "channel_not_found", Channel: c.Channel})
+			json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "channel_not_found"})
+			return
+		}
 		f.calls = append(f.calls, c)
 		f.seq++
 		ts := fmt.Sprintf("1700000000.%06d", f.seq)
 		f.msgs[c.Channel] = append(f.msgs[c.Channel], message{TS: ts, ThreadTS: c.ThreadTS, Text: c.Text, Metadata: c.Metadata})
+		if f.cutAfter > 0 {
+			// Slack took it and went away before answering (a restart).
+			f.cutAfter--
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
 		json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": c.Channel, "ts": ts})
 	case "chat.update":
 		f.calls = append(f.calls, c)

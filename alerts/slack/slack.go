@@ -86,6 +86,17 @@ func classify(err error) error {
 	if errors.As(err, &se) && permanentErrors[se.Err] {
 		return fmt.Errorf("%w: %v", alerts.ErrPermanent, err)
 	}
+	// An HTTP status: 429 without Retry-After waits a default; any other
+	// 4xx is a request Slack will refuse again; 5xx is retried.
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		switch {
+		case sc.Code == 429:
+			return &retryAfter{err: err, d: 5 * time.Second}
+		case sc.Code >= 400 && sc.Code < 500:
+			return fmt.Errorf("%w: %v", alerts.ErrPermanent, err)
+		}
+	}
 	return err
 }
 

@@ -1,6 +1,10 @@
-package postgres
+// Package pgerr classifies Postgres and pgx errors into the failure classes
+// of procure.Classify, for every user of a pgx pool (the postgres adapter,
+// the alert pipeline). It leaves what to do about a failure to its caller.
+package pgerr
 
 import (
+	"context"
 	"errors"
 	"net"
 
@@ -8,10 +12,10 @@ import (
 	"github.com/supplywatch/supplywatch/procure"
 )
 
-// classify marks err with its failure class (procure.Classify) by the
+// Classify marks err with its failure class (procure.Classify) by the
 // SQLSTATE class of a server error, or as transient when the server could
 // not be reached or answered too late. Errors classified already are kept.
-func classify(err error) error {
+func Classify(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -44,7 +48,7 @@ func classify(err error) error {
 	var ne net.Error
 	var conn *pgconn.ConnectError
 	switch {
-	case pgconn.Timeout(err):
+	case pgconn.Timeout(err), errors.Is(err, context.DeadlineExceeded):
 		return procure.Transient("timeout", err)
 	case errors.As(err, &conn), errors.As(err, &ne), pgconn.SafeToRetry(err):
 		return procure.Transient("unavailable", err)
