@@ -96,7 +96,7 @@ func badSetsX12(n int) []byte {
 	b.WriteString("ISA*00*          *00*          *12*4405197800     *01*999999999      *101127*1719*U*00400*000003438*0*P*>~\n")
 	b.WriteString("GS*PO*4405197800*999999999*20101127*1719*1421*X*004010~\n")
 	for i := 1; i <= n; i++ {
-		fmt.Fprintf(&b, "ST*850*%04d~BEG*00*SA*%d**20101127~DTM*002*20101214~PO1*1*1*QQ*1~SE*5*%04d~", i%10000, i, i%10000)
+		fmt.Fprintf(&b, "ST*850*%04d~BEG*00*SA*%d**20101127~DTM*002*20101214~PO1*1*0*QQ*1~SE*5*%04d~", i%10000, i, i%10000)
 	}
 	fmt.Fprintf(&b, "GE*%d*1421~\nIEA*1*000003438~\n", n)
 	return b.Bytes()
