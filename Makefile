@@ -72,7 +72,8 @@ bench: build
 	$(GO) test -run '^$$' -bench Timers -benchtime 1x ./sla/slabench/ | ./scripts/benchfmt
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./b2b/x12/ ./b2b/edifact/ ./b2b/mapping/ | ./scripts/benchfmt
 	$(GO) test -run 'Latency' -v ./alerts/slack/ | grep -E '^[a-z_0-9]+: '
-	$(GO) test -run '^$$' -bench Dashboard -benchtime 1x -timeout 90m ./kpi/ | grep -E '^[a-z_0-9]+: '
+	SUPPLYWATCH_BENCH_EVENTS=5000000 $(GO) test -run '^$$' -bench Dashboard -benchtime 1x -timeout 90m ./kpi/ | grep -E '^[a-z_0-9]+: '
+	SUPPLYWATCH_BENCH_EVENTS=50000000 $(GO) test -run '^$$' -bench Dashboard -benchtime 1x -timeout 120m ./kpi/ | grep -E '^[a-z_0-9]+: '
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./console/ | ./scripts/benchfmt
 
 clean:

@@ -16,6 +16,14 @@ import (
 // technical deliveries, 15 events in all. The materialized views fill the
 // fact tables as for real traffic. It is for benchmarks.
 func GenerateEvents(ctx context.Context, conn driver.Conn, db string, n int, end time.Time) error {
+	return GeneratePOs(ctx, conn, db, n, end, 0, max(n/15, 1))
+}
+
+// GeneratePOs inserts the events of POs [first, last) of the GenerateEvents
+// history of about n events: a history without its newest POs, and then
+// their events as new traffic (POs released in the last days before end,
+// at different stages of their chains).
+func GeneratePOs(ctx context.Context, conn driver.Conn, db string, n int, end time.Time, first, last int) error {
 	pos := max(n/15, 1)
 	span := int64(2 * 365 * 24 * 3600)
 	e := end.Unix()
@@ -49,7 +57,7 @@ func GenerateEvents(ctx context.Context, conn driver.Conn, db string, n int, end
 			fmt.Sprintf(`'{"message_id":"x","target":"%s","error_class":"%s"}'`, []string{"erp", "portal", "wms", "ap"}[m%4], map[bool]string{true: "timeout", false: ""}[m == 7])))
 	}
 	for _, s := range stmts {
-		q := ins + common + " " + s + fmt.Sprintf(" FROM numbers(%d)", pos)
+		q := ins + common + " " + s + fmt.Sprintf(" FROM numbers(%d, %d)", first, max(last-first, 0))
 		if err := conn.Exec(ctx, q); err != nil {
 			return fmt.Errorf("generate events: %w\n%s", err, q)
 		}

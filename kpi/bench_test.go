@@ -1,49 +1,171 @@
 package kpi
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// BenchmarkDashboard prints the executive dashboard figures over
-// SUPPLYWATCH_BENCH_EVENTS generated events (default 50,000,000):
+// BenchmarkDashboard prints the KPI figures over SUPPLYWATCH_BENCH_EVENTS
+// generated events (default 50,000,000), as `name: value unit`:
 //
-//	go test ./kpi -run '^$' -bench Dashboard -benchtime 1x -timeout 90m
+//	SUPPLYWATCH_BENCH_EVENTS=5000000 go test ./kpi -run '^$' -bench Dashboard -benchtime 1x -timeout 90m
+//
+// the first full build of the rollup (wall time and the ClickHouse server's
+// CPU: the embedded server's child process), then a steady refresh after
+// five minutes of traffic at 1,000 events/s (300,000 events: the chains of
+// the newest POs, held back from the history), and the executive
+// dashboard's query latency when quiet, during the build and during the
+// refresh. The build logs its progress on stderr.
 func BenchmarkDashboard(b *testing.B) {
 	n, _ := strconv.Atoi(os.Getenv("SUPPLYWATCH_BENCH_EVENTS"))
 	if n == 0 {
 		n = 50_000_000
 	}
-	t := b
-	conn, db := migrated(t)
+	label := fmt.Sprintf("kpi_%d", n)
+	if n%1_000_000 == 0 {
+		label = fmt.Sprintf("kpi_%dm", n/1_000_000)
+	}
+	fig := func(name string, v float64, unit string) { fmt.Printf("%s_%s: %.1f %s\n", label, name, v, unit) }
+	conn, db := migrated(b)
 	ctx := context.Background()
-	end := time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)
+	now := time.Now().UTC()
+	end := day(now)
 	if err := SyncCalendars(ctx, conn, db, nil, end.AddDate(-3, 0, 0), end.AddDate(1, 0, 0)); err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
+	server := serverCPU(b)
+
+	const traffic = 300_000 // 5 minutes at 1,000 events/s
+	pos := max(n/15, 1)
+	held := traffic / 15
 	t0 := time.Now()
-	if err := GenerateEvents(ctx, conn, db, n, end); err != nil {
-		t.Fatal(err)
+	if err := GeneratePOs(ctx, conn, db, n, end, 0, pos-held); err != nil {
+		b.Fatal(err)
 	}
-	gen := time.Since(t0)
+	fig("generate", time.Since(t0).Seconds(), "s")
 	var stored uint64
 	conn.QueryRow(ctx, "SELECT count() FROM "+db+".events").Scan(&stored)
+	fig("events", float64(stored), "events")
+
+	// The history went in as a few huge inserts; real traffic would not
+	// put millions of rows in the seconds before the build that the next
+	// refresh reads again (Refresher.overlap).
+	time.Sleep(16 * time.Second)
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: benchLogLevel()}))
+	r := NewRefresher(conn, db, Config{}, log, nil)
+	q := NewQuerier(conn, db, Config{}, func() time.Time { return end })
+	measure := func(name string, asOf time.Time) Report {
+		reads := readWhile(ctx, q, end)
+		cpu0 := server()
+		t0 := time.Now()
+		rep, err := r.Refresh(ctx, asOf)
+		took := time.Since(t0)
+		cpu := server() - cpu0
+		ds := reads()
+		if err != nil {
+			b.Fatalf("%s: %v", name, err)
+		}
+		fig(name, took.Seconds(), "s")
+		fig(name+"_server_cpu", cpu.Seconds(), "cpu-s")
+		fig(name+"_pieces", float64(rep.Pieces), "pieces")
+		fig(name+"_months", float64(len(rep.Months)), "months")
+		if len(ds) > 0 {
+			fig(name+"_dashboard_p95", float64(Percentile(ds, 0.95).Microseconds())/1000, "ms")
+		}
+		return rep
+	}
+	measure("full_build", end)
+
 	t0 = time.Now()
-	if _, err := NewRefresher(conn, db, Config{}, discard, nil).RefreshAll(ctx, end); err != nil {
-		t.Fatal(err)
+	if err := GeneratePOs(ctx, conn, db, n, end, pos-held, pos); err != nil {
+		b.Fatal(err)
 	}
-	refresh := time.Since(t0)
-	ds, err := DashboardQueries(ctx, NewQuerier(conn, db, Config{}, func() time.Time { return end }), "bench", end, 10)
+	fig("traffic_insert", time.Since(t0).Seconds(), "s")
+	rep := measure("steady_refresh", end.Add(5*time.Minute))
+	fig("steady_refresh_touched", float64(rep.Touched), "keys")
+
+	ds, err := DashboardQueries(ctx, q, "bench", end, 10)
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
-	fmt.Printf("kpi_bench_events: %d events\n", stored)
-	fmt.Printf("kpi_bench_generate: %.1f s\n", gen.Seconds())
-	fmt.Printf("kpi_rollup_refresh_all: %.1f s\n", refresh.Seconds())
-	fmt.Printf("kpi_dashboard_query_p50: %.1f ms\n", float64(Percentile(ds, 0.5).Microseconds())/1000)
-	fmt.Printf("kpi_dashboard_query_p95: %.1f ms\n", float64(Percentile(ds, 0.95).Microseconds())/1000)
+	fig("dashboard_query_p50", float64(Percentile(ds, 0.5).Microseconds())/1000, "ms")
+	fig("dashboard_query_p95", float64(Percentile(ds, 0.95).Microseconds())/1000, "ms")
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		f := strings.Fields(string(la))
+		v, _ := strconv.ParseFloat(f[0], 64)
+		fig("load_average_1m", v, "")
+	}
+}
+
+// readWhile runs the dashboard's queries in a loop until the returned
+// function is called, which returns their durations.
+func readWhile(ctx context.Context, q *Querier, end time.Time) func() []time.Duration {
+	ctx, cancel := context.WithCancel(ctx)
+	var mu sync.Mutex
+	var all []time.Duration
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			ds, err := DashboardQueries(ctx, q, "bench", end, 1)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			all = append(all, ds...)
+			mu.Unlock()
+		}
+	}()
+	return func() []time.Duration {
+		cancel()
+		<-done
+		return all
+	}
+}
+
+// serverCPU returns a reader of the CPU time (user + system) of the
+// embedded ClickHouse server: the child process the test binary started.
+func serverCPU(b *testing.B) func() time.Duration {
+	b.Helper()
+	self := os.Getpid()
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range stats {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
+		if ppid, _ := strconv.Atoi(f[1]); ppid == self {
+			return func() time.Duration {
+				raw, err := os.ReadFile(p)
+				if err != nil {
+					b.Fatalf("server cpu: %v", err)
+				}
+				f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
+				utime, _ := strconv.ParseInt(f[11], 10, 64)
+				stime, _ := strconv.ParseInt(f[12], 10, 64)
+				return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+			}
+		}
+	}
+	b.Fatal("server cpu: no embedded ClickHouse child process (SUPPLYWATCH_TEST_CLICKHOUSE points elsewhere?)")
+	return nil
+}
+
+// benchLogLevel is Debug (each piece's time) with SUPPLYWATCH_BENCH_DEBUG set.
+func benchLogLevel() slog.Level {
+	if os.Getenv("SUPPLYWATCH_BENCH_DEBUG") != "" {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }

@@ -54,7 +54,10 @@ type Config struct {
 	// the statement timeout of one piece (keep it under the connection's
 	// read timeout); PieceAttempts bounds the attempts of a piece failing
 	// for a transient reason, PieceBackoff the wait before the next.
-	PieceRows     int           `yaml:"piece_rows"`
+	PieceRows int `yaml:"piece_rows"`
+	// PieceKeys is about how many touched keys (POs, ASNs, …) one piece
+	// of an incremental refresh recomputes.
+	PieceKeys     int           `yaml:"piece_keys"`
 	PieceTimeout  time.Duration `yaml:"piece_timeout"`
 	PieceAttempts int           `yaml:"piece_attempts"`
 	PieceBackoff  time.Duration `yaml:"piece_backoff"`
@@ -99,7 +102,10 @@ func (c *Config) Defaults() {
 		c.CalendarYears = 6
 	}
 	if c.PieceRows == 0 {
-		c.PieceRows = 1_000_000
+		c.PieceRows = 200_000
+	}
+	if c.PieceKeys == 0 {
+		c.PieceKeys = 50_000
 	}
 	if c.PieceTimeout == 0 {
 		c.PieceTimeout = 50 * time.Second
@@ -127,8 +133,8 @@ func (c *Config) Validate() error {
 		return errors.New("kpi: day tolerances must not be negative")
 	case c.RefreshMonths < 0:
 		return errors.New("kpi.refresh_months: must not be negative")
-	case c.PieceRows < 0:
-		return errors.New("kpi.piece_rows: must not be negative")
+	case c.PieceRows < 0 || c.PieceKeys < 0:
+		return errors.New("kpi: piece_rows and piece_keys must not be negative")
 	case c.PieceTimeout < 0 || c.PieceBackoff < 0 || c.StaleAfter < 0:
 		return errors.New("kpi: piece_timeout, piece_backoff and stale_after must not be negative")
 	case c.PieceAttempts < 0 || c.PieceAttempts > 10:

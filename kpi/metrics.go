@@ -115,5 +115,15 @@ func transient(err error) bool {
 	return errors.Is(err, errTransient)
 }
 
+// timedOut tells whether err is a statement timeout (the piece may be too
+// big for it).
+func timedOut(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ex *chgo.Exception
+	return errors.As(err, &ex) && (ex.Code == 159 || ex.Code == 160 || ex.Code == 209)
+}
+
 // errTransient marks an error as transient (wrap it with %w).
 var errTransient = errors.New("transient")

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -64,7 +65,7 @@ func NewRefresher(conn driver.Conn, db string, cfg Config, log *slog.Logger, now
 	if now == nil {
 		now = time.Now
 	}
-	return &Refresher{conn: conn, db: db, cfg: cfg, log: log, now: now, trigger: make(chan struct{}, 1), overlap: time.Minute}
+	return &Refresher{conn: conn, db: db, cfg: cfg, log: log, now: now, trigger: make(chan struct{}, 1), overlap: 15 * time.Second}
 }
 
 // WithMetrics makes the Refresher report to m and returns it.
@@ -268,7 +269,8 @@ func (r *Refresher) build(ctx context.Context, st *refreshState, asOf time.Time)
 	for _, f := range families {
 		fams[f.name] = f
 	}
-	for i, p := range b.Pieces {
+	for i := 0; i < len(b.Pieces); i++ {
+		p := b.Pieces[i]
 		if slices.Contains(b.Done, p.Name) {
 			continue
 		}
@@ -279,9 +281,26 @@ func (r *Refresher) build(ctx context.Context, st *refreshState, asOf time.Time)
 		if !ok {
 			return rep, fmt.Errorf("kpi build: unknown family %q in state", p.Family)
 		}
-		err := r.piece(ctx, &rep, "entities/"+p.Name, func(ctx context.Context) error {
+		// A piece too big for the statement timeout is split in two,
+		// and the halves are done next.
+		split := func() bool {
+			halves, ok := r.split(ctx, f, p)
+			if ok {
+				b.Pieces = slices.Insert(slices.Delete(b.Pieces, i, i+1), i, halves...)
+				i--
+				r.log.Info("kpi build piece split", "piece", p.Name, "into", len(halves))
+			}
+			return ok
+		}
+		err := r.pieceSplit(ctx, &rep, "entities/"+p.Name, func(ctx context.Context) error {
 			return r.writeEntities(ctx, f, p.Filter, "", b.AsOf, b.Version)
-		})
+		}, split)
+		if errors.Is(err, errSplit) {
+			if err := r.saveState(ctx, st); err != nil {
+				return rep, err
+			}
+			continue
+		}
 		if err != nil {
 			continue
 		}
@@ -425,10 +444,39 @@ FROM %[1]s.kpi_entities FINAL
 WHERE family = '%[3]s' AND %[4]s AND version < %[2]d`, r.db, 2*v, f.name, entityFilter))
 }
 
-// entityKeyFilter is the condition on kpi_entities of the entities of f
-// whose keys are in the touched table.
-func entityKeyFilter(f family, touched string) string {
-	return "(tenant, ekey) IN (SELECT tenant, key FROM " + touched + " WHERE family = '" + f.key + "')"
+// entityKeyFilter is the condition on kpi_entities of the entities whose
+// keys are keys (see touchedKeys).
+func entityKeyFilter(keys string) string {
+	return "(tenant, ekey) IN (SELECT tenant, key " + keys + ")"
+}
+
+// touchedKeys is the FROM … WHERE of the touched keys of a kind, in chunk i
+// of n.
+func touchedKeys(touched, kind string, n, i int) string {
+	s := "FROM " + touched + " WHERE family = '" + kind + "'"
+	if n > 1 {
+		s += fmt.Sprintf(" AND cityHash64(key) %% %d = %d", n, i)
+	}
+	return s
+}
+
+// monthsWritten adds to months the months of the rows of family f and
+// keys written with a version of at least v.
+func (r *Refresher) monthsWritten(ctx context.Context, f family, keys string, v uint64, months map[string]bool) error {
+	rows, err := r.conn.Query(ctx, fmt.Sprintf(`SELECT DISTINCT toString(toYYYYMM(day)) FROM %s.kpi_entities
+WHERE family = '%s' AND %s AND version >= %d`, r.db, f.name, entityKeyFilter(keys), v))
+	if err != nil {
+		return fmt.Errorf("kpi refresh: months of %s: %w", f.name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			return err
+		}
+		months[m] = true
+	}
+	return rows.Err()
 }
 
 // incremental recomputes the entities touched since the watermark and rolls
@@ -462,31 +510,44 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 		months[m] = true
 	}
 	if ok && rep.Touched > 0 {
+		counts := map[string]uint64{}
+		rows, err := r.conn.Query(ctx, "SELECT toString(family), uniqExact(tenant, key) FROM "+touched+" GROUP BY family")
+		if err != nil {
+			return rep, fmt.Errorf("kpi refresh: count touched: %w", err)
+		}
+		for rows.Next() {
+			var k string
+			var n uint64
+			if err := rows.Scan(&k, &n); err != nil {
+				rows.Close()
+				return rep, err
+			}
+			counts[k] = n
+		}
+		rows.Close()
 		for _, f := range families {
-			filter := strings.ReplaceAll(touchedFilter[f.key], "{touched}", touched)
-			err := r.piece(ctx, &rep, "entities/"+f.name, func(ctx context.Context) error {
-				return r.writeEntities(ctx, f, filter, entityKeyFilter(f, touched), asOf, v)
-			})
-			if err != nil {
-				ok = false
-				continue
-			}
-			// The months of the rows just written: new rows and
-			// tombstones.
-			rows, err := r.conn.Query(ctx, fmt.Sprintf(`SELECT DISTINCT toString(toYYYYMM(day)) FROM %s.kpi_entities
-WHERE family = '%s' AND %s AND version >= %d`, r.db, f.name, entityKeyFilter(f, touched), 2*v))
-			if err != nil {
-				return rep, fmt.Errorf("kpi refresh: months of %s: %w", f.name, err)
-			}
-			for rows.Next() {
-				var m string
-				if err := rows.Scan(&m); err != nil {
-					rows.Close()
+			// Many touched keys (a backfill) are done in chunks of
+			// about PieceKeys keys, each its own piece.
+			chunks := int(counts[f.key]/uint64(r.cfg.PieceKeys)) + 1
+			for i := range chunks {
+				keys := touchedKeys(touched, f.key, chunks, i)
+				name := "entities/" + f.name
+				if chunks > 1 {
+					name += fmt.Sprintf("/%d", i)
+				}
+				err := r.piece(ctx, &rep, name, func(ctx context.Context) error {
+					return r.writeEntities(ctx, f, strings.ReplaceAll(touchedFilter[f.key], "{keys}", keys), entityKeyFilter(keys), asOf, v)
+				})
+				if err != nil {
+					ok = false
+					continue
+				}
+				// The months of the rows just written: new rows and
+				// tombstones.
+				if err := r.monthsWritten(ctx, f, keys, 2*v, months); err != nil {
 					return rep, err
 				}
-				months[m] = true
 			}
-			rows.Close()
 		}
 	}
 	ms := make([]string, 0, len(months))
@@ -515,11 +576,11 @@ WHERE family = '%s' AND %s AND version >= %d`, r.db, f.name, entityKeyFilter(f, 
 
 // touchedFilter restricts a family's facts to the touched keys, by key kind.
 var touchedFilter = map[string]string{
-	"po":        "(tenant, po) IN (SELECT tenant, key FROM {touched} WHERE family = 'po')",
-	"asn":       "(tenant, asn) IN (SELECT tenant, key FROM {touched} WHERE family = 'asn')",
-	"invoice":   "(tenant, invoice) IN (SELECT tenant, key FROM {touched} WHERE family = 'invoice')",
-	"exception": "(tenant, exception_id) IN (SELECT tenant, toUInt64OrZero(key) FROM {touched} WHERE family = 'exception')",
-	"docs":      "(tenant, day, plant, supplier) IN (SELECT tenant, day, plant, supplier FROM {touched} WHERE family = 'docs')",
+	"po":        "(tenant, po) IN (SELECT tenant, key {keys})",
+	"asn":       "(tenant, asn) IN (SELECT tenant, key {keys})",
+	"invoice":   "(tenant, invoice) IN (SELECT tenant, key {keys})",
+	"exception": "(tenant, exception_id) IN (SELECT tenant, toUInt64OrZero(key) {keys})",
+	"docs":      "(tenant, day, plant, supplier) IN (SELECT tenant, day, plant, supplier {keys})",
 }
 
 // findTouched fills the touched table with the keys whose entities may have
@@ -568,9 +629,13 @@ WHERE t.2 != ''`,
 		// The passing time: facts dated between the two as-of instants,
 		// lines falling due, orders passing their SLA.
 		`INSERT INTO {touched} (family, tenant, key)
-SELECT DISTINCT 'po', tenant, po FROM {db}.kpi_orders
-WHERE (released_at > {prev} AND released_at <= {asof})
-   OR (released_at > {sla_from} AND first_ack_at IS NULL)`,
+SELECT DISTINCT 'po', tenant, po FROM {db}.kpi_orders WHERE released_at > {prev} AND released_at <= {asof}`,
+		// (each event writes a row of its own: an order is unacknowledged
+		// when none of its rows has an acknowledgement)
+		`INSERT INTO {touched} (family, tenant, key)
+SELECT 'po', tenant, po FROM {db}.kpi_orders
+WHERE (tenant, po) IN (SELECT tenant, po FROM {db}.kpi_orders WHERE released_at > {sla_from} AND released_at <= {asof})
+GROUP BY tenant, po HAVING min(first_ack_at) IS NULL AND min(cancelled_at) IS NULL`,
 		`INSERT INTO {touched} (family, tenant, key)
 SELECT DISTINCT 'po', tenant, po FROM {db}.kpi_line_orders
 WHERE tupleElement(need_by, 2) >= {prev_day} - {late} - 1 AND tupleElement(need_by, 2) <= {asof_day}`,
@@ -664,10 +729,47 @@ GROUP BY tenant, kpi, grain, gday, plant, gsupplier`, stage, durationKPIs(), r.d
 	return r.conn.Exec(ctx, stmt)
 }
 
+// errSplit: a piece was replaced by smaller ones (not a failure).
+var errSplit = errors.New("piece split")
+
+// splitKeys are the fact tables and key columns a build piece's range is
+// split by, per key kind.
+var splitKeys = map[string][2]string{"po": {"kpi_line_orders", "po"}, "asn": {"kpi_asns", "asn"}, "invoice": {"kpi_invoices", "invoice"}}
+
+// split returns p's range as two pieces, at the median of a sample of its
+// keys; false when it cannot be split (one key, or no key column).
+func (r *Refresher) split(ctx context.Context, f family, p piece) ([]piece, bool) {
+	k, ok := splitKeys[f.key]
+	if !ok {
+		return nil, false
+	}
+	var sample []string
+	q := fmt.Sprintf("SELECT arraySort(groupArraySample(1000)(%s)) FROM %s.%s WHERE %s", k[1], r.db, k[0], p.Filter)
+	if err := r.conn.QueryRow(ctx, q).Scan(&sample); err != nil || len(sample) < 2 {
+		return nil, false
+	}
+	m := sample[len(sample)/2]
+	if m == sample[0] {
+		return nil, false
+	}
+	lit := quoteList([]string{m})
+	return []piece{
+		{Family: p.Family, Name: p.Name + ".a", Filter: p.Filter + " AND " + k[1] + " < " + lit},
+		{Family: p.Family, Name: p.Name + ".b", Filter: p.Filter + " AND " + k[1] + " >= " + lit},
+	}, true
+}
+
 // piece runs fn under the piece timeout, retrying a transient failure up
 // to PieceAttempts attempts in all; a failure that remains is counted and
 // reported in rep and returned.
 func (r *Refresher) piece(ctx context.Context, rep *Report, name string, fn func(context.Context) error) error {
+	return r.pieceSplit(ctx, rep, name, fn, nil)
+}
+
+// pieceSplit is piece, and when an attempt times out and split (if not
+// nil) replaces the piece by smaller ones, it returns errSplit instead of
+// retrying.
+func (r *Refresher) pieceSplit(ctx context.Context, rep *Report, name string, fn func(context.Context) error, split func() bool) error {
 	rep.Pieces++
 	var err error
 	for attempt := 1; attempt <= r.cfg.PieceAttempts; attempt++ {
@@ -680,13 +782,18 @@ func (r *Refresher) piece(ctx context.Context, rep *Report, name string, fn func
 			case <-time.After(time.Duration(attempt-1) * r.cfg.PieceBackoff):
 			}
 		}
+		t0 := time.Now()
 		err = r.attempt(ctx, name, attempt, fn)
 		if err == nil {
+			r.log.Debug("kpi refresh piece", "piece", name, "took", time.Since(t0).Round(time.Millisecond))
 			r.metrics.piece("ok")
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if split != nil && timedOut(err) && split() {
+			return errSplit
 		}
 		r.log.Warn("kpi refresh piece failed", "piece", name, "attempt", attempt, "transient", transient(err), "err", err)
 		if !transient(err) {
@@ -722,6 +829,7 @@ const (
 // then every RefreshEvery, and when triggered at once and a few times
 // shortly after, until ctx ends.
 func (r *Refresher) Run(ctx context.Context) error {
+	r.dropScratch(ctx)
 	t := time.NewTicker(r.cfg.RefreshEvery)
 	defer t.Stop()
 	settling := 0
@@ -745,6 +853,31 @@ func (r *Refresher) Run(ctx context.Context) error {
 		case <-soon:
 		case <-r.trigger:
 			settling = settleTimes
+		}
+	}
+}
+
+// dropScratch drops the scratch tables (touched keys, rollup stages) that
+// a refresher killed mid-refresh left behind, an hour after they were made.
+func (r *Refresher) dropScratch(ctx context.Context) {
+	rows, err := r.conn.Query(ctx, `SELECT name FROM system.tables WHERE database = ?
+AND (startsWith(name, 'kpi_touched_') OR startsWith(name, 'kpi_rollup_stage_'))
+AND metadata_modification_time < now() - INTERVAL 1 HOUR`, r.db)
+	if err != nil {
+		r.log.Warn("kpi refresh: list scratch tables", "err", err)
+		return
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if rows.Scan(&n) == nil {
+			names = append(names, n)
+		}
+	}
+	rows.Close()
+	for _, n := range names {
+		if err := r.conn.Exec(ctx, "DROP TABLE IF EXISTS "+r.db+"."+n); err != nil {
+			r.log.Warn("kpi refresh: drop scratch table", "table", n, "err", err)
 		}
 	}
 }

@@ -419,3 +419,50 @@ func TestStaleAlertRuleReadsTheExportedMetric(t *testing.T) {
 		t.Error("no alert on the age of supplywatch_kpi_complete_through_timestamp_seconds")
 	}
 }
+
+// A build piece that outlives its statement timeout is split in two, not
+// retried at the same size, and the halves land.
+func TestBuildSplitsAPieceThatTimesOut(t *testing.T) {
+	conn, db := migrated(t)
+	ctx := context.Background()
+	storeScenario(t, conn, db)
+	asOf := ts("2026-03-31T12:00:00Z")
+	r := NewRefresher(conn, db, Config{}, discard, nil)
+	var ran []string
+	r.fault = func(piece string, attempt int) error {
+		ran = append(ran, piece)
+		if piece == "entities/lines/0" {
+			return fmt.Errorf("read: %w", context.DeadlineExceeded)
+		}
+		return nil
+	}
+	rep, err := r.Refresh(ctx, asOf)
+	if err != nil || rep.Failed != 0 || rep.Retries != 0 {
+		t.Fatalf("build %+v (%v), want no failure and no retry", rep, err)
+	}
+	if !slices.Contains(ran, "entities/lines/0.a") || !slices.Contains(ran, "entities/lines/0.b") {
+		t.Fatalf("pieces run %v, want lines/0 split into lines/0.a and lines/0.b", ran)
+	}
+	sameRows(t, "after the split build", rollupRows(t, conn, db), truthRows(t, conn, db, asOf))
+}
+
+// An incremental refresh over more touched keys than PieceKeys recomputes
+// them in chunks, with the same result.
+func TestIncrementalRefreshInChunks(t *testing.T) {
+	conn, db := migrated(t)
+	ctx := context.Background()
+	asOf := ts("2026-03-31T12:00:00Z")
+	r := NewRefresher(conn, db, Config{PieceKeys: 1}, discard, nil)
+	if _, err := r.Refresh(ctx, asOf); err != nil {
+		t.Fatal(err)
+	}
+	storeScenario(t, conn, db)
+	rep, err := r.Refresh(ctx, asOf)
+	if err != nil || rep.Full {
+		t.Fatalf("refresh %+v (%v), want incremental", rep, err)
+	}
+	if rep.Pieces < 10 {
+		t.Errorf("refresh ran %d pieces, want the touched keys in chunks", rep.Pieces)
+	}
+	sameRows(t, "after the chunked refresh", rollupRows(t, conn, db), truthRows(t, conn, db, asOf))
+}
