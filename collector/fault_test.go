@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,79 +19,27 @@ import (
 	"github.com/supplywatch/supplywatch/chdb/chtest"
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector"
+	"github.com/supplywatch/supplywatch/internal/cutproxy"
 	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/procure"
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
-// cutProxy is a loopback TCP proxy in front of a server, which a test can
-// cut: while cut, every connection it holds is closed and new ones are
-// closed as soon as they are accepted, as a server that went away.
-type cutProxy struct {
-	ln       net.Listener
-	upstream string
-	cut      atomic.Bool
-	mu       sync.Mutex
-	conns    map[net.Conn]bool
-}
-
-func newCutProxy(t *testing.T, upstream string) *cutProxy {
+func newCutProxy(t *testing.T, upstream string) *cutproxy.Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := cutproxy.New(upstream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{ln: ln, upstream: upstream, conns: map[net.Conn]bool{}}
-	go p.serve()
-	t.Cleanup(func() { ln.Close(); p.closeAll() })
+	t.Cleanup(func() { p.Close() })
 	return p
 }
-
-func (p *cutProxy) Addr() string { return p.ln.Addr().String() }
-
-func (p *cutProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		if p.cut.Load() {
-			c.Close()
-			continue
-		}
-		u, err := net.Dial("tcp", p.upstream)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[c], p.conns[u] = true, true
-		p.mu.Unlock()
-		go func() { io.Copy(u, c); u.Close(); c.Close() }()
-		go func() { io.Copy(c, u); u.Close(); c.Close() }()
-	}
-}
-
-func (p *cutProxy) closeAll() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-// Cut makes the server unreachable until Restore.
-func (p *cutProxy) Cut() { p.cut.Store(true); p.closeAll() }
-
-// Restore makes it reachable again.
-func (p *cutProxy) Restore() { p.cut.Store(false) }
 
 // pipeline is a collector as the service runs it (Kafka consumer, Writer,
 // ClickHouse store with its native pool, dead-letter topic) whose ClickHouse
 // is behind a cutProxy.
 type pipeline struct {
-	ch      *cutProxy
+	ch      *cutproxy.Proxy
 	store   *clickhouse.Store // through the proxy
 	direct  *clickhouse.Store // the server itself, for checks
 	pub     *kafka.Publisher

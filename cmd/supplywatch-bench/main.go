@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/supplywatch/supplywatch/app"
 	"github.com/supplywatch/supplywatch/chdb"
@@ -33,10 +34,12 @@ func main() {
 	}
 	events := flag.Int("events", 1_000_000, "events for the throughput runs")
 	only := flag.String("only", "", "run only benchmarks whose name contains this")
+	backlog := flag.Int("outage-backlog", 1_000_000, "events waiting when ClickHouse returns in the outage run")
+	outage := flag.Duration("outage", 60*time.Second, "how long ClickHouse is unreachable in the outage run")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *events, *only); err != nil {
+	if err := run(ctx, *events, *only, *backlog, *outage); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"strings"
+	"time"
 )
 
-func run(ctx context.Context, events int, only string) error {
+func run(ctx context.Context, events int, only string, backlog int, outage time.Duration) error {
 	e, err := newBenchEnv(ctx)
 	if e != nil {
 		defer e.close()
@@ -16,6 +17,11 @@ func run(ctx context.Context, events int, only string) error {
 	want := func(name string) bool { return only == "" || strings.Contains(name, only) }
 	if want("collector") {
 		if err := collectorBench(ctx, e, events); err != nil {
+			return err
+		}
+	}
+	if want("outage") {
+		if err := outageBench(ctx, e, backlog, outage); err != nil {
 			return err
 		}
 	}
