@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/supplywatch/supplywatch/collector"
 	"github.com/supplywatch/supplywatch/console"
@@ -33,6 +34,7 @@ func (a *App) startConsole() error {
 		RetryPolicies: a.cfg.Retry.Summary(),
 		Metrics:       a.registry,
 		IngestSources: ingestSources(a.cfg.Ingest.Tokens),
+		RetryTargets:  a.cfg.Retry.AllowedTargets(),
 	}
 	if a.ruleSet != nil && a.ruleSet.Calendars != nil {
 		deps.PlantZones = map[string]string{}
@@ -55,10 +57,14 @@ func (a *App) startConsole() error {
 }
 
 // ingestSources answers which sources a tenant's ingest tokens may send
-// (a token without a list may send any), for the console's redrive check.
+// (a token without a list may send any; a tenant without tokens sends over
+// Kafka only, which is trusted), for the redrive and retry checks.
 func ingestSources(tokens []collector.Token) func(tenant string) ([]string, bool) {
 	return func(tenant string) ([]string, bool) {
 		var out []string
+		if !slices.ContainsFunc(tokens, func(t collector.Token) bool { return t.Tenant == tenant }) {
+			return nil, true
+		}
 		for _, t := range tokens {
 			if t.Tenant != tenant {
 				continue

@@ -63,6 +63,7 @@ func (a *App) runRules(ctx context.Context, g *errgroup.Group) error {
 	}
 	worker := retry.New(a.cfg.Retry, postgres.NewRetryStore(a.pg), console.NewKafkaPublisher(rw), a.pub,
 		prefix, a.log.With("component", "retry"), nil)
+	worker.UseIngestSources(ingestSources(a.cfg.Ingest.Tokens))
 	engine.UseRetrier(worker)
 	g.Go(func() error {
 		defer rw.Close()

@@ -158,7 +158,10 @@ type Deps struct {
 	// send (any: a token without a list); a redriven HTTP dead letter must
 	// name one. Nil: HTTP dead letters are not redriven.
 	IngestSources func(tenant string) (sources []string, any bool)
-	Log           *slog.Logger
+	// RetryTargets are the targets a failed delivery may be re-sent to
+	// (retry.Config.AllowedTargets); a retry to any other is blocked.
+	RetryTargets []string
+	Log          *slog.Logger
 	// PlantZones are the plants' IANA time zones (their SLA calendars'):
 	// the web app shows a plant's dates in its zone. Optional.
 	PlantZones map[string]string
@@ -182,6 +185,7 @@ type Console struct {
 	metrics  prometheus.Gatherer
 	// sourcesOf is Deps.IngestSources.
 	sourcesOf func(tenant string) ([]string, bool)
+	targets   []string
 	log       *slog.Logger
 	now       func() time.Time
 
@@ -215,7 +219,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 			return errors.New("no publisher configured: retries and redrives are disabled")
 		})
 	}
-	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, zones: deps.PlantZones, sourcesOf: deps.IngestSources, metrics: deps.Metrics, log: deps.Log, now: deps.Now}
+	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, zones: deps.PlantZones, sourcesOf: deps.IngestSources, targets: deps.RetryTargets, metrics: deps.Metrics, log: deps.Log, now: deps.Now}
 	c.live = newHub()
 	c.logins = newLoginLimiter(cfg.LoginLimit)
 	c.hashing = semaphore.NewWeighted(int64(cfg.LoginLimit.Concurrent))

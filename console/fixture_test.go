@@ -106,6 +106,7 @@ func newEnv(t testing.TB, opts ...func(*console.Config, *console.Deps)) *env {
 	deps := console.Deps{
 		Store: e.store, Facts: console.NewClickHouseFacts(e.ch, database), Publisher: e.pub, Rules: &reloader{},
 		RetryPolicies: retryPolicies(),
+		RetryTargets:  retry.DefaultTargets,
 		Log:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	for _, o := range opts {

@@ -137,3 +137,32 @@ func TestDeadLettersStayInTheirTenantAndKeepNoSecrets(t *testing.T) {
 		}
 	})
 }
+
+// A manual retry goes only to a target of retry.targets, and names its
+// tenant.
+func TestManualRetryOnlyToAllowedTargetsAndWithTheTenant(t *testing.T) {
+	t.Run("a target outside the allow-list is blocked", func(t *testing.T) {
+		e := newEnv(t, func(_ *console.Config, d *console.Deps) { d.RetryTargets = []string{"erp"} })
+		p := e.signIn(console.RoleOncall)
+		var pv struct {
+			Plans []console.RetryPlan `json:"plans"`
+		}
+		p.mustOK("POST", "/api/retries/preview", map[string]any{"exception_ids": []int64{e.ids["delivery"]}}, &pv)
+		if len(pv.Plans) != 1 || !strings.Contains(pv.Plans[0].Blocked, `target "wms" is not in retry.targets`) {
+			t.Fatalf("plans %+v", pv.Plans)
+		}
+	})
+	t.Run("an allowed target is re-sent with the tenant header", func(t *testing.T) {
+		e := newEnv(t)
+		p := e.signIn(console.RoleOncall)
+		var pv struct {
+			Confirm string `json:"confirm"`
+		}
+		p.mustOK("POST", "/api/retries/preview", map[string]any{"exception_ids": []int64{e.ids["delivery"]}}, &pv)
+		p.mustOK("POST", "/api/retries", map[string]any{"exception_ids": []int64{e.ids["delivery"]}, "confirm": pv.Confirm}, nil)
+		msgs := e.pub.all()
+		if len(msgs) != 1 || msgs[0].Topic != "supplywatch.retry.wms" || msgs[0].Headers[console.HeaderTenant] != tenant {
+			t.Fatalf("published %+v", msgs)
+		}
+	})
+}

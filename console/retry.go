@@ -158,6 +158,8 @@ func (c *Console) planRetries(ctx context.Context, p *Principal, ids []int64) ([
 		switch {
 		case d.Target == "":
 			pl.Blocked = "the failure names no target system"
+		case !slices.Contains(c.targets, d.Target):
+			pl.Blocked = fmt.Sprintf("target %q is not in retry.targets: it is never re-sent", d.Target)
 		case d.Payload == "":
 			pl.Blocked = "the failure carries no payload (reference " + d.PayloadRef + "): re-send it from the source system"
 		case pending:
@@ -244,7 +246,7 @@ func (c *Console) retry(g *gin.Context) {
 		r := &Retry{Tenant: p.Tenant, ExceptionID: pl.ExceptionID, MessageID: pl.MessageID, Target: pl.Target, Topic: pl.Topic,
 			IdempotencyKey: pl.IdempotencyKey, RequestedBy: p.Name(), RequestedAt: c.now(), Status: RetryPublished}
 		err := c.pub.Publish(ctx, Message{Topic: pl.Topic, Key: []byte(pl.IdempotencyKey), Value: []byte(pl.payload),
-			Headers: map[string]string{HeaderIdempotencyKey: pl.IdempotencyKey, HeaderRetryOf: pl.EventID, HeaderRetriedBy: p.Name()}})
+			Headers: map[string]string{HeaderIdempotencyKey: pl.IdempotencyKey, HeaderRetryOf: pl.EventID, HeaderRetriedBy: p.Name(), HeaderTenant: p.Tenant}})
 		if err != nil {
 			r.Status, r.Error = RetryFailed, err.Error()
 			c.log.Warn("retry publish failed", "exception", pl.ExceptionID, "topic", pl.Topic, "err", err)

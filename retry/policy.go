@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"time"
 )
@@ -27,6 +28,11 @@ type Config struct {
 	// automatically (history being replayed, a backlog), its exception is
 	// raised at once (default 24h).
 	MaxAge time.Duration `yaml:"max_age" env:"MAX_AGE"`
+	// Targets are the receiving systems a failed delivery may be re-sent
+	// to, automatically or by hand (its topic is the retry topic prefix
+	// and the target): a failure naming any other target is never re-sent,
+	// whatever its sender says (default DefaultTargets).
+	Targets []string `yaml:"targets" env:"TARGETS" envSeparator:","`
 	// Policies are tried in order before the built-in ones (DefaultPolicies);
 	// the first whose targets and classes match a failure decides.
 	Policies []Policy `yaml:"policies"`
@@ -57,6 +63,23 @@ type Backoff struct {
 	Jitter float64 `yaml:"jitter" json:"jitter"`
 }
 
+var targetRE = regexp.MustCompile(`^[a-z0-9_-]{1,40}$`)
+
+// DefaultTargets are the retry targets when retry.targets is not set: the
+// systems of the procure-to-pay chain.
+var DefaultTargets = []string{"erp", "portal", "middleware", "wms", "qms", "ap"}
+
+// AllowedTargets returns the targets in force (defaults filled).
+func (c Config) AllowedTargets() []string {
+	c.Defaults()
+	return c.Targets
+}
+
+// AllowsTarget reports whether failures to target may be re-sent.
+func (c *Config) AllowsTarget(target string) bool {
+	return target != "" && slices.Contains(c.Targets, target)
+}
+
 // DefaultBackoff is the backoff of a policy that gives none.
 var DefaultBackoff = Backoff{Initial: 30 * time.Second, Multiplier: 2, Max: 30 * time.Minute, Jitter: 0.2}
 
@@ -73,6 +96,9 @@ func DefaultPolicies() []Policy {
 
 // Defaults fills unset fields.
 func (c *Config) Defaults() {
+	if c.Targets == nil {
+		c.Targets = slices.Clone(DefaultTargets)
+	}
 	if c.Poll == 0 {
 		c.Poll = time.Second
 	}
@@ -113,6 +139,11 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.Poll < 0 || c.OutcomeTimeout < 0 || c.Batch < 0 || c.MaxAge < 0 {
 		errs = append(errs, errors.New("retry: poll, outcome_timeout, batch and max_age must not be negative"))
+	}
+	for i, t := range c.Targets {
+		if !targetRE.MatchString(t) {
+			errs = append(errs, fmt.Errorf("retry.targets[%d]: %q must be 1-40 lowercase letters, digits, - or _ (it names a topic)", i, t))
+		}
 	}
 	for i, p := range c.Policies {
 		at := fmt.Sprintf("retry.policies[%d] (%s)", i, p.Name)

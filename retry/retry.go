@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/supplywatch/supplywatch/console"
@@ -100,7 +101,16 @@ type Worker struct {
 	log         *slog.Logger
 	now         func() time.Time
 	jitter      func() float64
+	// sources says which sources a tenant's ingest tokens may send
+	// (UseIngestSources); nil: not checked.
+	sources func(tenant string) ([]string, bool)
 }
+
+// UseIngestSources makes the worker re-check, before it schedules a retry,
+// that the failure's source is one the tenant's ingest tokens may send
+// (any: no list, or a tenant without ingest tokens, whose events come over
+// Kafka only): a sender may not have others' payloads re-sent.
+func (w *Worker) UseIngestSources(f func(tenant string) (sources []string, any bool)) { w.sources = f }
 
 var _ rules.Retrier = (*Worker)(nil)
 
@@ -186,6 +196,10 @@ func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Eve
 		j.State, reason = NotRetried, fmt.Sprintf("the failure is older than %s: not retried automatically", w.cfg.MaxAge)
 	case d.Target == "":
 		j.State, reason = NotRetried, "the failure names no target system to retry"
+	case !w.cfg.AllowsTarget(d.Target):
+		j.State, reason = NotRetried, fmt.Sprintf("target %q is not in retry.targets: not re-sent", d.Target)
+	case !w.sourceAllowed(e):
+		j.State, reason = NotRetried, fmt.Sprintf("no ingest token of tenant %q may send source %q: not re-sent", e.Tenant, e.Source)
 	case j.Payload == "":
 		j.State, reason = NotRetried, "the failure carries no payload to re-send (reference "+or(d.PayloadRef, "none")+")"
 	case j.Attempts >= pol.MaxAttempts:
@@ -197,6 +211,14 @@ func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Eve
 		j.DueAt = time.Time{}
 	}
 	return w.view(j, pol, reason), w.store.SaveJob(ctx, tx, j)
+}
+
+func (w *Worker) sourceAllowed(e *procure.Event) bool {
+	if w.sources == nil {
+		return true
+	}
+	srcs, any := w.sources(e.Tenant)
+	return any || slices.Contains(srcs, string(e.Source))
 }
 
 func (w *Worker) view(j *Job, pol Policy, reason string) *rules.RetryView {
@@ -266,7 +288,7 @@ func (w *Worker) publish(ctx context.Context, tx procure.StateTx, j *Job) error 
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	err := w.pub.Publish(pctx, console.Message{Topic: j.Topic, Key: []byte(j.IdempotencyKey), Value: []byte(j.Payload),
 		Headers: map[string]string{console.HeaderIdempotencyKey: j.IdempotencyKey, console.HeaderRetryOf: j.FailedEventID,
-			console.HeaderRetriedBy: Actor, HeaderAttempt: fmt.Sprint(j.Attempts)}})
+			console.HeaderRetriedBy: Actor, HeaderAttempt: fmt.Sprint(j.Attempts), console.HeaderTenant: j.Tenant}})
 	cancel()
 	j.State, j.DueAt = Published, now.Add(w.cfg.OutcomeTimeout)
 	if err != nil {

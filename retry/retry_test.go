@@ -223,7 +223,7 @@ func TestTimeoutIsRetriedWithBackoffUpToMaxAttemptsThenRaises(t *testing.T) {
 	}
 	for i, m := range recs[:3] {
 		if string(m.Key) != "key-MSG1" || header(m, console.HeaderIdempotencyKey) != "key-MSG1" || string(m.Value) != `{"asn":"MSG1"}` ||
-			header(m, console.HeaderRetriedBy) != retry.Actor || header(m, retry.HeaderAttempt) != fmt.Sprint(i+1) {
+			header(m, console.HeaderRetriedBy) != retry.Actor || header(m, retry.HeaderAttempt) != fmt.Sprint(i+1) || header(m, console.HeaderTenant) != tenant {
 			t.Fatalf("retry %d: key %s value %s headers %v", i+1, m.Key, m.Value, m.Headers)
 		}
 	}
@@ -384,4 +384,43 @@ func TestTwoWorkersNeverPublishTheSameAttemptTwice(t *testing.T) {
 		t.Fatalf("%d retries recorded, want %d", rows, n)
 	}
 	t.Logf("claims per worker run: %v", counts)
+}
+
+// deliverTo processes a timeout of message msg to target from source.
+func (e *env) deliverTo(msg, target string, source procure.Source) {
+	e.t.Helper()
+	e.seq++
+	d := &procure.Delivery{MessageID: msg, Target: target, DocumentType: "asn.submitted", Attempt: 1, IdempotencyKey: "key-" + msg,
+		ErrorClass: "timeout", Error: "timeout error", Payload: `{"asn":"` + msg + `"}`}
+	ev := &procure.Event{ID: fmt.Sprintf("ev-%d", e.seq), Type: procure.MessageFailed, Source: source, Tenant: tenant,
+		OccurredAt: e.now(), Document: procure.DocumentRef{Kind: procure.DocMessage, ID: msg}, Payload: d}
+	if _, err := e.engine.Process(context.Background(), []*procure.Event{ev}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// A sender chooses the target and payload of a message.failed: only
+// targets of retry.targets are re-sent, and only failures from a source
+// the tenant's ingest tokens may send.
+func TestOnlyAllowedTargetsAndSourcesAreRetried(t *testing.T) {
+	cfg := fastPolicy()
+	cfg.Policies[0].Targets = nil
+	cfg.Targets = []string{"wms"}
+	e, w := newEnv(t, cfg)
+	w.UseIngestSources(func(string) ([]string, bool) { return []string{"middleware"}, false })
+	e.deliverTo("M-OK", "wms", procure.SourceMiddleware)
+	e.deliverTo("M-TARGET", "attacker", procure.SourceMiddleware)
+	e.deliverTo("M-SOURCE", "wms", procure.SourcePortal)
+	e.advance(time.Minute)
+	e.runDue(w, 1)
+	if got := len(e.records(retryTopic)); got != 1 {
+		t.Fatalf("%d retries published, want only M-OK's", got)
+	}
+	xs := e.exceptions()
+	if got := xs["delivery-failed message/M-TARGET"]; !strings.Contains(got, `target "attacker" is not in retry.targets`) {
+		t.Errorf("M-TARGET: %q (all: %v)", got, xs)
+	}
+	if got := xs["delivery-failed message/M-SOURCE"]; !strings.Contains(got, `may send source "portal"`) {
+		t.Errorf("M-SOURCE: %q (all: %v)", got, xs)
+	}
 }
