@@ -287,3 +287,41 @@ func TestB2BDocumentsFromTheKafkaTopicTakeTheHTTPPath(t *testing.T) {
 	}
 	c.stop(t)
 }
+
+
+// TestB2BDocumentFailingDeterministicallyIsDeadLetteredNotRetried: when
+// storing a document fails the same way every time (here ClickHouse refuses
+// it by a constraint), the sender gets 422, not 503 "send it again", the
+// document is in the dead letter whole (bounded, with the reason), and the
+// collector goes on taking the documents the constraint allows.
+func TestB2BDocumentFailingDeterministicallyIsDeadLetteredNotRetried(t *testing.T) {
+	e := newEnv(t)
+	c := e.startCollector(t, b2bEnv(t)...)
+	if err := e.conn.Exec(context.Background(), "ALTER TABLE documents ADD CONSTRAINT small_only CHECK length(body) < 2000"); err != nil {
+		t.Fatal(err)
+	}
+	big, err := os.ReadFile("../b2b/testdata/samples/x12-850-nodex12-1.edi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big = append(big, bytes.Repeat([]byte("\n"), 2000)...) // trailing blank lines: still the same 850
+	req, _ := http.NewRequest(http.MethodPost, "http://"+c.httpAddr+"/v1/b2b", bytes.NewReader(big))
+	req.Header.Set("Authorization", "Bearer test-erp-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Error struct{ Message string } `json:"error"`
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if resp.StatusCode != 422 || !strings.Contains(out.Error.Message, "do not send it again unchanged") || !strings.Contains(out.Error.Message, "constraint") {
+		t.Fatalf("status %d: %q", resp.StatusCode, out.Error.Message)
+	}
+	e.waitFor(t, fmt.Sprintf("SELECT count() FROM rejected FINAL WHERE stage = 'b2b' AND tenant = 'acme' AND startsWith(input_id, 'b2b:http/') AND raw_size = %d", len(big)), 1, 30*time.Second)
+	if status, out := postB2B(t, c.httpAddr, "x12-855-nodex12-1.edi"); status != 200 {
+		t.Fatalf("the next document: status %d %v", status, out)
+	}
+	c.stop(t)
+}

@@ -2,9 +2,12 @@ package collector
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/supplywatch/supplywatch/b2b/intake"
@@ -20,6 +23,7 @@ type B2BIntake func(tenant string) B2BProcessor
 // scope: only partners of the token's tenant and sources are resolved.
 type B2BProcessor interface {
 	ProcessAs(ctx context.Context, scope intake.Scope, raw []byte, hint intake.Format) (intake.Result, error)
+	DeadLetterWhole(ctx context.Context, scope intake.Scope, m intake.Message, reason string, cfg intake.FeedConfig) error
 }
 
 // ErrForeignTenant is returned by a tenant-bound publisher for an event of
@@ -80,6 +84,23 @@ func (h *Ingest) RegisterB2B(r gin.IRouter, newIntake B2BIntake) {
 		case errors.Is(err, ErrForeignTenant):
 			h.count(endpoint, http.StatusForbidden)
 			httpError(c, http.StatusForbidden, procure.EFORBIDDEN, fmt.Sprintf("token %q: %v", p.Name, err))
+			return
+		case err != nil && !Classify(err).Transient:
+			// The same document would fail the same way when sent again:
+			// it goes to the dead letter whole and the sender is told not
+			// to resend it.
+			h.log.Error("b2b intake failed deterministically; document dead-lettered", "token", p.Name, "err", err)
+			sum := sha256.Sum256(body)
+			m := intake.Message{ID: "http/" + hex.EncodeToString(sum[:]), Body: body}
+			scope := intake.Scope{Tenant: p.Tenant, Sources: p.Sources}
+			if dlErr := newIntake(p.Tenant).DeadLetterWhole(c.Request.Context(), scope, m, "not processed: "+err.Error(), intake.FeedConfig{MaxAttempts: 3, Backoff: 100 * time.Millisecond}); dlErr != nil {
+				h.log.Error("b2b intake: dead letter failed too", "token", p.Name, "err", dlErr)
+				h.count(endpoint, http.StatusServiceUnavailable)
+				httpError(c, http.StatusServiceUnavailable, procure.EINTERNAL, "document not taken, send it again later")
+				return
+			}
+			h.count(endpoint, http.StatusUnprocessableEntity)
+			httpError(c, http.StatusUnprocessableEntity, procure.EINVALID, fmt.Sprintf("document not taken (%s); it is kept in the dead letter as b2b:%s: do not send it again unchanged", Classify(err).Reason, m.ID))
 			return
 		case err != nil:
 			h.log.Error("b2b intake failed", "token", p.Name, "err", err)

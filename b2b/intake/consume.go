@@ -113,32 +113,43 @@ func (in *Intake) consumeOne(ctx context.Context, cfg FeedConfig, m Message, log
 		pause = min(2*pause, cfg.MaxBackoff)
 	}
 	log.Error("b2b feed: document given up, dead-lettered whole", slog.String("input", m.ID), slog.Any("err", last))
-	rej := procure.Rejection{ReceivedAt: in.deps.Now().UTC(), InputID: "b2b:" + m.ID, Channel: procure.ChannelB2B, Stage: procure.StageB2B,
-		Tenant: cfg.Scope.Tenant, Source: string(procure.SourceEDI), EventType: "b2b document",
-		Reason: fmt.Sprintf("not processed after %d attempts: %v", cfg.MaxAttempts, last), Raw: m.Body,
-		Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}
-	rej.Bound()
-	pause = cfg.Backoff
-	for attempt := 1; ; attempt++ {
-		err := in.deps.DeadLetter.DeadLetter(ctx, []procure.Rejection{rej})
-		if err == nil {
-			break
-		}
+	if err := in.DeadLetterWhole(ctx, cfg.Scope, m, fmt.Sprintf("not processed after %d attempts: %v", cfg.MaxAttempts, last), cfg); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if !cfg.Transient(err) || attempt >= cfg.MaxAttempts {
-			// Nothing more can take it: say so loudly and move on rather
-			// than stop every later document.
-			log.Error("b2b feed: document lost: the dead letter refused it too", slog.String("input", m.ID), slog.Any("err", err))
-			break
+		// Nothing more can take it: say so loudly and move on rather than
+		// stop every later document.
+		log.Error("b2b feed: document lost: the dead letter refused it too", slog.String("input", m.ID), slog.Any("err", err))
+	}
+	return in.commit(ctx, m, cfg)
+}
+
+// DeadLetterWhole dead-letters a document that could not be processed at
+// all (a dependency kept failing, or failed deterministically): one
+// rejection for the whole input, its raw redacted and bounded by the
+// dead-letter contract, retried up to cfg.MaxAttempts while the dead letter
+// itself fails transiently.
+func (in *Intake) DeadLetterWhole(ctx context.Context, scope Scope, m Message, reason string, cfg FeedConfig) error {
+	cfg.defaults()
+	raw := m.Body
+	if Sniff(raw) == CXML {
+		raw = RedactCXML(raw)
+	}
+	rej := procure.Rejection{ReceivedAt: in.deps.Now().UTC(), InputID: "b2b:" + m.ID, Channel: procure.ChannelB2B, Stage: procure.StageB2B,
+		Tenant: scope.Tenant, Source: string(procure.SourceEDI), EventType: "b2b document", Reason: reason, Raw: raw,
+		Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}
+	rej.Bound()
+	pause := cfg.Backoff
+	for attempt := 1; ; attempt++ {
+		err := in.deps.DeadLetter.DeadLetter(ctx, []procure.Rejection{rej})
+		if err == nil || ctx.Err() != nil || !cfg.Transient(err) || attempt >= cfg.MaxAttempts {
+			return err
 		}
 		if !sleep(ctx, pause) {
 			return ctx.Err()
 		}
 		pause = min(2*pause, cfg.MaxBackoff)
 	}
-	return in.commit(ctx, m, cfg)
 }
 
 func (in *Intake) commit(ctx context.Context, m Message, cfg FeedConfig) error {
