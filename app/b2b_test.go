@@ -288,7 +288,6 @@ func TestB2BDocumentsFromTheKafkaTopicTakeTheHTTPPath(t *testing.T) {
 	c.stop(t)
 }
 
-
 // TestB2BDocumentFailingDeterministicallyIsDeadLetteredNotRetried: when
 // storing a document fails the same way every time (here ClickHouse refuses
 // it by a constraint), the sender gets 422, not 503 "send it again", the
