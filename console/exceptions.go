@@ -231,7 +231,9 @@ func (c *Console) exceptionTimeline(g *gin.Context) {
 	docs := documentsOf(&it.Exception)
 	// A transaction's events lie within weeks of the exception: the window
 	// prunes partitions.
-	q := TimelineQuery{Documents: docs, Since: it.FirstSeen.AddDate(0, 0, -90)}
+	// A plant user sees the events of their plants only (and the spans
+	// of those), even about an exception they may see.
+	q := TimelineQuery{Documents: docs, Plants: p.Plants, Since: it.FirstSeen.AddDate(0, 0, -90)}
 	if until := it.LastSeen.AddDate(0, 0, 30); until.Before(c.now()) {
 		q.Until = until
 	}

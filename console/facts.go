@@ -188,16 +188,40 @@ func (f *ClickHouseFacts) Timeline(ctx context.Context, tenant string, q Timelin
 		}
 		return rows.Err()
 	}
+	// scoped: spans carry no plant, so a plant-scoped caller sees only the
+	// spans of the documents, correlation and trace ids of events it may
+	// see (never those of an id it merely asked for).
+	scoped := q.Plants != nil
 	spans := func(ctx context.Context) error {
+		docs, cs, ts := q.Documents, corrs, traces
+		if scoped {
+			docs, cs, ts = nil, nil, nil
+			for _, e := range out {
+				if e.Kind != "event" {
+					continue
+				}
+				for _, k := range []struct {
+					v   string
+					dst *[]string
+				}{{e.DocumentID, &docs}, {e.CorrelationID, &cs}, {e.TraceID, &ts}} {
+					if k.v != "" && !slices.Contains(*k.dst, k.v) {
+						*k.dst = append(*k.dst, k.v)
+					}
+				}
+			}
+			if len(docs)+len(cs)+len(ts) == 0 {
+				return nil
+			}
+		}
 		conds, args := []string{}, []any{}
-		if len(q.Documents) > 0 {
-			conds, args = append(conds, "document_id IN ?"), append(args, q.Documents)
+		if len(docs) > 0 {
+			conds, args = append(conds, "document_id IN ?"), append(args, docs)
 		}
-		if len(corrs) > 0 {
-			conds, args = append(conds, "correlation_id IN ?"), append(args, corrs)
+		if len(cs) > 0 {
+			conds, args = append(conds, "correlation_id IN ?"), append(args, cs)
 		}
-		if len(traces) > 0 {
-			conds, args = append(conds, "trace_id IN ?"), append(args, traces)
+		if len(ts) > 0 {
+			conds, args = append(conds, "trace_id IN ?"), append(args, ts)
 		}
 		wc, wa := window("start_time")
 		rows, err := f.conn.Query(ctx, `SELECT start_time, name, service_name, trace_id, span_id, parent_span_id, duration_ns,
@@ -238,13 +262,13 @@ func (f *ClickHouseFacts) Timeline(ctx context.Context, tenant string, q Timelin
 			g.Go(func() error { return events(gctx, "correlation_id IN ?", true, cs) })
 		}
 	}
-	if len(q.Documents) > 0 {
+	if len(q.Documents) > 0 && !scoped {
 		g.Go(func() error { return spans(gctx) })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if len(q.Documents) == 0 && len(corrs) > 0 {
+	if scoped || len(q.Documents) == 0 && len(corrs) > 0 {
 		if err := spans(ctx); err != nil {
 			return nil, err
 		}

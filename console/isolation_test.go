@@ -166,3 +166,72 @@ func TestManualRetryOnlyToAllowedTargetsAndWithTheTenant(t *testing.T) {
 		}
 	})
 }
+
+type timelineBody struct {
+	Entries []console.TimelineEntry `json:"entries"`
+}
+
+// Plant scope holds in the timelines: a plant user sees events of their
+// plants only, and only the spans of those events' ids.
+func TestTimelinesAreFilteredByPlantInTheQuery(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	at := e.now.Add(-3 * time.Hour)
+	ev := func(id, corr, trace, plant, doc string) procure.Received {
+		x := &procure.Event{ID: id, Type: procure.POChanged, Source: procure.SourceERP, Tenant: tenant, OccurredAt: at, CorrelationID: corr, TraceID: trace,
+			Plant: plant, Supplier: "S2", Document: procure.DocumentRef{Kind: procure.DocPO, ID: doc}, Data: []byte(`{}`)}
+		raw, err := procure.Encode(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return procure.Received{Event: x, Raw: raw, Channel: "kafka", ReceivedAt: at}
+	}
+	// PO 4500000003 (an exception of P01) also has an event recorded at
+	// P02, with its own correlation and trace; C2 is P02's transaction.
+	if err := e.facts.InsertEvents(ctx, []procure.Received{ev("E-P02", "C3", "1f7651916cd43dd8448eb211c8031900", "P02", "4500000003")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.facts.InsertSpans(ctx, []procure.Span{
+		{Tenant: tenant, StartTime: at, TraceID: "1f7651916cd43dd8448eb211c8031900", SpanID: "c7ad6b7169203331", Name: "P02 span", Kind: "client",
+			ServiceName: "middleware", DurationNanos: 1e6, StatusCode: "ok", CorrelationID: "C3"},
+		{Tenant: tenant, StartTime: at, TraceID: "2f7651916cd43dd8448eb211c8031900", SpanID: "d7ad6b7169203331", Name: "C2 span", Kind: "client",
+			ServiceName: "middleware", DurationNanos: 1e6, StatusCode: "ok", CorrelationID: "C2", DocumentID: "4500000002"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	plant := e.signIn(console.RolePlant) // P01
+	proc := e.signIn(console.RoleProcurement)
+	outOfScope := func(tl timelineBody) []string {
+		var bad []string
+		for _, x := range tl.Entries {
+			if x.Kind == "event" && x.Plant != "P01" || x.Kind == "span" && (x.Type == "P02 span" || x.Type == "C2 span") {
+				bad = append(bad, x.Kind+" "+x.ID+" "+x.Type)
+			}
+		}
+		return bad
+	}
+	t.Run("exception timeline", func(t *testing.T) {
+		var tl timelineBody
+		plant.mustOK("GET", idPath("/api/exceptions/%d/timeline", e.ids["ack-missing-3"]), nil, &tl)
+		if bad := outOfScope(tl); len(bad) > 0 {
+			t.Fatalf("plant user sees %v", bad)
+		}
+		var all timelineBody
+		proc.mustOK("GET", idPath("/api/exceptions/%d/timeline", e.ids["ack-missing-3"]), nil, &all)
+		if len(outOfScope(all)) == 0 {
+			t.Fatal("procurement does not see the P02 event and span: the fixture proves nothing")
+		}
+	})
+	t.Run("timeline by another plant's correlation id", func(t *testing.T) {
+		var tl timelineBody
+		plant.mustOK("GET", "/api/timeline?correlation_id=C2", nil, &tl)
+		if len(tl.Entries) != 0 {
+			t.Fatalf("plant user sees %+v", tl.Entries)
+		}
+		var all timelineBody
+		proc.mustOK("GET", "/api/timeline?correlation_id=C2", nil, &all)
+		if len(all.Entries) == 0 {
+			t.Fatal("procurement sees nothing of C2")
+		}
+	})
+}
