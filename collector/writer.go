@@ -70,6 +70,14 @@ type WriterConfig struct {
 	BatchSize int `yaml:"batch_size" env:"BATCH_SIZE"`
 	// FlushInterval is the longest an item waits for its batch to fill.
 	FlushInterval time.Duration `yaml:"flush_interval" env:"FLUSH_INTERVAL"`
+	// Linger is how long the writer waits for another item once no one is
+	// waiting to join the batch; then it writes the batch at once instead
+	// of waiting for FlushInterval (issue 15: a client that waits for its
+	// answer is not made to wait for a timer). Under load items keep
+	// coming within Linger, or queue up while a batch is written, so
+	// batches stay large. Negative: off (batches wait for size or
+	// FlushInterval).
+	Linger time.Duration `yaml:"linger" env:"LINGER"`
 	// QueueSize is how many items may wait; Submit blocks beyond it.
 	QueueSize int `yaml:"queue_size" env:"QUEUE_SIZE"`
 	// MaxQueuedBytes bounds the memory of the items submitted and not yet
@@ -95,6 +103,9 @@ func (c *WriterConfig) Defaults() {
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = 200 * time.Millisecond
+	}
+	if c.Linger == 0 {
+		c.Linger = time.Millisecond
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = c.BatchSize
@@ -319,6 +330,8 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 		w.progressed(len(w.in) == 0)
 		return nil
 	}
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		select {
 		case it := <-w.in:
@@ -327,18 +340,40 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 				w.took(&it)
 			}
 			batch = append(batch, it)
-			if len(batch) >= w.cfg.BatchSize {
+			// Take everything already waiting, so that one wake-up
+			// handles a burst.
+		take:
+			for len(batch) < w.cfg.BatchSize {
+				select {
+				case it := <-w.in:
+					batch = append(batch, it)
+				default:
+					break take
+				}
+			}
+			switch {
+			case len(batch) >= w.cfg.BatchSize:
 				timer.Stop()
+				linger.Stop()
 				if err := flush(ctx); err != nil {
 					return w.drain(batch, drainTimeout)
 				}
+			case w.cfg.Linger >= 0:
+				linger.Reset(w.cfg.Linger)
+			}
+		case <-linger.C:
+			timer.Stop()
+			if err := flush(ctx); err != nil {
+				return w.drain(batch, drainTimeout)
 			}
 		case <-timer.C:
+			linger.Stop()
 			if err := flush(ctx); err != nil {
 				return w.drain(batch, drainTimeout)
 			}
 		case <-ctx.Done():
 			timer.Stop()
+			linger.Stop()
 			return w.drain(batch, drainTimeout)
 		}
 	}

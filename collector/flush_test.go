@@ -1,0 +1,88 @@
+package collector_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/supplywatch/supplywatch/collector"
+	"github.com/supplywatch/supplywatch/procure"
+)
+
+func receivedEvent(t *testing.T, id string) *procure.Received {
+	t.Helper()
+	raw := []byte(ev(id, "acme"))
+	e, err := procure.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &procure.Received{Event: e, Raw: raw, Channel: procure.ChannelHTTP, ReceivedAt: time.Now()}
+}
+
+// Issue 15 item 1: with nothing else waiting to join, a batch is written at
+// once, not when the flush interval (here 10 s) ends; under load, batches
+// stay large; every item is answered only once stored.
+func TestWriterFlushesWhenNoOneElseIsComing(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, collector.WriterConfig{FlushInterval: 10 * time.Second, BatchSize: 1000}, "")
+	ctx := context.Background()
+	submit := func(id string) <-chan collector.Outcome {
+		done := make(chan collector.Outcome, 1)
+		if err := p.writer.Submit(ctx, collector.Item{Event: receivedEvent(t, id), Done: func(o collector.Outcome) { done <- o }}); err != nil {
+			t.Fatal(err)
+		}
+		return done
+	}
+	start := time.Now()
+	select {
+	case <-submit("alone-1"):
+	case <-time.After(5 * time.Second):
+		t.Fatal("a lone item waited for the flush interval")
+	}
+	if rows, _ := stored(t, p.direct); rows != 1 {
+		t.Fatalf("answered before stored: %d rows", rows)
+	}
+	t.Logf("a lone item stored and answered in %s", time.Since(start).Round(time.Millisecond))
+
+	// 20 senders of 250 items each, as fast as they can.
+	const senders, each = 20, 250
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var last <-chan collector.Outcome
+			for i := range each {
+				last = submit(fmt.Sprintf("load-%d-%d", s, i))
+			}
+			<-last
+		}()
+	}
+	wg.Wait()
+	rows, ids := stored(t, p.direct)
+	if rows != 1+senders*each || ids != rows {
+		t.Fatalf("%d rows, %d ids, want %d", rows, ids, 1+senders*each)
+	}
+	batches := histogramCount(t, p, "supplywatch_writer_batch_rows")
+	if batches > senders*each/20 {
+		t.Errorf("%d items under load went out in %d batches: batches stay small", senders*each, batches)
+	}
+	t.Logf("%d items under load in %d batches", senders*each, batches-1)
+}
+
+func histogramCount(t *testing.T, p *pipeline, name string) uint64 {
+	t.Helper()
+	mfs, err := p.metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	t.Fatalf("no %s", name)
+	return 0
+}
