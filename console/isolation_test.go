@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -234,4 +235,91 @@ func TestTimelinesAreFilteredByPlantInTheQuery(t *testing.T) {
 			t.Fatal("procurement sees nothing of C2")
 		}
 	})
+}
+
+// The isolation suite: every GET route, as every role of another tenant,
+// as a plant user of another plant, and as supplier tokens of this and of
+// another supplier and tenant, with the path filled with this tenant's
+// ids: the answer is 403 or 404, or holds none of the rows outside the
+// caller's scope (their document numbers, logins or input ids).
+func TestIsolationEveryRouteEveryRoleOutOfScope(t *testing.T) {
+	e := newEnv(t, func(c *console.Config, _ *console.Deps) { c.OperatorTenant = "ops" })
+	everything := []string{"4500000001", "4500000002", "4500000003", "INV1", "INV2", "ASN1", "BAD1", "MSG1", "demo-", "supplywatch.events/0/17"}
+	type caller struct {
+		name    string
+		c       *client
+		role    string
+		markers []string // what must never appear in its answers
+	}
+	var callers []caller
+	for _, role := range console.UserRoles {
+		plants := []string(nil)
+		if role == console.RolePlant {
+			plants = []string{"P01"}
+		}
+		callers = append(callers, caller{"other-tenant " + role, e.addUser("other", "other-"+role, role, plants...), role, everything})
+	}
+	// The plant user of P01 must not see P02's order, invoice or exception.
+	callers = append(callers, caller{"P01 plant user", e.signIn(console.RolePlant), console.RolePlant, []string{"4500000002", "INV2"}})
+	callers = append(callers, caller{"supplier S2 token", e.supplierToken("S2"), console.RoleSupplier, []string{"4500000001", "INV1", "ASN1"}})
+	otherSupplier, err := console.NewToken(context.Background(), e.store, &console.Token{Tenant: "other", Name: "other-S1", Supplier: "S1", CreatedBy: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	callers = append(callers, caller{"other-tenant supplier S1 token", e.withToken(otherSupplier), console.RoleSupplier, everything})
+
+	fill := strings.NewReplacer(":plant", "P02", ":supplier", "S1")
+	idOf := map[string]string{
+		"/api/exceptions/":           itoa(e.ids["ack-missing-2"]), // P02
+		"/api/supplier/v1/orders/":   "4500000001",                 // S1
+		"/api/supplier/v1/invoices/": "INV1",
+	}
+	checked := 0
+	for _, rt := range e.console.Routes() {
+		method, path := rt[0], rt[1]
+		roles, public, _ := e.console.RouteRoles(method, path)
+		if method != "GET" || public || path == "/api/live" {
+			continue
+		}
+		p := fill.Replace(path)
+		for prefix, id := range idOf {
+			if strings.HasPrefix(p, prefix) {
+				p = strings.Replace(p, ":id", id, 1)
+			}
+		}
+		p = strings.Replace(p, ":id", "1", 1)
+		for _, cl := range callers {
+			st, b := cl.c.raw("GET", p, nil)
+			allowed := slices.Contains(roles, cl.role)
+			switch {
+			case !allowed && st != 403:
+				t.Errorf("GET %s as %s: %d, want 403", p, cl.name, st)
+			case st == 401 || st >= 500 && st != 503:
+				t.Errorf("GET %s as %s: %d %s", p, cl.name, st, b)
+			}
+			for _, m := range cl.markers {
+				if st == 200 && contains(b, m) {
+					t.Errorf("GET %s as %s shows %q (out of scope): %.300s", p, cl.name, m, b)
+				}
+			}
+			checked++
+		}
+	}
+	// Changes are refused the same way: another tenant's or plant's
+	// exception is not found.
+	for _, cl := range callers[:len(console.UserRoles)+1] {
+		if cl.role == console.RoleExecutive {
+			continue
+		}
+		if st := cl.c.do("POST", idPath("/api/exceptions/%d/actions", e.ids["ack-missing-2"]), map[string]any{"action": "acknowledge", "version": 1}, nil); st != 404 {
+			t.Errorf("acknowledge another scope's exception as %s: %d, want 404", cl.name, st)
+		}
+		if st := cl.c.do("POST", idPath("/api/exceptions/%d/comments", e.ids["ack-missing-2"]), map[string]any{"note": "x"}, nil); st != 404 {
+			t.Errorf("comment on another scope's exception as %s: %d, want 404", cl.name, st)
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("only %d calls checked", checked)
+	}
+	t.Logf("%d route × caller answers checked", checked)
 }
