@@ -31,4 +31,3 @@ func TestAnErrorOutsideAnInterchangeKeepsItsByteOffset(t *testing.T) {
 		t.Errorf("rejection %q lacks %q", got, want)
 	}
 }
-
