@@ -107,7 +107,7 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 				if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](fmt.Sprintf(`history.pushState(null, "", %q); dispatchEvent(new PopStateEvent("popstate"))`, p))); err != nil {
 					t.Fatal(err)
 				}
-				loaded := `!!document.querySelector('main h1') && !document.querySelector('.loading') && !document.querySelector('main').innerText.includes('Loading')`
+				loaded := fmt.Sprintf(`document.querySelector('main')?.dataset.path === %q && !!document.querySelector('main h1') && !document.querySelector('.loading') && !document.querySelector('main').innerText.includes('Loading')`, p)
 				if err := poll(loaded); err != nil {
 					shot(name + "-FAILED")
 					t.Errorf("%s did not finish loading: %v", p, err)

@@ -100,6 +100,14 @@ func BenchmarkDashboard(b *testing.B) {
 	}
 	fig("dashboard_query_p50", float64(Percentile(ds, 0.5).Microseconds())/1000, "ms")
 	fig("dashboard_query_p95", float64(Percentile(ds, 0.95).Microseconds())/1000, "ms")
+	// The console's /dashboard page: its KPI calls one after another (target
+	// 300 ms in total), and its drill-down to the documents behind a figure.
+	pages, drills, err := DashboardPageLoads(ctx, q, "bench", end, 12)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fig("console_dashboard_page_total_p95", float64(Percentile(pages, 0.95).Microseconds())/1000, "ms")
+	fig("console_dashboard_drilldown_p95", float64(Percentile(drills, 0.95).Microseconds())/1000, "ms")
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
 		f := strings.Fields(string(la))
 		v, _ := strconv.ParseFloat(f[0], 64)

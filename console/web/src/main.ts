@@ -183,7 +183,8 @@ function page(active: string, ...body: (Node | string | null)[]) {
   keyHandler = null;
   onLive = null;
   if (!active.startsWith("/plants")) setZone(undefined);
-  clear(app, nav(active), h("main", { id: "main", tabindex: "-1" }, ...body));
+  // data-path says which page main shows (tests wait for it).
+  clear(app, nav(active), h("main", { id: "main", tabindex: "-1", "data-path": location.pathname + location.search }, ...body));
 }
 
 function showError(e: unknown) {
