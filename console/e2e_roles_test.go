@@ -61,7 +61,7 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 
 	x := e.ids["ack-missing-3"] // plant P01, supplier S2
 	pages := map[string][]string{
-		console.RoleExecutive:   {"/dashboard", "/dashboard?kpi=ack_cycle_hours&bucket=month", "/dashboard?kpi=otif&plant=P01", "/kpis"},
+		console.RoleExecutive:   {"/dashboard", "/dashboard?kpi=invoice_exception_rate&bucket=day", "/dashboard?kpi=otif&plant=P01", "/kpis"},
 		console.RoleProcurement: {"/dashboard", "/queue", fmt.Sprintf("/exceptions/%d", x), "/groups", "/plants", "/plants/P01", "/suppliers/S2", "/retries", "/routing", "/kpis"},
 		console.RolePlant:       {"/queue", fmt.Sprintf("/exceptions/%d", x), "/plants/P01", "/groups", "/kpis"},
 		console.RoleOncall:      {"/queue", "/retries", "/deadletter", "/ops", "/dashboard", "/kpis"},
@@ -118,6 +118,18 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 				state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('main h1')?.innerText ?? '') + ' | ' + [...document.querySelectorAll('main .error, #toast.error')].map(e => e.innerText).join(' ')`))
 				if strings.Contains(state, "could not be loaded") || strings.Contains(state, "Not for your role") || strings.Contains(state, "Not found") || strings.Contains(state, "| ") && len(strings.TrimSpace(strings.SplitN(state, "|", 2)[1])) > 0 {
 					t.Errorf("%s shows an error: %s", p, state)
+				}
+				if role == console.RoleExecutive && strings.Contains(p, "invoice_exception_rate") {
+					// The figures of the fixture: INV1 blocked, one invoice; €12,095 at risk in EUR only.
+					got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-kpi=invoice_exception_rate]').innerText + ' | ' + document.querySelector('section.risk').innerText + ' | ' + document.querySelectorAll('.chart canvas').length`))
+					for _, want := range []string{"100.0%", "target 5.0%", "missed", "€12,095.00", "in 4 exceptions"} {
+						if !strings.Contains(got, want) {
+							t.Errorf("%s lacks %q: %s", p, want, got)
+						}
+					}
+					if strings.HasSuffix(got, "| 0") {
+						t.Errorf("%s draws no trend chart", p)
+					}
 				}
 				res, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']}).then(r => JSON.stringify(r.violations))`, chromedp.EvalAwaitPromise))
 				if err != nil {
