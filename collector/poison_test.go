@@ -151,6 +151,8 @@ func poisonCorpus(t *testing.T, kind string) []poisonInput {
 	}
 	bomb := gzipOf(bytes.Repeat([]byte{0}, 80<<20)) // 80 MiB of zeros in ~80 KiB
 	switch kind {
+	case "b2b":
+		out = append(out, b2bGenerated()...)
 	case "event":
 		out = append(out,
 			poisonInput{"oversized (1.2 MB)", []byte(strings.Replace(ev("p-big", "acme"), `"duplicate order"`, `"`+strings.Repeat("x", 1200<<10)+`"`, 1))},
