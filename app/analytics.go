@@ -9,6 +9,7 @@ import (
 	"github.com/supplywatch/supplywatch/alerts/slack"
 	"github.com/supplywatch/supplywatch/kpi"
 	"github.com/supplywatch/supplywatch/postgres"
+	"github.com/supplywatch/supplywatch/procure"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -32,8 +33,18 @@ func (a *App) runAnalytics(ctx context.Context, g *errgroup.Group) error {
 	if a.cfg.Slack.Token != "" {
 		a.cfg.Alerts.PublicURL = a.cfg.HTTP.PublicURL
 		a.cfg.Alerts.Consumers = append(a.cfg.Alerts.Consumers, "clickhouse")
+		var actor alerts.ExceptionActor
+		if a.console != nil {
+			// Slack's Retry button re-sends through the console's retry path
+			// (same scope, allow-list, duplicate-risk check, record, audit).
+			c := a.console
+			actor = alerts.NewStoreActor(a.exceptions, func(ctx context.Context, u alerts.User, x *procure.Exception) error {
+				_, err := c.RetryAs(ctx, u.Tenant, u.Login, x.ID, "slack")
+				return err
+			})
+		}
 		d, err := alerts.New(a.cfg.Alerts, alerts.Deps{
-			Pool: a.pg.Pool, Exceptions: a.exceptions, Poster: slack.NewPoster(a.cfg.Slack),
+			Pool: a.pg.Pool, Exceptions: a.exceptions, Poster: slack.NewPoster(a.cfg.Slack), Actor: actor,
 			Calendars: a.ruleSet.Calendars, Log: a.log.With("component", "alerts"), Metrics: alerts.NewMetrics(a.registry),
 		})
 		if err != nil {

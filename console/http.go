@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -264,17 +265,25 @@ func pathID(g *gin.Context, name string) (int64, error) {
 // audit is logged: the change happened and must not be reported failed.
 func (c *Console) audit(g *gin.Context, action, target string, detail any) {
 	p := principalOf(g)
-	e := &AuditEntry{At: c.now(), Action: action, Target: target, RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}
+	e := &AuditEntry{Action: action, Target: target, RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}
 	if p != nil {
 		e.Tenant, e.Actor, e.ActorKind = p.Tenant, p.Name(), p.Kind()
 	}
+	c.auditAs(g.Request.Context(), e, detail)
+}
+
+// auditAs records e (its time set now) with detail, also for changes that
+// come from elsewhere than an HTTP request (Slack).
+func (c *Console) auditAs(ctx context.Context, e *AuditEntry, detail any) {
+	e.At = c.now()
+	action, target := e.Action, e.Target
 	if detail != nil {
 		b, err := json.Marshal(detail)
 		if err == nil {
 			e.Detail = b
 		}
 	}
-	if err := c.store.Audit(g.Request.Context(), e); err != nil {
+	if err := c.store.Audit(ctx, e); err != nil {
 		c.log.Error("audit failed", "action", action, "target", target, "err", err)
 	}
 }

@@ -323,3 +323,58 @@ func TestIsolationEveryRouteEveryRoleOutOfScope(t *testing.T) {
 	}
 	t.Logf("%d route × caller answers checked", checked)
 }
+
+// Slack's Retry button calls RetryAs: the console's own retry path, with
+// its scope, duplicate-risk check, record and audit.
+func TestSlackRetryGoesThroughTheConsoleRetryPath(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.addUser("other", "other-oncall", console.RoleOncall)
+	id := e.ids["delivery"]
+	oncall := e.signIns[console.RoleOncall].Login
+	t.Run("another tenant's user finds nothing", func(t *testing.T) {
+		if _, err := e.console.RetryAs(ctx, tenant, "other-oncall", id, "slack"); procure.ErrorCode(err) != procure.EFORBIDDEN {
+			t.Fatalf("err %v, want forbidden", err)
+		}
+		if _, err := e.console.RetryAs(ctx, "other", "other-oncall", id, "slack"); procure.ErrorCode(err) != procure.ENOTFOUND {
+			t.Fatalf("err %v, want not found", err)
+		}
+	})
+	t.Run("an executive may not retry", func(t *testing.T) {
+		if _, err := e.console.RetryAs(ctx, tenant, e.signIns[console.RoleExecutive].Login, id, "slack"); procure.ErrorCode(err) != procure.EFORBIDDEN {
+			t.Fatalf("err %v, want forbidden", err)
+		}
+	})
+	t.Run("a low-risk retry is re-sent, recorded, noted and audited", func(t *testing.T) {
+		r, err := e.console.RetryAs(ctx, tenant, oncall, id, "slack")
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs := e.pub.all()
+		if len(msgs) != 1 || msgs[0].Topic != "supplywatch.retry.wms" || msgs[0].Headers[console.HeaderTenant] != tenant || r.RequestedBy != oncall {
+			t.Fatalf("retry %+v published %+v", r, msgs)
+		}
+		audit, err := e.store.FindAudit(ctx, tenant, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(audit, func(a *console.AuditEntry) bool { return a.Action == "retry.publish" && a.Actor == oncall && a.ActorKind == "slack" }) {
+			t.Fatalf("no retry.publish audit by %s via slack", oncall)
+		}
+		acts, err := e.store.FindActivity(ctx, console.Scope{Tenant: tenant}, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := acts[len(acts)-1]; last.Actor.Kind != procure.ActorSlack || last.Actor.Name != oncall || !strings.Contains(last.Note, "retry published") {
+			t.Fatalf("last activity %+v", last)
+		}
+	})
+	t.Run("a second retry while the first has no outcome is high risk: refused", func(t *testing.T) {
+		if _, err := e.console.RetryAs(ctx, tenant, oncall, id, "slack"); procure.ErrorCode(err) != procure.ECONFLICT || !strings.Contains(err.Error(), "preview and confirm it in the console") {
+			t.Fatalf("err %v, want conflict", err)
+		}
+		if n := len(e.pub.all()); n != 1 {
+			t.Fatalf("%d published", n)
+		}
+	})
+}

@@ -238,7 +238,22 @@ func (c *Console) retry(g *gin.Context) {
 		c.fail(g, procure.Errorf(procure.ECONFLICT, "what would be re-sent changed since the preview: preview again"), gin.H{"plans": plans, "confirm": confirm})
 		return
 	}
-	var out []*Retry
+	out, err := c.resend(ctx, p, plans, p.Actor())
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	c.audit(g, "retry.publish", "exceptions", gin.H{"ids": in.ExceptionIDs, "retries": len(out)})
+	g.JSON(http.StatusOK, gin.H{"retries": out, "plans": plans})
+}
+
+// resend is the one way the console and Slack re-send failed deliveries:
+// it publishes each plan that is not blocked with its idempotency key and
+// tenant, records the retry (console_retries) and notes it on the
+// exception as actor. The caller planned (planRetries: scope, allow-list,
+// duplicate-posting risk) and audits.
+func (c *Console) resend(ctx context.Context, p *Principal, plans []*RetryPlan, actor procure.Actor) ([]*Retry, error) {
+	out := []*Retry{}
 	for _, pl := range plans {
 		if pl.Blocked != "" {
 			continue
@@ -252,24 +267,56 @@ func (c *Console) retry(g *gin.Context) {
 			c.log.Warn("retry publish failed", "exception", pl.ExceptionID, "topic", pl.Topic, "err", err)
 		}
 		if err := c.store.CreateRetry(ctx, r); err != nil {
-			c.fail(g, err)
-			return
+			return nil, err
 		}
 		note := fmt.Sprintf("retry %s to %s with idempotency key %s", r.Status, r.Topic, r.IdempotencyKey)
 		if r.Error != "" {
 			note += ": " + r.Error
 		}
-		if _, err := c.store.AddNote(ctx, p.Scope(), pl.ExceptionID, p.Actor(), "retry", note, r.RequestedAt); err != nil {
-			c.fail(g, err)
-			return
+		if _, err := c.store.AddNote(ctx, p.Scope(), pl.ExceptionID, actor, "retry", note, r.RequestedAt); err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}
-	c.audit(g, "retry.publish", "exceptions", gin.H{"ids": in.ExceptionIDs, "retries": len(out)})
-	if out == nil {
-		out = []*Retry{}
+	return out, nil
+}
+
+// RetryAs re-sends the failed delivery of an exception for the console
+// user login of tenant, as Slack's Retry button does: the same scope,
+// allow-list and duplicate-posting check as the console, the same record
+// and audit. Without a preview to confirm, a retry whose duplicate risk is
+// high is refused: it must be previewed and confirmed in the console.
+func (c *Console) RetryAs(ctx context.Context, tenant, login string, exceptionID int64, via string) (*Retry, error) {
+	u, _, err := c.store.FindUserByLogin(ctx, login)
+	if err != nil || u.Tenant != tenant || u.Disabled {
+		return nil, procure.Errorf(procure.EFORBIDDEN, "%s is not an enabled console user of tenant %s", login, tenant)
 	}
-	g.JSON(http.StatusOK, gin.H{"retries": out, "plans": plans})
+	p := principalOfUser(u, via)
+	if !slices.Contains(retriers, p.Role) {
+		return nil, procure.Errorf(procure.EFORBIDDEN, "role %s may not retry deliveries", p.Role)
+	}
+	plans, _, err := c.planRetries(ctx, p, []int64{exceptionID})
+	if err != nil {
+		return nil, err
+	}
+	pl := plans[0]
+	switch {
+	case pl.Blocked != "":
+		return nil, procure.Errorf(procure.EINVALID, "not retried: %s", pl.Blocked)
+	case pl.Risk == "high":
+		return nil, procure.Errorf(procure.ECONFLICT, "not retried: the duplicate-posting risk is high (%s); preview and confirm it in the console", pl.RiskReason)
+	}
+	actor := procure.Actor{Kind: procure.ActorSlack, Name: p.Name()}
+	out, err := c.resend(ctx, p, plans, actor)
+	if err != nil {
+		return nil, err
+	}
+	c.auditAs(ctx, &AuditEntry{Tenant: p.Tenant, Actor: p.Name(), ActorKind: via, Action: "retry.publish", Target: "exceptions"},
+		map[string]any{"ids": []int64{exceptionID}, "retries": len(out), "via": via})
+	if len(out) == 0 {
+		return nil, procure.Errorf(procure.EINTERNAL, "retry of exception %d was not recorded", exceptionID)
+	}
+	return out[0], nil
 }
 
 // retryPolicies shows the automatic retry policies in force, read-only
