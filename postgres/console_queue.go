@@ -410,9 +410,10 @@ func (s *ConsoleStore) FindDocuments(ctx context.Context, sc console.Scope, keys
 	return out, err
 }
 
-// FindTimers returns the SLA timers of one document (doc key po/4500…).
+// FindTimers returns the SLA timers of one document (doc key po/4500…),
+// not the deferred rule evaluations (grace:<rule>) kept beside them.
 func (s *ConsoleStore) FindTimers(ctx context.Context, sc console.Scope, docKey string) ([]*procure.Timer, error) {
-	rows, err := s.db.Pool.Query(ctx, `SELECT body, version FROM sla_timers WHERE tenant = $1 AND doc_key = $2 ORDER BY due_at`, sc.Tenant, docKey)
+	rows, err := s.db.Pool.Query(ctx, `SELECT body, version FROM sla_timers WHERE tenant = $1 AND doc_key = $2 AND sla_id NOT LIKE 'grace:%' ORDER BY due_at`, sc.Tenant, docKey)
 	if err != nil {
 		return nil, fmt.Errorf("find timers: %w", err)
 	}

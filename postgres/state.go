@@ -88,9 +88,10 @@ func (s *StateStore) NextFireAt(ctx context.Context) (time.Time, error) {
 	return t.Time, nil
 }
 
-// CountTimers returns the number of timers per state.
+// CountTimers returns the number of SLA timers per state (deferred rule
+// evaluations not counted).
 func (s *StateStore) CountTimers(ctx context.Context) (map[string]int, error) {
-	rows, err := s.db.Pool.Query(ctx, `SELECT state, count(*) FROM sla_timers GROUP BY state`)
+	rows, err := s.db.Pool.Query(ctx, `SELECT state, count(*) FROM sla_timers WHERE sla_id NOT LIKE 'grace:%' GROUP BY state`)
 	if err != nil {
 		return nil, err
 	}
