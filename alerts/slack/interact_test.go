@@ -256,3 +256,35 @@ func collectMrkdwn(v any) string {
 	}
 	return b.String()
 }
+
+// The daily digest links each exception at /exceptions/{id} and escapes
+// what comes from data.
+func TestDigestLinksExceptionsAndEscapesData(t *testing.T) {
+	e := newEnv(t)
+	cfg := e.config()
+	cfg.Digests = []alerts.DigestConfig{{Team: "procurement", Channel: "C0DIG", At: "00:00", Location: "UTC", Tenant: "acme"}}
+	d, err := alerts.New(cfg, alerts.Deps{Pool: e.db.Pool, Exceptions: e.xs,
+		Poster: slackadapter.NewPoster(slackadapter.Config{Token: "xoxb-test", APIURL: e.slack.URL()}), Now: func() time.Time { return e.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := e.raiseAt("acme", "P1", "<!channel>")
+	other := e.raiseAt("globex", "P1", "4500000009")
+	e.step(d)
+	var digest *call
+	for _, c := range e.slack.Calls("chat.postMessage") {
+		if c.Channel == "C0DIG" {
+			digest = &c
+		}
+	}
+	if digest == nil {
+		t.Fatalf("no digest posted: %+v", e.slack.Calls(""))
+	}
+	want := "<https://sw.example/exceptions/" + strconv.FormatInt(x.ID, 10) + "|Acknowledged quantity outside tolerance> po/&lt;!channel&gt;/10"
+	if !strings.Contains(digest.Text, want) || strings.Contains(digest.Text, "<!channel>") {
+		t.Fatalf("digest %q, want %q and no raw mention", digest.Text, want)
+	}
+	if strings.Contains(digest.Text, strconv.FormatInt(other.ID, 10)+"|") || strings.Contains(digest.Text, "4500000009") {
+		t.Fatalf("digest of acme lists globex's exception: %q", digest.Text)
+	}
+}
