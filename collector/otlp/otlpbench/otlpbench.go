@@ -57,10 +57,11 @@ type Config struct {
 	// SpansPerTrace (default 5), each span with 8 string attributes.
 	Spans         int
 	SpansPerTrace int
-	// Senders is how many SDK TracerProviders export at once (default 16):
-	// one BatchSpanProcessor exports one request at a time, and each
-	// request waits for its spans to be stored, so it takes several
-	// services to keep the collector busy, as in production.
+	// Senders is how many SDK TracerProviders export at once (default 3,
+	// as issue 15 measured): one BatchSpanProcessor (MaxExportBatchSize
+	// 2048, blocking) exports one request at a time and waits for its
+	// answer, which comes once the spans are stored, so the collector must
+	// write as soon as no other request is coming (writer.linger).
 	Senders int
 	// Gzip makes the exporters compress (the SDK's default is not to).
 	Gzip bool
@@ -123,7 +124,7 @@ func RunSpanBench(ctx context.Context, cfg Config) (Result, error) {
 		cfg.SpansPerTrace = 5
 	}
 	if cfg.Senders == 0 {
-		cfg.Senders = 16
+		cfg.Senders = 3
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -281,7 +282,7 @@ func send(ctx context.Context, url string, sender, traces, perTrace int, gz bool
 		attribute.String("deployment.environment", "bench"),
 	)
 	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res),
-		sdktrace.WithBatcher(exp, sdktrace.WithBlocking(), sdktrace.WithMaxQueueSize(4096)))
+		sdktrace.WithBatcher(exp, sdktrace.WithBlocking(), sdktrace.WithMaxQueueSize(8192), sdktrace.WithMaxExportBatchSize(2048)))
 	tr := tp.Tracer("supplywatch/otlpbench")
 	steps := []string{"receive PO", "map IDoc", "validate", "send to portal", "acknowledge"}
 	for i := range traces {
