@@ -137,14 +137,21 @@ func TestRulesProcessorDeadLettersPoisonAndKeepsGoing(t *testing.T) {
 
 	nul := strings.Replace(event(1, "acme"), `"id":"4500000001"`, `"id":"45\u000000001"`, 1)
 	bad := strings.Replace(event(2, "acme"), `"id":"4500000002"`, `"id":"POISON2"`, 1)
+	// A PO line number Postgres cannot hold in exceptions.line (integer):
+	// the PO is stored, but the ack that raises an exception on the line
+	// fails its whole transaction (22003), so the batch is applied one
+	// event at a time and the ack alone goes to the dead letter.
+	bigLine := strings.Replace(event(777, "acme"), `"line":10`, `"line":3000000000`, 1)
+	ack := `{"id":"e-ack-777","type":"po.acknowledged","source":"portal","tenant":"acme","occurred_at":"2026-05-12T09:00:00.000Z","plant":"P01","supplier":"S0377",` +
+		`"document":{"kind":"po","id":"4500000777"},"data":{"ack_id":"A777","po_version":1,"lines":[{"line":3000000000,"status":"changed","quantity":1}]}}`
 	var good []string
 	for i := 3; i < 23; i++ {
 		good = append(good, event(i, "acme"))
 	}
-	e.produceKeyed(t, "k", append([]string{nul, bad}, good...)...)
+	e.produceKeyed(t, "k", append([]string{nul, bad, bigLine, ack}, good...)...)
 
-	waitPG(t, pgURL, "SELECT count(*) FROM processed_events", len(good), 60*time.Second)
-	e.waitFor(t, "SELECT count() FROM "+e.db+".rejected FINAL WHERE stage = 'rules'", 2, 30*time.Second)
+	waitPG(t, pgURL, "SELECT count(*) FROM processed_events", len(good)+1, 60*time.Second)
+	e.waitFor(t, "SELECT count() FROM "+e.db+".rejected FINAL WHERE stage = 'rules'", 3, 30*time.Second)
 	var reasons []string
 	rows, err := e.conn.Query(context.Background(), "SELECT field, reason, event_id FROM "+e.db+".rejected FINAL WHERE stage = 'rules' ORDER BY kafka_offset")
 	if err != nil {
@@ -156,8 +163,9 @@ func TestRulesProcessorDeadLettersPoisonAndKeepsGoing(t *testing.T) {
 		reasons = append(reasons, fmt.Sprintf("%s|%s|%s", field, reason, id))
 	}
 	rows.Close()
-	if len(reasons) != 2 || !strings.HasPrefix(reasons[0], "document.id|decode: ") || !strings.Contains(reasons[0], "NUL") ||
-		!strings.Contains(reasons[1], "|expression: ") || !strings.Contains(reasons[1], "poison-probe") || !strings.HasSuffix(reasons[1], "|e-000002") {
+	if len(reasons) != 3 || !strings.HasPrefix(reasons[0], "document.id|decode: ") || !strings.Contains(reasons[0], "NUL") ||
+		!strings.Contains(reasons[1], "|expression: ") || !strings.Contains(reasons[1], "poison-probe") || !strings.HasSuffix(reasons[1], "|e-000002") ||
+		!strings.Contains(reasons[2], "|encoding: ") || !strings.HasSuffix(reasons[2], "|e-ack-777") {
 		t.Fatalf("dead letters: %q", reasons)
 	}
 	if n := pgCount(t, pgURL, "SELECT count(*) FROM documents WHERE kind = 'po' AND id = 'POISON2'"); n != 0 {
@@ -169,7 +177,7 @@ func TestRulesProcessorDeadLettersPoisonAndKeepsGoing(t *testing.T) {
 	defer r.Close()
 	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for i := 0; i < 2; i++ {
+	for i := 0; i < 3; i++ {
 		m, err := r.ReadMessage(rctx)
 		if err != nil {
 			t.Fatalf("dead-letter topic: %v", err)

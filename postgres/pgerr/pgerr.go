@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/supplywatch/supplywatch/procure"
@@ -44,6 +45,12 @@ func Classify(err error) error {
 			return procure.Deterministic("constraint", err)
 		}
 		return procure.Deterministic("statement", err)
+	}
+	// pgx refuses a value it cannot encode for its column (an int above
+	// int4) before sending: the same value fails every time. It has no
+	// error type for it, only this wording (extended_query_builder.go).
+	if strings.Contains(err.Error(), "failed to encode args[") {
+		return procure.Deterministic("encoding", err)
 	}
 	var ne net.Error
 	var conn *pgconn.ConnectError

@@ -26,6 +26,7 @@ func TestClassifyRealFailures(t *testing.T) {
 	_, nul := db.Pool.Exec(ctx, "SELECT $1::text", "a\x00b")
 	_, uniq := db.Pool.Exec(ctx, "CREATE TEMP TABLE u (k int PRIMARY KEY); INSERT INTO u VALUES (1), (1)")
 	_, syntax := db.Pool.Exec(ctx, "SELEC 1")
+	_, encode := db.Pool.Exec(ctx, "SELECT $1::int4", int64(3000000000))
 	_, cancel := db.Pool.Exec(ctx, "SET statement_timeout = '50ms'; SELECT pg_sleep(1)")
 	dctx, stop := context.WithTimeout(ctx, 2*time.Second)
 	defer stop()
@@ -38,6 +39,7 @@ func TestClassifyRealFailures(t *testing.T) {
 		{"NUL in text", nul, "deterministic/encoding"},
 		{"unique violation", uniq, "deterministic/constraint"},
 		{"syntax error", syntax, "deterministic/statement"},
+		{"value pgx cannot encode for its column", encode, "deterministic/encoding"},
 		{"statement timeout", cancel, "transient/timeout"},
 		{"connection refused", refused, "transient/unavailable"},
 		{"serialization failure", fmt.Errorf("tx: %w", &pgconn.PgError{Code: "40001"}), "transient/serialization"},
