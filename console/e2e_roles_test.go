@@ -130,6 +130,15 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 					if strings.HasSuffix(got, "| 0") {
 						t.Errorf("%s draws no trend chart", p)
 					}
+					// The drill-down, on demand: the blocked invoice behind the figure.
+					if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`document.querySelector('#show-docs').click()`)); err != nil {
+						t.Fatal(err)
+					}
+					if err := poll(`[...document.querySelectorAll('section.kpidetail td')].some(td => td.innerText.includes('INV1'))`); err != nil {
+						shot(name + "-documents-FAILED")
+						t.Errorf("%s: the documents behind the figure do not show INV1: %v", p, err)
+					}
+					shot(name + "-documents")
 				}
 				res, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']}).then(r => JSON.stringify(r.violations))`, chromedp.EvalAwaitPromise))
 				if err != nil {

@@ -9,7 +9,8 @@ import (
 // when it opens (/dashboard: the values of the last 90 days with the
 // previous period, the selected KPI's weekly trend, its breakdowns by
 // plant and by supplier) and, separately, its drill-down (the 200 worst
-// documents behind the figure), iterations times. It returns the total
+// documents behind the figure, loaded only when the user asks), iterations
+// times. It returns the total
 // time of each page load (the calls one after another, as if the browser
 // did not run them in parallel) and of each drill-down.
 func DashboardPageLoads(ctx context.Context, q *Querier, tenant string, end time.Time, iterations int) (pages, drills []time.Duration, err error) {

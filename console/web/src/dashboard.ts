@@ -182,7 +182,7 @@ export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
   const chartBox = h("div.chart", { role: "group", "aria-label": `Trend of ${short[sel] ?? sel} by ${bucket}` }, h("p.muted", "Loading the trend…"));
   const plantBox = h("div", h("p.muted", "Loading…"));
   const supplierBox = h("div", h("p.muted", "Loading…"));
-  const docsBox = h("div", h("p.muted", "Loading the documents…"));
+  const docsBox = h("div");
   const detail = sel === "digital_suppliers"
     ? h("section", h("h2", short[sel]), h("p.muted", "Suppliers are counted over the whole period (distinct counts do not add up per day): there is no trend or breakdown for this figure."))
     : h(
@@ -214,7 +214,7 @@ export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
   // The parts below load after the page is shown.
   const q = (extra: Record<string, string>) => kpiQuery(params, { kpi: sel, ...extra });
   get<{ start: string; value: number; den: number }[]>("/api/kpi/trend?" + q({ bucket }))
-    .then((pts) => drawTrend(chartBox, pts ?? [], unit, cfg.targets[sel]))
+    .then((pts) => drawTrend(chartBox, pts ?? [], unit, cfg.targets[sel], [Date.parse(vals.from) / 1000, Date.parse(vals.to) / 1000]))
     .catch((e) => clear(chartBox, h("p.error", { role: "alert" }, "The trend could not be loaded: " + e.message)));
   const breakdown = (by: string, box: HTMLElement) =>
     get<{ rows: (Value & { key: string })[] | null }>("/api/kpi/breakdown?" + q({ by }))
@@ -222,9 +222,14 @@ export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
       .catch((e) => clear(box, h("p.error", { role: "alert" }, e.message)));
   breakdown("plant", plantBox);
   breakdown("supplier", supplierBox);
-  get<any[] | null>("/api/kpi/documents?" + q({ limit: "200" }))
-    .then((ds) => clear(docsBox, documentsTable(ds ?? [], sel, ctx.can("GET", "/api/exceptions"))))
-    .catch((e) => clear(docsBox, h("p.error", { role: "alert" }, e.message)));
+  // The documents are computed from the facts, not the rollup: loaded when
+  // asked for, not with every view of the page.
+  const loadDocs = () =>
+    get<any[] | null>("/api/kpi/documents?" + q({ limit: "200" }))
+      .then((ds) => clear(docsBox, documentsTable(ds ?? [], sel, ctx.can("GET", "/api/exceptions"))))
+      .catch((e) => clear(docsBox, h("p.error", { role: "alert" }, e.message)));
+  if (params.get("docs") === "1") loadDocs();
+  else clear(docsBox, h("button", { type: "button", id: "show-docs", onclick: () => { clear(docsBox, h("p.muted", { role: "status" }, "Finding the documents…")); return loadDocs(); } }, "Show the 200 worst documents"));
 }
 
 function breakdownTable(rows: (Value & { key: string })[], unit: string, by: string, pick: (key: string) => void) {
@@ -249,7 +254,7 @@ function documentsTable(ds: any[], kpi: string, exceptions: boolean) {
     "div.tablewrap.short",
     h(
       "table.small",
-      h("thead", h("tr", h("th", "Document"), h("th", "Day"), h("th", "Plant"), h("th", "Supplier"), h("th.num", kpi.endsWith("_hours") ? "Hours" : "Counts as"), h("th", "Exceptions"))),
+      h("thead", h("tr", h("th", "Document"), h("th", "Day"), h("th", "Plant"), h("th", "Supplier"), h("th.num", kpi.endsWith("_hours") ? "Hours" : "Counted in the rate"), h("th", "Exceptions"))),
       h("tbody", ds.map((d) => {
         const po = String(d.doc).split("/")[0];
         return h("tr",
@@ -266,26 +271,31 @@ function documentsTable(ds: any[], kpi: string, exceptions: boolean) {
   );
 }
 
-function drawTrend(box: HTMLElement, pts: { start: string; value: number; den: number }[], unit: string, target?: number) {
+function drawTrend(box: HTMLElement, pts: { start: string; value: number; den: number }[], unit: string, target: number | undefined, period: [number, number]) {
   clear(box);
   if (!pts.length) {
     box.append(h("p.empty", "No data in this period."));
     return;
   }
-  const xs = pts.map((p) => Date.parse(p.start) / 1000);
+  // The period's first and last instants carry no value but draw the
+  // target line across the whole period.
+  const xs = [period[0], ...pts.map((p) => Date.parse(p.start) / 1000), period[1]];
   const scale = unit === "hours" ? 1 : 100;
-  const ys = pts.map((p) => (p.den ? p.value * scale : null));
+  const ys: (number | null)[] = [null, ...pts.map((p) => (p.den ? p.value * scale : null)), null];
+  if (xs[1] <= xs[0]) { xs.splice(0, 1); ys.splice(0, 1); }
+  if (xs[xs.length - 2] >= xs[xs.length - 1]) { xs.pop(); ys.pop(); }
   const data: uPlot.AlignedData = target === undefined ? [xs, ys] : [xs, ys, xs.map(() => target * scale)];
   const suffix = unit === "hours" ? " h" : "%";
   const series: uPlot.Series[] = [
     { label: "start", value: (_u, v) => (v === null ? "—" : new Date(v * 1000).toISOString().slice(0, 10)) },
-    { label: "value", stroke: "#1f5fbf", width: 2, fill: "rgba(31,95,191,0.08)", points: { show: pts.length < 60 }, value: (_u, v) => (v === null ? "—" : v.toFixed(1) + suffix) },
+    { label: "value", stroke: "#1f5fbf", width: 2, fill: "rgba(31,95,191,0.08)", spanGaps: true, points: { show: pts.length < 60 }, value: (_u, v) => (v === null ? "—" : v.toFixed(1) + suffix) },
   ];
   if (target !== undefined) series.push({ label: "target", stroke: "#a34700", dash: [6, 4], width: 1.5, points: { show: false }, value: (_u, v) => (v === null ? "—" : v.toFixed(1) + suffix) });
   const width = Math.max(320, box.clientWidth || 900);
   new uPlot({
     width, height: 260, series,
-    scales: { x: { time: true } },
+    // The x axis is the period asked for, however few buckets have data.
+    scales: { x: { time: true, range: () => [xs[0], xs[xs.length - 1]] } },
     axes: [{ stroke: "#3b4652" }, { stroke: "#3b4652", values: (_u, vs) => vs.map((v) => v + suffix), size: 60 }],
   }, data, box);
   // The figures as a table too, for screen readers and copying.
