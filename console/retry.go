@@ -260,8 +260,7 @@ func (c *Console) resend(ctx context.Context, p *Principal, plans []*RetryPlan, 
 		}
 		r := &Retry{Tenant: p.Tenant, ExceptionID: pl.ExceptionID, MessageID: pl.MessageID, Target: pl.Target, Topic: pl.Topic,
 			IdempotencyKey: pl.IdempotencyKey, RequestedBy: p.Name(), RequestedAt: c.now(), Status: RetryPublished}
-		err := c.pub.Publish(ctx, Message{Topic: pl.Topic, Key: []byte(pl.IdempotencyKey), Value: []byte(pl.payload),
-			Headers: map[string]string{HeaderIdempotencyKey: pl.IdempotencyKey, HeaderRetryOf: pl.EventID, HeaderRetriedBy: p.Name(), HeaderTenant: p.Tenant}})
+		err := c.pub.Publish(ctx, RetryMessage(pl.Topic, pl.IdempotencyKey, pl.payload, pl.EventID, p.Name(), p.Tenant))
 		if err != nil {
 			r.Status, r.Error = RetryFailed, err.Error()
 			c.log.Warn("retry publish failed", "exception", pl.ExceptionID, "topic", pl.Topic, "err", err)
@@ -279,6 +278,16 @@ func (c *Console) resend(ctx context.Context, p *Principal, plans []*RetryPlan, 
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// RetryMessage is what every retry publishes, by hand, from Slack or by
+// the automatic worker: the original payload to topic, keyed by the
+// original idempotency key, with the headers naming the key, the failed
+// event it retries, who retried it and the tenant (the retry topics are
+// shared by all tenants).
+func RetryMessage(topic, idempotencyKey, payload, retryOf, retriedBy, tenant string) Message {
+	return Message{Topic: topic, Key: []byte(idempotencyKey), Value: []byte(payload),
+		Headers: map[string]string{HeaderIdempotencyKey: idempotencyKey, HeaderRetryOf: retryOf, HeaderRetriedBy: retriedBy, HeaderTenant: tenant}}
 }
 
 // RetryAs re-sends the failed delivery of an exception for the console

@@ -286,9 +286,9 @@ func (w *Worker) publish(ctx context.Context, tx procure.StateTx, j *Job) error 
 	r := &console.Retry{Tenant: j.Tenant, MessageID: j.MessageID, Target: j.Target, Topic: j.Topic,
 		IdempotencyKey: j.IdempotencyKey, RequestedBy: Actor, RequestedAt: now, Status: console.RetryPublished}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	err := w.pub.Publish(pctx, console.Message{Topic: j.Topic, Key: []byte(j.IdempotencyKey), Value: []byte(j.Payload),
-		Headers: map[string]string{console.HeaderIdempotencyKey: j.IdempotencyKey, console.HeaderRetryOf: j.FailedEventID,
-			console.HeaderRetriedBy: Actor, HeaderAttempt: fmt.Sprint(j.Attempts), console.HeaderTenant: j.Tenant}})
+	msg := console.RetryMessage(j.Topic, j.IdempotencyKey, j.Payload, j.FailedEventID, Actor, j.Tenant)
+	msg.Headers[HeaderAttempt] = fmt.Sprint(j.Attempts)
+	err := w.pub.Publish(pctx, msg)
 	cancel()
 	j.State, j.DueAt = Published, now.Add(w.cfg.OutcomeTimeout)
 	if err != nil {
