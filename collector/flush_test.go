@@ -86,3 +86,38 @@ func histogramCount(t *testing.T, p *pipeline, name string) uint64 {
 	t.Fatalf("no %s", name)
 	return 0
 }
+
+// writer.max_queued_bytes: what is submitted and not yet stored is bounded
+// in bytes; Submit waits beyond it and goes on once the bytes are stored.
+func TestWriterBoundsQueuedBytes(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, collector.WriterConfig{FlushInterval: 20 * time.Millisecond, MaxQueuedBytes: 4000, MaxBackoff: 100 * time.Millisecond}, "")
+	p.ch.Cut()
+	ctx := context.Background()
+	// Charged: the raw bytes and a fixed overhead per item.
+	first := receivedEvent(t, "q-1")
+	first.Raw = append([]byte(nil), first.Raw...)
+	if err := p.writer.Submit(ctx, collector.Item{Event: first}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for n = 2; n < 100; n++ {
+		sctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		err := p.writer.Submit(sctx, collector.Item{Event: receivedEvent(t, fmt.Sprintf("q-%d", n))})
+		cancel()
+		if err != nil {
+			break
+		}
+	}
+	if n == 100 {
+		t.Fatal("Submit never waited with ClickHouse down and 4,000 bytes allowed")
+	}
+	t.Logf("%d items submitted before Submit waited", n-1)
+	p.ch.Restore()
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := p.writer.Submit(sctx, collector.Item{Event: receivedEvent(t, "q-last")}); err != nil {
+		t.Fatalf("Submit after the queued bytes were stored: %v", err)
+	}
+	waitFor(t, 20*time.Second, "every submitted event stored", func() bool { _, ids := stored(t, p.direct); return ids == uint64(n) })
+}
