@@ -35,6 +35,20 @@ func (a *App) loadPartners() error {
 	return a.startControlNumbers()
 }
 
+// setPartnerAckSLAs gives the rules the functional-acknowledgement SLA of
+// each partner profile (rule functional-ack-overdue).
+func (a *App) setPartnerAckSLAs() error {
+	if a.cfg.B2B.PartnersFile == "" {
+		return nil
+	}
+	reg, err := partner.LoadFile(a.cfg.B2B.PartnersFile, os.LookupEnv)
+	if err != nil {
+		return fmt.Errorf("b2b partners: %w", err)
+	}
+	a.evaluator.SetPartnerAckSLAs(reg.AckSLAs())
+	return nil
+}
+
 // startControlNumbers opens the per-partner control number sequence (in
 // Postgres, opened here when no other role did) unless configured to hash.
 func (a *App) startControlNumbers() error {

@@ -38,6 +38,9 @@ func (a *App) startRules() error {
 	}
 	a.ruleSet = rs
 	a.evaluator = rules.NewEvaluator(rs)
+	if err := a.setPartnerAckSLAs(); err != nil {
+		return err
+	}
 	a.reloader = rules.NewReloader(a.cfg.Rules.Dir, a.evaluator, a.log.With("component", "rules"), nil)
 	return nil
 }

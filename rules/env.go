@@ -2,6 +2,7 @@ package rules
 
 import (
 	"math"
+	"strings"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -26,6 +27,20 @@ type Env struct {
 	// Retry is the retry policy's decision on a message.failed (zero on
 	// other events and where no retry worker runs).
 	Retry *RetryView `expr:"retry"`
+
+	ackSLAs map[string]time.Duration
+}
+
+// PartnerAckSLA is the functional-acknowledgement SLA of the trading partner
+// a delivery went to (target "partner:<id>"), from its B2B partner profile
+// (functional_ack_sla), or fallback when the profile sets none.
+func (e *Env) PartnerAckSLA(target string, fallback time.Duration) time.Duration {
+	if id, ok := strings.CutPrefix(target, "partner:"); ok {
+		if d := e.ackSLAs[id]; d > 0 {
+			return d
+		}
+	}
+	return fallback
 }
 
 // RetryView is what the automatic retry policy decided about a failed

@@ -64,6 +64,8 @@ type Outcome struct {
 // swapped atomically by Set; an evaluation uses one set throughout.
 type Evaluator struct {
 	rules atomic.Pointer[RuleSet]
+	// ackSLAs survive reloads: Set hands them to every new rule set.
+	ackSLAs atomic.Pointer[map[string]time.Duration]
 }
 
 // NewEvaluator returns an Evaluator with rs in force.
@@ -76,8 +78,30 @@ func NewEvaluator(rs *RuleSet) *Evaluator {
 // Rules returns the rule set in force.
 func (ev *Evaluator) Rules() *RuleSet { return ev.rules.Load() }
 
-// Set puts rs in force.
-func (ev *Evaluator) Set(rs *RuleSet) { ev.rules.Store(rs) }
+// Set puts rs in force (with the partner acknowledgement SLAs set before).
+func (ev *Evaluator) Set(rs *RuleSet) {
+	if m := ev.ackSLAs.Load(); m != nil {
+		rs = rs.withAckSLAs(*m)
+	}
+	ev.rules.Store(rs)
+}
+
+// SetPartnerAckSLAs gives the rules the functional-acknowledgement SLA of
+// each trading partner (by partner id, from the B2B partner profiles), read
+// by the expression helper PartnerAckSLA(event.target, fallback). It stays
+// in force across reloads.
+func (ev *Evaluator) SetPartnerAckSLAs(m map[string]time.Duration) {
+	ev.ackSLAs.Store(&m)
+	ev.rules.Store(ev.rules.Load().withAckSLAs(m))
+}
+
+// withAckSLAs returns a copy of rs with the partner SLAs (rs itself may be
+// in use).
+func (rs *RuleSet) withAckSLAs(m map[string]time.Duration) *RuleSet {
+	c := *rs
+	c.ackSLAs = m
+	return &c
+}
 
 // Evaluate evaluates the rules in force on e with the state after e.
 func (ev *Evaluator) Evaluate(e *procure.Event, lk Lookup) (Outcome, error) {
@@ -95,7 +119,7 @@ type subject struct {
 }
 
 // subjects lists what e is about, each with its environment.
-func subjects(e *procure.Event, lk Lookup) []subject {
+func subjects(e *procure.Event, lk Lookup, ackSLAs map[string]time.Duration) []subject {
 	view := newEventView(e)
 	retry := &RetryView{}
 	if rl, ok := lk.(retryLookup); ok {
@@ -106,7 +130,7 @@ func subjects(e *procure.Event, lk Lookup) []subject {
 	base := func() *Env {
 		return &Env{Event: view, ELine: &EventLine{}, Document: &procure.Order{}, Line: &procure.OrderLine{},
 			Supplier: &procure.SupplierState{}, Item: &procure.ItemState{}, Lot: &procure.LotState{}, Invoice: &procure.InvoiceState{},
-			Plant: e.Plant, Now: e.OccurredAt, Retry: retry}
+			Plant: e.Plant, Now: e.OccurredAt, Retry: retry, ackSLAs: ackSLAs}
 	}
 	var out []subject
 	// The document itself.
@@ -264,7 +288,7 @@ func eventLines(e *procure.Event, v *EventView, lk Lookup) []EventLine {
 // Evaluate evaluates the set's rules and SLA definitions on e.
 func (rs *RuleSet) Evaluate(e *procure.Event, lk Lookup) (Outcome, error) {
 	var out Outcome
-	subs := subjects(e, lk)
+	subs := subjects(e, lk, rs.ackSLAs)
 	for _, r := range rs.Rules {
 		if !slices.Contains(r.On, e.Type) {
 			continue
@@ -352,7 +376,7 @@ func (rs *RuleSet) EvaluateDeferred(ruleID, subjectID string, e *procure.Event, 
 		return out, nil
 	}
 	r := rs.Rules[i]
-	subs := subjects(e, lk)
+	subs := subjects(e, lk, rs.ackSLAs)
 	for j := range subs {
 		s := &subs[j]
 		if s.kind != r.Subject {

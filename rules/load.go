@@ -129,6 +129,9 @@ type RuleSet struct {
 	Calendars *sla.Calendars
 	Files     []string
 	LoadedAt  time.Time
+	// ackSLAs are the partners' functional-acknowledgement SLAs
+	// (Evaluator.SetPartnerAckSLAs).
+	ackSLAs map[string]time.Duration
 }
 
 // LoadError is a refused rule file: where and why.

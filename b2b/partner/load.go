@@ -143,6 +143,18 @@ func (r *Registry) Partners() []*Profile {
 	return out
 }
 
+// AckSLAs returns the functional-acknowledgement SLA of every partner that
+// sets one, by partner id (for rules.Evaluator.SetPartnerAckSLAs).
+func (r *Registry) AckSLAs() map[string]time.Duration {
+	m := map[string]time.Duration{}
+	for _, p := range r.Partners() {
+		if p.FunctionalAckSLA > 0 {
+			m[p.ID] = p.FunctionalAckSLA
+		}
+	}
+	return m
+}
+
 // ForX12 finds the partner of an ISA sender (ISA05 qualifier, ISA06 id), or
 // the fallback, or nil.
 func (r *Registry) ForX12(qualifier, id string) *Profile {
@@ -204,6 +216,9 @@ func (p *Profile) validate(env LookupEnv) (field, reason string) {
 	}
 	if !slices.Contains(procure.Sources, procure.Source(p.Source)) {
 		return "source", fmt.Sprintf("source %q is not one of %v", p.Source, procure.Sources)
+	}
+	if p.FunctionalAckSLA < 0 || p.FunctionalAckSLA > 30*24*time.Hour {
+		return "functional_ack_sla", fmt.Sprintf("functional_ack_sla %s must be between 0 and 720h", p.FunctionalAckSLA)
 	}
 	if p.TimeZone != "" {
 		loc, err := time.LoadLocation(p.TimeZone)

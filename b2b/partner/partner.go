@@ -46,6 +46,10 @@ type Profile struct {
 	// DefaultUnit is used when a quantity has no unit (EANCOM QTY without a
 	// unit counts trade items); empty means such a quantity is an error.
 	DefaultUnit string `yaml:"default_unit"`
+	// FunctionalAckSLA is how long the partner has to send its 997, 999 or
+	// CONTRL for an interchange we delivered (rule functional-ack-overdue);
+	// zero means the rule's default (24 hours). At most 30 days.
+	FunctionalAckSLA time.Duration `yaml:"functional_ack_sla"`
 	// TransitDays is the usual time from shipping to arrival; a ship notice
 	// without an estimated arrival is expected this many days after its
 	// ship date (0: on the ship date), with a warning.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/supplywatch/supplywatch/procure"
 )
@@ -159,6 +160,7 @@ func TestLoadRefuses(t *testing.T) {
 		{"duplicate sender", base + "    x12: {interchange: [{id: A}]}\n  - id: p2\n    tenant: acme\n    supplier: S2\n    x12: {interchange: [{id: A}]}\n", "already partner p1", 9},
 		{"incoterm of wrong edition", base + "    x12: {interchange: [{id: A}]}\n    codes:\n      incoterms: {DAT: {code: DAT, edition: \"2020\"}}\n", "not an Incoterm of edition 2020", 7},
 		{"fallback undefined", "fallback: nobody\n" + base + "    x12: {interchange: [{id: A}]}\n", "fallback partner nobody", 1},
+		{"ack SLA over 30 days", base + "    functional_ack_sla: 800h\n    x12: {interchange: [{id: A}]}\n", "functional_ack_sla 800h0m0s must be between 0 and 720h", 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,5 +173,16 @@ func TestLoadRefuses(t *testing.T) {
 				t.Fatalf("err = %q (line %d), want %q at line %d", err, le.Line, tt.want, tt.line)
 			}
 		})
+	}
+}
+
+func TestAckSLAsFromProfiles(t *testing.T) {
+	reg, err := Load("p.yaml", []byte("partners:\n  - id: fast\n    tenant: acme\n    supplier: S1\n    functional_ack_sla: 4h\n    x12: {interchange: [{id: A}]}\n"+
+		"  - id: plain\n    tenant: acme\n    supplier: S2\n    x12: {interchange: [{id: B}]}\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reg.AckSLAs(); len(got) != 1 || got["fast"] != 4*time.Hour {
+		t.Fatalf("AckSLAs = %v", got)
 	}
 }
