@@ -44,7 +44,7 @@ DEMO_SECRETS := OFFICE_SUPPLIES_SECRET=demo-office COUPA_SUPPLIER_SECRET=demo-co
 
 run: build
 	mkdir -p var/b2b/inbox
-	$(DEMO_SECRETS) $(BIN) run --config $(CONFIG) $(if $(filter 1 true yes,$(SIMULATE)),--simulate)
+	$(DEMO_SECRETS) $(BIN) run --demo --config $(CONFIG) $(if $(filter 1 true yes,$(SIMULATE)),--simulate)
 
 vet:
 	$(GO) vet ./...

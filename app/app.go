@@ -12,8 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -39,17 +37,33 @@ import (
 	"github.com/supplywatch/supplywatch/rules"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"golang.org/x/sync/errgroup"
 )
 
-// Roles are the parts of supplywatch a process runs.
+// Roles are the parts of supplywatch a process runs. Every process with a
+// role serves /healthz, /readyz and /metrics on http.addr; any number of
+// processes of each role may run against the same Kafka, ClickHouse and
+// Postgres (consumer groups, row locks and idempotent writes share the
+// work).
 type Roles struct {
-	Collect  bool // the Kafka consumer that stores events
-	Serve    bool // the HTTP API (ingest, health, metrics)
+	// Name is the role in logs and supplywatch_build_info: run, serve,
+	// collect or rules.
+	Name     string
+	Collect  bool // the Kafka consumer that stores events in ClickHouse
+	Ingest   bool // HTTP ingest (events, OTLP traces, B2B) and the B2B drop folder
+	Console  bool // the console API and web UI, the KPI API and Slack interactions (Postgres)
+	Rules    bool // rules, SLA timers, automatic retries, KPI refresh and the alert pipeline (Postgres)
 	Simulate bool // the traffic simulator
-	Rules    bool // document state, rules and SLA timers (Postgres)
-	Console  bool // the console API and web UI (Postgres)
 }
+
+// The roles of the binary's commands.
+var (
+	RoleRun     = Roles{Name: "run", Collect: true, Ingest: true, Console: true, Rules: true}
+	RoleServe   = Roles{Name: "serve", Ingest: true, Console: true}
+	RoleCollect = Roles{Name: "collect", Collect: true}
+	RoleRules   = Roles{Name: "rules", Rules: true}
+)
+
+func (r Roles) serves() bool { return r.Collect || r.Ingest || r.Console || r.Rules }
 
 // App is a running supplywatch process.
 type App struct {
@@ -83,27 +97,32 @@ type App struct {
 	consoleWriter *kafkago.Writer
 	reloader      *rules.Reloader
 	rulesProc     *rules.Processor // readiness: no progress while holding work
+	// parts are the long-running parts, in start order; Run runs them.
+	parts []part
+	// closers release what the parts hold once they have all returned.
+	closers []func()
 }
 
+// add puts a long-running part on the process's list.
+func (a *App) add(name string, r Runner) { a.parts = append(a.parts, part{name: name, r: r}) }
+
 // Start brings up the infrastructure (embedded services if configured,
-// ClickHouse schema, Kafka topics) and the listeners, but runs nothing yet.
-// On error, what was started is stopped.
+// schemas, Kafka topics), the listener and the list of long-running parts
+// of roles, but runs nothing yet. On error, what was started is stopped.
+// Process-wide settings (GC, gin's mode) are main's: see ConfigureProcess.
 func Start(ctx context.Context, cfg Config, roles Roles, log *slog.Logger) (_ *App, err error) {
-	a := &App{cfg: cfg, roles: roles, log: log, registry: prometheus.NewRegistry()}
+	if roles.Name == "" {
+		roles.Name = "custom"
+	}
+	a := &App{cfg: cfg, roles: roles, log: log.With("role", roles.Name), registry: prometheus.NewRegistry()}
+	log = a.log
 	defer func() {
 		if err != nil {
 			a.stopInfra()
 		}
 	}()
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(cfg.MemoryLimitMB << 20)
-		// With a limit in place, a higher GOGC trades the spare memory below
-		// it for fewer collections (the collector allocates per event).
-		if os.Getenv("GOGC") == "" {
-			debug.SetGCPercent(400)
-		}
-	}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerBuildInfo(a.registry, roles.Name)
 	a.tracerP = newTracerProvider(ctx, cfg.Telemetry, log)
 	a.tracer = a.tracerP.Tracer("github.com/supplywatch/supplywatch")
 
@@ -112,7 +131,7 @@ func Start(ctx context.Context, cfg Config, roles Roles, log *slog.Logger) (_ *A
 			return nil, err
 		}
 	}
-	if a.cfg.Kafka.Embedded() {
+	if a.cfg.Kafka.Embedded {
 		b, err := kafka.StartEmbedded(a.cfg.Kafka.EmbeddedAddr, a.cfg.Kafka.EmbeddedDataDir, a.cfg.Kafka.Partitions,
 			a.cfg.Kafka.Topic, a.cfg.Kafka.DeadLetterTopic)
 		if err != nil {
@@ -125,8 +144,10 @@ func Start(ctx context.Context, cfg Config, roles Roles, log *slog.Logger) (_ *A
 	if a.conn, err = clickhouse.Open(ctx, a.cfg.ClickHouse); err != nil {
 		return nil, err
 	}
-	if err := clickhouse.Migrate(ctx, a.conn, a.cfg.ClickHouse, log); err != nil {
-		return nil, err
+	if !a.cfg.SkipMigrations {
+		if err := clickhouse.Migrate(ctx, a.conn, a.cfg.ClickHouse, log); err != nil {
+			return nil, err
+		}
 	}
 	if a.native, err = clickhouse.OpenNative(ctx, a.cfg.ClickHouse); err != nil {
 		return nil, err
@@ -143,19 +164,35 @@ func Start(ctx context.Context, cfg Config, roles Roles, log *slog.Logger) (_ *A
 			return nil, err
 		}
 	}
-	if roles.Rules {
+	if roles.Rules || roles.Console {
+		// The console describes the rules in force and the alerts use
+		// their business calendars.
 		if err := a.startRules(); err != nil {
 			return nil, err
 		}
 	}
-	a.metrics = collector.NewMetrics(a.registry)
-	a.writer = collector.NewWriter(a.cfg.Writer, a.store, a.pub, log.With("component", "writer"), a.metrics, a.tracer)
+	if roles.Collect || roles.Ingest || roles.Rules {
+		// The rules role writes too: what it cannot apply goes to the
+		// dead letter (rejected table and topic) through the writer.
+		a.metrics = collector.NewMetrics(a.registry)
+		a.writer = collector.NewWriter(a.cfg.Writer, a.store, a.pub, log.With("component", "writer"), a.metrics, a.tracer)
+		drain := a.cfg.Collector.DrainTimeout
+		a.add("writer", RunnerFunc(func(ctx context.Context) error { return a.writer.Run(ctx, drain) }))
+	}
+	if roles.Collect {
+		reader, err := a.cfg.Kafka.NewReader(a.cfg.Kafka.Topic, a.cfg.Collector.Group, log.With("component", "kafka"))
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, func() { reader.Close() })
+		a.add("consumer", collector.NewConsumer(reader, a.writer, a.cfg.Collector.Group, log.With("component", "consumer"), a.metrics))
+	}
 	if roles.Console {
 		if err := a.startConsole(); err != nil {
 			return nil, err
 		}
 	}
-	if roles.Serve || roles.Console {
+	if roles.serves() {
 		if a.listener, err = net.Listen("tcp", a.cfg.HTTP.Addr); err != nil {
 			return nil, fmt.Errorf("http listen %s: %w", a.cfg.HTTP.Addr, err)
 		}
@@ -163,7 +200,66 @@ func Start(ctx context.Context, cfg Config, roles Roles, log *slog.Logger) (_ *A
 			return nil, err
 		}
 	}
+	if roles.Console && !roles.Rules {
+		a.add("rules reloader", a.reloader)
+	}
+	if roles.Rules {
+		if err := a.addRules(); err != nil {
+			return nil, err
+		}
+		if err := a.addAnalytics(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if roles.Console && a.cfg.Slack.Token != "" && a.cfg.Slack.SigningSecret != "" {
+		if err := a.registerSlackInteractions(); err != nil {
+			return nil, err
+		}
+	}
+	if roles.Ingest {
+		if err := a.addB2B(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if a.router != nil {
+		a.add("http", a.httpServer())
+	}
+	if roles.Simulate {
+		a.simTracers = &simTracers{cfg: a.cfg.SimulatorTraces}
+		if a.listener != nil && a.cfg.SimulatorTraces.Endpoint == "http://"+a.cfg.HTTP.Addr+"/v1/traces" {
+			a.simTracers.cfg.Endpoint = "http://" + a.HTTPAddr() + "/v1/traces"
+		}
+		a.add("simulator", RunnerFunc(func(ctx context.Context) error {
+			defer a.simTracers.shutdown(context.Background())
+			return a.runSimulator(ctx)
+		}))
+	}
 	return a, nil
+}
+
+// httpServer serves the router until ctx ends, then stops taking requests
+// and waits for those in flight (long-lived streams are closed after 10 s).
+func (a *App) httpServer() Runner {
+	srv := &http.Server{Handler: a.router, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	return RunnerFunc(func(ctx context.Context) error {
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(a.listener) }()
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			a.log.Info("http: closing connections still open after 10s", "err", err)
+			srv.Close()
+		}
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
 }
 
 func (a *App) startClickHouse(ctx context.Context) error {
@@ -211,78 +307,22 @@ func (a *App) Store() *clickhouse.Store { return a.store }
 // Publisher is the Kafka publisher.
 func (a *App) Publisher() *kafka.Publisher { return a.pub }
 
-// Run runs the roles until ctx is done, then stops in order: stop taking
-// HTTP requests, stop fetching, store and commit what was fetched, close the
-// producers, stop the embedded services.
+// Run runs the process's parts until ctx is done or one fails, then stops
+// them together within stop_timeout (each part hands back what it holds:
+// HTTP stops taking requests, consumers stop fetching, the writer stores
+// and commits what was fetched), then closes the producers and the
+// embedded services.
 func (a *App) Run(ctx context.Context) error {
 	defer a.stopInfra()
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return a.writer.Run(gctx, a.cfg.Collector.DrainTimeout) })
-	if a.roles.Collect {
-		reader, err := a.cfg.Kafka.NewReader(a.cfg.Kafka.Topic, a.cfg.Collector.Group, a.log.With("component", "kafka"))
-		if err != nil {
-			return err
-		}
-		cons := collector.NewConsumer(reader, a.writer, a.cfg.Collector.Group, a.log.With("component", "consumer"), a.metrics)
-		g.Go(func() error {
-			defer reader.Close()
-			return cons.Run(gctx)
-		})
-	}
-	if a.roles.Rules {
-		if err := a.runRules(gctx, g); err != nil {
-			return err
-		}
-		if err := a.runAnalytics(gctx, g); err != nil {
-			return err
-		}
-	}
-	if a.console != nil {
-		a.runConsole(gctx, g)
-	}
-	if err := a.runB2B(gctx, g); err != nil {
-		return err
-	}
-	if a.router != nil {
-		srv := &http.Server{Handler: a.router, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
-		g.Go(func() error {
-			if err := srv.Serve(a.listener); !errors.Is(err, http.ErrServerClosed) {
-				return fmt.Errorf("http: %w", err)
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := srv.Shutdown(sctx); err != nil {
-				// Long-lived streams (live updates) do not end by themselves.
-				a.log.Info("http: closing connections still open after 10s", "err", err)
-				srv.Close()
-			}
-			return nil
-		})
-	}
-	if a.roles.Simulate {
-		a.simTracers = &simTracers{cfg: a.cfg.SimulatorTraces}
-		if a.listener != nil && a.cfg.SimulatorTraces.Endpoint == "http://"+a.cfg.HTTP.Addr+"/v1/traces" {
-			a.simTracers.cfg.Endpoint = "http://" + a.HTTPAddr() + "/v1/traces"
-		}
-		g.Go(func() error {
-			defer a.simTracers.shutdown(context.Background())
-			return a.runSimulator(gctx)
-		})
-	}
 	a.log.Info("supplywatch running", "http", "http://"+a.HTTPAddr(), "kafka", a.cfg.Kafka.Brokers, "clickhouse", a.cfg.ClickHouse.Addr)
-	err := g.Wait()
-	if errors.Is(err, context.Canceled) {
-		err = nil
-	}
-	return err
+	return runParts(ctx, a.parts, a.cfg.StopTimeout)
 }
 
 // stopInfra closes what Start opened, in reverse order.
 func (a *App) stopInfra() {
+	for _, c := range a.closers {
+		c()
+	}
 	if a.pub != nil {
 		if err := a.pub.Close(); err != nil {
 			a.log.Warn("kafka publisher close", "err", err)
@@ -317,30 +357,32 @@ func (a *App) stopInfra() {
 	}
 }
 
-// routes is the HTTP API: ingest, health, metrics.
+// routes is the HTTP API of the roles: ingest, console, KPI; health,
+// readiness and metrics in every role.
 func (a *App) routes() (*gin.Engine, error) {
-	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	if err := r.SetTrustedProxies(a.cfg.HTTP.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("http.trusted_proxies: %w", err)
 	}
-	r.Use(gin.Recovery())
-	ingest, err := collector.NewIngest(a.cfg.Ingest, a.store, a.pub, a.writer, a.log.With("component", "ingest"), a.metrics)
-	if err != nil {
-		return nil, err
-	}
-	ingest.Register(r)
-	ingest.RegisterSchema(r, schema.Names(), schema.File)
-	traces, err := otlp.New(a.cfg.OTLP, ingest.OTLPAuthenticator(), a.writer, a.log.With("component", "otlp"), otlp.NewMetrics(a.registry))
-	if err != nil {
-		return nil, err
-	}
-	r.POST(otlp.Path, gin.WrapH(traces))
-	if err := a.loadPartners(); err != nil {
-		return nil, err
-	}
-	if a.partners != nil {
-		ingest.RegisterB2B(r, func(tenant string) collector.B2BProcessor { return a.newIntake(tenant) })
+	r.Use(gin.Recovery(), httpMetrics(a.registry))
+	if a.roles.Ingest {
+		ingest, err := collector.NewIngest(a.cfg.Ingest, a.store, a.pub, a.writer, a.log.With("component", "ingest"), a.metrics)
+		if err != nil {
+			return nil, err
+		}
+		ingest.Register(r)
+		ingest.RegisterSchema(r, schema.Names(), schema.File)
+		traces, err := otlp.New(a.cfg.OTLP, ingest.OTLPAuthenticator(), a.writer, a.log.With("component", "otlp"), otlp.NewMetrics(a.registry))
+		if err != nil {
+			return nil, err
+		}
+		r.POST(otlp.Path, gin.WrapH(traces))
+		if err := a.loadPartners(); err != nil {
+			return nil, err
+		}
+		if a.partners != nil {
+			ingest.RegisterB2B(r, func(tenant string) collector.B2BProcessor { return a.newIntake(tenant) })
+		}
 	}
 	if a.console != nil {
 		// The KPI API is tenant-wide: roles scoped to plants or a supplier
@@ -350,15 +392,15 @@ func (a *App) routes() (*gin.Engine, error) {
 			Register(r, a.console.Guard(console.TenantWide...))
 		a.console.Register(r)
 	}
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok", "role": a.roles.Name}) })
 	r.GET("/readyz", a.ready)
 	r.GET("/metrics", a.metricsAuth, gin.WrapH(promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{})))
 	return r, nil
 }
 
-// ready reports whether ClickHouse answers and the writer is making
-// progress (collector.Writer.Ready: not holding work unstored for
-// writer.stall_after).
+// ready reports whether the stores the role uses answer and the writer,
+// where there is one, is making progress (collector.Writer.Ready: not
+// holding work unstored for writer.stall_after).
 func (a *App) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
@@ -369,10 +411,19 @@ func (a *App) ready(c *gin.Context) {
 	} else {
 		checks["clickhouse"] = "ok"
 	}
-	if err := a.writer.Ready(); err != nil {
-		checks["writer"], ok = err.Error(), false
-	} else {
-		checks["writer"] = "ok"
+	if a.pg != nil {
+		if err := a.pg.Pool.Ping(ctx); err != nil {
+			checks["postgres"], ok = err.Error(), false
+		} else {
+			checks["postgres"] = "ok"
+		}
+	}
+	if a.writer != nil {
+		if err := a.writer.Ready(); err != nil {
+			checks["writer"], ok = err.Error(), false
+		} else {
+			checks["writer"] = "ok"
+		}
 	}
 	if a.rulesProc != nil {
 		if err := a.rulesProc.Ready(); err != nil {
@@ -385,7 +436,7 @@ func (a *App) ready(c *gin.Context) {
 	if !ok {
 		status = http.StatusServiceUnavailable
 	}
-	c.JSON(status, gin.H{"ready": ok, "checks": checks})
+	c.JSON(status, gin.H{"ready": ok, "role": a.roles.Name, "checks": checks})
 }
 
 // metricsAuth lets a scraper in with the configured bearer token; with none

@@ -45,7 +45,7 @@ func runChild() int {
 		return 1
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Start(ctx, cfg, app.Roles{Collect: true, Serve: true}, log)
+	a, err := app.Start(ctx, cfg, app.Roles{Name: "collect", Collect: true, Ingest: true}, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

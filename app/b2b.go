@@ -11,7 +11,6 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/supplywatch/supplywatch/b2b/intake"
 	"github.com/supplywatch/supplywatch/b2b/partner"
@@ -169,14 +168,14 @@ func rejectionEvents(rs []procure.Rejection) []procure.Received {
 	return out
 }
 
-// runB2B starts the B2B channels other than HTTP: the drop folder and the
+// addB2B adds the B2B channels other than HTTP: the drop folder and the
 // Kafka topic of raw documents, when configured.
-func (a *App) runB2B(ctx context.Context, g *errgroup.Group) error {
+func (a *App) addB2B(ctx context.Context) error {
 	if a.partners == nil {
 		return nil
 	}
 	if a.cfg.B2B.DropDir.Dir != "" {
-		g.Go(func() error { return a.newIntake("").WatchDir(ctx, a.cfg.B2B.DropDir) })
+		a.add("b2b drop folder", RunnerFunc(func(ctx context.Context) error { return a.newIntake("").WatchDir(ctx, a.cfg.B2B.DropDir) }))
 	}
 	if topic := a.cfg.B2B.KafkaTopic; topic != "" {
 		log := a.log.With("component", "b2b-feed")
@@ -191,10 +190,10 @@ func (a *App) runB2B(ctx context.Context, g *errgroup.Group) error {
 			Scope:     intake.Scope{Tenant: a.cfg.B2B.KafkaTenant, Sources: a.cfg.B2B.KafkaSources},
 			Transient: func(err error) bool { return collector.Classify(err).Transient },
 		}
-		g.Go(func() error {
-			defer reader.Close()
+		a.closers = append(a.closers, func() { reader.Close() })
+		a.add("b2b feed", RunnerFunc(func(ctx context.Context) error {
 			return a.newIntake(a.cfg.B2B.KafkaTenant).Consume(ctx, readerFeed{reader}, feed)
-		})
+		}))
 	}
 	return nil
 }

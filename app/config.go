@@ -56,6 +56,14 @@ type Config struct {
 	// of doubling. 0 means 200.
 	MemoryLimitMB int64  `yaml:"memory_limit_mb" env:"MEMORY_LIMIT_MB"`
 	LogLevel      string `yaml:"log_level" env:"LOG_LEVEL"`
+	// StopTimeout bounds a process's stop: every part has returned by then
+	// or the process exits anyway (what it held is redelivered). Above
+	// collector.drain_timeout; default 30s.
+	StopTimeout time.Duration `yaml:"stop_timeout" env:"STOP_TIMEOUT"`
+	// SkipMigrations leaves the schemas to `supplywatch migrate` (the Helm
+	// chart's pre-upgrade Job); by default every process applies what is
+	// missing at start (both runners are safe to run concurrently).
+	SkipMigrations bool `yaml:"skip_migrations" env:"SKIP_MIGRATIONS"`
 }
 
 // B2BConfig configures the intake of X12, EDIFACT and cXML documents.
@@ -127,6 +135,9 @@ func (c *Config) Defaults() {
 	if c.Collector.DrainTimeout == 0 {
 		c.Collector.DrainTimeout = 15 * time.Second
 	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = 2 * c.Collector.DrainTimeout
+	}
 	if c.MemoryLimitMB == 0 {
 		c.MemoryLimitMB = 200
 	}
@@ -157,7 +168,11 @@ func (c *Config) Validate() error {
 	if c.Slack.Token != "" {
 		alertsErr = errors.Join(c.Alerts.Validate(), c.Slack.Validate())
 	}
-	return errors.Join(alertsErr, c.ClickHouse.Validate(), c.Kafka.Validate(), c.Writer.Validate(), c.Simulator.Validate(),
+	var stopErr error
+	if c.StopTimeout <= c.Collector.DrainTimeout {
+		stopErr = fmt.Errorf("stop_timeout: %s must exceed collector.drain_timeout (%s)", c.StopTimeout, c.Collector.DrainTimeout)
+	}
+	return errors.Join(alertsErr, stopErr, c.ClickHouse.Validate(), c.Kafka.Validate(), c.Writer.Validate(), c.Simulator.Validate(),
 		c.Postgres.Validate(), c.Rules.Validate(), c.SLA.Validate(), c.Retry.Validate(), c.OTLP.Validate(),
 		c.KPI.Validate(), c.Console.Validate())
 }

@@ -1,14 +1,12 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"slices"
 
 	"github.com/supplywatch/supplywatch/collector"
 	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/postgres"
-	"golang.org/x/sync/errgroup"
 )
 
 // startConsole builds the console (API and web UI) on the stores.
@@ -53,6 +51,7 @@ func (a *App) startConsole() error {
 		return fmt.Errorf("console: %w", err)
 	}
 	a.console = c
+	a.add("console", c)
 	return nil
 }
 
@@ -76,26 +75,4 @@ func ingestSources(tokens []collector.Token) func(tenant string) ([]string, bool
 		}
 		return out, false
 	}
-}
-
-// DemoSignIns creates (or finds) one demo user per role and returns their
-// sign-ins, for `make run` to print.
-func (a *App) DemoSignIns(ctx context.Context, tenant string) ([]console.SignIn, error) {
-	if a.pg == nil {
-		return nil, nil
-	}
-	// The demo passwords derive from the identity of this Postgres
-	// database: stable while the users it holds exist, different on every
-	// installation, and new when the database is recreated.
-	var sysID, dbOID uint64
-	if err := a.pg.Pool.QueryRow(ctx, `SELECT (SELECT system_identifier FROM pg_control_system())::bigint,
-		(SELECT oid FROM pg_database WHERE datname = current_database())::bigint`).Scan(&sysID, &dbOID); err != nil {
-		return nil, fmt.Errorf("demo users: %w", err)
-	}
-	seed := fmt.Sprintf("supplywatch-demo/%d/%d", sysID, dbOID)
-	return console.EnsureDemoUsers(ctx, postgres.NewConsoleStore(a.pg), tenant, []string{"P01"}, seed)
-}
-
-func (a *App) runConsole(ctx context.Context, g *errgroup.Group) {
-	g.Go(func() error { return a.console.Run(ctx) })
 }

@@ -20,6 +20,7 @@ import (
 // topic with its idempotency key, and a message.delivered settles it.
 func TestRulesRoleRetriesFailedDeliveriesAutomatically(t *testing.T) {
 	e := newEnv(t)
+	t.Setenv("SUPPLYWATCH_KAFKA_BROKERS", e.brokers)
 	cfg, err := app.LoadConfig("")
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +33,7 @@ func TestRulesRoleRetriesFailedDeliveriesAutomatically(t *testing.T) {
 		Backoff: retry.Backoff{Initial: 100 * time.Millisecond, Multiplier: 1, Max: 100 * time.Millisecond}}}}
 	cfg.Retry.Defaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Start(ctx, cfg, app.Roles{Rules: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := app.Start(ctx, cfg, app.RoleRules, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"github.com/supplywatch/supplywatch/retry"
 	"github.com/supplywatch/supplywatch/rules"
 	"github.com/supplywatch/supplywatch/sla"
-	"golang.org/x/sync/errgroup"
 )
 
 // startPostgres opens (creating if needed) and migrates the workflow store.
@@ -45,10 +44,10 @@ func (a *App) startRules() error {
 	return nil
 }
 
-// runRules runs the rules processor (its own consumer group on the events
+// addRules adds the rules processor (its own consumer group on the events
 // topic), the SLA scheduler, the automatic retry worker and the rule file
 // watcher.
-func (a *App) runRules(ctx context.Context, g *errgroup.Group) error {
+func (a *App) addRules() error {
 	state := postgres.NewStateStore(a.pg)
 	sched := sla.New(a.cfg.SLA, state, a.log.With("component", "sla"), nil)
 	sched.UseMetrics(sla.NewMetrics(a.registry))
@@ -60,6 +59,7 @@ func (a *App) runRules(ctx context.Context, g *errgroup.Group) error {
 	if err != nil {
 		return err
 	}
+	a.closers = append(a.closers, func() { rw.Close() })
 	prefix := a.cfg.Console.RetryTopicPrefix // the manual retries' topics
 	if prefix == "" {
 		prefix = a.cfg.Kafka.RetryTopicPrefix
@@ -68,27 +68,21 @@ func (a *App) runRules(ctx context.Context, g *errgroup.Group) error {
 		prefix, a.log.With("component", "retry"), nil)
 	worker.UseIngestSources(ingestSources(a.cfg.Ingest.Tokens))
 	engine.UseRetrier(worker)
-	g.Go(func() error {
-		defer rw.Close()
-		if a.cfg.Retry.Disabled {
-			<-ctx.Done()
-			return nil
-		}
-		return worker.Run(ctx)
-	})
+	if !a.cfg.Retry.Disabled {
+		a.add("retry worker", worker)
+	}
 	reader, err := a.cfg.Kafka.NewReader(a.cfg.Kafka.Topic, a.cfg.Rules.Group, a.log.With("component", "kafka"))
 	if err != nil {
 		return err
 	}
+	a.closers = append(a.closers, func() { reader.Close() })
+	registerRulesLag(a.registry, reader)
 	proc := rules.NewProcessor(reader, engine, a.cfg.Rules, a.log.With("component", "rules"))
 	proc.UseDeadLetter(a.writer) // the rejected table and the dead-letter topic
 	proc.UseMetrics(rules.NewMetrics(a.registry))
 	a.rulesProc = proc
-	g.Go(func() error {
-		defer reader.Close()
-		return proc.Run(ctx)
-	})
-	g.Go(func() error { return sched.Run(ctx) })
-	g.Go(func() error { return a.reloader.Run(ctx) })
+	a.add("rules processor", proc)
+	a.add("sla scheduler", sched)
+	a.add("rules reloader", a.reloader)
 	return nil
 }

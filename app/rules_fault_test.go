@@ -45,6 +45,7 @@ func rulesDir(t *testing.T, extra map[string]string) string {
 // startRules starts a process of the rules role on e with Postgres at pgURL.
 func (e *env) startRules(t *testing.T, ctx context.Context, pgURL, dir string, tune func(*app.Config)) (*app.App, func()) {
 	t.Helper()
+	t.Setenv("SUPPLYWATCH_KAFKA_BROKERS", e.brokers)
 	cfg, err := app.LoadConfig("")
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +61,7 @@ func (e *env) startRules(t *testing.T, ctx context.Context, pgURL, dir string, t
 		tune(&cfg)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	a, err := app.Start(ctx, cfg, app.Roles{Rules: true, Serve: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := app.Start(ctx, cfg, app.RoleRules, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -26,10 +26,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
-// Config says which Kafka to use and which topics. With no Brokers, an
-// embedded broker listens at EmbeddedAddr.
+// Config says which Kafka to use and which topics. With Embedded, an
+// in-process broker listens at EmbeddedAddr (local runs only); otherwise
+// Brokers is required.
 type Config struct {
 	Brokers          []string `yaml:"brokers" env:"BROKERS" envSeparator:","`
+	Embedded         bool     `yaml:"embedded" env:"EMBEDDED"`
 	EmbeddedAddr     string   `yaml:"embedded_addr" env:"EMBEDDED_ADDR"`
 	EmbeddedDataDir  string   `yaml:"embedded_data_dir" env:"EMBEDDED_DATA_DIR"`
 	Topic            string   `yaml:"topic" env:"TOPIC"`
@@ -86,11 +88,23 @@ func (c *Config) Validate() error {
 	if c.Partitions < 1 {
 		return errors.New("kafka.partitions: must be at least 1")
 	}
+	if c.Embedded {
+		return nil
+	}
+	if len(c.Brokers) == 0 {
+		return errors.New("kafka.brokers: is required (host:port of the brokers; embedded: true runs an in-process broker for local use)")
+	}
+	for i, b := range c.Brokers {
+		host, port, err := net.SplitHostPort(strings.TrimSpace(b))
+		if err != nil {
+			return fmt.Errorf("kafka.brokers[%d] %q: not host:port: %w", i, b, err)
+		}
+		if p, err := strconv.Atoi(port); host == "" || err != nil || p < 1 || p > 65535 {
+			return fmt.Errorf("kafka.brokers[%d] %q: needs a host and a port from 1 to 65535", i, b)
+		}
+	}
 	return nil
 }
-
-// Embedded reports whether the configuration asks for the in-process broker.
-func (c *Config) Embedded() bool { return len(c.Brokers) == 0 }
 
 // Broker is a running in-process broker.
 type Broker struct{ cluster *kfake.Cluster }
@@ -143,6 +157,25 @@ func StartEmbedded(addr, dataDir string, partitions int, topics ...string) (*Bro
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka embedded broker: %w", err)
+	}
+	return &Broker{cluster: c}, nil
+}
+
+// StartCluster runs an embedded cluster of n brokers on loopback (any free
+// ports), with the given topics; tools and the multi-process tests use it.
+func StartCluster(n, partitions int, topics ...string) (*Broker, error) {
+	c, err := kfake.NewCluster(
+		kfake.NumBrokers(n),
+		kfake.SeedTopics(int32(partitions), topics...),
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(partitions),
+		kfake.ListenFn(func(network, a string) (net.Listener, error) {
+			_, p, _ := net.SplitHostPort(a)
+			return net.Listen(network, net.JoinHostPort("127.0.0.1", p))
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("kafka embedded cluster: %w", err)
 	}
 	return &Broker{cluster: c}, nil
 }

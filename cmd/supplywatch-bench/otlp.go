@@ -27,7 +27,7 @@ func otlpBench(ctx context.Context, e *benchEnv) error {
 // runOTLPChild is the child: 1,000,000 spans from the OpenTelemetry SDK
 // (traces of 5 spans, 8 string attributes each) into the otlp handler.
 func runOTLPChild() int {
-	// The runtime settings app.Start gives a collector process.
+	// The runtime settings app.ConfigureProcess gives a collector process.
 	debug.SetMemoryLimit(200 << 20)
 	debug.SetGCPercent(400)
 	ctx := context.Background()

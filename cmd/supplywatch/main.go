@@ -1,11 +1,17 @@
 // Command supplywatch runs the supplywatch services.
 //
-//	supplywatch run       everything in one process (collector, API; simulator with --simulate)
-//	supplywatch collect   the collector: Kafka consumer, HTTP and OTLP ingest
-//	supplywatch rules     the rules engine; rules test DIR runs rule fixtures
-//	supplywatch migrate   apply the ClickHouse and Postgres migrations and exit
-//	supplywatch simulate  publish realistic procurement traffic
-//	supplywatch chdb      run the embedded ClickHouse alone (for tests and tools)
+//	supplywatch run        everything in one process (local use; demo users with --demo)
+//	supplywatch serve      the console, API, Slack interactions and ingest endpoints
+//	supplywatch collect    the collector: Kafka consumer into ClickHouse
+//	supplywatch rules run  rules, SLA timers, retries, KPI refresh, Slack alerts
+//	supplywatch migrate    apply the ClickHouse and Postgres migrations and exit
+//	supplywatch simulate   publish realistic procurement traffic
+//	supplywatch version    the version of this binary
+//	supplywatch chdb       run the embedded ClickHouse alone (for tests and tools)
+//	supplywatch kafka      run the embedded Kafka alone (for tests and tools)
+//
+// main parses the command line, makes the process-wide settings
+// (app.ConfigureProcess) and runs the app until SIGINT or SIGTERM.
 package main
 
 import (
@@ -33,9 +39,15 @@ func main() {
 	var err error
 	switch cmd {
 	case "run":
-		err = runCmd(ctx, args, app.Roles{Collect: true, Serve: true, Rules: true, Console: true}, true)
+		err = runCmd(ctx, args, app.RoleRun)
+	case "serve":
+		err = runCmd(ctx, args, app.RoleServe)
 	case "collect":
-		err = runCmd(ctx, args, app.Roles{Collect: true, Serve: true}, false)
+		err = runCmd(ctx, args, app.RoleCollect)
+	case "version":
+		err = versionCmd(args)
+	case "kafka":
+		err = kafkaCmd(ctx, args)
 	case "rules":
 		err = rulesCmd(ctx, args)
 	case "user":
@@ -63,17 +75,22 @@ func main() {
 func usage() {
 	fmt.Fprint(os.Stderr, `usage: supplywatch <command> [flags]
 
-commands:
-  run       run everything in one process: embedded services if configured,
-            collector, API, and the simulator with --simulate
-  collect   run the collector (Kafka consumer, HTTP and OTLP ingest)
-  rules     rules run: the rules engine and SLA timers (Postgres);
-            rules test DIR: run rule fixture files; rules check DIR: load rule files
+commands (each role serves /healthz, /readyz and /metrics on http.addr):
+  run       everything in one process, for local use: embedded services if
+            configured (embedded: true), every role below, the simulator with
+            --simulate, demo tokens and users with --demo
+  serve     the console and API, Slack interactions, event/OTLP/B2B ingest
+  collect   the collector: Kafka consumer into ClickHouse
+  rules     rules run: rules, SLA timers, automatic retries, KPI refresh and
+            Slack alerts; rules test DIR: run rule fixture files;
+            rules check DIR: load rule files; rules backtest --rule ID
   user      user add --login L --role R [--tenant T] [--email E] [--plants P01,P02]:
             create a console user (the first admin); prints a generated password
   migrate   apply the ClickHouse and Postgres migrations and exit
   simulate  publish realistic procurement traffic to Kafka (and spans over OTLP)
+  version   print the version (--json: with revision and Go version)
   chdb      run the embedded ClickHouse alone until interrupted
+  kafka     run the embedded Kafka alone until interrupted (--brokers N)
 
 Every command takes --config FILE (YAML); SUPPLYWATCH_* environment
 variables override it. See README.md.

@@ -1,0 +1,527 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/jackc/pgx/v5"
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/supplywatch/supplywatch/chdb"
+	"github.com/supplywatch/supplywatch/chdb/chtest"
+	"github.com/supplywatch/supplywatch/postgres/pgtest"
+)
+
+// asMain makes the test binary act as the supplywatch binary, so the tests
+// run the real command line in processes of their own.
+const asMain = "SUPPLYWATCH_TEST_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	chdb.MaybeRunChild()
+	if os.Getenv(asMain) == "1" {
+		main()
+		os.Exit(0)
+	}
+	if os.Getenv(asMain) != "" {
+		// A process started by a test without asMain=1 must never run the
+		// tests again (they would start processes in turn).
+		fmt.Fprintln(os.Stderr, "supplywatch test child started without", asMain+"=1")
+		os.Exit(2)
+	}
+	os.Setenv(asMain, "0")
+	chtest.Main(m)
+}
+
+// proc is a supplywatch process started by a test.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	addr string // http.addr
+	log  string // its stderr
+	done chan struct{}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// start runs the binary with args; the process is killed when the test
+// ends.
+func start(t *testing.T, name string, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, log: filepath.Join(t.TempDir(), name+".log"), done: make(chan struct{})}
+	logf, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = exec.Command(os.Args[0], args...)
+	p.cmd.Env = append(append(os.Environ(), asMain+"=1"), env...)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); logf.Close(); close(p.done) }()
+	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
+	return p
+}
+
+func (p *proc) tail() string {
+	b, _ := os.ReadFile(p.log)
+	if len(b) > 3000 {
+		b = b[len(b)-3000:]
+	}
+	return string(b)
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitReady polls /readyz until it answers 200.
+func (p *proc) waitReady(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if p.exited() {
+			t.Fatalf("%s exited before ready:\n%s", p.name, p.tail())
+		}
+		if resp, err := http.Get("http://" + p.addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s not ready after %s:\n%s", p.name, timeout, p.tail())
+}
+
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-p.done
+}
+
+func (p *proc) metrics(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Get("http://" + p.addr + "/metrics")
+	if err != nil {
+		t.Fatalf("%s metrics: %v", p.name, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// fakeSlack is Slack's Web API at the network boundary: posts, updates and
+// the history the sender searches before posting again.
+type fakeSlack struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	seq  int
+	msgs []slackMsg
+}
+
+type slackMsg struct {
+	Channel, TS, ThreadTS, Text string
+	Metadata                    map[string]any
+}
+
+func newFakeSlack(t *testing.T) *fakeSlack {
+	f := &fakeSlack{}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	ch := r.Form.Get("channel")
+	switch strings.TrimPrefix(r.URL.Path, "/api/") {
+	case "chat.postMessage":
+		f.seq++
+		m := slackMsg{Channel: ch, TS: fmt.Sprintf("1700000000.%06d", f.seq), ThreadTS: r.Form.Get("thread_ts"), Text: r.Form.Get("text")}
+		json.Unmarshal([]byte(r.Form.Get("metadata")), &m.Metadata)
+		f.msgs = append(f.msgs, m)
+		json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": ch, "ts": m.TS})
+	case "chat.update":
+		json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": ch, "ts": r.Form.Get("ts")})
+	case "conversations.history", "conversations.replies":
+		var out []map[string]any
+		for _, m := range f.msgs {
+			if m.Channel == ch {
+				out = append(out, map[string]any{"ts": m.TS, "thread_ts": m.ThreadTS, "text": m.Text, "metadata": m.Metadata})
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"ok": true, "messages": out, "has_more": false})
+	default:
+		json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "unknown_method"})
+	}
+}
+
+// posts returns the top-level posts and the number of posts per delivery.
+func (f *fakeSlack) posts() (top int, perDelivery map[string]int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	perDelivery = map[string]int{}
+	for _, m := range f.msgs {
+		if m.ThreadTS == "" {
+			top++
+		}
+		if p, ok := m.Metadata["event_payload"].(map[string]any); ok {
+			perDelivery[fmt.Sprint(p["delivery_id"])]++
+		}
+	}
+	return top, perDelivery
+}
+
+// The events happen now, so that no SLA timer is already overdue: the
+// only exceptions are those of deliveryFailed.
+var now = time.Now().UTC()
+
+func poRelease(i int) string {
+	return fmt.Sprintf(`{"id":"po-%06d","type":"po.released","source":"erp","tenant":"acme","occurred_at":%q,"correlation_id":"c-%d","plant":"P01","supplier":"S%04d","document":{"kind":"po","id":"45%08d","version":1},"data":{"order_type":"standard","currency":"EUR","lines":[{"line":10,"item":"M-%d","quantity":%d,"unit":"C62","unit_price":1.5,"need_by":%q}]}}`,
+		i, now.Add(-time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano), i, i%400, i, i%97, 1+i%50, now.AddDate(0, 2, 0).Format(time.DateOnly))
+}
+
+// deliveryFailed raises delivery-failed at once (class validation is not
+// retried); the supplier decides the alert group.
+func deliveryFailed(i, supplier int) string {
+	return fmt.Sprintf(`{"id":"mf-%04d","type":"message.failed","source":"middleware","tenant":"acme","occurred_at":%q,"supplier":"S%02d","document":{"kind":"message","id":"MSG%04d"},"data":{"message_id":"MSG%04d","target":"wms","document_type":"asn.submitted","error_class":"validation","error":"bad ASN","attempt":1}}`,
+		i, now.Format(time.RFC3339Nano), supplier, i, i)
+}
+
+// TestTwoOfEachRoleSurviveAKillOfOneOfEach is the production shape end to
+// end: one Kafka (three kfake brokers in a process of their own), one
+// ClickHouse, one Postgres, a fake Slack, and two processes of each role
+// (serve, collect, rules). Mid-traffic one process of each role is killed
+// with SIGKILL. Every event is then stored once, every exception raised
+// once and every Slack message posted once.
+func TestTwoOfEachRoleSurviveAKillOfOneOfEach(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts eight processes")
+	}
+	ctx := context.Background()
+	chConn, chDB, chAddr := chtest.DB(t)
+	pgURL := pgtest.URL(t)
+	slack := newFakeSlack(t)
+	dir := t.TempDir()
+
+	addrFile := filepath.Join(dir, "kafka.addr")
+	kp := start(t, "kafka", nil, "kafka", "--brokers", "3", "--partitions", "6", "--addr-file", addrFile)
+	var brokers string
+	for deadline := time.Now().Add(30 * time.Second); brokers == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if b, err := os.ReadFile(addrFile); err == nil {
+			brokers = string(b)
+		}
+	}
+	if brokers == "" {
+		t.Fatalf("kafka did not start:\n%s", kp.tail())
+	}
+
+	const token = "roles-test-token"
+	cfgFile := filepath.Join(dir, "supplywatch.yaml")
+	cfg := fmt.Sprintf(`data_dir: %s
+skip_migrations: true
+clickhouse: {addr: [%q], database: %s}
+kafka: {brokers: [%s], topic: supplywatch.events, dead_letter_topic: supplywatch.deadletter, partitions: 6}
+postgres: {url: %q}
+rules: {dir: ../../rules/default, batch_wait: 5ms}
+collector: {drain_timeout: 5s}
+writer: {flush_interval: 100ms, max_backoff: 300ms}
+ingest:
+  rate_per_second: 1000000
+  tokens: [{name: roles, tenant: acme, token: %s}]
+slack: {token: xoxb-test, signing_secret: test-signing-secret, api_url: %q}
+alerts:
+  channel_interval: 10ms
+  poll: 100ms
+  in_flight_lease: 3s
+  route: {receiver: C-ALERTS, group_wait: 300ms, group_interval: 1h, repeat_interval: 24h}
+log_level: warn
+`, dir, chAddr, chDB, quoteList(brokers), pgURL, token, slack.srv.URL+"/api/")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The schema first, as the chart's pre-install Job does.
+	mig := exec.Command(os.Args[0], "migrate", "--config", cfgFile)
+	mig.Env = append(os.Environ(), asMain+"=1")
+	if out, err := mig.CombinedOutput(); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+
+	t.Log("schema applied; starting two processes of each role")
+	var serve, collect, rules [2]*proc
+	for i := range 2 {
+		for _, r := range []struct {
+			ps   *[2]*proc
+			name string
+			args []string
+		}{{&serve, "serve", []string{"serve"}}, {&collect, "collect", []string{"collect"}}, {&rules, "rules", []string{"rules", "run"}}} {
+			addr := freeAddr(t)
+			p := start(t, fmt.Sprintf("%s-%d", r.name, i), []string{"SUPPLYWATCH_HTTP_ADDR=" + addr}, append(r.args, "--config", cfgFile)...)
+			p.addr = addr
+			r.ps[i] = p
+		}
+	}
+	for _, ps := range [][2]*proc{serve, collect, rules} {
+		for _, p := range ps {
+			p.waitReady(t, 120*time.Second)
+		}
+	}
+	t.Log("all roles ready")
+	// Each role exports its own families beside the build info.
+	for _, c := range []struct {
+		p    *proc
+		role string
+		want []string
+	}{
+		{serve[0], "serve", []string{"supplywatch_http_requests_total", "supplywatch_writer_batch_rows"}},
+		{collect[0], "collect", []string{"supplywatch_writer_batch_rows"}},
+		{rules[0], "rules", []string{"supplywatch_rules_consumer_lag", "supplywatch_alerts_deliveries_total"}},
+	} {
+		m := c.p.metrics(t)
+		if !strings.Contains(m, `supplywatch_build_info{`) || !strings.Contains(m, `role="`+c.role+`"`) {
+			t.Errorf("%s: no supplywatch_build_info with role %s", c.p.name, c.role)
+		}
+		for _, fam := range c.want {
+			if !strings.Contains(m, "# TYPE "+fam+" ") {
+				t.Errorf("%s: metric family %s missing", c.p.name, fam)
+			}
+		}
+		if c.role != "rules" && strings.Contains(m, "supplywatch_rules_") {
+			t.Errorf("%s exports the rules role's metrics", c.p.name)
+		}
+	}
+
+	// Traffic: po.released over Kafka and over HTTP (alternating between
+	// the serve processes, the other one when a request fails), and
+	// message.failed events that raise exceptions in 8 alert groups.
+	const nKafka, nHTTP, nFailed, groups = 1000, 1000, 40, 8
+	w := &kafkago.Writer{Addr: kafkago.TCP(strings.Split(brokers, ",")...), Topic: "supplywatch.events", Balancer: &kafkago.Hash{},
+		BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafkago.RequireAll, MaxAttempts: 20}
+	defer w.Close()
+	produce := func(values ...string) {
+		t.Helper()
+		msgs := make([]kafkago.Message, len(values))
+		for i, v := range values {
+			msgs[i] = kafkago.Message{Key: []byte(fmt.Sprint(i % 17)), Value: []byte(v)}
+		}
+		if err := w.WriteMessages(ctx, msgs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := 0
+	post := func(values ...string) {
+		t.Helper()
+		body := strings.Join(values, "\n")
+		var last error
+		for attempt := range 10 {
+			p := serve[(next+attempt)%2]
+			req, _ := http.NewRequest("POST", "http://"+p.addr+"/v1/events", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/x-ndjson")
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					next++
+					return
+				}
+				err = fmt.Errorf("%s: %d %s", p.name, resp.StatusCode, b)
+			}
+			last = err
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("post: %v", last)
+	}
+	failed := func(from, to int) []string {
+		var out []string
+		for i := from; i < to; i++ {
+			out = append(out, deliveryFailed(i, 1+i%groups))
+		}
+		return out
+	}
+	send := func(from, to int) {
+		for i := from; i < to; i += 100 {
+			var kv, hv []string
+			for j := i; j < min(i+100, to); j++ {
+				kv = append(kv, poRelease(j))
+				hv = append(hv, poRelease(nKafka+j))
+			}
+			produce(kv...)
+			post(hv...)
+		}
+	}
+	send(0, nKafka/2)
+	produce(failed(0, nFailed/4)...)
+	post(failed(nFailed/4, nFailed/2)...)
+	// Kill one of each while work is in flight.
+	waitCount(t, chConn, "SELECT count() FROM events", func(n uint64) bool { return n > 0 }, 60*time.Second)
+	serve[0].kill(t)
+	collect[0].kill(t)
+	rules[0].kill(t)
+	t.Log("killed one process of each role")
+	send(nKafka/2, nKafka)
+	produce(failed(nFailed/2, 3*nFailed/4)...)
+	post(failed(3*nFailed/4, nFailed)...)
+
+	t.Log("traffic sent")
+	total := uint64(nKafka + nHTTP + nFailed)
+	waitCount(t, chConn, "SELECT count() FROM events", func(n uint64) bool { return n >= total }, 120*time.Second)
+	time.Sleep(time.Second)
+	// A rebalance (a collector joining or dying) can have two collectors
+	// store one message: kafka-go hands out messages it fetched before the
+	// partition moved, and the writer's look-up-then-insert races with the
+	// new owner's. The events table is a ReplacingMergeTree on a key that
+	// holds the id, so such a copy is the same row and collapses on merge;
+	// the raw count before the merge is logged, the merged one must be
+	// exact.
+	var raw, count, distinct uint64
+	if err := chConn.QueryRow(ctx, "SELECT count() FROM "+chDB+".events").Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := chConn.Exec(ctx, "OPTIMIZE TABLE "+chDB+".events FINAL"); err != nil {
+		t.Fatal(err)
+	}
+	if err := chConn.QueryRow(ctx, "SELECT count(), uniqExact(id) FROM "+chDB+".events").Scan(&count, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("events: %d rows before the merge (%d copies from rebalances), %d after, %d distinct, %d sent", raw, raw-distinct, count, distinct, total)
+	if count != total || distinct != total {
+		t.Errorf("events: %d stored, %d distinct, want %d once each", count, distinct, total)
+	}
+
+	pg, err := pgx.Connect(ctx, pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close(ctx)
+	pgCount := func(q string) int {
+		var n int
+		if err := pg.QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return n
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for pgCount(`SELECT count(*) FROM exceptions WHERE rule_id = 'delivery-failed'`) < nFailed && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := pgCount(`SELECT count(*) FROM exceptions WHERE rule_id = 'delivery-failed'`); n != nFailed {
+		t.Errorf("delivery-failed exceptions = %d, want %d", n, nFailed)
+	}
+	if n := pgCount(`SELECT count(*) FROM exceptions WHERE occurrences <> 1`); n != 0 {
+		t.Errorf("%d exceptions raised more than once (occurrences > 1)", n)
+	}
+	if n := pgCount(`SELECT count(*) FROM (SELECT exception_id FROM exception_activity WHERE actor_kind = 'rule'
+		GROUP BY exception_id HAVING count(*) > 1) x`); n != 0 {
+		t.Errorf("%d exceptions have more than one rule activity entry", n)
+	}
+
+	// Without --demo no process creates a user or a token.
+	if n := pgCount(`SELECT (SELECT count(*) FROM console_users) + (SELECT count(*) FROM console_tokens)`); n != 0 {
+		t.Errorf("%d users and tokens exist; the roles create none without --demo", n)
+	}
+
+	for pgCount(`SELECT count(*) FROM alert_groups WHERE slack_ts <> ''`) < groups && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Let the surviving dispatcher finish whatever it would still send.
+	for pgCount(`SELECT count(*) FROM alert_deliveries WHERE status = 'pending'`) > 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if n := pgCount(`SELECT count(*) FROM alert_groups WHERE slack_ts <> ''`); n != groups {
+		t.Errorf("alert groups posted = %d, want %d", n, groups)
+	}
+	top, per := slack.posts()
+	if top != groups {
+		t.Errorf("top-level Slack posts = %d, want one per group (%d)", top, groups)
+	}
+	for id, n := range per {
+		if n != 1 {
+			t.Errorf("delivery %s posted %d times", id, n)
+		}
+	}
+	if n := pgCount(`SELECT count(*) FROM alert_deliveries WHERE status = 'failed'`); n != 0 {
+		t.Errorf("%d Slack deliveries failed", n)
+	}
+	for _, p := range []*proc{serve[1], collect[1], rules[1], kp} {
+		if p.exited() {
+			t.Errorf("%s exited:\n%s", p.name, p.tail())
+		}
+	}
+	// The survivors stop cleanly on SIGTERM, within the stop timeout.
+	for _, p := range []*proc{serve[1], collect[1], rules[1]} {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for _, p := range []*proc{serve[1], collect[1], rules[1]} {
+		select {
+		case <-p.done:
+			if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+				t.Errorf("%s exit code %d:\n%s", p.name, code, p.tail())
+			}
+		case <-time.After(40 * time.Second):
+			t.Errorf("%s did not stop within 40s", p.name)
+		}
+	}
+	if t.Failed() {
+		for _, p := range []*proc{serve[0], serve[1], collect[0], collect[1], rules[0], rules[1]} {
+			t.Logf("%s:\n%s", p.name, p.tail())
+		}
+	}
+}
+
+func quoteList(csv string) string {
+	var q []string
+	for _, s := range strings.Split(csv, ",") {
+		q = append(q, fmt.Sprintf("%q", s))
+	}
+	return strings.Join(q, ", ")
+}
+
+// waitCount polls query until ok accepts its count.
+func waitCount(t *testing.T, conn driver.Conn, query string, ok func(uint64) bool, timeout time.Duration) {
+	t.Helper()
+	var n uint64
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err := conn.QueryRow(context.Background(), query).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		if ok(n) {
+			return
+		}
+	}
+	t.Fatalf("%s = %d after %s", query, n, timeout)
+}
