@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/gin-gonic/gin"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/supplywatch/supplywatch/app"
 	"github.com/supplywatch/supplywatch/chdb"
@@ -32,6 +33,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "collect" {
 		os.Exit(runChild())
 	}
+	gin.SetMode(gin.ReleaseMode) // what main does (app.ConfigureProcess)
 	chtest.Main(m)
 }
 

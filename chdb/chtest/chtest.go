@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -146,7 +147,17 @@ func stop() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return shared.server.Stop(ctx)
+	err := shared.server.Stop(ctx)
+	if err != nil {
+		// The engine's own log says why it died; the directory goes next.
+		if b, rerr := os.ReadFile(filepath.Join(shared.dir, "clickhouse.log")); rerr == nil {
+			if len(b) > 4000 {
+				b = b[len(b)-4000:]
+			}
+			err = fmt.Errorf("%w\nclickhouse.log (tail):\n%s", err, b)
+		}
+	}
+	return err
 }
 
 func randomHex(n int) string {
