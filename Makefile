@@ -10,7 +10,13 @@ GOFLAGS_TEST ?= -count=1 -timeout 40m -p 2
 # in Go 1.27) on a loaded machine.
 FUZZTIME ?= 20000x
 
-.PHONY: all deps web build run test test-unit fuzz bench vet clean
+# The version and revision the binary reports (supplywatch version,
+# supplywatch_build_info).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/supplywatch/supplywatch/app.Version=$(VERSION) -X github.com/supplywatch/supplywatch/app.Revision=$(REVISION)
+
+.PHONY: all deps web build image run test test-unit fuzz bench vet clean
 
 all: build
 
@@ -26,6 +32,10 @@ deps: $(WEB)/node_modules/.package-lock.json
 	  echo "installing Debian's chromium for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@command -v podman >/dev/null 2>&1 || { \
+	  echo "installing Debian's podman for the image test (deploy/)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends podman >/dev/null; }
 
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
@@ -37,7 +47,17 @@ $(WEB)/dist/index.html: $(WEB)/node_modules/.package-lock.json $(WEB_SRC)
 web: $(WEB)/dist/index.html
 
 build: deps web
-	$(GO) build -o $(BIN) ./cmd/supplywatch
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/supplywatch
+
+# The FROM scratch image (deploy/Containerfile) of a static binary, built
+# offline with podman. deploy/Dockerfile builds the distroless image from
+# source instead (docker build -f deploy/Dockerfile .).
+IMAGE ?= supplywatch:$(VERSION)
+image: deps web
+	rm -rf var/image && mkdir -p var/image/bin
+	CGO_ENABLED=0 $(GO) build -trimpath -tags timetzdata -ldflags "$(LDFLAGS)" -o var/image/bin/supplywatch-static ./cmd/supplywatch
+	cp -r rules var/image/rules
+	podman build -f deploy/Containerfile -t $(IMAGE) var/image
 
 # Demo shared secrets of the cXML partners in deploy/partners.yaml.
 DEMO_SECRETS := OFFICE_SUPPLIES_SECRET=demo-office COUPA_SUPPLIER_SECRET=demo-coupa PROMINATE_SECRET=demo-prominate ACME_HUB_SECRET=demo-hub

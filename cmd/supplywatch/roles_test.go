@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +25,7 @@ import (
 	"github.com/supplywatch/supplywatch/chdb"
 	"github.com/supplywatch/supplywatch/chdb/chtest"
 	"github.com/supplywatch/supplywatch/postgres/pgtest"
+	"go.yaml.in/yaml/v3"
 )
 
 // asMain makes the test binary act as the supplywatch binary, so the tests
@@ -323,6 +326,10 @@ log_level: warn
 		}
 	}
 
+	// Every metric the shipped alert rules on supplywatch itself read is
+	// exported by some role.
+	checkAlertRuleMetrics(t, serve[0].metrics(t)+collect[0].metrics(t)+rules[0].metrics(t))
+
 	// Traffic: po.released over Kafka and over HTTP (alternating between
 	// the serve processes, the other one when a request fails), and
 	// message.failed events that raise exceptions in 8 alert groups.
@@ -509,6 +516,48 @@ func quoteList(csv string) string {
 		q = append(q, fmt.Sprintf("%q", s))
 	}
 	return strings.Join(q, ", ")
+}
+
+// checkAlertRuleMetrics fails for a metric named in
+// deploy/prometheus/supplywatch.rules.yml that no role exports.
+func checkAlertRuleMetrics(t *testing.T, exported string) {
+	t.Helper()
+	b, err := os.ReadFile("../../deploy/prometheus/supplywatch.rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Groups []struct {
+			Name  string `yaml:"name"`
+			Rules []struct {
+				Alert       string            `yaml:"alert"`
+				Expr        string            `yaml:"expr"`
+				For         string            `yaml:"for"`
+				Labels      map[string]string `yaml:"labels"`
+				Annotations map[string]string `yaml:"annotations"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		t.Fatalf("supplywatch.rules.yml: %v", err)
+	}
+	names := regexp.MustCompile(`\b((?:supplywatch|go|process)_[a-z_]+)`)
+	n := 0
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			for _, m := range names.FindAllStringSubmatch(r.Expr, -1) {
+				n++
+				if !strings.Contains(exported, "\n"+m[1]) {
+					t.Errorf("alert %s reads %s, which no role exports", r.Alert, m[1])
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("supplywatch.rules.yml reads no metric")
+	}
 }
 
 // waitCount polls query until ok accepts its count.
