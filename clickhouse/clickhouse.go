@@ -41,6 +41,12 @@ type Config struct {
 	Compression string `yaml:"compression" env:"COMPRESSION"`
 	// RetentionDays is how long facts are kept (the tables' TTL).
 	RetentionDays int `yaml:"retention_days" env:"RETENTION_DAYS"`
+	// Cluster names a cluster of the servers' remote_servers: the
+	// migrations then create Replicated*MergeTree tables ({shard} and
+	// {replica} macros) under a _local name, Distributed tables over them
+	// under the plain name, and run every statement ON CLUSTER. Empty:
+	// single-node DDL.
+	Cluster string `yaml:"cluster" env:"CLUSTER"`
 	// Embedded starts the chDB engine in a child process when true.
 	Embedded bool   `yaml:"embedded" env:"EMBEDDED"`
 	DataDir  string `yaml:"data_dir" env:"DATA_DIR"`
@@ -114,6 +120,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("clickhouse.database: %q is not a plain identifier", c.Database)
 	case c.RetentionDays < 1:
 		return errors.New("clickhouse.retention_days: must be at least 1")
+	case c.Cluster != "" && !identRE.MatchString(c.Cluster):
+		return fmt.Errorf("clickhouse.cluster: %q is not a plain identifier", c.Cluster)
 	}
 	switch c.Compression {
 	case "", CompressionLZ4, CompressionZSTD, CompressionNone:

@@ -4,97 +4,158 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/supplywatch/supplywatch/internal/migrate"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
 // Migration is one versioned schema change.
-type Migration struct {
-	Version int
-	Name    string
-	SQL     string
-}
+type Migration = migrate.Migration
 
 // Migrations returns the embedded migrations in version order.
-func Migrations() ([]Migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []Migration
-	for _, e := range entries {
-		name := e.Name()
-		v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
-		if err != nil {
-			return nil, fmt.Errorf("migration %s: name must start with a version number", name)
-		}
-		b, err := migrationFiles.ReadFile("migrations/" + name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, Migration{Version: v, Name: name, SQL: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
-	return ms, nil
-}
+func Migrations() ([]Migration, error) { return migrate.Load(migrationFiles, "migrations") }
 
 // Migrate creates the database if needed and applies the migrations not yet
-// recorded in schema_migrations, in order. Every statement is idempotent
-// (IF NOT EXISTS), so two processes migrating at once do no harm. It then
-// sets the retention TTL to the configured value.
+// recorded in schema_migrations, in order (internal/migrate). Every
+// statement is idempotent (IF NOT EXISTS), so two processes migrating at
+// once do no harm. With cfg.Cluster the statements are rewritten for the
+// cluster at apply time (see clusterRewriter). It then sets the retention
+// TTL to the configured value.
 func Migrate(ctx context.Context, conn driver.Conn, cfg Config, log *slog.Logger) error {
-	db := cfg.Database
-	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
-		return fmt.Errorf("create database %s: %w", db, err)
-	}
-	if err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+db+`.schema_migrations
-		(version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
-		ENGINE = ReplacingMergeTree ORDER BY version`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	applied := map[int]bool{}
-	rows, err := conn.Query(ctx, "SELECT version FROM "+db+".schema_migrations")
-	if err != nil {
-		return fmt.Errorf("read schema_migrations: %w", err)
-	}
-	for rows.Next() {
-		var v uint32
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return err
-		}
-		applied[int(v)] = true
-	}
-	rows.Close()
 	ms, err := Migrations()
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
-		if applied[m.Version] {
-			continue
+	t := &chTarget{conn: conn, cfg: cfg}
+	if cfg.Cluster != "" {
+		if t.cluster, err = newClusterRewriter(cfg.Cluster, cfg.Database, ms); err != nil {
+			return err
 		}
-		for i, stmt := range splitStatements(m.SQL) {
-			stmt = strings.NewReplacer("{db}", db, "{retention_days}", strconv.Itoa(cfg.RetentionDays)).Replace(stmt)
-			if err := execStatement(ctx, conn, stmt); err != nil {
-				return fmt.Errorf("migration %s statement %d: %w", m.Name, i+1, err)
-			}
-		}
-		if err := conn.Exec(ctx, "INSERT INTO "+db+".schema_migrations (version, name) VALUES (?, ?)", uint32(m.Version), m.Name); err != nil {
-			return fmt.Errorf("record migration %s: %w", m.Name, err)
-		}
-		log.Info("clickhouse migration applied", "version", m.Version, "name", m.Name)
+	}
+	if err := t.prepare(ctx); err != nil {
+		return err
+	}
+	if _, err := migrate.Run(ctx, t, ms, log, "clickhouse"); err != nil {
+		return err
 	}
 	return setRetention(ctx, conn, cfg)
+}
+
+// chTarget is a ClickHouse database as a migrate.Target.
+type chTarget struct {
+	conn    driver.Conn
+	cfg     Config
+	cluster *clusterRewriter // nil: single node
+}
+
+// statements returns what one migration statement becomes here, with the
+// placeholders filled in.
+func (t *chTarget) statements(stmt string) ([]string, error) {
+	stmts := []string{stmt}
+	if t.cluster != nil {
+		var err error
+		if stmts, err = t.cluster.Rewrite(stmt); err != nil {
+			return nil, err
+		}
+	}
+	r := strings.NewReplacer("{db}", t.cfg.Database, "{retention_days}", strconv.Itoa(t.cfg.RetentionDays))
+	for i := range stmts {
+		stmts[i] = r.Replace(stmts[i])
+	}
+	return stmts, nil
+}
+
+// prepare creates the database and schema_migrations. On a cluster the
+// record is one replicated table shared by every shard and replica.
+func (t *chTarget) prepare(ctx context.Context) error {
+	db := t.cfg.Database
+	create, err := t.statements("CREATE DATABASE IF NOT EXISTS {db}")
+	if err != nil {
+		return err
+	}
+	if err := t.conn.Exec(ctx, create[0]); err != nil {
+		return fmt.Errorf("create database %s: %w", db, err)
+	}
+	engine, on := "ReplacingMergeTree", ""
+	if t.cluster != nil {
+		engine = fmt.Sprintf("ReplicatedReplacingMergeTree('/clickhouse/tables/all/%s/schema_migrations', '{replica}')", db)
+		on = " ON CLUSTER " + t.cfg.Cluster
+	}
+	if err := t.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+db+`.schema_migrations`+on+`
+		(version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+		ENGINE = `+engine+` ORDER BY version`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	return nil
+}
+
+func (t *chTarget) Applied(ctx context.Context) (map[int]bool, error) {
+	applied := map[int]bool{}
+	rows, err := t.conn.Query(ctx, "SELECT version FROM "+t.cfg.Database+".schema_migrations")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[int(v)] = true
+	}
+	return applied, rows.Err()
+}
+
+func (t *chTarget) Apply(ctx context.Context, m Migration) error {
+	for i, stmt := range splitStatements(m.SQL) {
+		stmts, err := t.statements(stmt)
+		if err != nil {
+			return fmt.Errorf("statement %d: %w", i+1, err)
+		}
+		for _, s := range stmts {
+			if err := execStatement(ctx, t.conn, s); err != nil {
+				return fmt.Errorf("statement %d: %w", i+1, err)
+			}
+		}
+	}
+	if err := t.conn.Exec(ctx, "INSERT INTO "+t.cfg.Database+".schema_migrations (version, name) VALUES (?, ?)", uint32(m.Version), m.Name); err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	return nil
+}
+
+// ClusterStatements returns every statement the migrations run on cfg's
+// cluster, in order, with the placeholders filled in (tests parse them all).
+func ClusterStatements(cfg Config) ([]string, error) {
+	ms, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Cluster == "" {
+		return nil, fmt.Errorf("clickhouse.cluster: is not set")
+	}
+	t := &chTarget{cfg: cfg}
+	if t.cluster, err = newClusterRewriter(cfg.Cluster, cfg.Database, ms); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range ms {
+		for i, stmt := range splitStatements(m.SQL) {
+			stmts, err := t.statements(stmt)
+			if err != nil {
+				return nil, fmt.Errorf("migration %s statement %d: %w", m.Name, i+1, err)
+			}
+			out = append(out, stmts...)
+		}
+	}
+	return out, nil
 }
 
 // statementTimeout bounds one migration statement. A backfill (INSERT ...
@@ -115,7 +176,13 @@ func execStatement(ctx context.Context, conn driver.Conn, stmt string) error {
 // rewriting existing parts (materialize_ttl_after_modify = 0).
 func setRetention(ctx context.Context, conn driver.Conn, cfg Config) error {
 	tables := map[string]string{"events": "received_at", "event_ids": "received_at", "rejected": "received_at", "spans": "start_time", "documents": "received_at"}
+	suffix, on := "", ""
+	if cfg.Cluster != "" {
+		// The TTL is the shard-local tables'.
+		suffix, on = LocalSuffix, " ON CLUSTER "+cfg.Cluster
+	}
 	for table, col := range tables {
+		table += suffix
 		want := fmt.Sprintf("toDateTime(%s) + toIntervalDay(%d)", col, cfg.RetentionDays)
 		var current string
 		if err := conn.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = ? AND name = ?", cfg.Database, table).Scan(&current); err != nil {
@@ -124,7 +191,7 @@ func setRetention(ctx context.Context, conn driver.Conn, cfg Config) error {
 		if strings.Contains(current, want) {
 			continue
 		}
-		stmt := fmt.Sprintf("ALTER TABLE %s.%s MODIFY TTL toDateTime(%s) + INTERVAL %d DAY SETTINGS materialize_ttl_after_modify = 0", cfg.Database, table, col, cfg.RetentionDays)
+		stmt := fmt.Sprintf("ALTER TABLE %s.%s"+on+" MODIFY TTL toDateTime(%s) + INTERVAL %d DAY SETTINGS materialize_ttl_after_modify = 0", cfg.Database, table, col, cfg.RetentionDays)
 		if err := conn.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("set ttl of %s: %w", table, err)
 		}

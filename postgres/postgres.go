@@ -14,16 +14,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/supplywatch/supplywatch/internal/migrate"
 )
 
 // Config says which PostgreSQL to use.
@@ -91,33 +88,10 @@ func (db *DB) Close() { db.Pool.Close() }
 var migrationFiles embed.FS
 
 // Migration is one versioned schema change.
-type Migration struct {
-	Version int
-	Name    string
-	SQL     string
-}
+type Migration = migrate.Migration
 
 // Migrations returns the embedded migrations in version order.
-func Migrations() ([]Migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []Migration
-	for _, e := range entries {
-		v, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil {
-			return nil, fmt.Errorf("migration %s: name must start with a version number", e.Name())
-		}
-		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, Migration{Version: v, Name: e.Name(), SQL: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].Version < ms[j].Version })
-	return ms, nil
-}
+func Migrations() ([]Migration, error) { return migrate.Load(migrationFiles, "migrations") }
 
 // migrateLock is the pg_advisory_lock key that serialises migrations.
 const migrateLock = 0x5357_4d49_4752 // "SWMIGR"
@@ -139,39 +113,42 @@ func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
 		version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	applied := map[int]bool{}
-	rows, err := conn.Query(ctx, "SELECT version FROM schema_migrations")
-	if err != nil {
-		return fmt.Errorf("read schema_migrations: %w", err)
-	}
-	vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		return fmt.Errorf("read schema_migrations: %w", err)
-	}
-	for _, v := range vs {
-		applied[int(v)] = true
-	}
 	ms, err := Migrations()
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
-		if applied[m.Version] {
-			continue
-		}
-		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return err
-			}
-			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("postgres migration %s: %w", m.Name, err)
-		}
-		log.Info("postgres migration applied", "migration", m.Name)
+	_, err = migrate.Run(ctx, pgTarget{conn}, ms, log, "postgres")
+	return err
+}
+
+// pgTarget is the database behind a locked connection as a migrate.Target:
+// each migration and its record in one transaction.
+type pgTarget struct{ conn *pgxpool.Conn }
+
+func (t pgTarget) Applied(ctx context.Context) (map[int]bool, error) {
+	rows, err := t.conn.Query(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil, err
+	}
+	applied := make(map[int]bool, len(vs))
+	for _, v := range vs {
+		applied[int(v)] = true
+	}
+	return applied, nil
+}
+
+func (t pgTarget) Apply(ctx context.Context, m Migration) error {
+	return pgx.BeginFunc(ctx, t.conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name)
+		return err
+	})
 }
 
 // retryable reports whether err is a serialization failure or a deadlock,

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,10 +152,16 @@ func stop() error {
 	if err != nil {
 		// The engine's own log says why it died; the directory goes next.
 		if b, rerr := os.ReadFile(filepath.Join(shared.dir, "clickhouse.log")); rerr == nil {
-			if len(b) > 4000 {
-				b = b[len(b)-4000:]
+			var lines []string
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.Contains(l, "<Fatal>") || strings.Contains(l, "<Error>") || strings.Contains(l, "Assertion") || strings.Contains(l, "terminate") {
+					lines = append(lines, l)
+				}
 			}
-			err = fmt.Errorf("%w\nclickhouse.log (tail):\n%s", err, b)
+			if len(lines) > 30 {
+				lines = lines[len(lines)-30:]
+			}
+			err = fmt.Errorf("%w\nclickhouse.log (errors):\n%s", err, strings.Join(lines, "\n"))
 		}
 	}
 	return err
