@@ -27,7 +27,9 @@ func (a *App) addAnalytics(ctx context.Context) error {
 		return fmt.Errorf("kpi calendars: %w", err)
 	}
 	a.kpiRefresher = kpi.NewRefresher(a.conn, db, a.cfg.KPI, log, nil).WithMetrics(kpi.NewMetrics(a.registry))
-	a.add("kpi refresher", a.kpiRefresher)
+	// One refresher across the rules processes: they would all rebuild the
+	// same rollups (and race their partition swaps).
+	a.add("kpi refresher", singleton(a.pg.Pool, kpiRefreshLock, 5*time.Second, a.kpiRefresher, log))
 
 	var outbox kpi.OutboxClaimer = a.exceptions
 	if a.cfg.Slack.Token != "" {
