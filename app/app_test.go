@@ -83,6 +83,21 @@ func newEnv(t *testing.T) *env {
 	return &env{conn: conn, db: db, chAddr: addr, broker: b, brokers: strings.Join(b.Addrs(), ","), topic: "events"}
 }
 
+// configFile is a configuration naming e's brokers (no broker is an
+// error): tests load it and set the rest in code.
+func (e *env) configFile(t *testing.T) string {
+	t.Helper()
+	var quoted []string
+	for _, b := range strings.Split(e.brokers, ",") {
+		quoted = append(quoted, strconv.Quote(b))
+	}
+	path := filepath.Join(t.TempDir(), "supplywatch.yaml")
+	if err := os.WriteFile(path, []byte("kafka: {brokers: ["+strings.Join(quoted, ", ")+"]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // collector is a collector child process.
 type collector struct {
 	cmd      *exec.Cmd

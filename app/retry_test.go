@@ -20,8 +20,7 @@ import (
 // topic with its idempotency key, and a message.delivered settles it.
 func TestRulesRoleRetriesFailedDeliveriesAutomatically(t *testing.T) {
 	e := newEnv(t)
-	t.Setenv("SUPPLYWATCH_KAFKA_BROKERS", e.brokers)
-	cfg, err := app.LoadConfig("")
+	cfg, err := app.LoadConfig(e.configFile(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,8 +45,7 @@ func rulesDir(t *testing.T, extra map[string]string) string {
 // startRules starts a process of the rules role on e with Postgres at pgURL.
 func (e *env) startRules(t *testing.T, ctx context.Context, pgURL, dir string, tune func(*app.Config)) (*app.App, func()) {
 	t.Helper()
-	t.Setenv("SUPPLYWATCH_KAFKA_BROKERS", e.brokers)
-	cfg, err := app.LoadConfig("")
+	cfg, err := app.LoadConfig(e.configFile(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -284,6 +284,18 @@ log_level: warn
 
 	t.Log("schema applied; starting two processes of each role")
 	var serve, collect, rules [2]*proc
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, ps := range [][2]*proc{serve, collect, rules} {
+			for _, p := range ps {
+				if p != nil {
+					t.Logf("%s (exited %v):\n%s", p.name, p.exited(), p.tail())
+				}
+			}
+		}
+	})
 	for i := range 2 {
 		for _, r := range []struct {
 			ps   *[2]*proc
@@ -302,34 +314,6 @@ log_level: warn
 		}
 	}
 	t.Log("all roles ready")
-	// Each role exports its own families beside the build info.
-	for _, c := range []struct {
-		p    *proc
-		role string
-		want []string
-	}{
-		{serve[0], "serve", []string{"supplywatch_http_requests_total", "supplywatch_writer_batch_rows"}},
-		{collect[0], "collect", []string{"supplywatch_writer_batch_rows"}},
-		{rules[0], "rules", []string{"supplywatch_rules_consumer_lag", "supplywatch_alerts_deliveries_total"}},
-	} {
-		m := c.p.metrics(t)
-		if !strings.Contains(m, `supplywatch_build_info{`) || !strings.Contains(m, `role="`+c.role+`"`) {
-			t.Errorf("%s: no supplywatch_build_info with role %s", c.p.name, c.role)
-		}
-		for _, fam := range c.want {
-			if !strings.Contains(m, "# TYPE "+fam+" ") {
-				t.Errorf("%s: metric family %s missing", c.p.name, fam)
-			}
-		}
-		if c.role != "rules" && strings.Contains(m, "supplywatch_rules_") {
-			t.Errorf("%s exports the rules role's metrics", c.p.name)
-		}
-	}
-
-	// Every metric the shipped alert rules on supplywatch itself read is
-	// exported by some role.
-	checkAlertRuleMetrics(t, serve[0].metrics(t)+collect[0].metrics(t)+rules[0].metrics(t))
-
 	// Traffic: po.released over Kafka and over HTTP (alternating between
 	// the serve processes, the other one when a request fails), and
 	// message.failed events that raise exceptions in 8 alert groups.
@@ -395,6 +379,11 @@ log_level: warn
 	post(failed(nFailed/4, nFailed/2)...)
 	// Kill one of each while work is in flight.
 	waitCount(t, chConn, "SELECT count() FROM events", func(n uint64) bool { return n > 0 }, 60*time.Second)
+	// The KPI refresher (one rules process at a time) is let finish its
+	// first refresh: the embedded engine aborts when a client vanishes in
+	// the middle of its INSERT ... SELECT (a ClickHouse server does not),
+	// which would end the test for a reason of the test's own.
+	waitKPIRefreshed(t, rules[:], 120*time.Second)
 	serve[0].kill(t)
 	collect[0].kill(t)
 	rules[0].kill(t)
@@ -484,6 +473,34 @@ log_level: warn
 	if n := pgCount(`SELECT count(*) FROM alert_deliveries WHERE status = 'failed'`); n != 0 {
 		t.Errorf("%d Slack deliveries failed", n)
 	}
+	// Each role exports its own families beside the build info.
+	for _, c := range []struct {
+		p    *proc
+		role string
+		want []string
+	}{
+		{serve[1], "serve", []string{"supplywatch_http_requests_total", "supplywatch_writer_batch_rows"}},
+		{collect[1], "collect", []string{"supplywatch_writer_batch_rows"}},
+		{rules[1], "rules", []string{"supplywatch_rules_consumer_lag", "supplywatch_alerts_deliveries_total"}},
+	} {
+		m := c.p.metrics(t)
+		if !strings.Contains(m, `supplywatch_build_info{`) || !strings.Contains(m, `role="`+c.role+`"`) {
+			t.Errorf("%s: no supplywatch_build_info with role %s", c.p.name, c.role)
+		}
+		for _, fam := range c.want {
+			if !strings.Contains(m, "# TYPE "+fam+" ") {
+				t.Errorf("%s: metric family %s missing", c.p.name, fam)
+			}
+		}
+		if c.role != "rules" && strings.Contains(m, "supplywatch_rules_") {
+			t.Errorf("%s exports the rules role's metrics", c.p.name)
+		}
+	}
+
+	// Every metric the shipped alert rules on supplywatch itself read is
+	// exported by some role.
+	checkAlertRuleMetrics(t, serve[1].metrics(t)+collect[1].metrics(t)+rules[1].metrics(t))
+
 	for _, p := range []*proc{serve[1], collect[1], rules[1], kp} {
 		if p.exited() {
 			t.Errorf("%s exited:\n%s", p.name, p.tail())
@@ -501,11 +518,6 @@ log_level: warn
 			}
 		case <-time.After(40 * time.Second):
 			t.Errorf("%s did not stop within 40s", p.name)
-		}
-	}
-	if t.Failed() {
-		for _, p := range []*proc{serve[0], serve[1], collect[0], collect[1], rules[0], rules[1]} {
-			t.Logf("%s:\n%s", p.name, p.tail())
 		}
 	}
 }
@@ -558,6 +570,20 @@ func checkAlertRuleMetrics(t *testing.T, exported string) {
 	if n == 0 {
 		t.Error("supplywatch.rules.yml reads no metric")
 	}
+}
+
+// waitKPIRefreshed waits until one of ps reports a finished KPI refresh.
+func waitKPIRefreshed(t *testing.T, ps []*proc, timeout time.Duration) {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^supplywatch_kpi_refresh_last_success_timestamp_seconds ([0-9.e+]+)$`)
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		for _, p := range ps {
+			if m := re.FindStringSubmatch(p.metrics(t)); m != nil && m[1] != "0" {
+				return
+			}
+		}
+	}
+	t.Fatalf("no KPI refresh finished within %s", timeout)
 }
 
 // waitCount polls query until ok accepts its count.
