@@ -26,7 +26,7 @@ func receivedEvent(t *testing.T, id string) *procure.Received {
 // stay large; every item is answered only once stored.
 func TestWriterFlushesWhenNoOneElseIsComing(t *testing.T) {
 	t.Parallel()
-	p := newPipeline(t, collector.WriterConfig{FlushInterval: 10 * time.Second, BatchSize: 1000}, "")
+	p := newPipeline(t, collector.WriterConfig{FlushInterval: time.Minute, BatchSize: 1000}, "")
 	ctx := context.Background()
 	submit := func(id string) <-chan collector.Outcome {
 		done := make(chan collector.Outcome, 1)
@@ -38,8 +38,8 @@ func TestWriterFlushesWhenNoOneElseIsComing(t *testing.T) {
 	start := time.Now()
 	select {
 	case <-submit("alone-1"):
-	case <-time.After(5 * time.Second):
-		t.Fatal("a lone item waited for the flush interval")
+	case <-time.After(30 * time.Second):
+		t.Fatal("a lone item waited for the flush interval (1 minute)")
 	}
 	if rows, _ := stored(t, p.direct); rows != 1 {
 		t.Fatalf("answered before stored: %d rows", rows)

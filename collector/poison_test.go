@@ -84,10 +84,10 @@ func (e *poisonEnv) postOTLP(t *testing.T, ct string, body []byte) error {
 	return e.postExpect(t, otlp.Path, ct, enc, body, 200, 400, 413)
 }
 
-// postExpect posts body and requires one of the statuses within 10 s.
+// postExpect posts body and requires one of the statuses within 30 s.
 func (e *poisonEnv) postExpect(t *testing.T, path, ct, enc string, body []byte, ok ...int) error {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.url+path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer erp-secret-token")
@@ -235,7 +235,7 @@ func TestPoisonCorpusThroughEveryPathThenGoodInputIsStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := e.direct.Database()
-	waitFor(t, 10*time.Second, "the good events stored after the corpus", func() bool {
+	waitFor(t, 30*time.Second, "the good events stored after the corpus", func() bool {
 		var n uint64
 		e.direct.Conn().QueryRow(ctx, "SELECT count() FROM "+db+".events WHERE id IN ('good-kafka', 'good-http')").Scan(&n)
 		return n == 2
@@ -246,7 +246,7 @@ func TestPoisonCorpusThroughEveryPathThenGoodInputIsStored(t *testing.T) {
 	}
 	t.Logf("good inputs stored %s after the corpus", time.Since(start).Round(10*time.Millisecond))
 	// Every poison Kafka record is a dead letter with a reason, bounded.
-	waitFor(t, 10*time.Second, "the poison Kafka records dead-lettered", func() bool {
+	waitFor(t, 30*time.Second, "the poison Kafka records dead-lettered", func() bool {
 		var n uint64
 		e.direct.Conn().QueryRow(ctx, "SELECT count() FROM "+db+".rejected FINAL WHERE channel = 'kafka' AND reason != '' AND length(raw) <= 262144").Scan(&n)
 		return n == uint64(kafkaRecords)
