@@ -358,7 +358,9 @@ func TestSlackRetryGoesThroughTheConsoleRetryPath(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.ContainsFunc(audit, func(a *console.AuditEntry) bool { return a.Action == "retry.publish" && a.Actor == oncall && a.ActorKind == "slack" }) {
+		if !slices.ContainsFunc(audit, func(a *console.AuditEntry) bool {
+			return a.Action == "retry.publish" && a.Actor == oncall && a.ActorKind == "slack"
+		}) {
 			t.Fatalf("no retry.publish audit by %s via slack", oncall)
 		}
 		acts, err := e.store.FindActivity(ctx, console.Scope{Tenant: tenant}, id)

@@ -144,7 +144,10 @@ func TestExceptionLifecycleOpensRecursResolvesAndReopens(t *testing.T) {
 	}
 	var x *procure.Exception
 	step(func(tx procure.ExceptionTx) (err error) { x, err = tx.RaiseException(ctx, candidate(t0)); return })
-	step(func(tx procure.ExceptionTx) (err error) { x, err = tx.RaiseException(ctx, candidate(t0.Add(time.Hour))); return })
+	step(func(tx procure.ExceptionTx) (err error) {
+		x, err = tx.RaiseException(ctx, candidate(t0.Add(time.Hour)))
+		return
+	})
 	if x.Occurrences != 2 || x.State != procure.ExceptionOpen || !x.LastSeen.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("after recurrence: %+v", x)
 	}
@@ -166,7 +169,10 @@ func TestExceptionLifecycleOpensRecursResolvesAndReopens(t *testing.T) {
 	if err != nil || len(g) != 1 || g[0].OpenCount != 0 || g[0].TotalCount != 1 || g[0].ValueAtRisk != 0 {
 		t.Fatalf("groups after resolve: %+v %v", g, err)
 	}
-	step(func(tx procure.ExceptionTx) (err error) { x, err = tx.RaiseException(ctx, candidate(t0.Add(4*time.Hour))); return })
+	step(func(tx procure.ExceptionTx) (err error) {
+		x, err = tx.RaiseException(ctx, candidate(t0.Add(4*time.Hour)))
+		return
+	})
 	if x.State != procure.ExceptionOpen || x.Occurrences != 3 {
 		t.Fatalf("after recurrence of a resolved one: %+v", x)
 	}
