@@ -32,6 +32,7 @@ func (a *App) startConsole() error {
 		RetryPolicies: a.cfg.Retry.Summary(),
 		Metrics:       a.registry,
 		IngestSources: ingestSources(a.cfg.Ingest.Tokens),
+		IngestToken:   ingestToken(a.cfg.Ingest.Tokens),
 		RetryTargets:  a.cfg.Retry.AllowedTargets(),
 	}
 	if a.ruleSet != nil && a.ruleSet.Calendars != nil {
@@ -58,6 +59,18 @@ func (a *App) startConsole() error {
 // ingestSources answers which sources a tenant's ingest tokens may send
 // (a token without a list may send any; a tenant without tokens sends over
 // Kafka only, which is trusted), for the redrive and retry checks.
+// ingestToken finds an ingest token of the configuration by name.
+func ingestToken(tokens []collector.Token) func(name string) (string, []string, bool) {
+	return func(name string) (string, []string, bool) {
+		for _, t := range tokens {
+			if t.Name == name {
+				return t.Tenant, t.Sources, true
+			}
+		}
+		return "", nil, false
+	}
+}
+
 func ingestSources(tokens []collector.Token) func(tenant string) ([]string, bool) {
 	return func(tenant string) ([]string, bool) {
 		var out []string

@@ -180,7 +180,7 @@ func (s *Store) InsertRejections(ctx context.Context, rs []procure.Rejection) er
 	}
 	n := len(rs)
 	received := make([]time.Time, n)
-	input, channel, stage, tenant, source, eid, etype, field, reason, raw, sha, ref, topic := mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n)
+	input, channel, stage, tenant, source, sender, eid, etype, field, reason, raw, sha, ref, topic := mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n), mk(n)
 	size := make([]uint64, n)
 	part := make([]int32, n)
 	off := make([]int64, n)
@@ -188,13 +188,14 @@ func (s *Store) InsertRejections(ctx context.Context, rs []procure.Rejection) er
 		r := &rs[i]
 		r.Bound()
 		received[i], input[i], channel[i], stage[i], tenant[i], source[i] = r.ReceivedAt, r.InputID, r.Channel, r.Stage, r.Tenant, r.Source
+		sender[i] = r.Sender
 		eid[i], etype[i], field[i], reason[i], raw[i] = r.EventID, r.EventType, r.Field, r.Reason, string(r.Raw)
 		size[i], sha[i], ref[i] = uint64(r.RawSize), r.RawSHA256, r.OriginalRef
 		topic[i], part[i], off[i] = r.Topic, r.Partition, r.Offset
 	}
 	return s.insertColumns(ctx, "rejected",
-		"received_at, input_id, channel, stage, tenant, source, event_id, event_type, field, reason, raw, raw_size, raw_sha256, original_ref, kafka_topic, kafka_partition, kafka_offset",
-		received, input, channel, stage, tenant, source, eid, etype, field, reason, raw, size, sha, ref, topic, part, off)
+		"received_at, input_id, channel, stage, tenant, source, sender, event_id, event_type, field, reason, raw, raw_size, raw_sha256, original_ref, kafka_topic, kafka_partition, kafka_offset",
+		received, input, channel, stage, tenant, source, sender, eid, etype, field, reason, raw, size, sha, ref, topic, part, off)
 }
 
 // insertColumns sends one column-oriented batch: one Append per column, which

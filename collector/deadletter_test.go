@@ -34,14 +34,18 @@ func TestOversizedEventIsDeadLetteredBoundedAndIngestGoesOn(t *testing.T) {
 		size           uint64
 		rawLen         uint64
 		sha, stage, id string
+		sender         string
 	)
-	if err := e.store.Conn().QueryRow(ctx, "SELECT raw_size, length(raw), raw_sha256, stage, event_id FROM "+e.store.Database()+".rejected").
-		Scan(&size, &rawLen, &sha, &stage, &id); err != nil {
+	if err := e.store.Conn().QueryRow(ctx, "SELECT raw_size, length(raw), raw_sha256, stage, event_id, sender FROM "+e.store.Database()+".rejected").
+		Scan(&size, &rawLen, &sha, &stage, &id, &sender); err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256([]byte(big))
 	if size != uint64(len(big)) || rawLen != procure.MaxDeadLetterRaw || sha != hex.EncodeToString(sum[:]) || stage != procure.StageIngest || id != "big-1" {
 		t.Errorf("dead letter row: raw_size %d (want %d), raw %d bytes, sha %s, stage %q, event %q", size, len(big), rawLen, sha, stage, id)
+	}
+	if sender != "erp" { // the token it came with, for the redrive's re-check
+		t.Errorf("dead letter row names sender %q, want the token erp", sender)
 	}
 	// The dead-letter topic holds the same bounded record.
 	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: e.kcfg.Brokers, Topic: "deadletter", GroupID: "t", StartOffset: kafkago.FirstOffset, MaxWait: 100 * time.Millisecond})

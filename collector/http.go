@@ -249,6 +249,7 @@ func (h *Ingest) ingest(ctx context.Context, p *principal, items [][]byte) (*Res
 			if r.Tenant == "" || r.Tenant != p.Tenant {
 				r.Tenant = p.Tenant // the dead letter belongs to the sender's tenant
 			}
+			r.Sender = p.Name
 			res.ID, res.Status, res.Field, res.Reason = r.EventID, "rejected", r.Field, r.Reason
 			rejs, rejIx = append(rejs, r), append(rejIx, i)
 			continue

@@ -158,6 +158,10 @@ type Deps struct {
 	// send (any: a token without a list); a redriven HTTP dead letter must
 	// name one. Nil: HTTP dead letters are not redriven.
 	IngestSources func(tenant string) (sources []string, any bool)
+	// IngestToken finds an ingest token by name: its tenant and sources
+	// (none: any). A redriven HTTP dead letter that names its sender is
+	// checked against that token; one whose token is gone is refused.
+	IngestToken func(name string) (tenant string, sources []string, ok bool)
 	// RetryTargets are the targets a failed delivery may be re-sent to
 	// (retry.Config.AllowedTargets); a retry to any other is blocked.
 	RetryTargets []string
@@ -185,9 +189,11 @@ type Console struct {
 	metrics  prometheus.Gatherer
 	// sourcesOf is Deps.IngestSources.
 	sourcesOf func(tenant string) ([]string, bool)
-	targets   []string
-	log       *slog.Logger
-	now       func() time.Time
+	// tokenOf is Deps.IngestToken.
+	tokenOf func(name string) (string, []string, bool)
+	targets []string
+	log     *slog.Logger
+	now     func() time.Time
 
 	live   *hub
 	oidc   *oidcClient
@@ -219,7 +225,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 			return errors.New("no publisher configured: retries and redrives are disabled")
 		})
 	}
-	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, zones: deps.PlantZones, sourcesOf: deps.IngestSources, targets: deps.RetryTargets, metrics: deps.Metrics, log: deps.Log, now: deps.Now}
+	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, zones: deps.PlantZones, sourcesOf: deps.IngestSources, tokenOf: deps.IngestToken, targets: deps.RetryTargets, metrics: deps.Metrics, log: deps.Log, now: deps.Now}
 	c.live = newHub()
 	c.logins = newLoginLimiter(cfg.LoginLimit)
 	c.hashing = semaphore.NewWeighted(int64(cfg.LoginLimit.Concurrent))

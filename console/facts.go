@@ -101,14 +101,16 @@ type Rejected struct {
 	Channel    string    `json:"channel"`
 	Tenant     string    `json:"tenant"`
 	Source     string    `json:"source"`
-	EventID    string    `json:"event_id"`
-	EventType  string    `json:"event_type"`
-	Field      string    `json:"field"`
-	Reason     string    `json:"reason"`
-	Raw        string    `json:"raw"`
-	Topic      string    `json:"kafka_topic,omitempty"`
-	Partition  int32     `json:"kafka_partition"`
-	Offset     int64     `json:"kafka_offset"`
+	// Sender is the ingest token an HTTP input came with.
+	Sender    string `json:"sender,omitempty"`
+	EventID   string `json:"event_id"`
+	EventType string `json:"event_type"`
+	Field     string `json:"field"`
+	Reason    string `json:"reason"`
+	Raw       string `json:"raw"`
+	Topic     string `json:"kafka_topic,omitempty"`
+	Partition int32  `json:"kafka_partition"`
+	Offset    int64  `json:"kafka_offset"`
 	// Stage is where it was refused: ingest, store, rules or b2b.
 	Stage string `json:"stage"`
 }
@@ -365,7 +367,7 @@ func (f *ClickHouseFacts) Rejected(ctx context.Context, tenant string, rf Reject
 		where, args = where+" AND received_at < fromUnixTimestamp64Milli(?)", append(args, rf.Before.UnixMilli())
 	}
 	rows, err := f.conn.Query(ctx, `SELECT received_at, input_id, channel, tenant, source, event_id, event_type, field, reason, raw,
-		kafka_topic, kafka_partition, kafka_offset, stage FROM `+f.db+`.rejected FINAL WHERE `+where+
+		kafka_topic, kafka_partition, kafka_offset, stage, sender FROM `+f.db+`.rejected FINAL WHERE `+where+
 		` ORDER BY received_at DESC LIMIT `+fmt.Sprint(limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("dead letter: %w", err)
@@ -375,7 +377,7 @@ func (f *ClickHouseFacts) Rejected(ctx context.Context, tenant string, rf Reject
 	for rows.Next() {
 		r := &Rejected{}
 		if err := rows.Scan(&r.ReceivedAt, &r.InputID, &r.Channel, &r.Tenant, &r.Source, &r.EventID, &r.EventType, &r.Field,
-			&r.Reason, &r.Raw, &r.Topic, &r.Partition, &r.Offset, &r.Stage); err != nil {
+			&r.Reason, &r.Raw, &r.Topic, &r.Partition, &r.Offset, &r.Stage, &r.Sender); err != nil {
 			return nil, err
 		}
 		r.ReceivedAt = r.ReceivedAt.UTC()

@@ -43,7 +43,8 @@ func (d deadLetters) ids() map[string]bool {
 
 // Dead letters: a tenant sees and redrives its own only; rows without a
 // tenant only the operators; a redrive is re-checked against the tenant
-// and the sources of the tenant's ingest tokens; no secret is returned.
+// and the tenant and sources of the ingest token that sent it (or, for rows
+// without a sender, of the tenant's tokens); no secret is returned.
 func TestDeadLettersStayInTheirTenantAndKeepNoSecrets(t *testing.T) {
 	e := newEnv(t, func(c *console.Config, d *console.Deps) {
 		c.OperatorTenant = "ops"
@@ -52,6 +53,12 @@ func TestDeadLettersStayInTheirTenantAndKeepNoSecrets(t *testing.T) {
 				return []string{"portal", "erp"}, false
 			}
 			return nil, false
+		}
+		d.IngestToken = func(name string) (string, []string, bool) {
+			if name == "portal-feed" {
+				return "acme", []string{"portal"}, true
+			}
+			return "", nil, false
 		}
 	})
 	at := e.now.Add(-30 * time.Minute)
@@ -64,6 +71,14 @@ func TestDeadLettersStayInTheirTenantAndKeepNoSecrets(t *testing.T) {
 			Raw: []byte(`{"id":"X3","type":"po.released","tenant":"acme","source":"wms"}`)},
 		{ReceivedAt: at, InputID: "http/acme/ok", Channel: procure.ChannelHTTP, Tenant: tenant, Reason: "must be a number",
 			Raw: []byte(`{"id":"X4","type":"po.released","tenant":"acme","source":"portal"}`)},
+		// Sent with the portal token: erp is a source of another acme token,
+		// not of this one, so only the exact token's check refuses it.
+		{ReceivedAt: at, InputID: "http/acme/token-source", Channel: procure.ChannelHTTP, Tenant: tenant, Sender: "portal-feed", Reason: "source",
+			Raw: []byte(`{"id":"X6","type":"po.released","tenant":"acme","source":"erp"}`)},
+		{ReceivedAt: at, InputID: "http/acme/token-gone", Channel: procure.ChannelHTTP, Tenant: tenant, Sender: "retired-feed", Reason: "bad",
+			Raw: []byte(`{"id":"X7","type":"po.released","tenant":"acme","source":"portal"}`)},
+		{ReceivedAt: at, InputID: "http/acme/token-ok", Channel: procure.ChannelHTTP, Tenant: tenant, Sender: "portal-feed", Reason: "must be a number",
+			Raw: []byte(`{"id":"X8","type":"po.released","tenant":"acme","source":"portal"}`)},
 		{ReceivedAt: at, InputID: "b2b/nobody/1", Channel: "b2b", Tenant: "", Reason: "unknown partner ZZ01",
 			Raw: []byte("<cXML><Header><Sender><Credential domain=\"NetworkID\"><Identity>ZZ01</Identity><SharedSecret>hunter2-secret</SharedSecret></Credential></Sender></Header></cXML>")},
 		{ReceivedAt: at, InputID: "http/acme/authz", Channel: procure.ChannelHTTP, Tenant: tenant, Reason: "bad",
@@ -123,18 +138,25 @@ func TestDeadLettersStayInTheirTenantAndKeepNoSecrets(t *testing.T) {
 			Redriven []string          `json:"redriven"`
 			Refused  map[string]string `json:"refused"`
 		}
-		acme.mustOK("POST", "/api/deadletter/redrive", map[string]any{"input_ids": []string{"http/acme/cross", "http/acme/dupkey", "http/acme/source", "http/acme/ok"}}, &out)
-		if len(out.Redriven) != 1 || out.Redriven[0] != "http/acme/ok" || len(out.Refused) != 3 {
+		acme.mustOK("POST", "/api/deadletter/redrive", map[string]any{"input_ids": []string{"http/acme/cross", "http/acme/dupkey", "http/acme/source", "http/acme/ok", "http/acme/token-source", "http/acme/token-gone", "http/acme/token-ok"}}, &out)
+		slices.Sort(out.Redriven)
+		if !slices.Equal(out.Redriven, []string{"http/acme/ok", "http/acme/token-ok"}) || len(out.Refused) != 5 {
 			t.Fatalf("redriven %v refused %v", out.Redriven, out.Refused)
 		}
-		for id, want := range map[string]string{"http/acme/cross": `names tenant "globex"`, "http/acme/dupkey": "twice", "http/acme/source": `source "wms"`} {
+		for id, want := range map[string]string{"http/acme/cross": `names tenant "globex"`, "http/acme/dupkey": "twice", "http/acme/source": `source "wms"`,
+			"http/acme/token-source": `token "portal-feed" that sent it may not send source "erp"`, "http/acme/token-gone": `"retired-feed" that sent it no longer exists`} {
 			if !strings.Contains(out.Refused[id], want) {
 				t.Errorf("%s refused for %q, want %q", id, out.Refused[id], want)
 			}
 		}
 		msgs := e.pub.all()[before:]
-		if len(msgs) != 1 || msgs[0].Headers[console.HeaderTenant] != tenant || !strings.Contains(string(msgs[0].Value), "X4") {
-			t.Fatalf("published %+v, want X4 with the tenant header", msgs)
+		if len(msgs) != 2 {
+			t.Fatalf("published %+v, want X4 and X8", msgs)
+		}
+		for _, m := range msgs {
+			if m.Headers[console.HeaderTenant] != tenant || !strings.Contains(string(m.Value), "X4") && !strings.Contains(string(m.Value), "X8") {
+				t.Fatalf("published %+v, want X4 and X8 with the tenant header", msgs)
+			}
 		}
 	})
 }

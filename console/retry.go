@@ -417,6 +417,18 @@ func (c *Console) redriveRefusal(r *Rejected) string {
 		return fmt.Sprintf("the input names tenant %q but was sent for tenant %q", tenant, r.Tenant)
 	case r.Channel != procure.ChannelHTTP:
 		return ""
+	case r.Sender != "" && c.tokenOf != nil:
+		// The exact token it came with: its tenant and its sources.
+		tt, sources, found := c.tokenOf(r.Sender)
+		switch {
+		case !found:
+			return fmt.Sprintf("ingest token %q that sent it no longer exists", r.Sender)
+		case tt != r.Tenant:
+			return fmt.Sprintf("ingest token %q is not of tenant %q", r.Sender, r.Tenant)
+		case len(sources) > 0 && !slices.Contains(sources, source):
+			return fmt.Sprintf("ingest token %q that sent it may not send source %q", r.Sender, source)
+		}
+		return ""
 	case c.sourcesOf == nil:
 		return "this console does not know the ingest tokens' sources"
 	}

@@ -42,9 +42,13 @@ type Rejection struct {
 	InputID    string
 	Channel    string
 	// Stage is where the input was refused (StageIngest when empty).
-	Stage     string
-	Tenant    string
-	Source    string
+	Stage  string
+	Tenant string
+	Source string
+	// Sender is the name of the ingest token an HTTP input came with (""
+	// for other channels): a redrive re-checks that token's tenant and
+	// sources, not those of any token of the tenant.
+	Sender    string
 	EventID   string
 	EventType string
 	Field     string
