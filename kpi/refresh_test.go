@@ -1,11 +1,9 @@
 package kpi
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -15,9 +13,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/supplywatch/supplywatch/clickhouse"
+	"github.com/supplywatch/supplywatch/internal/promrules"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -368,25 +366,8 @@ func TestRunRefreshesWhenTriggeredAndStops(t *testing.T) {
 
 // The stale-KPI alert reads the metric the Refresher exports.
 func TestStaleAlertRuleReadsTheExportedMetric(t *testing.T) {
-	b, err := os.ReadFile("../deploy/prometheus/kpi.rules.yml")
+	f, err := promrules.Load("../deploy/prometheus/kpi.rules.yml")
 	if err != nil {
-		t.Fatal(err)
-	}
-	var f struct {
-		Groups []struct {
-			Name  string `yaml:"name"`
-			Rules []struct {
-				Alert       string            `yaml:"alert"`
-				Expr        string            `yaml:"expr"`
-				For         string            `yaml:"for"`
-				Labels      map[string]string `yaml:"labels"`
-				Annotations map[string]string `yaml:"annotations"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
@@ -403,17 +384,17 @@ func TestStaleAlertRuleReadsTheExportedMetric(t *testing.T) {
 		exported[mf.GetName()] = true
 	}
 	var stale bool
-	for _, g := range f.Groups {
-		for _, rule := range g.Rules {
-			used := false
-			for name := range exported {
-				used = used || strings.Contains(rule.Expr, name)
-			}
-			if !used {
-				t.Errorf("alert %s: expression %q reads no metric the Refresher exports", rule.Alert, rule.Expr)
-			}
-			stale = stale || strings.Contains(rule.Expr, "time() - supplywatch_kpi_complete_through_timestamp_seconds >")
+	for _, rule := range f.Rules() {
+		names := promrules.Metrics(rule.Expr)
+		if len(names) == 0 {
+			t.Errorf("alert %s: expression %q reads no supplywatch metric", rule.Alert, rule.Expr)
 		}
+		for _, name := range names {
+			if !exported[name] {
+				t.Errorf("alert %s reads %s, which the Refresher does not export", rule.Alert, name)
+			}
+		}
+		stale = stale || strings.Contains(rule.Expr, "time() - supplywatch_kpi_complete_through_timestamp_seconds >")
 	}
 	if !stale {
 		t.Error("no alert on the age of supplywatch_kpi_complete_through_timestamp_seconds")

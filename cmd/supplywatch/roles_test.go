@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,8 +23,8 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/supplywatch/supplywatch/chdb"
 	"github.com/supplywatch/supplywatch/chdb/chtest"
+	"github.com/supplywatch/supplywatch/internal/promrules"
 	"github.com/supplywatch/supplywatch/postgres/pgtest"
-	"go.yaml.in/yaml/v3"
 )
 
 // asMain makes the test binary act as the supplywatch binary, so the tests
@@ -534,36 +533,16 @@ func quoteList(csv string) string {
 // deploy/prometheus/supplywatch.rules.yml that no role exports.
 func checkAlertRuleMetrics(t *testing.T, exported string) {
 	t.Helper()
-	b, err := os.ReadFile("../../deploy/prometheus/supplywatch.rules.yml")
+	f, err := promrules.Load("../../deploy/prometheus/supplywatch.rules.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f struct {
-		Groups []struct {
-			Name  string `yaml:"name"`
-			Rules []struct {
-				Alert       string            `yaml:"alert"`
-				Expr        string            `yaml:"expr"`
-				For         string            `yaml:"for"`
-				Labels      map[string]string `yaml:"labels"`
-				Annotations map[string]string `yaml:"annotations"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		t.Fatalf("supplywatch.rules.yml: %v", err)
-	}
-	names := regexp.MustCompile(`\b((?:supplywatch|go|process)_[a-z_]+)`)
 	n := 0
-	for _, g := range f.Groups {
-		for _, r := range g.Rules {
-			for _, m := range names.FindAllStringSubmatch(r.Expr, -1) {
-				n++
-				if !strings.Contains(exported, "\n"+m[1]) {
-					t.Errorf("alert %s reads %s, which no role exports", r.Alert, m[1])
-				}
+	for _, r := range f.Rules() {
+		for _, m := range promrules.Metrics(r.Expr) {
+			n++
+			if !strings.Contains(exported, "\n"+m) {
+				t.Errorf("alert %s reads %s, which no role exports", r.Alert, m)
 			}
 		}
 	}
