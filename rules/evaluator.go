@@ -358,6 +358,16 @@ func judge(r *Rule, e *procure.Event, s *subject, id string, out *Outcome) error
 		return fmt.Errorf("rule %s on %s: %w", r.ID, id, err)
 	}
 	if hold {
+		// Outside its segment a rule raises nothing (but still clears: the
+		// evidence resolves an exception raised before the segment
+		// narrowed).
+		covered, err := r.Segment.Covers(e.Tenant, s.env.Supplier)
+		if err != nil {
+			return fmt.Errorf("rule %s on %s: %w", r.ID, id, err)
+		}
+		if !covered {
+			return nil
+		}
 		out.Raised = append(out.Raised, Raise{Candidate: candidate(e, s, id, r.ID, procure.KindValidation, r.Title, r.Severity, r.Team, r.Message), DocKey: s.docKey})
 	} else if r.Clear {
 		out.Cleared = append(out.Cleared, Clear{Tenant: e.Tenant, Rule: r.ID, Subject: id, DocKey: s.docKey,
@@ -405,6 +415,17 @@ func (rs *RuleSet) observe(d *SLA, e *procure.Event, s *subject, id string) (sla
 		}
 		if *c.dst, err = runBool(c.p, s.env); err != nil {
 			return o, false, err
+		}
+	}
+	if (o.Start || o.Reset) && d.Segment != nil {
+		// Outside its segment an SLA starts no timer; a running one still
+		// stops, pauses and is cancelled.
+		covered, err := d.Segment.Covers(e.Tenant, s.env.Supplier)
+		if err != nil {
+			return o, false, err
+		}
+		if !covered {
+			o.Start, o.Reset = false, false
 		}
 	}
 	if !(o.Start || o.Stop || o.Pause || o.Resume || o.Reset || o.Cancel) {

@@ -55,6 +55,7 @@ type file struct {
 	Rules     []ruleConfig                  `yaml:"rules"`
 	SLAs      []slaConfig                   `yaml:"slas"`
 	Calendars map[string]sla.CalendarConfig `yaml:"calendars"`
+	Segments  []segmentConfig               `yaml:"segments"`
 }
 
 type ruleConfig struct {
@@ -70,6 +71,9 @@ type ruleConfig struct {
 	Clear       *bool    `yaml:"clear"`
 	Grace       string   `yaml:"grace"`
 	Message     Expr     `yaml:"message"`
+	// Segment limits the rule to the suppliers of a segment ("pilot") or
+	// to everyone outside it ("!pilot").
+	Segment string `yaml:"segment"`
 }
 
 type slaConfig struct {
@@ -92,6 +96,7 @@ type slaConfig struct {
 	Calendar    string    `yaml:"calendar"`
 	WarnAt      []float64 `yaml:"warn_at"`
 	Message     Expr      `yaml:"message"`
+	Segment     string    `yaml:"segment"`
 }
 
 // Rule is a compiled validation rule.
@@ -107,6 +112,9 @@ type Rule struct {
 	// other partitions in any order).
 	Grace   time.Duration
 	Message *Template
+	// Segment, when set, limits what the rule raises to the suppliers it
+	// covers (it still clears for everyone).
+	Segment *SegmentRef
 }
 
 // SLA is a compiled SLA definition.
@@ -120,6 +128,9 @@ type SLA struct {
 	Calendar                                        string // "plant" or sla.Always
 	WarnAt                                          []float64
 	Message                                         *Template
+	// Segment, when set, limits the timers started (start, reset) to the
+	// suppliers it covers; stop, pause, resume and cancel apply to all.
+	Segment *SegmentRef
 }
 
 // RuleSet is a loaded, compiled set of rule files. It is immutable.
@@ -127,8 +138,10 @@ type RuleSet struct {
 	Rules     []*Rule
 	SLAs      []*SLA
 	Calendars *sla.Calendars
-	Files     []string
-	LoadedAt  time.Time
+	// Segments are the supplier segments rules and routes refer to.
+	Segments []*Segment
+	Files    []string
+	LoadedAt time.Time
 	// ackSLAs are the partners' functional-acknowledgement SLAs
 	// (Evaluator.SetPartnerAckSLAs).
 	ackSLAs map[string]time.Duration
@@ -226,7 +239,12 @@ func LoadFiles(paths []string, now time.Time) (*RuleSet, error) {
 			}
 		}
 	}
-	c := &compiler{opts: append([]expr.Option{expr.Env(&Env{})}, functions(rs.Calendars)...), ids: map[string]string{}}
+	c := &compiler{opts: append([]expr.Option{expr.Env(&Env{})}, functions(rs.Calendars)...), ids: map[string]string{}, segs: map[string]*Segment{}}
+	// Segments next: rules refer to them, from any file.
+	for _, pf := range files {
+		c.segments(pf.path, pf.f.Segments)
+	}
+	rs.Segments = c.segOrder
 	for _, pf := range files {
 		for i := range pf.f.Rules {
 			if r := c.rule(pf.path, &pf.f.Rules[i]); r != nil {
@@ -272,14 +290,17 @@ func yamlError(path string, err error) error {
 	}
 	msg = strings.ReplaceAll(msg, " in type rules.ruleConfig", " in a rule")
 	msg = strings.ReplaceAll(msg, " in type rules.slaConfig", " in an SLA")
-	msg = strings.ReplaceAll(msg, " in type rules.file", " at the top level (rules, slas, calendars)")
+	msg = strings.ReplaceAll(msg, " in type rules.segmentConfig", " in a segment")
+	msg = strings.ReplaceAll(msg, " in type rules.file", " at the top level (rules, slas, calendars, segments)")
 	return &LoadError{File: path, Line: line, Reason: msg}
 }
 
 type compiler struct {
-	opts []expr.Option
-	ids  map[string]string // id → file, for duplicates
-	errs []error
+	opts     []expr.Option
+	ids      map[string]string // id → file, for duplicates
+	segs     map[string]*Segment
+	segOrder []*Segment
+	errs     []error
 }
 
 func (c *compiler) fail(path string, line int, format string, args ...any) {
@@ -376,6 +397,10 @@ func (c *compiler) rule(path string, rc *ruleConfig) *Rule {
 	r.When = c.compile(path, what+": when", rc.When, reflect.TypeOf(true), true, line)
 	r.Key = c.compile(path, what+": key", rc.Key, reflect.TypeOf(""), false, line)
 	r.Message = c.template(path, what+": message", rc.Message, rc.Title)
+	var segOK bool
+	if r.Segment, segOK = c.segmentRef(path, line, what, rc.Segment); !segOK {
+		ok = false
+	}
 	if rc.Grace != "" {
 		d, err := time.ParseDuration(rc.Grace)
 		if err != nil || d <= 0 || d > 7*24*time.Hour {
@@ -438,6 +463,10 @@ func (c *compiler) sla(path string, sc *slaConfig) *SLA {
 		}
 	}
 	s.Message = c.template(path, what+": message", sc.Message, sc.Title)
+	var segOK bool
+	if s.Segment, segOK = c.segmentRef(path, line, what, sc.Segment); !segOK {
+		ok = false
+	}
 	if !ok || s.Start == nil || s.Duration == nil && s.Deadline == nil {
 		return nil
 	}
