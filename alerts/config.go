@@ -47,7 +47,11 @@ type RouteConfig struct {
 	Receiver string `yaml:"receiver"`
 	// Matchers are label=value, label!=value, label=~regex, label!~regex
 	// over the labels tenant, rule, severity, plant, supplier, team, kind.
-	Matchers            []string      `yaml:"matchers"`
+	Matchers []string `yaml:"matchers"`
+	// Segment limits the route to exceptions of the suppliers of a
+	// supplier segment of the rule files ("pilot"), or of those outside
+	// it ("!pilot"); Deps.Segments answers membership.
+	Segment             string        `yaml:"segment"`
 	GroupBy             []string      `yaml:"group_by"`
 	GroupWait           time.Duration `yaml:"group_wait"`
 	GroupInterval       time.Duration `yaml:"group_interval"`
@@ -152,6 +156,11 @@ func (c *Config) Validate() error {
 				return fmt.Errorf("alerts.%s: %w", path, err)
 			}
 		}
+		if r.Segment != "" {
+			if _, _, err := parseSegment(r.Segment); err != nil {
+				return fmt.Errorf("alerts.%s.segment: %w", path, err)
+			}
+		}
 		for _, n := range append(append([]string{}, r.MuteTimeIntervals...), r.ActiveTimeIntervals...) {
 			if !names[n] {
 				return fmt.Errorf("alerts.%s: time interval %q is not defined", path, n)
@@ -185,6 +194,17 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+var segmentRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+
+// parseSegment splits "pilot" or "!pilot".
+func parseSegment(s string) (name string, not bool, err error) {
+	name, not = strings.CutPrefix(strings.TrimSpace(s), "!")
+	if !segmentRE.MatchString(name) {
+		return "", false, fmt.Errorf("%q is not a segment name or !name", s)
+	}
+	return name, not, nil
 }
 
 // matcher is one label condition.

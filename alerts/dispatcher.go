@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ type Dispatcher struct {
 	pool      *pgxpool.Pool
 	tree      *Route
 	routes    map[string]*Route
+	segments  Segments // nil when no route has a segment
 	feeder    *Feeder
 	feed      *FeedConsumer
 	grouper   Grouper
@@ -50,6 +52,17 @@ type Deps struct {
 	Now       func() time.Time // time.Now when nil
 	// Metrics records supplywatch_alerts_* (nothing when nil).
 	Metrics *Metrics
+	// Segments answers which supplier segments an exception's supplier is
+	// in (rules.SegmentFinder); required when a route has a segment.
+	Segments Segments
+}
+
+// Segments are the supplier segments of the rule files.
+type Segments interface {
+	// Defined reports whether segment name is defined.
+	Defined(name string) bool
+	// SegmentsOf lists the segments supplier of tenant is in.
+	SegmentsOf(ctx context.Context, tenant, supplier string) ([]string, error)
 }
 
 // New returns a Dispatcher; cfg is defaulted and validated.
@@ -61,6 +74,18 @@ func New(cfg Config, d Deps) (*Dispatcher, error) {
 	tree, err := NewRouteTree(cfg.Route)
 	if err != nil {
 		return nil, err
+	}
+	if names := tree.segments(); len(names) > 0 {
+		if d.Segments == nil {
+			return nil, fmt.Errorf("alerts.route: routes name segments (%s) but no segment source is set", strings.Join(names, ", "))
+		}
+		for _, n := range names {
+			if !d.Segments.Defined(n) {
+				return nil, fmt.Errorf("alerts.route: segment %q is not defined in the rule files' segments", n)
+			}
+		}
+	} else {
+		d.Segments = nil
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -85,7 +110,7 @@ func New(cfg Config, d Deps) (*Dispatcher, error) {
 	f.log, f.metrics = d.Log, d.Metrics
 	sender := NewSender(d.Pool, d.Poster, cfg, d.Log)
 	sender.metrics = d.Metrics
-	return &Dispatcher{cfg: cfg, pool: d.Pool, tree: tree, routes: routes, feeder: f, feed: f.Consumer(ConsumerAlerts),
+	return &Dispatcher{cfg: cfg, pool: d.Pool, tree: tree, routes: routes, segments: d.Segments, feeder: f, feed: f.Consumer(ConsumerAlerts),
 		throttler: th, escalator: &Escalator{cals: d.Calendars}, sender: sender,
 		store: d.Exceptions, actor: d.Actor, log: d.Log, now: d.Now, metrics: d.Metrics,
 		wakeTick: make(chan struct{}, 1), wakeSend: make(chan struct{}, 1)}, nil
@@ -107,9 +132,13 @@ func kick(c chan struct{}) {
 // Ingest routes and groups alerts in one transaction.
 func (d *Dispatcher) Ingest(ctx context.Context, as []*Alert) error {
 	now := d.now()
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		for _, a := range as {
-			for _, r := range d.tree.Match(a.Labels) {
+	segs, err := d.segmentsOf(ctx, as)
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		for i, a := range as {
+			for _, r := range d.tree.MatchSegments(a.Labels, segs[i]) {
 				if _, err := d.grouper.Apply(ctx, tx, r, a, now); err != nil {
 					return err
 				}
@@ -121,6 +150,34 @@ func (d *Dispatcher) Ingest(ctx context.Context, as []*Alert) error {
 		kick(d.wakeTick)
 	}
 	return err
+}
+
+// segmentsOf looks up the segments of each alert's supplier (once per
+// supplier), when routes use segments. Membership is the master data's at
+// routing time, so an exception and its later changes may route apart if
+// the supplier's segments changed in between.
+func (d *Dispatcher) segmentsOf(ctx context.Context, as []*Alert) ([][]string, error) {
+	out := make([][]string, len(as))
+	if d.segments == nil {
+		return out, nil
+	}
+	seen := map[[2]string][]string{}
+	for i, a := range as {
+		k := [2]string{a.Labels["tenant"], a.Labels["supplier"]}
+		if k[1] == "" {
+			continue
+		}
+		ss, ok := seen[k]
+		if !ok {
+			var err error
+			if ss, err = d.segments.SegmentsOf(ctx, k[0], k[1]); err != nil {
+				return nil, fmt.Errorf("route alert: %w", err)
+			}
+			seen[k] = ss
+		}
+		out[i] = ss
+	}
+	return out, nil
 }
 
 // consume moves the alerts consumer's feed into the groups.

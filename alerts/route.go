@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -18,8 +19,13 @@ type Route struct {
 	ActiveTimeIntervals []string
 	Escalation          []EscalationStep
 	Continue            bool
-	matchers            []matcher
-	children            []*Route
+	// Segment is the supplier segment the route is limited to ("pilot",
+	// "!pilot"), "" for none.
+	Segment    string
+	segment    string
+	segmentNot bool
+	matchers   []matcher
+	children   []*Route
 }
 
 // NewRouteTree resolves the routing tree of cfg (after Defaults).
@@ -28,7 +34,7 @@ func NewRouteTree(cfg RouteConfig) (*Route, error) { return newRoute(cfg, nil, "
 func newRoute(c RouteConfig, parent *Route, prefix string) (*Route, error) {
 	r := &Route{Receiver: c.Receiver, GroupBy: c.GroupBy, GroupWait: c.GroupWait, GroupInterval: c.GroupInterval,
 		RepeatInterval: c.RepeatInterval, MuteTimeIntervals: c.MuteTimeIntervals, ActiveTimeIntervals: c.ActiveTimeIntervals,
-		Escalation: c.Escalation, Continue: c.Continue}
+		Escalation: c.Escalation, Continue: c.Continue, Segment: c.Segment}
 	name := c.Name
 	if parent != nil {
 		if r.Receiver == "" {
@@ -60,6 +66,12 @@ func newRoute(c RouteConfig, parent *Route, prefix string) (*Route, error) {
 		name = fmt.Sprint(len(prefix))
 	}
 	r.ID = strings.TrimPrefix(prefix+"/"+name, "/")
+	if c.Segment != "" {
+		var err error
+		if r.segment, r.segmentNot, err = parseSegment(c.Segment); err != nil {
+			return nil, fmt.Errorf("route %s: segment: %w", r.ID, err)
+		}
+	}
 	for _, s := range c.Matchers {
 		m, err := parseMatcher(s)
 		if err != nil {
@@ -82,8 +94,17 @@ func newRoute(c RouteConfig, parent *Route, prefix string) (*Route, error) {
 
 // Match returns the routes an alert with labels goes to: depth first, the
 // first matching child wins unless it has continue; a node whose children
-// do not match takes the alert itself.
-func (r *Route) Match(labels map[string]string) []*Route {
+// do not match takes the alert itself. The alert's supplier is taken to be
+// in no segment (MatchSegments says which).
+func (r *Route) Match(labels map[string]string) []*Route { return r.MatchSegments(labels, nil) }
+
+// MatchSegments is Match for an alert whose supplier is in the given
+// segments: a route with segment S matches only if S is among them, one
+// with !S only if it is not.
+func (r *Route) MatchSegments(labels map[string]string, segments []string) []*Route {
+	if r.segment != "" && slices.Contains(segments, r.segment) == r.segmentNot {
+		return nil
+	}
 	for _, m := range r.matchers {
 		if !m.matches(labels) {
 			return nil
@@ -91,7 +112,7 @@ func (r *Route) Match(labels map[string]string) []*Route {
 	}
 	var out []*Route
 	for _, c := range r.children {
-		got := c.Match(labels)
+		got := c.MatchSegments(labels, segments)
 		if len(got) == 0 {
 			continue
 		}
@@ -112,6 +133,17 @@ func (r *Route) Walk(f func(*Route)) {
 	for _, c := range r.children {
 		c.Walk(f)
 	}
+}
+
+// segments lists the segment names the routes of r refer to.
+func (r *Route) segments() []string {
+	var out []string
+	r.Walk(func(x *Route) {
+		if x.segment != "" && !slices.Contains(out, x.segment) {
+			out = append(out, x.segment)
+		}
+	})
+	return out
 }
 
 // GroupKey is the route id and the values of the group_by labels.

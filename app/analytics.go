@@ -11,6 +11,7 @@ import (
 	"github.com/supplywatch/supplywatch/kpi"
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/procure"
+	"github.com/supplywatch/supplywatch/rules"
 )
 
 // addAnalytics keeps the KPIs current (business calendars, rollups, the
@@ -72,6 +73,7 @@ func (a *App) newDispatcher() (*alerts.Dispatcher, error) {
 	d, err := alerts.New(cfg, alerts.Deps{
 		Pool: a.pg.Pool, Exceptions: a.exceptions, Poster: slack.NewPoster(a.cfg.Slack), Actor: actor,
 		Calendars: a.ruleSet.Calendars, Log: a.log.With("component", "alerts"), Metrics: alerts.NewMetrics(a.registry),
+		Segments: rules.NewSegmentFinder(a.evaluator, postgres.NewStateStore(a.pg)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alerts: %w", err)
