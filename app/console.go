@@ -45,7 +45,7 @@ func (a *App) startConsole() error {
 	}
 	if a.reloader != nil {
 		deps.Rules = a.reloader
-		deps.RuleBook = console.RulesOf(a.evaluator)
+		deps.RuleBook = a.evaluator
 	}
 	c, err := console.New(a.cfg.Console, deps)
 	if err != nil {

@@ -8,87 +8,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/expr-lang/expr/vm"
 	"github.com/supplywatch/supplywatch/procure"
-	"github.com/supplywatch/supplywatch/rules"
 )
 
-// RuleInfo says what a rule checks: the why of an exception.
-type RuleInfo struct {
-	ID          string   `json:"id"`
-	Kind        string   `json:"kind"` // validation | sla
-	Title       string   `json:"title"`
-	Description string   `json:"description,omitempty"`
-	Severity    string   `json:"severity,omitempty"`
-	Team        string   `json:"team,omitempty"`
-	File        string   `json:"file,omitempty"`
-	On          []string `json:"on,omitempty"`
-	// Conditions are the rule's expressions by name (when, start, stop,
-	// duration, ...): the thresholds are in them.
-	Conditions map[string]string `json:"conditions,omitempty"`
-	WarnAt     []float64         `json:"warn_at,omitempty"`
-}
+// RuleInfo says what a rule checks. Temporary alias (issue 10).
+type RuleInfo = procure.RuleInfo
 
-// RuleBook describes rules by id.
-type RuleBook interface {
-	Describe(id string) (RuleInfo, bool)
-}
+// RuleBook describes rules by id (rules.Evaluator). Temporary alias.
+type RuleBook = procure.RuleBook
 
-// RuleBookFunc adapts a function to RuleBook.
-type RuleBookFunc func(id string) (RuleInfo, bool)
-
-// Describe calls f.
-func (f RuleBookFunc) Describe(id string) (RuleInfo, bool) { return f(id) }
-
-// RulesOf describes the rules in force in ev.
-func RulesOf(ev *rules.Evaluator) RuleBook {
-	return RuleBookFunc(func(id string) (RuleInfo, bool) {
-		rs := ev.Rules()
-		if rs == nil {
-			return RuleInfo{}, false
-		}
-		for _, r := range rs.Rules {
-			if r.ID == id {
-				ri := RuleInfo{ID: r.ID, Kind: procure.KindValidation, Title: r.Title, Description: r.Description, Severity: r.Severity,
-					Team: r.Team, File: r.File, On: types(r.On), Conditions: map[string]string{}}
-				if r.When != nil {
-					ri.Conditions["when"] = r.When.Source().String()
-				}
-				return ri, true
-			}
-		}
-		for _, s := range rs.SLAs {
-			if s.ID == id {
-				ri := RuleInfo{ID: s.ID, Kind: procure.KindSLA, Title: s.Title, Description: s.Description, Severity: s.Severity,
-					Team: s.Team, File: s.File, On: types(s.On), Conditions: map[string]string{}, WarnAt: s.WarnAt}
-				for name, p := range slaPrograms(s) {
-					ri.Conditions[name] = p
-				}
-				return ri, true
-			}
-		}
-		return RuleInfo{}, false
-	})
-}
-
-func slaPrograms(s *rules.SLA) map[string]string {
-	out := map[string]string{}
-	for name, p := range map[string]*vm.Program{"start": s.Start, "stop": s.Stop, "pause": s.Pause, "resume": s.Resume,
-		"reset": s.Reset, "cancel": s.Cancel, "duration": s.Duration, "deadline": s.Deadline} {
-		if p != nil {
-			out[name] = p.Source().String()
-		}
-	}
-	return out
-}
-
-func types(ts []procure.Type) []string {
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = string(t)
-	}
-	return out
-}
+// RuleBookFunc adapts a function to RuleBook. Temporary alias.
+type RuleBookFunc = procure.RuleBookFunc
 
 // Chain is the document chain of an order: each step, what happened, what
 // is missing and what is due next.

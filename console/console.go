@@ -149,7 +149,7 @@ type Deps struct {
 	Publisher Publisher
 	// Rules is reloaded by POST /api/rules/reload; nil answers 503 there.
 	Rules Reloader
-	// RuleBook describes rules on the exception detail (RulesOf); optional.
+	// RuleBook describes rules on the exception detail (rules.Evaluator); optional.
 	RuleBook RuleBook
 	// RetryPolicies is what GET /api/retry-policies shows: the automatic
 	// retry policies in force (retry.Config.Summary); nil answers 503.

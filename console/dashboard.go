@@ -76,24 +76,6 @@ func (c *DashboardConfig) validate() error {
 	return errors.Join(errs...)
 }
 
-// CurrencyAmount is a sum of amounts of one currency, as a decimal string
-// with two decimals ("25148.20"): amounts are never summed across
-// currencies and never pass through binary floating point in the answer.
-type CurrencyAmount struct {
-	Currency   string `json:"currency"`
-	Amount     string `json:"amount"`
-	Exceptions int    `json:"exceptions"`
-	// Group is the exception group (rule × supplier) with by=group.
-	Group string `json:"group,omitempty"`
-}
-
-// ValueAtRiskFilter narrows the active exceptions summed.
-type ValueAtRiskFilter struct {
-	Plant, Supplier, Group string
-	// ByGroup sums per exception group and currency.
-	ByGroup bool
-}
-
 // valueAtRiskStore sums the value at risk of active exceptions per
 // currency within a scope (postgres.ConsoleStore).
 type valueAtRiskStore interface {

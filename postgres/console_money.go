@@ -5,13 +5,13 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // ValueAtRisk sums the value at risk of active (open, acknowledged)
 // exceptions in the scope per currency (and per group with f.ByGroup), in
 // numeric arithmetic, rounded to cents and answered as decimal strings.
-func (s *ConsoleStore) ValueAtRisk(ctx context.Context, sc console.Scope, f console.ValueAtRiskFilter) ([]console.CurrencyAmount, error) {
+func (s *ConsoleStore) ValueAtRisk(ctx context.Context, sc procure.Scope, f procure.ValueAtRiskFilter) ([]procure.CurrencyAmount, error) {
 	var q query
 	q.scopeExceptions(sc)
 	q.raw("e.state IN ('open', 'acknowledged')")
@@ -35,8 +35,8 @@ func (s *ConsoleStore) ValueAtRisk(ctx context.Context, sc console.Scope, f cons
 	if err != nil {
 		return nil, fmt.Errorf("value at risk: %w", err)
 	}
-	var out []console.CurrencyAmount
-	var a console.CurrencyAmount
+	var out []procure.CurrencyAmount
+	var a procure.CurrencyAmount
 	_, err = pgx.ForEachRow(rows, []any{&a.Group, &a.Currency, &a.Amount, &a.Exceptions}, func() error {
 		out = append(out, a)
 		return nil

@@ -11,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -42,7 +41,7 @@ func (q *query) clause() string {
 
 // scopeExceptions adds the scope's predicates on exceptions e. A scope
 // without a tenant matches nothing.
-func (q *query) scopeExceptions(sc console.Scope) {
+func (q *query) scopeExceptions(sc procure.Scope) {
 	q.add("e.tenant = $?", sc.Tenant)
 	if sc.Tenant == "" {
 		q.raw("false")
@@ -60,7 +59,7 @@ func (q *query) scopeExceptions(sc console.Scope) {
 }
 
 // scopeOrders adds the scope's predicates on order documents d.
-func (q *query) scopeOrders(sc console.Scope) {
+func (q *query) scopeOrders(sc procure.Scope) {
 	q.add("d.tenant = $?", sc.Tenant)
 	if sc.Tenant == "" {
 		q.raw("false")
@@ -77,13 +76,13 @@ var queueCols = "e." + strings.ReplaceAll(exceptionCols, ", ", ", e.")
 
 const queueExtra = `, s.until, (SELECT min(t.due_at) FROM sla_timers t WHERE t.tenant = e.tenant AND t.subject = e.subject AND t.state = 'running')`
 
-func scanQueueItem(row pgx.Row) (*console.QueueItem, error) {
+func scanQueueItem(row pgx.Row) (*procure.QueueItem, error) {
 	var until, due pgtype.Timestamptz
 	x, err := scanException(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &until, &due)...) }))
 	if err != nil {
 		return nil, err
 	}
-	return &console.QueueItem{Exception: *x, SnoozedUntil: until.Time.UTC(), SLADueAt: due.Time.UTC()}, nil
+	return &procure.QueueItem{Exception: *x, SnoozedUntil: until.Time.UTC(), SLADueAt: due.Time.UTC()}, nil
 }
 
 type scanFunc func(dest ...any) error
@@ -104,7 +103,7 @@ func isActiveOnly(states []string) bool {
 
 // FindQueue returns a page of the queue in priority order and the cursor
 // of the next page (nil on the last).
-func (s *ConsoleStore) FindQueue(ctx context.Context, sc console.Scope, f console.QueueFilter) ([]*console.QueueItem, *console.Cursor, error) {
+func (s *ConsoleStore) FindQueue(ctx context.Context, sc procure.Scope, f procure.QueueFilter) ([]*procure.QueueItem, *procure.Cursor, error) {
 	now := f.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -165,7 +164,7 @@ func (s *ConsoleStore) FindQueue(ctx context.Context, sc console.Scope, f consol
 		return nil, nil, fmt.Errorf("find queue: %w", err)
 	}
 	defer rows.Close()
-	out := make([]*console.QueueItem, 0, limit)
+	out := make([]*procure.QueueItem, 0, limit)
 	for rows.Next() {
 		it, err := scanQueueItem(rows)
 		if err != nil {
@@ -176,17 +175,17 @@ func (s *ConsoleStore) FindQueue(ctx context.Context, sc console.Scope, f consol
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("find queue: %w", err)
 	}
-	var next *console.Cursor
+	var next *procure.Cursor
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[limit-1]
-		next = &console.Cursor{Priority: last.Priority, LastSeen: last.LastSeen, ID: last.ID}
+		next = &procure.Cursor{Priority: last.Priority, LastSeen: last.LastSeen, ID: last.ID}
 	}
 	return out, next, nil
 }
 
 // FindException returns one exception within the scope.
-func (s *ConsoleStore) FindException(ctx context.Context, sc console.Scope, id int64, now time.Time) (*console.QueueItem, error) {
+func (s *ConsoleStore) FindException(ctx context.Context, sc procure.Scope, id int64, now time.Time) (*procure.QueueItem, error) {
 	return findItem(ctx, s.db.Pool, sc, id, now, false)
 }
 
@@ -194,7 +193,7 @@ type queryRower interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-func findItem(ctx context.Context, db queryRower, sc console.Scope, id int64, now time.Time, lock bool) (*console.QueueItem, error) {
+func findItem(ctx context.Context, db queryRower, sc procure.Scope, id int64, now time.Time, lock bool) (*procure.QueueItem, error) {
 	var q query
 	q.add("e.id = $?", id)
 	q.scopeExceptions(sc)
@@ -214,7 +213,7 @@ func findItem(ctx context.Context, db queryRower, sc console.Scope, id int64, no
 }
 
 // FindActivity returns the log of an exception within the scope.
-func (s *ConsoleStore) FindActivity(ctx context.Context, sc console.Scope, id int64) ([]*procure.Activity, error) {
+func (s *ConsoleStore) FindActivity(ctx context.Context, sc procure.Scope, id int64) ([]*procure.Activity, error) {
 	var q query
 	q.add("e.id = $?", id)
 	q.scopeExceptions(sc)
@@ -236,12 +235,12 @@ func (s *ConsoleStore) FindActivity(ctx context.Context, sc console.Scope, id in
 
 // Act applies a person's action with the optimistic check on the version.
 // On ECONFLICT the current exception is returned with the error.
-func (s *ConsoleStore) Act(ctx context.Context, sc console.Scope, id int64, a console.Action) (*console.QueueItem, error) {
+func (s *ConsoleStore) Act(ctx context.Context, sc procure.Scope, id int64, a procure.Action) (*procure.QueueItem, error) {
 	at := a.At
 	if at.IsZero() {
 		at = time.Now()
 	}
-	var current *console.QueueItem
+	var current *procure.QueueItem
 	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		it, err := findItem(ctx, tx, sc, id, at, true)
 		if err != nil {
@@ -264,30 +263,30 @@ func (s *ConsoleStore) Act(ctx context.Context, sc console.Scope, id int64, a co
 			return nil
 		}
 		switch a.Kind {
-		case console.ActAcknowledge:
+		case procure.ActAcknowledge:
 			err = transition(procure.ExceptionAcknowledged, procure.OutboxAcknowledged)
-		case console.ActResolve:
+		case procure.ActResolve:
 			if strings.TrimSpace(a.Reason) == "" {
 				return &procure.FieldError{Field: "reason", Reason: "a resolution needs a reason"}
 			}
 			if err = transition(procure.ExceptionResolved, procure.OutboxResolved); err == nil {
 				x.Resolution = a.Reason
 			}
-		case console.ActIgnore:
+		case procure.ActIgnore:
 			if err = transition(procure.ExceptionIgnored, procure.OutboxIgnored); err == nil && a.Reason != "" {
 				x.Resolution = a.Reason
 			}
-		case console.ActReopen:
+		case procure.ActReopen:
 			if err = transition(procure.ExceptionOpen, procure.OutboxReopened); err == nil {
 				_, err = tx.Exec(ctx, `DELETE FROM console_snoozes WHERE exception_id = $1`, id)
 			}
-		case console.ActAssign:
+		case procure.ActAssign:
 			if a.Assignee == x.Assignee {
 				return &procure.FieldError{Field: "assignee", Reason: "the exception is assigned to " + quoteOrNobody(x.Assignee) + " already"}
 			}
 			x.Assignee = a.Assignee
 			acts = append(acts, procure.Activity{At: at, Actor: a.Actor, Action: "assign", Note: "to " + quoteOrNobody(a.Assignee)})
-		case console.ActSnooze:
+		case procure.ActSnooze:
 			if !a.Until.After(at) {
 				return &procure.FieldError{Field: "until", Reason: "must be in the future"}
 			}
@@ -299,7 +298,7 @@ func (s *ConsoleStore) Act(ctx context.Context, sc console.Scope, id int64, a co
 				id, a.Until, a.Actor.Name, at)
 			acts = append(acts, procure.Activity{At: at, Actor: a.Actor, Action: "snooze", Note: strings.TrimSpace("until " + a.Until.UTC().Format(time.RFC3339) + " " + a.Reason)})
 		default:
-			return &procure.FieldError{Field: "action", Reason: fmt.Sprintf("%q is not one of %s", a.Kind, strings.Join(console.ActionKinds, ", "))}
+			return &procure.FieldError{Field: "action", Reason: fmt.Sprintf("%q is not one of %s", a.Kind, strings.Join(procure.ActionKinds, ", "))}
 		}
 		if err != nil {
 			return err
@@ -321,7 +320,7 @@ func quoteOrNobody(s string) string {
 
 // AddNote adds an activity entry (comment, retry) to an exception within
 // the scope. Notes do not change the exception, so they never conflict.
-func (s *ConsoleStore) AddNote(ctx context.Context, sc console.Scope, id int64, actor procure.Actor, action, note string, at time.Time) (*procure.Activity, error) {
+func (s *ConsoleStore) AddNote(ctx context.Context, sc procure.Scope, id int64, actor procure.Actor, action, note string, at time.Time) (*procure.Activity, error) {
 	var q query
 	q.add("e.id = $?", id)
 	q.scopeExceptions(sc)
@@ -340,7 +339,7 @@ func (s *ConsoleStore) AddNote(ctx context.Context, sc console.Scope, id int64, 
 
 // FindGroups returns the systemic incidents with active exceptions in the
 // scope, most exceptions first.
-func (s *ConsoleStore) FindGroups(ctx context.Context, sc console.Scope) ([]*console.GroupView, error) {
+func (s *ConsoleStore) FindGroups(ctx context.Context, sc procure.Scope) ([]*procure.GroupView, error) {
 	var q query
 	q.scopeExceptions(sc)
 	q.raw("e.state IN ('open', 'acknowledged')")
@@ -364,8 +363,8 @@ func (s *ConsoleStore) FindGroups(ctx context.Context, sc console.Scope) ([]*con
 	if err != nil {
 		return nil, fmt.Errorf("find groups: %w", err)
 	}
-	out := []*console.GroupView{}
-	var g console.GroupView
+	out := []*procure.GroupView{}
+	var g procure.GroupView
 	var top pgtype.Int4
 	var last pgtype.Timestamptz
 	_, err = pgx.ForEachRow(rows, []any{&g.GroupKey, &g.Rule, &g.Supplier, &g.Title, &g.OpenCount, &g.TotalCount, &g.ValueAtRisk, &g.Plants, &top, &last}, func() error {
@@ -381,9 +380,9 @@ func (s *ConsoleStore) FindGroups(ctx context.Context, sc console.Scope) ([]*con
 // FindDocuments returns the projections named by keys; orders outside the
 // scope are left out (other kinds are reached through an exception or an
 // order the caller checked).
-func (s *ConsoleStore) FindDocuments(ctx context.Context, sc console.Scope, keys [][2]string) ([]*console.Document, error) {
+func (s *ConsoleStore) FindDocuments(ctx context.Context, sc procure.Scope, keys [][2]string) ([]*procure.Document, error) {
 	if len(keys) == 0 || sc.Tenant == "" {
-		return []*console.Document{}, nil
+		return []*procure.Document{}, nil
 	}
 	kinds, ids := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
@@ -399,8 +398,8 @@ func (s *ConsoleStore) FindDocuments(ctx context.Context, sc console.Scope, keys
 	if err != nil {
 		return nil, fmt.Errorf("find documents: %w", err)
 	}
-	out := []*console.Document{}
-	var d console.Document
+	out := []*procure.Document{}
+	var d procure.Document
 	_, err = pgx.ForEachRow(rows, []any{&d.Kind, &d.ID, &d.Body, &d.UpdatedAt}, func() error {
 		c := d
 		c.Body = append(json.RawMessage(nil), d.Body...)
@@ -412,7 +411,7 @@ func (s *ConsoleStore) FindDocuments(ctx context.Context, sc console.Scope, keys
 
 // FindTimers returns the SLA timers of one document (doc key po/4500…),
 // not the deferred rule evaluations (grace:<rule>) kept beside them.
-func (s *ConsoleStore) FindTimers(ctx context.Context, sc console.Scope, docKey string) ([]*procure.Timer, error) {
+func (s *ConsoleStore) FindTimers(ctx context.Context, sc procure.Scope, docKey string) ([]*procure.Timer, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT body, version FROM sla_timers WHERE tenant = $1 AND doc_key = $2 AND sla_id NOT LIKE 'grace:%' ORDER BY due_at`, sc.Tenant, docKey)
 	if err != nil {
 		return nil, fmt.Errorf("find timers: %w", err)
@@ -434,7 +433,7 @@ func (s *ConsoleStore) FindTimers(ctx context.Context, sc console.Scope, docKey 
 
 // FindOrders returns open orders of a plant or of a supplier within the
 // scope, most recently changed first.
-func (s *ConsoleStore) FindOrders(ctx context.Context, sc console.Scope, plant, supplier string, limit int) ([]*procure.Order, error) {
+func (s *ConsoleStore) FindOrders(ctx context.Context, sc procure.Scope, plant, supplier string, limit int) ([]*procure.Order, error) {
 	var q query
 	q.scopeOrders(sc)
 	q.raw("d.kind = 'po'")
@@ -463,7 +462,7 @@ func (s *ConsoleStore) FindOrders(ctx context.Context, sc console.Scope, plant, 
 
 // FindInvoices returns the invoices of a supplier's orders within the
 // scope, most recently changed first.
-func (s *ConsoleStore) FindInvoices(ctx context.Context, sc console.Scope, supplier string, limit int) ([]*procure.InvoiceState, error) {
+func (s *ConsoleStore) FindInvoices(ctx context.Context, sc procure.Scope, supplier string, limit int) ([]*procure.InvoiceState, error) {
 	var q query
 	q.scopeOrders(sc)
 	q.add("d.body->>'supplier' = $?", supplier)
@@ -536,7 +535,7 @@ func (s *ConsoleStore) LastOutboxID(ctx context.Context) (int64, error) {
 // KPIs returns the exception figures of the scope: active by severity and
 // priority, resolved in the last 7 days, median and p90 hours to resolve
 // over the last 30 days, and the value at risk of active exceptions.
-func (s *ConsoleStore) KPIs(ctx context.Context, sc console.Scope, now time.Time) (map[string]any, error) {
+func (s *ConsoleStore) KPIs(ctx context.Context, sc procure.Scope, now time.Time) (map[string]any, error) {
 	var q query
 	q.scopeExceptions(sc)
 	since7, since30 := q.arg(now.Add(-7*24*time.Hour)), q.arg(now.Add(-30*24*time.Hour))

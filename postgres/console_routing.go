@@ -8,19 +8,18 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
 // FindTeams returns a tenant's teams by name.
-func (s *ConsoleStore) FindTeams(ctx context.Context, tenant string) ([]*console.Team, error) {
+func (s *ConsoleStore) FindTeams(ctx context.Context, tenant string) ([]*procure.Team, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT id, tenant, name, queue, default_assignee, members, version, updated_at
 		FROM console_teams WHERE tenant = $1 ORDER BY name`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("find teams: %w", err)
 	}
-	out := []*console.Team{}
-	var t console.Team
+	out := []*procure.Team{}
+	var t procure.Team
 	_, err = pgx.ForEachRow(rows, []any{&t.ID, &t.Tenant, &t.Name, &t.Queue, &t.DefaultAssignee, &t.Members, &t.Version, &t.UpdatedAt}, func() error {
 		c := t
 		out = append(out, &c)
@@ -31,7 +30,7 @@ func (s *ConsoleStore) FindTeams(ctx context.Context, tenant string) ([]*console
 
 // SaveTeam inserts a team (ID 0) or updates it if its version is still
 // t.Version (ECONFLICT otherwise).
-func (s *ConsoleStore) SaveTeam(ctx context.Context, t *console.Team) error {
+func (s *ConsoleStore) SaveTeam(ctx context.Context, t *procure.Team) error {
 	members := t.Members
 	if members == nil {
 		members = []string{}
@@ -61,14 +60,14 @@ func (s *ConsoleStore) SaveTeam(ctx context.Context, t *console.Team) error {
 }
 
 // FindRoutingRules returns a tenant's routing rules in evaluation order.
-func (s *ConsoleStore) FindRoutingRules(ctx context.Context, tenant string) ([]*console.RoutingRule, error) {
+func (s *ConsoleStore) FindRoutingRules(ctx context.Context, tenant string) ([]*procure.RoutingRule, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT id, tenant, position, rule_id, plant, supplier, severity, team, assignee, created_by, created_at
 		FROM console_routing_rules WHERE tenant = $1 ORDER BY position, id`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("find routing rules: %w", err)
 	}
-	out := []*console.RoutingRule{}
-	var r console.RoutingRule
+	out := []*procure.RoutingRule{}
+	var r procure.RoutingRule
 	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Tenant, &r.Position, &r.Rule, &r.Plant, &r.Supplier, &r.Severity, &r.Team, &r.Assignee, &r.CreatedBy, &r.CreatedAt}, func() error {
 		c := r
 		out = append(out, &c)
@@ -78,7 +77,7 @@ func (s *ConsoleStore) FindRoutingRules(ctx context.Context, tenant string) ([]*
 }
 
 // CreateRoutingRule inserts r and sets its ID.
-func (s *ConsoleStore) CreateRoutingRule(ctx context.Context, r *console.RoutingRule) error {
+func (s *ConsoleStore) CreateRoutingRule(ctx context.Context, r *procure.RoutingRule) error {
 	err := s.db.Pool.QueryRow(ctx, `INSERT INTO console_routing_rules (tenant, position, rule_id, plant, supplier, severity, team, assignee, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id, created_at`,
 		r.Tenant, r.Position, r.Rule, r.Plant, r.Supplier, r.Severity, r.Team, r.Assignee, r.CreatedBy).Scan(&r.ID, &r.CreatedAt)
@@ -152,7 +151,7 @@ func (s *ConsoleStore) Route(ctx context.Context, id int64, at time.Time) (bool,
 }
 
 // CreateRetry records a retry and sets its ID.
-func (s *ConsoleStore) CreateRetry(ctx context.Context, r *console.Retry) error {
+func (s *ConsoleStore) CreateRetry(ctx context.Context, r *procure.Retry) error {
 	var xid pgtype.Int8
 	if r.ExceptionID != 0 {
 		xid = pgtype.Int8{Int64: r.ExceptionID, Valid: true}
@@ -170,7 +169,7 @@ func (s *ConsoleStore) CreateRetry(ctx context.Context, r *console.Retry) error 
 // latest of the scope, newest first. Automatic retries (requested by the
 // retry policy before any exception existed) belong to the exceptions
 // about their message.
-func (s *ConsoleStore) FindRetries(ctx context.Context, sc console.Scope, exceptionID int64, limit int) ([]*console.Retry, error) {
+func (s *ConsoleStore) FindRetries(ctx context.Context, sc procure.Scope, exceptionID int64, limit int) ([]*procure.Retry, error) {
 	var q query
 	q.scopeExceptions(sc)
 	var from string
@@ -191,8 +190,8 @@ func (s *ConsoleStore) FindRetries(ctx context.Context, sc console.Scope, except
 	if err != nil {
 		return nil, fmt.Errorf("find retries: %w", err)
 	}
-	out := []*console.Retry{}
-	var r console.Retry
+	out := []*procure.Retry{}
+	var r procure.Retry
 	var outcome pgtype.Timestamptz
 	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Tenant, &r.ExceptionID, &r.MessageID, &r.Target, &r.Topic, &r.IdempotencyKey,
 		&r.RequestedBy, &r.RequestedAt, &r.Status, &r.Error, &outcome}, func() error {

@@ -9,16 +9,24 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
-var _ console.Store = (*ConsoleStore)(nil)
+// ConsoleStore implements procure's console contracts.
+var (
+	_ procure.UserStore        = (*ConsoleStore)(nil)
+	_ procure.QueueStore       = (*ConsoleStore)(nil)
+	_ procure.RoutingStore     = (*ConsoleStore)(nil)
+	_ procure.ViewStore        = (*ConsoleStore)(nil)
+	_ procure.RetryStore       = (*ConsoleStore)(nil)
+	_ procure.AuditStore       = (*ConsoleStore)(nil)
+	_ procure.ValueAtRiskStore = (*ConsoleStore)(nil)
+)
 
 // ConsoleStore keeps what the console owns (users, sessions, tokens, teams,
 // routing, saved views, snoozes, retries, audit) and reads the workflow
 // state for it. Every read and change of workflow state takes a
-// console.Scope and turns it into predicates of the query itself: an
+// procure.Scope and turns it into predicates of the query itself: an
 // exception, document or order outside the scope is not found.
 type ConsoleStore struct {
 	db *DB
@@ -34,20 +42,20 @@ func uniqueViolation(err error) bool {
 
 const userCols = `id, tenant, login, name, email, role, plants, disabled, created_at`
 
-func scanUser(row pgx.Row, extra ...any) (*console.User, error) {
-	var u console.User
+func scanUser(row pgx.Row, extra ...any) (*procure.User, error) {
+	var u procure.User
 	dst := append([]any{&u.ID, &u.Tenant, &u.Login, &u.Name, &u.Email, &u.Role, &u.Plants, &u.Disabled, &u.CreatedAt}, extra...)
 	if err := row.Scan(dst...); err != nil {
 		return nil, err
 	}
-	if u.Role != console.RolePlant {
+	if u.Role != procure.RolePlant {
 		u.Plants = nil
 	}
 	return &u, nil
 }
 
 // CreateUser inserts u and sets its ID; a taken login is ECONFLICT.
-func (s *ConsoleStore) CreateUser(ctx context.Context, u *console.User, passwordHash string) error {
+func (s *ConsoleStore) CreateUser(ctx context.Context, u *procure.User, passwordHash string) error {
 	plants := u.Plants
 	if plants == nil {
 		plants = []string{}
@@ -65,7 +73,7 @@ func (s *ConsoleStore) CreateUser(ctx context.Context, u *console.User, password
 }
 
 // FindUserByLogin returns the user and its password hash.
-func (s *ConsoleStore) FindUserByLogin(ctx context.Context, login string) (*console.User, string, error) {
+func (s *ConsoleStore) FindUserByLogin(ctx context.Context, login string) (*procure.User, string, error) {
 	var hash string
 	u, err := scanUser(s.db.Pool.QueryRow(ctx, `SELECT `+userCols+`, password_hash FROM console_users WHERE login = $1`, login), &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -75,7 +83,7 @@ func (s *ConsoleStore) FindUserByLogin(ctx context.Context, login string) (*cons
 }
 
 // FindUserByEmail returns the user with that email (case-insensitive).
-func (s *ConsoleStore) FindUserByEmail(ctx context.Context, email string) (*console.User, error) {
+func (s *ConsoleStore) FindUserByEmail(ctx context.Context, email string) (*procure.User, error) {
 	u, err := scanUser(s.db.Pool.QueryRow(ctx, `SELECT `+userCols+` FROM console_users WHERE lower(email) = lower($1) AND email <> ''`, email))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, procure.Errorf(procure.ENOTFOUND, "no user with email %q", email)
@@ -84,13 +92,13 @@ func (s *ConsoleStore) FindUserByEmail(ctx context.Context, email string) (*cons
 }
 
 // FindUsers returns a tenant's users by login.
-func (s *ConsoleStore) FindUsers(ctx context.Context, tenant string) ([]*console.User, error) {
+func (s *ConsoleStore) FindUsers(ctx context.Context, tenant string) ([]*procure.User, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT `+userCols+` FROM console_users WHERE tenant = $1 ORDER BY login`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("find users: %w", err)
 	}
 	defer rows.Close()
-	var out []*console.User
+	var out []*procure.User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
@@ -102,7 +110,7 @@ func (s *ConsoleStore) FindUsers(ctx context.Context, tenant string) ([]*console
 }
 
 // CreateSession stores a session.
-func (s *ConsoleStore) CreateSession(ctx context.Context, se *console.Session) error {
+func (s *ConsoleStore) CreateSession(ctx context.Context, se *procure.Session) error {
 	_, err := s.db.Pool.Exec(ctx, `INSERT INTO console_sessions (token_hash, user_id, csrf, expires_at, remote_addr, user_agent)
 		VALUES ($1, $2, $3, $4, $5, $6)`, se.TokenHash, se.UserID, se.CSRF, se.ExpiresAt, se.RemoteAddr, se.UserAgent)
 	if err != nil {
@@ -112,8 +120,8 @@ func (s *ConsoleStore) CreateSession(ctx context.Context, se *console.Session) e
 }
 
 // FindSession returns a live session and its enabled user.
-func (s *ConsoleStore) FindSession(ctx context.Context, hash []byte, now time.Time) (*console.Session, *console.User, error) {
-	var se console.Session
+func (s *ConsoleStore) FindSession(ctx context.Context, hash []byte, now time.Time) (*procure.Session, *procure.User, error) {
+	var se procure.Session
 	u, err := scanUser(s.db.Pool.QueryRow(ctx, `SELECT u.id, u.tenant, u.login, u.name, u.email, u.role, u.plants, u.disabled, u.created_at,
 		s.token_hash, s.user_id, s.csrf, s.expires_at
 		FROM console_sessions s JOIN console_users u ON u.id = s.user_id
@@ -135,7 +143,7 @@ func (s *ConsoleStore) DeleteSession(ctx context.Context, hash []byte) error {
 }
 
 // CreateToken stores a token and sets its ID.
-func (s *ConsoleStore) CreateToken(ctx context.Context, t *console.Token) error {
+func (s *ConsoleStore) CreateToken(ctx context.Context, t *procure.Token) error {
 	var uid pgtype.Int8
 	if t.UserID != 0 {
 		uid = pgtype.Int8{Int64: t.UserID, Valid: true}
@@ -151,8 +159,8 @@ func (s *ConsoleStore) CreateToken(ctx context.Context, t *console.Token) error 
 
 const tokenCols = `t.id, t.tenant, t.name, coalesce(t.user_id, 0), t.supplier, t.created_by, t.created_at, t.expires_at, t.last_used_at, t.revoked_at IS NOT NULL`
 
-func scanToken(row pgx.Row, extra ...any) (*console.Token, error) {
-	var t console.Token
+func scanToken(row pgx.Row, extra ...any) (*procure.Token, error) {
+	var t procure.Token
 	var exp, used pgtype.Timestamptz
 	dst := append([]any{&t.ID, &t.Tenant, &t.Name, &t.UserID, &t.Supplier, &t.CreatedBy, &t.CreatedAt, &exp, &used, &t.Revoked}, extra...)
 	if err := row.Scan(dst...); err != nil {
@@ -163,7 +171,7 @@ func scanToken(row pgx.Row, extra ...any) (*console.Token, error) {
 }
 
 // FindToken returns a live token and its user (nil for a supplier token).
-func (s *ConsoleStore) FindToken(ctx context.Context, hash []byte, now time.Time) (*console.Token, *console.User, error) {
+func (s *ConsoleStore) FindToken(ctx context.Context, hash []byte, now time.Time) (*procure.Token, *procure.User, error) {
 	t, err := scanToken(s.db.Pool.QueryRow(ctx, `UPDATE console_tokens t SET last_used_at = $2
 		WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
 		RETURNING `+tokenCols, hash, now))
@@ -184,13 +192,13 @@ func (s *ConsoleStore) FindToken(ctx context.Context, hash []byte, now time.Time
 }
 
 // FindTokens returns a tenant's tokens, newest first.
-func (s *ConsoleStore) FindTokens(ctx context.Context, tenant string) ([]*console.Token, error) {
+func (s *ConsoleStore) FindTokens(ctx context.Context, tenant string) ([]*procure.Token, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT `+tokenCols+` FROM console_tokens t WHERE tenant = $1 ORDER BY id DESC`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("find tokens: %w", err)
 	}
 	defer rows.Close()
-	var out []*console.Token
+	var out []*procure.Token
 	for rows.Next() {
 		t, err := scanToken(rows)
 		if err != nil {
@@ -214,7 +222,7 @@ func (s *ConsoleStore) RevokeToken(ctx context.Context, tenant string, id int64,
 }
 
 // Audit appends an audit entry.
-func (s *ConsoleStore) Audit(ctx context.Context, e *console.AuditEntry) error {
+func (s *ConsoleStore) Audit(ctx context.Context, e *procure.AuditEntry) error {
 	detail := e.Detail
 	if len(detail) == 0 {
 		detail = []byte("{}")
@@ -233,14 +241,14 @@ func (s *ConsoleStore) Audit(ctx context.Context, e *console.AuditEntry) error {
 }
 
 // FindAudit returns a tenant's latest audit entries, newest first.
-func (s *ConsoleStore) FindAudit(ctx context.Context, tenant string, limit int) ([]*console.AuditEntry, error) {
+func (s *ConsoleStore) FindAudit(ctx context.Context, tenant string, limit int) ([]*procure.AuditEntry, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT id, at, tenant, actor, actor_kind, action, target, detail, remote_addr, user_agent
 		FROM console_audit WHERE tenant = $1 ORDER BY id DESC LIMIT $2`, tenant, limit)
 	if err != nil {
 		return nil, fmt.Errorf("find audit: %w", err)
 	}
-	var out []*console.AuditEntry
-	var e console.AuditEntry
+	var out []*procure.AuditEntry
+	var e procure.AuditEntry
 	_, err = pgx.ForEachRow(rows, []any{&e.ID, &e.At, &e.Tenant, &e.Actor, &e.ActorKind, &e.Action, &e.Target, &e.Detail, &e.RemoteAddr, &e.UserAgent}, func() error {
 		c := e
 		c.Detail = append([]byte(nil), e.Detail...)
@@ -251,13 +259,13 @@ func (s *ConsoleStore) FindAudit(ctx context.Context, tenant string, limit int) 
 }
 
 // FindViews returns a user's saved views by name.
-func (s *ConsoleStore) FindViews(ctx context.Context, userID int64) ([]*console.SavedView, error) {
+func (s *ConsoleStore) FindViews(ctx context.Context, userID int64) ([]*procure.SavedView, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT id, user_id, name, query, created_at FROM console_saved_views WHERE user_id = $1 ORDER BY name`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("find views: %w", err)
 	}
-	var out []*console.SavedView
-	var v console.SavedView
+	var out []*procure.SavedView
+	var v procure.SavedView
 	_, err = pgx.ForEachRow(rows, []any{&v.ID, &v.UserID, &v.Name, &v.Query, &v.CreatedAt}, func() error {
 		c := v
 		out = append(out, &c)
@@ -267,7 +275,7 @@ func (s *ConsoleStore) FindViews(ctx context.Context, userID int64) ([]*console.
 }
 
 // SaveView inserts a view or replaces the user's view of the same name.
-func (s *ConsoleStore) SaveView(ctx context.Context, v *console.SavedView) error {
+func (s *ConsoleStore) SaveView(ctx context.Context, v *procure.SavedView) error {
 	err := s.db.Pool.QueryRow(ctx, `INSERT INTO console_saved_views (user_id, name, query) VALUES ($1, $2, $3)
 		ON CONFLICT (user_id, name) DO UPDATE SET query = excluded.query RETURNING id, created_at`, v.UserID, v.Name, v.Query).Scan(&v.ID, &v.CreatedAt)
 	if err != nil {
@@ -292,7 +300,7 @@ func (s *ConsoleStore) DeleteView(ctx context.Context, userID, id int64) error {
 // user as stored and edits role, plants and disabled. A disabled user's
 // sessions are deleted in the same transaction (their tokens stop working
 // with the flag). It returns the user before and after.
-func (s *ConsoleStore) UpdateUser(ctx context.Context, tenant string, id int64, change func(u *console.User) error) (before, after *console.User, err error) {
+func (s *ConsoleStore) UpdateUser(ctx context.Context, tenant string, id int64, change func(u *procure.User) error) (before, after *procure.User, err error) {
 	err = pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
 		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userCols+` FROM console_users WHERE tenant = $1 AND id = $2 FOR UPDATE`, tenant, id))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -306,7 +314,7 @@ func (s *ConsoleStore) UpdateUser(ctx context.Context, tenant string, id int64, 
 			return err
 		}
 		plants := u.Plants
-		if plants == nil || u.Role != console.RolePlant {
+		if plants == nil || u.Role != procure.RolePlant {
 			plants = []string{}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE console_users SET role = $2, plants = $3, disabled = $4, updated_at = now() WHERE id = $1`,

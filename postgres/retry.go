@@ -8,12 +8,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/procure"
-	"github.com/supplywatch/supplywatch/retry"
 )
 
-var _ retry.Store = (*RetryStore)(nil)
+var _ procure.RetryJobStore = (*RetryStore)(nil)
 
 // RetryStore keeps the automatic retry jobs (migration 0300_retry.sql) in
 // the transactions of the StateStore on the same database.
@@ -35,8 +33,8 @@ func pgTx(tx procure.StateTx) (pgx.Tx, error) {
 const jobCols = `tenant, message_id, target, topic, idempotency_key, payload, document_type, error_class, error,
 	failed_event_id, last_attempt, policy, max_attempts, attempts, state, due_at, last_retry_id`
 
-func scanJob(row pgx.CollectableRow) (*retry.Job, error) {
-	var j retry.Job
+func scanJob(row pgx.CollectableRow) (*procure.RetryJob, error) {
+	var j procure.RetryJob
 	var due pgtype.Timestamptz
 	var last pgtype.Int8
 	err := row.Scan(&j.Tenant, &j.MessageID, &j.Target, &j.Topic, &j.IdempotencyKey, &j.Payload, &j.DocumentType, &j.ErrorClass, &j.Error,
@@ -46,7 +44,7 @@ func scanJob(row pgx.CollectableRow) (*retry.Job, error) {
 }
 
 // FindJob returns the job of a message, locked until tx ends, or nil.
-func (s *RetryStore) FindJob(ctx context.Context, tx procure.StateTx, tenant, messageID string) (*retry.Job, error) {
+func (s *RetryStore) FindJob(ctx context.Context, tx procure.StateTx, tenant, messageID string) (*procure.RetryJob, error) {
 	t, err := pgTx(tx)
 	if err != nil {
 		return nil, err
@@ -63,7 +61,7 @@ func (s *RetryStore) FindJob(ctx context.Context, tx procure.StateTx, tenant, me
 }
 
 // SaveJob inserts or updates j.
-func (s *RetryStore) SaveJob(ctx context.Context, tx procure.StateTx, j *retry.Job) error {
+func (s *RetryStore) SaveJob(ctx context.Context, tx procure.StateTx, j *procure.RetryJob) error {
 	t, err := pgTx(tx)
 	if err != nil {
 		return err
@@ -90,7 +88,7 @@ func (s *RetryStore) SaveJob(ctx context.Context, tx procure.StateTx, j *retry.J
 }
 
 // CreateRetry records a retry (console_retries) and sets its ID.
-func (s *RetryStore) CreateRetry(ctx context.Context, tx procure.StateTx, r *console.Retry) error {
+func (s *RetryStore) CreateRetry(ctx context.Context, tx procure.StateTx, r *procure.Retry) error {
 	t, err := pgTx(tx)
 	if err != nil {
 		return err
@@ -127,7 +125,7 @@ func (s *RetryStore) SettleRetry(ctx context.Context, tx procure.StateTx, id int
 // ClaimDueJobs locks up to limit jobs due at now (FOR UPDATE SKIP LOCKED:
 // concurrent workers claim disjoint jobs) and passes them to f in the
 // transaction.
-func (s *RetryStore) ClaimDueJobs(ctx context.Context, now time.Time, limit int, f func(tx procure.StateTx, js []*retry.Job) error) (int, error) {
+func (s *RetryStore) ClaimDueJobs(ctx context.Context, now time.Time, limit int, f func(tx procure.StateTx, js []*procure.RetryJob) error) (int, error) {
 	n := 0
 	err := s.state.InTx(ctx, func(tx procure.StateTx) error {
 		t, _ := pgTx(tx)

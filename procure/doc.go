@@ -1,6 +1,10 @@
-// Package procure is the domain model of supplywatch: the canonical event
-// envelope that every input becomes, the payload of each event type, and the
-// codes (units, currencies, incoterms) those payloads carry.
+// Package procure is the domain model of supplywatch and its only shared
+// vocabulary: the canonical event envelope that every input becomes, the
+// payload of each event type, the codes (units, currencies, incoterms)
+// those payloads carry, the workflow around exceptions (users, sessions,
+// tokens, scopes, teams, routing rules, saved views, actions, retries and
+// retry jobs, audit entries, rule descriptions, facts read back) and the
+// store contracts the adapters implement (postgres, clickhouse).
 //
 // It imports only the standard library and the JSON v2 codec, decodes events
 // strictly (an error names the field and the reason) and knows nothing about

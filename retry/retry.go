@@ -38,51 +38,23 @@ import (
 // Actor is the name automatic retries are recorded under.
 const Actor = "policy"
 
-// Job states.
+// Job states (procure.Job*).
 const (
-	Scheduled  = "scheduled"   // the next retry is due at DueAt
-	Published  = "published"   // a retry is out; its outcome is due by DueAt
-	TimedOut   = "timed_out"   // no outcome in time; reported as a message.failed
-	Delivered  = "delivered"   // delivered (by a retry or otherwise): nothing pending
-	Exhausted  = "exhausted"   // every automatic retry failed
-	NotRetried = "not_retried" // the policy does not retry this failure
+	Scheduled  = procure.JobScheduled
+	Published  = procure.JobPublished
+	TimedOut   = procure.JobTimedOut
+	Delivered  = procure.JobDelivered
+	Exhausted  = procure.JobExhausted
+	NotRetried = procure.JobNotRetried
 )
 
-// Job is the automatic retry of one message.
-type Job struct {
-	Tenant, MessageID                string
-	Target, Topic, IdempotencyKey    string
-	Payload, DocumentType            string
-	ErrorClass, Error, FailedEventID string
-	LastAttempt                      int // the Delivery.Attempt of the latest failure
-	Policy                           string
-	MaxAttempts, Attempts            int
-	State                            string
-	DueAt                            time.Time
-	LastRetryID                      int64 // the console_retries row of the latest retry
-}
+// Job is the automatic retry of one message. Temporary alias (issue 10):
+// use procure.RetryJob.
+type Job = procure.RetryJob
 
-func (j *Job) active() bool {
-	return j.State == Scheduled || j.State == Published || j.State == TimedOut
-}
-
-// Store keeps the jobs. The transactions are the rules engine's
-// (procure.StateTx of the same store), so that a job changes with the
-// exceptions of the event that changed it.
-type Store interface {
-	// FindJob returns the job of a message, locked, or nil.
-	FindJob(ctx context.Context, tx procure.StateTx, tenant, messageID string) (*Job, error)
-	// SaveJob inserts or updates j.
-	SaveJob(ctx context.Context, tx procure.StateTx, j *Job) error
-	// CreateRetry records a published retry (console_retries) and sets its ID.
-	CreateRetry(ctx context.Context, tx procure.StateTx, r *console.Retry) error
-	// SettleRetry records the outcome of a retry still published.
-	SettleRetry(ctx context.Context, tx procure.StateTx, id int64, status, errMsg string, at time.Time) error
-	// ClaimDueJobs locks up to limit scheduled or published jobs due at
-	// now, skipping those others hold, and passes them to f in the
-	// transaction; it returns how many it claimed.
-	ClaimDueJobs(ctx context.Context, now time.Time, limit int, f func(tx procure.StateTx, js []*Job) error) (int, error)
-}
+// Store keeps the jobs (procure.RetryJobStore; postgres.RetryStore).
+// Temporary alias (issue 10).
+type Store = procure.RetryJobStore
 
 // EventPublisher writes canonical events to the events topic
 // (*kafka.Publisher).
@@ -149,8 +121,8 @@ func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Eve
 		if j == nil || j.State == Delivered {
 			return nil, nil
 		}
-		if j.active() {
-			if err := w.settle(ctx, tx, j, console.RetryDelivered, "", e.OccurredAt); err != nil {
+		if j.Active() {
+			if err := w.settle(ctx, tx, j, procure.RetryDelivered, "", e.OccurredAt); err != nil {
 				return nil, err
 			}
 		}
@@ -162,9 +134,9 @@ func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Eve
 
 	pol := w.cfg.PolicyFor(d.Target, d.ErrorClass)
 	switch {
-	case j != nil && j.active():
+	case j != nil && j.Active():
 		// The outcome of our retry (or of the source's own).
-		if err := w.settle(ctx, tx, j, console.RetryRedeliveryFailed, d.Error, e.OccurredAt); err != nil {
+		if err := w.settle(ctx, tx, j, procure.RetryRedeliveryFailed, d.Error, e.OccurredAt); err != nil {
 			return nil, err
 		}
 	case j != nil && (j.State == Exhausted || j.State == NotRetried):
@@ -283,8 +255,8 @@ func (w *Worker) RunDue(ctx context.Context) (int, error) {
 func (w *Worker) publish(ctx context.Context, tx procure.StateTx, j *Job) error {
 	now := w.now()
 	j.Attempts++
-	r := &console.Retry{Tenant: j.Tenant, MessageID: j.MessageID, Target: j.Target, Topic: j.Topic,
-		IdempotencyKey: j.IdempotencyKey, RequestedBy: Actor, RequestedAt: now, Status: console.RetryPublished}
+	r := &procure.Retry{Tenant: j.Tenant, MessageID: j.MessageID, Target: j.Target, Topic: j.Topic,
+		IdempotencyKey: j.IdempotencyKey, RequestedBy: Actor, RequestedAt: now, Status: procure.RetryPublished}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	msg := console.RetryMessage(j.Topic, j.IdempotencyKey, j.Payload, j.FailedEventID, Actor, j.Tenant)
 	msg.Headers[HeaderAttempt] = fmt.Sprint(j.Attempts)
@@ -292,7 +264,7 @@ func (w *Worker) publish(ctx context.Context, tx procure.StateTx, j *Job) error 
 	cancel()
 	j.State, j.DueAt = Published, now.Add(w.cfg.OutcomeTimeout)
 	if err != nil {
-		r.Status, r.Error = console.RetryFailed, err.Error()
+		r.Status, r.Error = procure.RetryFailed, err.Error()
 		w.log.Warn("automatic retry not published", "tenant", j.Tenant, "message", j.MessageID, "topic", j.Topic, "attempt", j.Attempts, "err", err)
 	} else {
 		w.log.Info("automatic retry published", "tenant", j.Tenant, "message", j.MessageID, "topic", j.Topic, "attempt", j.Attempts, "of", j.MaxAttempts)
@@ -317,7 +289,7 @@ const HeaderAttempt = "supplywatch-retry-attempt"
 // attempt, so a report sent twice is one event.
 func (w *Worker) report(ctx context.Context, tx procure.StateTx, j *Job, class, text string) error {
 	now := w.now()
-	if err := w.store.SettleRetry(ctx, tx, j.LastRetryID, console.RetryRedeliveryFailed, text, now); err != nil {
+	if err := w.store.SettleRetry(ctx, tx, j.LastRetryID, procure.RetryRedeliveryFailed, text, now); err != nil {
 		return err
 	}
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%d", j.Tenant, j.MessageID, j.Attempts))
