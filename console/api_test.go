@@ -19,15 +19,15 @@ import (
 )
 
 type queuePage struct {
-	Items      []console.QueueItem `json:"items"`
-	NextCursor string              `json:"next_cursor"`
+	Items      []queueItem `json:"items"`
+	NextCursor string      `json:"next_cursor"`
 }
 
 type errBody struct {
 	Error struct {
 		Code, Message, Field string
 	} `json:"error"`
-	Current *console.QueueItem `json:"current"`
+	Current *queueItem `json:"current"`
 }
 
 func TestOpenAPIDocumentsEveryRouteAndNothingElse(t *testing.T) {
@@ -287,9 +287,9 @@ func TestConcurrentUpdatesOneWinsOtherGetsConflictWithCurrentState(t *testing.T)
 	e := newEnv(t)
 	a, b := e.signIn(console.RoleProcurement), e.signIn(console.RoleAdmin)
 	id := e.ids["asn-over"]
-	var x console.QueueItem
+	var x queueItem
 	a.mustOK("GET", idPath("/api/exceptions/%d", id), nil, &struct {
-		Exception *console.QueueItem `json:"exception"`
+		Exception *queueItem `json:"exception"`
 	}{&x})
 	v := x.Version
 
@@ -351,7 +351,7 @@ func TestConcurrentUpdatesOneWinsOtherGetsConflictWithCurrentState(t *testing.T)
 	t.Run("ten writers on one version: exactly one wins", func(t *testing.T) {
 		id := e.ids["ack-missing-3"]
 		var x struct {
-			Exception console.QueueItem `json:"exception"`
+			Exception queueItem `json:"exception"`
 		}
 		a.mustOK("GET", idPath("/api/exceptions/%d", id), nil, &x)
 		var mu sync.Mutex
@@ -378,9 +378,9 @@ func TestActions(t *testing.T) {
 	e := newEnv(t)
 	p := e.signIn(console.RoleProcurement)
 	id := e.ids["ack-missing-2"]
-	get := func() console.QueueItem {
+	get := func() queueItem {
 		var d struct {
-			Exception console.QueueItem `json:"exception"`
+			Exception queueItem `json:"exception"`
 		}
 		p.mustOK("GET", idPath("/api/exceptions/%d", id), nil, &d)
 		return d.Exception
@@ -396,19 +396,19 @@ func TestActions(t *testing.T) {
 		body   map[string]any
 		status int
 		field  string
-		check  func(x console.QueueItem) bool
+		check  func(x queueItem) bool
 	}{
-		{"acknowledge moves to acknowledged", map[string]any{"action": "acknowledge"}, 200, "", func(x console.QueueItem) bool { return x.State == "acknowledged" }},
-		{"assign to me assigns the caller", map[string]any{"action": "assign", "assignee": "me"}, 200, "", func(x console.QueueItem) bool { return x.Assignee == "demo-procurement" }},
+		{"acknowledge moves to acknowledged", map[string]any{"action": "acknowledge"}, 200, "", func(x queueItem) bool { return x.State == "acknowledged" }},
+		{"assign to me assigns the caller", map[string]any{"action": "assign", "assignee": "me"}, 200, "", func(x queueItem) bool { return x.Assignee == "demo-procurement" }},
 		{"snooze without until is refused naming the field", map[string]any{"action": "snooze"}, 400, "until", nil},
-		{"snooze for 4h hides it", map[string]any{"action": "snooze", "for": "4h"}, 200, "", func(x console.QueueItem) bool { return x.SnoozedUntil.After(time.Now()) }},
+		{"snooze for 4h hides it", map[string]any{"action": "snooze", "for": "4h"}, 200, "", func(x queueItem) bool { return x.SnoozedUntil.After(time.Now()) }},
 		{"resolve without reason is refused naming the field", map[string]any{"action": "resolve"}, 400, "reason", nil},
-		{"resolve with reason resolves", map[string]any{"action": "resolve", "reason": "supplier confirmed by phone"}, 200, "", func(x console.QueueItem) bool {
+		{"resolve with reason resolves", map[string]any{"action": "resolve", "reason": "supplier confirmed by phone"}, 200, "", func(x queueItem) bool {
 			return x.State == "resolved" && x.Resolution == "supplier confirmed by phone"
 		}},
 		{"acknowledge a resolved exception is refused", map[string]any{"action": "acknowledge"}, 400, "", nil},
-		{"reopen reopens", map[string]any{"action": "reopen", "reason": "not fixed"}, 200, "", func(x console.QueueItem) bool { return x.State == "open" && x.SnoozedUntil.IsZero() }},
-		{"ignore ignores", map[string]any{"action": "ignore", "reason": "duplicate of another"}, 200, "", func(x console.QueueItem) bool { return x.State == "ignored" }},
+		{"reopen reopens", map[string]any{"action": "reopen", "reason": "not fixed"}, 200, "", func(x queueItem) bool { return x.State == "open" && x.SnoozedUntil.IsZero() }},
+		{"ignore ignores", map[string]any{"action": "ignore", "reason": "duplicate of another"}, 200, "", func(x queueItem) bool { return x.State == "ignored" }},
 		{"unknown action is refused naming the field", map[string]any{"action": "explode"}, 400, "action", nil},
 	}
 	for _, tc := range tests {
@@ -463,7 +463,7 @@ func TestActions(t *testing.T) {
 func TestQueue(t *testing.T) {
 	e := newEnv(t)
 	p := e.signIn(console.RoleProcurement)
-	list := func(q string) []console.QueueItem {
+	list := func(q string) []queueItem {
 		var page queuePage
 		p.mustOK("GET", "/api/exceptions?"+q, nil, &page)
 		return page.Items
@@ -558,8 +558,8 @@ func TestDetailAndTimeline(t *testing.T) {
 	e := newEnv(t)
 	p := e.signIn(console.RoleProcurement)
 	var d struct {
-		Exception console.QueueItem `json:"exception"`
-		Chain     console.Chain     `json:"chain"`
+		Exception queueItem     `json:"exception"`
+		Chain     console.Chain `json:"chain"`
 		Documents []console.Document
 		Activity  []procure.Activity `json:"activity"`
 	}
@@ -815,7 +815,7 @@ func TestLiveUpdatesStreamScopedChanges(t *testing.T) {
 	admin := e.signIn(console.RoleAdmin)
 	for _, name := range []string{"ack-missing-2", "asn-over"} { // P02 (not visible), then P01
 		var d struct {
-			Exception console.QueueItem `json:"exception"`
+			Exception queueItem `json:"exception"`
 		}
 		admin.mustOK("GET", idPath("/api/exceptions/%d", e.ids[name]), nil, &d)
 		admin.mustOK("POST", idPath("/api/exceptions/%d/actions", e.ids[name]), map[string]any{"action": "acknowledge", "version": d.Exception.Version}, nil)
@@ -836,9 +836,15 @@ func TestLiveUpdatesStreamScopedChanges(t *testing.T) {
 			break
 		}
 	}
-	var ev procure.OutboxEvent
+	var ev struct {
+		procure.OutboxEvent
+		Exception *queueItem `json:"exception"`
+	}
 	if err := json.Unmarshal([]byte(data), &ev); err != nil {
 		t.Fatalf("%q: %v", data, err)
+	}
+	if ev.Exception == nil || ev.Exception.ValueAtRisk != "120.00" || ev.Exception.ResolvedAt != (time.Time{}) {
+		t.Errorf("live update's exception %+v: want value at risk \"120.00\", resolved_at null", ev.Exception)
 	}
 	if ev.ExceptionID != e.ids["asn-over"] || ev.Kind != procure.OutboxAcknowledged {
 		t.Fatalf("first event %+v; the P02 change must not reach a P01 user", ev)
@@ -870,7 +876,7 @@ func TestRoutingSendsNewExceptionsToTeams(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		var d struct {
-			Exception console.QueueItem  `json:"exception"`
+			Exception queueItem          `json:"exception"`
 			Activity  []procure.Activity `json:"activity"`
 		}
 		p.mustOK("GET", idPath("/api/exceptions/%d", id), nil, &d)

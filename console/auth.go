@@ -365,7 +365,7 @@ func (c *Console) login(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, c.meOf(p))
+	c.respond(g, http.StatusOK, c.meOf(p))
 }
 
 // maxPasswordLen bounds what argon2id is given to hash.
@@ -374,7 +374,7 @@ const maxPasswordLen = 1024
 // tooMany answers 429 with Retry-After.
 func (c *Console) tooMany(g *gin.Context, wait time.Duration, msg string) {
 	g.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-	g.JSON(http.StatusTooManyRequests, gin.H{"error": gin.H{"code": "too_many_requests", "message": msg}})
+	c.respond(g, http.StatusTooManyRequests, gin.H{"error": gin.H{"code": "too_many_requests", "message": msg}})
 }
 
 // auditAnonymous records a failed sign-in (no principal; tenant unknown).
@@ -400,14 +400,14 @@ func (c *Console) logout(g *gin.Context) {
 	g.Status(http.StatusNoContent)
 }
 
-func (c *Console) me(g *gin.Context) { g.JSON(http.StatusOK, c.meOf(principalOf(g))) }
+func (c *Console) me(g *gin.Context) { c.respond(g, http.StatusOK, c.meOf(principalOf(g))) }
 
 func (c *Console) authConfig(g *gin.Context) {
 	out := gin.H{"password": true, "oidc": c.oidc != nil}
 	if c.oidc != nil {
 		out["oidc_name"] = c.cfg.OIDC.Name
 	}
-	g.JSON(http.StatusOK, out)
+	c.respond(g, http.StatusOK, out)
 }
 
 func (c *Console) listUsers(g *gin.Context) {
@@ -436,7 +436,7 @@ func (c *Console) createUser(g *gin.Context) {
 		return
 	}
 	c.audit(g, "user.create", "user/"+u.Login, gin.H{"role": u.Role, "plants": u.Plants})
-	g.JSON(http.StatusCreated, u)
+	c.respond(g, http.StatusCreated, u)
 }
 
 // updateUser changes a user's role, plant scope or disabled flag. A
@@ -503,7 +503,7 @@ func (c *Console) updateUser(g *gin.Context) {
 	c.audit(g, action, "user/"+after.Login, gin.H{
 		"before": gin.H{"role": before.Role, "plants": before.Plants, "disabled": before.Disabled},
 		"after":  gin.H{"role": after.Role, "plants": after.Plants, "disabled": after.Disabled}})
-	g.JSON(http.StatusOK, after)
+	c.respond(g, http.StatusOK, after)
 }
 
 func (c *Console) listTokens(g *gin.Context) {
@@ -555,7 +555,7 @@ func (c *Console) createToken(g *gin.Context) {
 		return
 	}
 	c.audit(g, "token.create", fmt.Sprintf("token/%d", t.ID), gin.H{"name": t.Name, "login": in.Login, "supplier": t.Supplier})
-	g.JSON(http.StatusCreated, gin.H{"token": t, "secret": secret})
+	c.respond(g, http.StatusCreated, gin.H{"token": t, "secret": secret})
 }
 
 func (c *Console) revokeToken(g *gin.Context) {

@@ -110,7 +110,7 @@ func (c *Console) plantBoard(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, buildBoard(plant, orders, lots, from, days, now))
+	c.respond(g, http.StatusOK, buildBoard(plant, orders, lots, from, days, now))
 }
 
 // buildBoard buckets the open order lines of a plant by expected date (the
@@ -272,7 +272,7 @@ func (c *Console) supplierView(g *gin.Context) {
 			unacked++
 		}
 		open = append(open, gin.H{"po": o.ID, "plant": o.Plant, "version": o.Version, "released_at": o.ReleasedAt, "acked_at": o.AckedAt,
-			"acked_version": o.AckedVersion, "value": o.Value(), "currency": o.Currency, "quantity": qty, "received": rec, "asns": o.ASNs, "invoices": o.Invoices})
+			"acked_version": o.AckedVersion, "value": amountString(o.Value()), "currency": o.Currency, "quantity": qty, "received": rec, "asns": o.ASNs, "invoices": o.Invoices})
 	}
 	sort.Float64s(ackHours)
 	pct := func(q float64) float64 {
@@ -285,7 +285,7 @@ func (c *Console) supplierView(g *gin.Context) {
 	for _, it := range items {
 		byRule[it.Rule]++
 	}
-	g.JSON(http.StatusOK, gin.H{"supplier": supplier, "open_orders": open, "unacknowledged": unacked, "exceptions": items,
+	c.respond(g, http.StatusOK, gin.H{"supplier": supplier, "open_orders": open, "unacknowledged": unacked, "exceptions": items,
 		"exceptions_by_rule": byRule, "ack_hours_p50": pct(0.5), "ack_hours_p90": pct(0.9), "acknowledged_orders": len(ackHours)})
 }
 
@@ -365,7 +365,7 @@ func (c *Console) supplierOrders(g *gin.Context) {
 	for _, o := range os {
 		out = append(out, supplierOrderOf(o))
 	}
-	g.JSON(http.StatusOK, gin.H{"orders": out})
+	c.respond(g, http.StatusOK, gin.H{"orders": out})
 }
 
 func (c *Console) supplierOrder(g *gin.Context) {
@@ -379,7 +379,7 @@ func (c *Console) supplierOrder(g *gin.Context) {
 	for _, d := range docs {
 		var o procure.Order
 		if d.Kind == procure.StateOrder && json.Unmarshal(d.Body, &o) == nil && o.Supplier == p.Supplier {
-			g.JSON(http.StatusOK, supplierOrderOf(&o))
+			c.respond(g, http.StatusOK, supplierOrderOf(&o))
 			return
 		}
 	}
@@ -397,7 +397,7 @@ func (c *Console) supplierInvoices(g *gin.Context) {
 	for _, inv := range invs {
 		out = append(out, supplierInvoiceOf(inv))
 	}
-	g.JSON(http.StatusOK, gin.H{"invoices": out})
+	c.respond(g, http.StatusOK, gin.H{"invoices": out})
 }
 
 func (c *Console) supplierInvoice(g *gin.Context) {
@@ -410,7 +410,7 @@ func (c *Console) supplierInvoice(g *gin.Context) {
 	}
 	for _, inv := range invs {
 		if inv.ID == id {
-			g.JSON(http.StatusOK, supplierInvoiceOf(inv))
+			c.respond(g, http.StatusOK, supplierInvoiceOf(inv))
 			return
 		}
 	}

@@ -85,7 +85,7 @@ type valueAtRiskStore interface {
 // dashboardConfig answers the targets and exchange rates in force.
 func (c *Console) dashboardConfig(g *gin.Context) {
 	d := c.cfg.Dashboard
-	g.JSON(http.StatusOK, gin.H{"targets": d.Targets, "reporting_currency": nullString(d.ReportingCurrency),
+	c.respond(g, http.StatusOK, gin.H{"targets": d.Targets, "reporting_currency": nullString(d.ReportingCurrency),
 		"rates": d.Rates, "rates_date": nullString(d.RatesDate)})
 }
 
@@ -126,7 +126,7 @@ func (c *Console) valueAtRisk(g *gin.Context) {
 	if !f.ByGroup {
 		out["reporting"] = c.convert(sums)
 	}
-	g.JSON(http.StatusOK, out)
+	c.respond(g, http.StatusOK, out)
 }
 
 // Converted is a total in the reporting currency.

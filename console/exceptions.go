@@ -133,7 +133,7 @@ func (c *Console) listExceptions(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, gin.H{"items": items, "next_cursor": encodeCursor(next)})
+	c.respond(g, http.StatusOK, gin.H{"items": items, "next_cursor": encodeCursor(next)})
 }
 
 // detail is the exception detail: what, why, the document chain, the
@@ -208,7 +208,7 @@ func (c *Console) getException(g *gin.Context) {
 		d.Delivery = fd
 	}
 	g.Header("ETag", etag(it.Version))
-	g.JSON(http.StatusOK, d)
+	c.respond(g, http.StatusOK, d)
 }
 
 func etag(v int64) string { return fmt.Sprintf(`"%d"`, v) }
@@ -242,7 +242,7 @@ func (c *Console) exceptionTimeline(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, gin.H{"documents": docs, "entries": entries})
+	c.respond(g, http.StatusOK, gin.H{"documents": docs, "entries": entries})
 }
 
 // documentsOf is the document ids an exception is about.
@@ -283,7 +283,7 @@ func (c *Console) timeline(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, gin.H{"entries": entries})
+	c.respond(g, http.StatusOK, gin.H{"entries": entries})
 }
 
 // actionBody is an action on an exception. The version comes from If-Match
@@ -377,7 +377,7 @@ func (c *Console) act(g *gin.Context) {
 	}
 	c.audit(g, "exception."+a.Kind, fmt.Sprintf("exception/%d", id), gin.H{"version": a.Version, "assignee": a.Assignee, "reason": a.Reason, "until": a.Until})
 	g.Header("ETag", etag(it.Version))
-	g.JSON(http.StatusOK, it)
+	c.respond(g, http.StatusOK, it)
 }
 
 func (c *Console) comment(g *gin.Context) {
@@ -405,7 +405,7 @@ func (c *Console) comment(g *gin.Context) {
 		return
 	}
 	c.audit(g, "exception.comment", fmt.Sprintf("exception/%d", id), gin.H{"activity": a.ID})
-	g.JSON(http.StatusCreated, a)
+	c.respond(g, http.StatusCreated, a)
 }
 
 // bulkResult is the outcome of one exception of a bulk action.
@@ -455,7 +455,7 @@ func (c *Console) bulkAct(g *gin.Context) {
 	if out == nil {
 		return
 	}
-	g.JSON(http.StatusOK, gin.H{"results": out})
+	c.respond(g, http.StatusOK, gin.H{"results": out})
 }
 
 func (c *Console) actOnMany(g *gin.Context, p *Principal, in actionBody, items func(func(id, version int64) bool)) []bulkResult {
@@ -490,7 +490,7 @@ func (c *Console) listGroups(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, gin.H{"groups": gs})
+	c.respond(g, http.StatusOK, gin.H{"groups": gs})
 }
 
 // groupAct acts on every active exception of a group within the scope, at
@@ -537,7 +537,7 @@ func (c *Console) groupAct(g *gin.Context) {
 	if out == nil {
 		return
 	}
-	g.JSON(http.StatusOK, gin.H{"results": out})
+	c.respond(g, http.StatusOK, gin.H{"results": out})
 }
 
 func (c *Console) listViews(g *gin.Context) {
@@ -569,7 +569,7 @@ func (c *Console) saveView(g *gin.Context) {
 		return
 	}
 	c.audit(g, "view.save", fmt.Sprintf("view/%d", v.ID), gin.H{"name": v.Name, "query": v.Query})
-	g.JSON(http.StatusCreated, v)
+	c.respond(g, http.StatusCreated, v)
 }
 
 func (c *Console) deleteView(g *gin.Context) {
@@ -592,5 +592,5 @@ func (c *Console) kpis(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, k)
+	c.respond(g, http.StatusOK, k)
 }

@@ -204,7 +204,7 @@ func respondList[T any](c *Console, g *gin.Context, key string, items []T, err e
 	if items == nil {
 		items = []T{}
 	}
-	g.JSON(http.StatusOK, gin.H{key: items})
+	c.respond(g, http.StatusOK, gin.H{key: items})
 }
 
 func (c *Console) fail(g *gin.Context, err error, current ...any) {
@@ -228,7 +228,7 @@ func (c *Console) fail(g *gin.Context, err error, current ...any) {
 	if status == http.StatusUnauthorized {
 		g.Header("WWW-Authenticate", `Bearer realm="supplywatch"`)
 	}
-	g.JSON(status, b)
+	c.respond(g, status, b)
 }
 
 func invalid(field, format string, args ...any) error {

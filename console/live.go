@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -133,7 +132,11 @@ func (c *Console) liveUpdates(g *gin.Context) {
 			if s.lost.Swap(false) {
 				fmt.Fprint(g.Writer, "event: reload\ndata: {}\n\n")
 			}
-			b, _ := json.Marshal(ev)
+			b, err := marshalAPI(ev)
+			if err != nil {
+				c.log.Error("live update not encoded", "event", ev.ID, "err", err)
+				continue
+			}
 			fmt.Fprintf(g.Writer, "id: %d\nevent: exception\ndata: %s\n\n", ev.ID, b)
 		}
 		g.Writer.Flush()

@@ -55,7 +55,7 @@ func (c *Console) listPlants(g *gin.Context) {
 			out = append(out, Plant{Plant: n, TimeZone: c.zones[n]})
 		}
 	}
-	g.JSON(http.StatusOK, gin.H{"plants": out})
+	c.respond(g, http.StatusOK, gin.H{"plants": out})
 }
 
 // Plants returns the plants with events since since.
@@ -177,7 +177,7 @@ func (c *Console) operations(g *gin.Context) {
 			return
 		}
 	}
-	g.JSON(http.StatusOK, o)
+	c.respond(g, http.StatusOK, o)
 }
 
 // gatherSamples returns the counters and gauges whose names start with

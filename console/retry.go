@@ -85,7 +85,7 @@ func (c *Console) listRetries(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, gin.H{"failed": items, "more": next != nil, "retries": rs})
+	c.respond(g, http.StatusOK, gin.H{"failed": items, "more": next != nil, "retries": rs})
 }
 
 // RetryPlan is what a retry of one failed delivery would re-send.
@@ -213,7 +213,7 @@ func (c *Console) previewRetries(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, gin.H{"plans": plans, "confirm": confirm})
+	c.respond(g, http.StatusOK, gin.H{"plans": plans, "confirm": confirm})
 }
 
 // retry re-sends the failed deliveries when the confirmation code matches
@@ -244,7 +244,7 @@ func (c *Console) retry(g *gin.Context) {
 		return
 	}
 	c.audit(g, "retry.publish", "exceptions", gin.H{"ids": in.ExceptionIDs, "retries": len(out)})
-	g.JSON(http.StatusOK, gin.H{"retries": out, "plans": plans})
+	c.respond(g, http.StatusOK, gin.H{"retries": out, "plans": plans})
 }
 
 // resend is the one way the console and Slack re-send failed deliveries:
@@ -332,10 +332,10 @@ func (c *Console) RetryAs(ctx context.Context, tenant, login string, exceptionID
 // (they are configuration: retry.policies).
 func (c *Console) retryPolicies(g *gin.Context) {
 	if c.policies == nil {
-		g.JSON(http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process does not know the retry policies"}})
+		c.respond(g, http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process does not know the retry policies"}})
 		return
 	}
-	g.JSON(http.StatusOK, c.policies)
+	c.respond(g, http.StatusOK, c.policies)
 }
 
 // HeaderTenant names the tenant a re-published message belongs to.
@@ -356,7 +356,7 @@ func (c *Console) listDeadLetter(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, gin.H{"rejected": rs, "redrive_topic": c.cfg.RedriveTopic})
+	c.respond(g, http.StatusOK, gin.H{"rejected": rs, "redrive_topic": c.cfg.RedriveTopic})
 }
 
 // envelopeOf reads the tenant and source a raw input names, without
@@ -490,7 +490,7 @@ func (c *Console) redrive(g *gin.Context) {
 		c.fail(g, procure.Errorf(procure.EFORBIDDEN, "no input may be redriven: %s", firstReason(refused)), gin.H{"refused": refused})
 		return
 	}
-	g.JSON(http.StatusOK, gin.H{"redriven": ids, "refused": refused, "topic": c.cfg.RedriveTopic})
+	c.respond(g, http.StatusOK, gin.H{"redriven": ids, "refused": refused, "topic": c.cfg.RedriveTopic})
 }
 
 func firstReason(m map[string]string) string {
@@ -504,14 +504,14 @@ func firstReason(m map[string]string) string {
 
 func (c *Console) reloadRules(g *gin.Context) {
 	if c.rules == nil {
-		g.JSON(http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process does not run the rules engine"}})
+		c.respond(g, http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process does not run the rules engine"}})
 		return
 	}
 	if err := c.rules.Reload(); err != nil {
 		c.audit(g, "rules.reload_refused", "rules", gin.H{"error": err.Error()})
-		g.JSON(http.StatusBadRequest, gin.H{"error": gin.H{"code": procure.EINVALID, "message": strings.TrimSpace(err.Error())}})
+		c.respond(g, http.StatusBadRequest, gin.H{"error": gin.H{"code": procure.EINVALID, "message": strings.TrimSpace(err.Error())}})
 		return
 	}
 	c.audit(g, "rules.reload", "rules", nil)
-	g.JSON(http.StatusOK, gin.H{"reloaded": true})
+	c.respond(g, http.StatusOK, gin.H{"reloaded": true})
 }

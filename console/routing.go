@@ -16,7 +16,7 @@ func (c *Console) listTeams(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, gin.H{"teams": ts})
+	c.respond(g, http.StatusOK, gin.H{"teams": ts})
 }
 
 // saveTeam creates a team (no id) or updates one (id and version).
@@ -53,7 +53,7 @@ func (c *Console) saveTeam(g *gin.Context) {
 		return
 	}
 	c.audit(g, "team.save", fmt.Sprintf("team/%d", t.ID), in)
-	g.JSON(http.StatusOK, t)
+	c.respond(g, http.StatusOK, t)
 }
 
 func (c *Console) listRoutingRules(g *gin.Context) {
@@ -62,7 +62,7 @@ func (c *Console) listRoutingRules(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	g.JSON(http.StatusOK, gin.H{"rules": rs})
+	c.respond(g, http.StatusOK, gin.H{"rules": rs})
 }
 
 func (c *Console) createRoutingRule(g *gin.Context) {
@@ -98,7 +98,7 @@ func (c *Console) createRoutingRule(g *gin.Context) {
 		return
 	}
 	c.audit(g, "routing.create", fmt.Sprintf("routing_rule/%d", r.ID), r)
-	g.JSON(http.StatusCreated, r)
+	c.respond(g, http.StatusCreated, r)
 }
 
 func (c *Console) deleteRoutingRule(g *gin.Context) {

@@ -34,8 +34,9 @@ interface Exc {
   plant: string;
   po: string;
   line: number;
-  need_by: string;
-  value_at_risk: number;
+  need_by: string | null;
+  value_at_risk?: string | null; // a decimal string
+
   currency: string;
   priority: number;
   state: string;
@@ -45,8 +46,8 @@ interface Exc {
   last_seen: string;
   resolution: string;
   version: number;
-  snoozed_until: string;
-  sla_due_at: string;
+  snoozed_until: string | null;
+  sla_due_at: string | null;
   group_key: string;
 }
 

@@ -1,0 +1,4 @@
+package console
+
+// APIJSON is apiJSON, for tests.
+var APIJSON = apiJSON
