@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -12,7 +13,7 @@ import (
 
 // Querier reads KPI values, trends, breakdowns, documents and operational
 // figures. Values, trends and breakdowns read kpi_rollup (fast over years);
-// documents are computed live from the facts.
+// documents read the entity rows the refresher wrote (kpi_cells).
 type Querier struct {
 	conn driver.Conn
 	db   string
@@ -393,8 +394,11 @@ type ExceptionLink struct {
 	State string `json:"state"`
 }
 
-// Documents returns the entities behind kpi in the period (failing ones
-// first), computed live from the facts as of now, with their exceptions.
+// Documents returns the entities behind kpi in the period and scope
+// (failing ones first), as the refresher last computed them (kpi_cells:
+// the rows of one KPI, period and scope are ranges of its primary key, so
+// the cost follows the period, not the history), with the exceptions of
+// their POs.
 func (q *Querier) Documents(ctx context.Context, qq Query, kpi string, limit int) ([]Document, error) {
 	if err := qq.validate(); err != nil {
 		return nil, err
@@ -405,44 +409,63 @@ func (q *Querier) Documents(ctx context.Context, qq Query, kpi string, limit int
 	if limit <= 0 || limit > 10000 {
 		limit = 1000
 	}
-	where := "e.kpi = ? AND e.tenant = ? AND e.day >= toDate(?) AND e.day < toDate(?)"
-	args := []any{kpi, qq.Tenant, day(qq.From).Format(time.DateOnly), day(qq.To).Format(time.DateOnly)}
+	where := "tenant = ? AND kpi = ? AND day >= toDate(?) AND day < toDate(?)"
+	args := []any{qq.Tenant, kpi, day(qq.From).Format(time.DateOnly), day(qq.To).Format(time.DateOnly)}
 	if qq.Plant != "" {
-		where += " AND e.plant = ?"
+		where += " AND plant = ?"
 		args = append(args, qq.Plant)
 	}
 	if qq.Supplier != "" {
-		where += " AND e.supplier = ?"
+		where += " AND supplier = ?"
 		args = append(args, qq.Supplier)
 	}
-	sql := fmt.Sprintf(`SELECT e.doc, e.day, e.plant, e.supplier, e.num, e.den, e.x, x.ids, x.rules, x.states
-FROM (%s) AS e
-LEFT JOIN (
-  SELECT tenant, po, groupArray(exception_id) AS ids, groupArray(rule) AS rules, groupArray(state) AS states
-  FROM (SELECT tenant, po, exception_id, argMax(toString(rule), outbox_id) AS rule, argMax(toString(state), outbox_id) AS state
-        FROM %s.exception_history WHERE tenant = ? AND po != '' GROUP BY tenant, po, exception_id)
-  GROUP BY tenant, po
-) AS x ON x.tenant = e.tenant AND x.po = splitByChar('/', e.doc)[1]
-WHERE %s
-ORDER BY e.num / e.den ASC, e.doc LIMIT %d`, entitySQL(q.db, q.cfg.Params, q.now()), q.db, where, limit)
-	args = append([]any{qq.Tenant}, args...)
-	rows, err := q.conn.Query(bigQuery(ctx), sql, args...)
+	rows, err := q.conn.Query(ctx, fmt.Sprintf(`SELECT doc, day, toString(plant), toString(supplier), num, den, x
+FROM %s.kpi_cells FINAL WHERE %s
+ORDER BY num / den ASC, doc LIMIT %d`, q.db, where, limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("kpi documents: %w", err)
 	}
-	defer rows.Close()
 	var out []Document
+	pos := map[string][]int{}
 	for rows.Next() {
 		var d Document
-		var ids []uint64
-		var rules, states []string
-		if err := rows.Scan(&d.Doc, &d.Day, &d.Plant, &d.Supplier, &d.Num, &d.Den, &d.X, &ids, &rules, &states); err != nil {
+		if err := rows.Scan(&d.Doc, &d.Day, &d.Plant, &d.Supplier, &d.Num, &d.Den, &d.X); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		for i := range ids {
-			d.Exceptions = append(d.Exceptions, ExceptionLink{ID: int64(ids[i]), Rule: rules[i], State: states[i]})
-		}
+		po, _, _ := strings.Cut(d.Doc, "/")
+		pos[po] = append(pos[po], len(out))
 		out = append(out, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// The exceptions of the listed documents' POs only (their latest state).
+	keys := make([]string, 0, len(pos))
+	for po := range pos {
+		keys = append(keys, po)
+	}
+	rows, err = q.conn.Query(ctx, fmt.Sprintf(`SELECT po, exception_id, argMax(toString(rule), outbox_id), argMax(toString(state), outbox_id)
+FROM %s.exception_history WHERE tenant = ? AND po IN ? GROUP BY po, exception_id ORDER BY po, exception_id`, q.db), qq.Tenant, keys)
+	if err != nil {
+		return nil, fmt.Errorf("kpi documents: exceptions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var po string
+		var x ExceptionLink
+		var id uint64
+		if err := rows.Scan(&po, &id, &x.Rule, &x.State); err != nil {
+			return nil, err
+		}
+		x.ID = int64(id)
+		for _, i := range pos[po] {
+			out[i].Exceptions = append(out[i].Exceptions, x)
+		}
 	}
 	return out, rows.Err()
 }

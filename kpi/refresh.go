@@ -253,8 +253,10 @@ func (r *Refresher) build(ctx context.Context, st *refreshState, asOf time.Time)
 		if err != nil {
 			return rep, err
 		}
-		if err := r.conn.Exec(ctx, "TRUNCATE TABLE "+r.db+".kpi_entities"); err != nil {
-			return rep, fmt.Errorf("kpi build: clear entities: %w", err)
+		for _, t := range []string{"kpi_entities", "kpi_cells", "kpi_cell_rollup"} {
+			if err := r.conn.Exec(ctx, "TRUNCATE TABLE "+r.db+"."+t); err != nil {
+				return rep, fmt.Errorf("kpi build: clear %s: %w", t, err)
+			}
 		}
 		st.Build = &buildState{Fingerprint: fp, Version: uint64(started.UnixMilli()), AsOf: asOf, Started: started, Pieces: pieces}
 		if err := r.saveState(ctx, st); err != nil {
@@ -320,7 +322,7 @@ func (r *Refresher) build(ctx context.Context, st *refreshState, asOf time.Time)
 	if err != nil {
 		return rep, err
 	}
-	failed := r.rollupMonths(ctx, &rep, months)
+	failed := r.rollupMonths(ctx, &rep, months, "", b.Version)
 	st.Build = nil
 	st.Fingerprint = b.Fingerprint
 	st.Watermark = b.Started
@@ -460,23 +462,32 @@ func touchedKeys(touched, kind string, n, i int) string {
 	return s
 }
 
-// monthsWritten adds to months the months of the rows of family f and
-// keys written with a version of at least v.
-func (r *Refresher) monthsWritten(ctx context.Context, f family, keys string, v uint64, months map[string]bool) error {
-	rows, err := r.conn.Query(ctx, fmt.Sprintf(`SELECT DISTINCT toString(toYYYYMM(day)) FROM %s.kpi_entities
-WHERE family = '%s' AND %s AND version >= %d`, r.db, f.name, entityKeyFilter(keys), v))
-	if err != nil {
-		return fmt.Errorf("kpi refresh: months of %s: %w", f.name, err)
+// cellsBefore runs before the entity rows of family f and keys are
+// written again (version 2v+1): it marks deleted (version 2v) in kpi_cells
+// every row those entities have now, since an entity that moved to
+// another cell keeps its kpi_entities key but not its kpi_cells key (the
+// new rows, newer, replace those of an unchanged cell), and adds their
+// cells to the cells table. It reads them before the new rows are written:
+// a merge may drop the replaced rows of kpi_entities at any time after.
+func (r *Refresher) cellsBefore(ctx context.Context, f family, keys, cells string, v uint64) error {
+	if err := r.conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s.kpi_cells (family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, version, deleted)
+SELECT family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, %[2]d, 1
+FROM %[1]s.kpi_entities
+WHERE family = '%[3]s' AND %[4]s AND version < %[2]d`, r.db, 2*v, f.name, entityKeyFilter(keys))); err != nil {
+		return fmt.Errorf("kpi refresh: cells of %s: %w", f.name, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var m string
-		if err := rows.Scan(&m); err != nil {
-			return err
-		}
-		months[m] = true
+	return r.cellsOf(ctx, f, keys, cells, 0)
+}
+
+// cellsOf adds to the cells table the cells of the entity rows of family f
+// and keys with a version of at least v.
+func (r *Refresher) cellsOf(ctx context.Context, f family, keys, cells string, v uint64) error {
+	if err := r.conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s (tenant, day, plant, supplier)
+SELECT DISTINCT tenant, day, plant, supplier FROM %[2]s.kpi_entities WHERE family = '%[3]s' AND %[4]s AND version >= %[5]d`,
+		cells, r.db, f.name, entityKeyFilter(keys), v)); err != nil {
+		return fmt.Errorf("kpi refresh: cells of %s: %w", f.name, err)
 	}
-	return rows.Err()
+	return nil
 }
 
 // incremental recomputes the entities touched since the watermark and rolls
@@ -496,6 +507,11 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 		return rep, fmt.Errorf("kpi refresh: create touched: %w", err)
 	}
 	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+touched) //nolint:errcheck
+	cells := touched + "_cells"
+	if err := r.conn.Exec(ctx, "CREATE TABLE "+cells+" (tenant String, day Date, plant String, supplier String) ENGINE = Memory"); err != nil {
+		return rep, fmt.Errorf("kpi refresh: create cells: %w", err)
+	}
+	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+cells) //nolint:errcheck
 	var ok bool
 	if err := r.piece(ctx, &rep, "touched", func(ctx context.Context) error {
 		return r.findTouched(ctx, touched, st.Watermark.Add(-r.overlap), st.AsOf, asOf)
@@ -504,10 +520,6 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 		if err := r.conn.QueryRow(ctx, "SELECT count() FROM "+touched).Scan(&rep.Touched); err != nil {
 			return rep, err
 		}
-	}
-	months := map[string]bool{}
-	for _, m := range st.Pending {
-		months[m] = true
 	}
 	if ok && rep.Touched > 0 {
 		counts := map[string]uint64{}
@@ -536,26 +548,46 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 					name += fmt.Sprintf("/%d", i)
 				}
 				err := r.piece(ctx, &rep, name, func(ctx context.Context) error {
-					return r.writeEntities(ctx, f, strings.ReplaceAll(touchedFilter[f.key], "{keys}", keys), entityKeyFilter(keys), asOf, v)
+					if err := r.cellsBefore(ctx, f, keys, cells, v); err != nil {
+						return err
+					}
+					if err := r.writeEntities(ctx, f, strings.ReplaceAll(touchedFilter[f.key], "{keys}", keys), entityKeyFilter(keys), asOf, v); err != nil {
+						return err
+					}
+					return r.cellsOf(ctx, f, keys, cells, 2*v)
 				})
 				if err != nil {
 					ok = false
-					continue
-				}
-				// The months of the rows just written: new rows and
-				// tombstones.
-				if err := r.monthsWritten(ctx, f, keys, 2*v, months); err != nil {
-					return rep, err
 				}
 			}
 		}
 	}
-	ms := make([]string, 0, len(months))
-	for m := range months {
-		ms = append(ms, m)
+	// The months of the touched cells are re-rolled cell by cell; a month
+	// still pending from a failed refresh is re-rolled whole (its cells
+	// are not known any more).
+	var ms []string
+	rows, err := r.conn.Query(ctx, "SELECT DISTINCT toString(toYYYYMM(day)) FROM "+cells)
+	if err != nil {
+		return rep, fmt.Errorf("kpi refresh: months: %w", err)
+	}
+	for rows.Next() {
+		var m string
+		if err := rows.Scan(&m); err != nil {
+			rows.Close()
+			return rep, err
+		}
+		if !slices.Contains(st.Pending, m) {
+			ms = append(ms, m)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return rep, err
 	}
 	sort.Strings(ms)
-	failed := r.rollupMonths(ctx, &rep, ms)
+	failed := r.rollupMonths(ctx, &rep, st.Pending, "", v)
+	failed = append(failed, r.rollupMonths(ctx, &rep, ms, cells, v)...)
+	sort.Strings(failed)
 	st.Pending = failed
 	if ok {
 		// Every touched entity is written: the next refresh starts here.
@@ -678,9 +710,12 @@ WHERE database = ? AND table IN ('kpi_entities', 'kpi_rollup') AND active ORDER 
 	return ms, rows.Err()
 }
 
-// rollupMonths recomputes the rollup of each month from its entities, a
-// piece per month, and returns the months that failed.
-func (r *Refresher) rollupMonths(ctx context.Context, rep *Report, months []string) []string {
+// rollupMonths re-rolls each month, a piece per month, and returns the
+// months that failed. With a cells table (tenant, day, plant, supplier),
+// only the cells it names and the kpi_rollup rows they belong to are
+// recomputed; without one (a build, a month pending from a failed refresh),
+// every cell of the month. v is the refresh's version (see writeEntities).
+func (r *Refresher) rollupMonths(ctx context.Context, rep *Report, months []string, cells string, v uint64) []string {
 	if len(months) == 0 {
 		return nil
 	}
@@ -695,7 +730,7 @@ func (r *Refresher) rollupMonths(ctx context.Context, rep *Report, months []stri
 	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+stage) //nolint:errcheck
 	var failed []string
 	for _, m := range months {
-		err := r.piece(ctx, rep, "rollup/"+m, func(ctx context.Context) error { return r.rollupMonth(ctx, stage, m) })
+		err := r.piece(ctx, rep, "rollup/"+m, func(ctx context.Context) error { return r.rollupMonth(ctx, stage, m, cells, v) })
 		if err != nil {
 			failed = append(failed, m)
 			continue
@@ -705,18 +740,52 @@ func (r *Refresher) rollupMonths(ctx context.Context, rep *Report, months []stri
 	return failed
 }
 
-func (r *Refresher) rollupMonth(ctx context.Context, stage, month string) error {
-	if err := r.conn.Exec(ctx, "ALTER TABLE "+stage+" DROP PARTITION "+month); err != nil {
-		return err
+// rollupMonth re-rolls the cells of month (all of them when cells is "")
+// into kpi_cell_rollup, then writes the month's kpi_rollup into stage (the
+// rows of untouched cells copied as they are, those of touched cells
+// summed again from kpi_cell_rollup) and swaps it in with REPLACE
+// PARTITION: readers see the month before or after, never half of it.
+// Every step is idempotent, so a retried piece redoes it whole.
+func (r *Refresher) rollupMonth(ctx context.Context, stage, month, cells string, v uint64) error {
+	cellCond, dayCond, pairCond := "1", "1", "1"
+	if cells != "" {
+		in := func(cols string) string {
+			return fmt.Sprintf("(%[1]s) IN (SELECT %[1]s FROM %[2]s WHERE toYYYYMM(day) = %[3]s)", cols, cells, month)
+		}
+		cellCond, dayCond, pairCond = in("tenant, plant, supplier, day"), in("tenant, day, plant"), in("tenant, plant, supplier")
 	}
-	q := fmt.Sprintf(`INSERT INTO %s (tenant, kpi, grain, day, plant, supplier, num, den, q)
-SELECT tenant, kpi, g.1 AS grain, g.2 AS gday, plant, g.3 AS gsupplier, sum(num), sum(den),
-       quantilesIfState(0.5, 0.9)(x, kpi IN (%s))
-FROM (SELECT tenant, kpi, day, plant, supplier, num, den, x FROM %s.kpi_entities FINAL WHERE toYYYYMM(day) = %s) AS e
-ARRAY JOIN [('day', e.day, ''), ('month', toStartOfMonth(e.day), e.supplier)] AS g
-GROUP BY tenant, kpi, grain, gday, plant, gsupplier`, stage, durationKPIs(), r.db, month)
-	if err := r.conn.Exec(ctx, q); err != nil {
-		return err
+	stmts := []string{
+		// The cells: a deleted row for each current row, then the new
+		// rows (newer) replacing those of cells that still have entities.
+		fmt.Sprintf(`INSERT INTO {db}.kpi_cell_rollup (tenant, kpi, day, plant, supplier, num, den, q, version, deleted)
+SELECT tenant, kpi, day, plant, supplier, num, den, q, %d, 1
+FROM {db}.kpi_cell_rollup FINAL WHERE toYYYYMM(day) = {month} AND %s`, 2*v, cellCond),
+		fmt.Sprintf(`INSERT INTO {db}.kpi_cell_rollup (tenant, kpi, day, plant, supplier, num, den, q, version, deleted)
+SELECT tenant, kpi, day, plant, supplier, sum(num), sum(den), quantilesIfState(0.5, 0.9)(x, kpi IN (%s)), %d, 0
+FROM {db}.kpi_cells FINAL WHERE toYYYYMM(day) = {month} AND %s
+GROUP BY tenant, kpi, day, plant, supplier`, durationKPIs(), 2*v+1, cellCond),
+		"ALTER TABLE {stage} DROP PARTITION {month}",
+	}
+	if cells != "" {
+		// The rollup rows no touched cell belongs to, as they are.
+		stmts = append(stmts, fmt.Sprintf(`INSERT INTO {stage} (tenant, kpi, grain, day, plant, supplier, num, den, q)
+SELECT tenant, kpi, grain, day, plant, supplier, num, den, q FROM {db}.kpi_rollup
+WHERE toYYYYMM(day) = {month} AND NOT (grain = 'day' AND %s) AND NOT (grain = 'month' AND %s)`, dayCond, pairCond))
+	}
+	// The rows of the touched cells: a day-grain row per (day, plant), a
+	// month-grain row per (month, plant, supplier).
+	stmts = append(stmts, fmt.Sprintf(`INSERT INTO {stage} (tenant, kpi, grain, day, plant, supplier, num, den, q)
+SELECT tenant, kpi, g.1 AS grain, g.2 AS gday, plant, g.3 AS gsupplier, sum(num), sum(den), quantilesIfMergeState(0.5, 0.9)(q)
+FROM (SELECT tenant, kpi, day, plant, supplier, num, den, q FROM {db}.kpi_cell_rollup FINAL
+      WHERE toYYYYMM(day) = {month} AND (%[1]s OR %[2]s)) AS c
+ARRAY JOIN [('day', c.day, ''), ('month', toStartOfMonth(c.day), c.supplier)] AS g
+WHERE (g.1 = 'day' AND %[1]s) OR (g.1 = 'month' AND %[2]s)
+GROUP BY tenant, kpi, grain, gday, plant, gsupplier`, dayCond, pairCond))
+	rep := strings.NewReplacer("{db}", r.db, "{stage}", stage, "{month}", month)
+	for _, s := range stmts {
+		if err := r.conn.Exec(ctx, rep.Replace(s)); err != nil {
+			return err
+		}
 	}
 	var n uint64
 	if err := r.conn.QueryRow(ctx, "SELECT count() FROM "+stage+" WHERE toYYYYMM(day) = "+month).Scan(&n); err != nil {

@@ -447,3 +447,123 @@ func TestIncrementalRefreshInChunks(t *testing.T) {
 	}
 	sameRows(t, "after the chunked refresh", rollupRows(t, conn, db), truthRows(t, conn, db, asOf))
 }
+
+// A refresh re-rolls the cells (day, plant, supplier) its touched entities
+// were or are in, and only the kpi_rollup rows those cells belong to: a
+// receipt and a need-by moved within the month on one order change that
+// order's cells; every other cell keeps its rollup row as it was (same
+// version), every other kpi_rollup row stays byte for byte. The result
+// equals both a computation from the facts and a full rebuild.
+func TestCellRerollChangesOnlyTouchedCells(t *testing.T) {
+	conn, db := migrated(t)
+	ctx := context.Background()
+	asOf := ts("2026-04-15T12:00:00Z")
+	po := func(id string, v int) procure.DocumentRef {
+		return procure.DocumentRef{Kind: procure.DocPO, ID: id, Version: v}
+	}
+	order := func(needBy string) *procure.PurchaseOrder {
+		return &procure.PurchaseOrder{OrderType: "standard", Currency: "EUR",
+			Lines: []procure.POLine{{Line: 10, Item: "M1", Quantity: 10, Unit: "C62", UnitPrice: 1, NeedBy: date(needBy)}}}
+	}
+	var evs []*procure.Event
+	for i := range 6 {
+		id := fmt.Sprintf("Q%d", i)
+		plant, supplier := fmt.Sprintf("P%d", 1+i%2), fmt.Sprintf("S%d", 1+i%3)
+		evs = append(evs,
+			&procure.Event{ID: id + "r", Type: procure.POReleased, Source: procure.SourceERP, Tenant: "acme", OccurredAt: ts(fmt.Sprintf("2026-02-0%dT09:00:00Z", 2+i)),
+				Plant: plant, Supplier: supplier, Document: po(id, 1), Payload: order(fmt.Sprintf("2026-02-%d", 15+i))},
+			&procure.Event{ID: id + "a", Type: procure.POAcknowledged, Source: procure.SourcePortal, Tenant: "acme", OccurredAt: ts(fmt.Sprintf("2026-02-0%dT15:00:00Z", 2+i)),
+				Plant: plant, Supplier: supplier, Document: po(id, 1), Payload: &procure.Acknowledgement{Lines: []procure.AckLine{{Line: 10, Status: "accepted"}}}})
+	}
+	store(t, conn, db, evs...)
+	r := NewRefresher(conn, db, Config{}, discard, nil)
+	r.overlap = 0 // else the refresh re-reads what the build just read
+	if _, err := r.Refresh(ctx, asOf); err != nil {
+		t.Fatal(err)
+	}
+	cellRows := func() map[string]uint64 {
+		out := map[string]uint64{}
+		rows, err := conn.Query(ctx, "SELECT toString((tenant, kpi, day, plant, supplier)), version FROM "+db+".kpi_cell_rollup FINAL")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			var v uint64
+			if err := rows.Scan(&k, &v); err != nil {
+				t.Fatal(err)
+			}
+			out[k] = v
+		}
+		return out
+	}
+	// Every kpi_rollup row with its quantile state's bytes, by (grain, day, plant, supplier).
+	rawRollup := func() map[string][]string {
+		out := map[string][]string{}
+		for _, l := range lines(t, conn, "SELECT concat(grain, '|', toString(day), '|', plant, '|', supplier, '|', toString((kpi, num, den, hex(q)))) FROM "+db+".kpi_rollup") {
+			i := strings.LastIndexByte(l, '|')
+			out[l[:i]] = append(out[l[:i]], l[i+1:])
+		}
+		return out
+	}
+	cellsBefore, rollupBefore := cellRows(), rawRollup()
+
+	// Q0 (P1, S1): received on 02-14, its need-by moved from 02-15 to 02-20.
+	store(t, conn, db,
+		&procure.Event{ID: "Q0g", Type: procure.GoodsReceived, Source: procure.SourceWMS, Tenant: "acme", OccurredAt: ts("2026-02-14T10:00:00Z"),
+			Plant: "P1", Supplier: "S1", Document: procure.DocumentRef{Kind: procure.DocReceipt, ID: "GR-Q0"},
+			Payload: &procure.Receipt{Lines: []procure.ReceiptLine{{PO: "Q0", Line: 10, ReceivedQuantity: 10, Unit: "C62"}}}},
+		&procure.Event{ID: "Q0c", Type: procure.POChanged, Source: procure.SourceERP, Tenant: "acme", OccurredAt: ts("2026-02-10T09:00:00Z"),
+			Plant: "P1", Supplier: "S1", Document: po("Q0", 2), Payload: order("2026-02-20")})
+	rep, err := r.Refresh(ctx, asOf)
+	if err != nil || rep.Full || !slices.Equal(rep.Months, []string{"202602"}) {
+		t.Fatalf("refresh %+v (%v), want an incremental one over February", rep, err)
+	}
+	// Q0's cells: released 02-02, due 02-15 then 02-20, received 02-14.
+	q0Days := []string{"2026-02-02", "2026-02-14", "2026-02-15", "2026-02-20"}
+	inQ0 := func(k string) bool {
+		for _, d := range q0Days {
+			if strings.Contains(k, "'"+d+"','P1','S1')") {
+				return true
+			}
+		}
+		return false
+	}
+	cellsAfter := cellRows()
+	changed := 0
+	for k, v := range cellsAfter {
+		if old, ok := cellsBefore[k]; ok && old == v {
+			continue
+		}
+		changed++
+		if !inQ0(k) {
+			t.Errorf("cell %s re-rolled, not one of Q0's", k)
+		}
+	}
+	for k := range cellsBefore {
+		if _, ok := cellsAfter[k]; !ok && !inQ0(k) {
+			t.Errorf("cell %s removed, not one of Q0's", k)
+		}
+	}
+	if changed == 0 {
+		t.Fatal("no cell re-rolled")
+	}
+	rollupAfter := rawRollup()
+	for k, want := range rollupBefore {
+		f := strings.Split(k, "|") // grain, day, plant, supplier
+		touched := f[2] == "P1" && (f[0] == "day" && slices.Contains(q0Days, f[1]) || f[0] == "month" && f[3] == "S1")
+		if !touched && !slices.Equal(rollupAfter[k], want) {
+			t.Errorf("kpi_rollup %s changed, though none of its cells did:\n  %v\n  %v", k, want, rollupAfter[k])
+		}
+	}
+	if slices.Equal(rollupAfter["day|2026-02-15|P1|"], rollupBefore["day|2026-02-15|P1|"]) {
+		t.Error("the day Q0's line left (02-15, P1) kept its rollup rows")
+	}
+	sameRows(t, "after the cell re-roll", rollupRows(t, conn, db), truthRows(t, conn, db, asOf))
+	incremental := rollupRows(t, conn, db)
+	if _, err := r.RefreshAll(ctx, asOf); err != nil {
+		t.Fatal(err)
+	}
+	sameRows(t, "a full rebuild against the cell re-roll", incremental, rollupRows(t, conn, db))
+}

@@ -26,7 +26,7 @@ func businessSeconds(a, col string) string {
 // entitySQL returns the query of every KPI entity row as of asOf (the
 // instant that decides what is overdue). It is the single definition of the
 // formulas in docs/kpi.md: the Refresher materializes it per family and key
-// range (familySQL), drill-down reads it whole.
+// range (familySQL); the tests compare the rollup with it whole.
 func entitySQL(db string, p Params, asOf time.Time) string {
 	parts := make([]string, len(families))
 	for i, f := range families {
