@@ -178,10 +178,14 @@ func collectorBench(ctx context.Context, e *benchEnv, n int) error {
 	}
 	defer c.cmd.Process.Kill()
 	pid := c.cmd.Process.Pid
+	chPID, err := serverPID()
+	if err != nil {
+		return err
+	}
 	q := "SELECT count() FROM " + db + ".events"
 	var firstAt time.Time
 	var firstN uint64
-	var cpuFirst time.Duration
+	var cpuFirst, chFirst time.Duration
 	for {
 		got, err := e.count(ctx, q)
 		if err != nil {
@@ -190,6 +194,7 @@ func collectorBench(ctx context.Context, e *benchEnv, n int) error {
 		if got > 0 && firstAt.IsZero() {
 			firstAt, firstN = time.Now(), got
 			cpuFirst, _ = cpuTime(pid)
+			chFirst, _ = cpuTime(chPID)
 		}
 		if got >= uint64(n) {
 			break
@@ -204,18 +209,35 @@ func collectorBench(ctx context.Context, e *benchEnv, n int) error {
 	if err != nil {
 		return err
 	}
+	chEnd, err := cpuTime(chPID)
+	if err != nil {
+		return err
+	}
 	e2eRate := float64(uint64(n)-firstN) / elapsed.Seconds()
 	cpu := cpuEnd - cpuFirst
 	perCPU := float64(uint64(n)-firstN) / cpu.Seconds()
 
+	chCPU := chEnd - chFirst
+	ch0, err := cpuTime(chPID)
+	if err != nil {
+		return err
+	}
 	rawRate, err := rawInsertRate(ctx, e, values)
 	if err != nil {
 		return err
 	}
+	ch1, err := cpuTime(chPID)
+	if err != nil {
+		return err
+	}
+	perMillion := func(d time.Duration, rows uint64) float64 { return d.Seconds() * 1e6 / float64(rows) }
 	figure("e2e_kafka_to_clickhouse_events_per_second", e2eRate, "events/s")
 	figure("raw_clickhouse_insert_events_per_second", rawRate, "events/s")
 	figure("e2e_to_raw_insert_ratio", e2eRate/rawRate, "ratio")
-	figure("collector_cpu_per_million_events", cpu.Seconds()*1e6/float64(uint64(n)-firstN), "cpu-s")
+	figure("collector_cpu_per_million_events", perMillion(cpu, uint64(n)-firstN), "cpu-s")
+	figure("ch_server_cpu_per_million_events_e2e", perMillion(chCPU, uint64(n)-firstN), "cpu-s")
+	figure("collector_and_ch_cpu_per_million_events_e2e", perMillion(cpu+chCPU, uint64(n)-firstN), "cpu-s")
+	figure("ch_server_cpu_per_million_events_raw_insert", perMillion(ch1-ch0, uint64(n)), "cpu-s")
 	figure("collector_events_per_cpu_second", perCPU, "events/cpu-s")
 
 	if err := httpBench(ctx, e, c, db); err != nil {

@@ -36,10 +36,16 @@ func main() {
 	only := flag.String("only", "", "run only benchmarks whose name contains this")
 	backlog := flag.Int("outage-backlog", 1_000_000, "events waiting when ClickHouse returns in the outage run")
 	outage := flag.Duration("outage", 60*time.Second, "how long ClickHouse is unreachable in the outage run")
+	// The rows of the server-CPU run (chcost): enough for each
+	// configuration to cost seconds of server CPU, few enough to run the
+	// views one by one.
+	costEvents := flag.Int("cost-events", 300_000, "events per configuration of the server-CPU run (chcost)")
+	costSpans := flag.Int("cost-spans", 500_000, "spans per configuration of the server-CPU run (chcost)")
+	costEachView := flag.Bool("cost-each-view", true, "measure every materialized view on its own in the server-CPU run (chcost)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *events, *only, *backlog, *outage); err != nil {
+	if err := run(ctx, *events, *only, *backlog, *outage, *costEvents, *costSpans, *costEachView); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

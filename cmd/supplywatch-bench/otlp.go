@@ -21,7 +21,28 @@ func otlpBench(ctx context.Context, e *benchEnv) error {
 	cmd.Env = append(os.Environ(), childEnv+"=otlp", "SUPPLYWATCH_BENCH_CH_ADDR="+e.ch.NativeAddr())
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
-	return cmd.Run()
+	// The schema first, so that the server CPU counted is the spans'.
+	if err := clickhouse.Migrate(ctx, e.conn, clickhouse.Config{Database: "bench_otlp", RetentionDays: 3650}, e.log); err != nil {
+		return err
+	}
+	chPID, err := serverPID()
+	if err != nil {
+		return err
+	}
+	ch0, err := cpuTime(chPID)
+	if err != nil {
+		return err
+	}
+	if err := cmd.Run(); err != nil {
+		return err
+	}
+	ch1, err := cpuTime(chPID)
+	if err != nil {
+		return err
+	}
+	// The child sends otlpbench's default of 1,000,000 spans.
+	figure("ch_server_cpu_per_million_spans_otlp", (ch1 - ch0).Seconds(), "cpu-s")
+	return nil
 }
 
 // runOTLPChild is the child: 1,000,000 spans from the OpenTelemetry SDK

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func run(ctx context.Context, events int, only string, backlog int, outage time.Duration) error {
+func run(ctx context.Context, events int, only string, backlog int, outage time.Duration, costEvents, costSpans int, costEachView bool) error {
 	e, err := newBenchEnv(ctx)
 	if e != nil {
 		defer e.close()
@@ -22,6 +22,11 @@ func run(ctx context.Context, events int, only string, backlog int, outage time.
 	}
 	if want("outage") {
 		if err := outageBench(ctx, e, backlog, outage); err != nil {
+			return err
+		}
+	}
+	if want("chcost") {
+		if err := chCostBench(ctx, e, costEvents, costSpans, costEachView); err != nil {
 			return err
 		}
 	}

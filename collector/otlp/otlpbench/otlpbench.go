@@ -93,6 +93,7 @@ func (r Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "otlp_peak_rss: %d MB\n", r.PeakRSSBytes>>20)
 	fmt.Fprintf(w, "otlp_spans_per_second: %.0f spans/s\n", float64(r.Spans)/r.Wall.Seconds())
 	fmt.Fprintf(w, "otlp_collector_cpu: %.2f s\n", r.CPU.Seconds())
+	fmt.Fprintf(w, "otlp_collector_cpu_per_million_spans: %.2f cpu-s\n", r.CPU.Seconds()*1e6/float64(r.Spans))
 	fmt.Fprintf(w, "otlp_spans_stored: %d spans\n", r.Stored)
 }
 
