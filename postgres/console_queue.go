@@ -250,72 +250,12 @@ func (s *ConsoleStore) Act(ctx context.Context, sc procure.Scope, id int64, a pr
 			current = it
 			return procure.Errorf(procure.ECONFLICT, "exception %d changed since you read it (your version %d, now %d by the latest change); review it and try again", id, a.Version, it.Version)
 		}
-		x := &it.Exception
-		before := *x
-		var acts []procure.Activity
-		kind := procure.OutboxUpdated
-		transition := func(to string, outbox string) error {
-			if err := x.Transition(to, at); err != nil {
-				return err
-			}
-			acts = append(acts, procure.Activity{At: at, Actor: a.Actor, Action: "state", FromState: before.State, ToState: to, Note: a.Reason})
-			kind = outbox
-			return nil
-		}
-		switch a.Kind {
-		case procure.ActAcknowledge:
-			err = transition(procure.ExceptionAcknowledged, procure.OutboxAcknowledged)
-		case procure.ActResolve:
-			if strings.TrimSpace(a.Reason) == "" {
-				return &procure.FieldError{Field: "reason", Reason: "a resolution needs a reason"}
-			}
-			if err = transition(procure.ExceptionResolved, procure.OutboxResolved); err == nil {
-				x.Resolution = a.Reason
-			}
-		case procure.ActIgnore:
-			if err = transition(procure.ExceptionIgnored, procure.OutboxIgnored); err == nil && a.Reason != "" {
-				x.Resolution = a.Reason
-			}
-		case procure.ActReopen:
-			if err = transition(procure.ExceptionOpen, procure.OutboxReopened); err == nil {
-				_, err = tx.Exec(ctx, `DELETE FROM console_snoozes WHERE exception_id = $1`, id)
-			}
-		case procure.ActAssign:
-			if a.Assignee == x.Assignee {
-				return &procure.FieldError{Field: "assignee", Reason: "the exception is assigned to " + quoteOrNobody(x.Assignee) + " already"}
-			}
-			x.Assignee = a.Assignee
-			acts = append(acts, procure.Activity{At: at, Actor: a.Actor, Action: "assign", Note: "to " + quoteOrNobody(a.Assignee)})
-		case procure.ActSnooze:
-			if !a.Until.After(at) {
-				return &procure.FieldError{Field: "until", Reason: "must be in the future"}
-			}
-			if !x.Active() {
-				return procure.Errorf(procure.EINVALID, "exception %d is %s: only open or acknowledged exceptions can be snoozed", id, x.State)
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO console_snoozes (exception_id, until, by_user, at) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (exception_id) DO UPDATE SET until = excluded.until, by_user = excluded.by_user, at = excluded.at`,
-				id, a.Until, a.Actor.Name, at)
-			acts = append(acts, procure.Activity{At: at, Actor: a.Actor, Action: "snooze", Note: strings.TrimSpace("until " + a.Until.UTC().Format(time.RFC3339) + " " + a.Reason)})
-		default:
-			return &procure.FieldError{Field: "action", Reason: fmt.Sprintf("%q is not one of %s", a.Kind, strings.Join(procure.ActionKinds, ", "))}
-		}
-		if err != nil {
-			return err
-		}
-		return writeException(ctx, tx, x, &before, acts, kind, at)
+		return applyActions(ctx, tx, &it.Exception, []procure.Action{a}, at)
 	})
 	if err != nil {
 		return current, err
 	}
 	return s.FindException(ctx, sc, id, at)
-}
-
-func quoteOrNobody(s string) string {
-	if s == "" {
-		return "nobody"
-	}
-	return s
 }
 
 // AddNote adds an activity entry (comment, retry) to an exception within

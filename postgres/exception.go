@@ -127,10 +127,8 @@ func (s *ExceptionStore) FindExceptions(ctx context.Context, f procure.Exception
 // UpdateException applies a person's change. upd.Version must be the
 // version stored, or the change is refused with ECONFLICT.
 func (s *ExceptionStore) UpdateException(ctx context.Context, id int64, upd procure.ExceptionUpdate) (*procure.Exception, error) {
-	switch upd.Actor.Kind {
-	case procure.ActorUser, procure.ActorSlack, procure.ActorRule:
-	default:
-		return nil, procure.Errorf(procure.EINVALID, "actor kind %q is not one of user, slack, rule", upd.Actor.Kind)
+	if err := upd.Actor.Validate(); err != nil {
+		return nil, err
 	}
 	at := upd.At
 	if at.IsZero() {
@@ -148,43 +146,23 @@ func (s *ExceptionStore) UpdateException(ctx context.Context, id int64, upd proc
 		if x.Version != upd.Version {
 			return procure.Errorf(procure.ECONFLICT, "exception %d changed since it was read (version %d, now %d)", id, upd.Version, x.Version)
 		}
-		before := *x
-		var acts []procure.Activity
-		kind := procure.OutboxUpdated
-		if upd.State != nil && *upd.State != x.State {
-			if err := x.Transition(*upd.State, at); err != nil {
-				return err
-			}
-			acts = append(acts, procure.Activity{At: at, Actor: upd.Actor, Action: "state", FromState: before.State, ToState: x.State, Note: upd.Note})
-			switch x.State {
-			case procure.ExceptionAcknowledged:
-				kind = procure.OutboxAcknowledged
-			case procure.ExceptionResolved:
-				kind = procure.OutboxResolved
-			case procure.ExceptionIgnored:
-				kind = procure.OutboxIgnored
-			case procure.ExceptionOpen:
-				kind = procure.OutboxReopened
-			}
-		}
-		if upd.Assignee != nil && *upd.Assignee != x.Assignee {
-			x.Assignee = *upd.Assignee
-			acts = append(acts, procure.Activity{At: at, Actor: upd.Actor, Action: "assign", Note: strings.TrimSpace("to " + x.Assignee + " " + upd.Note)})
-		}
-		if len(acts) == 0 && upd.Note != "" {
-			acts = append(acts, procure.Activity{At: at, Actor: upd.Actor, Action: "comment", Note: upd.Note})
-		}
-		if len(acts) == 0 {
-			out = x
-			return nil
-		}
-		if err := writeException(ctx, tx, x, &before, acts, kind, at); err != nil {
-			return err
-		}
 		out = x
+		as, err := x.ActionsOf(upd)
+		switch {
+		case err != nil:
+			return err
+		case len(as) > 0:
+			return applyActions(ctx, tx, x, as, at)
+		case upd.Note != "":
+			before := *x
+			return writeException(ctx, tx, x, &before, []procure.Activity{{At: at, Actor: upd.Actor, Action: "comment", Note: upd.Note}}, procure.OutboxUpdated, at)
+		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // FindActivity returns an exception's log, oldest first.
