@@ -8,6 +8,7 @@ import (
 
 	"github.com/supplywatch/supplywatch/alerts"
 	"github.com/supplywatch/supplywatch/alerts/slack"
+	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/kpi"
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/procure"
@@ -24,10 +25,21 @@ func (a *App) addAnalytics(ctx context.Context) error {
 	log := a.log.With("component", "kpi")
 	now := time.Now()
 	years := a.cfg.KPI.CalendarYears
-	if err := kpi.SyncCalendars(ctx, a.conn, db, a.ruleSet.Calendars, now.AddDate(-years, 0, 0), now.AddDate(years, 0, 0)); err != nil {
+	// On a cluster the KPI tables the refresher truncates and swaps are
+	// the shard-local ones (clickhouse.Cluster).
+	var cluster kpi.Cluster
+	if a.cfg.ClickHouse.Cluster != "" {
+		c, err := clickhouse.OpenCluster(ctx, a.conn, a.cfg.ClickHouse)
+		if err != nil {
+			return fmt.Errorf("kpi: %w", err)
+		}
+		a.closers = append(a.closers, c.Close)
+		cluster = c
+	}
+	if err := kpi.SyncCalendarsOn(ctx, a.conn, cluster, db, a.ruleSet.Calendars, now.AddDate(-years, 0, 0), now.AddDate(years, 0, 0)); err != nil {
 		return fmt.Errorf("kpi calendars: %w", err)
 	}
-	a.kpiRefresher = kpi.NewRefresher(a.conn, db, a.cfg.KPI, log, nil).WithMetrics(kpi.NewMetrics(a.registry))
+	a.kpiRefresher = kpi.NewRefresher(a.conn, db, a.cfg.KPI, log, nil).WithMetrics(kpi.NewMetrics(a.registry)).WithCluster(cluster)
 	// One refresher across the rules processes: they would all rebuild the
 	// same rollups (and race their partition swaps).
 	a.add("kpi refresher", singleton(a.pg.Pool, kpiRefreshLock, 5*time.Second, a.kpiRefresher, log))

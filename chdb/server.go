@@ -41,6 +41,11 @@ type Config struct {
 	CacheDir     string        `yaml:"cache_dir"`     // for Fetch; empty is DefaultCacheDir
 	LogLevel     string        `yaml:"log_level"`     // engine log level in Dir/clickhouse.log; default "warning"
 	StartTimeout time.Duration `yaml:"start_timeout"` // until healthy, not counting Fetch; default 60s
+	// ConfigFile is a ClickHouse server configuration file (XML or YAML)
+	// the engine loads, e.g. remote_servers and macros for a cluster of
+	// embedded servers; empty: the engine's defaults. The settings Start
+	// passes (path, ports, logger) override the file's.
+	ConfigFile string `yaml:"config_file"`
 
 	Logger *slog.Logger `yaml:"-"` // nil discards
 }
@@ -60,6 +65,11 @@ func (c Config) Validate() error {
 	}
 	if c.StartTimeout < 0 {
 		return errors.New("chdb config: start_timeout is negative")
+	}
+	if c.ConfigFile != "" {
+		if _, err := os.Stat(c.ConfigFile); err != nil {
+			return fmt.Errorf("chdb config: config_file: %w", err)
+		}
 	}
 	return nil
 }
@@ -150,7 +160,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	fmt.Fprintf(logFile, "--- chdb start %s native=%s http=%s\n", time.Now().Format(time.RFC3339), s.nativeAddr, s.httpAddr)
 
-	s.cmd = exec.Command(exe, engineArgs(dir, host, tcpPort, httpPort, logLevel)...)
+	configFile := cfg.ConfigFile
+	if configFile != "" {
+		if configFile, err = filepath.Abs(configFile); err != nil {
+			return nil, fmt.Errorf("chdb config_file: %w", err)
+		}
+	}
+	s.cmd = exec.Command(exe, engineArgs(dir, host, tcpPort, httpPort, logLevel, configFile)...)
 	s.cmd.Env = append(os.Environ(), envChild+"=1", envLib+"="+lib, envHTTP+"="+s.httpAddr)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	// Own process group, so signals aimed at ours (a terminal's ^C) do not
@@ -181,21 +197,25 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 // sleep bounds how fast KILL QUERY ends it); FORMAT Null keeps its output (a
 // zero per row) from accumulating in memory.
 // After "--" come server config overrides: the engine's own log file.
-func engineArgs(dir, host string, tcpPort, httpPort int, logLevel string) []string {
-	return []string{
-		"clickhouse",
-		"--path=" + dir,
-		"--listen_host=" + host,
-		"--tcp_port=" + strconv.Itoa(tcpPort),
-		"--http_port=" + strconv.Itoa(httpPort),
-		"--query_id=" + keepaliveID,
-		"--query=SYSTEM START LISTEN TCP; SYSTEM START LISTEN HTTP; " +
-			"SELECT sleepEachRow(0.25) FROM system.numbers " +
-			"SETTINGS max_block_size = 1, function_sleep_max_microseconds_per_block = 2000000 FORMAT Null",
-		"--log-level=" + logLevel,
-		"--",
-		"--logger.log=" + filepath.Join(dir, "clickhouse.log"),
+// configFile, if not empty, is loaded first (--config-file).
+func engineArgs(dir, host string, tcpPort, httpPort int, logLevel, configFile string) []string {
+	args := []string{"clickhouse"}
+	if configFile != "" {
+		args = append(args, "--config-file="+configFile)
 	}
+	return append(args,
+		"--path="+dir,
+		"--listen_host="+host,
+		"--tcp_port="+strconv.Itoa(tcpPort),
+		"--http_port="+strconv.Itoa(httpPort),
+		"--query_id="+keepaliveID,
+		"--query=SYSTEM START LISTEN TCP; SYSTEM START LISTEN HTTP; "+
+			"SELECT sleepEachRow(0.25) FROM system.numbers "+
+			"SETTINGS max_block_size = 1, function_sleep_max_microseconds_per_block = 2000000 FORMAT Null",
+		"--log-level="+logLevel,
+		"--",
+		"--logger.log="+filepath.Join(dir, "clickhouse.log"),
+	)
 }
 
 // choosePorts checks that the requested ports are free and picks free ones for

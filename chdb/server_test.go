@@ -240,6 +240,7 @@ func TestConfigValidate(t *testing.T) {
 		"same ports are invalid":   {Config{Dir: "x", TCPPort: 9000, HTTPPort: 9000}, false},
 		"port out of range":        {Config{Dir: "x", HTTPPort: 70000}, false},
 		"negative timeout invalid": {Config{Dir: "x", StartTimeout: -1}, false},
+		"missing config file":      {Config{Dir: "x", ConfigFile: "/nonexistent/clickhouse.xml"}, false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := tc.cfg.Validate(); (err == nil) != tc.ok {

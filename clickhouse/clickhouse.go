@@ -47,6 +47,13 @@ type Config struct {
 	// under the plain name, and run every statement ON CLUSTER. Empty:
 	// single-node DDL.
 	Cluster string `yaml:"cluster" env:"CLUSTER"`
+	// Replicated, with Cluster, says the cluster has Keeper: the local
+	// tables are Replicated and every schema statement runs ON CLUSTER
+	// (unset: true). False is a sharded cluster without replication (one
+	// replica per shard): plain MergeTree local tables, and supplywatch
+	// runs each schema statement on every server of the cluster itself
+	// (the servers system.clusters lists, with these credentials).
+	Replicated *bool `yaml:"replicated" env:"REPLICATED"`
 	// Embedded starts the chDB engine in a child process when true.
 	Embedded bool   `yaml:"embedded" env:"EMBEDDED"`
 	DataDir  string `yaml:"data_dir" env:"DATA_DIR"`
@@ -102,6 +109,31 @@ func isLoopback(addr string) bool {
 	return err == nil && ip.IsLoopback()
 }
 
+// replicated reports whether the cluster's tables are replicated.
+func (c *Config) replicated() bool { return c.Replicated == nil || *c.Replicated }
+
+// clusterSettings are the settings every connection to a cluster runs
+// with, so that queries through the Distributed tables mean what they mean
+// on a single server:
+//   - an insert returns once every shard has stored its rows (the
+//     collector acknowledges Kafka after the write, the duplicate check and
+//     the KPI refresh read right after it), not when the rows are queued
+//     on the server that took it;
+//   - an IN or JOIN over another table is computed once where the query
+//     started and sent to the shards (GLOBAL): each shard would otherwise
+//     see only its own rows of the other table, or none of a temporary
+//     table of the initiator (the KPI refresher's touched keys);
+//   - INSERT INTO a Distributed table SELECT FROM one runs where it
+//     started, and its rows go to the shards by the sharding key (run on
+//     each shard, as newer servers do by default, the rows would stay on
+//     the shard they were read from, and the SELECT could not see the
+//     initiator's temporary tables).
+var clusterSettings = map[string]int{
+	"distributed_foreground_insert":      1,
+	"prefer_global_in_and_join":          1,
+	"parallel_distributed_insert_select": 0,
+}
+
 // Compression methods of Config.Compression.
 const (
 	CompressionLZ4  = "lz4"
@@ -122,6 +154,8 @@ func (c *Config) Validate() error {
 		return errors.New("clickhouse.retention_days: must be at least 1")
 	case c.Cluster != "" && !identRE.MatchString(c.Cluster):
 		return fmt.Errorf("clickhouse.cluster: %q is not a plain identifier", c.Cluster)
+	case c.Cluster == "" && c.Replicated != nil:
+		return errors.New("clickhouse.replicated: is set but clickhouse.cluster is not (a single server has nothing to replicate to)")
 	}
 	switch c.Compression {
 	case "", CompressionLZ4, CompressionZSTD, CompressionNone:
@@ -146,6 +180,11 @@ func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
 		MaxIdleConns:    4,
 		ConnMaxLifetime: time.Hour,
 		Compression:     &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+	}
+	if cfg.Cluster != "" {
+		for k, v := range clusterSettings {
+			opts.Settings[k] = v
+		}
 	}
 	switch cfg.compression() {
 	case CompressionZSTD:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // LocalSuffix names the shard-local table under a Distributed one in
@@ -29,10 +30,19 @@ const LocalSuffix = "_local"
 // Replication and ON CLUSTER need Keeper and interserver ports that the
 // embedded engine lacks: the tests parse every generated statement and shard
 // over plain tables; they do not fake replication.
+//
+// Unreplicated (clickhouse.replicated: false, a sharded cluster without
+// Keeper, one replica per shard), the local tables keep their plain
+// MergeTree engines and no statement says ON CLUSTER: Cluster runs each one
+// on every server itself.
 type clusterRewriter struct {
 	cluster, db string
+	replicated  bool
+
+	mu sync.Mutex
 	// tables maps every table the migrations create with a MergeTree
-	// engine to its engine clause and sorting key.
+	// engine to its engine clause and sorting key, and the tables created
+	// since through Rewrite (the KPI refresher's stage tables).
 	tables map[string]tableDef
 }
 
@@ -51,6 +61,7 @@ var (
 	reDrop         = regexp.MustCompile(`(?is)^DROP (TABLE|VIEW) (IF EXISTS )?\{db\}\.(\w+)\s*$`)
 	reAlter        = regexp.MustCompile(`(?is)^ALTER TABLE \{db\}\.(\w+)\s+(.*)$`)
 	reDatabase     = regexp.MustCompile(`(?is)^CREATE DATABASE IF NOT EXISTS (\S+)\s*$`)
+	reTruncate     = regexp.MustCompile(`(?is)^TRUNCATE TABLE (IF EXISTS )?\{db\}\.(\w+)\s*$`)
 	reTableRef     = regexp.MustCompile(`\{db\}\.(\w+)`)
 	reColumnChange = regexp.MustCompile(`(?i)^\s*(ADD|DROP|MODIFY|RENAME) COLUMN\b`)
 	reCodec        = regexp.MustCompile(`(?i)\s+CODEC\(([^()]|\([^()]*\))*\)`)
@@ -58,8 +69,8 @@ var (
 
 // newClusterRewriter reads the table definitions of all migrations (applied
 // or not: a later ALTER or CREATE ... AS needs an earlier table's engine).
-func newClusterRewriter(cluster, db string, ms []Migration) (*clusterRewriter, error) {
-	r := &clusterRewriter{cluster: cluster, db: db, tables: map[string]tableDef{}}
+func newClusterRewriter(cluster, db string, replicated bool, ms []Migration) (*clusterRewriter, error) {
+	r := &clusterRewriter{cluster: cluster, db: db, replicated: replicated, tables: map[string]tableDef{}}
 	for _, m := range ms {
 		for _, stmt := range splitStatements(m.SQL) {
 			if g := reCreateTable.FindStringSubmatch(stmt); g != nil {
@@ -150,8 +161,11 @@ func parseEngine(s string) (tableDef, bool, error) {
 	return def, true, nil
 }
 
-// replicated is the engine clause of name's shard-local table.
-func (r *clusterRewriter) replicated(name string, def tableDef) string {
+// localEngine is the engine clause of name's shard-local table.
+func (r *clusterRewriter) localEngine(name string, def tableDef) string {
+	if !r.replicated {
+		return def.engine
+	}
 	path := fmt.Sprintf("'/clickhouse/tables/{shard}/%s/%s%s', '{replica}'", r.db, name, LocalSuffix)
 	kind, args, _ := strings.Cut(def.engine, "(")
 	if args != "" {
@@ -160,9 +174,43 @@ func (r *clusterRewriter) replicated(name string, def tableDef) string {
 	return fmt.Sprintf("Replicated%s(%s)", kind, path)
 }
 
+// shardBy overrides the sharding key of a Distributed table (by default
+// its sorting key) where rows reach the local table both through the
+// Distributed table and from a materialized view on another table's
+// shard: both paths must put rows of one sorting key on one shard, or
+// FINAL would not collapse them.
+var shardBy = map[string]string{
+	// kpi_cells gets kpi_entities' rows from a view on each shard and the
+	// refresher's deleted rows through the Distributed table: shard both
+	// by kpi_entities' sorting key (a part of kpi_cells').
+	"kpi_cells": "tenant, family, ekey, kpi, doc",
+}
+
 func (r *clusterRewriter) distributed(name string, def tableDef) string {
-	return fmt.Sprintf("CREATE TABLE IF NOT EXISTS {db}.%s ON CLUSTER %s AS {db}.%s%s ENGINE = Distributed(%s, %s, %s%s, cityHash64(%s))",
-		name, r.cluster, name, LocalSuffix, r.cluster, r.db, name, LocalSuffix, def.orderBy)
+	key := def.orderBy
+	if k, ok := shardBy[name]; ok {
+		key = k
+	}
+	return fmt.Sprintf("CREATE TABLE IF NOT EXISTS {db}.%s%s AS {db}.%s%s ENGINE = Distributed(%s, %s, %s%s, cityHash64(%s))",
+		name, r.on(), name, LocalSuffix, r.cluster, r.db, name, LocalSuffix, key)
+}
+
+// on is the ON CLUSTER clause of a statement: empty when unreplicated,
+// where Cluster runs the statement on each server.
+func (r *clusterRewriter) on() string {
+	if !r.replicated {
+		return ""
+	}
+	return " ON CLUSTER " + r.cluster
+}
+
+// table returns the definition of a MergeTree-family table of the
+// migrations (or created through Rewrite).
+func (r *clusterRewriter) table(name string) (tableDef, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	def, ok := r.tables[name]
+	return def, ok
 }
 
 // local rewrites references to tables of the migrations to their local
@@ -170,7 +218,7 @@ func (r *clusterRewriter) distributed(name string, def tableDef) string {
 func (r *clusterRewriter) local(sql string) string {
 	return reTableRef.ReplaceAllStringFunc(sql, func(ref string) string {
 		name := strings.TrimPrefix(ref, "{db}.")
-		if _, ok := r.tables[name]; ok {
+		if _, ok := r.table(name); ok {
 			return ref + LocalSuffix
 		}
 		return ref
@@ -180,10 +228,10 @@ func (r *clusterRewriter) local(sql string) string {
 // Rewrite returns the cluster statements for one single-node statement
 // (still with the {db} placeholder).
 func (r *clusterRewriter) Rewrite(stmt string) ([]string, error) {
-	on := " ON CLUSTER " + r.cluster
+	on := r.on()
 	if g := reCreateTable.FindStringSubmatch(stmt); g != nil {
 		name := g[1]
-		def, ok := r.tables[name]
+		def, ok := r.table(name)
 		if !ok {
 			return nil, fmt.Errorf("table %s: only MergeTree-family tables can be clustered", name)
 		}
@@ -192,17 +240,22 @@ func (r *clusterRewriter) Rewrite(stmt string) ([]string, error) {
 			return nil, err
 		}
 		columns := stmt[len(g[0])-1 : after]
-		local := fmt.Sprintf("CREATE TABLE IF NOT EXISTS {db}.%s%s%s %s\nENGINE = %s\n%s", name, LocalSuffix, on, columns, r.replicated(name, def), def.rest)
+		local := fmt.Sprintf("CREATE TABLE IF NOT EXISTS {db}.%s%s%s %s\nENGINE = %s\n%s", name, LocalSuffix, on, columns, r.localEngine(name, def), def.rest)
 		return []string{local, r.distributed(name, def)}, nil
 	}
 	if g := reCreateAs.FindStringSubmatch(stmt); g != nil {
 		name, from := g[1], g[2]
-		def, ok := r.tables[from]
+		def, ok := r.table(from)
 		if !ok {
 			return nil, fmt.Errorf("table %s AS %s: %s is not a MergeTree-family table of the migrations", name, from, from)
 		}
 		local := fmt.Sprintf("CREATE TABLE IF NOT EXISTS {db}.%s%s%s AS {db}.%s%s ENGINE = %s %s",
-			name, LocalSuffix, on, from, LocalSuffix, r.replicated(name, def), def.rest)
+			name, LocalSuffix, on, from, LocalSuffix, r.localEngine(name, def), def.rest)
+		r.mu.Lock()
+		if _, known := r.tables[name]; !known {
+			r.tables[name] = def // a table made at run time (a stage)
+		}
+		r.mu.Unlock()
 		return []string{local, r.distributed(name, def)}, nil
 	}
 	if g := reMView.FindStringSubmatch(stmt); g != nil {
@@ -214,14 +267,14 @@ func (r *clusterRewriter) Rewrite(stmt string) ([]string, error) {
 	}
 	if g := reDrop.FindStringSubmatch(stmt); g != nil {
 		out := []string{fmt.Sprintf("DROP %s %s{db}.%s%s SYNC", g[1], g[2], g[3], on)}
-		if _, ok := r.tables[g[3]]; ok && strings.EqualFold(g[1], "TABLE") {
+		if _, ok := r.table(g[3]); ok && strings.EqualFold(g[1], "TABLE") {
 			out = append(out, fmt.Sprintf("DROP TABLE %s{db}.%s%s%s SYNC", g[2], g[3], LocalSuffix, on))
 		}
 		return out, nil
 	}
 	if g := reAlter.FindStringSubmatch(stmt); g != nil {
 		name, ops := g[1], g[2]
-		if _, ok := r.tables[name]; !ok {
+		if _, ok := r.table(name); !ok {
 			return []string{fmt.Sprintf("ALTER TABLE {db}.%s%s %s", name, on, ops)}, nil
 		}
 		out := []string{fmt.Sprintf("ALTER TABLE {db}.%s%s%s %s", name, LocalSuffix, on, ops)}
@@ -232,6 +285,15 @@ func (r *clusterRewriter) Rewrite(stmt string) ([]string, error) {
 	}
 	if g := reDatabase.FindStringSubmatch(stmt); g != nil {
 		return []string{"CREATE DATABASE IF NOT EXISTS " + g[1] + on}, nil
+	}
+	if g := reTruncate.FindStringSubmatch(stmt); g != nil {
+		// Truncating a Distributed table only drops its queue of
+		// unsent inserts: the rows are in the local tables.
+		name := g[2]
+		if _, ok := r.table(name); ok {
+			name += LocalSuffix
+		}
+		return []string{fmt.Sprintf("TRUNCATE TABLE %s{db}.%s%s", g[1], name, on)}, nil
 	}
 	// INSERT ... SELECT and the like go through the Distributed tables.
 	return []string{stmt}, nil

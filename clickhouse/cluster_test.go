@@ -84,3 +84,38 @@ func TestSingleNodeMigrationsAreTheFilesAsWritten(t *testing.T) {
 		}
 	}
 }
+
+// Unreplicated (a sharded cluster without Keeper), the local tables keep
+// their engines and no statement says ON CLUSTER: supplywatch runs each on
+// every server (the two-shard test in clickhouse/clustertest runs them).
+func TestUnreplicatedClusterMigrationsNeedNoKeeper(t *testing.T) {
+	no := false
+	stmts, err := clickhouse.ClusterStatements(clickhouse.Config{Database: "supplywatch", Cluster: "supplywatch", Replicated: &no, RetentionDays: 1825})
+	if err != nil {
+		t.Fatal(err)
+	}
+	distributed := 0
+	for _, s := range stmts {
+		if strings.Contains(s, "ON CLUSTER") || strings.Contains(s, "Replicated") || strings.Contains(s, "{shard}") {
+			t.Errorf("needs Keeper:\n%s", s)
+		}
+		if strings.Contains(s, "ENGINE = Distributed(supplywatch, supplywatch, ") {
+			distributed++
+		}
+	}
+	if distributed < 8 {
+		t.Errorf("%d Distributed tables, want one over every MergeTree table", distributed)
+	}
+}
+
+func TestReplicatedNeedsACluster(t *testing.T) {
+	yes := true
+	cfg := clickhouse.Config{Addr: []string{"127.0.0.1:9000"}, Database: "supplywatch", RetentionDays: 1, Replicated: &yes}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "clickhouse.replicated") {
+		t.Errorf("replicated without a cluster: %v, want an error naming clickhouse.replicated", err)
+	}
+	cfg.Cluster = "supplywatch"
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("replicated with a cluster: %v", err)
+	}
+}

@@ -26,8 +26,8 @@ func Migrations() ([]Migration, error) { return migrate.Load(migrationFiles, "mi
 // recorded in schema_migrations, in order (internal/migrate). Every
 // statement is idempotent (IF NOT EXISTS), so two processes migrating at
 // once do no harm. With cfg.Cluster the statements are rewritten for the
-// cluster at apply time (see clusterRewriter). It then sets the retention
-// TTL to the configured value.
+// cluster at apply time (see clusterRewriter) and run through Cluster. It
+// then sets the retention TTL to the configured value.
 func Migrate(ctx context.Context, conn driver.Conn, cfg Config, log *slog.Logger) error {
 	ms, err := Migrations()
 	if err != nil {
@@ -35,9 +35,10 @@ func Migrate(ctx context.Context, conn driver.Conn, cfg Config, log *slog.Logger
 	}
 	t := &chTarget{conn: conn, cfg: cfg}
 	if cfg.Cluster != "" {
-		if t.cluster, err = newClusterRewriter(cfg.Cluster, cfg.Database, ms); err != nil {
+		if t.cluster, err = OpenCluster(ctx, conn, cfg); err != nil {
 			return err
 		}
+		defer t.cluster.Close()
 	}
 	if err := t.prepare(ctx); err != nil {
 		return err
@@ -45,23 +46,41 @@ func Migrate(ctx context.Context, conn driver.Conn, cfg Config, log *slog.Logger
 	if _, err := migrate.Run(ctx, t, ms, log, "clickhouse"); err != nil {
 		return err
 	}
-	return setRetention(ctx, conn, cfg)
+	return t.setRetention(ctx)
 }
 
 // chTarget is a ClickHouse database as a migrate.Target.
 type chTarget struct {
 	conn    driver.Conn
 	cfg     Config
-	cluster *clusterRewriter // nil: single node
+	cluster *Cluster // nil: single node
+	rw      *clusterRewriter
+}
+
+// rewriter is the cluster rewrite of the statements, nil on a single node.
+func (t *chTarget) rewriter() *clusterRewriter {
+	if t.cluster != nil {
+		return t.cluster.rw
+	}
+	return t.rw
+}
+
+// exec runs one statement of a migration (after statements): on every
+// server of an unreplicated cluster when it is DDL.
+func (t *chTarget) exec(ctx context.Context, stmt string) error {
+	if t.cluster != nil {
+		return t.cluster.exec(ctx, stmt)
+	}
+	return execStatement(ctx, t.conn, stmt)
 }
 
 // statements returns what one migration statement becomes here, with the
 // placeholders filled in.
 func (t *chTarget) statements(stmt string) ([]string, error) {
 	stmts := []string{stmt}
-	if t.cluster != nil {
+	if rw := t.rewriter(); rw != nil {
 		var err error
-		if stmts, err = t.cluster.Rewrite(stmt); err != nil {
+		if stmts, err = rw.Rewrite(stmt); err != nil {
 			return nil, err
 		}
 	}
@@ -72,23 +91,24 @@ func (t *chTarget) statements(stmt string) ([]string, error) {
 	return stmts, nil
 }
 
-// prepare creates the database and schema_migrations. On a cluster the
-// record is one replicated table shared by every shard and replica.
+// prepare creates the database and schema_migrations. On a replicated
+// cluster the record is one replicated table shared by every shard and
+// replica; on an unreplicated one each server keeps its own.
 func (t *chTarget) prepare(ctx context.Context) error {
 	db := t.cfg.Database
 	create, err := t.statements("CREATE DATABASE IF NOT EXISTS {db}")
 	if err != nil {
 		return err
 	}
-	if err := t.conn.Exec(ctx, create[0]); err != nil {
+	if err := t.exec(ctx, create[0]); err != nil {
 		return fmt.Errorf("create database %s: %w", db, err)
 	}
 	engine, on := "ReplacingMergeTree", ""
-	if t.cluster != nil {
+	if t.cluster != nil && t.cluster.rw.replicated {
 		engine = fmt.Sprintf("ReplicatedReplacingMergeTree('/clickhouse/tables/all/%s/schema_migrations', '{replica}')", db)
 		on = " ON CLUSTER " + t.cfg.Cluster
 	}
-	if err := t.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+db+`.schema_migrations`+on+`
+	if err := t.exec(ctx, `CREATE TABLE IF NOT EXISTS `+db+`.schema_migrations`+on+`
 		(version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
 		ENGINE = `+engine+` ORDER BY version`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
@@ -120,13 +140,28 @@ func (t *chTarget) Apply(ctx context.Context, m Migration) error {
 			return fmt.Errorf("statement %d: %w", i+1, err)
 		}
 		for _, s := range stmts {
-			if err := execStatement(ctx, t.conn, s); err != nil {
+			if err := t.exec(ctx, s); err != nil {
 				return fmt.Errorf("statement %d: %w", i+1, err)
 			}
 		}
 	}
-	if err := t.conn.Exec(ctx, "INSERT INTO "+t.cfg.Database+".schema_migrations (version, name) VALUES (?, ?)", uint32(m.Version), m.Name); err != nil {
+	if err := t.record(ctx, m); err != nil {
 		return fmt.Errorf("record: %w", err)
+	}
+	return nil
+}
+
+// record notes m as applied: in the one schema_migrations, or in every
+// server's on an unreplicated cluster.
+func (t *chTarget) record(ctx context.Context, m Migration) error {
+	insert := "INSERT INTO " + t.cfg.Database + ".schema_migrations (version, name) VALUES (?, ?)"
+	if t.cluster == nil || t.cluster.rw.replicated {
+		return t.conn.Exec(ctx, insert, uint32(m.Version), m.Name)
+	}
+	for _, s := range t.cluster.servers {
+		if err := s.conn.Exec(ctx, insert, uint32(m.Version), m.Name); err != nil {
+			return fmt.Errorf("shard %d replica %d (%s): %w", s.shard, s.replica, s.addr, err)
+		}
 	}
 	return nil
 }
@@ -142,7 +177,7 @@ func ClusterStatements(cfg Config) ([]string, error) {
 		return nil, fmt.Errorf("clickhouse.cluster: is not set")
 	}
 	t := &chTarget{cfg: cfg}
-	if t.cluster, err = newClusterRewriter(cfg.Cluster, cfg.Database, ms); err != nil {
+	if t.rw, err = newClusterRewriter(cfg.Cluster, cfg.Database, cfg.replicated(), ms); err != nil {
 		return nil, err
 	}
 	var out []string
@@ -174,12 +209,13 @@ func execStatement(ctx context.Context, conn driver.Conn, stmt string) error {
 
 // setRetention makes the tables' TTL match the configured retention without
 // rewriting existing parts (materialize_ttl_after_modify = 0).
-func setRetention(ctx context.Context, conn driver.Conn, cfg Config) error {
+func (t *chTarget) setRetention(ctx context.Context) error {
+	conn, cfg := t.conn, t.cfg
 	tables := map[string]string{"events": "received_at", "event_ids": "received_at", "rejected": "received_at", "spans": "start_time", "documents": "received_at"}
 	suffix, on := "", ""
-	if cfg.Cluster != "" {
+	if rw := t.rewriter(); rw != nil {
 		// The TTL is the shard-local tables'.
-		suffix, on = LocalSuffix, " ON CLUSTER "+cfg.Cluster
+		suffix, on = LocalSuffix, rw.on()
 	}
 	for table, col := range tables {
 		table += suffix
@@ -192,7 +228,7 @@ func setRetention(ctx context.Context, conn driver.Conn, cfg Config) error {
 			continue
 		}
 		stmt := fmt.Sprintf("ALTER TABLE %s.%s"+on+" MODIFY TTL toDateTime(%s) + INTERVAL %d DAY SETTINGS materialize_ttl_after_modify = 0", cfg.Database, table, col, cfg.RetentionDays)
-		if err := conn.Exec(ctx, stmt); err != nil {
+		if err := t.exec(ctx, stmt); err != nil {
 			return fmt.Errorf("set ttl of %s: %w", table, err)
 		}
 	}

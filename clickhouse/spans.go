@@ -163,6 +163,12 @@ func OpenNative(ctx context.Context, cfg Config) (*chpool.Pool, error) {
 	case CompressionNone:
 		comp = ch.CompressionDisabled
 	}
+	settings := []ch.Setting{ch.SettingInt("max_execution_time", 60)}
+	if cfg.Cluster != "" {
+		for k, v := range clusterSettings {
+			settings = append(settings, ch.SettingInt(k, v))
+		}
+	}
 	var pool *chpool.Pool
 	for _, addr := range cfg.Addr {
 		pool, err = chpool.Dial(ctx, chpool.Options{
@@ -175,7 +181,7 @@ func OpenNative(ctx context.Context, cfg Config) (*chpool.Pool, error) {
 				ReadTimeout: 60 * time.Second,
 				DialTimeout: 5 * time.Second,
 				TLS:         tlsCfg,
-				Settings:    []ch.Setting{ch.SettingInt("max_execution_time", 60)},
+				Settings:    settings,
 			},
 			MaxConns:        2,
 			MaxConnLifetime: time.Hour,

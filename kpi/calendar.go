@@ -14,6 +14,12 @@ import (
 // kpi_business_spans, replacing what was there. Business hours in the KPIs
 // are then those of the SLA engine: same zones, working hours and holidays.
 func SyncCalendars(ctx context.Context, conn driver.Conn, db string, cals *sla.Calendars, from, to time.Time) error {
+	return SyncCalendarsOn(ctx, conn, nil, db, cals, from, to)
+}
+
+// SyncCalendarsOn is SyncCalendars on the tables of cluster cl (nil: one
+// server).
+func SyncCalendarsOn(ctx context.Context, conn driver.Conn, cl Cluster, db string, cals *sla.Calendars, from, to time.Time) error {
 	byPlant := map[string]*sla.Calendar{}
 	def := sla.DefaultCalendar()
 	if cals != nil {
@@ -25,7 +31,13 @@ func SyncCalendars(ctx context.Context, conn driver.Conn, db string, cals *sla.C
 		}
 	}
 	byPlant[""] = def
-	if err := conn.Exec(ctx, "TRUNCATE TABLE "+db+".kpi_business_spans"); err != nil {
+	var err error
+	if cl != nil {
+		err = cl.DDL(ctx, "TRUNCATE TABLE {db}.kpi_business_spans")
+	} else {
+		err = conn.Exec(ctx, "TRUNCATE TABLE "+db+".kpi_business_spans")
+	}
+	if err != nil {
 		return fmt.Errorf("truncate business spans: %w", err)
 	}
 	batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+db+".kpi_business_spans (plant, start, end, cum_before)")

@@ -56,6 +56,57 @@ type Refresher struct {
 	// fault, when set (tests), runs before each attempt of a piece and
 	// fails the attempt with its error.
 	fault func(piece string, attempt int) error
+	// cluster is the sharded cluster the tables are on (nil: one server).
+	cluster Cluster
+}
+
+// Cluster is a sharded ClickHouse (clickhouse.Cluster): kpi_entities and
+// kpi_rollup are Distributed tables over shard-local tables, which the
+// refresher truncates, stages and swaps through it. Queries and inserts go
+// through the Distributed tables as on one server.
+type Cluster interface {
+	// Name is the cluster's name in remote_servers.
+	Name() string
+	// LocalTable is the shard-local table under the Distributed table name.
+	LocalTable(name string) string
+	// DDL runs a schema statement written for one server ("{db}.table")
+	// on every server of the cluster, on the shard-local tables.
+	DDL(ctx context.Context, stmt string) error
+	// OnShards runs fn once per shard, connected to a server of it, once
+	// that server is caught up with the shard-local tables in sync.
+	OnShards(ctx context.Context, sync []string, fn func(ctx context.Context, conn driver.Conn) error) error
+}
+
+// WithCluster makes the Refresher work on the tables of cluster c and
+// returns it.
+func (r *Refresher) WithCluster(c Cluster) *Refresher {
+	r.cluster = c
+	return r
+}
+
+// ddl runs a schema statement written for one server ("{db}.table").
+func (r *Refresher) ddl(ctx context.Context, stmt string) error {
+	if r.cluster != nil {
+		return r.cluster.DDL(ctx, stmt)
+	}
+	return r.conn.Exec(ctx, strings.ReplaceAll(stmt, "{db}", r.db))
+}
+
+// systemTable is system.<name> of the server, or of every server of the
+// cluster.
+func (r *Refresher) systemTable(name string) string {
+	if r.cluster != nil {
+		return "clusterAllReplicas('" + r.cluster.Name() + "', system." + name + ")"
+	}
+	return "system." + name
+}
+
+// localTable is the table holding a server's rows of table.
+func (r *Refresher) localTable(table string) string {
+	if r.cluster != nil {
+		return r.cluster.LocalTable(table)
+	}
+	return table
 }
 
 // NewRefresher returns a Refresher over database db. now is the clock
@@ -254,7 +305,7 @@ func (r *Refresher) build(ctx context.Context, st *refreshState, asOf time.Time)
 			return rep, err
 		}
 		for _, t := range []string{"kpi_entities", "kpi_cells", "kpi_cell_rollup"} {
-			if err := r.conn.Exec(ctx, "TRUNCATE TABLE "+r.db+"."+t); err != nil {
+			if err := r.ddl(ctx, "TRUNCATE TABLE {db}."+t); err != nil {
 				return rep, fmt.Errorf("kpi build: clear %s: %w", t, err)
 			}
 		}
@@ -693,8 +744,8 @@ FROM {db}.kpi_supplier_docs WHERE day > toDate({prev}) AND day <= toDate({asof})
 
 // allMonths returns the months with entity rows or rollup rows.
 func (r *Refresher) allMonths(ctx context.Context) ([]string, error) {
-	rows, err := r.conn.Query(ctx, `SELECT DISTINCT partition_id FROM system.parts
-WHERE database = ? AND table IN ('kpi_entities', 'kpi_rollup') AND active ORDER BY partition_id`, r.db)
+	rows, err := r.conn.Query(ctx, `SELECT DISTINCT partition_id FROM `+r.systemTable("parts")+`
+WHERE database = ? AND table IN (?, ?) AND active ORDER BY partition_id`, r.db, r.localTable("kpi_entities"), r.localTable("kpi_rollup"))
 	if err != nil {
 		return nil, fmt.Errorf("kpi refresh: months: %w", err)
 	}
@@ -721,13 +772,13 @@ func (r *Refresher) rollupMonths(ctx context.Context, rep *Report, months []stri
 	}
 	b := make([]byte, 6)
 	rand.Read(b)
-	stage := r.db + ".kpi_rollup_stage_" + hex.EncodeToString(b)
-	if err := r.conn.Exec(ctx, "CREATE TABLE "+stage+" AS "+r.db+".kpi_rollup"); err != nil {
+	stage := "kpi_rollup_stage_" + hex.EncodeToString(b)
+	if err := r.ddl(ctx, "CREATE TABLE IF NOT EXISTS {db}."+stage+" AS {db}.kpi_rollup"); err != nil {
 		rep.Failed++
 		rep.Failures = append(rep.Failures, "stage: "+err.Error())
 		return months
 	}
-	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+stage) //nolint:errcheck
+	defer r.ddl(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS {db}."+stage) //nolint:errcheck
 	var failed []string
 	for _, m := range months {
 		err := r.piece(ctx, rep, "rollup/"+m, func(ctx context.Context) error { return r.rollupMonth(ctx, stage, m, cells, v) })
@@ -746,7 +797,11 @@ func (r *Refresher) rollupMonths(ctx context.Context, rep *Report, months []stri
 // summed again from kpi_cell_rollup) and swaps it in with REPLACE
 // PARTITION: readers see the month before or after, never half of it.
 // Every step is idempotent, so a retried piece redoes it whole.
-func (r *Refresher) rollupMonth(ctx context.Context, stage, month, cells string, v uint64) error {
+func (r *Refresher) rollupMonth(ctx context.Context, stageName, month, cells string, v uint64) error {
+	if err := r.ddl(ctx, "ALTER TABLE {db}."+stageName+" DROP PARTITION "+month); err != nil {
+		return err
+	}
+	stage := r.db + "." + stageName
 	cellCond, dayCond, pairCond := "1", "1", "1"
 	if cells != "" {
 		in := func(cols string) string {
@@ -764,7 +819,6 @@ FROM {db}.kpi_cell_rollup FINAL WHERE toYYYYMM(day) = {month} AND %s`, 2*v, cell
 SELECT tenant, kpi, day, plant, supplier, sum(num), sum(den), quantilesIfState(0.5, 0.9)(x, kpi IN (%s)), %d, 0
 FROM {db}.kpi_cells FINAL WHERE toYYYYMM(day) = {month} AND %s
 GROUP BY tenant, kpi, day, plant, supplier`, durationKPIs(), 2*v+1, cellCond),
-		"ALTER TABLE {stage} DROP PARTITION {month}",
 	}
 	if cells != "" {
 		// The rollup rows no touched cell belongs to, as they are.
@@ -787,15 +841,29 @@ GROUP BY tenant, kpi, grain, gday, plant, gsupplier`, dayCond, pairCond))
 			return err
 		}
 	}
+	if r.cluster == nil {
+		return r.swapMonth(ctx, r.conn, "kpi_rollup", stageName, month)
+	}
+	// Each shard swaps in its share of the month (the stage's rows went
+	// to the shards as the rollup's would); a reader may see one shard's
+	// new month beside another's old one for the moment between.
+	local := r.cluster.LocalTable(stageName)
+	return r.cluster.OnShards(ctx, []string{local}, func(ctx context.Context, conn driver.Conn) error {
+		return r.swapMonth(ctx, conn, r.cluster.LocalTable("kpi_rollup"), local, month)
+	})
+}
+
+// swapMonth replaces month of table by that of stage, on conn's server.
+func (r *Refresher) swapMonth(ctx context.Context, conn driver.Conn, table, stage, month string) error {
 	var n uint64
-	if err := r.conn.QueryRow(ctx, "SELECT count() FROM "+stage+" WHERE toYYYYMM(day) = "+month).Scan(&n); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT count() FROM "+r.db+"."+stage+" WHERE toYYYYMM(day) = "+month).Scan(&n); err != nil {
 		return err
 	}
-	stmt := "ALTER TABLE " + r.db + ".kpi_rollup DROP PARTITION " + month
+	stmt := "ALTER TABLE " + r.db + "." + table + " DROP PARTITION " + month
 	if n > 0 {
-		stmt = "ALTER TABLE " + r.db + ".kpi_rollup REPLACE PARTITION " + month + " FROM " + stage
+		stmt = "ALTER TABLE " + r.db + "." + table + " REPLACE PARTITION " + month + " FROM " + r.db + "." + stage
 	}
-	return r.conn.Exec(ctx, stmt)
+	return conn.Exec(ctx, stmt)
 }
 
 // errSplit: a piece was replaced by smaller ones (not a failure).
@@ -929,8 +997,8 @@ func (r *Refresher) Run(ctx context.Context) error {
 // dropScratch drops the scratch tables (touched keys, rollup stages) that
 // a refresher killed mid-refresh left behind, an hour after they were made.
 func (r *Refresher) dropScratch(ctx context.Context) {
-	rows, err := r.conn.Query(ctx, `SELECT name FROM system.tables WHERE database = ?
-AND (startsWith(name, 'kpi_touched_') OR startsWith(name, 'kpi_rollup_stage_'))
+	rows, err := r.conn.Query(ctx, `SELECT DISTINCT name FROM `+r.systemTable("tables")+` WHERE database = ?
+AND match(name, '^kpi_(touched_[0-9a-f]{12}(_cells)?|rollup_stage_[0-9a-f]{12}(_local)?)$')
 AND metadata_modification_time < now() - INTERVAL 1 HOUR`, r.db)
 	if err != nil {
 		r.log.Warn("kpi refresh: list scratch tables", "err", err)
@@ -945,7 +1013,7 @@ AND metadata_modification_time < now() - INTERVAL 1 HOUR`, r.db)
 	}
 	rows.Close()
 	for _, n := range names {
-		if err := r.conn.Exec(ctx, "DROP TABLE IF EXISTS "+r.db+"."+n); err != nil {
+		if err := r.ddl(ctx, "DROP TABLE IF EXISTS {db}."+n); err != nil {
 			r.log.Warn("kpi refresh: drop scratch table", "table", n, "err", err)
 		}
 	}
