@@ -73,3 +73,39 @@ func TestDemoSecretsAreRandomPerDataDirAndStable(t *testing.T) {
 		t.Errorf("Apply: %d tokens, simulator token %q; want 3 and the OTLP one", len(cfg.Ingest.Tokens), cfg.SimulatorTraces.Token)
 	}
 }
+
+func TestClickHouseClusterReplicatedSetting(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, env string
+		want            string // "unset", "true", "false" or an error
+	}{
+		{"unset on a cluster means replicated", "clickhouse: {cluster: c}\n", "", "unset"},
+		{"replicated: false from the file", "clickhouse: {cluster: c, replicated: false}\n", "", "false"},
+		{"the environment overrides the file", "clickhouse: {cluster: c, replicated: false}\n", "true", "true"},
+		{"replicated without a cluster is an error", "clickhouse: {replicated: false}\n", "", "clickhouse.replicated: is set but clickhouse.cluster is not"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml+"kafka: {brokers: [\"kafka-1:9092\"]}\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("SUPPLYWATCH_CLICKHOUSE_REPLICATED", tc.env)
+			if tc.env == "" {
+				os.Unsetenv("SUPPLYWATCH_CLICKHOUSE_REPLICATED")
+			}
+			cfg, err := LoadConfig(path)
+			got := "unset"
+			switch {
+			case err != nil:
+				got = err.Error()
+			case cfg.ClickHouse.Replicated != nil && *cfg.ClickHouse.Replicated:
+				got = "true"
+			case cfg.ClickHouse.Replicated != nil:
+				got = "false"
+			}
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
