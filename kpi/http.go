@@ -181,7 +181,17 @@ func (h *Handler) breakdown(c *gin.Context) {
 		return
 	}
 	by := c.DefaultQuery("by", "plant")
-	rs, grain, err := h.q.Breakdown(c.Request.Context(), q, c.Query("kpi"), by)
+	var rs []Row
+	var grain string
+	switch by {
+	case "plant", "supplier":
+		rs, grain, err = h.q.Breakdown(c.Request.Context(), q, c.Query("kpi"), by)
+	case Category:
+		grain = "day"
+		rs, err = h.q.BreakdownByCategory(c.Request.Context(), q, c.Query("kpi"))
+	default:
+		err = procure.Errorf(procure.EINVALID, "by must be plant, supplier or category")
+	}
 	if err != nil {
 		h.fail(c, err)
 		return

@@ -1,6 +1,6 @@
 // The executive dashboard over /api/kpi: a tile per KPI (value, target,
 // change against the previous period), a trend chart (uPlot) by day, week
-// or month, breakdowns by plant and supplier, the documents behind a
+// or month, breakdowns by plant, supplier and item category, the documents behind a
 // figure, value at risk per currency, CSV export. Period and scope live in
 // the URL (/dashboard?from&to&plant&supplier&kpi&bucket) so a view can be
 // bookmarked and shared.
@@ -182,6 +182,8 @@ export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
   const chartBox = h("div.chart", { role: "group", "aria-label": `Trend of ${short[sel] ?? sel} by ${bucket}` }, h("p.muted", "Loading the trend…"));
   const plantBox = h("div", h("p.muted", "Loading…"));
   const supplierBox = h("div", h("p.muted", "Loading…"));
+  const categoryBox = h("div", h("p.muted", "Loading…"));
+  const noCategory = sel === "digital_documents";
   const docsBox = h("div");
   const detail = sel === "digital_suppliers"
     ? h("section", h("h2", short[sel]), h("p.muted", "Suppliers are counted over the whole period (distinct counts do not add up per day): there is no trend or breakdown for this figure."))
@@ -193,8 +195,9 @@ export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
             h("button.small", { type: "button", "aria-pressed": b === bucket ? "true" : "false", disabled: scoped && b !== "month" ? true : undefined, onclick: () => setParams({ bucket: b }) }, "by " + b))),
           h("a.button.small", { href: "/api/kpi/trend?" + kpiQuery(params, { kpi: sel, bucket, format: "csv" }), download: "" }, "Trend CSV")),
         chartBox,
-        h("div.grid", h("div", h("h3", "By plant ", h("a.small", { href: "/api/kpi/breakdown?" + kpiQuery(params, { kpi: sel, by: "plant", format: "csv" }), download: "" }, "CSV")), plantBox),
-          h("div", h("h3", "By supplier ", h("a.small", { href: "/api/kpi/breakdown?" + kpiQuery(params, { kpi: sel, by: "supplier", format: "csv" }), download: "" }, "CSV")), supplierBox)),
+        h("div.grid.breakdowns", h("div", h("h3", "By plant ", h("a.small", { href: "/api/kpi/breakdown?" + kpiQuery(params, { kpi: sel, by: "plant", format: "csv" }), download: "" }, "CSV")), plantBox),
+          h("div", h("h3", "By supplier ", h("a.small", { href: "/api/kpi/breakdown?" + kpiQuery(params, { kpi: sel, by: "supplier", format: "csv" }), download: "" }, "CSV")), supplierBox),
+          noCategory ? null : h("div", h("h3", "By category ", h("a.small", { href: "/api/kpi/breakdown?" + kpiQuery(params, { kpi: sel, by: "category", format: "csv" }), download: "" }, "CSV")), categoryBox)),
         h("h3", "Documents behind this figure ", h("a.small", { href: "/api/kpi/documents?" + kpiQuery(params, { kpi: sel, limit: "10000", format: "csv" }), download: "" }, "CSV"),
           ctx.can("GET", "/api/exceptions") ? [" · ", h("a.small", { href: "/queue?" + new URLSearchParams(Object.fromEntries(["plant", "supplier"].filter((k) => params.get(k)).map((k) => [k, params.get(k)!]))).toString() }, "exception queue for this scope")] : null),
         docsBox,
@@ -216,12 +219,15 @@ export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
   get<{ start: string; value: number; den: number }[]>("/api/kpi/trend?" + q({ bucket }))
     .then((pts) => drawTrend(chartBox, pts ?? [], unit, cfg.targets[sel], [Date.parse(vals.from) / 1000, Date.parse(vals.to) / 1000]))
     .catch((e) => clear(chartBox, h("p.error", { role: "alert" }, "The trend could not be loaded: " + e.message)));
-  const breakdown = (by: string, box: HTMLElement) =>
+  const breakdown = (by: string, box: HTMLElement, pick?: (key: string) => void) =>
     get<{ rows: (Value & { key: string })[] | null }>("/api/kpi/breakdown?" + q({ by }))
-      .then((b) => clear(box, breakdownTable(b.rows ?? [], unit, by, (key) => setParams({ [by]: key }))))
+      .then((b) => clear(box, breakdownTable(b.rows ?? [], unit, by, pick)))
       .catch((e) => clear(box, h("p.error", { role: "alert" }, e.message)));
-  breakdown("plant", plantBox);
-  breakdown("supplier", supplierBox);
+  breakdown("plant", plantBox, (key) => setParams({ plant: key }));
+  breakdown("supplier", supplierBox, (key) => setParams({ supplier: key }));
+  // Categories (the material class of PO lines) are not a scope of the
+  // KPI API: their rows do not narrow the page.
+  if (!noCategory) breakdown("category", categoryBox);
   // The documents are computed from the facts, not the rollup: loaded when
   // asked for, not with every view of the page.
   const loadDocs = () =>
@@ -232,7 +238,7 @@ export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
   else clear(docsBox, h("button", { type: "button", id: "show-docs", onclick: () => { clear(docsBox, h("p.muted", { role: "status" }, "Finding the documents…")); return loadDocs(); } }, "Show the 200 worst documents"));
 }
 
-function breakdownTable(rows: (Value & { key: string })[], unit: string, by: string, pick: (key: string) => void) {
+function breakdownTable(rows: (Value & { key: string })[], unit: string, by: string, pick?: (key: string) => void) {
   if (!rows.length) return h("p.empty", "No data in this period.");
   return h(
     "div.tablewrap.short",
@@ -240,7 +246,7 @@ function breakdownTable(rows: (Value & { key: string })[], unit: string, by: str
       "table.small",
       h("thead", h("tr", h("th", by), h("th.num", "Value"), h("th.num", "Change"), h("th.num", "Count"))),
       h("tbody", rows.slice(0, 50).map((r) =>
-        h("tr", h("td", h("button.link", { type: "button", title: `Show ${by} ${r.key} only`, onclick: () => pick(r.key) }, r.key || "—")),
+        h("tr", h("td", pick && r.key ? h("button.link", { type: "button", title: `Show ${by} ${r.key} only`, onclick: () => pick(r.key) }, r.key) : r.key || (by === "category" ? h("span.muted", "unclassified") : "—")),
           h("td.num", fmt(r.value, unit)),
           h("td.num" + (r.better === undefined ? ".muted" : r.better ? ".good" : ".worse"), fmtChange(r)),
           h("td.num", Math.round(r.den).toLocaleString("en"))))),
