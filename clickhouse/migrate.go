@@ -211,7 +211,7 @@ func execStatement(ctx context.Context, conn driver.Conn, stmt string) error {
 // rewriting existing parts (materialize_ttl_after_modify = 0).
 func (t *chTarget) setRetention(ctx context.Context) error {
 	conn, cfg := t.conn, t.cfg
-	tables := map[string]string{"events": "received_at", "event_ids": "received_at", "rejected": "received_at", "spans": "start_time", "documents": "received_at"}
+	tables := map[string]string{"events": "received_at", "event_ids": "received_at", "rejected": "received_at", "spans_v2": "start_time", "documents": "received_at"}
 	suffix, on := "", ""
 	if rw := t.rewriter(); rw != nil {
 		// The TTL is the shard-local tables'.

@@ -136,7 +136,7 @@ func (s *Store) InsertSpans(ctx context.Context, spans ...[]procure.Span) error 
 		}
 	}
 	err := s.native.Do(ctx, ch.Query{
-		Body:  "INSERT INTO " + s.db + ".spans (" + spanInsert + ") VALUES",
+		Body:  "INSERT INTO " + s.db + ".spans_v2 (" + spanInsert + ") VALUES",
 		Input: c.input,
 	})
 	c.reset()

@@ -241,7 +241,7 @@ func TestPoisonCorpusThroughEveryPathThenGoodInputIsStored(t *testing.T) {
 		return n == 2
 	})
 	var spans uint64
-	if err := e.direct.Conn().QueryRow(ctx, "SELECT count() FROM "+db+".spans WHERE name = 'poison-span'").Scan(&spans); err != nil || spans == 0 {
+	if err := e.direct.Conn().QueryRow(ctx, "SELECT count() FROM "+db+".spans_v2 WHERE name = 'poison-span'").Scan(&spans); err != nil || spans == 0 {
 		t.Errorf("the good span is not stored (%d, %v)", spans, err)
 	}
 	t.Logf("good inputs stored %s after the corpus", time.Since(start).Round(10*time.Millisecond))

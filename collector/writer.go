@@ -49,8 +49,10 @@ const (
 	Lost
 )
 
-// Item is one input for the Writer: an event, a rejection or spans (a
-// retried span is collapsed by the spans table's engine, not checked here). Done is called,
+// Item is one input for the Writer: an event, a rejection or spans (not
+// checked against what is stored: a batch retried after an insert that was
+// not answered is the same block, which the spans table's deduplication
+// window drops; migration 0240). Done is called,
 // from the writer's goroutine and in submission order, once the item is
 // durably stored (or found stored already); it must not block.
 type Item struct {

@@ -160,7 +160,7 @@ func BenchmarkTimeline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	err = conn.Exec(ctx, `INSERT INTO `+database+`.spans (tenant, start_time, trace_id, span_id, parent_span_id, trace_state, name, kind,
+	err = conn.Exec(ctx, `INSERT INTO `+database+`.spans_v2 (tenant, start_time, trace_id, span_id, parent_span_id, trace_state, name, kind,
 		service_name, scope_name, duration_ns, status_code, status_message, correlation_id, document_id, attributes, resource_attributes,
 		events_time, events_name, events_attributes)
 		SELECT 'acme', toDateTime64('2026-01-01 00:00:00', 9, 'UTC') + toIntervalSecond(number * 26 + 60), lower(hex(cityHash64(number))),

@@ -148,7 +148,7 @@ func (f *ClickHouseFacts) Timeline(ctx context.Context, tenant string, q Timelin
 		wc, wa := window("start_time")
 		rows, err := f.conn.Query(ctx, `SELECT start_time, name, service_name, trace_id, span_id, parent_span_id, duration_ns,
 			status_code, status_message, correlation_id, document_id
-			FROM `+f.db+`.spans WHERE tenant = ? AND `+wc+` AND (`+strings.Join(conds, " OR ")+`) ORDER BY start_time LIMIT `+fmt.Sprint(limit),
+			FROM `+f.db+`.spans_v2 WHERE tenant = ? AND `+wc+` AND (`+strings.Join(conds, " OR ")+`) ORDER BY start_time LIMIT `+fmt.Sprint(limit),
 			append(append([]any{tenant}, wa...), args...)...)
 		if err != nil {
 			return fmt.Errorf("timeline spans: %w", err)

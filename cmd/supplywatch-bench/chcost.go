@@ -162,7 +162,7 @@ func chCostBench(ctx context.Context, e *benchEnv, nEvents, nSpans int, eachView
 		db := "cost_spans_" + v.name
 		cpu, _, err := run(db, none, func(s *clickhouse.Store) (int, error) {
 			if v.ddl != "" {
-				if err := e.conn.Exec(ctx, "DROP TABLE "+db+".spans SYNC"); err != nil {
+				if err := e.conn.Exec(ctx, "DROP TABLE "+db+".spans_v2 SYNC"); err != nil {
 					return 0, err
 				}
 				if err := e.conn.Exec(ctx, strings.ReplaceAll(v.ddl, "{db}", db)); err != nil {
@@ -195,14 +195,15 @@ const spanIndexesDDL = `, INDEX idx_trace trace_id TYPE bloom_filter(0.001) GRAN
   INDEX idx_document document_id TYPE bloom_filter(0.01) GRANULARITY 1`
 
 // spanVariants are the spans tables measured; "schema" is the migrations'
-// as they stand.
+// as they stand (0240: MergeTree by tenant, start_time), "before_0240" the
+// table it replaced.
 var spanVariants = []struct{ name, ddl string }{
 	{"schema", ""},
-	{"mergetree_same_key", "CREATE TABLE {db}.spans (" + spanColumnsDDL + spanIndexesDDL + ") ENGINE = MergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, service_name, toDate(start_time), trace_id, span_id)"},
-	{"replacing_time_key", "CREATE TABLE {db}.spans (" + spanColumnsDDL + spanIndexesDDL + ") ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, toStartOfHour(start_time), trace_id, span_id)"},
-	{"mergetree_time_key", "CREATE TABLE {db}.spans (" + spanColumnsDDL + spanIndexesDDL + ") ENGINE = MergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, start_time)"},
-	{"mergetree_time_key_no_indexes", "CREATE TABLE {db}.spans (" + spanColumnsDDL + ") ENGINE = MergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, start_time)"},
-	{"replacing_no_indexes", "CREATE TABLE {db}.spans (" + spanColumnsDDL + ") ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, service_name, toDate(start_time), trace_id, span_id)"},
+	{"before_0240", "CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + spanIndexesDDL + ") ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, service_name, toDate(start_time), trace_id, span_id)"},
+	{"mergetree_same_key", "CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + spanIndexesDDL + ") ENGINE = MergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, service_name, toDate(start_time), trace_id, span_id)"},
+	{"replacing_time_key", "CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + spanIndexesDDL + ") ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, toStartOfHour(start_time), trace_id, span_id)"},
+	{"mergetree_time_key_no_indexes", "CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + ") ENGINE = MergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, start_time)"},
+	{"replacing_no_indexes", "CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + ") ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, service_name, toDate(start_time), trace_id, span_id)"},
 }
 
 // serverCPUOf runs q and returns the server's CPU meanwhile.

@@ -236,13 +236,13 @@ type storedSpan struct {
 	EventAttributes                []map[string]string
 }
 
-// stored reads the spans of a trace back, deduplicated as readers see them.
+// stored reads the spans of a trace back, by span id.
 func stored(t *testing.T, s *stack, traceID string) map[string]storedSpan {
 	t.Helper()
 	rows, err := s.store.Conn().Query(context.Background(), `SELECT tenant, start_time, trace_id, span_id, parent_span_id,
 		name, kind, service_name, scope_name, duration_ns, status_code, status_message, correlation_id, document_id,
 		attributes, resource_attributes, events_time, events_name, events_attributes
-		FROM `+s.store.Database()+`.spans FINAL WHERE trace_id = ?`, traceID)
+		FROM `+s.store.Database()+`.spans_v2 WHERE trace_id = ?`, traceID)
 	if err != nil {
 		t.Fatal(err)
 	}

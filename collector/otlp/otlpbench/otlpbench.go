@@ -194,7 +194,7 @@ func RunSpanBench(ctx context.Context, cfg Config) (Result, error) {
 		return res, err
 	}
 	// Every answer came after its spans were stored: count them now.
-	if err := cfg.Conn.QueryRow(ctx, "SELECT count() FROM "+cfg.Database+".spans").Scan(&res.Stored); err != nil {
+	if err := cfg.Conn.QueryRow(ctx, "SELECT count() FROM "+cfg.Database+".spans_v2").Scan(&res.Stored); err != nil {
 		return res, fmt.Errorf("otlpbench: count spans: %w", err)
 	}
 	return res, nil
