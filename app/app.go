@@ -97,6 +97,8 @@ type App struct {
 	consoleWriter *kafkago.Writer
 	reloader      *rules.Reloader
 	rulesProc     *rules.Processor // readiness: no progress while holding work
+	lagMetrics    *kafka.LagMetrics
+	lagMonitors   []*kafka.LagMonitor // readiness: a group's committed offsets behind and not moving
 	// parts are the long-running parts, in start order; Run runs them.
 	parts []part
 	// closers release what the parts hold once they have all returned.
@@ -105,6 +107,21 @@ type App struct {
 
 // add puts a long-running part on the process's list.
 func (a *App) add(name string, r Runner) { a.parts = append(a.parts, part{name: name, r: r}) }
+
+// monitorLag measures group's lag on topic from its committed offsets, for
+// /metrics and /readyz (see kafka.LagMonitor).
+func (a *App) monitorLag(topic, group string, stallAfter time.Duration) error {
+	if a.lagMetrics == nil {
+		a.lagMetrics = kafka.NewLagMetrics(a.registry)
+	}
+	m, err := a.cfg.Kafka.NewLagMonitor(topic, group, stallAfter, a.lagMetrics, a.log.With("component", "kafka lag", "group", group))
+	if err != nil {
+		return err
+	}
+	a.lagMonitors = append(a.lagMonitors, m)
+	a.add("kafka lag of "+group, m)
+	return nil
+}
 
 // Start brings up the infrastructure (embedded services if configured,
 // schemas, Kafka topics), the listener and the list of long-running parts
@@ -186,6 +203,9 @@ func Start(ctx context.Context, cfg Config, roles Roles, log *slog.Logger) (_ *A
 		}
 		a.closers = append(a.closers, func() { reader.Close() })
 		a.add("consumer", collector.NewConsumer(reader, a.writer, a.cfg.Collector.Group, log.With("component", "consumer"), a.metrics))
+		if err := a.monitorLag(a.cfg.Kafka.Topic, a.cfg.Collector.Group, a.cfg.Writer.StallAfter); err != nil {
+			return nil, err
+		}
 	}
 	if roles.Console {
 		if err := a.startConsole(); err != nil {
@@ -400,7 +420,9 @@ func (a *App) routes() (*gin.Engine, error) {
 
 // ready reports whether the stores the role uses answer and the writer,
 // where there is one, is making progress (collector.Writer.Ready: not
-// holding work unstored for writer.stall_after).
+// holding work unstored for writer.stall_after), and so are the consumer
+// groups the role belongs to (kafka.LagMonitor.Ready: no partition behind
+// with its committed offset still for the group's stall_after).
 func (a *App) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
@@ -430,6 +452,14 @@ func (a *App) ready(c *gin.Context) {
 			checks["rules"], ok = err.Error(), false
 		} else {
 			checks["rules"] = "ok"
+		}
+	}
+	for _, m := range a.lagMonitors {
+		name := "kafka_group " + m.Group()
+		if err := m.Ready(); err != nil {
+			checks[name], ok = err.Error(), false
+		} else {
+			checks[name] = "ok"
 		}
 	}
 	status := http.StatusOK

@@ -77,6 +77,9 @@ func (a *App) addRules() error {
 	}
 	a.closers = append(a.closers, func() { reader.Close() })
 	registerRulesLag(a.registry, reader)
+	if err := a.monitorLag(a.cfg.Kafka.Topic, a.cfg.Rules.Group, a.cfg.Rules.StallAfter); err != nil {
+		return err
+	}
 	proc := rules.NewProcessor(reader, engine, a.cfg.Rules, a.log.With("component", "rules"))
 	proc.UseDeadLetter(a.writer) // the rejected table and the dead-letter topic
 	proc.UseMetrics(rules.NewMetrics(a.registry))

@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -107,13 +108,33 @@ func (c *Config) Validate() error {
 }
 
 // Broker is a running in-process broker.
-type Broker struct{ cluster *kfake.Cluster }
+type Broker struct {
+	cluster *kfake.Cluster
+	reaper  *sessionReaper
+	close   sync.Once
+}
+
+// newBroker starts the session reaper beside the kfake cluster c (see
+// sessionReaper: kfake can keep a dead consumer-group member for ever).
+func newBroker(c *kfake.Cluster) (*Broker, error) {
+	r, err := startSessionReaper(c, slog.Default())
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("kafka embedded broker: %w", err)
+	}
+	return &Broker{cluster: c, reaper: r}, nil
+}
 
 // Addrs are the broker's listen addresses.
 func (b *Broker) Addrs() []string { return b.cluster.ListenAddrs() }
 
-// Close stops the broker.
-func (b *Broker) Close() { b.cluster.Close() }
+// Close stops the broker; calls after the first do nothing.
+func (b *Broker) Close() {
+	b.close.Do(func() {
+		b.reaper.Close()
+		b.cluster.Close()
+	})
+}
 
 // Cluster exposes the kfake cluster for tests (fault injection).
 func (b *Broker) Cluster() *kfake.Cluster { return b.cluster }
@@ -158,7 +179,7 @@ func StartEmbedded(addr, dataDir string, partitions int, topics ...string) (*Bro
 	if err != nil {
 		return nil, fmt.Errorf("kafka embedded broker: %w", err)
 	}
-	return &Broker{cluster: c}, nil
+	return newBroker(c)
 }
 
 // StartCluster runs an embedded cluster of n brokers on loopback (any free
@@ -177,7 +198,7 @@ func StartCluster(n, partitions int, topics ...string) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka embedded cluster: %w", err)
 	}
-	return &Broker{cluster: c}, nil
+	return newBroker(c)
 }
 
 func (c *Config) mechanism() (sasl.Mechanism, error) {
@@ -211,16 +232,25 @@ func (c *Config) Dialer() (*kafkago.Dialer, error) {
 	return &kafkago.Dialer{ClientID: c.ClientID, Timeout: 10 * time.Second, DualStack: true, SASLMechanism: m, TLS: t}, nil
 }
 
-// NewWriter returns a writer to topic that partitions by message key with
-// the same murmur2 hash as the Java client, waits for all in-sync replicas,
-// and sends small batches quickly (ingest latency matters more than the last
-// percent of throughput).
-func (c *Config) NewWriter(topic string) (*kafkago.Writer, error) {
+// transport is the writers' and admin clients' connection to the brokers.
+func (c *Config) transport() (*kafkago.Transport, error) {
 	m, err := c.mechanism()
 	if err != nil {
 		return nil, err
 	}
 	t, err := c.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	return &kafkago.Transport{ClientID: c.ClientID, SASL: m, TLS: t, DialTimeout: 5 * time.Second}, nil
+}
+
+// NewWriter returns a writer to topic that partitions by message key with
+// the same murmur2 hash as the Java client, waits for all in-sync replicas,
+// and sends small batches quickly (ingest latency matters more than the last
+// percent of throughput).
+func (c *Config) NewWriter(topic string) (*kafkago.Writer, error) {
+	t, err := c.transport()
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +267,7 @@ func (c *Config) NewWriter(topic string) (*kafkago.Writer, error) {
 		WriteTimeout:           10 * time.Second,
 		MaxAttempts:            5,
 		AllowAutoTopicCreation: true,
-		Transport:              &kafkago.Transport{ClientID: c.ClientID, SASL: m, TLS: t, DialTimeout: 5 * time.Second},
+		Transport:              t,
 	}, nil
 }
 

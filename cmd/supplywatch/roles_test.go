@@ -225,10 +225,10 @@ func deliveryFailed(i, supplier int) string {
 // TestTwoOfEachRoleStoreRaiseAndPostOnce is the production shape end to
 // end: one Kafka (three kfake brokers in a process of their own), one
 // ClickHouse, one Postgres, a fake Slack, and two processes of each role
-// (serve, collect, rules). With SUPPLYWATCH_ROLES_KILL=1, one process of
-// each role is killed with SIGKILL mid-traffic (gated: a known stall, see
-// docs/reliability.md). Every event is then stored once, every exception
-// raised once and every Slack message posted once.
+// (serve, collect, rules). Half-way through the traffic one process of each
+// role is killed with SIGKILL. Every event is then stored once, every
+// exception raised once and every Slack message posted once, and the
+// survivors are ready again (their groups' committed offsets caught up).
 func TestTwoOfEachRoleStoreRaiseAndPostOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts eight processes")
@@ -384,20 +384,11 @@ log_level: warn
 	// the middle of its INSERT ... SELECT (a ClickHouse server does not),
 	// which would end the test for a reason of the test's own.
 	waitKPIRefreshed(t, rules[:], 120*time.Second)
-	// KNOWN DEFECT (issues 9 and 11): with the SIGKILL below, about one run
-	// in three ends with events not stored or exceptions not raised after
-	// the kill (explainMissing tells lost from stalled per partition). Until
-	// it is fixed the kill runs only with SUPPLYWATCH_ROLES_KILL=1, so that
-	// `make test` stays a reliable gate; without it the test still runs two
-	// of each role and checks once-only storage, exceptions and posts.
-	if os.Getenv("SUPPLYWATCH_ROLES_KILL") == "1" {
-		serve[0].kill(t)
-		collect[0].kill(t)
-		rules[0].kill(t)
-		t.Log("killed one process of each role")
-	} else {
-		t.Log("SUPPLYWATCH_ROLES_KILL is not 1: no process killed (known defect, see the comment)")
-	}
+	serve[0].kill(t)
+	collect[0].kill(t)
+	rules[0].kill(t)
+	killed := time.Now()
+	t.Log("killed one process of each role")
 	send(nKafka/2, nKafka)
 	produce(failed(nFailed/2, 3*nFailed/4)...)
 	post(failed(3*nFailed/4, nFailed)...)
@@ -407,6 +398,7 @@ log_level: warn
 	if !countReaches(chConn, "SELECT count() FROM events", total, 120*time.Second) {
 		explainMissing(t, ctx, chConn, chDB, brokers, "supplywatch-collector")
 	}
+	t.Logf("all %d events stored %s after the kill", total, time.Since(killed).Round(100*time.Millisecond))
 	time.Sleep(time.Second)
 	// A rebalance (a collector joining or dying) can have two collectors
 	// store one message: kafka-go hands out messages it fetched before the
@@ -448,6 +440,8 @@ log_level: warn
 	}
 	if n := pgCount(`SELECT count(*) FROM exceptions WHERE rule_id = 'delivery-failed'`); n != nFailed {
 		t.Errorf("delivery-failed exceptions = %d, want %d", n, nFailed)
+	} else {
+		t.Logf("all %d exceptions raised %s after the kill", nFailed, time.Since(killed).Round(100*time.Millisecond))
 	}
 	if n := pgCount(`SELECT count(*) FROM exceptions WHERE occurrences <> 1`); n != 0 {
 		t.Errorf("%d exceptions raised more than once (occurrences > 1)", n)
@@ -492,8 +486,8 @@ log_level: warn
 		want []string
 	}{
 		{serve[1], "serve", []string{"supplywatch_http_requests_total", "supplywatch_writer_batch_rows"}},
-		{collect[1], "collect", []string{"supplywatch_writer_batch_rows"}},
-		{rules[1], "rules", []string{"supplywatch_rules_consumer_lag", "supplywatch_alerts_deliveries_total"}},
+		{collect[1], "collect", []string{"supplywatch_writer_batch_rows", "supplywatch_kafka_group_lag"}},
+		{rules[1], "rules", []string{"supplywatch_rules_consumer_lag", "supplywatch_alerts_deliveries_total", "supplywatch_kafka_group_lag"}},
 	} {
 		m := c.p.metrics(t)
 		if !strings.Contains(m, `supplywatch_build_info{`) || !strings.Contains(m, `role="`+c.role+`"`) {
@@ -507,6 +501,12 @@ log_level: warn
 		if c.role != "rules" && strings.Contains(m, "supplywatch_rules_") {
 			t.Errorf("%s exports the rules role's metrics", c.p.name)
 		}
+	}
+
+	// The survivors are ready: their groups' committed offsets caught up
+	// (a partition left behind would fail readiness after stall_after).
+	for _, p := range []*proc{serve[1], collect[1], rules[1]} {
+		p.waitReady(t, 30*time.Second)
 	}
 
 	// Every metric the shipped alert rules on supplywatch itself read is
