@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
@@ -25,7 +26,8 @@ type Cluster struct {
 	conn driver.Conn // the pool of everything else; ON CLUSTER goes through it
 	rw   *clusterRewriter
 	// servers are the cluster's servers from system.clusters, in shard
-	// and replica order, each with a connection of its own.
+	// and replica order, each with a connection of its own once used.
+	mu      sync.Mutex
 	servers []clusterServer
 }
 
@@ -36,8 +38,10 @@ type clusterServer struct {
 }
 
 // OpenCluster looks up cfg.Cluster's servers in system.clusters (of the
-// server conn is connected to) and connects to each with cfg's credentials
-// and TLS. Close closes those connections, not conn.
+// server conn is connected to). It connects to a server, with cfg's
+// credentials and TLS, when a statement is first run on it (a replicated
+// cluster's DDL goes ON CLUSTER through conn and needs none of them).
+// Close closes those connections, not conn.
 func OpenCluster(ctx context.Context, conn driver.Conn, cfg Config) (*Cluster, error) {
 	if cfg.Cluster == "" {
 		return nil, errors.New("clickhouse.cluster: is not set")
@@ -72,22 +76,48 @@ func OpenCluster(ctx context.Context, conn driver.Conn, cfg Config) (*Cluster, e
 	if len(c.servers) == 0 {
 		return nil, fmt.Errorf("clickhouse.cluster: %q is not a cluster of the server's remote_servers (system.clusters)", cfg.Cluster)
 	}
+	return c, nil
+}
+
+// server returns server i and its connection, connecting on first use.
+func (c *Cluster) server(ctx context.Context, i int) (clusterServer, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.servers[i]
+	if s.conn == nil {
+		one := c.cfg
+		one.Addr = []string{s.addr}
+		conn, err := Open(ctx, one)
+		if err != nil {
+			return *s, fmt.Errorf("clickhouse.cluster %s: shard %d replica %d: %w", c.cfg.Cluster, s.shard, s.replica, err)
+		}
+		s.conn = conn
+	}
+	return *s, nil
+}
+
+// eachServer runs fn on every server of the cluster in turn.
+func (c *Cluster) eachServer(ctx context.Context, fn func(ctx context.Context, conn driver.Conn) error) error {
 	for i := range c.servers {
-		one := cfg
-		one.Addr = []string{c.servers[i].addr}
-		if c.servers[i].conn, err = Open(ctx, one); err != nil {
-			c.Close()
-			return nil, fmt.Errorf("clickhouse.cluster %s: shard %d replica %d: %w", cfg.Cluster, c.servers[i].shard, c.servers[i].replica, err)
+		s, err := c.server(ctx, i)
+		if err != nil {
+			return err
+		}
+		if err := fn(ctx, s.conn); err != nil {
+			return fmt.Errorf("shard %d replica %d (%s): %w", s.shard, s.replica, s.addr, err)
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // Close closes the connections to the servers.
 func (c *Cluster) Close() {
-	for _, s := range c.servers {
-		if s.conn != nil {
-			s.conn.Close()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.servers {
+		if c.servers[i].conn != nil {
+			c.servers[i].conn.Close()
+			c.servers[i].conn = nil
 		}
 	}
 }
@@ -124,25 +154,25 @@ func (c *Cluster) exec(ctx context.Context, stmt string) error {
 	if c.rw.replicated || isDML(stmt) {
 		return execStatement(ctx, c.conn, stmt)
 	}
-	for _, s := range c.servers {
-		if err := execStatement(ctx, s.conn, stmt); err != nil {
-			return fmt.Errorf("shard %d replica %d (%s): %w", s.shard, s.replica, s.addr, err)
-		}
-	}
-	return nil
+	return c.eachServer(ctx, func(ctx context.Context, conn driver.Conn) error { return execStatement(ctx, conn, stmt) })
 }
 
 // OnShards runs fn on one server of each shard, in shard order, with a
 // connection to it (its shard-local tables are its share of the data).
 // On a replicated cluster that server first catches up with the
-// replication log of the shard-local tables named in sync, which fn reads.
-func (c *Cluster) OnShards(ctx context.Context, sync []string, fn func(ctx context.Context, conn driver.Conn) error) error {
-	for i, s := range c.servers {
-		if i > 0 && c.servers[i-1].shard == s.shard {
+// replication log of the shard-local tables named in tables, which fn
+// reads.
+func (c *Cluster) OnShards(ctx context.Context, tables []string, fn func(ctx context.Context, conn driver.Conn) error) error {
+	for i := range c.servers {
+		if i > 0 && c.servers[i-1].shard == c.servers[i].shard {
 			continue
 		}
+		s, err := c.server(ctx, i)
+		if err != nil {
+			return err
+		}
 		if c.rw.replicated {
-			for _, t := range sync {
+			for _, t := range tables {
 				if err := s.conn.Exec(ctx, "SYSTEM SYNC REPLICA "+c.cfg.Database+"."+t); err != nil {
 					return fmt.Errorf("shard %d (%s): sync %s: %w", s.shard, s.addr, t, err)
 				}

@@ -158,12 +158,9 @@ func (t *chTarget) record(ctx context.Context, m Migration) error {
 	if t.cluster == nil || t.cluster.rw.replicated {
 		return t.conn.Exec(ctx, insert, uint32(m.Version), m.Name)
 	}
-	for _, s := range t.cluster.servers {
-		if err := s.conn.Exec(ctx, insert, uint32(m.Version), m.Name); err != nil {
-			return fmt.Errorf("shard %d replica %d (%s): %w", s.shard, s.replica, s.addr, err)
-		}
-	}
-	return nil
+	return t.cluster.eachServer(ctx, func(ctx context.Context, conn driver.Conn) error {
+		return conn.Exec(ctx, insert, uint32(m.Version), m.Name)
+	})
 }
 
 // ClusterStatements returns every statement the migrations run on cfg's

@@ -73,8 +73,8 @@ type Cluster interface {
 	// on every server of the cluster, on the shard-local tables.
 	DDL(ctx context.Context, stmt string) error
 	// OnShards runs fn once per shard, connected to a server of it, once
-	// that server is caught up with the shard-local tables in sync.
-	OnShards(ctx context.Context, sync []string, fn func(ctx context.Context, conn driver.Conn) error) error
+	// that server is caught up with the shard-local tables named.
+	OnShards(ctx context.Context, tables []string, fn func(ctx context.Context, conn driver.Conn) error) error
 }
 
 // WithCluster makes the Refresher work on the tables of cluster c and
