@@ -7,6 +7,7 @@ import (
 	"github.com/supplywatch/supplywatch/collector"
 	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/postgres"
+	"github.com/supplywatch/supplywatch/rules"
 )
 
 // startConsole builds the console (API and web UI) on the stores.
@@ -23,8 +24,13 @@ func (a *App) startConsole() error {
 	if a.cfg.Console.RetryTopicPrefix == "" {
 		a.cfg.Console.RetryTopicPrefix = a.cfg.Kafka.RetryTopicPrefix
 	}
+	store := postgres.NewConsoleStore(a.pg)
+	if a.evaluator != nil {
+		// Routing rules with a segment match by the supplier's segments.
+		store.Segments = rules.NewSegmentFinder(a.evaluator, postgres.NewStateStore(a.pg)).SegmentsOf
+	}
 	deps := console.Deps{
-		Store:     postgres.NewConsoleStore(a.pg),
+		Store:     store,
 		Facts:     console.NewClickHouseFacts(a.conn, a.cfg.ClickHouse.Database),
 		Publisher: console.NewKafkaPublisher(w),
 		Log:       a.log.With("component", "console"),

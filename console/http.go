@@ -87,6 +87,7 @@ func (c *Console) routeTable() []route {
 		{method: "GET", path: "/api/operations", roles: technical, handler: c.operations, summary: "Pipeline operations: throughput, rejects, latency, lag, SLA breaches, deliveries"},
 		{method: "GET", path: "/api/live", roles: readers, handler: c.liveUpdates, summary: "Live exception changes (server-sent events)"},
 
+		{method: "GET", path: "/api/rules", roles: allUsers, handler: c.listRules, summary: "Rules and SLAs in force, with the supplier segment each covers, and the segments"},
 		{method: "POST", path: "/api/rules/reload", roles: admins, handler: c.reloadRules, summary: "Reload the rule files"},
 		{method: "GET", path: "/api/users", roles: admins, handler: c.listUsers, summary: "Users"},
 		{method: "POST", path: "/api/users", roles: admins, handler: c.createUser, summary: "Add a user"},

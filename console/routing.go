@@ -71,6 +71,7 @@ func (c *Console) createRoutingRule(g *gin.Context) {
 		Rule     string `json:"rule"`
 		Plant    string `json:"plant"`
 		Supplier string `json:"supplier"`
+		Segment  string `json:"segment"`
 		Severity string `json:"severity"`
 		Team     string `json:"team"`
 		Assignee string `json:"assignee"`
@@ -91,7 +92,12 @@ func (c *Console) createRoutingRule(g *gin.Context) {
 		in.Position = 100
 	}
 	p := principalOf(g)
-	r := &RoutingRule{Tenant: p.Tenant, Position: in.Position, Rule: in.Rule, Plant: in.Plant, Supplier: in.Supplier,
+	in.Segment = strings.TrimSpace(in.Segment)
+	if err := c.checkSegment(p.Tenant, in.Segment); err != nil {
+		c.fail(g, err)
+		return
+	}
+	r := &RoutingRule{Tenant: p.Tenant, Position: in.Position, Rule: in.Rule, Plant: in.Plant, Supplier: in.Supplier, Segment: in.Segment,
 		Severity: in.Severity, Team: strings.TrimSpace(in.Team), Assignee: in.Assignee, CreatedBy: p.Name()}
 	if err := c.store.CreateRoutingRule(g.Request.Context(), r); err != nil {
 		c.fail(g, err)

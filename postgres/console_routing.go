@@ -61,14 +61,14 @@ func (s *ConsoleStore) SaveTeam(ctx context.Context, t *procure.Team) error {
 
 // FindRoutingRules returns a tenant's routing rules in evaluation order.
 func (s *ConsoleStore) FindRoutingRules(ctx context.Context, tenant string) ([]*procure.RoutingRule, error) {
-	rows, err := s.db.Pool.Query(ctx, `SELECT id, tenant, position, rule_id, plant, supplier, severity, team, assignee, created_by, created_at
+	rows, err := s.db.Pool.Query(ctx, `SELECT id, tenant, position, rule_id, plant, supplier, segment, severity, team, assignee, created_by, created_at
 		FROM console_routing_rules WHERE tenant = $1 ORDER BY position, id`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("find routing rules: %w", err)
 	}
 	out := []*procure.RoutingRule{}
 	var r procure.RoutingRule
-	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Tenant, &r.Position, &r.Rule, &r.Plant, &r.Supplier, &r.Severity, &r.Team, &r.Assignee, &r.CreatedBy, &r.CreatedAt}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Tenant, &r.Position, &r.Rule, &r.Plant, &r.Supplier, &r.Segment, &r.Severity, &r.Team, &r.Assignee, &r.CreatedBy, &r.CreatedAt}, func() error {
 		c := r
 		out = append(out, &c)
 		return nil
@@ -78,9 +78,9 @@ func (s *ConsoleStore) FindRoutingRules(ctx context.Context, tenant string) ([]*
 
 // CreateRoutingRule inserts r and sets its ID.
 func (s *ConsoleStore) CreateRoutingRule(ctx context.Context, r *procure.RoutingRule) error {
-	err := s.db.Pool.QueryRow(ctx, `INSERT INTO console_routing_rules (tenant, position, rule_id, plant, supplier, severity, team, assignee, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id, created_at`,
-		r.Tenant, r.Position, r.Rule, r.Plant, r.Supplier, r.Severity, r.Team, r.Assignee, r.CreatedBy).Scan(&r.ID, &r.CreatedAt)
+	err := s.db.Pool.QueryRow(ctx, `INSERT INTO console_routing_rules (tenant, position, rule_id, plant, supplier, segment, severity, team, assignee, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, created_at`,
+		r.Tenant, r.Position, r.Rule, r.Plant, r.Supplier, r.Segment, r.Severity, r.Team, r.Assignee, r.CreatedBy).Scan(&r.ID, &r.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("create routing rule: %w", err)
 	}
@@ -115,10 +115,18 @@ func (s *ConsoleStore) Route(ctx context.Context, id int64, at time.Time) (bool,
 		}
 		var team, assignee string
 		var ruleID pgtype.Int8
+		segments := []string{}
+		if s.Segments != nil && x.Supplier != "" {
+			if segments, err = s.Segments(ctx, x.Tenant, x.Supplier); err != nil {
+				return fmt.Errorf("route exception %d: %w", id, err)
+			}
+		}
+		// A segment "S" matches a supplier in S, "!S" one outside it.
 		err = tx.QueryRow(ctx, `SELECT r.id, r.team, coalesce(nullif(r.assignee, ''), t.default_assignee, '')
 			FROM console_routing_rules r LEFT JOIN console_teams t ON t.tenant = r.tenant AND t.name = r.team
 			WHERE r.tenant = $1 AND r.rule_id IN ('', $2) AND r.plant IN ('', $3) AND r.supplier IN ('', $4) AND r.severity IN ('', $5)
-			ORDER BY r.position, r.id LIMIT 1`, x.Tenant, x.Rule, x.Plant, x.Supplier, x.Severity).Scan(&ruleID, &team, &assignee)
+			  AND (r.segment = '' OR CASE WHEN left(r.segment, 1) = '!' THEN NOT (substr(r.segment, 2) = ANY($6::text[])) ELSE r.segment = ANY($6::text[]) END)
+			ORDER BY r.position, r.id LIMIT 1`, x.Tenant, x.Rule, x.Plant, x.Supplier, x.Severity, segments).Scan(&ruleID, &team, &assignee)
 		if errors.Is(err, pgx.ErrNoRows) {
 			team = x.Team
 			err = tx.QueryRow(ctx, `SELECT default_assignee FROM console_teams WHERE tenant = $1 AND name = $2`, x.Tenant, x.Team).Scan(&assignee)

@@ -30,6 +30,10 @@ var (
 // exception, document or order outside the scope is not found.
 type ConsoleStore struct {
 	db *DB
+	// Segments lists the supplier segments (of the rule files) a supplier
+	// is in, for routing rules with a segment (rules.SegmentFinder); nil:
+	// every supplier is in none.
+	Segments func(ctx context.Context, tenant, supplier string) ([]string, error)
 }
 
 // NewConsoleStore returns a ConsoleStore on db.

@@ -20,12 +20,15 @@ type Team struct {
 // RoutingRule sends matching exceptions to a team. Empty match fields
 // match anything; the lowest position wins.
 type RoutingRule struct {
-	ID        int64     `json:"id"`
-	Tenant    string    `json:"tenant"`
-	Position  int       `json:"position"`
-	Rule      string    `json:"rule"`
-	Plant     string    `json:"plant"`
-	Supplier  string    `json:"supplier"`
+	ID       int64  `json:"id"`
+	Tenant   string `json:"tenant"`
+	Position int    `json:"position"`
+	Rule     string `json:"rule"`
+	Plant    string `json:"plant"`
+	Supplier string `json:"supplier"`
+	// Segment is a supplier segment of the rule files ("pilot", or
+	// "!pilot" for suppliers outside it); empty matches any supplier.
+	Segment   string    `json:"segment"`
 	Severity  string    `json:"severity"`
 	Team      string    `json:"team"`
 	Assignee  string    `json:"assignee"`

@@ -1,40 +1,66 @@
 package rules
 
 import (
+	"slices"
+
 	"github.com/expr-lang/expr/vm"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
-var _ procure.RuleBook = (*Evaluator)(nil)
+var _ procure.RuleCatalog = (*Evaluator)(nil)
 
 // Describe says what the rule or SLA id in force checks (the console's
-// exception detail): its texts and the sources of its expressions.
+// exception detail): its texts, the sources of its expressions and its
+// supplier segment.
 func (ev *Evaluator) Describe(id string) (procure.RuleInfo, bool) {
-	rs := ev.Rules()
-	if rs == nil {
-		return procure.RuleInfo{}, false
-	}
-	for _, r := range rs.Rules {
-		if r.ID == id {
-			ri := procure.RuleInfo{ID: r.ID, Kind: procure.KindValidation, Title: r.Title, Description: r.Description, Severity: r.Severity,
-				Team: r.Team, File: r.File, On: typeNames(r.On), Conditions: map[string]string{}}
-			if r.When != nil {
-				ri.Conditions["when"] = r.When.Source().String()
-			}
-			return ri, true
-		}
-	}
-	for _, s := range rs.SLAs {
-		if s.ID == id {
-			ri := procure.RuleInfo{ID: s.ID, Kind: procure.KindSLA, Title: s.Title, Description: s.Description, Severity: s.Severity,
-				Team: s.Team, File: s.File, On: typeNames(s.On), Conditions: map[string]string{}, WarnAt: s.WarnAt}
-			for name, p := range slaPrograms(s) {
-				ri.Conditions[name] = p
-			}
+	for _, ri := range ev.ListRules() {
+		if ri.ID == id {
 			return ri, true
 		}
 	}
 	return procure.RuleInfo{}, false
+}
+
+// ListRules describes every rule and SLA in force, in file order.
+func (ev *Evaluator) ListRules() []procure.RuleInfo {
+	rs := ev.Rules()
+	if rs == nil {
+		return nil
+	}
+	out := make([]procure.RuleInfo, 0, len(rs.Rules)+len(rs.SLAs))
+	for _, r := range rs.Rules {
+		ri := procure.RuleInfo{ID: r.ID, Kind: procure.KindValidation, Title: r.Title, Description: r.Description, Severity: r.Severity,
+			Team: r.Team, File: r.File, On: typeNames(r.On), Conditions: map[string]string{}, Segment: r.Segment.String()}
+		if r.When != nil {
+			ri.Conditions["when"] = r.When.Source().String()
+		}
+		out = append(out, ri)
+	}
+	for _, s := range rs.SLAs {
+		ri := procure.RuleInfo{ID: s.ID, Kind: procure.KindSLA, Title: s.Title, Description: s.Description, Severity: s.Severity,
+			Team: s.Team, File: s.File, On: typeNames(s.On), Conditions: map[string]string{}, WarnAt: s.WarnAt, Segment: s.Segment.String()}
+		for name, p := range slaPrograms(s) {
+			ri.Conditions[name] = p
+		}
+		out = append(out, ri)
+	}
+	return out
+}
+
+// SegmentsFor lists the segments of the rules in force that apply to
+// tenant's suppliers (a segment limited to other tenants is left out).
+func (ev *Evaluator) SegmentsFor(tenant string) []procure.SegmentInfo {
+	rs := ev.Rules()
+	if rs == nil {
+		return nil
+	}
+	var out []procure.SegmentInfo
+	for _, s := range rs.Segments {
+		if len(s.Tenants) == 0 || slices.Contains(s.Tenants, tenant) {
+			out = append(out, procure.SegmentInfo{Name: s.Name, Description: s.Description, Suppliers: s.Suppliers, Where: s.Where, File: s.File})
+		}
+	}
+	return out
 }
 
 func slaPrograms(s *SLA) map[string]string {

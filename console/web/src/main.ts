@@ -1,7 +1,7 @@
 // The supplywatch console: a single-page app over /api/ with real paths
 // (the server answers index.html for every non-API GET, so links from
 // Slack, mail and bookmarks open the right page, also after sign-in):
-// /queue?filters, /exceptions/<id>, /groups, /routing, /retries,
+// /queue?filters, /exceptions/<id>, /groups, /routing, /rules, /retries,
 // /deadletter, /plants[/<plant>], /suppliers/<id>, /dashboard, /ops,
 // /kpis, /users, /tokens, /audit, /signin?next=<path>. Old #/ links are
 // rewritten to these.
@@ -152,6 +152,7 @@ function nav(active: string): HTMLElement {
     ["/deadletter", "Dead letter", can("GET", "/api/deadletter")],
     ["/ops", "Operations", can("GET", "/api/operations")],
     ["/routing", "Routing", can("GET", "/api/teams")],
+    ["/rules", "Rules", can("GET", "/api/rules")],
     ["/kpis", "Exceptions", can("GET", "/api/kpis")],
     ["/users", "Users", can("PATCH", "/api/users/:id")],
     ["/tokens", "Tokens", can("GET", "/api/tokens")],
@@ -252,6 +253,7 @@ async function renderPath(path: string, params: URLSearchParams) {
     if (path.startsWith("/exceptions/")) return await renderDetail(Number(path.slice(12)));
     if (path === "/groups") return await renderGroups();
     if (path === "/routing") return await renderRouting();
+    if (path === "/rules") return await renderRules();
     if (path === "/retries") return await renderRetries();
     if (path === "/deadletter") return await renderDeadLetter();
     if (path === "/plants") return await renderPlantPicker();
@@ -647,7 +649,7 @@ async function renderDetail(id: number) {
           h("dt", "Seen"), h("dd", `${x.occurrences}× · first ${when(x.first_seen)} · last ${ago(x.last_seen)}`),
           isZero(x.sla_due_at) ? null : [h("dt", "SLA due"), h("dd", when(x.sla_due_at) + " (" + ago(x.sla_due_at) + ")")],
           x.resolution ? [h("dt", "Resolution"), h("dd", x.resolution)] : null,
-          h("dt", "Rule"), h("dd", h("code", rule.id ?? x.rule), rule.kind ? " · " + rule.kind : "", rule.description ? h("div.muted", rule.description) : null),
+          h("dt", "Rule"), h("dd", h("code", rule.id ?? x.rule), rule.kind ? " · " + rule.kind : "", rule.segment ? [" · ", segmentLabel(rule.segment)] : "", rule.description ? h("div.muted", rule.description) : null),
         ),
         rule.conditions && Object.keys(rule.conditions).length
           ? h("details", h("summary", "Rule conditions (thresholds)"), h("dl.code", Object.entries(rule.conditions).map(([k, v]) => [h("dt", k), h("dd", h("code", String(v)))])))
@@ -986,6 +988,43 @@ async function groupAct(g: any, action: string, extra: Record<string, unknown> =
   }
 }
 
+// ---------- rules ----------
+
+// segmentLabel shows "pilot" or "!pilot" (every supplier outside pilot).
+function segmentLabel(seg: string): string {
+  return seg.startsWith("!") ? `all but segment ${seg.slice(1)}` : `segment ${seg}`;
+}
+
+async function renderRules() {
+  const r = await get<{ rules: any[]; segments: any[] }>("/api/rules");
+  page(
+    "/rules",
+    h("h1", "Rules"),
+    h("p.muted", "The rules and SLAs in force and the suppliers each covers. A rule with a segment raises (an SLA starts timers) only for the suppliers of that segment, or of all others; evidence still resolves for everyone. See docs/rules.md for the rollout from a pilot segment to everyone."),
+    h(
+      "table",
+      h("thead", h("tr", h("th", "Rule"), h("th", "Kind"), h("th", "Title"), h("th", "Severity"), h("th", "Team"), h("th", "Suppliers covered"))),
+      h(
+        "tbody",
+        r.rules.length
+          ? r.rules.map((x) => h("tr", { "data-rule": x.id }, h("td", h("code", x.id)), h("td", x.kind), h("td", x.title), h("td", x.severity || "—"), h("td", x.team || "—"), h("td.segment", x.segment ? segmentLabel(x.segment) : "all suppliers")))
+          : h("tr", h("td.empty", { colspan: "6" }, "No rules loaded.")),
+      ),
+    ),
+    h("h2", "Segments"),
+    h(
+      "table",
+      h("thead", h("tr", h("th", "Segment"), h("th", "Members"), h("th", "Description"))),
+      h(
+        "tbody",
+        r.segments.length
+          ? r.segments.map((s) => h("tr", { "data-segment": s.name }, h("td", h("strong", s.name)), h("td", s.where ? h("code", s.where) : (s.suppliers ?? []).join(", ")), h("td", s.description || "—")))
+          : h("tr", h("td.empty", { colspan: "3" }, "No segments defined: every rule covers every supplier.")),
+      ),
+    ),
+  );
+}
+
 // ---------- routing ----------
 
 async function renderRouting() {
@@ -1012,7 +1051,7 @@ async function renderRouting() {
       e.preventDefault();
       const fd = new FormData(e.target as HTMLFormElement);
       const v = (k: string) => String(fd.get(k) || "").trim();
-      await post("/api/routing/rules", { position: Number(v("r-pos") || 100), rule: v("r-rule"), plant: v("r-plant"), supplier: v("r-supplier"), severity: v("r-sev"), team: v("r-team"), assignee: v("r-assignee") })
+      await post("/api/routing/rules", { position: Number(v("r-pos") || 100), rule: v("r-rule"), plant: v("r-plant"), supplier: v("r-supplier"), segment: v("r-segment"), severity: v("r-sev"), team: v("r-team"), assignee: v("r-assignee") })
         .then(() => { toast("Routing rule added"); render(); })
         .catch(showError);
     } },
@@ -1020,6 +1059,7 @@ async function renderRouting() {
     f("r-rule", "Rule"),
     f("r-plant", "Plant", { size: 5 }),
     f("r-supplier", "Supplier", { size: 6 }),
+    f("r-segment", "Segment (or !segment)", { size: 8 }),
     h("div.field", h("label", { for: "r-sev" }, "Severity"), h("select", { id: "r-sev", name: "r-sev" }, ["", ...sevOrder].map((s) => h("option", { value: s }, s || "any")))),
     f("r-team", "→ Team", { required: true }),
     f("r-assignee", "Assignee"),
@@ -1032,13 +1072,13 @@ async function renderRouting() {
     h("h2", "Routing rules"),
     h(
       "table",
-      h("thead", h("tr", h("th", "Pos"), h("th", "Rule"), h("th", "Plant"), h("th", "Supplier"), h("th", "Severity"), h("th", "Team"), h("th", "Assignee"), h("th", "By"), h("th", h("span.sr", "Delete")))),
+      h("thead", h("tr", h("th", "Pos"), h("th", "Rule"), h("th", "Plant"), h("th", "Supplier"), h("th", "Segment"), h("th", "Severity"), h("th", "Team"), h("th", "Assignee"), h("th", "By"), h("th", h("span.sr", "Delete")))),
       h(
         "tbody",
         rules.rules.length
-          ? rules.rules.map((r) => h("tr", h("td", String(r.position)), h("td", r.rule || "any"), h("td", r.plant || "any"), h("td", r.supplier || "any"), h("td", r.severity || "any"), h("td", h("strong", r.team)), h("td", r.assignee || "team default"), h("td.muted", r.created_by),
+          ? rules.rules.map((r) => h("tr", h("td", String(r.position)), h("td", r.rule || "any"), h("td", r.plant || "any"), h("td", r.supplier || "any"), h("td", r.segment ? segmentLabel(r.segment) : "any"), h("td", r.severity || "any"), h("td", h("strong", r.team)), h("td", r.assignee || "team default"), h("td.muted", r.created_by),
             h("td", canEdit ? h("button.link", { "aria-label": "Delete routing rule " + r.id, onclick: async () => { if (await confirmed("Delete this routing rule?", `Rule ${r.position}: ${r.rule || "any rule"} → ${r.team}. New exceptions stop being routed by it.`, "Delete", true)) { await del("/api/routing/rules/" + r.id).catch(showError); render(); } } }, "Delete") : null)))
-          : h("tr", h("td.empty", { colspan: "9" }, "No routing rules: exceptions keep the team their rule names.")),
+          : h("tr", h("td.empty", { colspan: "10" }, "No routing rules: exceptions keep the team their rule names.")),
       ),
     ),
     canEdit ? ruleForm : null,
