@@ -2,6 +2,7 @@ package clustertest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -415,6 +416,34 @@ func sameValues(t *testing.T, ctx context.Context, when string, conn driver.Conn
 		t.Errorf("%s: only %d of %d KPIs have data; the scenario is too thin to compare", when, withData, len(want.Values))
 	}
 	t.Logf("%s: %d KPIs equal, %d with data", when, len(want.Values), withData)
+
+	// The rest of the KPI API: breakdowns, the documents behind a KPI
+	// (drill-down) and the operational lists.
+	reads := map[string]func(q *kpi.Querier) (any, error){
+		"breakdown by supplier": func(q *kpi.Querier) (any, error) {
+			rows, _, err := q.Breakdown(ctx, qq, "otd_on_time", "supplier")
+			return rows, err
+		},
+		"breakdown by category": func(q *kpi.Querier) (any, error) { return q.BreakdownByCategory(ctx, qq, "confirmation_rate") },
+		"documents":             func(q *kpi.Querier) (any, error) { return q.Documents(ctx, qq, "otif", 1000) },
+		"ops":                   func(q *kpi.Querier) (any, error) { return q.Ops(ctx, "acme", 30*24*time.Hour, 48*time.Hour) },
+	}
+	for name, read := range reads {
+		g, err := read(kpi.NewQuerier(conn, db, kpi.Config{}, now))
+		if err != nil {
+			t.Errorf("%s: cluster %s: %v", when, name, err)
+			continue
+		}
+		w, err := read(kpi.NewQuerier(ref, refDB, kpi.Config{}, now))
+		if err != nil {
+			t.Fatalf("%s: %s: %v", when, name, err)
+		}
+		gj, _ := json.Marshal(g)
+		wj, _ := json.Marshal(w)
+		if string(gj) != string(wj) || len(wj) < 50 {
+			t.Errorf("%s: %s on the cluster:\n%s\nwant (one server):\n%s", when, name, gj, wj)
+		}
+	}
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
