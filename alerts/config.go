@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -205,6 +206,22 @@ func parseSegment(s string) (name string, not bool, err error) {
 		return "", false, fmt.Errorf("%q is not a segment name or !name", s)
 	}
 	return name, not, nil
+}
+
+// Segments lists the supplier segments the routes refer to (without "!").
+func (c *Config) Segments() []string {
+	var out []string
+	var walk func(r *RouteConfig)
+	walk = func(r *RouteConfig) {
+		if name, _, err := parseSegment(r.Segment); err == nil && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+		for i := range r.Routes {
+			walk(&r.Routes[i])
+		}
+	}
+	walk(&c.Route)
+	return out
 }
 
 // matcher is one label condition.

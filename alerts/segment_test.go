@@ -93,6 +93,9 @@ func TestRoutesWithASegmentMatchOnlyItsSuppliers(t *testing.T) {
 			{Name: "not-pilot", Segment: "!pilot", Matchers: []string{"rule=qty"}, Receiver: "C-STRAT-REST"},
 		}},
 	}}}
+	if got := cfg.Segments(); !slices.Equal(got, []string{"pilot", "strategic"}) {
+		t.Fatalf("segments the routes use: %v", got)
+	}
 	d, err := alerts.New(cfg, alerts.Deps{Pool: db.Pool, Exceptions: postgres.NewExceptionStore(db, nil), Segments: segs})
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,8 @@ func (a *App) startRules() error {
 		return err
 	}
 	a.reloader = rules.NewReloader(a.cfg.Rules.Dir, a.evaluator, a.log.With("component", "rules"), nil)
+	// A reload may not drop a segment an alert route refers to.
+	a.reloader.RequireSegments("alerts.route", a.cfg.Alerts.Segments()...)
 	return nil
 }
 

@@ -2,11 +2,13 @@ package rules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,8 +26,22 @@ type Reloader struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	mu      sync.Mutex
-	lastErr error
+	mu       sync.Mutex
+	lastErr  error
+	required map[string]string // segment → who refers to it
+}
+
+// RequireSegments makes a reload refuse a set that does not define the
+// segment names, which user (as "alerts.route") refers to.
+func (r *Reloader) RequireSegments(user string, names ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.required == nil {
+		r.required = map[string]string{}
+	}
+	for _, n := range names {
+		r.required[n] = user
+	}
 }
 
 // NewReloader returns a Reloader of dir into eval.
@@ -42,6 +58,18 @@ func (r *Reloader) Reload() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rs, err := LoadDir(r.dir, r.now())
+	if err == nil {
+		var missing []string
+		for n, user := range r.required {
+			if rs.Segment(n) == nil {
+				missing = append(missing, fmt.Sprintf("segment %q is used by %s but no longer defined", n, user))
+			}
+		}
+		if len(missing) > 0 {
+			slices.Sort(missing)
+			err = errors.New(strings.Join(missing, "; "))
+		}
+	}
 	r.lastErr = err
 	if err != nil {
 		r.log.Error("rule files refused; the rules in force stay in force", "dir", r.dir, "err", err)

@@ -254,3 +254,26 @@ func TestLoadRefusesBadSegments(t *testing.T) {
 		})
 	}
 }
+
+// TestReloadKeepsTheSegmentsOthersReferTo: a reload whose files no longer
+// define a segment an alert route uses is refused, and the rules in force
+// stay.
+func TestReloadKeepsTheSegmentsOthersReferTo(t *testing.T) {
+	dir := t.TempDir()
+	writeRules(t, dir, map[string]string{"segments.yaml": segmentsFile, "qty.yaml": "rules:\n" + qtyRule("qty", "")})
+	ev := rules.NewEvaluator(nil)
+	r := rules.NewReloader(dir, ev, slog.New(slog.DiscardHandler), nil)
+	r.RequireSegments("alerts.route", "pilot")
+	if err := r.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	before := ev.Rules()
+	writeRules(t, dir, map[string]string{"segments.yaml": "segments:\n  - name: strategic\n    where: supplier.tier == 1\n"})
+	err := r.Reload()
+	if err == nil || !strings.Contains(err.Error(), `segment "pilot" is used by alerts.route but no longer defined`) {
+		t.Fatalf("err = %v", err)
+	}
+	if ev.Rules() != before {
+		t.Fatal("the refused set was put in force")
+	}
+}
