@@ -45,7 +45,7 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 // engine has no Keeper, so neither Replicated tables nor ON CLUSTER run on
 // it. Those are only parsed (clickhouse/cluster_test.go).
 func TestTwoShardsStoreReadAndRefreshLikeOneServer(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // generous: the machine may be loaded
 	defer cancel()
 	shards := clustertest.Start(t, 2)
 	no := false
