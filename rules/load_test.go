@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,9 @@ func TestDefaultPackLoads(t *testing.T) {
 	}
 	if len(rs.Rules) < 10 || len(rs.SLAs) < 5 {
 		t.Fatalf("rules %d slas %d", len(rs.Rules), len(rs.SLAs))
+	}
+	if want := fmt.Sprintf("%d rules, %d SLAs, 3 segments (pilot, strategic, edi)", len(rs.Rules), len(rs.SLAs)); rs.String() != want {
+		t.Fatalf("String() = %q, want %q", rs.String(), want)
 	}
 }
 

@@ -76,7 +76,7 @@ func (r *Reloader) Reload() error {
 		return fmt.Errorf("rules %s refused: %w", r.dir, err)
 	}
 	r.eval.Set(rs)
-	r.log.Info("rules loaded", "dir", r.dir, "rules", len(rs.Rules), "slas", len(rs.SLAs))
+	r.log.Info("rules loaded", "dir", r.dir, "rules", len(rs.Rules), "slas", len(rs.SLAs), "segments", len(rs.Segments))
 	return nil
 }
 

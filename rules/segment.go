@@ -275,3 +275,17 @@ func (f *SegmentFinder) SegmentsOf(ctx context.Context, tenant, supplier string)
 	}
 	return rs.SegmentsOf(tenant, sup)
 }
+
+// String counts what the set holds: "12 rules, 9 SLAs, 3 segments (pilot,
+// strategic, edi)".
+func (rs *RuleSet) String() string {
+	names := make([]string, len(rs.Segments))
+	for i, s := range rs.Segments {
+		names[i] = s.Name
+	}
+	out := fmt.Sprintf("%d rules, %d SLAs, %d segments", len(rs.Rules), len(rs.SLAs), len(rs.Segments))
+	if len(names) > 0 {
+		out += " (" + strings.Join(names, ", ") + ")"
+	}
+	return out
+}
