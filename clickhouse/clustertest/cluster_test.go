@@ -91,7 +91,7 @@ func TestTwoShardsStoreReadAndRefreshLikeOneServer(t *testing.T) {
 	}
 
 	// The reference: one server, the single-node schema.
-	ref, refDB, _ := chtest.DB(t)
+	ref, refDB, refAddr := chtest.DB(t)
 	if err := clickhouse.Migrate(ctx, ref, clickhouse.Config{Database: refDB, RetentionDays: 3650}, discard); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,13 @@ func TestTwoShardsStoreReadAndRefreshLikeOneServer(t *testing.T) {
 
 	// The collector's writer stores the first part on the cluster; the
 	// reference takes the same events straight.
-	w := newWriter(t, ctx, clickhouse.NewStore(conn, cfg.Database))
+	// Spans go through the native pool, as in the service.
+	native, err := clickhouse.OpenNative(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(native.Close)
+	w := newWriter(t, ctx, clickhouse.NewStore(conn, cfg.Database).WithNative(native))
 	if got := w.submit(ctx, first); got[collector.Stored] != len(first) {
 		t.Fatalf("cluster writer: %v, want %d stored", got, len(first))
 	}
@@ -142,6 +148,24 @@ func TestTwoShardsStoreReadAndRefreshLikeOneServer(t *testing.T) {
 	// The console: the timeline of an order whose events are on both
 	// shards.
 	po := splitDocument(t, ctx, perShard)
+	// And the spans of its traffic, written by the collector too.
+	spans := spansOf(po, end.AddDate(0, 0, -3), 40)
+	if got := w.submitSpans(ctx, spans); got[collector.Stored] != 1 {
+		t.Fatalf("spans: %v, want the batch stored", got)
+	}
+	refNative, err := clickhouse.OpenNative(ctx, clickhouse.Config{Addr: []string{refAddr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(refNative.Close)
+	if err := clickhouse.NewStore(ref, refDB).WithNative(refNative).InsertSpans(ctx, spans); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range perShard {
+		if n := count(t, ctx, c, "supplywatch.spans_v2_local"); n == 0 || n == uint64(len(spans)) {
+			t.Errorf("spans: shard %d holds %d of %d", i+1, n, len(spans))
+		}
+	}
 	q := console.TimelineQuery{Documents: []string{po}, Since: end.AddDate(0, -2, 0), Until: end.Add(time.Hour)}
 	got, err := console.NewClickHouseFacts(conn, cfg.Database).Timeline(ctx, "acme", q)
 	if err != nil {
@@ -151,7 +175,7 @@ func TestTwoShardsStoreReadAndRefreshLikeOneServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids(got) != ids(want) || len(want) < 3 {
+	if ids(got) != ids(want) || len(want) < len(spans)+3 {
 		t.Errorf("timeline of %s on the cluster:\n%s\nwant (one server):\n%s", po, ids(got), ids(want))
 	}
 
@@ -336,6 +360,28 @@ func (w *writer) submit(ctx context.Context, evs []*procure.Event) map[collector
 	}
 	wg.Wait()
 	return got
+}
+
+// submitSpans hands the writer one item of spans.
+func (w *writer) submitSpans(ctx context.Context, spans []procure.Span) map[collector.Outcome]int {
+	w.t.Helper()
+	done := make(chan collector.Outcome, 1)
+	if err := w.w.Submit(ctx, collector.Item{Spans: spans, Done: func(o collector.Outcome) { done <- o }}); err != nil {
+		w.t.Fatal(err)
+	}
+	return map[collector.Outcome]int{<-done: 1}
+}
+
+// spansOf returns n spans of one service about document doc, a minute
+// apart from start, each its own trace.
+func spansOf(doc string, start time.Time, n int) []procure.Span {
+	out := make([]procure.Span, n)
+	for i := range out {
+		out[i] = procure.Span{Tenant: "acme", StartTime: start.Add(time.Duration(i) * time.Minute),
+			TraceID: fmt.Sprintf("%032x", i+1), SpanID: fmt.Sprintf("%016x", i+1), Name: "send po", Kind: "client",
+			ServiceName: "middleware", DurationNanos: 1_000_000, StatusCode: "ok", DocumentID: doc}
+	}
+	return out
 }
 
 func count(t *testing.T, ctx context.Context, conn driver.Conn, table string) uint64 {
