@@ -116,6 +116,12 @@ func (c *Consumer) fetchLoop(ctx context.Context) error {
 		}
 		c.mu.Unlock()
 		if err := c.writer.Submit(ctx, it); err != nil {
+			if ctx.Err() != nil {
+				// Shutting down: the writer may have stopped first. The
+				// message is not marked stored, so it is not committed and
+				// comes again after the restart.
+				return ctx.Err()
+			}
 			return err
 		}
 	}

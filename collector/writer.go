@@ -253,6 +253,9 @@ func (w *Writer) Submit(ctx context.Context, it Item) error {
 		return ctx.Err()
 	case <-w.done:
 		w.queued.Release(n)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return ErrStopped
 	}
 }
