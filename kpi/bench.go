@@ -24,6 +24,11 @@ func GenerateEvents(ctx context.Context, conn driver.Conn, db string, n int, end
 // their events as new traffic (POs released in the last days before end,
 // at different stages of their chains).
 func GeneratePOs(ctx context.Context, conn driver.Conn, db string, n int, end time.Time, first, last int) error {
+	return generatePOs(ctx, conn, db, "events", n, end, first, last)
+}
+
+// generatePOs is GeneratePOs into table (a copy of events' structure).
+func generatePOs(ctx context.Context, conn driver.Conn, db, table string, n int, end time.Time, first, last int) error {
 	pos := max(n/15, 1)
 	span := int64(2 * 365 * 24 * 3600)
 	e := end.Unix()
@@ -31,7 +36,7 @@ func GeneratePOs(ctx context.Context, conn driver.Conn, db string, n int, end ti
 	common := fmt.Sprintf(`WITH number AS k, toDateTime64(%d - %d + intDiv(k * %d, %d), 3, 'UTC') AS rel,
   concat('P0', toString(1 + k %% 6)) AS plant, concat('S', leftPad(toString(1 + k %% 300), 4, '0')) AS supplier,
   concat('45', leftPad(toString(k), 8, '0')) AS po, toDate(rel) + 14 + k %% 5 AS need_by`, e, span, span, pos)
-	ins := "INSERT INTO " + db + ".events (tenant, occurred_at, type, id, source, received_at, plant, supplier, document_kind, document_id, document_version, channel, raw) "
+	ins := "INSERT INTO " + db + "." + table + " (tenant, occurred_at, type, id, source, received_at, plant, supplier, document_kind, document_id, document_version, channel, raw) "
 	row := func(at, typ, idSuffix, source, kind, doc, data string) string {
 		return fmt.Sprintf(`SELECT 'bench', %[1]s, '%[2]s', concat(po, '-%[3]s'), %[4]s, %[1]s, plant, supplier, '%[5]s', %[6]s, 1, 'kafka',
   concat('{"id":"', po, '-%[3]s","type":"%[2]s","tenant":"bench","plant":"', plant, '","supplier":"', supplier, '","document":{"kind":"%[5]s","id":"', %[6]s, '"},"data":', %[7]s, '}')`,

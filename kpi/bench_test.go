@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,11 +21,14 @@ import (
 //	SUPPLYWATCH_BENCH_EVENTS=5000000 go test ./kpi -run '^$' -bench Dashboard -benchtime 1x -timeout 90m
 //
 // the first full build of the rollup (wall time and the ClickHouse server's
-// CPU: the embedded server's child process), then a steady refresh after
-// five minutes of traffic at 1,000 events/s (300,000 events: the chains of
-// the newest POs, held back from the history), and the executive
+// CPU: the embedded server's child process, in total and per step), then a
+// steady refresh after five minutes of traffic at 1,000 events/s (300,000
+// events: the chains of the newest POs, held back from the history,
+// inserted in time order in the collector's batches of 200 events, paced;
+// SUPPLYWATCH_BENCH_TRAFFIC_RATE=0 sends them unpaced), and the executive
 // dashboard's query latency when quiet, during the build and during the
-// refresh. The build logs its progress on stderr.
+// refresh, with the console page's calls in total and its drill-down. The
+// build logs its progress on stderr.
 func BenchmarkDashboard(b *testing.B) {
 	n, _ := strconv.Atoi(os.Getenv("SUPPLYWATCH_BENCH_EVENTS"))
 	if n == 0 {
@@ -64,7 +68,21 @@ func BenchmarkDashboard(b *testing.B) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: benchLogLevel()}))
 	r := NewRefresher(conn, db, Config{}, log, nil)
 	q := NewQuerier(conn, db, Config{}, func() time.Time { return end })
+	// The server's CPU per step of a refresh: the pieces by kind (finding
+	// the touched keys, each entity family, the months' cell re-roll).
+	steps := map[string]time.Duration{}
+	r.observe = func(piece string) func() {
+		kind := piece
+		if f := strings.Split(piece, "/"); f[0] == "entities" {
+			kind = f[0] + "_" + f[1]
+		} else {
+			kind = f[0]
+		}
+		c0 := server()
+		return func() { steps[kind] += server() - c0 }
+	}
 	measure := func(name string, asOf time.Time) Report {
+		clear(steps)
 		reads := readWhile(ctx, q, end)
 		cpu0 := server()
 		t0 := time.Now()
@@ -77,6 +95,18 @@ func BenchmarkDashboard(b *testing.B) {
 		}
 		fig(name, took.Seconds(), "s")
 		fig(name+"_server_cpu", cpu.Seconds(), "cpu-s")
+		kinds := make([]string, 0, len(steps))
+		var inSteps time.Duration
+		for k, d := range steps {
+			kinds = append(kinds, k)
+			inSteps += d
+		}
+		sort.Strings(kinds)
+		for _, k := range kinds {
+			fig(name+"_server_cpu_"+k, steps[k].Seconds(), "cpu-s")
+		}
+		// State, scratch tables, and the dashboard reads running meanwhile.
+		fig(name+"_server_cpu_other", (cpu - inSteps).Seconds(), "cpu-s")
 		fig(name+"_pieces", float64(rep.Pieces), "pieces")
 		fig(name+"_months", float64(len(rep.Months)), "months")
 		if len(ds) > 0 {
@@ -86,11 +116,23 @@ func BenchmarkDashboard(b *testing.B) {
 	}
 	measure("full_build", end)
 
-	t0 = time.Now()
-	if err := GeneratePOs(ctx, conn, db, n, end, pos-held, pos); err != nil {
+	// Five minutes of traffic: the held-back POs' events in time order,
+	// in the collector's flushes (every 200 ms: 200 events at 1,000
+	// events/s, more when an insert is slow, at most its batch_size of
+	// 10,000), paced at SUPPLYWATCH_BENCH_TRAFFIC_RATE events/s (default
+	// 1,000; 0: batches of 200 unpaced, a compressed replay).
+	rate := 1000.0
+	if v, ok := os.LookupEnv("SUPPLYWATCH_BENCH_TRAFFIC_RATE"); ok {
+		rate, _ = strconv.ParseFloat(v, 64)
+	}
+	tr, err := ReplayTraffic(ctx, conn, db, n, end, pos-held, pos, 200, 10000, rate)
+	if err != nil {
 		b.Fatal(err)
 	}
-	fig("traffic_insert", time.Since(t0).Seconds(), "s")
+	fig("traffic_events", float64(tr.Events), "events")
+	fig("traffic_batches", float64(tr.Batches), "inserts")
+	fig("traffic_insert", tr.Took.Seconds(), "s")
+	fig("traffic_rate", tr.Rate, "events/s")
 	rep := measure("steady_refresh", end.Add(5*time.Minute))
 	fig("steady_refresh_touched", float64(rep.Touched), "keys")
 

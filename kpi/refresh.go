@@ -58,6 +58,9 @@ type Refresher struct {
 	fault func(piece string, attempt int) error
 	// cluster is the sharded cluster the tables are on (nil: one server).
 	cluster Cluster
+	// observe, when set (benchmarks), is called before each attempt of a
+	// piece; the function it returns after the attempt.
+	observe func(piece string) func()
 }
 
 // Cluster is a sharded ClickHouse (clickhouse.Cluster): kpi_entities and
@@ -948,6 +951,9 @@ func (r *Refresher) attempt(ctx context.Context, name string, attempt int, fn fu
 		if err := r.fault(name, attempt); err != nil {
 			return err
 		}
+	}
+	if r.observe != nil {
+		defer r.observe(name)()
 	}
 	pctx, cancel := context.WithTimeout(ctx, r.cfg.PieceTimeout+10*time.Second)
 	defer cancel()
