@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/supplywatch/supplywatch/chdb/chtest"
-	"github.com/supplywatch/supplywatch/internal/migrate"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -20,33 +19,10 @@ func TestSpansMoveToSpansV2OnceWhenTheCopyRunsTwice(t *testing.T) {
 	ctx := context.Background()
 	conn, db, _ := chtest.DB(t)
 	cfg := Config{Database: db, RetentionDays: 3650}
-	target := &chTarget{conn: conn, cfg: cfg}
-	if err := target.prepare(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ms, err := Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var before []Migration
-	var m0240 Migration
-	for _, m := range ms {
-		switch {
-		case m.Version < 240:
-			before = append(before, m)
-		case m.Version == 240:
-			m0240 = m
-		}
-	}
-	if m0240.Version != 240 {
-		t.Fatal("no migration 0240")
-	}
+	target, m0240 := migrateBelow(t, conn, cfg, 240)
 	log := slog.New(slog.DiscardHandler)
-	if _, err := migrate.Run(ctx, target, before, log, "clickhouse"); err != nil {
-		t.Fatal(err)
-	}
 	// 3,000 spans in the old table, over two months.
-	err = conn.Exec(ctx, `INSERT INTO `+db+`.spans (tenant, start_time, trace_id, span_id, name, service_name, attributes)
+	err := conn.Exec(ctx, `INSERT INTO `+db+`.spans (tenant, start_time, trace_id, span_id, name, service_name, attributes)
 		SELECT 'acme', toDateTime64('2026-01-20 00:00:00', 9, 'UTC') + toIntervalMinute(number * 20), lower(hex(cityHash64(intDiv(number, 5)))),
 		       lower(hex(sipHash64(number))), 'step', 'erp-bridge', map('po.number', toString(number))
 		FROM numbers(3000)`)

@@ -132,6 +132,28 @@ func chCostBench(ctx context.Context, e *benchEnv, nEvents, nSpans int, eachView
 		return err
 	}
 	figure("ch_server_cpu_per_million_events_all_views", all, "cpu-s")
+	// The same with the five views migration 0241 made two of.
+	old, err := viewsBefore0241()
+	if err != nil {
+		return err
+	}
+	var oldDB string
+	oldViews := func(name string) bool {
+		return name != "kpi_orders_mv" && name != "kpi_lines_mv"
+	}
+	before, _, err := run("cost_all_before_0241", oldViews, func(s *clickhouse.Store) (int, error) {
+		oldDB = s.Database()
+		for _, stmt := range old {
+			if err := e.conn.Exec(ctx, strings.ReplaceAll(stmt, "{db}", oldDB)); err != nil {
+				return 0, fmt.Errorf("view of 0102: %w", err)
+			}
+		}
+		return insertEvents(s)
+	})
+	if err != nil {
+		return err
+	}
+	figure("ch_server_cpu_per_million_events_all_views_before_0241", before, "cpu-s")
 	for i, v := range views {
 		if !eachView {
 			break
@@ -204,6 +226,43 @@ var spanVariants = []struct{ name, ddl string }{
 	{"replacing_time_key", "CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + spanIndexesDDL + ") ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, toStartOfHour(start_time), trace_id, span_id)"},
 	{"mergetree_time_key_no_indexes", "CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + ") ENGINE = MergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, start_time)"},
 	{"replacing_no_indexes", "CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + ") ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, service_name, toDate(start_time), trace_id, span_id)"},
+}
+
+// viewsBefore0241 is the statements of migration 0102 that create the views
+// into kpi_orders and kpi_lines that 0241 replaced.
+func viewsBefore0241() ([]string, error) {
+	ms, err := clickhouse.Migrations()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range ms {
+		if m.Version != 102 {
+			continue
+		}
+		for _, stmt := range strings.Split(m.SQL, ";\n") {
+			stmt = strings.TrimSpace(stmt)
+			for _, v := range []string{"kpi_orders_inv_mv", "kpi_lines_ack_mv", "kpi_lines_asn_mv", "kpi_lines_gr_mv"} {
+				if strings.HasPrefix(stmt, "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}."+v+" ") {
+					out = append(out, stmt)
+				}
+			}
+		}
+	}
+	for _, m := range ms {
+		if m.Version != 100 {
+			continue
+		}
+		for _, stmt := range strings.Split(m.SQL, ";\n") {
+			if i := strings.Index(stmt, "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.kpi_orders_po_mv "); i >= 0 {
+				out = append(out, strings.TrimSpace(stmt[i:]))
+			}
+		}
+	}
+	if len(out) != 5 {
+		return nil, fmt.Errorf("found %d of the five views 0241 replaced in migrations 0100 and 0102", len(out))
+	}
+	return out, nil
 }
 
 // serverCPUOf runs q and returns the server's CPU meanwhile.
