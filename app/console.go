@@ -1,11 +1,13 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"slices"
 
 	"github.com/supplywatch/supplywatch/collector"
 	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/kpi"
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/rules"
 )
@@ -40,6 +42,7 @@ func (a *App) startConsole() error {
 		IngestSources: ingestSources(a.cfg.Ingest.Tokens),
 		IngestToken:   ingestToken(a.cfg.Ingest.Tokens),
 		RetryTargets:  a.cfg.Retry.AllowedTargets(),
+		Drill:         kpiDrill(kpi.NewQuerier(a.conn, a.cfg.ClickHouse.Database, a.cfg.KPI, nil)),
 	}
 	if a.ruleSet != nil && a.ruleSet.Calendars != nil {
 		deps.PlantZones = map[string]string{}
@@ -93,5 +96,17 @@ func ingestSources(tokens []collector.Token) func(tenant string) ([]string, bool
 			out = append(out, t.Sources...)
 		}
 		return out, false
+	}
+}
+
+// kpiDrill resolves the documents behind a KPI figure for the console's
+// queue drill-down.
+func kpiDrill(q *kpi.Querier) console.DrillFunc {
+	return func(ctx context.Context, tenant string, d console.Drill) (*console.DrillSet, error) {
+		s, err := q.DrillSet(ctx, kpi.Query{Tenant: tenant, From: d.From, To: d.To, Plant: d.Plant, Supplier: d.Supplier}, d.KPI, d.Missed, d.MaxDocuments)
+		if err != nil {
+			return nil, err
+		}
+		return &console.DrillSet{Documents: s.Documents, ExceptionIDs: s.ExceptionIDs, Entities: s.Entities}, nil
 	}
 }

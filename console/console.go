@@ -172,6 +172,9 @@ type Deps struct {
 	// Metrics is the process's registry, for the operations page's consumer
 	// lag and alert deliveries. Optional.
 	Metrics prometheus.Gatherer
+	// Drill resolves the documents behind a KPI figure for the queue's
+	// drill-down (GET /api/exceptions?kpi=…); nil answers 503 there.
+	Drill DrillFunc
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -192,6 +195,7 @@ type Console struct {
 	// tokenOf is Deps.IngestToken.
 	tokenOf func(name string) (string, []string, bool)
 	targets []string
+	drill   DrillFunc
 	log     *slog.Logger
 	now     func() time.Time
 
@@ -225,7 +229,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 			return errors.New("no publisher configured: retries and redrives are disabled")
 		})
 	}
-	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, zones: deps.PlantZones, sourcesOf: deps.IngestSources, tokenOf: deps.IngestToken, targets: deps.RetryTargets, metrics: deps.Metrics, log: deps.Log, now: deps.Now}
+	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, zones: deps.PlantZones, sourcesOf: deps.IngestSources, tokenOf: deps.IngestToken, targets: deps.RetryTargets, metrics: deps.Metrics, drill: deps.Drill, log: deps.Log, now: deps.Now}
 	c.live = newHub()
 	c.logins = newLoginLimiter(cfg.LoginLimit)
 	c.hashing = semaphore.NewWeighted(int64(cfg.LoginLimit.Concurrent))

@@ -41,16 +41,18 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("e2e: axe-core is needed (cd console/web && npm ci): %v", err)
 	}
-	e := newEnv(t)
+	var kq *kpi.Querier
+	e := newEnv(t, func(_ *console.Config, d *console.Deps) { d.Drill = kpiDrill(func() *kpi.Querier { return kq }) })
 	ctx := context.Background()
 	// The KPI API beside the console, as the service wires it, over rolled-up fixture facts.
 	kcfg := kpi.Config{}
 	kcfg.Defaults()
+	kq = kpi.NewQuerier(e.ch, e.chdb, kcfg, nil)
 	if _, err := kpi.NewRefresher(e.ch, e.chdb, kcfg, slog.New(slog.DiscardHandler), nil).RefreshAll(ctx, time.Now()); err != nil {
 		t.Fatalf("kpi refresh: %v", err)
 	}
 	r := gin.New()
-	kpi.NewHandler(kpi.NewQuerier(e.ch, e.chdb, kcfg, nil), kpi.HandlerOptions{Tenant: console.TenantOf}).Register(r, e.console.Guard(console.TenantWide...))
+	kpi.NewHandler(kq, kpi.HandlerOptions{Tenant: console.TenantOf}).Register(r, e.console.Guard(console.TenantWide...))
 	e.console.Register(r)
 	srv := httptest.NewServer(r)
 	defer srv.Close()
@@ -62,7 +64,7 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 	x := e.ids["ack-missing-3"] // plant P01, supplier S2
 	pages := map[string][]string{
 		console.RoleExecutive:   {"/dashboard", "/dashboard?kpi=invoice_exception_rate&bucket=day", "/dashboard?kpi=otif&plant=P01", "/kpis"},
-		console.RoleProcurement: {"/dashboard", "/queue", fmt.Sprintf("/exceptions/%d", x), "/groups", "/plants", "/plants/P01", "/suppliers/S2", "/retries", "/routing", "/kpis"},
+		console.RoleProcurement: {"/dashboard", "/queue", "/queue?kpi=invoice_exception_rate&from=" + e.now.AddDate(0, 0, -30).Format(time.DateOnly) + "&to=" + e.now.AddDate(0, 0, 2).Format(time.DateOnly), fmt.Sprintf("/exceptions/%d", x), "/groups", "/plants", "/plants/P01", "/suppliers/S2", "/retries", "/routing", "/kpis"},
 		console.RolePlant:       {"/queue", fmt.Sprintf("/exceptions/%d", x), "/plants/P01", "/groups", "/kpis"},
 		console.RoleOncall:      {"/queue", "/retries", "/deadletter", "/ops", "/dashboard", "/kpis"},
 		console.RoleAdmin:       {"/users", "/tokens", "/audit", "/ops", "/dashboard"},
@@ -139,6 +141,13 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 						t.Errorf("%s: the documents behind the figure do not show INV1: %v", p, err)
 					}
 					shot(name + "-documents")
+				}
+				if role == console.RoleProcurement && strings.Contains(p, "kpi=") {
+					// The drill-down from the figure: the blocked invoice's exception only.
+					got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('.drill')?.innerText ?? 'no drill note') + ' | ' + [...document.querySelectorAll('table.queue tbody tr')].map(tr => tr.dataset.id).join(',')`))
+					if want := fmt.Sprintf("| %d", e.ids["price"]); !strings.Contains(got, "1 document that missed invoice exception rate") || !strings.HasSuffix(got, want) {
+						t.Errorf("%s: %q, want the drill note and exception %d only", p, got, e.ids["price"])
+					}
 				}
 				res, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']}).then(r => JSON.stringify(r.violations))`, chromedp.EvalAwaitPromise))
 				if err != nil {

@@ -128,12 +128,31 @@ func (c *Console) listExceptions(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
+	if g.Query("kpi") != "" && c.drill == nil {
+		c.respond(g, http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process cannot read the KPI figures"}})
+		return
+	}
+	drill, err := c.drillFilter(g, p, &f)
+	if err != nil {
+		c.fail(g, err)
+		return
+	}
+	if drill != nil && len(f.Documents)+len(f.IDs) == 0 {
+		// Nothing behind the figure: no exception either (an empty set
+		// must not mean "no filter").
+		c.respond(g, http.StatusOK, gin.H{"items": []any{}, "next_cursor": "", "drill": drill})
+		return
+	}
 	items, next, err := c.store.FindQueue(g.Request.Context(), p.Scope(), f)
 	if err != nil {
 		c.fail(g, err)
 		return
 	}
-	c.respond(g, http.StatusOK, gin.H{"items": items, "next_cursor": encodeCursor(next)})
+	out := gin.H{"items": items, "next_cursor": encodeCursor(next)}
+	if drill != nil {
+		out["drill"] = drill
+	}
+	c.respond(g, http.StatusOK, out)
 }
 
 // detail is the exception detail: what, why, the document chain, the

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"time"
-
-	"github.com/supplywatch/supplywatch/procure"
 )
 
 // Category is the breakdown key of an item category: the material class
@@ -28,9 +26,8 @@ const Category = "category"
 // by KPI, plant, supplier and day, so the cost of that side follows the
 // period and scope). The PO events are read
 // once: per PO, its lines' latest classes and its main class. Arguments:
-// tenant (ASNs), tenant (invoices), tenant (exceptions), kpi, tenant, from,
-// to, the plant and supplier of the entity filter, then tenant (PO
-// events).
+// tenant (ASNs), tenant (invoices), tenant (exceptions), those of the
+// cellsWhere condition, then tenant (PO events).
 const categorySQL = `
 SELECT if(e.family = 'lines', arrayFirst(l -> l.1 = e.line, c.lines).2, c.main) AS k,
        sum(e.num), sum(e.den), quantiles(0.5, 0.9)(e.x)
@@ -48,7 +45,7 @@ FROM (
            ON en.family = 'invoices' AND ip.invoice = en.ekey
     LEFT JOIN (SELECT toString(exception_id) AS id, argMax(po, outbox_id) AS po FROM %[1]s.exception_history WHERE tenant = ? GROUP BY exception_id) AS xp
            ON en.family = 'exceptions' AND xp.id = en.ekey
-    WHERE en.kpi = ? AND en.tenant = ? AND en.day >= toDate(?) AND en.day < toDate(?) %[2]s
+    WHERE %[2]s
 ) AS e
 LEFT JOIN (
     SELECT po, groupArray((line, class)) AS lines, argMax(class, (value, -line)) AS main
@@ -71,15 +68,9 @@ GROUP BY k`
 // entity rows the rollup is made of, by day (a supplier query is not
 // widened to months).
 func (q *Querier) BreakdownByCategory(ctx context.Context, qq Query, kpi string) ([]Row, error) {
-	if err := qq.validate(); err != nil {
+	d, err := documentKPI(qq, kpi, "which have no item category: break it down by plant or supplier")
+	if err != nil {
 		return nil, err
-	}
-	d, ok := Lookup(kpi)
-	if !ok {
-		return nil, procure.Errorf(procure.EINVALID, "unknown kpi %q", kpi)
-	}
-	if d.Entity == "supplier_day" || d.Entity == "supplier" {
-		return nil, procure.Errorf(procure.EINVALID, "kpi %s counts supplier documents, which have no item category: break it down by plant or supplier", kpi)
 	}
 	from, to := day(qq.From), day(qq.To)
 	pf, pt := previous("day", from, to)
@@ -104,16 +95,9 @@ func (q *Querier) BreakdownByCategory(ctx context.Context, qq Query, kpi string)
 }
 
 func (q *Querier) byCategory(ctx context.Context, qq Query, d Definition, from, to time.Time) (map[string]agg, error) {
-	where := ""
-	args := []any{qq.Tenant, qq.Tenant, qq.Tenant, d.ID, qq.Tenant, from.Format(time.DateOnly), to.Format(time.DateOnly)}
-	if qq.Plant != "" {
-		where += " AND en.plant = ?"
-		args = append(args, qq.Plant)
-	}
-	if qq.Supplier != "" {
-		where += " AND en.supplier = ?"
-		args = append(args, qq.Supplier)
-	}
+	qq.From, qq.To = from, to
+	where, cells := cellsWhere(qq, d.ID, "en.")
+	args := append([]any{qq.Tenant, qq.Tenant, qq.Tenant}, cells...)
 	args = append(args, qq.Tenant) // the PO events
 	rows, err := q.conn.Query(ctx, fmt.Sprintf(categorySQL, q.db, where), args...)
 	if err != nil {

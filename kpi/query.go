@@ -409,16 +409,7 @@ func (q *Querier) Documents(ctx context.Context, qq Query, kpi string, limit int
 	if limit <= 0 || limit > 10000 {
 		limit = 1000
 	}
-	where := "tenant = ? AND kpi = ? AND day >= toDate(?) AND day < toDate(?)"
-	args := []any{qq.Tenant, kpi, day(qq.From).Format(time.DateOnly), day(qq.To).Format(time.DateOnly)}
-	if qq.Plant != "" {
-		where += " AND plant = ?"
-		args = append(args, qq.Plant)
-	}
-	if qq.Supplier != "" {
-		where += " AND supplier = ?"
-		args = append(args, qq.Supplier)
-	}
+	where, args := cellsWhere(qq, kpi, "")
 	rows, err := q.conn.Query(ctx, fmt.Sprintf(`SELECT doc, day, toString(plant), toString(supplier), num, den, x
 FROM %s.kpi_cells FINAL WHERE %s
 ORDER BY num / den ASC, doc LIMIT %d`, q.db, where, limit), args...)

@@ -134,15 +134,18 @@ func (s *ConsoleStore) FindQueue(ctx context.Context, sc procure.Scope, f procur
 	if f.SubjectKind != "" {
 		q.add("e.subject LIKE $?", f.SubjectKind+"/%")
 	}
-	if len(f.Documents) > 0 {
+	switch {
+	case len(f.Documents) > 0:
 		var subjects []string
 		for _, d := range f.Documents {
 			for _, k := range []string{"po", "asn", "invoice", "message", "receipt", "supplier"} {
 				subjects = append(subjects, k+"/"+d)
 			}
 		}
-		a, b := q.arg(f.Documents), q.arg(subjects)
-		q.raw("(e.po = ANY(" + a + ") OR e.subject = ANY(" + b + "))")
+		a, b, ids := q.arg(f.Documents), q.arg(subjects), q.arg(f.IDs)
+		q.raw("(e.po = ANY(" + a + ") OR e.subject = ANY(" + b + ") OR e.id = ANY(" + ids + "))")
+	case len(f.IDs) > 0:
+		q.add("e.id = ANY($?)", f.IDs)
 	}
 	if c := f.After; c != nil {
 		p, t, i := q.arg(c.Priority), q.arg(c.LastSeen), q.arg(c.ID)

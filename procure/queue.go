@@ -25,6 +25,10 @@ type QueueFilter struct {
 	// Documents keeps exceptions about any of these document numbers (PO,
 	// ASN, invoice, message): what a search resolved to.
 	Documents []string
+	// IDs keeps these exceptions only (a KPI drill-down to the exceptions
+	// behind a figure). With Documents too, an exception matching either
+	// is kept.
+	IDs []int64
 	// SubjectKind keeps exceptions about one kind of subject (message, po,
 	// invoice, ...).
 	SubjectKind string

@@ -199,7 +199,10 @@ export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
           h("div", h("h3", "By supplier ", h("a.small", { href: "/api/kpi/breakdown?" + kpiQuery(params, { kpi: sel, by: "supplier", format: "csv" }), download: "" }, "CSV")), supplierBox),
           noCategory ? null : h("div", h("h3", "By category ", h("a.small", { href: "/api/kpi/breakdown?" + kpiQuery(params, { kpi: sel, by: "category", format: "csv" }), download: "" }, "CSV")), categoryBox)),
         h("h3", "Documents behind this figure ", h("a.small", { href: "/api/kpi/documents?" + kpiQuery(params, { kpi: sel, limit: "10000", format: "csv" }), download: "" }, "CSV"),
-          ctx.can("GET", "/api/exceptions") ? [" · ", h("a.small", { href: "/queue?" + new URLSearchParams(Object.fromEntries(["plant", "supplier"].filter((k) => params.get(k)).map((k) => [k, params.get(k)!]))).toString() }, "exception queue for this scope")] : null),
+          ctx.can("GET", "/api/exceptions") && !noCategory
+            ? [" · exceptions of ", h("a.small", { href: "/queue?" + kpiQuery(params, { kpi: sel, docs: "missed" }) }, "the documents that missed"),
+               " or ", h("a.small", { href: "/queue?" + kpiQuery(params, { kpi: sel, docs: "all" }) }, "all of them")]
+            : null),
         docsBox,
       );
 

@@ -332,6 +332,37 @@ function subjectLabel(x: Exc) {
   return `${names[kind] ?? kind} ${id}${line ? " / " + line : ""}`;
 }
 
+// Drill is the KPI figure a queue is filtered to (GET /api/exceptions?kpi=…).
+interface Drill {
+  kpi: string;
+  from: string;
+  to: string;
+  plant?: string;
+  supplier?: string;
+  docs: "missed" | "all";
+  documents: number;
+  entities: number;
+}
+
+// drillNote says which documents the queue holds and leads back to the
+// figure or to the whole queue.
+function drillNote(d: Drill, params: URLSearchParams) {
+  const back = new URLSearchParams({ kpi: d.kpi, from: d.from, to: d.to });
+  if (d.plant) back.set("plant", d.plant);
+  if (d.supplier) back.set("supplier", d.supplier);
+  const rest = new URLSearchParams(params);
+  for (const k of ["kpi", "from", "to", "docs"]) rest.delete(k);
+  const last = new Date(Date.parse(d.to) - 86400000).toISOString().slice(0, 10);
+  return h(
+    "p.drill",
+    { role: "status" },
+    `Exceptions about the ${d.documents.toLocaleString("en")} document${d.documents === 1 ? "" : "s"} ${d.docs === "missed" ? "that missed" : "behind"} ${d.kpi.replace(/_/g, " ")}, ${d.from} to ${last}${d.plant ? ", plant " + d.plant : ""}${d.supplier ? ", supplier " + d.supplier : ""}. `,
+    h("a", { href: "/dashboard?" + back.toString() }, "Back to the figure"),
+    " · ",
+    h("a", { href: "/queue?" + rest.toString() }, "Whole queue"),
+  );
+}
+
 async function renderQueue(params: URLSearchParams) {
   const filters: [string, string, string[] | null][] = [
     ["state", "State", ["", "open", "acknowledged", "resolved", "ignored", "open,acknowledged"]],
@@ -347,7 +378,7 @@ async function renderQueue(params: URLSearchParams) {
   const qs = new URLSearchParams(params);
   qs.set("limit", "50");
   const [data, views] = await Promise.all([
-    get<{ items: Exc[]; next_cursor: string }>("/api/exceptions?" + qs.toString()),
+    get<{ items: Exc[]; next_cursor: string; drill?: Drill }>("/api/exceptions?" + qs.toString()),
     get<{ views: { id: number; name: string; query: string }[] }>("/api/views"),
   ]);
   let items = data.items;
@@ -532,6 +563,7 @@ async function renderQueue(params: URLSearchParams) {
   page(
     "/queue",
     h("div.pagehead", h("h1", "Exception queue"), h("span.muted", `${items.length}${next ? "+" : ""} shown · sorted by priority`), liveNote),
+    data.drill ? drillNote(data.drill, params) : null,
     filterBar,
     viewBar,
     bulk,
