@@ -439,7 +439,7 @@ log_level: warn
 		time.Sleep(200 * time.Millisecond)
 	}
 	if n := pgCount(`SELECT count(*) FROM exceptions WHERE rule_id = 'delivery-failed'`); n != nFailed {
-		t.Errorf("delivery-failed exceptions = %d, want %d", n, nFailed)
+		t.Errorf("delivery-failed exceptions = %d, want %d; rules group: %s", n, nFailed, groupOffsets(ctx, brokers, "supplywatch-rules"))
 	} else {
 		t.Logf("all %d exceptions raised %s after the kill", nFailed, time.Since(killed).Round(100*time.Millisecond))
 	}
@@ -643,6 +643,34 @@ func explainMissing(t *testing.T, ctx context.Context, conn driver.Conn, db, bro
 		}
 	}
 	t.Fatalf("events not all stored after 2m (%d distinct stored):\n%s", len(stored), strings.Join(report, "\n"))
+}
+
+// groupOffsets reports group's committed offset and the end of each
+// partition of the events topic (a partition behind is stalled or slow).
+func groupOffsets(ctx context.Context, brokers, group string) string {
+	client := &kafkago.Client{Addr: kafkago.TCP(strings.Split(brokers, ",")...), Timeout: 10 * time.Second}
+	parts := []int{0, 1, 2, 3, 4, 5}
+	committed, err := client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{"supplywatch.events": parts}})
+	if err != nil {
+		return err.Error()
+	}
+	var reqs []kafkago.OffsetRequest
+	for _, p := range parts {
+		reqs = append(reqs, kafkago.LastOffsetOf(p))
+	}
+	ends, err := client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{"supplywatch.events": reqs}})
+	if err != nil {
+		return err.Error()
+	}
+	end := map[int]int64{}
+	for _, p := range ends.Topics["supplywatch.events"] {
+		end[p.Partition] = p.LastOffset
+	}
+	var out []string
+	for _, p := range committed.Topics["supplywatch.events"] {
+		out = append(out, fmt.Sprintf("partition %d committed %d of %d", p.Partition, p.CommittedOffset, end[p.Partition]))
+	}
+	return strings.Join(out, ", ")
 }
 
 func waitCount(t *testing.T, conn driver.Conn, query string, ok func(uint64) bool, timeout time.Duration) {
