@@ -128,11 +128,24 @@ func (c *Console) chainOf(ctx context.Context, sc Scope, x *procure.Exception) (
 			}
 		}
 	}
-	return buildChain(o, invs, lots, c.now()), docs, nil
+	return buildChain(o, invs, lots, c.now(), c.plantLocation(o.Plant)), docs, nil
 }
 
-// buildChain judges each step of an order's chain at now.
-func buildChain(o *procure.Order, invs []*procure.InvoiceState, lots []*procure.LotState, now time.Time) *Chain {
+// plantLocation is the time zone of a plant (Deps.PlantZones), UTC when it
+// has none.
+func (c *Console) plantLocation(plant string) *time.Location {
+	if z, ok := c.zones[plant]; ok {
+		if loc, err := time.LoadLocation(z); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// buildChain judges each step of an order's chain at now. The instants its
+// texts name are in the plant's zone loc (the page shows the plant's
+// times); need-by dates are dates, the same in every zone.
+func buildChain(o *procure.Order, invs []*procure.InvoiceState, lots []*procure.LotState, now time.Time, loc *time.Location) *Chain {
 	ch := &Chain{PO: o.ID}
 	add := func(s ChainStep) { ch.Steps = append(ch.Steps, s) }
 	var ordered []procure.OrderLine
@@ -156,7 +169,7 @@ func buildChain(o *procure.Order, invs []*procure.InvoiceState, lots []*procure.
 		st := StepDone
 		detail := fmt.Sprintf("version %d, %d lines, %.2f %s", o.Version, len(ordered), o.Value(), o.Currency)
 		if o.Status == "cancelled" {
-			st, detail = StepAttention, "cancelled "+o.CancelledAt.Format("2006-01-02")
+			st, detail = StepAttention, "cancelled "+o.CancelledAt.In(loc).Format("2006-01-02")
 		}
 		add(ChainStep{Step: "po", Status: st, At: o.ReleasedAt, Detail: detail})
 	} else {
@@ -172,7 +185,7 @@ func buildChain(o *procure.Order, invs []*procure.InvoiceState, lots []*procure.
 	}
 	switch {
 	case len(ordered) > 0 && acked == 0:
-		add(ChainStep{Step: "acknowledgement", Status: StepMissing, Detail: fmt.Sprintf("not acknowledged since %s", o.ReleasedAt.Format("2006-01-02 15:04"))})
+		add(ChainStep{Step: "acknowledgement", Status: StepMissing, Detail: fmt.Sprintf("not acknowledged since %s", o.ReleasedAt.In(loc).Format("2006-01-02 15:04 MST"))})
 	case acked < len(ordered):
 		add(ChainStep{Step: "acknowledgement", Status: StepAttention, At: o.AckedAt, Detail: fmt.Sprintf("%d of %d lines acknowledged", acked, len(ordered))})
 	default:
@@ -232,7 +245,7 @@ func buildChain(o *procure.Order, invs []*procure.InvoiceState, lots []*procure.
 	// Receipt
 	switch {
 	case received == 0 && shipped > 0 && !arrival.IsZero() && now.After(arrival):
-		add(ChainStep{Step: "receipt", Status: StepMissing, Due: arrival, Detail: "expected arrival " + arrival.Format("2006-01-02") + " passed, nothing received"})
+		add(ChainStep{Step: "receipt", Status: StepMissing, Due: arrival, Detail: "expected arrival " + arrival.In(loc).Format("2006-01-02") + " passed, nothing received"})
 	case received == 0:
 		add(ChainStep{Step: "receipt", Status: StepDue, Due: arrival, Detail: "nothing received yet"})
 	case rejected > 0 || received+1e-9 < shipped:

@@ -42,7 +42,10 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 		t.Fatalf("e2e: axe-core is needed (cd console/web && npm ci): %v", err)
 	}
 	var kq *kpi.Querier
-	e := newEnv(t, func(_ *console.Config, d *console.Deps) { d.Drill = kpiDrill(func() *kpi.Querier { return kq }) })
+	e := newEnv(t, func(_ *console.Config, d *console.Deps) {
+		d.Drill = kpiDrill(func() *kpi.Querier { return kq })
+		d.PlantZones = map[string]string{"P01": "America/Chicago"}
+	})
 	ctx := context.Background()
 	// The KPI API beside the console, as the service wires it, over rolled-up fixture facts.
 	kcfg := kpi.Config{}
@@ -141,6 +144,13 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 						t.Errorf("%s: the documents behind the figure do not show INV1: %v", p, err)
 					}
 					shot(name + "-documents")
+				}
+				if strings.HasPrefix(p, "/exceptions/") {
+					// A plant's exception shows its times in the plant's zone, and says so.
+					got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('main .pagehead').innerText`))
+					if !strings.Contains(got, "times in America/Chicago (plant P01)") {
+						t.Errorf("%s: header %q does not name the plant's time zone", p, got)
+					}
 				}
 				if role == console.RoleProcurement && strings.Contains(p, "kpi=") {
 					// The drill-down from the figure: the blocked invoice's exception only.

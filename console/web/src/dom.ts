@@ -85,9 +85,11 @@ export function setZone(z: string | undefined) {
   zone = z || undefined;
 }
 
-export function when(iso: string | undefined | null): string {
+// when shows an instant in the page's zone or, given one, in z with the
+// zone's short name (a table of several plants' times).
+export function when(iso: string | undefined | null, z?: string): string {
   if (!iso || iso.startsWith("0001")) return "—";
-  return new Date(iso).toLocaleString("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", timeZone: zone });
+  return new Date(iso).toLocaleString("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", timeZone: z ?? zone, timeZoneName: z ? "short" : undefined });
 }
 
 // day shows a calendar date. Dates without a time of day (need-by, the

@@ -177,6 +177,7 @@ function nav(active: string): HTMLElement {
 async function signOut() {
   await post("/api/auth/logout", {}).catch(() => undefined);
   me = null;
+  plantZones = null;
   live?.close();
   go("/signin");
 }
@@ -184,7 +185,6 @@ async function signOut() {
 function page(active: string, ...body: (Node | string | null)[]) {
   keyHandler = null;
   onLive = null;
-  if (!active.startsWith("/plants")) setZone(undefined);
   // data-path says which page main shows (tests wait for it).
   clear(app, nav(active), h("main", { id: "main", tabindex: "-1", "data-path": location.pathname + location.search }, ...body));
 }
@@ -245,7 +245,22 @@ async function render() {
   }
 }
 
+// plantZones maps plants to their IANA time zones (GET /api/plants), loaded
+// once per sign-in: a page about one plant shows its times in that zone.
+let plantZones: Promise<Map<string, string>> | null = null;
+function zonesOfPlants(): Promise<Map<string, string>> {
+  plantZones ??= get<{ plants: { plant: string; time_zone?: string }[] }>("/api/plants")
+    .then((d) => new Map(d.plants.filter((p) => p.time_zone).map((p) => [p.plant, p.time_zone!] as [string, string])))
+    .catch(() => {
+      plantZones = null;
+      return new Map<string, string>();
+    });
+  return plantZones;
+}
+
 async function renderPath(path: string, params: URLSearchParams) {
+  // Times are in the browser's zone unless the page is about one plant.
+  setZone(undefined);
   try {
     if (path === "/signin") return renderSignIn();
     if (path === "/" || path === "") return go(home());
@@ -296,6 +311,7 @@ async function renderSignIn() {
         err.textContent = "";
         try {
           me = await post<Me>("/api/auth/login", { login: login.value, password: pw.value });
+          plantZones = null;
           setCSRF(me.csrf_token);
           startLive();
           go(safeNext(new URLSearchParams(location.search).get("next")) ?? home(), true);
@@ -608,8 +624,11 @@ async function renderQueue(params: URLSearchParams) {
 // ---------- detail ----------
 
 async function renderDetail(id: number) {
-  const d = await get<any>("/api/exceptions/" + id);
+  const [d, zones] = await Promise.all([get<any>("/api/exceptions/" + id), zonesOfPlants()]);
   const x: Exc = d.exception;
+  // The exception's times (SLA due, chain, timeline) in its plant's zone.
+  const zone = x.plant ? zones.get(x.plant) : undefined;
+  setZone(zone);
   const tl = h("section.timeline", { "aria-label": "Timeline" }, h("h2", "Timeline"), h("p.muted", "Loading events and spans…"));
   const canAct = can("POST", "/api/exceptions/:id/actions");
   const actions = h("div.actions", { role: "group", "aria-label": "Actions" });
@@ -660,6 +679,7 @@ async function renderDetail(id: number) {
       badge(x.severity, x.severity),
       badge(x.state, x.state),
       isZero(x.snoozed_until) ? null : badge("snoozed", "snoozed until " + when(x.snoozed_until)),
+      zone ? h("span.muted.small", `times in ${zone} (plant ${x.plant})`) : null,
     ),
     h("p.lead", x.message),
     actions,
@@ -1182,7 +1202,7 @@ async function renderBoard(plant: string, params: URLSearchParams) {
 // ---------- supplier ----------
 
 async function renderSupplier(id: string) {
-  const s = await get<any>("/api/suppliers/" + encodeURIComponent(id));
+  const [s, zones] = await Promise.all([get<any>("/api/suppliers/" + encodeURIComponent(id)), zonesOfPlants()]);
   page(
     "/suppliers",
     h("div.pagehead", h("h1", "Supplier ", id)),
@@ -1204,7 +1224,7 @@ async function renderSupplier(id: string) {
       h(
         "table",
         h("thead", h("tr", h("th", "PO"), h("th", "Plant"), h("th", "Version"), h("th", "Released"), h("th", "Acknowledged"), h("th", "Received"), h("th", "Value"))),
-        h("tbody", s.open_orders.map((o: any) => h("tr", h("td", h("a", { href: "/queue?q=" + o.po }, o.po)), h("td", o.plant), h("td", String(o.version)), h("td", when(o.released_at)), h("td", isZero(o.acked_at) ? h("span.bad", "not yet") : when(o.acked_at) + (o.acked_version < o.version ? ` (v${o.acked_version})` : "")), h("td.num", `${o.received} / ${o.quantity}`), h("td.num", money(o.value, o.currency))))),
+        h("tbody", s.open_orders.map((o: any) => h("tr", h("td", h("a", { href: "/queue?q=" + o.po }, o.po)), h("td", o.plant), h("td", String(o.version)), h("td", when(o.released_at, zones.get(o.plant))), h("td", isZero(o.acked_at) ? h("span.bad", "not yet") : when(o.acked_at, zones.get(o.plant)) + (o.acked_version < o.version ? ` (v${o.acked_version})` : "")), h("td.num", `${o.received} / ${o.quantity}`), h("td.num", money(o.value, o.currency))))),
       ),
     ),
   );
