@@ -306,6 +306,20 @@ func (s *Server) NativeAddr() string { return s.nativeAddr }
 // HTTPAddr is host:port of the HTTP interface.
 func (s *Server) HTTPAddr() string { return s.httpAddr }
 
+// Done is closed when the engine child has exited, whether by Stop or not;
+// Err then says how it ended.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Err is the child's exit status once Done is closed (nil before).
+func (s *Server) Err() error {
+	select {
+	case <-s.done:
+		return s.waitErr
+	default:
+		return nil
+	}
+}
+
 // LogPath is the file holding the child's stdout and stderr; the engine's own
 // log is clickhouse.log next to it.
 func (s *Server) LogPath() string { return s.logPath }
