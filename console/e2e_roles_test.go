@@ -145,6 +145,22 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 					}
 					shot(name + "-documents")
 				}
+				if role == console.RoleAdmin && p == "/tokens" {
+					// An admin mints an API token for themselves: the secret once, the row under their login.
+					if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#user-name`), "ci-export"),
+						chromedp.Click(chromedp.CSS(`form[aria-label="New API token"] button[type=submit]`))); err != nil {
+						t.Fatal(err)
+					}
+					if err := poll(`(document.querySelector('#secret-value')?.innerText ?? '').startsWith('swt_')`); err != nil {
+						shot(name + "-create-FAILED")
+						t.Errorf("%s: creating an API token shows no secret: %v", p, err)
+					}
+					got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('main tr')].find(tr => tr.innerText.includes('ci-export'))?.innerText ?? ''`))
+					if !strings.Contains(got, s.Login) {
+						t.Errorf("%s: the new token's row %q does not name %s", p, got, s.Login)
+					}
+					shot(name + "-created")
+				}
 				if strings.HasPrefix(p, "/exceptions/") {
 					// A plant's exception shows its times in the plant's zone, and says so.
 					got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('main .pagehead').innerText`))

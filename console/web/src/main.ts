@@ -1400,7 +1400,11 @@ async function renderOps(params: URLSearchParams) {
 // ---------- tokens (admin) ----------
 
 async function renderTokens() {
-  const d = await get<{ tokens: any[] }>("/api/tokens");
+  const [d, us] = await Promise.all([
+    get<{ tokens: any[] }>("/api/tokens"),
+    get<{ users: { id: number; login: string }[] }>("/api/users").catch(() => ({ users: [] as { id: number; login: string }[] })),
+  ]);
+  const loginOf = new Map(us.users.map((u) => [u.id, u.login]));
   const secretBox = h("div", { "aria-live": "polite" });
   const make = (kind: "user" | "supplier") =>
     h(
@@ -1410,7 +1414,8 @@ async function renderTokens() {
         const fd = new FormData(e.target as HTMLFormElement);
         const v = (k: string) => String(fd.get(k) || "").trim();
         const body: Record<string, unknown> = { name: v(kind + "-name"), ttl_hours: Number(v(kind + "-ttl") || 0) };
-        body[kind === "user" ? "login" : "supplier"] = v(kind + "-who");
+        // A user token acts as its user: one mints it for oneself only.
+        body[kind === "user" ? "login" : "supplier"] = kind === "user" ? me!.user.login : v(kind + "-who");
         try {
           const r = await post<{ token: any; secret: string }>("/api/tokens", body);
           await renderTokens();
@@ -1420,7 +1425,9 @@ async function renderTokens() {
         }
       } },
       h("div.field", h("label", { for: kind + "-name" }, "Name"), h("input", { id: kind + "-name", name: kind + "-name", required: true, size: 14 })),
-      h("div.field", h("label", { for: kind + "-who" }, kind === "user" ? "Acts as login" : "Supplier id"), h("input", { id: kind + "-who", name: kind + "-who", required: true, size: 12 })),
+      kind === "user"
+        ? h("div.field", h("span.label", "Acts as"), h("span.value", me!.user.login + " (you: a token is minted for oneself)"))
+        : h("div.field", h("label", { for: kind + "-who" }, "Supplier id"), h("input", { id: kind + "-who", name: kind + "-who", required: true, size: 12 })),
       h("div.field", h("label", { for: kind + "-ttl" }, "Expires after (hours, 0 = never)"), h("input", { id: kind + "-ttl", name: kind + "-ttl", type: "number", min: "0", value: "720", size: 6 })),
       h("button.primary", { type: "submit" }, kind === "user" ? "Create API token" : "Create supplier token"),
     );
@@ -1429,7 +1436,7 @@ async function renderTokens() {
       ? h("table", h("thead", h("tr", h("th", "Name"), h("th", "For"), h("th", "Created"), h("th", "Expires"), h("th", "Last used"), h("th", "Status"), h("th", h("span.sr", "Revoke")))),
           h("tbody", ts.map((t) => h("tr", { class: t.revoked ? "dim" : undefined },
             h("td", h("strong", t.name), h("div.muted.small", "by " + t.created_by)),
-            h("td", t.supplier ? "supplier " + t.supplier : "user #" + t.user_id),
+            h("td", t.supplier ? "supplier " + t.supplier : loginOf.get(t.user_id) ?? "user #" + t.user_id),
             h("td.nowrap", when(t.created_at)),
             h("td.nowrap", isZero(t.expires_at) ? "never" : when(t.expires_at)),
             h("td.nowrap", isZero(t.last_used_at) ? "never" : ago(t.last_used_at)),
