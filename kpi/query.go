@@ -181,33 +181,56 @@ func (q *Querier) filters(qq *Query, grain string) (string, []any) {
 // rollup reads Σnum, Σden and the quantiles grouped by key (an SQL
 // expression) in [from, to).
 func (q *Querier) rollup(ctx context.Context, qq *Query, grain, key, extra string, extraArgs []any, from, to time.Time) (map[string]map[string]agg, error) {
-	where, args := q.filters(qq, grain)
-	args = append(args, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	cur, _, err := q.rollups(ctx, qq, grain, key, extra, extraArgs, from, to, from)
+	return cur, err
+}
+
+// rollups reads what rollup does for the period [from, to) and for the
+// one before it, [pf, from), in one scan of kpi_rollup (the dashboard's
+// reads are a few queries each, not twice as many). prev holds the keys
+// with rows in the previous period only.
+func (q *Querier) rollups(ctx context.Context, qq *Query, grain, key, extra string, extraArgs []any, from, to, pf time.Time) (cur, prev map[string]map[string]agg, err error) {
+	where, whereArgs := q.filters(qq, grain)
+	cut := from.Format(time.DateOnly)
+	args := []any{cut, cut, cut, cut, cut, cut, cut, cut}
+	args = append(args, whereArgs...)
+	args = append(args, pf.Format(time.DateOnly), to.Format(time.DateOnly))
 	args = append(args, extraArgs...)
-	sql := fmt.Sprintf(`SELECT toString(%s) AS k, toString(kpi), sum(num), sum(den), quantilesIfMerge(0.5, 0.9)(q)
+	sql := fmt.Sprintf(`SELECT toString(%s) AS k, toString(kpi),
+       sumIf(num, day >= toDate(?)), sumIf(den, day >= toDate(?)), quantilesIfMergeIf(0.5, 0.9)(q, day >= toDate(?)), countIf(day >= toDate(?)),
+       sumIf(num, day < toDate(?)), sumIf(den, day < toDate(?)), quantilesIfMergeIf(0.5, 0.9)(q, day < toDate(?)), countIf(day < toDate(?))
 FROM %s.kpi_rollup WHERE %s AND day >= toDate(?) AND day < toDate(?) %s GROUP BY k, kpi`, key, q.db, where, extra)
 	rows, err := q.conn.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("kpi rollup: %w", err)
+		return nil, nil, fmt.Errorf("kpi rollup: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]map[string]agg{}
-	for rows.Next() {
-		var k, kpi string
-		var a agg
-		var qs []float64
-		if err := rows.Scan(&k, &kpi, &a.num, &a.den, &qs); err != nil {
-			return nil, err
-		}
+	cur, prev = map[string]map[string]agg{}, map[string]map[string]agg{}
+	add := func(m map[string]map[string]agg, k, kpi string, a agg, qs []float64) {
 		if len(qs) == 2 && !math.IsNaN(qs[0]) {
 			a.p50, a.p90 = qs[0], qs[1]
 		}
-		if out[k] == nil {
-			out[k] = map[string]agg{}
+		if m[k] == nil {
+			m[k] = map[string]agg{}
 		}
-		out[k][kpi] = a
+		m[k][kpi] = a
 	}
-	return out, rows.Err()
+	for rows.Next() {
+		var k, kpi string
+		var c, p agg
+		var cq, pq []float64
+		var cn, pn uint64
+		if err := rows.Scan(&k, &kpi, &c.num, &c.den, &cq, &cn, &p.num, &p.den, &pq, &pn); err != nil {
+			return nil, nil, err
+		}
+		if cn > 0 {
+			add(cur, k, kpi, c, cq)
+		}
+		if pn > 0 {
+			add(prev, k, kpi, p, pq)
+		}
+	}
+	return cur, prev, rows.Err()
 }
 
 func makeValue(d Definition, cur agg, prev *agg) Value {
@@ -234,11 +257,10 @@ func (q *Querier) Values(ctx context.Context, qq Query) (*Values, error) {
 	}
 	grain, from, to := qq.grain(false)
 	pf, pt := previous(grain, from, to)
-	cur, err := q.rollup(ctx, &qq, grain, "''", "", nil, from, to)
-	if err != nil {
-		return nil, err
+	if !pt.Equal(from) {
+		return nil, fmt.Errorf("kpi values: previous period %v..%v does not end at %v", pf, pt, from)
 	}
-	prev, err := q.rollup(ctx, &qq, grain, "''", "", nil, pf, pt)
+	cur, prev, err := q.rollups(ctx, &qq, grain, "''", "", nil, from, to, pf)
 	if err != nil {
 		return nil, err
 	}
@@ -355,11 +377,10 @@ func (q *Querier) Breakdown(ctx context.Context, qq Query, kpi, by string) ([]Ro
 	}
 	grain, from, to := qq.grain(by == "supplier")
 	pf, pt := previous(grain, from, to)
-	cur, err := q.rollup(ctx, &qq, grain, by, "AND kpi = ?", []any{kpi}, from, to)
-	if err != nil {
-		return nil, "", err
+	if !pt.Equal(from) {
+		return nil, "", fmt.Errorf("kpi breakdown: previous period %v..%v does not end at %v", pf, pt, from)
 	}
-	prev, err := q.rollup(ctx, &qq, grain, by, "AND kpi = ?", []any{kpi}, pf, pt)
+	cur, prev, err := q.rollups(ctx, &qq, grain, by, "AND kpi = ?", []any{kpi}, from, to, pf)
 	if err != nil {
 		return nil, "", err
 	}
