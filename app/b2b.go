@@ -198,10 +198,6 @@ func (a *App) addB2B(ctx context.Context) error {
 	return nil
 }
 
-// HeaderFormat optionally names the format of a record of the raw-document
-// topic (x12, edifact, cxml); without it the format is sniffed.
-const HeaderFormat = "supplywatch-format"
-
 // readerFeed reads raw documents from a Kafka consumer group.
 type readerFeed struct{ r *kafkago.Reader }
 
@@ -210,7 +206,7 @@ func (f readerFeed) Next(ctx context.Context) (intake.Message, error) {
 	if err != nil {
 		return intake.Message{}, err
 	}
-	format, err := intake.ParseFormat(kafka.Header(&m, HeaderFormat))
+	format, err := intake.ParseFormat(kafka.Header(&m, kafka.HeaderFormat))
 	if err != nil {
 		format = intake.Auto // a wrong hint: sniffing decides, and says so when it cannot
 	}

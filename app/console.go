@@ -7,6 +7,7 @@ import (
 
 	"github.com/supplywatch/supplywatch/collector"
 	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/kpi"
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/rules"
@@ -34,7 +35,7 @@ func (a *App) startConsole() error {
 	deps := console.Deps{
 		Store:     store,
 		Facts:     console.NewClickHouseFacts(a.conn, a.cfg.ClickHouse.Database),
-		Publisher: console.NewKafkaPublisher(w),
+		Publisher: kafka.NewMessageWriter(w),
 		Log:       a.log.With("component", "console"),
 		// The policies of this configuration (in force where the rules run).
 		RetryPolicies: a.cfg.Retry.Summary(),

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/retry"
 	"github.com/supplywatch/supplywatch/rules"
@@ -66,7 +66,7 @@ func (a *App) addRules() error {
 	if prefix == "" {
 		prefix = a.cfg.Kafka.RetryTopicPrefix
 	}
-	worker := retry.New(a.cfg.Retry, postgres.NewRetryStore(a.pg), console.NewKafkaPublisher(rw), a.pub,
+	worker := retry.New(a.cfg.Retry, postgres.NewRetryStore(a.pg), kafka.NewMessageWriter(rw), a.pub,
 		prefix, a.log.With("component", "retry"), nil)
 	worker.UseIngestSources(ingestSources(a.cfg.Ingest.Tokens))
 	engine.UseRetrier(worker)

@@ -3,19 +3,14 @@ package console
 import (
 	"context"
 
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/supplywatch/supplywatch/kafka"
 )
 
-// Message is one record to publish.
-type Message struct {
-	Topic   string
-	Key     []byte
-	Value   []byte
-	Headers map[string]string
-}
+// Message is one record to publish (the Kafka adapter's own type).
+type Message = kafka.Message
 
 // Publisher publishes records and returns when the brokers acknowledged
-// them.
+// them (kafka.MessageWriter).
 type Publisher interface {
 	Publish(ctx context.Context, msgs ...Message) error
 }
@@ -26,17 +21,15 @@ type PublisherFunc func(ctx context.Context, msgs ...Message) error
 // Publish calls f.
 func (f PublisherFunc) Publish(ctx context.Context, msgs ...Message) error { return f(ctx, msgs...) }
 
-// NewKafkaPublisher publishes with w, a writer without a topic of its own
-// (kafka.Config.NewWriter("")): each message names its topic.
-func NewKafkaPublisher(w *kafkago.Writer) Publisher {
-	return PublisherFunc(func(ctx context.Context, msgs ...Message) error {
-		out := make([]kafkago.Message, len(msgs))
-		for i, m := range msgs {
-			out[i] = kafkago.Message{Topic: m.Topic, Key: m.Key, Value: m.Value}
-			for k, v := range m.Headers {
-				out[i].Headers = append(out[i].Headers, kafkago.Header{Key: k, Value: []byte(v)})
-			}
-		}
-		return w.WriteMessages(ctx, out...)
-	})
-}
+// RetryMessage is what every retry publishes (kafka.RetryMessage).
+var RetryMessage = kafka.RetryMessage
+
+// Header names on re-published messages: temporary aliases (issue 10) of
+// kafka's, where every header name is written.
+const (
+	HeaderIdempotencyKey = kafka.HeaderIdempotencyKey
+	HeaderRetryOf        = kafka.HeaderRetryOf
+	HeaderRetriedBy      = kafka.HeaderRetriedBy
+	HeaderRedriveOf      = kafka.HeaderRedriveOf
+	HeaderTenant         = kafka.HeaderTenant
+)

@@ -14,14 +14,6 @@ import (
 	"github.com/supplywatch/supplywatch/procure"
 )
 
-// Headers on re-published messages.
-const (
-	HeaderIdempotencyKey = "idempotency-key"
-	HeaderRetryOf        = "supplywatch-retry-of"
-	HeaderRetriedBy      = "supplywatch-retried-by"
-	HeaderRedriveOf      = "supplywatch-redrive-of"
-)
-
 // retriesOf returns an exception's retries with the outcome of those still
 // waiting brought up to date from the delivery events.
 func (c *Console) retriesOf(ctx context.Context, sc Scope, exceptionID int64) ([]*Retry, error) {
@@ -280,16 +272,6 @@ func (c *Console) resend(ctx context.Context, p *Principal, plans []*RetryPlan, 
 	return out, nil
 }
 
-// RetryMessage is what every retry publishes, by hand, from Slack or by
-// the automatic worker: the original payload to topic, keyed by the
-// original idempotency key, with the headers naming the key, the failed
-// event it retries, who retried it and the tenant (the retry topics are
-// shared by all tenants).
-func RetryMessage(topic, idempotencyKey, payload, retryOf, retriedBy, tenant string) Message {
-	return Message{Topic: topic, Key: []byte(idempotencyKey), Value: []byte(payload),
-		Headers: map[string]string{HeaderIdempotencyKey: idempotencyKey, HeaderRetryOf: retryOf, HeaderRetriedBy: retriedBy, HeaderTenant: tenant}}
-}
-
 // RetryAs re-sends the failed delivery of an exception for the console
 // user login of tenant, as Slack's Retry button does: the same scope,
 // allow-list and duplicate-posting check as the console, the same record
@@ -337,9 +319,6 @@ func (c *Console) retryPolicies(g *gin.Context) {
 	}
 	c.respond(g, http.StatusOK, c.policies)
 }
-
-// HeaderTenant names the tenant a re-published message belongs to.
-const HeaderTenant = "supplywatch-tenant"
 
 // isOperator reports whether p runs supplywatch itself: an on-call or admin
 // user of the operator tenant (Config.OperatorTenant). Operators also see

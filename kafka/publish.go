@@ -9,24 +9,6 @@ import (
 	"github.com/supplywatch/supplywatch/procure"
 )
 
-// Record headers that carry ingest context along with an event.
-const (
-	HeaderChannel    = "supplywatch-channel"
-	HeaderReceivedAt = "supplywatch-received-at" // unix milliseconds
-	HeaderOriginID   = "supplywatch-origin-id"
-	HeaderReason     = "supplywatch-reason"
-	HeaderField      = "supplywatch-field"
-	HeaderInputID    = "supplywatch-input-id"
-	// Dead letters only: the stage that refused the input, the size and
-	// hex SHA-256 of the whole input (the value holds at most
-	// procure.MaxDeadLetterRaw bytes of it) and the id of an original
-	// stored once elsewhere.
-	HeaderStage       = "supplywatch-stage"
-	HeaderRawSize     = "supplywatch-raw-size"
-	HeaderRawSHA256   = "supplywatch-raw-sha256"
-	HeaderOriginalRef = "supplywatch-original-ref"
-)
-
 // Publisher writes canonical events and dead letters.
 type Publisher struct {
 	events     *kafkago.Writer

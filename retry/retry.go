@@ -30,7 +30,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/procure"
 	"github.com/supplywatch/supplywatch/rules"
 )
@@ -56,6 +56,12 @@ type Job = procure.RetryJob
 // Temporary alias (issue 10).
 type Store = procure.RetryJobStore
 
+// Publisher publishes retries and returns when the brokers acknowledged
+// them (kafka.MessageWriter).
+type Publisher interface {
+	Publish(ctx context.Context, msgs ...kafka.Message) error
+}
+
 // EventPublisher writes canonical events to the events topic
 // (*kafka.Publisher).
 type EventPublisher interface {
@@ -67,7 +73,7 @@ type EventPublisher interface {
 type Worker struct {
 	cfg         Config
 	store       Store
-	pub         console.Publisher
+	pub         Publisher
 	events      EventPublisher
 	topicPrefix string
 	log         *slog.Logger
@@ -89,7 +95,7 @@ var _ rules.Retrier = (*Worker)(nil)
 // New returns a Worker. pub publishes retries to topicPrefix+target; events
 // takes the failures it reports for attempts without an outcome. now
 // defaults to time.Now.
-func New(cfg Config, store Store, pub console.Publisher, events EventPublisher, topicPrefix string, log *slog.Logger, now func() time.Time) *Worker {
+func New(cfg Config, store Store, pub Publisher, events EventPublisher, topicPrefix string, log *slog.Logger, now func() time.Time) *Worker {
 	cfg.Defaults()
 	if now == nil {
 		now = time.Now
@@ -258,8 +264,8 @@ func (w *Worker) publish(ctx context.Context, tx procure.StateTx, j *Job) error 
 	r := &procure.Retry{Tenant: j.Tenant, MessageID: j.MessageID, Target: j.Target, Topic: j.Topic,
 		IdempotencyKey: j.IdempotencyKey, RequestedBy: Actor, RequestedAt: now, Status: procure.RetryPublished}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	msg := console.RetryMessage(j.Topic, j.IdempotencyKey, j.Payload, j.FailedEventID, Actor, j.Tenant)
-	msg.Headers[HeaderAttempt] = fmt.Sprint(j.Attempts)
+	msg := kafka.RetryMessage(j.Topic, j.IdempotencyKey, j.Payload, j.FailedEventID, Actor, j.Tenant)
+	msg.Headers[kafka.HeaderAttempt] = fmt.Sprint(j.Attempts)
 	err := w.pub.Publish(pctx, msg)
 	cancel()
 	j.State, j.DueAt = Published, now.Add(w.cfg.OutcomeTimeout)
@@ -279,8 +285,6 @@ func (w *Worker) publish(ctx context.Context, tx procure.StateTx, j *Job) error 
 	return w.store.SaveJob(ctx, tx, j)
 }
 
-// HeaderAttempt numbers an automatic retry (1, 2, ...).
-const HeaderAttempt = "supplywatch-retry-attempt"
 
 // report turns a retry without an outcome (or that could not be
 // published) into a message.failed on the events topic, which the rules

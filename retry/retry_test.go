@@ -11,7 +11,6 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
-	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/postgres/pgtest"
@@ -37,7 +36,7 @@ type env struct {
 	kcfg   kafka.Config
 	engine *rules.Engine
 	store  *postgres.RetryStore
-	pub    console.Publisher
+	pub    retry.Publisher
 	events *kafka.Publisher
 	clock  time.Time
 	mu     sync.Mutex
@@ -59,7 +58,7 @@ func newEnv(t *testing.T, cfg retry.Config) (*env, *retry.Worker) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.Close() })
-	e.pub = console.NewKafkaPublisher(w)
+	e.pub = kafka.NewMessageWriter(w)
 	if e.events, err = kafka.NewPublisher(&e.kcfg); err != nil {
 		t.Fatal(err)
 	}
@@ -222,8 +221,8 @@ func TestTimeoutIsRetriedWithBackoffUpToMaxAttemptsThenRaises(t *testing.T) {
 		t.Fatalf("%d retries published, want 3 and 1 after the new failure", len(recs))
 	}
 	for i, m := range recs[:3] {
-		if string(m.Key) != "key-MSG1" || header(m, console.HeaderIdempotencyKey) != "key-MSG1" || string(m.Value) != `{"asn":"MSG1"}` ||
-			header(m, console.HeaderRetriedBy) != retry.Actor || header(m, retry.HeaderAttempt) != fmt.Sprint(i+1) || header(m, console.HeaderTenant) != tenant {
+		if string(m.Key) != "key-MSG1" || header(m, kafka.HeaderIdempotencyKey) != "key-MSG1" || string(m.Value) != `{"asn":"MSG1"}` ||
+			header(m, kafka.HeaderRetriedBy) != retry.Actor || header(m, kafka.HeaderAttempt) != fmt.Sprint(i+1) || header(m, kafka.HeaderTenant) != tenant {
 			t.Fatalf("retry %d: key %s value %s headers %v", i+1, m.Key, m.Value, m.Headers)
 		}
 	}
@@ -232,7 +231,7 @@ func TestTimeoutIsRetriedWithBackoffUpToMaxAttemptsThenRaises(t *testing.T) {
 	if err := e.db.Pool.QueryRow(context.Background(), `SELECT id FROM exceptions WHERE rule_id = 'delivery-failed'`).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := postgres.NewConsoleStore(e.db).FindRetries(context.Background(), console.Scope{Tenant: tenant}, id, 10)
+	rs, err := postgres.NewConsoleStore(e.db).FindRetries(context.Background(), procure.Scope{Tenant: tenant}, id, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +239,7 @@ func TestTimeoutIsRetriedWithBackoffUpToMaxAttemptsThenRaises(t *testing.T) {
 		t.Fatalf("%d retries on the exception, want 4", len(rs))
 	}
 	for _, r := range rs[1:] {
-		if r.RequestedBy != "policy" || r.Status != console.RetryRedeliveryFailed || r.ExceptionID != id || r.Topic != retryTopic {
+		if r.RequestedBy != "policy" || r.Status != procure.RetryRedeliveryFailed || r.ExceptionID != id || r.Topic != retryTopic {
 			t.Fatalf("retry %+v", r)
 		}
 	}
@@ -304,7 +303,7 @@ func TestDeliveredCancelsThePendingRetry(t *testing.T) {
 	if err := e.db.Pool.QueryRow(context.Background(), `SELECT status FROM console_retries WHERE message_id = 'MSG4'`).Scan(&status); err != nil {
 		t.Fatal(err)
 	}
-	if status != console.RetryDelivered {
+	if status != procure.RetryDelivered {
 		t.Fatalf("retry status %s", status)
 	}
 }
