@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector"
 	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/kafka"
@@ -34,7 +35,7 @@ func (a *App) startConsole() error {
 	}
 	deps := console.Deps{
 		Store:     store,
-		Facts:     console.NewClickHouseFacts(a.conn, a.cfg.ClickHouse.Database),
+		Facts:     clickhouse.NewFacts(a.conn, a.cfg.ClickHouse.Database),
 		Publisher: kafka.NewMessageWriter(w),
 		Log:       a.log.With("component", "console"),
 		// The policies of this configuration (in force where the rules run).

@@ -171,7 +171,7 @@ func BenchmarkTimeline(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("loaded 10,000,000 events and 1,000,000 spans in %s", time.Since(start).Round(time.Second))
-	facts := console.NewClickHouseFacts(conn, database)
+	facts := clickhouse.NewFacts(conn, database)
 
 	// The exceptions whose timelines are read, in Postgres.
 	db := pgtest.New(b)

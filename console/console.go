@@ -11,7 +11,7 @@
 // which enforce it in their queries. Every change is audited.
 //
 // It leaves storage to its Store (postgres.ConsoleStore) and Facts
-// (ClickHouse, NewClickHouseFacts), message transport to a Publisher, and
+// (clickhouse.Facts), message transport to a Publisher, and
 // rule loading to a Reloader; it raises no exceptions itself.
 package console
 
@@ -144,8 +144,8 @@ type Reloader interface {
 // Deps are what the console runs on.
 type Deps struct {
 	Store Store // postgres.NewConsoleStore(db)
-	Facts Facts // NewClickHouseFacts(conn, database)
-	// Publisher re-publishes retries and redrives (NewKafkaPublisher).
+	Facts Facts // clickhouse.NewFacts(conn, database)
+	// Publisher re-publishes retries and redrives (kafka.MessageWriter).
 	Publisher Publisher
 	// Rules is reloaded by POST /api/rules/reload; nil answers 503 there.
 	Rules Reloader

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/procure"
@@ -19,7 +20,7 @@ import (
 // deps' optional parts; sessions are shared, so signIn works on it.
 func (e *env) withConsole(cfg console.Config, deps console.Deps) *env {
 	e.t.Helper()
-	deps.Store, deps.Facts, deps.Log = e.store, console.NewClickHouseFacts(e.ch, e.chdb), slog.New(slog.DiscardHandler)
+	deps.Store, deps.Facts, deps.Log = e.store, clickhouse.NewFacts(e.ch, e.chdb), slog.New(slog.DiscardHandler)
 	c, err := console.New(cfg, deps)
 	if err != nil {
 		e.t.Fatal(err)

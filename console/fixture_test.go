@@ -104,7 +104,7 @@ func newEnv(t testing.TB, opts ...func(*console.Config, *console.Deps)) *env {
 	e.seed(ctx)
 	ccfg := console.Config{LivePoll: 50 * time.Millisecond, RouteNew: true}
 	deps := console.Deps{
-		Store: e.store, Facts: console.NewClickHouseFacts(e.ch, database), Publisher: e.pub, Rules: &reloader{},
+		Store: e.store, Facts: clickhouse.NewFacts(e.ch, database), Publisher: e.pub, Rules: &reloader{},
 		RetryPolicies: retryPolicies(),
 		RetryTargets:  retry.DefaultTargets,
 		Log:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),

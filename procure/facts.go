@@ -84,3 +84,67 @@ type Rejected struct {
 	// Stage is where it was refused: ingest, store, rules or b2b.
 	Stage string `json:"stage"`
 }
+
+// Operations is the on-call view of the pipeline over a window: from the
+// facts (throughput, rejects, ingest latency, SLA breaches, deliveries) and
+// from the process's own metrics (consumer lag, alert deliveries).
+type Operations struct {
+	From       time.Time      `json:"from"`
+	To         time.Time      `json:"to"`
+	Throughput []SourceCount  `json:"throughput"`
+	Rejects    []ReasonCount  `json:"rejects"`
+	Latency    *IngestLatency `json:"ingest_latency"`
+	Breaches   []RuleCount    `json:"sla_breaches"`
+	Deliveries []TargetCount  `json:"deliveries"`
+	// Metrics are samples of the service's own metrics (nil when the
+	// console has no registry): consumer lag per group and topic, alert
+	// deliveries, ingest counts.
+	Metrics []MetricSample `json:"metrics"`
+}
+
+// SourceCount is the events of one source and partner (supplier).
+type SourceCount struct {
+	Source   string `json:"source"`
+	Supplier string `json:"supplier"`
+	Events   uint64 `json:"events"`
+}
+
+// ReasonCount is the dead-letter entries of one channel, field and reason.
+type ReasonCount struct {
+	Channel string    `json:"channel"`
+	Field   string    `json:"field"`
+	Reason  string    `json:"reason"`
+	Count   uint64    `json:"count"`
+	Last    time.Time `json:"last"`
+}
+
+// IngestLatency is received → stored (queryable) time of the window's
+// events, in milliseconds.
+type IngestLatency struct {
+	Events uint64  `json:"events"`
+	P50    float64 `json:"p50_ms"`
+	P95    float64 `json:"p95_ms"`
+	P99    float64 `json:"p99_ms"`
+	Max    float64 `json:"max_ms"`
+}
+
+// RuleCount is the SLA exceptions one rule opened.
+type RuleCount struct {
+	Rule  string `json:"rule"`
+	Count uint64 `json:"count"`
+}
+
+// TargetCount is the messages delivered to and failed at one target.
+type TargetCount struct {
+	Target    string `json:"target"`
+	Delivered uint64 `json:"delivered"`
+	Failed    uint64 `json:"failed"`
+}
+
+// MetricSample is one series of a metric of the process.
+type MetricSample struct {
+	Name   string            `json:"name"`
+	Help   string            `json:"help"`
+	Labels map[string]string `json:"labels,omitempty"`
+	Value  float64           `json:"value"`
+}

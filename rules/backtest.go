@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/supplywatch/supplywatch/procure"
 	"github.com/supplywatch/supplywatch/sla"
 )
@@ -26,6 +24,14 @@ const BacktestWarmup = 30 * 24 * time.Hour
 
 // backtestFirst is how many exceptions a Report lists.
 const backtestFirst = 20
+
+// History is the stored events a back-test replays (clickhouse.History).
+type History interface {
+	// ReplayEvents passes to f the raw events that occurred in [from, to]
+	// and the master data (supplier.updated, item.updated) that occurred
+	// before from, in occurred_at then id order; an error of f stops it.
+	ReplayEvents(ctx context.Context, from, to time.Time, f func(raw []byte) error) error
+}
 
 // Report is what one rule would have raised over a period of history.
 type Report struct {
@@ -65,19 +71,14 @@ type BacktestHit struct {
 	Message  string
 }
 
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
-
-// Backtest replays the events of the period [now-since, now] stored in
-// ClickHouse (database.events, every tenant) through the rule or SLA ruleID
-// of rs and reports what it would have raised. State is built in memory
+// Backtest replays the events of the period [now-since, now] of history
+// (ClickHouse: every tenant's stored events) through the rule or SLA
+// ruleID of rs and reports what it would have raised. State is built in memory
 // (MemStore) from empty: master data of all time and the BacktestWarmup
 // before the period are replayed first and what they raise is not
 // reported. Timers fire on event time as the replay passes their due
 // times, and at now. Nothing is written anywhere.
-func Backtest(ctx context.Context, conn driver.Conn, database string, rs *RuleSet, ruleID string, since time.Duration, now time.Time) (Report, error) {
-	if !identRE.MatchString(database) {
-		return Report{}, procure.Errorf(procure.EINVALID, "backtest: database %q is not a plain identifier", database)
-	}
+func Backtest(ctx context.Context, history History, rs *RuleSet, ruleID string, since time.Duration, now time.Time) (Report, error) {
 	if since <= 0 {
 		return Report{}, procure.Errorf(procure.EINVALID, "backtest: the period must be positive, not %s", since)
 	}
@@ -94,15 +95,6 @@ func Backtest(ctx context.Context, conn driver.Conn, database string, rs *RuleSe
 	clock := warmFrom
 	sched := sla.New(sla.Config{}, store, log, func() time.Time { return clock })
 	en := NewEngine(store, NewEvaluator(one), sched, log, func() time.Time { return clock })
-
-	rows, err := conn.Query(ctx, `SELECT raw FROM `+database+`.events
-		WHERE occurred_at >= fromUnixTimestamp64Milli(?) AND occurred_at <= fromUnixTimestamp64Milli(?)
-		   OR type IN ('supplier.updated', 'item.updated') AND occurred_at < fromUnixTimestamp64Milli(?)
-		ORDER BY occurred_at, id`, warmFrom.UnixMilli(), rep.To.UnixMilli(), warmFrom.UnixMilli())
-	if err != nil {
-		return Report{}, fmt.Errorf("backtest %s: query events: %w", ruleID, err)
-	}
-	defer rows.Close()
 
 	const batchSize = 500
 	var batch []*procure.Event
@@ -140,15 +132,11 @@ func Backtest(ctx context.Context, conn driver.Conn, database string, rs *RuleSe
 		next, err = store.NextFireAt(ctx)
 		return err
 	}
-	for rows.Next() {
-		var raw string
-		if err := rows.Scan(&raw); err != nil {
-			return Report{}, fmt.Errorf("backtest %s: read events: %w", ruleID, err)
-		}
-		e, err := procure.Decode([]byte(raw))
+	err = history.ReplayEvents(ctx, warmFrom, rep.To, func(raw []byte) error {
+		e, err := procure.Decode(raw)
 		if err != nil {
 			rep.Skipped++
-			continue
+			return nil
 		}
 		if e.OccurredAt.Before(rep.From) {
 			rep.Warmup++
@@ -157,25 +145,23 @@ func Backtest(ctx context.Context, conn driver.Conn, database string, rs *RuleSe
 		}
 		if !next.IsZero() && e.OccurredAt.After(next) {
 			if err := flush(); err != nil {
-				return Report{}, fmt.Errorf("backtest %s: %w", ruleID, err)
+				return err
 			}
 			if err := fire(e.OccurredAt); err != nil {
-				return Report{}, fmt.Errorf("backtest %s: %w", ruleID, err)
+				return err
 			}
 		}
 		clock = e.OccurredAt
 		batch = append(batch, e)
 		if len(batch) >= batchSize {
 			if err := flush(); err != nil {
-				return Report{}, fmt.Errorf("backtest %s: %w", ruleID, err)
+				return err
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return Report{}, err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return Report{}, fmt.Errorf("backtest %s: read events: %w", ruleID, err)
+		return ctx.Err()
+	})
+	if err != nil {
+		return Report{}, fmt.Errorf("backtest %s: %w", ruleID, err)
 	}
 	if err := flush(); err != nil {
 		return Report{}, fmt.Errorf("backtest %s: %w", ruleID, err)

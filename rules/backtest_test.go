@@ -100,7 +100,7 @@ func TestBacktestReportsWhatTheRuleWouldHaveRaisedInThePeriod(t *testing.T) {
 	}
 	now := at("2026-06-30T12:00:00Z")
 
-	rep, err := rules.Backtest(ctx, conn, db, rs, "po-not-acknowledged", 14*24*time.Hour, now)
+	rep, err := rules.Backtest(ctx, clickhouse.NewHistory(conn, db), rs, "po-not-acknowledged", 14*24*time.Hour, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestBacktestReportsWhatTheRuleWouldHaveRaisedInThePeriod(t *testing.T) {
 	t.Log("\n" + out.String())
 
 	// Master data from before the warm-up still counts: only S9 is unknown.
-	rep, err = rules.Backtest(ctx, conn, db, rs, "supplier-unknown", 14*24*time.Hour, now)
+	rep, err = rules.Backtest(ctx, clickhouse.NewHistory(conn, db), rs, "supplier-unknown", 14*24*time.Hour, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,10 +144,10 @@ func TestBacktestReportsWhatTheRuleWouldHaveRaisedInThePeriod(t *testing.T) {
 		t.Errorf("supplier-unknown raised %d %v, want supplier/S9 only", rep.Raised, rep.First)
 	}
 
-	if _, err := rules.Backtest(ctx, conn, db, rs, "no-such-rule", time.Hour, now); procure.ErrorCode(err) != procure.ENOTFOUND {
+	if _, err := rules.Backtest(ctx, clickhouse.NewHistory(conn, db), rs, "no-such-rule", time.Hour, now); procure.ErrorCode(err) != procure.ENOTFOUND {
 		t.Errorf("unknown rule: %v, want ENOTFOUND", err)
 	}
-	if _, err := rules.Backtest(ctx, conn, db+"; DROP", rs, "po-not-acknowledged", time.Hour, now); procure.ErrorCode(err) != procure.EINVALID {
+	if _, err := rules.Backtest(ctx, clickhouse.NewHistory(conn, db+"; DROP"), rs, "po-not-acknowledged", time.Hour, now); procure.ErrorCode(err) != procure.EINVALID {
 		t.Errorf("bad database name: %v, want EINVALID", err)
 	}
 }

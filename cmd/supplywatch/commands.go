@@ -254,7 +254,7 @@ func backtestCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	rep, err := rules.Backtest(ctx, conn, cfg.ClickHouse.Database, rs, *rule, d, time.Now())
+	rep, err := rules.Backtest(ctx, clickhouse.NewHistory(conn, cfg.ClickHouse.Database), rs, *rule, d, time.Now())
 	if err != nil {
 		return err
 	}
