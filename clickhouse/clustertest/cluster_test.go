@@ -22,7 +22,6 @@ import (
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/clickhouse/clustertest"
 	"github.com/supplywatch/supplywatch/collector"
-	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/kpi"
 	"github.com/supplywatch/supplywatch/procure"
 	"github.com/supplywatch/supplywatch/simulator"
@@ -166,12 +165,12 @@ func TestTwoShardsStoreReadAndRefreshLikeOneServer(t *testing.T) {
 			t.Errorf("spans: shard %d holds %d of %d", i+1, n, len(spans))
 		}
 	}
-	q := console.TimelineQuery{Documents: []string{po}, Since: end.AddDate(0, -2, 0), Until: end.Add(time.Hour)}
-	got, err := console.NewClickHouseFacts(conn, cfg.Database).Timeline(ctx, "acme", q)
+	q := procure.TimelineQuery{Documents: []string{po}, Since: end.AddDate(0, -2, 0), Until: end.Add(time.Hour)}
+	got, err := clickhouse.NewFacts(conn, cfg.Database).Timeline(ctx, "acme", q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := console.NewClickHouseFacts(ref, refDB).Timeline(ctx, "acme", q)
+	want, err := clickhouse.NewFacts(ref, refDB).Timeline(ctx, "acme", q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,7 +420,7 @@ func splitDocument(t *testing.T, ctx context.Context, shards []driver.Conn) stri
 	return common[0]
 }
 
-func ids(es []*console.TimelineEntry) string {
+func ids(es []*procure.TimelineEntry) string {
 	s := ""
 	for _, e := range es {
 		s += fmt.Sprintf("%s %s %s %s\n", e.At.UTC().Format(time.RFC3339Nano), e.Kind, e.Type, e.ID)
