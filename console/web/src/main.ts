@@ -993,7 +993,7 @@ async function renderGroups() {
   for (const c of risk.currencies) byGroup.set(c.group ?? "", [...(byGroup.get(c.group ?? "") ?? []), c]);
   page(
     "/groups",
-    h("div.pagehead", h("h1", "Systemic incidents"), h("span.muted", "one rule, one supplier, many documents")),
+    h("div.pagehead", h("h1", "Systemic incidents"), h("span.muted", "one rule, one supplier, many documents · most open exceptions first")),
     d.groups.length
       ? h(
           "div.tablewrap",
@@ -1375,7 +1375,7 @@ async function renderOps(params: URLSearchParams) {
       "div.kpis",
       kpi("Events stored", n(o.throughput.reduce((a: number, t: any) => a + t.events, 0))),
       kpi("Rejected to dead letter", n(o.rejects.reduce((a: number, r: any) => a + r.count, 0))),
-      kpi("Ingest → queryable p95", lat ? (lat.p95_ms / 1000).toFixed(2) + " s" : "—"),
+      kpi("Ingest → queryable p95", lat ? dur(lat.p95_ms) : "—"),
       kpi("Consumer lag", lag.length ? n(lag.reduce((a: number, m: any) => a + m.value, 0)) : "—"),
       kpi("SLA breaches", n(o.sla_breaches.reduce((a: number, r: any) => a + r.count, 0))),
       kpi("Delivery failures", deliveredTotal + failedTotal ? `${n(failedTotal)} (${((failedTotal / (deliveredTotal + failedTotal)) * 100).toFixed(1)}%)` : "—"),
@@ -1387,7 +1387,7 @@ async function renderOps(params: URLSearchParams) {
     ),
     h("div.grid",
       h("section", h("h2", "Ingest → queryable latency"), lat
-        ? h("dl.facts", h("dt", "Events"), h("dd", n(lat.events)), h("dt", "p50"), h("dd", lat.p50_ms.toFixed(0) + " ms"), h("dt", "p95"), h("dd", lat.p95_ms.toFixed(0) + " ms"), h("dt", "p99"), h("dd", lat.p99_ms.toFixed(0) + " ms"), h("dt", "max"), h("dd", lat.max_ms.toFixed(0) + " ms"))
+        ? h("dl.facts", h("dt", "Events"), h("dd", n(lat.events)), h("dt", "p50"), h("dd", dur(lat.p50_ms)), h("dt", "p95"), h("dd", dur(lat.p95_ms)), h("dt", "p99"), h("dd", dur(lat.p99_ms)), h("dt", "max"), h("dd", dur(lat.max_ms)))
         : h("p.empty", "No events in this window."),
         h("h2", "Consumer lag"), lag.length ? table(["Group and topic", "Messages behind"], metricRows(lag), "") : h("p.muted", "This process reads no Kafka topic (the lag is a metric of the collector processes).")),
       h("section", h("h2", "SLA breaches by rule"), table(["Rule", "Opened"], o.sla_breaches.map((r: any) => [h("code", r.rule), n(r.count)]), "No SLA breaches in this window."),
@@ -1395,6 +1395,24 @@ async function renderOps(params: URLSearchParams) {
     ),
     h("section", h("h2", "Alert deliveries and ingest counters of this process"), alerts.length + ingest.length ? table(["Metric", "Value"], metricRows([...alerts, ...ingest]), "") : h("p.muted", "No such metrics in this process.")),
   );
+}
+
+// auditDetail shows an audit entry's detail as "key value" pairs (nested
+// values as JSON), leaving out empty ones; the full JSON is the title.
+function auditDetail(d: unknown) {
+  if (d === null || d === undefined) return "—";
+  if (typeof d !== "object" || Array.isArray(d)) return h("code.small", JSON.stringify(d).slice(0, 200));
+  const pairs = Object.entries(d as Record<string, unknown>).filter(([, v]) => v !== "" && v !== null && v !== undefined);
+  if (!pairs.length) return "—";
+  return h("span.small", { title: JSON.stringify(d) }, pairs.map(([k, v], i) => [i ? " · " : "", h("span.muted", k.replace(/_/g, " ") + " "), typeof v === "object" ? JSON.stringify(v).slice(0, 120) : String(v)]));
+}
+
+// dur shows milliseconds in the unit a reader takes in at a glance.
+function dur(ms: number): string {
+  if (ms < 1000) return ms.toFixed(0) + " ms";
+  if (ms < 60_000) return (ms / 1000).toFixed(ms < 10_000 ? 2 : 1) + " s";
+  if (ms < 3_600_000) return (ms / 60_000).toFixed(1) + " min";
+  return (ms / 3_600_000).toFixed(1) + " h";
 }
 
 // ---------- tokens (admin) ----------
@@ -1478,7 +1496,7 @@ async function renderAudit(params: URLSearchParams) {
             h("td", h("strong", e.actor), h("div.muted.small", e.actor_kind)),
             h("td", h("code", e.action)),
             h("td", e.target ? (e.target.startsWith("exception/") ? h("a", { href: "/exceptions/" + e.target.slice(10) }, e.target) : e.target) : "—"),
-            h("td.detail", e.detail ? h("code.small", JSON.stringify(e.detail).slice(0, 200)) : "—"),
+            h("td.detail", auditDetail(e.detail)),
             h("td.small", e.remote_addr, h("div.muted", (e.user_agent ?? "").slice(0, 40))))))))
       : h("p.empty", f ? "No entry matches." : "Nothing audited yet."),
   );
