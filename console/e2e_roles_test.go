@@ -66,7 +66,7 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 
 	x := e.ids["ack-missing-3"] // plant P01, supplier S2
 	pages := map[string][]string{
-		console.RoleExecutive:   {"/dashboard", "/dashboard?kpi=invoice_exception_rate&bucket=day", "/dashboard?kpi=otif&plant=P01", "/kpis"},
+		console.RoleExecutive:   {"/dashboard", "/dashboard?kpi=invoice_exception_rate&bucket=day&cat=1", "/dashboard?kpi=otif&plant=P01", "/kpis"},
 		console.RoleProcurement: {"/dashboard", "/queue", "/queue?kpi=invoice_exception_rate&from=" + e.now.AddDate(0, 0, -30).Format(time.DateOnly) + "&to=" + e.now.AddDate(0, 0, 2).Format(time.DateOnly), fmt.Sprintf("/exceptions/%d", x), "/groups", "/plants", "/plants/P01", "/suppliers/S2", "/retries", "/routing", "/kpis"},
 		console.RolePlant:       {"/queue", fmt.Sprintf("/exceptions/%d", x), "/plants/P01", "/groups", "/kpis"},
 		console.RoleOncall:      {"/queue", "/retries", "/deadletter", "/ops", "/dashboard", "/kpis"},
@@ -131,6 +131,10 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 						if !strings.Contains(got, want) {
 							t.Errorf("%s lacks %q: %s", p, want, got)
 						}
+					}
+					// By category (asked for with cat=1): INV1's order has no material class.
+					if err := poll(`[...document.querySelectorAll('section.kpidetail td')].some(td => td.innerText === 'unclassified')`); err != nil {
+						t.Errorf("%s: no category breakdown: %v", p, err)
 					}
 					if strings.HasSuffix(got, "| 0") {
 						t.Errorf("%s draws no trend chart", p)

@@ -24,14 +24,13 @@ const Category = "category"
 // categorySQL groups the tenant's entities of one KPI in [from, to) by
 // category. It reads kpi_cells (the entity rows the rollup is made of, keyed
 // by KPI, plant, supplier and day, so the cost of that side follows the
-// period and scope). The PO events are read
-// once: per PO, its lines' latest classes and its main class. Arguments:
-// tenant (ASNs), tenant (invoices), tenant (exceptions), those of the
-// cellsWhere condition, then tenant (PO events).
+// period and scope), then the release and change events of those entities'
+// POs only (the JSON of their lines is the cost): per PO, its lines' latest
+// classes and its main class. Arguments: tenant (ASNs), tenant (invoices),
+// tenant (exceptions), those of the cellsWhere condition, then tenant (PO
+// events).
 const categorySQL = `
-SELECT if(e.family = 'lines', arrayFirst(l -> l.1 = e.line, c.lines).2, c.main) AS k,
-       sum(e.num), sum(e.den), quantiles(0.5, 0.9)(e.x)
-FROM (
+WITH ents AS (
     SELECT family, ekey, doc, num, den, x,
            multiIf(family IN ('orders', 'otif', 'lines'), ekey,
                    family = 'asns', ap.po,
@@ -46,7 +45,10 @@ FROM (
     LEFT JOIN (SELECT toString(exception_id) AS id, argMax(po, outbox_id) AS po FROM %[1]s.exception_history WHERE tenant = ? GROUP BY exception_id) AS xp
            ON en.family = 'exceptions' AND xp.id = en.ekey
     WHERE %[2]s
-) AS e
+)
+SELECT if(e.family = 'lines', arrayFirst(l -> l.1 = e.line, c.lines).2, c.main) AS k,
+       sum(e.num), sum(e.den), quantiles(0.5, 0.9)(e.x)
+FROM ents AS e
 LEFT JOIN (
     SELECT po, groupArray((line, class)) AS lines, argMax(class, (value, -line)) AS main
     FROM (
@@ -55,7 +57,7 @@ LEFT JOIN (
             SELECT document_id AS po, document_version AS ver, l.1 AS line, l.2 AS class, l.3 * l.4 AS value
             FROM %[1]s.events
             ARRAY JOIN JSONExtract(raw, 'data', 'lines', 'Array(Tuple(line Int32, material_class String, quantity Float64, unit_price Float64))') AS l
-            WHERE tenant = ? AND type IN ('po.released', 'po.changed')
+            WHERE tenant = ? AND type IN ('po.released', 'po.changed') AND document_id IN (SELECT po FROM ents)
         )
         GROUP BY po, line
     )

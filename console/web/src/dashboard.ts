@@ -229,8 +229,16 @@ export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
   breakdown("plant", plantBox, (key) => setParams({ plant: key }));
   breakdown("supplier", supplierBox, (key) => setParams({ supplier: key }));
   // Categories (the material class of PO lines) are not a scope of the
-  // KPI API: their rows do not narrow the page.
-  if (!noCategory) breakdown("category", categoryBox);
+  // KPI API: their rows do not narrow the page. They are read from the PO
+  // events (seconds on a large history, not a rollup): loaded when asked for.
+  if (!noCategory) {
+    const loadCategories = () => {
+      clear(categoryBox, h("p.muted", { role: "status" }, "Reading the categories of the orders…"));
+      return breakdown("category", categoryBox);
+    };
+    if (params.get("cat") === "1") loadCategories();
+    else clear(categoryBox, h("button", { type: "button", id: "show-categories", onclick: loadCategories }, "Break down by category"));
+  }
   // The documents are computed from the facts, not the rollup: loaded when
   // asked for, not with every view of the page.
   const loadDocs = () =>
