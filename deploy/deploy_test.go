@@ -321,3 +321,44 @@ func TestScratchImageBuildsAndCarriesAWorkingBinary(t *testing.T) {
 		t.Errorf("supplywatch version = %q, want it to start with supplywatch %s", versionOut, version)
 	}
 }
+
+// TestHelmChartCarriesTheClusterSettings: clickhouse.cluster and
+// clickhouse.replicated reach the configuration every role loads.
+func TestHelmChartCarriesTheClusterSettings(t *testing.T) {
+	m := parse(t, render(t, "sw", "./helm/supplywatch", "--namespace", "supplywatch", "-f", "testdata/values.yaml",
+		"--set", "clickhouse.cluster=supplywatch", "--set", "clickhouse.replicated=false"))
+	for _, role := range []string{"serve", "collect", "rules"} {
+		d := m.deployments[role]
+		if d == nil {
+			t.Fatalf("no Deployment for %s", role)
+		}
+		env := map[string]string{}
+		for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+			env[e.Name] = e.Value
+		}
+		if env["SUPPLYWATCH_CLICKHOUSE_CLUSTER"] != "supplywatch" || env["SUPPLYWATCH_CLICKHOUSE_REPLICATED"] != "false" {
+			t.Errorf("%s: cluster %q replicated %q, want supplywatch and false", role,
+				env["SUPPLYWATCH_CLICKHOUSE_CLUSTER"], env["SUPPLYWATCH_CLICKHOUSE_REPLICATED"])
+		}
+	}
+	for _, e := range m.deployments["collect"].Spec.Template.Spec.Containers[0].Env {
+		if e.ValueFrom == nil {
+			t.Setenv(e.Name, e.Value)
+		}
+	}
+	var data string
+	for _, cm := range m.configMaps {
+		data = cm.Data["supplywatch.yaml"]
+	}
+	path := filepath.Join(t.TempDir(), "supplywatch.yaml")
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := app.LoadConfig(path)
+	if err != nil {
+		t.Fatalf("the rendered configuration does not load: %v", err)
+	}
+	if cfg.ClickHouse.Cluster != "supplywatch" || cfg.ClickHouse.Replicated == nil || *cfg.ClickHouse.Replicated {
+		t.Errorf("loaded clickhouse.cluster %q replicated %v, want supplywatch and false", cfg.ClickHouse.Cluster, cfg.ClickHouse.Replicated)
+	}
+}

@@ -73,6 +73,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.clickhouse.cluster }}
 - name: SUPPLYWATCH_CLICKHOUSE_CLUSTER
   value: {{ .Values.clickhouse.cluster | quote }}
+- name: SUPPLYWATCH_CLICKHOUSE_REPLICATED
+  value: {{ .Values.clickhouse.replicated | quote }}
 {{- end }}
 - name: SUPPLYWATCH_LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
