@@ -351,3 +351,48 @@ func TestLineWithoutNeedByIsDueByItsSchedule(t *testing.T) {
 		t.Errorf("missing ASNs %+v, want NB/10 due 2026-03-09", ops.MissingASNs)
 	}
 }
+
+// TestDocumentsCarryTheExceptionsOfTheirPOAndThemselves: an invoice row
+// carries the exceptions of its invoice's PO (invoice-blocked on PO B for
+// INV-B; it carried none when the PO was taken from the document's own
+// id), an exception row carries that exception, and a PO row its PO's.
+func TestDocumentsCarryTheExceptionsOfTheirPOAndThemselves(t *testing.T) {
+	conn, db := migrated(t)
+	asOf := ts("2026-03-31T12:00:00Z")
+	load(t, conn, db, asOf)
+	q := NewQuerier(conn, db, Config{}, func() time.Time { return asOf })
+	qq := Query{Tenant: "acme", From: ts("2026-03-01T00:00:00Z"), To: ts("2026-04-01T00:00:00Z")}
+	rules := func(kpi, doc string) []string {
+		t.Helper()
+		ds, err := q.Documents(context.Background(), qq, kpi, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var docs []string
+		for _, d := range ds {
+			docs = append(docs, d.Doc)
+			if d.Doc == doc {
+				var out []string
+				for _, x := range d.Exceptions {
+					out = append(out, fmt.Sprintf("%d %s", x.ID, x.Rule))
+				}
+				return out
+			}
+		}
+		t.Fatalf("%s: no document %s among %v", kpi, doc, docs)
+		return nil
+	}
+	for _, c := range []struct{ kpi, doc, want string }{
+		{"invoice_exception_rate", "INV-B", "[1 invoice-blocked]"},
+		{"invoice_exception_rate", "INV-A", "[]"},
+		{"touchless", "B", "[1 invoice-blocked]"},
+		{"asn_timeliness", "ASN-B", "[1 invoice-blocked]"},
+		{"asn_timeliness", "ASN-A", "[]"},
+		{"exception_ack_hours", "2", "[2 po-not-acknowledged]"},
+		{"exception_resolve_hours", "1", "[1 invoice-blocked]"},
+	} {
+		if got := fmt.Sprint(rules(c.kpi, c.doc)); got != c.want {
+			t.Errorf("%s %s: exceptions %s, want %s", c.kpi, c.doc, got, c.want)
+		}
+	}
+}

@@ -3,8 +3,10 @@ package kpi
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
-	"strings"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -431,23 +433,39 @@ func (q *Querier) Documents(ctx context.Context, qq Query, kpi string, limit int
 		limit = 1000
 	}
 	where, args := cellsWhere(qq, kpi, "")
-	rows, err := q.conn.Query(ctx, fmt.Sprintf(`SELECT doc, day, toString(plant), toString(supplier), num, den, x
+	rows, err := q.conn.Query(ctx, fmt.Sprintf(`SELECT toString(family), ekey, doc, day, toString(plant), toString(supplier), num, den, x
 FROM %s.kpi_cells FINAL WHERE %s
 ORDER BY num / den ASC, doc LIMIT %d`, q.db, where, limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("kpi documents: %w", err)
 	}
 	var out []Document
+	// The exceptions of a row are those of its PO; an exception row's are
+	// itself. An ASN's or an invoice's PO is looked up in its facts.
 	pos := map[string][]int{}
+	byException := map[uint64][]int{}
+	asns, invoices := map[string][]int{}, map[string][]int{}
 	for rows.Next() {
 		var d Document
-		if err := rows.Scan(&d.Doc, &d.Day, &d.Plant, &d.Supplier, &d.Num, &d.Den, &d.X); err != nil {
+		var family, ekey string
+		if err := rows.Scan(&family, &ekey, &d.Doc, &d.Day, &d.Plant, &d.Supplier, &d.Num, &d.Den, &d.X); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		po, _, _ := strings.Cut(d.Doc, "/")
-		pos[po] = append(pos[po], len(out))
+		i := len(out)
 		out = append(out, d)
+		switch family {
+		case "exceptions":
+			if id, err := strconv.ParseUint(ekey, 10, 64); err == nil {
+				byException[id] = append(byException[id], i)
+			}
+		case "asns":
+			asns[ekey] = append(asns[ekey], i)
+		case "invoices":
+			invoices[ekey] = append(invoices[ekey], i)
+		default: // orders, lines, otif: ekey is the PO
+			pos[ekey] = append(pos[ekey], i)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -456,13 +474,42 @@ ORDER BY num / den ASC, doc LIMIT %d`, q.db, where, limit), args...)
 	if len(out) == 0 {
 		return out, nil
 	}
-	// The exceptions of the listed documents' POs only (their latest state).
-	keys := make([]string, 0, len(pos))
-	for po := range pos {
-		keys = append(keys, po)
+	for _, m := range []struct {
+		docs  map[string][]int
+		query string
+	}{
+		{asns, `SELECT DISTINCT asn, po FROM %s.kpi_asn_lines WHERE tenant = ? AND asn IN ? AND po != ''`},
+		{invoices, `SELECT invoice, max(po) AS p FROM %s.kpi_invoices WHERE tenant = ? AND invoice IN ? GROUP BY invoice HAVING p != ''`},
+	} {
+		if len(m.docs) == 0 {
+			continue
+		}
+		rows, err := q.conn.Query(ctx, fmt.Sprintf(m.query, q.db), qq.Tenant, slices.Collect(maps.Keys(m.docs)))
+		if err != nil {
+			return nil, fmt.Errorf("kpi documents: POs of the documents: %w", err)
+		}
+		for rows.Next() {
+			var doc, po string
+			if err := rows.Scan(&doc, &po); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			pos[po] = append(pos[po], m.docs[doc]...)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
+	if len(pos) == 0 && len(byException) == 0 {
+		return out, nil
+	}
+	// The exceptions of the listed documents' POs, and the listed
+	// exceptions, only (their latest state).
 	rows, err = q.conn.Query(ctx, fmt.Sprintf(`SELECT po, exception_id, argMax(toString(rule), outbox_id), argMax(toString(state), outbox_id)
-FROM %s.exception_history WHERE tenant = ? AND po IN ? GROUP BY po, exception_id ORDER BY po, exception_id`, q.db), qq.Tenant, keys)
+FROM %s.exception_history WHERE tenant = ? AND (po IN ? OR exception_id IN ?)
+GROUP BY po, exception_id ORDER BY po, exception_id`, q.db),
+		qq.Tenant, append(slices.Collect(maps.Keys(pos)), ""), append(slices.Collect(maps.Keys(byException)), 0))
 	if err != nil {
 		return nil, fmt.Errorf("kpi documents: exceptions: %w", err)
 	}
@@ -475,8 +522,12 @@ FROM %s.exception_history WHERE tenant = ? AND po IN ? GROUP BY po, exception_id
 			return nil, err
 		}
 		x.ID = int64(id)
-		for _, i := range pos[po] {
-			out[i].Exceptions = append(out[i].Exceptions, x)
+		seen := map[int]bool{}
+		for _, i := range append(slices.Clone(byException[id]), pos[po]...) {
+			if !seen[i] && (po != "" || len(byException[id]) > 0) {
+				seen[i] = true
+				out[i].Exceptions = append(out[i].Exceptions, x)
+			}
 		}
 	}
 	return out, rows.Err()
