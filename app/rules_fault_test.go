@@ -145,6 +145,13 @@ func TestRulesProcessorDeadLettersPoisonAndKeepsGoing(t *testing.T) {
     subject: document
     on: [po.released]
     when: document.id startsWith "POISON" && event.units[7] == "x"
+  - id: poison-graced
+    title: Fails at run time on one PO, an hour after it
+    severity: low
+    subject: document
+    on: [po.released]
+    grace: 1h
+    when: document.id startsWith "GRACED" && event.units[7] == "x"
 `})
 	_, stop := e.startRules(t, context.Background(), pgURL, dir, nil)
 	defer stop()
@@ -158,16 +165,30 @@ func TestRulesProcessorDeadLettersPoisonAndKeepsGoing(t *testing.T) {
 	bigLine := strings.Replace(event(777, "acme"), `"line":10`, `"line":3000000000`, 1)
 	ack := `{"id":"e-ack-777","type":"po.acknowledged","source":"portal","tenant":"acme","occurred_at":"2026-05-12T09:00:00.000Z","plant":"P01","supplier":"S0377",` +
 		`"document":{"kind":"po","id":"4500000777"},"data":{"ack_id":"A777","po_version":1,"lines":[{"line":3000000000,"status":"changed","quantity":1}]}}`
+	// A graced rule evaluates an hour (of event time) later: its failure
+	// then is dead-lettered with the event it was evaluating.
+	graced := strings.Replace(event(888, "acme"), `"id":"4500000888"`, `"id":"GRACED888"`, 1)
+	later := strings.Replace(event(889, "acme"), `"occurred_at":"2026-05-12T08:14:49.000Z"`, `"occurred_at":"2026-05-12T11:00:00.000Z"`, 1)
+	if later == event(889, "acme") {
+		t.Fatal("the later event's time was not replaced")
+	}
 	var good []string
 	for i := 3; i < 23; i++ {
 		good = append(good, event(i, "acme"))
 	}
-	e.produceKeyed(t, "k", append([]string{nul, bad, bigLine, ack}, good...)...)
+	e.produceKeyed(t, "k", append([]string{nul, bad, bigLine, ack, graced}, append(good, later)...)...)
 
-	waitPG(t, pgURL, "SELECT count(*) FROM processed_events", len(good)+1, 60*time.Second)
-	e.waitFor(t, "SELECT count() FROM "+e.db+".rejected FINAL WHERE stage = 'rules'", 3, 30*time.Second)
+	waitPG(t, pgURL, "SELECT count(*) FROM processed_events", len(good)+3, 60*time.Second)
+	e.waitFor(t, "SELECT count() FROM "+e.db+".rejected FINAL WHERE stage = 'rules'", 4, 30*time.Second)
+	var graceReason, graceEvent string
+	if err := e.conn.QueryRow(context.Background(), "SELECT reason, event_id FROM "+e.db+".rejected FINAL WHERE stage = 'rules' AND input_id LIKE 'rules/deferred/%'").Scan(&graceReason, &graceEvent); err != nil {
+		t.Fatalf("the failed deferred evaluation's dead letter: %v", err)
+	}
+	if graceEvent != "e-000888" || !strings.Contains(graceReason, "poison-graced") || !strings.Contains(graceReason, "deferred evaluation") {
+		t.Fatalf("deferred dead letter: event %q reason %q", graceEvent, graceReason)
+	}
 	var reasons []string
-	rows, err := e.conn.Query(context.Background(), "SELECT field, reason, event_id FROM "+e.db+".rejected FINAL WHERE stage = 'rules' ORDER BY kafka_offset")
+	rows, err := e.conn.Query(context.Background(), "SELECT field, reason, event_id FROM "+e.db+".rejected FINAL WHERE stage = 'rules' AND input_id NOT LIKE 'rules/deferred/%' ORDER BY kafka_offset")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +212,7 @@ func TestRulesProcessorDeadLettersPoisonAndKeepsGoing(t *testing.T) {
 	defer r.Close()
 	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 4; i++ {
 		m, err := r.ReadMessage(rctx)
 		if err != nil {
 			t.Fatalf("dead-letter topic: %v", err)

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -25,9 +26,15 @@ type Engine struct {
 	eval  *Evaluator
 	sched *sla.Scheduler
 	retry Retrier
+	dlq   DeadLetter
 	log   *slog.Logger
 	now   func() time.Time
 }
+
+// UseDeadLetter sends a deferred rule evaluation that fails (its event was
+// applied long before, so no batch holds it) to dlq; without one it is
+// logged and ended. Processor.UseDeadLetter calls it.
+func (en *Engine) UseDeadLetter(dlq DeadLetter) { en.dlq = dlq }
 
 // Retrier is the automatic retry policy (retry.Worker): it sees every
 // message.failed and message.delivered in the engine's transaction, before
@@ -254,18 +261,21 @@ func sortDeferred(ts []*procure.Timer) {
 }
 
 // fireOne evaluates deferred evaluation t on the state in b and ends it.
-// An evaluation that fails is logged and ended: its event was applied long
-// ago, so nothing can be dead-lettered, and it would fail again.
+// An evaluation that fails deterministically would fail again: its event
+// (applied long ago) goes to the dead letter with the rule and the reason,
+// and the evaluation ends. The dead letter is stored before the firing
+// transaction commits: if that transaction fails it is stored again when
+// the evaluation fires again (same input id), never lost.
 func (en *Engine) fireOne(ctx context.Context, tx procure.StateTx, b *batch, rs *RuleSet, t *procure.Timer, st *Stats) error {
 	t.State, t.FiredAt = procure.TimerMet, t.DueAt
 	t.Schedule()
+	rule := strings.TrimPrefix(t.SLA, procure.GracePrefix)
 	e, err := procure.Decode(t.Event)
 	if err != nil {
-		en.log.Warn("deferred rule evaluation holds an event that does not decode; dropped", "rule", t.SLA, "subject", t.Subject, "err", err)
-		return nil
+		return en.deadLetterDeferred(ctx, t, rule, nil, "decode", err)
 	}
 	subject, _, _ := strings.Cut(t.Subject, "@")
-	out, err := rs.EvaluateDeferred(strings.TrimPrefix(t.SLA, procure.GracePrefix), subject, e, b)
+	out, err := rs.EvaluateDeferred(rule, subject, e, b)
 	if err == nil {
 		err = b.err
 	}
@@ -273,10 +283,37 @@ func (en *Engine) fireOne(ctx context.Context, tx procure.StateTx, b *batch, rs 
 		if b.err != nil {
 			return b.err
 		}
-		en.log.Warn("deferred rule evaluation failed; dropped", "rule", t.SLA, "subject", t.Subject, "event", e.ID, "err", err)
-		return nil
+		// The state came from b without error: the rule itself fails
+		// on this event, and would again.
+		_, reason := procure.Classify(err)
+		return en.deadLetterDeferred(ctx, t, rule, e, reason, err)
 	}
 	return en.act(ctx, tx, b, out, st)
+}
+
+// deadLetterDeferred stores the event of the failed deferred evaluation t
+// (stage "rules"); an error storing it fails the firing transaction, which
+// is then retried.
+func (en *Engine) deadLetterDeferred(ctx context.Context, t *procure.Timer, rule string, e *procure.Event, reason string, err error) error {
+	r := &procure.Rejection{ReceivedAt: en.now().UTC(), Channel: procure.ChannelKafka, Stage: procure.StageRules,
+		InputID: "rules/deferred/" + rule + "/" + t.Subject, Raw: t.Event,
+		Reason: reason + ": deferred evaluation of rule " + rule + " (grace) failed: " + err.Error()}
+	if e != nil {
+		r.Tenant, r.Source, r.EventID, r.EventType = e.Tenant, string(e.Source), e.ID, string(e.Type)
+		r.InputID += "/" + e.ID
+	}
+	var fe *procure.FieldError
+	if errors.As(err, &fe) {
+		r.Field = fe.Field
+	}
+	en.log.Warn("deferred rule evaluation failed; its event goes to the dead letter", "rule", rule, "subject", t.Subject, "event", r.EventID, "reason", r.Reason)
+	if en.dlq == nil {
+		return nil
+	}
+	if err := en.dlq.StoreRejections(ctx, []*procure.Rejection{r}); err != nil {
+		return fmt.Errorf("dead letter of deferred rule %s: %w", rule, err)
+	}
+	return nil
 }
 
 // FireDeferred evaluates deferred evaluations the scheduler found due

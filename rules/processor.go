@@ -121,9 +121,10 @@ func NewProcessor(reader Reader, en *Engine, cfg ProcessorConfig, log *slog.Logg
 	return &Processor{reader: reader, engine: en, cfg: cfg, log: log, now: time.Now}
 }
 
-// UseDeadLetter sends what cannot be applied to dlq; without one it is
+// UseDeadLetter sends what cannot be applied to dlq (and the engine's
+// failed deferred evaluations, Engine.UseDeadLetter); without one it is
 // logged and skipped. Call before Run.
-func (p *Processor) UseDeadLetter(dlq DeadLetter) { p.dlq = dlq }
+func (p *Processor) UseDeadLetter(dlq DeadLetter) { p.dlq = dlq; p.engine.UseDeadLetter(dlq) }
 
 // UseMetrics records to m. Call before Run.
 func (p *Processor) UseMetrics(m *Metrics) { p.metrics = m }
