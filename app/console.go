@@ -11,6 +11,7 @@ import (
 	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/kpi"
 	"github.com/supplywatch/supplywatch/postgres"
+	"github.com/supplywatch/supplywatch/retry"
 	"github.com/supplywatch/supplywatch/rules"
 )
 
@@ -43,9 +44,14 @@ func (a *App) startConsole() error {
 		Metrics:       a.registry,
 		IngestSources: ingestSources(a.cfg.Ingest.Tokens),
 		IngestToken:   ingestToken(a.cfg.Ingest.Tokens),
-		RetryTargets:  a.cfg.Retry.AllowedTargets(),
 		Drill:         kpiDrill(kpi.NewQuerier(a.conn, a.cfg.ClickHouse.Database, a.cfg.KPI, nil)),
 	}
+	cc := a.cfg.Console
+	cc.Defaults()
+	// The console's retries and Slack's Retry button (RetryAs) re-send
+	// through the one retry service.
+	deps.Retries = &retry.Service{Exceptions: store, Facts: deps.Facts, Retries: store, Audit: store, Publisher: deps.Publisher,
+		TopicPrefix: cc.RetryTopicPrefix, Targets: a.cfg.Retry.AllowedTargets(), Log: deps.Log}
 	if a.ruleSet != nil && a.ruleSet.Calendars != nil {
 		deps.PlantZones = map[string]string{}
 		for plant, cal := range a.ruleSet.Calendars.ByPlant {

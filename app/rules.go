@@ -69,6 +69,7 @@ func (a *App) addRules() error {
 	worker := retry.New(a.cfg.Retry, postgres.NewRetryStore(a.pg), kafka.NewMessageWriter(rw), a.pub,
 		prefix, a.log.With("component", "retry"), nil)
 	worker.UseIngestSources(ingestSources(a.cfg.Ingest.Tokens))
+	worker.UseAudit(postgres.NewConsoleStore(a.pg)) // audited as the console's retries are
 	engine.UseRetrier(worker)
 	if !a.cfg.Retry.Disabled {
 		a.add("retry worker", worker)

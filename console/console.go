@@ -162,10 +162,10 @@ type Deps struct {
 	// (none: any). A redriven HTTP dead letter that names its sender is
 	// checked against that token; one whose token is gone is refused.
 	IngestToken func(name string) (tenant string, sources []string, ok bool)
-	// RetryTargets are the targets a failed delivery may be re-sent to
-	// (retry.Config.AllowedTargets); a retry to any other is blocked.
-	RetryTargets []string
-	Log          *slog.Logger
+	// Retries plans and re-sends failed deliveries (retry.Service, on the
+	// same Store, Facts and Publisher); nil: retries are refused.
+	Retries RetryService
+	Log     *slog.Logger
 	// PlantZones are the plants' IANA time zones (their SLA calendars'):
 	// the web app shows a plant's dates in its zone. Optional.
 	PlantZones map[string]string
@@ -194,7 +194,7 @@ type Console struct {
 	sourcesOf func(tenant string) ([]string, bool)
 	// tokenOf is Deps.IngestToken.
 	tokenOf func(name string) (string, []string, bool)
-	targets []string
+	retries RetryService
 	drill   DrillFunc
 	log     *slog.Logger
 	now     func() time.Time
@@ -229,7 +229,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 			return errors.New("no publisher configured: retries and redrives are disabled")
 		})
 	}
-	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, zones: deps.PlantZones, sourcesOf: deps.IngestSources, tokenOf: deps.IngestToken, targets: deps.RetryTargets, metrics: deps.Metrics, drill: deps.Drill, log: deps.Log, now: deps.Now}
+	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, zones: deps.PlantZones, sourcesOf: deps.IngestSources, tokenOf: deps.IngestToken, retries: deps.Retries, metrics: deps.Metrics, drill: deps.Drill, log: deps.Log, now: deps.Now}
 	c.live = newHub()
 	c.logins = newLoginLimiter(cfg.LoginLimit)
 	c.hashing = semaphore.NewWeighted(int64(cfg.LoginLimit.Concurrent))

@@ -106,12 +106,19 @@ func newEnv(t testing.TB, opts ...func(*console.Config, *console.Deps)) *env {
 	deps := console.Deps{
 		Store: e.store, Facts: clickhouse.NewFacts(e.ch, database), Publisher: e.pub, Rules: &reloader{},
 		RetryPolicies: retryPolicies(),
-		RetryTargets:  retry.DefaultTargets,
 		Log:           slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
+	// The one retry service, as app wires it (options may change its
+	// targets; its topics follow the console's configuration).
+	svc := &retry.Service{Exceptions: e.store, Facts: deps.Facts, Retries: e.store, Audit: e.store, Publisher: e.pub,
+		Targets: retry.DefaultTargets, Log: deps.Log}
+	deps.Retries = svc
 	for _, o := range opts {
 		o(&ccfg, &deps)
 	}
+	pcfg := ccfg
+	pcfg.Defaults()
+	svc.TopicPrefix, svc.Publisher, svc.Facts = pcfg.RetryTopicPrefix, deps.Publisher, deps.Facts
 	c, err := console.New(ccfg, deps)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"github.com/supplywatch/supplywatch/retry"
 	"slices"
 	"strings"
 	"testing"
@@ -165,7 +166,7 @@ func TestDeadLettersStayInTheirTenantAndKeepNoSecrets(t *testing.T) {
 // tenant.
 func TestManualRetryOnlyToAllowedTargetsAndWithTheTenant(t *testing.T) {
 	t.Run("a target outside the allow-list is blocked", func(t *testing.T) {
-		e := newEnv(t, func(_ *console.Config, d *console.Deps) { d.RetryTargets = []string{"erp"} })
+		e := newEnv(t, func(_ *console.Config, d *console.Deps) { d.Retries.(*retry.Service).Targets = []string{"erp"} })
 		p := e.signIn(console.RoleOncall)
 		var pv struct {
 			Plans []console.RetryPlan `json:"plans"`

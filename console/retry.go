@@ -2,8 +2,6 @@ package console
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -80,99 +78,27 @@ func (c *Console) listRetries(g *gin.Context) {
 	c.respond(g, http.StatusOK, gin.H{"failed": items, "more": next != nil, "retries": rs})
 }
 
-// RetryPlan is what a retry of one failed delivery would re-send.
-type RetryPlan struct {
-	ExceptionID    int64  `json:"exception_id"`
-	MessageID      string `json:"message_id"`
-	Target         string `json:"target"`
-	Topic          string `json:"topic"`
-	IdempotencyKey string `json:"idempotency_key"`
-	DocumentType   string `json:"document_type"`
-	ErrorClass     string `json:"error_class"`
-	Error          string `json:"error"`
-	Attempt        int    `json:"attempt"`
-	PayloadBytes   int    `json:"payload_bytes"`
-	PayloadPreview string `json:"payload_preview"`
-	EventID        string `json:"event_id"`
-	PreviousTries  int    `json:"previous_retries"`
-	// Risk is low, medium or high; RiskReason says why.
-	Risk       string `json:"duplicate_risk"`
-	RiskReason string `json:"duplicate_risk_reason"`
-	// Blocked says why this one cannot be retried (then it is skipped).
-	Blocked string `json:"blocked,omitempty"`
-	payload string
+// RetryPlan is what a retry of one failed delivery would re-send
+// (procure.RetryPlan).
+type RetryPlan = procure.RetryPlan
+
+// RetryService plans and re-sends failed deliveries: the one retry path of
+// the console, Slack's Retry button and the automatic worker
+// (retry.Service): scope, allow-list, duplicate-posting risk, publish,
+// record, note and audit.
+type RetryService interface {
+	Plan(ctx context.Context, sc Scope, requester string, ids []int64) ([]*RetryPlan, string, error)
+	Resend(ctx context.Context, sc Scope, requester string, actor procure.Actor, plans []*RetryPlan, audit AuditEntry, via string) ([]*Retry, error)
 }
 
-// planRetries prepares the retries of exceptions within the scope.
+var errNoRetries = procure.Errorf(procure.EINTERNAL, "this console cannot re-send deliveries (no retry service)")
+
+// planRetries prepares the retries of exceptions within p's scope.
 func (c *Console) planRetries(ctx context.Context, p *Principal, ids []int64) ([]*RetryPlan, string, error) {
-	sc := p.Scope()
-	var plans []*RetryPlan
-	h := sha256.New()
-	fmt.Fprintf(h, "%s|%s|", p.Tenant, p.Name())
-	for _, id := range ids {
-		it, err := c.store.FindException(ctx, sc, id, c.now())
-		if err != nil {
-			return nil, "", err
-		}
-		kind, msg := subjectDoc(it.Subject)
-		pl := &RetryPlan{ExceptionID: id, MessageID: msg}
-		plans = append(plans, pl)
-		if kind != "message" {
-			pl.Blocked = "not a failed delivery (subject " + it.Subject + ")"
-			continue
-		}
-		fd, err := c.facts.FailedDelivery(ctx, p.Tenant, msg)
-		if procure.ErrorCode(err) == procure.ENOTFOUND {
-			pl.Blocked = "the message.failed event is not in the fact store"
-			continue
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		d := fd.Delivery
-		pl.Target, pl.DocumentType, pl.ErrorClass, pl.Error, pl.Attempt, pl.EventID = d.Target, d.DocumentType, d.ErrorClass, d.Error, d.Attempt, fd.EventID
-		pl.Topic = c.cfg.RetryTopicPrefix + d.Target
-		pl.IdempotencyKey = d.IdempotencyKey
-		if pl.IdempotencyKey == "" {
-			pl.IdempotencyKey = d.MessageID
-		}
-		pl.payload, pl.PayloadBytes = d.Payload, len(d.Payload)
-		pl.PayloadPreview = d.Payload
-		if len(pl.PayloadPreview) > 600 {
-			pl.PayloadPreview = pl.PayloadPreview[:600] + "…"
-		}
-		prev, err := c.store.FindRetries(ctx, sc, id, 100)
-		if err != nil {
-			return nil, "", err
-		}
-		pl.PreviousTries = len(prev)
-		pending := slices.ContainsFunc(prev, func(r *Retry) bool { return r.Status == RetryPublished })
-		switch {
-		case d.Target == "":
-			pl.Blocked = "the failure names no target system"
-		case !slices.Contains(c.targets, d.Target):
-			pl.Blocked = fmt.Sprintf("target %q is not in retry.targets: it is never re-sent", d.Target)
-		case d.Payload == "":
-			pl.Blocked = "the failure carries no payload (reference " + d.PayloadRef + "): re-send it from the source system"
-		case pending:
-			pl.Risk, pl.RiskReason = "high", "an earlier retry has no outcome yet: it may still be delivered, and this one would post again"
-		case d.ErrorClass == "timeout" || d.ErrorClass == "unknown" || d.ErrorClass == "":
-			pl.Risk, pl.RiskReason = "high", "the failure was a "+or(d.ErrorClass, "unclassified")+" error: the target may have posted the message already; it drops the retry only if it checks idempotency key "+pl.IdempotencyKey
-		case d.HTTPStatus >= 500:
-			pl.Risk, pl.RiskReason = "medium", fmt.Sprintf("the target answered %d: it may have posted part of the message", d.HTTPStatus)
-		default:
-			pl.Risk, pl.RiskReason = "low", "the target refused the message ("+d.ErrorClass+"); the retry carries the original idempotency key"
-		}
-		fmt.Fprintf(h, "%d:%s:%d;", id, fd.EventID, len(prev))
+	if c.retries == nil {
+		return nil, "", errNoRetries
 	}
-	return plans, hex.EncodeToString(h.Sum(nil))[:16], nil
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
+	return c.retries.Plan(ctx, p.Scope(), p.Name(), ids)
 }
 
 type retryBody struct {
@@ -230,46 +156,13 @@ func (c *Console) retry(g *gin.Context) {
 		c.fail(g, procure.Errorf(procure.ECONFLICT, "what would be re-sent changed since the preview: preview again"), gin.H{"plans": plans, "confirm": confirm})
 		return
 	}
-	out, err := c.resend(ctx, p, plans, p.Actor())
+	out, err := c.retries.Resend(ctx, p.Scope(), p.Name(), p.Actor(), plans,
+		AuditEntry{Actor: p.Name(), ActorKind: p.Kind(), RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}, "")
 	if err != nil {
 		c.fail(g, err)
 		return
 	}
-	c.audit(g, "retry.publish", "exceptions", gin.H{"ids": in.ExceptionIDs, "retries": len(out)})
 	c.respond(g, http.StatusOK, gin.H{"retries": out, "plans": plans})
-}
-
-// resend is the one way the console and Slack re-send failed deliveries:
-// it publishes each plan that is not blocked with its idempotency key and
-// tenant, records the retry (console_retries) and notes it on the
-// exception as actor. The caller planned (planRetries: scope, allow-list,
-// duplicate-posting risk) and audits.
-func (c *Console) resend(ctx context.Context, p *Principal, plans []*RetryPlan, actor procure.Actor) ([]*Retry, error) {
-	out := []*Retry{}
-	for _, pl := range plans {
-		if pl.Blocked != "" {
-			continue
-		}
-		r := &Retry{Tenant: p.Tenant, ExceptionID: pl.ExceptionID, MessageID: pl.MessageID, Target: pl.Target, Topic: pl.Topic,
-			IdempotencyKey: pl.IdempotencyKey, RequestedBy: p.Name(), RequestedAt: c.now(), Status: RetryPublished}
-		err := c.pub.Publish(ctx, RetryMessage(pl.Topic, pl.IdempotencyKey, pl.payload, pl.EventID, p.Name(), p.Tenant))
-		if err != nil {
-			r.Status, r.Error = RetryFailed, err.Error()
-			c.log.Warn("retry publish failed", "exception", pl.ExceptionID, "topic", pl.Topic, "err", err)
-		}
-		if err := c.store.CreateRetry(ctx, r); err != nil {
-			return nil, err
-		}
-		note := fmt.Sprintf("retry %s to %s with idempotency key %s", r.Status, r.Topic, r.IdempotencyKey)
-		if r.Error != "" {
-			note += ": " + r.Error
-		}
-		if _, err := c.store.AddNote(ctx, p.Scope(), pl.ExceptionID, actor, "retry", note, r.RequestedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
 }
 
 // RetryAs re-sends the failed delivery of an exception for the console
@@ -298,12 +191,10 @@ func (c *Console) RetryAs(ctx context.Context, tenant, login string, exceptionID
 		return nil, procure.Errorf(procure.ECONFLICT, "not retried: the duplicate-posting risk is high (%s); preview and confirm it in the console", pl.RiskReason)
 	}
 	actor := procure.Actor{Kind: procure.ActorSlack, Name: p.Name()}
-	out, err := c.resend(ctx, p, plans, actor)
+	out, err := c.retries.Resend(ctx, p.Scope(), p.Name(), actor, plans, AuditEntry{Actor: p.Name(), ActorKind: via}, via)
 	if err != nil {
 		return nil, err
 	}
-	c.auditAs(ctx, &AuditEntry{Tenant: p.Tenant, Actor: p.Name(), ActorKind: via, Action: "retry.publish", Target: "exceptions"},
-		map[string]any{"ids": []int64{exceptionID}, "retries": len(out), "via": via})
 	if len(out) == 0 {
 		return nil, procure.Errorf(procure.EINTERNAL, "retry of exception %d was not recorded", exceptionID)
 	}

@@ -82,3 +82,28 @@ type RetryJobStore interface {
 	// transaction; it returns how many it claimed.
 	ClaimDueJobs(ctx context.Context, now time.Time, limit int, f func(tx StateTx, js []*RetryJob) error) (int, error)
 }
+
+// RetryPlan is what a manual retry of one failed delivery would re-send
+// (retry.Service.Plan), with its duplicate-posting risk.
+type RetryPlan struct {
+	ExceptionID    int64  `json:"exception_id"`
+	MessageID      string `json:"message_id"`
+	Target         string `json:"target"`
+	Topic          string `json:"topic"`
+	IdempotencyKey string `json:"idempotency_key"`
+	DocumentType   string `json:"document_type"`
+	ErrorClass     string `json:"error_class"`
+	Error          string `json:"error"`
+	Attempt        int    `json:"attempt"`
+	PayloadBytes   int    `json:"payload_bytes"`
+	PayloadPreview string `json:"payload_preview"`
+	EventID        string `json:"event_id"`
+	PreviousTries  int    `json:"previous_retries"`
+	// Risk is low, medium or high; RiskReason says why.
+	Risk       string `json:"duplicate_risk"`
+	RiskReason string `json:"duplicate_risk_reason"`
+	// Blocked says why this one cannot be retried (then it is skipped).
+	Blocked string `json:"blocked,omitempty"`
+	// Payload is what would be re-sent (not shown: PayloadPreview).
+	Payload string `json:"-"`
+}

@@ -73,7 +73,7 @@ type EventPublisher interface {
 type Worker struct {
 	cfg         Config
 	store       Store
-	pub         Publisher
+	svc         *Service // sends and audits, as the manual retries are
 	events      EventPublisher
 	topicPrefix string
 	log         *slog.Logger
@@ -100,8 +100,14 @@ func New(cfg Config, store Store, pub Publisher, events EventPublisher, topicPre
 	if now == nil {
 		now = time.Now
 	}
-	return &Worker{cfg: cfg, store: store, pub: pub, events: events, topicPrefix: topicPrefix, log: log, now: now, jitter: rand.Float64}
+	return &Worker{cfg: cfg, store: store, svc: &Service{Publisher: pub, Log: log, Now: now}, events: events, topicPrefix: topicPrefix, log: log, now: now, jitter: rand.Float64}
 }
+
+// UseAudit makes the worker audit each automatic retry as the console's
+// retries are audited (retry.publish, actor "policy"); the rules role
+// passes the console store. Without it each retry logs that it was not
+// audited.
+func (w *Worker) UseAudit(a Auditor) { w.svc.Audit = a }
 
 // Config is the configuration in force (defaults filled).
 func (w *Worker) Config() Config { return w.cfg }
@@ -263,14 +269,9 @@ func (w *Worker) publish(ctx context.Context, tx procure.StateTx, j *Job) error 
 	j.Attempts++
 	r := &procure.Retry{Tenant: j.Tenant, MessageID: j.MessageID, Target: j.Target, Topic: j.Topic,
 		IdempotencyKey: j.IdempotencyKey, RequestedBy: Actor, RequestedAt: now, Status: procure.RetryPublished}
-	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	msg := kafka.RetryMessage(j.Topic, j.IdempotencyKey, j.Payload, j.FailedEventID, Actor, j.Tenant)
-	msg.Headers[kafka.HeaderAttempt] = fmt.Sprint(j.Attempts)
-	err := w.pub.Publish(pctx, msg)
-	cancel()
+	err := w.svc.send(ctx, r, j.Payload, j.FailedEventID, j.Attempts)
 	j.State, j.DueAt = Published, now.Add(w.cfg.OutcomeTimeout)
 	if err != nil {
-		r.Status, r.Error = procure.RetryFailed, err.Error()
 		w.log.Warn("automatic retry not published", "tenant", j.Tenant, "message", j.MessageID, "topic", j.Topic, "attempt", j.Attempts, "err", err)
 	} else {
 		w.log.Info("automatic retry published", "tenant", j.Tenant, "message", j.MessageID, "topic", j.Topic, "attempt", j.Attempts, "of", j.MaxAttempts)
@@ -279,12 +280,15 @@ func (w *Worker) publish(ctx context.Context, tx procure.StateTx, j *Job) error 
 		return err
 	}
 	j.LastRetryID = r.ID
+	// No exception yet (the rules raise it once the policy gives up): the
+	// message says what was retried.
+	w.svc.audit(ctx, procure.AuditEntry{Tenant: j.Tenant, Actor: Actor, ActorKind: Actor},
+		map[string]any{"ids": []int64{}, "retries": 1, "message_id": j.MessageID, "attempt": j.Attempts}, Actor)
 	if err != nil {
 		return w.report(ctx, tx, j, "connection", fmt.Sprintf("automatic retry %d could not be published to %s: %v", j.Attempts, j.Topic, err))
 	}
 	return w.store.SaveJob(ctx, tx, j)
 }
-
 
 // report turns a retry without an outcome (or that could not be
 // published) into a message.failed on the events topic, which the rules
