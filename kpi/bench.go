@@ -42,7 +42,11 @@ func generatePOs(ctx context.Context, conn driver.Conn, db, table string, n int,
   concat('{"id":"', po, '-%[3]s","type":"%[2]s","tenant":"bench","plant":"', plant, '","supplier":"', supplier, '","document":{"kind":"%[5]s","id":"', %[6]s, '"},"data":', %[7]s, '}')`,
 			at, typ, idSuffix, source, kind, doc, data)
 	}
-	lines := `concat('{"lines":[', arrayStringConcat(arrayMap(l -> concat('{"line":', toString(l * 10), ',"quantity":100,"need_by":"', toString(need_by), '"}'), [1, 2, 3]), ','), ']}')`
+	// Eight item categories (material classes) across the lines, for the
+	// breakdown by category.
+	lines := `concat('{"lines":[', arrayStringConcat(arrayMap(l -> concat('{"line":', toString(l * 10), ',"quantity":100,"need_by":"', toString(need_by),
+  '","material_class":"', ['fasteners', 'castings', 'electronics', 'packaging', 'resins', 'bearings', 'sheet-metal', 'chemicals'][1 + (k + l) % 8],
+  '","unit_price":', toString(l), '}'), [1, 2, 3]), ','), ']}')`
 	stmts := []string{
 		row("rel", "po.released", "r", "'erp'", "po", "po", lines),
 		row("rel + toIntervalMinute(60 + k % 3000)", "po.acknowledged", "a", "if(k % 10 = 0, 'erp', 'portal')", "po", "po",

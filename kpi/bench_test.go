@@ -150,6 +150,11 @@ func BenchmarkDashboard(b *testing.B) {
 	}
 	fig("console_dashboard_page_total_p95", float64(Percentile(pages, 0.95).Microseconds())/1000, "ms")
 	fig("console_dashboard_drilldown_p95", float64(Percentile(drills, 0.95).Microseconds())/1000, "ms")
+	cats, err := CategoryLoads(ctx, q, "bench", end, 8)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fig("console_dashboard_category_p95", float64(Percentile(cats, 0.95).Microseconds())/1000, "ms")
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
 		f := strings.Fields(string(la))
 		v, _ := strconv.ParseFloat(f[0], 64)

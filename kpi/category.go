@@ -24,11 +24,12 @@ const Category = "category"
 // categorySQL groups the tenant's entities of one KPI in [from, to) by
 // category. It reads kpi_cells (the entity rows the rollup is made of, keyed
 // by KPI, plant, supplier and day, so the cost of that side follows the
-// period and scope), then the release and change events of those entities'
-// POs only (the JSON of their lines is the cost): per PO, its lines' latest
-// classes and its main class. Arguments: tenant (ASNs), tenant (invoices),
-// tenant (exceptions), those of the cellsWhere condition, then tenant (PO
-// events).
+// period and scope), then those entities' POs' lines in kpi_line_orders
+// (by primary key; the class and value of each line's newest PO version,
+// written by the view that writes its order fields, migration 0251): per
+// PO, its lines' classes and its main class. Arguments: tenant (ASNs),
+// tenant (invoices), tenant (exceptions), those of the cellsWhere
+// condition, then tenant (PO lines).
 const categorySQL = `
 WITH ents AS (
     SELECT family, ekey, doc, num, den, x,
@@ -52,13 +53,9 @@ FROM ents AS e
 LEFT JOIN (
     SELECT po, groupArray((line, class)) AS lines, argMax(class, (value, -line)) AS main
     FROM (
-        SELECT po, line, argMax(class, ver) AS class, argMax(value, ver) AS value
-        FROM (
-            SELECT document_id AS po, document_version AS ver, l.1 AS line, l.2 AS class, l.3 * l.4 AS value
-            FROM %[1]s.events
-            ARRAY JOIN JSONExtract(raw, 'data', 'lines', 'Array(Tuple(line Int32, material_class String, quantity Float64, unit_price Float64))') AS l
-            WHERE tenant = ? AND type IN ('po.released', 'po.changed') AND document_id IN (SELECT po FROM ents)
-        )
+        SELECT po, line, max(class).2 AS class, max(value).2 AS value
+        FROM %[1]s.kpi_line_orders
+        WHERE tenant = ? AND po IN (SELECT po FROM ents)
         GROUP BY po, line
     )
     GROUP BY po
@@ -100,7 +97,7 @@ func (q *Querier) byCategory(ctx context.Context, qq Query, d Definition, from, 
 	qq.From, qq.To = from, to
 	where, cells := cellsWhere(qq, d.ID, "en.")
 	args := append([]any{qq.Tenant, qq.Tenant, qq.Tenant}, cells...)
-	args = append(args, qq.Tenant) // the PO events
+	args = append(args, qq.Tenant) // the PO lines
 	rows, err := q.conn.Query(ctx, fmt.Sprintf(categorySQL, q.db, where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("kpi breakdown by category: %w", err)

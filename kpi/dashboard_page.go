@@ -40,3 +40,20 @@ func DashboardPageLoads(ctx context.Context, q *Querier, tenant string, end time
 	}
 	return pages, drills, nil
 }
+
+// CategoryLoads times the breakdown by item category of the dashboard's
+// period (loaded when the user picks it), iterations times.
+func CategoryLoads(ctx context.Context, q *Querier, tenant string, end time.Time, iterations int) ([]time.Duration, error) {
+	to := day(end).AddDate(0, 0, 1)
+	qq := Query{Tenant: tenant, From: to.AddDate(0, 0, -90), To: to}
+	kpis := []string{"otif", "confirmation_rate", "asn_timeliness", "first_pass_match"}
+	var out []time.Duration
+	for i := range iterations {
+		t0 := time.Now()
+		if _, err := q.BreakdownByCategory(ctx, qq, kpis[i%len(kpis)]); err != nil {
+			return nil, err
+		}
+		out = append(out, time.Since(t0))
+	}
+	return out, nil
+}
