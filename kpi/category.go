@@ -27,25 +27,31 @@ const Category = "category"
 // period and scope), then those entities' POs' lines in kpi_line_orders
 // (by primary key; the class and value of each line's newest PO version,
 // written by the view that writes its order fields, migration 0251): per
-// PO, its lines' classes and its main class. Arguments: tenant (ASNs),
-// tenant (invoices), tenant (exceptions), those of the cellsWhere
-// condition, then tenant (PO lines).
+// PO, its lines' classes and its main class. The POs of ASNs, invoices
+// and exceptions are looked up for the period's documents only. Arguments:
+// those of the cellsWhere condition, tenant (ASNs), tenant (invoices),
+// tenant (exceptions), then tenant (PO lines).
 const categorySQL = `
-WITH ents AS (
+WITH cells AS (
+    SELECT family, ekey, doc, num, den, x FROM %[1]s.kpi_cells AS en FINAL WHERE %[2]s
+),
+ents AS (
     SELECT family, ekey, doc, num, den, x,
            multiIf(family IN ('orders', 'otif', 'lines'), ekey,
                    family = 'asns', ap.po,
                    family = 'invoices', ip.po,
                    family = 'exceptions', xp.po, '') AS po,
            if(family = 'lines', toInt32OrZero(substring(doc, length(ekey) + 2)), 0) AS line
-    FROM %[1]s.kpi_cells AS en FINAL
-    LEFT JOIN (SELECT asn, min((po, line)).1 AS po FROM %[1]s.kpi_asn_lines WHERE tenant = ? GROUP BY asn) AS ap
+    FROM cells AS en
+    LEFT JOIN (SELECT asn, min((po, line)).1 AS po FROM %[1]s.kpi_asn_lines
+               WHERE tenant = ? AND asn IN (SELECT ekey FROM cells WHERE family = 'asns') GROUP BY asn) AS ap
            ON en.family = 'asns' AND ap.asn = en.ekey
-    LEFT JOIN (SELECT invoice, max(po) AS po FROM %[1]s.kpi_invoices WHERE tenant = ? GROUP BY invoice) AS ip
+    LEFT JOIN (SELECT invoice, max(po) AS po FROM %[1]s.kpi_invoices
+               WHERE tenant = ? AND invoice IN (SELECT ekey FROM cells WHERE family = 'invoices') GROUP BY invoice) AS ip
            ON en.family = 'invoices' AND ip.invoice = en.ekey
-    LEFT JOIN (SELECT toString(exception_id) AS id, argMax(po, outbox_id) AS po FROM %[1]s.exception_history WHERE tenant = ? GROUP BY exception_id) AS xp
+    LEFT JOIN (SELECT toString(exception_id) AS id, argMax(po, outbox_id) AS po FROM %[1]s.exception_history
+               WHERE tenant = ? AND exception_id IN (SELECT toUInt64OrZero(ekey) FROM cells WHERE family = 'exceptions') GROUP BY exception_id) AS xp
            ON en.family = 'exceptions' AND xp.id = en.ekey
-    WHERE %[2]s
 )
 SELECT if(e.family = 'lines', arrayFirst(l -> l.1 = e.line, c.lines).2, c.main) AS k,
        sum(e.num), sum(e.den), quantiles(0.5, 0.9)(e.x)
@@ -96,8 +102,8 @@ func (q *Querier) BreakdownByCategory(ctx context.Context, qq Query, kpi string)
 func (q *Querier) byCategory(ctx context.Context, qq Query, d Definition, from, to time.Time) (map[string]agg, error) {
 	qq.From, qq.To = from, to
 	where, cells := cellsWhere(qq, d.ID, "en.")
-	args := append([]any{qq.Tenant, qq.Tenant, qq.Tenant}, cells...)
-	args = append(args, qq.Tenant) // the PO lines
+	args := append(cells, qq.Tenant, qq.Tenant, qq.Tenant) // the cells, then the ASNs', invoices' and exceptions' POs
+	args = append(args, qq.Tenant)                         // the PO lines
 	rows, err := q.conn.Query(ctx, fmt.Sprintf(categorySQL, q.db, where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("kpi breakdown by category: %w", err)
