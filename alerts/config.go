@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // Config configures the pipeline. It is decoded from YAML strictly (the
@@ -158,7 +160,7 @@ func (c *Config) Validate() error {
 			}
 		}
 		if r.Segment != "" {
-			if _, _, err := parseSegment(r.Segment); err != nil {
+			if _, _, err := procure.ParseSegmentRef(r.Segment); err != nil {
 				return fmt.Errorf("alerts.%s.segment: %w", path, err)
 			}
 		}
@@ -197,23 +199,12 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-var segmentRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-
-// parseSegment splits "pilot" or "!pilot".
-func parseSegment(s string) (name string, not bool, err error) {
-	name, not = strings.CutPrefix(strings.TrimSpace(s), "!")
-	if !segmentRE.MatchString(name) {
-		return "", false, fmt.Errorf("%q is not a segment name or !name", s)
-	}
-	return name, not, nil
-}
-
 // Segments lists the supplier segments the routes refer to (without "!").
 func (c *Config) Segments() []string {
 	var out []string
 	var walk func(r *RouteConfig)
 	walk = func(r *RouteConfig) {
-		if name, _, err := parseSegment(r.Segment); err == nil && !slices.Contains(out, name) {
+		if name, _, err := procure.ParseSegmentRef(r.Segment); err == nil && !slices.Contains(out, name) {
 			out = append(out, name)
 		}
 		for i := range r.Routes {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // Route is a resolved node of the routing tree: inherited fields filled.
@@ -68,7 +70,7 @@ func newRoute(c RouteConfig, parent *Route, prefix string) (*Route, error) {
 	r.ID = strings.TrimPrefix(prefix+"/"+name, "/")
 	if c.Segment != "" {
 		var err error
-		if r.segment, r.segmentNot, err = parseSegment(c.Segment); err != nil {
+		if r.segment, r.segmentNot, err = procure.ParseSegmentRef(c.Segment); err != nil {
 			return nil, fmt.Errorf("route %s: segment: %w", r.ID, err)
 		}
 	}

@@ -15,24 +15,7 @@ func TestAlertRulesReadExportedMetrics(t *testing.T) {
 	}
 	d := promrules.Described{}
 	collector.NewMetrics(d)
-	used := map[string]bool{}
-	n := 0
-	for _, r := range f.Rules() {
-		n++
-		names := promrules.Metrics(r.Expr)
-		if len(names) == 0 {
-			t.Errorf("alert %s reads no supplywatch metric: %s", r.Alert, r.Expr)
-		}
-		for _, name := range names {
-			if !d[name] {
-				t.Errorf("alert %s reads %s, which the collector does not export", r.Alert, name)
-			}
-			used[name] = true
-		}
-		if r.Labels["severity"] == "" || r.Annotations["summary"] == "" {
-			t.Errorf("alert %s has no severity or summary", r.Alert)
-		}
-	}
+	used, n := promrules.Check(t, f, d, "the collector")
 	for _, want := range []string{"supplywatch_writer_stalled", "supplywatch_consumer_lag", "supplywatch_writer_oldest_unprocessed_seconds",
 		"supplywatch_writer_batch_failures_total", "supplywatch_dead_letters_total"} {
 		if !used[want] {

@@ -1,5 +1,29 @@
 package procure
 
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+var segmentNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+
+// ValidSegmentName reports whether name is a supplier segment's name:
+// lower case letters, digits, - _ . (at most 64, not starting with a sign).
+func ValidSegmentName(name string) bool { return segmentNameRE.MatchString(name) }
+
+// ParseSegmentRef splits a reference to a segment, "pilot" or "!pilot"
+// (every supplier outside it), into the name and the negation, checking
+// the name's form (not that it is defined). Rules, SLAs, alert routes and
+// routing rules refer to segments this way.
+func ParseSegmentRef(s string) (name string, not bool, err error) {
+	name, not = strings.CutPrefix(strings.TrimSpace(s), "!")
+	if !ValidSegmentName(name) {
+		return "", false, fmt.Errorf("%q is not a segment name or !name (lower case letters, digits, - _ .)", s)
+	}
+	return name, not, nil
+}
+
 // RuleInfo says what a rule checks: the why of an exception.
 type RuleInfo struct {
 	ID          string   `json:"id"`

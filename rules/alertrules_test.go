@@ -24,25 +24,7 @@ func TestRulesAlertRulesReadExportedMetrics(t *testing.T) {
 	rules.NewMetrics(d)
 	sla.NewMetrics(d)
 	alerts.NewMetrics(d)
-	exported := map[string]bool(d)
-	n := 0
-	used := map[string]bool{}
-	for _, r := range f.Rules() {
-		n++
-		names := promrules.Metrics(r.Expr)
-		if len(names) == 0 {
-			t.Errorf("alert %s reads no supplywatch metric: %s", r.Alert, r.Expr)
-		}
-		for _, m := range names {
-			if !exported[m] {
-				t.Errorf("alert %s reads %s, which no rules-role component exports", r.Alert, m)
-			}
-			used[m] = true
-		}
-		if r.Labels["severity"] == "" || r.Annotations["summary"] == "" {
-			t.Errorf("alert %s has no severity or summary", r.Alert)
-		}
-	}
+	used, n := promrules.Check(t, f, d, "the rules role")
 	for _, fam := range []string{"supplywatch_rules_", "supplywatch_sla_", "supplywatch_alerts_"} {
 		watched := false
 		for m := range used {

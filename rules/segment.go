@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -101,18 +100,6 @@ func (r *SegmentRef) Covers(tenant string, sup *procure.SupplierState) (bool, er
 	return in != r.Not, err
 }
 
-var segmentNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-
-// ParseSegmentRef splits "pilot" or "!pilot" into the name and the
-// negation, checking the name's form (not that it is defined).
-func ParseSegmentRef(s string) (name string, not bool, err error) {
-	name, not = strings.CutPrefix(strings.TrimSpace(s), "!")
-	if !segmentNameRE.MatchString(name) {
-		return "", false, fmt.Errorf("%q is not a segment name or !name (lower case letters, digits, - _ .)", s)
-	}
-	return name, not, nil
-}
-
 // segments compiles the segments of every file (before the rules, which
 // refer to them).
 func (c *compiler) segments(path string, scs []segmentConfig) {
@@ -123,7 +110,7 @@ func (c *compiler) segments(path string, scs []segmentConfig) {
 			c.fail(path, line, "segments[%d]: name is required", i)
 			continue
 		}
-		if !segmentNameRE.MatchString(name) {
+		if !procure.ValidSegmentName(name) {
 			c.fail(path, line, "segment %q: name must be lower case letters, digits, - _ . (at most 64)", name)
 			continue
 		}
@@ -174,7 +161,7 @@ func (c *compiler) segmentRef(path string, line int, what, src string) (*Segment
 	if src == "" {
 		return nil, true
 	}
-	name, not, err := ParseSegmentRef(src)
+	name, not, err := procure.ParseSegmentRef(src)
 	if err != nil {
 		c.fail(path, line, "%s: segment: %v", what, err)
 		return nil, false

@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
@@ -100,3 +101,29 @@ func (d Described) MustRegister(cs ...prometheus.Collector) {
 
 // Unregister does nothing.
 func (d Described) Unregister(prometheus.Collector) bool { return false }
+
+// Check reports through t every rule of f that reads no supplywatch metric,
+// reads one exported does not hold (exporter names who should export it in
+// the message), or has no severity label or summary annotation. It returns
+// the metric families the rules read and the number of rules.
+func Check(t testing.TB, f *File, exported map[string]bool, exporter string) (used map[string]bool, n int) {
+	t.Helper()
+	used = map[string]bool{}
+	for _, r := range f.Rules() {
+		n++
+		names := Metrics(r.Expr)
+		if len(names) == 0 {
+			t.Errorf("alert %s reads no supplywatch metric: %s", r.Alert, r.Expr)
+		}
+		for _, name := range names {
+			if !exported[name] {
+				t.Errorf("alert %s reads %s, which %s does not export", r.Alert, name, exporter)
+			}
+			used[name] = true
+		}
+		if r.Labels["severity"] == "" || r.Annotations["summary"] == "" {
+			t.Errorf("alert %s has no severity or summary", r.Alert)
+		}
+	}
+	return used, n
+}
