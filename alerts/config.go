@@ -90,7 +90,8 @@ type TimeIntervalConfig struct {
 	// Times are "HH:MM-HH:MM"; empty means the whole day.
 	Times []string `yaml:"times"`
 	// Calendar, when set, is a plant name (or "default"): the interval is
-	// that sla calendar's working hours, and the fields above are ignored.
+	// the working hours of that plant's business calendar
+	// (procure.Calendar), and the fields above are ignored.
 	Calendar string `yaml:"calendar"`
 }
 

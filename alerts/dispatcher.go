@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/supplywatch/supplywatch/postgres/pgerr"
 	"github.com/supplywatch/supplywatch/procure"
-	"github.com/supplywatch/supplywatch/sla"
 )
 
 // Dispatcher runs the pipeline: the Feeder, the stages and the Sender.
@@ -47,7 +46,7 @@ type Deps struct {
 	Poster     Poster
 	// Actor performs button actions (NewStoreActor(Exceptions, nil) when nil).
 	Actor     ExceptionActor
-	Calendars *sla.Calendars
+	Calendars *procure.Calendars
 	Log       *slog.Logger
 	Now       func() time.Time // time.Now when nil
 	// Metrics records supplywatch_alerts_* (nothing when nil).

@@ -4,14 +4,13 @@ import (
 	"time"
 
 	"github.com/supplywatch/supplywatch/procure"
-	"github.com/supplywatch/supplywatch/sla"
 )
 
 // Escalator is the escalate stage: a firing group whose oldest open
 // (unacknowledged) member has waited longer than the next step's After, in
 // business time of the group's plant calendar, goes up one level.
 type Escalator struct {
-	cals *sla.Calendars
+	cals *procure.Calendars
 }
 
 // Due returns the step to escalate to now, or nil.
@@ -30,8 +29,8 @@ func (e *Escalator) Due(g *group, r *Route, now time.Time) *EscalationStep {
 	}
 	step := &r.Escalation[g.EscalationLevel]
 	cal := e.cals.For(g.Labels["plant"])
-	if step.Calendar == sla.Always {
-		cal = e.cals.For(sla.Always)
+	if step.Calendar == procure.Calendar24x7 {
+		cal = e.cals.For(procure.Calendar24x7)
 	}
 	if cal.Add(oldest, step.After).After(now) {
 		return nil

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 func TestRouteTreeChoosesReceiver(t *testing.T) {
@@ -91,9 +91,9 @@ func TestThrottleHoldsWhileMutedAndPacesUpdates(t *testing.T) {
 }
 
 func TestEscalationCountsBusinessHours(t *testing.T) {
-	cals := &sla.Calendars{Default: sla.DefaultCalendar()} // Mon–Fri 08–17 UTC
+	cals := &procure.Calendars{Default: procure.DefaultCalendar()} // Mon–Fri 08–17 UTC
 	e := &Escalator{cals: cals}
-	r := &Route{Escalation: []EscalationStep{{After: 4 * time.Hour, Mention: "<!subteam^S1>"}, {After: 8 * time.Hour, Mention: "<@U9>", Calendar: sla.Always}}}
+	r := &Route{Escalation: []EscalationStep{{After: 4 * time.Hour, Mention: "<!subteam^S1>"}, {After: 8 * time.Hour, Mention: "<@U9>", Calendar: procure.Calendar24x7}}}
 	fri := time.Date(2026, 3, 6, 15, 0, 0, 0, time.UTC) // Friday 15:00
 	g := func(level int, state string) *group {
 		return &group{State: stateFiring, NotifiedAt: fri, EscalationLevel: level,

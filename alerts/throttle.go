@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // TimeInterval is a resolved named interval.
@@ -14,12 +14,12 @@ type TimeInterval struct {
 	loc      *time.Location
 	days     [7]bool
 	times    [][2]int
-	calendar *sla.Calendar
+	calendar *procure.Calendar
 }
 
 var dayNames = map[string]time.Weekday{"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
 
-func newTimeInterval(c TimeIntervalConfig, cals *sla.Calendars) (*TimeInterval, error) {
+func newTimeInterval(c TimeIntervalConfig, cals *procure.Calendars) (*TimeInterval, error) {
 	ti := &TimeInterval{Name: c.Name, loc: time.UTC}
 	if c.Name == "" {
 		return nil, fmt.Errorf("alerts.time_intervals: a name is required")

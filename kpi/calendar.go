@@ -6,22 +6,22 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // SyncCalendars writes the business-hour spans of every plant calendar of
 // cals (and of its default, as plant "") from from to to into
 // kpi_business_spans, replacing what was there. Business hours in the KPIs
 // are then those of the SLA engine: same zones, working hours and holidays.
-func SyncCalendars(ctx context.Context, conn driver.Conn, db string, cals *sla.Calendars, from, to time.Time) error {
+func SyncCalendars(ctx context.Context, conn driver.Conn, db string, cals *procure.Calendars, from, to time.Time) error {
 	return SyncCalendarsOn(ctx, conn, nil, db, cals, from, to)
 }
 
 // SyncCalendarsOn is SyncCalendars on the tables of cluster cl (nil: one
 // server).
-func SyncCalendarsOn(ctx context.Context, conn driver.Conn, cl Cluster, db string, cals *sla.Calendars, from, to time.Time) error {
-	byPlant := map[string]*sla.Calendar{}
-	def := sla.DefaultCalendar()
+func SyncCalendarsOn(ctx context.Context, conn driver.Conn, cl Cluster, db string, cals *procure.Calendars, from, to time.Time) error {
+	byPlant := map[string]*procure.Calendar{}
+	def := procure.DefaultCalendar()
 	if cals != nil {
 		for p, c := range cals.ByPlant {
 			byPlant[p] = c
@@ -62,7 +62,7 @@ func SyncCalendarsOn(ctx context.Context, conn driver.Conn, cl Cluster, db strin
 
 // Spans returns the working periods of cal between from and to, in UTC, in
 // order. A 24x7 calendar is one span per day.
-func Spans(cal *sla.Calendar, from, to time.Time) [][2]time.Time {
+func Spans(cal *procure.Calendar, from, to time.Time) [][2]time.Time {
 	var out [][2]time.Time
 	if cal.Is24x7() {
 		for d := from.UTC().Truncate(24 * time.Hour); d.Before(to); d = d.Add(24 * time.Hour) {

@@ -218,7 +218,7 @@ func (en *Engine) defer_(b *batch, e *procure.Event, ds []Deferral) error {
 			continue // deferred already (the event was delivered again)
 		}
 		t = &procure.Timer{Tenant: d.Tenant, SLA: slaID, Subject: subject, DocKey: d.DocKey, State: procure.TimerRunning,
-			Calendar: sla.Always, StartedAt: e.OccurredAt, DueAt: d.Due, Event: raw, New: true}
+			Calendar: procure.Calendar24x7, StartedAt: e.OccurredAt, DueAt: d.Due, Event: raw, New: true}
 		t.Schedule()
 		b.putTimer(t)
 		b.deferred = append(b.deferred, t)

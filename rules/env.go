@@ -7,7 +7,6 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/supplywatch/supplywatch/procure"
-	"github.com/supplywatch/supplywatch/sla"
 )
 
 // Env is what an expression sees. Every pointer is non-nil when an
@@ -212,7 +211,7 @@ func newEventView(e *procure.Event) *EventView {
 
 // functions are the helpers of the rule language; calendars serve
 // businessHours and addBusiness.
-func functions(cals *sla.Calendars) []expr.Option {
+func functions(cals *procure.Calendars) []expr.Option {
 	return []expr.Option{
 		expr.Function("hours", func(p ...any) (any, error) {
 			return time.Duration(p[0].(float64) * float64(time.Hour)), nil

@@ -431,8 +431,8 @@ func (rs *RuleSet) observe(d *SLA, e *procure.Event, s *subject, id string) (sla
 	if !(o.Start || o.Stop || o.Pause || o.Resume || o.Reset || o.Cancel) {
 		return o, false, nil
 	}
-	if d.Calendar == sla.Always {
-		o.Calendar = rs.Calendars.For(sla.Always)
+	if d.Calendar == procure.Calendar24x7 {
+		o.Calendar = rs.Calendars.For(procure.Calendar24x7)
 	} else {
 		o.Calendar = rs.Calendars.For(s.env.Plant)
 	}

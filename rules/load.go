@@ -24,7 +24,6 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 	"github.com/supplywatch/supplywatch/procure"
-	"github.com/supplywatch/supplywatch/sla"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -52,10 +51,10 @@ func (e *Expr) UnmarshalYAML(n *yaml.Node) error {
 
 // file is one rule file as written.
 type file struct {
-	Rules     []ruleConfig                  `yaml:"rules"`
-	SLAs      []slaConfig                   `yaml:"slas"`
-	Calendars map[string]sla.CalendarConfig `yaml:"calendars"`
-	Segments  []segmentConfig               `yaml:"segments"`
+	Rules     []ruleConfig                      `yaml:"rules"`
+	SLAs      []slaConfig                       `yaml:"slas"`
+	Calendars map[string]procure.CalendarConfig `yaml:"calendars"`
+	Segments  []segmentConfig                   `yaml:"segments"`
 }
 
 type ruleConfig struct {
@@ -125,7 +124,7 @@ type SLA struct {
 	Key                                             *vm.Program
 	Start, Stop, Pause, Resume, Reset, Cancel       *vm.Program
 	Duration, Deadline                              *vm.Program
-	Calendar                                        string // "plant" or sla.Always
+	Calendar                                        string // "plant" or procure.Calendar24x7
 	WarnAt                                          []float64
 	Message                                         *Template
 	// Segment, when set, limits the timers started (start, reset) to the
@@ -137,7 +136,7 @@ type SLA struct {
 type RuleSet struct {
 	Rules     []*Rule
 	SLAs      []*SLA
-	Calendars *sla.Calendars
+	Calendars *procure.Calendars
 	// Segments are the supplier segments rules and routes refer to.
 	Segments []*Segment
 	Files    []string
@@ -223,11 +222,11 @@ func LoadFiles(paths []string, now time.Time) (*RuleSet, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	rs := &RuleSet{Calendars: &sla.Calendars{ByPlant: map[string]*sla.Calendar{}}, Files: paths, LoadedAt: now}
+	rs := &RuleSet{Calendars: &procure.Calendars{ByPlant: map[string]*procure.Calendar{}}, Files: paths, LoadedAt: now}
 	// Calendars first: expressions' helpers use them.
 	for _, pf := range files {
 		for name, cc := range pf.f.Calendars {
-			cal, err := sla.NewCalendar(name, cc)
+			cal, err := procure.NewCalendar(name, cc)
 			if err != nil {
 				errs = append(errs, &LoadError{File: pf.path, Reason: err.Error()})
 				continue
@@ -451,9 +450,9 @@ func (c *compiler) sla(path string, sc *slaConfig) *SLA {
 	switch s.Calendar {
 	case "":
 		s.Calendar = "plant"
-	case "plant", sla.Always:
+	case "plant", procure.Calendar24x7:
 	default:
-		c.fail(path, line, "%s: calendar %q is not plant or %s", what, s.Calendar, sla.Always)
+		c.fail(path, line, "%s: calendar %q is not plant or %s", what, s.Calendar, procure.Calendar24x7)
 		ok = false
 	}
 	for _, f := range s.WarnAt {

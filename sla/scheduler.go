@@ -22,7 +22,7 @@ type Observation struct {
 	// At is the event's occurred_at: timers run on business time.
 	At                                        time.Time
 	Start, Stop, Pause, Resume, Reset, Cancel bool
-	Calendar                                  *Calendar
+	Calendar                                  *procure.Calendar
 	// Duration is business time in Calendar; Deadline, when set, is the due
 	// instant instead.
 	Duration time.Duration
@@ -246,7 +246,7 @@ func start(t *procure.Timer, o *Observation, at time.Time) {
 	t.State, t.StartedAt, t.StoppedAt, t.PausedAt, t.FiredAt = procure.TimerRunning, at, time.Time{}, time.Time{}, time.Time{}
 	t.Calendar = cal.Name
 	if cal.Is24x7() {
-		t.Calendar = Always
+		t.Calendar = procure.Calendar24x7
 	}
 	if !o.Deadline.IsZero() {
 		t.Duration, t.DueAt = 0, o.Deadline
@@ -261,7 +261,7 @@ func start(t *procure.Timer, o *Observation, at time.Time) {
 
 // warnings returns the warning instants of fractions of the duration that
 // are still ahead: with remaining business time left at from.
-func warnings(cal *Calendar, from, due time.Time, total, remaining time.Duration, fractions []float64) []time.Time {
+func warnings(cal *procure.Calendar, from, due time.Time, total, remaining time.Duration, fractions []float64) []time.Time {
 	var out []time.Time
 	for _, f := range fractions {
 		var w time.Time

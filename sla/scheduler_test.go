@@ -21,7 +21,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func observation(i int, at time.Time) *sla.Observation {
 	subject := procure.OrderSubject(fmt.Sprint(4500000000 + i))
 	return &sla.Observation{SLA: "po-not-acknowledged", Tenant: "acme", Subject: subject, DocKey: subject, At: at, Start: true,
-		Calendar: (&sla.Calendars{}).For(sla.Always), Duration: time.Hour, WarnAt: []float64{0.5},
+		Calendar: (&procure.Calendars{}).For(procure.Calendar24x7), Duration: time.Hour, WarnAt: []float64{0.5},
 		Raise: procure.ExceptionCandidate{Tenant: "acme", Rule: "po-not-acknowledged", Subject: subject, Title: "PO not acknowledged",
 			Severity: procure.SeverityHigh, Supplier: "S1"}}
 }

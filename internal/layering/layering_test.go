@@ -36,10 +36,8 @@ var exceptions = map[string]string{
 	// Analytics: kept on purpose (issue 10 item 2).
 	"kpi -> github.com/ClickHouse/clickhouse-go/": "kpi is the ClickHouse analytics package: its SQL is its substance",
 	// Engines that build on another engine, by design.
-	"rules -> sla":            "the rules engine drives the SLA scheduler (sla.Scheduler, calendars) in its own transaction",
+	"rules -> sla":            "the rules engine drives the SLA scheduler (sla.Scheduler) in its own transaction",
 	"retry -> rules":          "retry.Worker plugs into the rules engine (rules.Retrier, rules.RetryView)",
-	"alerts -> sla":           "business calendars (sla.Calendar) for quiet hours and escalation; calendars are candidates for procure",
-	"kpi -> sla":              "business calendars (sla.Calendar) for the SLA figures; calendars are candidates for procure",
 	"collector -> b2b/intake": "the collector parses B2B documents (X12, EDIFACT, cXML) on ingest",
 }
 

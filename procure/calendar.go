@@ -1,12 +1,9 @@
-// Package sla runs SLA timers: business calendars per plant, and the
-// Scheduler that starts, stops, pauses, resumes, resets and cancels timers
-// as events are observed, and fires due timers from the store, raising
-// breach exceptions and warnings.
-//
-// It leaves deciding which condition holds for an event to the rules engine
-// (package rules evaluates the expressions and hands the Scheduler an
-// Observation), and storage to a procure.StateStore.
-package sla
+// Business calendars: a plant's working hours, zone and holidays. The SLA
+// timers count business time in them (package sla), the alert pipeline
+// holds quiet hours and escalations to them (package alerts), and the KPIs
+// measure in them (package kpi); they are plain values, so they live here.
+
+package procure
 
 import (
 	"fmt"
@@ -15,19 +12,19 @@ import (
 	"time"
 )
 
-// Always is the name of the calendar without closed hours.
-const Always = "24x7"
+// Calendar24x7 is the name of the calendar without closed hours.
+const Calendar24x7 = "24x7"
 
-// Span is a working period of a day, in minutes from local midnight
+// WorkSpan is a working period of a day, in minutes from local midnight
 // (wall-clock, so that 08:00 stays 08:00 across a DST change).
-type Span struct{ From, To int }
+type WorkSpan struct{ From, To int }
 
 // Calendar is a plant's business calendar: IANA time zone, working hours
 // per weekday, and holidays (local dates). The zero Calendar is 24x7.
 type Calendar struct {
 	Name     string
 	Location *time.Location
-	Hours    [7][]Span // indexed by time.Weekday
+	Hours    [7][]WorkSpan // indexed by time.Weekday
 	Holidays map[string]bool
 }
 
@@ -42,7 +39,7 @@ type CalendarConfig struct {
 	Holidays []string            `yaml:"holidays"`
 }
 
-var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
+var calendarWeekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
 	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
 
 // NewCalendar builds a calendar from its configuration.
@@ -59,12 +56,12 @@ func NewCalendar(name string, c CalendarConfig) (*Calendar, error) {
 		return nil, fmt.Errorf("calendar %s: hours are required", name)
 	}
 	for day, ranges := range c.Hours {
-		wd, ok := weekdays[strings.ToLower(day)]
+		wd, ok := calendarWeekdays[strings.ToLower(day)]
 		if !ok {
 			return nil, fmt.Errorf("calendar %s: %q is not a weekday (mon … sun)", name, day)
 		}
 		for _, r := range ranges {
-			sp, err := parseSpan(r)
+			sp, err := parseCalendarSpan(r)
 			if err != nil {
 				return nil, fmt.Errorf("calendar %s: %s: %w", name, day, err)
 			}
@@ -80,20 +77,20 @@ func NewCalendar(name string, c CalendarConfig) (*Calendar, error) {
 	return cal, nil
 }
 
-func parseSpan(s string) (Span, error) {
+func parseCalendarSpan(s string) (WorkSpan, error) {
 	from, to, ok := strings.Cut(s, "-")
 	if !ok {
-		return Span{}, fmt.Errorf("%q is not a range HH:MM-HH:MM", s)
+		return WorkSpan{}, fmt.Errorf("%q is not a range HH:MM-HH:MM", s)
 	}
-	f, err1 := parseClock(from)
-	t, err2 := parseClock(to)
+	f, err1 := parseCalendarClock(from)
+	t, err2 := parseCalendarClock(to)
 	if err1 != nil || err2 != nil || f >= t {
-		return Span{}, fmt.Errorf("%q is not a range HH:MM-HH:MM with start before end", s)
+		return WorkSpan{}, fmt.Errorf("%q is not a range HH:MM-HH:MM with start before end", s)
 	}
-	return Span{From: f, To: t}, nil
+	return WorkSpan{From: f, To: t}, nil
 }
 
-func parseClock(s string) (int, error) {
+func parseCalendarClock(s string) (int, error) {
 	h, m, ok := strings.Cut(strings.TrimSpace(s), ":")
 	if !ok {
 		return 0, fmt.Errorf("bad clock %q", s)
@@ -109,16 +106,16 @@ func parseClock(s string) (int, error) {
 // Is24x7 reports whether the calendar has no closed hours.
 func (c *Calendar) Is24x7() bool { return c == nil || c.Location == nil }
 
-// maxDays bounds the walk over days (ten years without working hours ends
+// calendarMaxDays bounds the walk over days (ten years without working hours ends
 // the search).
-const maxDays = 3660
+const calendarMaxDays = 3660
 
 // spans calls f with the working periods of each local day from the day of
 // t on, in order, until f returns false.
 func (c *Calendar) spans(t time.Time, f func(start, end time.Time) bool) {
 	lt := t.In(c.Location)
 	y, m, d := lt.Date()
-	for i := range maxDays {
+	for i := range calendarMaxDays {
 		day := time.Date(y, m, d+i, 12, 0, 0, 0, c.Location)
 		if c.Holidays[day.Format(time.DateOnly)] {
 			continue
@@ -160,7 +157,7 @@ func (c *Calendar) Add(t time.Time, d time.Duration) time.Time {
 		return true
 	})
 	if out.IsZero() {
-		return t.Add(maxDays * 24 * time.Hour)
+		return t.Add(calendarMaxDays * 24 * time.Hour)
 	}
 	return out.In(t.Location())
 }
@@ -205,16 +202,16 @@ type Calendars struct {
 func DefaultCalendar() *Calendar {
 	c := &Calendar{Name: "default", Location: time.UTC, Holidays: map[string]bool{}}
 	for wd := time.Monday; wd <= time.Friday; wd++ {
-		c.Hours[wd] = []Span{{From: 8 * 60, To: 17 * 60}}
+		c.Hours[wd] = []WorkSpan{{From: 8 * 60, To: 17 * 60}}
 	}
 	return c
 }
 
-// For returns the calendar of name: Always gives 24x7, a plant its own
+// For returns the calendar of name: Calendar24x7 gives 24x7, a plant its own
 // calendar or the default.
 func (cs *Calendars) For(name string) *Calendar {
-	if name == Always {
-		return &Calendar{Name: Always}
+	if name == Calendar24x7 {
+		return &Calendar{Name: Calendar24x7}
 	}
 	if cs != nil {
 		if c, ok := cs.ByPlant[name]; ok {

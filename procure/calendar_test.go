@@ -1,4 +1,4 @@
-package sla
+package procure
 
 import (
 	"testing"
@@ -84,7 +84,7 @@ func TestCalendarBetween(t *testing.T) {
 
 func TestCalendar24x7IsPlainDuration(t *testing.T) {
 	var cs Calendars
-	c := cs.For(Always)
+	c := cs.For(Calendar24x7)
 	if got := c.Add(at("2026-03-28T12:00:00Z"), 48*time.Hour); !got.Equal(at("2026-03-30T12:00:00Z")) {
 		t.Fatal(got)
 	}
