@@ -6,14 +6,10 @@
 // bookmarked and shared.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { get } from "./api";
-import { clear, day, h, money } from "./dom";
-
-export interface Ctx {
-  page: (active: string, ...body: (Node | string | null)[]) => void;
-  go: (path: string) => void;
-  can: (method: string, path: string) => boolean;
-}
+import { get } from "../api";
+import { clear, day, h, money } from "../dom";
+import { go, page } from "../shell";
+import { can } from "../state";
 
 interface Value {
   kpi: string;
@@ -84,7 +80,7 @@ function kpiQuery(p: URLSearchParams, extra: Record<string, string> = {}): strin
   return q.toString();
 }
 
-export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
+export async function renderDashboard(params: URLSearchParams) {
   const ps = periods();
   if (!params.get("from") || !params.get("to")) {
     const [f, t] = ps["Last 90 days"];
@@ -109,7 +105,7 @@ export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
       if (v) p.set(k, v);
       else p.delete(k);
     }
-    ctx.go("/dashboard?" + p.toString());
+    go("/dashboard?" + p.toString());
   };
 
   // ----- period and scope picker -----
@@ -199,7 +195,7 @@ export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
           h("div", h("h3", "By supplier ", h("a.small", { href: "/api/kpi/breakdown?" + kpiQuery(params, { kpi: sel, by: "supplier", format: "csv" }), download: "" }, "CSV")), supplierBox),
           noCategory ? null : h("div", h("h3", "By category ", h("a.small", { href: "/api/kpi/breakdown?" + kpiQuery(params, { kpi: sel, by: "category", format: "csv" }), download: "" }, "CSV")), categoryBox)),
         h("h3", "Documents behind this figure ", h("a.small", { href: "/api/kpi/documents?" + kpiQuery(params, { kpi: sel, limit: "10000", format: "csv" }), download: "" }, "CSV"),
-          ctx.can("GET", "/api/exceptions") && !noCategory
+          can("GET", "/api/exceptions") && !noCategory
             ? [" · exceptions of ", h("a.small", { href: "/queue?" + kpiQuery(params, { kpi: sel, docs: "missed" }) }, "the documents that missed"),
                " or ", h("a.small", { href: "/queue?" + kpiQuery(params, { kpi: sel, docs: "all" }) }, "all of them")]
             : null),
@@ -207,7 +203,7 @@ export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
       );
 
   const scope = [params.get("plant") ? "plant " + params.get("plant") : "all plants", params.get("supplier") ? "supplier " + params.get("supplier") : "all suppliers"].join(" · ");
-  ctx.page(
+  page(
     "/dashboard",
     h("div.pagehead", h("h1", "Procurement KPIs"), h("span.muted", `${longDay(vals.from)} – ${longDay(iso(addDays(new Date(vals.to), -1)))} · ${scope}${vals.grain === "month" ? " · whole months (supplier figures are monthly)" : ""}`)),
     picker,
@@ -243,7 +239,7 @@ export async function renderDashboard(ctx: Ctx, params: URLSearchParams) {
   // asked for, not with every view of the page.
   const loadDocs = () =>
     get<any[] | null>("/api/kpi/documents?" + q({ limit: "200" }))
-      .then((ds) => clear(docsBox, documentsTable(ds ?? [], sel, ctx.can("GET", "/api/exceptions"))))
+      .then((ds) => clear(docsBox, documentsTable(ds ?? [], sel, can("GET", "/api/exceptions"))))
       .catch((e) => clear(docsBox, h("p.error", { role: "alert" }, e.message)));
   if (params.get("docs") === "1") loadDocs();
   else clear(docsBox, h("button", { type: "button", id: "show-docs", onclick: () => { clear(docsBox, h("p.muted", { role: "status" }, "Finding the documents…")); return loadDocs(); } }, "Show the 200 worst documents"));
