@@ -176,7 +176,7 @@ func (p *parser) codeNumber(seg Segment, raw []byte, codeWhat string, max int, n
 
 // checkUNS checks UNS01 (D or S) and that each section separator occurs once.
 func (p *parser) checkUNS(seg Segment) {
-	pos := seg.Ordinal() - p.segs[p.msgStart].Ordinal() + 1
+	pos := p.d.UnitPos(seg)
 	id := seg.Text(1, 0)
 	k := 0
 	switch id {

@@ -2,9 +2,7 @@ package x12
 
 import (
 	"bytes"
-	"fmt"
 	"github.com/supplywatch/supplywatch/b2b/edi"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -75,382 +73,276 @@ func (t Set) Body() []Segment {
 // unusable delimiters, a limit) ends reading at that point.
 func Parse(data []byte, lim Limits) (*Document, error) {
 	lim = lim.WithDefaults()
-	p := parser{sc: NewScanner(data, lim), lim: lim, doc: &Document{}}
-	p.run(data)
-	if len(p.errs) > 0 {
-		return p.doc, p.errs
+	p := &parser{sc: NewScanner(data, lim), doc: &Document{}}
+	p.d = edi.NewDriver(&standard, p, lim)
+	p.run()
+	p.doc.Warnings = p.d.Warnings
+	if len(p.d.Errs) > 0 {
+		return p.doc, p.d.Errs
 	}
 	return p.doc, nil
 }
 
-type parser struct {
-	sc   *Scanner
-	lim  Limits
-	doc  *Document
-	errs Errors
-	segs []Segment // backing store for all sets' segments
-
-	ic       *Interchange
-	grp      *Group
-	setStart int // index in segs of the open ST, -1 if none
-	setCtl   string
-	setID    string
-	sets     map[string]int // ST02 → position, per group
-	groups   map[string]int // GS06 → position, per interchange
+// standard describes the X12 envelopes to the shared envelope driver.
+var standard = edi.Standard[Kind]{
+	Interchange: edi.Envelope[Kind]{
+		Header: "ISA", Trailer: "IEA", CountElem: 1, ControlElem: 2,
+		Counted: "functional groups", ControlName: "control number", HeaderControl: "ISA13",
+		Missing: func(next string) string {
+			if next == "" {
+				return "interchange has no IEA: input ends first"
+			}
+			return "interchange has no IEA before the next " + next
+		},
+		TrailerMissing: KindInterchangeTrailerMissing, CountKind: KindInterchangeCount,
+		ControlMismatch: KindInterchangeControlMismatch,
+	},
+	Group: edi.Envelope[Kind]{
+		Header: "GS", Trailer: "GE", CountElem: 1, ControlElem: 2,
+		Counted: "transaction sets", ControlName: "control number", HeaderControl: "GS06",
+		Missing:        func(string) string { return "functional group has no GE" },
+		TrailerMissing: KindGroupTrailerMissing, CountKind: KindGroupCount,
+		ControlMismatch: KindGroupControlMismatch,
+	},
+	Unit: edi.Envelope[Kind]{
+		Header: "ST", Trailer: "SE", CountElem: 1, ControlElem: 2,
+		Counted: "segments", ControlName: "control number", HeaderControl: "ST02",
+		Missing:        func(next string) string { return "transaction set has no SE before " + orEnd(next) },
+		TrailerMissing: KindSetTrailerMissing, CountKind: KindSetCount,
+		ControlMismatch: KindSetControlMismatch,
+	},
+	OutsideInterchange: "segment outside an interchange (after IEA, before ISA)",
+	OutsideUnit:        "segment outside a transaction set",
+	UnitOutsideGroup:   "ST outside a functional group (no GS)",
+	// An interchange acknowledgement sits between ISA and the first GS (or
+	// alone in the interchange): kept with the stray segments.
+	Loose:      []string{"TA1"},
+	Unexpected: KindUnexpectedSegment, MissingElement: KindMissingElement,
+	InvalidValue: KindInvalidValue, Limit: KindLimit,
 }
 
-func (p *parser) run(data []byte) {
-	p.setStart = -1
-	sc := p.sc
+// orEnd names the segment before which a trailer was due.
+func orEnd(next string) string {
+	if next == "" {
+		return "the end of input"
+	}
+	return next
+}
+
+// parser builds the Document as the envelope driver walks the input; it
+// implements edi.Hooks.
+type parser struct {
+	sc  *Scanner
+	d   edi.Driver[Segment, *Error, Kind]
+	doc *Document
+
+	ic     *Interchange
+	grp    *Group
+	setCtl string
+	setID  string
+	sets   map[string]int // ST02 → position, per group
+	groups map[string]int // GS06 → position, per interchange
+}
+
+func (p *parser) run() {
+	sc, d := p.sc, &p.d
 	for sc.Next() {
 		// The common case: a data segment inside a set, without issues.
-		if !sc.env && p.setStart >= 0 && len(sc.issues) == 0 {
+		if !sc.env && d.InUnit() && len(sc.issues) == 0 {
 			p.appendSeg(&sc.seg)
 			continue
 		}
-		seg := sc.seg
-		if p.segs == nil {
-			// One allocation for all segments: the terminator count bounds them.
-			n := bytes.Count(data, []byte{sc.d.Segment}) + 16
-			p.segs = make([]Segment, 0, n)
-		}
-		tag := seg.Tag()
-		isa := tag == "ISA"
-		if isa {
-			p.segment(seg, tag)
-		}
-		for _, e := range p.sc.Issues() {
-			if e.Kind == KindISAFormat || e.Kind == KindUnterminated {
-				p.locate(e, seg)
-				p.doc.Warnings = append(p.doc.Warnings, e)
-				continue
-			}
-			p.add(e, seg)
-		}
-		if !isa {
-			p.segment(seg, tag)
-		}
-		if len(p.errs) >= p.lim.MaxErrors {
-			p.errs = append(p.errs, &Error{Kind: KindLimit, Offset: -1, Reason: fmt.Sprintf("more than %d errors: giving up", p.lim.MaxErrors)})
+		if !d.Segment(sc.seg, sc.issues) {
 			return
 		}
 	}
-	if err := p.sc.err; err != nil {
-		p.add(err, Segment{ord: uint32(err.Segment), start: uint32(max(err.Offset, 0))})
+	if err := sc.err; err != nil {
+		d.Add(err, Segment{ord: uint32(err.Segment), start: uint32(max(err.Offset, 0))})
 	}
-	p.closeInterchange(nil)
+	d.End(len(sc.data), sc.ordinal)
 }
 
 // appendSeg stores *seg field by field: one pointer write instead of a bulk
 // copy with write barriers while the collector runs.
 func (p *parser) appendSeg(seg *Segment) {
-	n := len(p.segs)
-	if n == cap(p.segs) {
-		p.segs = append(p.segs, *seg)
+	segs := p.d.Segs
+	n := len(segs)
+	if n == cap(segs) {
+		p.d.Segs = append(segs, *seg)
 		return
 	}
-	p.segs = p.segs[:n+1]
-	d := &p.segs[n]
+	segs = segs[:n+1]
+	d := &segs[n]
 	d.in = seg.in
 	d.start, d.end, d.ord, d.tagLen = seg.start, seg.end, seg.ord, seg.tagLen
+	p.d.Segs = segs
 }
 
-// locate fills the envelope context of e from the parser state.
-func (p *parser) locate(e *Error, seg Segment) {
-	if p.ic != nil {
-		e.Interchange = p.ic.Control
+// Where locates a segment (edi.Hooks).
+func (p *parser) Where(seg Segment) (tag string, offset, ordinal int) {
+	return seg.Tag(), seg.Offset(), seg.Ordinal()
+}
+
+// Capacity bounds the segments by the terminators (edi.Hooks).
+func (p *parser) Capacity() int { return bytes.Count(p.sc.data, []byte{p.sc.d.Segment}) + 16 }
+
+// NewError makes an *Error without envelope context (edi.Hooks).
+func (p *parser) NewError(kind Kind, tag string, offset, elem, comp int, reason string) *Error {
+	return &Error{Kind: kind, Tag: tag, Offset: offset, Element: elem, Component: comp, Reason: reason}
+}
+
+// Locate fills the envelope context of e (edi.Hooks).
+func (p *parser) Locate(e *Error, at edi.Loc) {
+	e.Interchange, e.Group, e.Set, e.SetID = at.Interchange, at.Group, at.Unit, at.Type
+	if at.Override || e.Segment == 0 {
+		e.Segment = at.Segment
 	}
-	if p.grp != nil && !p.grp.implicit {
-		e.Group = p.grp.Control
-	}
-	if p.setStart >= 0 {
-		e.Set = p.setCtl
-		e.SetID = p.setID
-		e.Segment = seg.Ordinal() - p.segs[p.setStart].Ordinal() + 1
-	} else if e.Segment == 0 {
-		e.Segment = seg.Ordinal()
-	}
-	if e.Tag == "" && seg.in != nil {
-		e.Tag = seg.Tag()
+	if e.Tag == "" {
+		e.Tag = at.Tag
 	}
 }
 
-func (p *parser) add(e *Error, seg Segment) {
-	p.locate(e, seg)
-	p.errs = append(p.errs, e)
+// Warning reports the scanner issues a lenient reader accepts (edi.Hooks).
+func (p *parser) Warning(e *Error) bool { return e.Kind == KindISAFormat || e.Kind == KindUnterminated }
+
+// Value reads a trailer element (edi.Hooks): SE02 as written, like ST02,
+// the others trimmed.
+func (p *parser) Value(l edi.Level, seg Segment, elem int) string {
+	if l == edi.Unit && elem == 2 {
+		return bstr(seg.Element(elem))
+	}
+	return trim(seg.Element(elem))
 }
 
 func (p *parser) errorf(kind Kind, seg Segment, elem int, format string, args ...any) {
-	p.add(&Error{Kind: kind, Tag: seg.Tag(), Offset: seg.Offset(), Element: elem, Reason: fmt.Sprintf(format, args...)}, seg)
-}
-
-func (p *parser) warnf(kind Kind, seg Segment, elem int, format string, args ...any) {
-	e := &Error{Kind: kind, Tag: seg.Tag(), Offset: seg.Offset(), Element: elem, Reason: fmt.Sprintf(format, args...)}
-	p.locate(e, seg)
-	p.doc.Warnings = append(p.doc.Warnings, e)
+	p.d.Errorf(kind, seg, elem, 0, format, args...)
 }
 
 // trim trims blanks, including Unicode ones (a non-breaking space used as
 // ISA padding is reported by the scanner, and the id still resolves).
 func trim(b []byte) string { return strings.TrimFunc(bstr(b), unicode.IsSpace) }
 
-func (p *parser) segment(seg Segment, tag string) {
-	if tag == "ISA" {
-		p.closeInterchange(&seg)
-		p.openInterchange(seg)
-		return
+// Open starts an interchange, group or set (edi.Hooks).
+func (p *parser) Open(l edi.Level, seg Segment) (control, typ string) {
+	switch l {
+	case edi.Interchange:
+		p.doc.Interchanges = append(p.doc.Interchanges, Interchange{
+			SenderQualifier:   trim(seg.Element(5)),
+			Sender:            trim(seg.Element(6)),
+			ReceiverQualifier: trim(seg.Element(7)),
+			Receiver:          trim(seg.Element(8)),
+			Date:              trim(seg.Element(9)),
+			Time:              trim(seg.Element(10)),
+			Version:           trim(seg.Element(12)),
+			Control:           trim(seg.Element(13)),
+			AckRequested:      trim(seg.Element(14)) == "1",
+			Usage:             trim(seg.Element(15)),
+			Delimiters:        p.sc.d,
+			Header:            seg,
+		})
+		p.ic = &p.doc.Interchanges[len(p.doc.Interchanges)-1]
+		p.groups = map[string]int{}
+		return p.ic.Control, ""
+	case edi.Group:
+		p.ic.Groups = append(p.ic.Groups, Group{
+			FunctionalID: trim(seg.Element(1)),
+			Sender:       trim(seg.Element(2)),
+			Receiver:     trim(seg.Element(3)),
+			Date:         trim(seg.Element(4)),
+			Time:         trim(seg.Element(5)),
+			Control:      trim(seg.Element(6)),
+			Agency:       trim(seg.Element(7)),
+			Version:      trim(seg.Element(8)),
+			Header:       seg,
+		})
+		p.grp = &p.ic.Groups[len(p.ic.Groups)-1]
+		p.sets = map[string]int{}
+		return p.grp.Control, ""
 	}
-	if p.ic == nil {
-		p.errorf(KindUnexpectedSegment, seg, 0, "segment outside an interchange (after IEA, before ISA)")
-		return
-	}
-	switch tag {
-	case "IEA":
-		p.closeInterchange(&seg)
-	case "GS":
-		p.closeGroup(&seg)
-		p.openGroup(seg)
-	case "GE":
-		if p.grp == nil || p.grp.implicit {
-			p.closeGroup(&seg)
-			p.errorf(KindUnexpectedSegment, seg, 0, "GE without GS")
-			return
-		}
-		p.closeGroup(&seg)
-	case "ST":
-		p.closeSet(&seg)
-		if p.grp == nil {
-			p.errorf(KindUnexpectedSegment, seg, 0, "ST outside a functional group (no GS)")
-			p.ic.Groups = append(p.ic.Groups, Group{implicit: true})
-			p.grp = &p.ic.Groups[len(p.ic.Groups)-1]
-			p.sets = map[string]int{}
-		}
-		p.openSet(seg)
-	case "SE":
-		if p.setStart < 0 {
-			p.errorf(KindUnexpectedSegment, seg, 0, "SE without ST")
-			return
-		}
-		p.segs = append(p.segs, seg)
-		p.closeSet(nil)
-	case "TA1":
-		// An interchange acknowledgement sits between ISA and the first GS
-		// (or alone in the interchange): kept with the stray segments.
-		if p.grp == nil {
-			p.ic.Stray = append(p.ic.Stray, seg)
-			return
-		}
-		fallthrough
-	default:
-		if p.setStart < 0 {
-			p.errorf(KindUnexpectedSegment, seg, 0, "segment outside a transaction set")
-			p.ic.Stray = append(p.ic.Stray, seg)
-			return
-		}
-		p.segs = append(p.segs, seg)
-	}
-}
-
-func (p *parser) openInterchange(seg Segment) {
-	p.doc.Interchanges = append(p.doc.Interchanges, Interchange{
-		SenderQualifier:   trim(seg.Element(5)),
-		Sender:            trim(seg.Element(6)),
-		ReceiverQualifier: trim(seg.Element(7)),
-		Receiver:          trim(seg.Element(8)),
-		Date:              trim(seg.Element(9)),
-		Time:              trim(seg.Element(10)),
-		Version:           trim(seg.Element(12)),
-		Control:           trim(seg.Element(13)),
-		AckRequested:      trim(seg.Element(14)) == "1",
-		Usage:             trim(seg.Element(15)),
-		Delimiters:        p.sc.d,
-		Header:            seg,
-	})
-	p.ic = &p.doc.Interchanges[len(p.doc.Interchanges)-1]
-	p.groups = map[string]int{}
-	if n := seg.Len(); n != 16 {
-		p.errorf(KindInvalidValue, seg, 0, "ISA has %d elements, not 16", n)
-	}
-	if !digits(p.ic.Control, 9, 9) {
-		p.errorf(KindInvalidValue, seg, 13, "interchange control number %q is not 9 digits", p.ic.Control)
-	}
-	if !digits(p.ic.Version, 5, 5) {
-		p.errorf(KindInvalidValue, seg, 12, "interchange version %q is not 5 digits", p.ic.Version)
-	}
-	if d := p.ic.Date; !digits(d, 6, 6) || !validYYMMDD(d) {
-		p.errorf(KindInvalidValue, seg, 9, "interchange date %q is not a date YYMMDD", d)
-	}
-	if t := p.ic.Time; !digits(t, 4, 4) || t[:2] > "23" || t[2:] > "59" {
-		p.errorf(KindInvalidValue, seg, 10, "interchange time %q is not a time HHMM", t)
-	}
-	if u := p.ic.Usage; u != "P" && u != "T" && u != "I" {
-		p.errorf(KindInvalidValue, seg, 15, "usage indicator %q is not P, T or I", u)
-	}
-}
-
-func (p *parser) closeInterchange(iea *Segment) {
-	if p.ic == nil {
-		return
-	}
-	if iea != nil && !iea.Is("IEA") {
-		p.closeGroup(iea)
-		p.trailerMissing(KindInterchangeTrailerMissing, "IEA", iea, "interchange has no IEA before the next ISA")
-		p.ic = nil
-		return
-	}
-	p.closeGroup(iea)
-	if iea == nil {
-		p.trailerMissing(KindInterchangeTrailerMissing, "IEA", nil, "interchange has no IEA: input ends first")
-		p.ic = nil
-		return
-	}
-	p.ic.Trailer = *iea
-	n := 0
-	for _, g := range p.ic.Groups {
-		if !g.implicit {
-			n++
-		}
-	}
-	p.checkCount(*iea, 1, n, "functional groups", KindInterchangeCount)
-	if c := trim(iea.Element(2)); c != p.ic.Control {
-		p.errorf(KindInterchangeControlMismatch, *iea, 2, "control number %q does not match ISA13 %q", c, p.ic.Control)
-	}
-	p.ic = nil
-}
-
-func (p *parser) openGroup(seg Segment) {
-	p.ic.Groups = append(p.ic.Groups, Group{
-		FunctionalID: trim(seg.Element(1)),
-		Sender:       trim(seg.Element(2)),
-		Receiver:     trim(seg.Element(3)),
-		Date:         trim(seg.Element(4)),
-		Time:         trim(seg.Element(5)),
-		Control:      trim(seg.Element(6)),
-		Agency:       trim(seg.Element(7)),
-		Version:      trim(seg.Element(8)),
-		Header:       seg,
-	})
-	p.grp = &p.ic.Groups[len(p.ic.Groups)-1]
-	p.sets = map[string]int{}
-	if !digits(p.grp.Control, 1, 9) {
-		p.errorf(KindInvalidValue, seg, 6, "group control number %q is not 1-9 digits", p.grp.Control)
-	} else if prev, ok := p.groups[p.grp.Control]; ok {
-		p.errorf(KindDuplicateControl, seg, 6, "group control number %s repeats group %d of the interchange", p.grp.Control, prev)
-	}
-	p.groups[p.grp.Control] = len(p.ic.Groups)
-	if p.grp.Version == "" {
-		p.errorf(KindMissingElement, seg, 8, "version (GS08) is missing")
-	} else if v := p.ic.Version; len(v) == 5 && len(p.grp.Version) >= 3 && v[:3] != p.grp.Version[:3] {
-		p.warnf(KindVersion, seg, 8, "group version %s is not of the interchange version %s (ISA12)", p.grp.Version, v)
-	}
-}
-
-func (p *parser) closeGroup(ge *Segment) {
-	if p.grp == nil {
-		return
-	}
-	p.closeSet(ge)
-	g := p.grp
-	p.grp = nil
-	if g.implicit {
-		return
-	}
-	if ge == nil || !ge.Is("GE") {
-		p.grp = g
-		p.trailerMissing(KindGroupTrailerMissing, "GE", ge, "functional group has no GE")
-		p.grp = nil
-		return
-	}
-	g.Trailer = *ge
-	p.grp = g
-	p.checkCount(*ge, 1, len(g.Sets), "transaction sets", KindGroupCount)
-	if c := trim(ge.Element(2)); c != g.Control {
-		p.errorf(KindGroupControlMismatch, *ge, 2, "control number %q does not match GS06 %q", c, g.Control)
-	}
-	p.grp = nil
-}
-
-func (p *parser) openSet(seg Segment) {
-	p.setStart = len(p.segs)
-	p.segs = append(p.segs, seg)
 	p.setID = bstr(seg.Element(1))
 	p.setCtl = bstr(seg.Element(2))
-	if !digits(p.setID, 3, 3) {
-		p.errorf(KindInvalidValue, seg, 1, "transaction set identifier %q is not 3 digits", edi.Clip(seg.Element(1)))
-	}
-	if n := len(p.setCtl); n < 4 || n > 9 {
-		p.errorf(KindInvalidValue, seg, 2, "control number %q is not 4-9 characters", p.setCtl)
-	} else if prev, ok := p.sets[p.setCtl]; ok {
-		p.errorf(KindDuplicateControl, seg, 2, "control number %s repeats transaction set %d of the group", p.setCtl, prev)
-	}
-	p.sets[p.setCtl] = len(p.grp.Sets) + 1
+	return p.setCtl, p.setID
 }
 
-// closeSet ends the open set; next is the segment that ends it (SE already
-// appended, or the envelope segment that cut it short, or nil at end of input).
-func (p *parser) closeSet(next *Segment) {
-	if p.setStart < 0 {
-		return
-	}
-	segs := p.segs[p.setStart:len(p.segs):len(p.segs)]
-	st := segs[0]
-	set := Set{ID: p.setID, Control: p.setCtl, Implementation: bstr(st.Element(3)), Segments: segs}
-	last := segs[len(segs)-1]
-	if len(segs) > 1 && last.Is("SE") && next == nil {
-		p.checkCount(last, 1, len(segs), "segments", KindSetCount)
-		if c := bstr(last.Element(2)); c != p.setCtl {
-			p.errorf(KindSetControlMismatch, last, 2, "control number %q does not match ST02 %q", c, p.setCtl)
+// Implicit opens a group for a set without GS (edi.Hooks).
+func (p *parser) Implicit() {
+	p.ic.Groups = append(p.ic.Groups, Group{implicit: true})
+	p.grp = &p.ic.Groups[len(p.ic.Groups)-1]
+	p.sets = map[string]int{}
+}
+
+// Check checks the header elements of an interchange, group or set
+// (edi.Hooks).
+func (p *parser) Check(l edi.Level, seg Segment) {
+	switch l {
+	case edi.Interchange:
+		if n := seg.Len(); n != 16 {
+			p.errorf(KindInvalidValue, seg, 0, "ISA has %d elements, not 16", n)
 		}
-	} else {
-		what := "the end of input"
-		if next != nil {
-			what = next.Tag()
+		if !digits(p.ic.Control, 9, 9) {
+			p.errorf(KindInvalidValue, seg, 13, "interchange control number %q is not 9 digits", p.ic.Control)
 		}
-		p.trailerMissing(KindSetTrailerMissing, "SE", next, "transaction set has no SE before %s", what)
+		if !digits(p.ic.Version, 5, 5) {
+			p.errorf(KindInvalidValue, seg, 12, "interchange version %q is not 5 digits", p.ic.Version)
+		}
+		if d := p.ic.Date; !digits(d, 6, 6) || !validYYMMDD(d) {
+			p.errorf(KindInvalidValue, seg, 9, "interchange date %q is not a date YYMMDD", d)
+		}
+		if t := p.ic.Time; !digits(t, 4, 4) || t[:2] > "23" || t[2:] > "59" {
+			p.errorf(KindInvalidValue, seg, 10, "interchange time %q is not a time HHMM", t)
+		}
+		if u := p.ic.Usage; u != "P" && u != "T" && u != "I" {
+			p.errorf(KindInvalidValue, seg, 15, "usage indicator %q is not P, T or I", u)
+		}
+	case edi.Group:
+		if !digits(p.grp.Control, 1, 9) {
+			p.errorf(KindInvalidValue, seg, 6, "group control number %q is not 1-9 digits", p.grp.Control)
+		} else if prev, ok := p.groups[p.grp.Control]; ok {
+			p.errorf(KindDuplicateControl, seg, 6, "group control number %s repeats group %d of the interchange", p.grp.Control, prev)
+		}
+		p.groups[p.grp.Control] = len(p.ic.Groups)
+		if p.grp.Version == "" {
+			p.errorf(KindMissingElement, seg, 8, "version (GS08) is missing")
+		} else if v := p.ic.Version; len(v) == 5 && len(p.grp.Version) >= 3 && v[:3] != p.grp.Version[:3] {
+			p.d.Warnf(KindVersion, seg, 8, "group version %s is not of the interchange version %s (ISA12)", p.grp.Version, v)
+		}
+	case edi.Unit:
+		if !digits(p.setID, 3, 3) {
+			p.errorf(KindInvalidValue, seg, 1, "transaction set identifier %q is not 3 digits", edi.Clip(seg.Element(1)))
+		}
+		if n := len(p.setCtl); n < 4 || n > 9 {
+			p.errorf(KindInvalidValue, seg, 2, "control number %q is not 4-9 characters", p.setCtl)
+		} else if prev, ok := p.sets[p.setCtl]; ok {
+			p.errorf(KindDuplicateControl, seg, 2, "control number %s repeats transaction set %d of the group", p.setCtl, prev)
+		}
+		p.sets[p.setCtl] = len(p.grp.Sets) + 1
 	}
-	p.grp.Sets = append(p.grp.Sets, set)
-	p.setStart = -1
-	p.setCtl, p.setID = "", ""
 }
 
-// trailerMissing reports a missing trailer under the trailer's tag (not the
-// header's), located where it was due: before next, or at the end of input.
-func (p *parser) trailerMissing(kind Kind, tag string, next *Segment, format string, args ...any) {
-	e := &Error{Kind: kind, Tag: tag, Offset: len(p.sc.data), Reason: fmt.Sprintf(format, args...)}
-	at := Segment{}
-	if next != nil {
-		e.Offset = next.Offset()
-		at = *next
+// Close ends an interchange, group or set (edi.Hooks).
+func (p *parser) Close(l edi.Level, segs []Segment, trailer Segment, complete bool) {
+	switch l {
+	case edi.Interchange:
+		if complete {
+			p.ic.Trailer = trailer
+		}
+		p.ic = nil
+	case edi.Group:
+		if complete {
+			p.grp.Trailer = trailer
+		}
+		p.grp = nil
+	case edi.Unit:
+		p.grp.Sets = append(p.grp.Sets, Set{ID: p.setID, Control: p.setCtl, Implementation: bstr(segs[0].Element(3)), Segments: segs})
+		p.setCtl, p.setID = "", ""
 	}
-	p.locate(e, at)
-	switch {
-	case p.setStart >= 0:
-		e.Segment = len(p.segs) - p.setStart + 1
-	case next != nil:
-		e.Segment = next.Ordinal()
-	default:
-		e.Segment = p.sc.ordinal + 1
-	}
-	e.Tag = tag
-	p.errs = append(p.errs, e)
 }
 
-// checkCount compares a count element with what was counted.
-func (p *parser) checkCount(seg Segment, elem, counted int, what string, kind Kind) {
-	raw := trim(seg.Element(elem))
-	if raw == "" {
-		p.errorf(KindMissingElement, seg, elem, "count of %s is missing (%d counted)", what, counted)
-		return
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil || !digits(raw, 1, 10) {
-		p.errorf(KindInvalidValue, seg, elem, "count %q is not a number (%d %s counted)", raw, counted, what)
-		return
-	}
-	if n != counted {
-		p.errorf(kind, seg, elem, "count %d does not match %d %s", n, counted, what)
-	}
-}
+// Data has nothing to check in a set's segments (edi.Hooks).
+func (p *parser) Data(Segment) {}
+
+// Stray keeps a segment outside any set (edi.Hooks).
+func (p *parser) Stray(seg Segment) { p.ic.Stray = append(p.ic.Stray, seg) }
 
 // validYYMMDD reports whether six digits are a calendar date (any century).
 func validYYMMDD(d string) bool {
