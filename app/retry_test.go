@@ -12,6 +12,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/supplywatch/supplywatch/app"
 	"github.com/supplywatch/supplywatch/postgres/pgtest"
+	"github.com/supplywatch/supplywatch/procure"
 	"github.com/supplywatch/supplywatch/retry"
 )
 
@@ -75,12 +76,12 @@ func TestRulesRoleRetriesFailedDeliveriesAutomatically(t *testing.T) {
 	var state, status string
 	for time.Now().Before(deadline) {
 		pool.QueryRow(ctx, `SELECT j.state, r.status FROM retry_jobs j JOIN console_retries r ON r.id = j.last_retry_id WHERE j.message_id = 'MSG-R1'`).Scan(&state, &status)
-		if state == retry.Delivered {
+		if state == procure.JobDelivered {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if state != retry.Delivered || status != "delivered" {
+	if state != procure.JobDelivered || status != "delivered" {
 		t.Fatalf("job %q, retry %q after the delivery", state, status)
 	}
 }

@@ -7,7 +7,6 @@ import (
 
 	goslack "github.com/slack-go/slack"
 	"github.com/supplywatch/supplywatch/alerts"
-	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -17,7 +16,7 @@ import (
 type SlackUsers struct {
 	API   *goslack.Client
 	Users interface {
-		FindUserByEmail(ctx context.Context, email string) (*console.User, error)
+		FindUserByEmail(ctx context.Context, email string) (*procure.User, error)
 	}
 }
 

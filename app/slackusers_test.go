@@ -23,7 +23,7 @@ func TestSlackUsersMapToConsoleUsersByEmail(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := postgres.NewConsoleStore(db)
-	if _, err := console.AddUser(ctx, store, console.NewUser{Tenant: "acme", Login: "ana", Name: "Ana", Email: "ana@acme.test", Role: console.RoleOncall, Password: "a long enough password"}); err != nil {
+	if _, err := console.AddUser(ctx, store, console.NewUser{Tenant: "acme", Login: "ana", Name: "Ana", Email: "ana@acme.test", Role: procure.RoleOncall, Password: "a long enough password"}); err != nil {
 		t.Fatal(err)
 	}
 	emails := map[string]string{"U1": "ana@acme.test", "U2": "bob@acme.test", "U3": ""}
@@ -41,7 +41,7 @@ func TestSlackUsersMapToConsoleUsersByEmail(t *testing.T) {
 	users := &app.SlackUsers{API: app.SlackClient("xoxb-test", fake.URL+"/"), Users: store}
 
 	u, err := users.ResolveSlackUser(ctx, "T1", "U1")
-	if err != nil || u.Name != "Ana" || u.Role != console.RoleOncall || u.Login != "ana" || u.Tenant != "acme" {
+	if err != nil || u.Name != "Ana" || u.Role != procure.RoleOncall || u.Login != "ana" || u.Tenant != "acme" {
 		t.Fatalf("U1 = %+v, %v; want Ana (login ana, tenant acme), oncall", u, err)
 	}
 	for _, id := range []string{"U2", "U3", "U9"} {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -97,8 +98,8 @@ func TestOpenAPIDocumentsEveryRouteAndNothingElse(t *testing.T) {
 // allowed role never 401 or 403.
 func TestAuthorizationMatrix(t *testing.T) {
 	e := newEnv(t)
-	clients := map[string]*client{"anonymous": e.anonymous(), console.RoleSupplier: e.supplierToken("S1")}
-	for _, role := range console.UserRoles {
+	clients := map[string]*client{"anonymous": e.anonymous(), procure.RoleSupplier: e.supplierToken("S1")}
+	for _, role := range procure.UserRoles {
 		clients[role] = e.signIn(role)
 	}
 	fill := func(path string) string {
@@ -117,7 +118,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	routes := e.console.Routes()
 	// Sign-out last: it ends the session.
 	sort.SliceStable(routes, func(i, j int) bool { return routes[j][1] == "/api/auth/logout" && routes[i][1] != routes[j][1] })
-	who := append([]string{"anonymous", console.RoleSupplier}, console.UserRoles...)
+	who := append([]string{"anonymous", procure.RoleSupplier}, procure.UserRoles...)
 	for _, rt := range routes {
 		method, path := rt[0], rt[1]
 		roles, public, _ := e.console.RouteRoles(method, path)
@@ -175,7 +176,7 @@ func itoa(n int64) string { return strings.TrimSpace(strings.Replace(idPath("%d"
 
 func TestScopesAreEnforcedInQueries(t *testing.T) {
 	e := newEnv(t)
-	plant := e.signIn(console.RolePlant) // P01 only
+	plant := e.signIn(procure.RolePlant) // P01 only
 	other := e.ids["ack-missing-2"]      // P02
 	own := e.ids["ack-missing-3"]        // P01
 
@@ -273,7 +274,7 @@ func TestScopesAreEnforcedInQueries(t *testing.T) {
 		}
 	})
 	t.Run("executive reads KPIs only", func(t *testing.T) {
-		x := e.signIn(console.RoleExecutive)
+		x := e.signIn(procure.RoleExecutive)
 		if st := x.do("GET", "/api/kpis", nil, nil); st != 200 {
 			t.Errorf("kpis: %d", st)
 		}
@@ -285,7 +286,7 @@ func TestScopesAreEnforcedInQueries(t *testing.T) {
 
 func TestConcurrentUpdatesOneWinsOtherGetsConflictWithCurrentState(t *testing.T) {
 	e := newEnv(t)
-	a, b := e.signIn(console.RoleProcurement), e.signIn(console.RoleAdmin)
+	a, b := e.signIn(procure.RoleProcurement), e.signIn(procure.RoleAdmin)
 	id := e.ids["asn-over"]
 	var x queueItem
 	a.mustOK("GET", idPath("/api/exceptions/%d", id), nil, &struct {
@@ -376,7 +377,7 @@ func TestConcurrentUpdatesOneWinsOtherGetsConflictWithCurrentState(t *testing.T)
 
 func TestActions(t *testing.T) {
 	e := newEnv(t)
-	p := e.signIn(console.RoleProcurement)
+	p := e.signIn(procure.RoleProcurement)
 	id := e.ids["ack-missing-2"]
 	get := func() queueItem {
 		var d struct {
@@ -442,9 +443,9 @@ func TestActions(t *testing.T) {
 			t.Fatalf("last activity %+v", last)
 		}
 		var audit struct {
-			Entries []console.AuditEntry `json:"entries"`
+			Entries []procure.AuditEntry `json:"entries"`
 		}
-		e.signIn(console.RoleAdmin).mustOK("GET", "/api/audit", nil, &audit)
+		e.signIn(procure.RoleAdmin).mustOK("GET", "/api/audit", nil, &audit)
 		actions := map[string]bool{}
 		for _, a := range audit.Entries {
 			actions[a.Action] = true
@@ -462,7 +463,7 @@ func TestActions(t *testing.T) {
 
 func TestQueue(t *testing.T) {
 	e := newEnv(t)
-	p := e.signIn(console.RoleProcurement)
+	p := e.signIn(procure.RoleProcurement)
 	list := func(q string) []queueItem {
 		var page queuePage
 		p.mustOK("GET", "/api/exceptions?"+q, nil, &page)
@@ -541,13 +542,13 @@ func TestQueue(t *testing.T) {
 	t.Run("saved views are per user", func(t *testing.T) {
 		p.mustOK("POST", "/api/views", map[string]any{"name": "critical P01", "query": "severity=critical&plant=P01"}, nil)
 		var vs struct {
-			Views []console.SavedView `json:"views"`
+			Views []procure.SavedView `json:"views"`
 		}
 		p.mustOK("GET", "/api/views", nil, &vs)
 		if len(vs.Views) != 1 || vs.Views[0].Query != "severity=critical&plant=P01" {
 			t.Fatalf("views %+v", vs.Views)
 		}
-		e.signIn(console.RoleAdmin).mustOK("GET", "/api/views", nil, &vs)
+		e.signIn(procure.RoleAdmin).mustOK("GET", "/api/views", nil, &vs)
 		if len(vs.Views) != 0 {
 			t.Fatalf("admin sees procurement's views: %+v", vs.Views)
 		}
@@ -556,11 +557,11 @@ func TestQueue(t *testing.T) {
 
 func TestDetailAndTimeline(t *testing.T) {
 	e := newEnv(t)
-	p := e.signIn(console.RoleProcurement)
+	p := e.signIn(procure.RoleProcurement)
 	var d struct {
 		Exception queueItem     `json:"exception"`
 		Chain     console.Chain `json:"chain"`
-		Documents []console.Document
+		Documents []procure.Document
 		Activity  []procure.Activity `json:"activity"`
 	}
 	p.mustOK("GET", idPath("/api/exceptions/%d", e.ids["price"]), nil, &d)
@@ -578,7 +579,7 @@ func TestDetailAndTimeline(t *testing.T) {
 		t.Errorf("activity %+v", d.Activity)
 	}
 	var tl struct {
-		Entries []console.TimelineEntry `json:"entries"`
+		Entries []procure.TimelineEntry `json:"entries"`
 	}
 	p.mustOK("GET", idPath("/api/exceptions/%d/timeline", e.ids["price"]), nil, &tl)
 	var kinds []string
@@ -590,7 +591,7 @@ func TestDetailAndTimeline(t *testing.T) {
 			t.Errorf("timeline lacks %s: %v", w, kinds)
 		}
 	}
-	if slices.Contains(kinds, "event:po.released") && slices.ContainsFunc(tl.Entries, func(e console.TimelineEntry) bool { return e.DocumentID == "4500000002" }) {
+	if slices.Contains(kinds, "event:po.released") && slices.ContainsFunc(tl.Entries, func(e procure.TimelineEntry) bool { return e.DocumentID == "4500000002" }) {
 		t.Errorf("timeline has another chain's events")
 	}
 	for i := 1; i < len(tl.Entries); i++ {
@@ -602,14 +603,14 @@ func TestDetailAndTimeline(t *testing.T) {
 
 func TestRetryNeedsPreviewAndRepublishesWithOriginalKey(t *testing.T) {
 	e := newEnv(t)
-	o := e.signIn(console.RoleOncall)
+	o := e.signIn(procure.RoleOncall)
 	id := e.ids["delivery"]
 	var eb errBody
 	if st := o.do("POST", "/api/retries", map[string]any{"exception_ids": []int64{id}}, &eb); st != 400 || eb.Error.Field != "confirm" {
 		t.Fatalf("retry without preview: %d %+v", st, eb)
 	}
 	var pv struct {
-		Plans   []console.RetryPlan `json:"plans"`
+		Plans   []procure.RetryPlan `json:"plans"`
 		Confirm string              `json:"confirm"`
 	}
 	o.mustOK("POST", "/api/retries/preview", map[string]any{"exception_ids": []int64{id}}, &pv)
@@ -621,12 +622,12 @@ func TestRetryNeedsPreviewAndRepublishesWithOriginalKey(t *testing.T) {
 		t.Fatalf("retry with a stale confirm: %d", st)
 	}
 	var res struct {
-		Retries []console.Retry `json:"retries"`
+		Retries []procure.Retry `json:"retries"`
 	}
 	o.mustOK("POST", "/api/retries", map[string]any{"exception_ids": []int64{id}, "confirm": pv.Confirm}, &res)
 	msgs := e.pub.all()
 	if len(msgs) != 1 || msgs[0].Topic != "supplywatch.retry.wms" || string(msgs[0].Key) != "IK-ASN1-1" ||
-		msgs[0].Headers[console.HeaderIdempotencyKey] != "IK-ASN1-1" || !strings.Contains(string(msgs[0].Value), `"asn":"ASN1"`) {
+		msgs[0].Headers[kafka.HeaderIdempotencyKey] != "IK-ASN1-1" || !strings.Contains(string(msgs[0].Value), `"asn":"ASN1"`) {
 		t.Fatalf("published %+v", msgs)
 	}
 	t.Run("a second retry before the outcome is a high duplicate risk", func(t *testing.T) {
@@ -642,11 +643,11 @@ func TestRetryNeedsPreviewAndRepublishesWithOriginalKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		var d struct {
-			Retries  []console.Retry    `json:"retries"`
+			Retries  []procure.Retry    `json:"retries"`
 			Activity []procure.Activity `json:"activity"`
 		}
 		o.mustOK("GET", idPath("/api/exceptions/%d", id), nil, &d)
-		if len(d.Retries) != 1 || d.Retries[0].Status != console.RetryDelivered {
+		if len(d.Retries) != 1 || d.Retries[0].Status != procure.RetryDelivered {
 			t.Fatalf("retries %+v", d.Retries)
 		}
 		if !slices.ContainsFunc(d.Activity, func(a procure.Activity) bool { return a.Action == "retry" }) {
@@ -654,7 +655,7 @@ func TestRetryNeedsPreviewAndRepublishesWithOriginalKey(t *testing.T) {
 		}
 	})
 	t.Run("a plant user may not retry", func(t *testing.T) {
-		if st := e.signIn(console.RolePlant).do("POST", "/api/retries/preview", map[string]any{"exception_ids": []int64{id}}, nil); st != 403 {
+		if st := e.signIn(procure.RolePlant).do("POST", "/api/retries/preview", map[string]any{"exception_ids": []int64{id}}, nil); st != 403 {
 			t.Fatalf("%d", st)
 		}
 	})
@@ -673,9 +674,9 @@ func deliveredEvent(t *testing.T, id string, at time.Time) procure.Received {
 
 func TestDeadLetterRedrive(t *testing.T) {
 	e := newEnv(t)
-	o := e.signIn(console.RoleOncall)
+	o := e.signIn(procure.RoleOncall)
 	var dl struct {
-		Rejected []console.Rejected `json:"rejected"`
+		Rejected []procure.Rejected `json:"rejected"`
 	}
 	o.mustOK("GET", "/api/deadletter", nil, &dl)
 	if len(dl.Rejected) != 1 || dl.Rejected[0].EventID != "BAD1" {
@@ -690,7 +691,7 @@ func TestDeadLetterRedrive(t *testing.T) {
 
 func TestSessionsNeedCSRFForChanges(t *testing.T) {
 	e := newEnv(t)
-	p := e.signIn(console.RoleProcurement)
+	p := e.signIn(procure.RoleProcurement)
 	csrf := p.csrf
 	p.csrf = ""
 	var eb errBody
@@ -706,7 +707,7 @@ func TestSessionsNeedCSRFForChanges(t *testing.T) {
 		t.Fatalf("with the CSRF header: %d", st)
 	}
 	t.Run("session cookie is HttpOnly and SameSite Strict", func(t *testing.T) {
-		s := e.signIns[console.RoleProcurement]
+		s := e.signIns[procure.RoleProcurement]
 		req, _ := http.NewRequest("POST", e.srv.URL+"/api/auth/login", strings.NewReader(`{"login":"`+s.Login+`","password":"`+s.Password+`"}`))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -732,9 +733,9 @@ func TestSessionsNeedCSRFForChanges(t *testing.T) {
 		}
 	})
 	t.Run("user API token needs no CSRF and can be revoked", func(t *testing.T) {
-		admin := e.signIn(console.RoleAdmin)
+		admin := e.signIn(procure.RoleAdmin)
 		var tok struct {
-			Token  console.Token `json:"token"`
+			Token  procure.Token `json:"token"`
 			Secret string        `json:"secret"`
 		}
 		if st := admin.do("POST", "/api/tokens", map[string]any{"name": "as-oncall", "login": "demo-oncall"}, nil); st != 403 {
@@ -799,7 +800,7 @@ func TestOIDCSignInRedirectsToTheProvider(t *testing.T) {
 
 func TestLiveUpdatesStreamScopedChanges(t *testing.T) {
 	e := newEnv(t)
-	p := e.signIn(console.RolePlant) // P01
+	p := e.signIn(procure.RolePlant) // P01
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/live", nil)
@@ -812,7 +813,7 @@ func TestLiveUpdatesStreamScopedChanges(t *testing.T) {
 		t.Fatalf("content type %q", ct)
 	}
 	time.Sleep(200 * time.Millisecond) // subscribed before the changes
-	admin := e.signIn(console.RoleAdmin)
+	admin := e.signIn(procure.RoleAdmin)
 	for _, name := range []string{"ack-missing-2", "asn-over"} { // P02 (not visible), then P01
 		var d struct {
 			Exception queueItem `json:"exception"`
@@ -853,10 +854,10 @@ func TestLiveUpdatesStreamScopedChanges(t *testing.T) {
 
 func TestRoutingSendsNewExceptionsToTeams(t *testing.T) {
 	e := newEnv(t)
-	p := e.signIn(console.RoleProcurement)
+	p := e.signIn(procure.RoleProcurement)
 	p.mustOK("POST", "/api/teams", map[string]any{"name": "expediting", "default_assignee": "eva", "members": []string{"eva", "otto"}}, nil)
 	p.mustOK("POST", "/api/routing/rules", map[string]any{"rule": "po-not-acknowledged", "plant": "P03", "team": "expediting"}, nil)
-	if st := e.signIn(console.RolePlant).do("POST", "/api/routing/rules", map[string]any{"team": "x"}, nil); st != 403 {
+	if st := e.signIn(procure.RolePlant).do("POST", "/api/routing/rules", map[string]any{"team": "x"}, nil); st != 403 {
 		t.Fatalf("plant user changing routing: %d", st)
 	}
 	// The rules engine raises a new exception at P03.
@@ -897,24 +898,24 @@ func TestRoutingSendsNewExceptionsToTeams(t *testing.T) {
 // exception about their message shows them, and the policies are readable.
 func TestPolicyRetriesShowOnTheExceptionOfTheirMessage(t *testing.T) {
 	e := newEnv(t)
-	o := e.signIn(console.RoleOncall)
+	o := e.signIn(procure.RoleOncall)
 	id := e.ids["delivery"]
 	for i := range 2 {
-		r := &console.Retry{Tenant: tenant, MessageID: "MSG1", Target: "wms", Topic: "supplywatch.retry.wms", IdempotencyKey: "IK-ASN1-1",
-			RequestedBy: "policy", RequestedAt: time.Now().Add(time.Duration(i-5) * time.Minute), Status: console.RetryRedeliveryFailed}
+		r := &procure.Retry{Tenant: tenant, MessageID: "MSG1", Target: "wms", Topic: "supplywatch.retry.wms", IdempotencyKey: "IK-ASN1-1",
+			RequestedBy: "policy", RequestedAt: time.Now().Add(time.Duration(i-5) * time.Minute), Status: procure.RetryRedeliveryFailed}
 		if err := e.store.CreateRetry(context.Background(), r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var d struct {
-		Retries []console.Retry `json:"retries"`
+		Retries []procure.Retry `json:"retries"`
 	}
 	o.mustOK("GET", idPath("/api/exceptions/%d", id), nil, &d)
 	if len(d.Retries) != 2 || d.Retries[0].RequestedBy != "policy" || d.Retries[0].ExceptionID != id {
 		t.Fatalf("retries on the exception %+v", d.Retries)
 	}
 	var l struct {
-		Retries []console.Retry `json:"retries"`
+		Retries []procure.Retry `json:"retries"`
 	}
 	o.mustOK("GET", "/api/retries", nil, &l)
 	if len(l.Retries) != 2 || l.Retries[1].ExceptionID != id {

@@ -52,8 +52,8 @@ func TestAPIAnswersNullsNotZeroTimesAndDecimalMoney(t *testing.T) {
 	e.raise(procure.ExceptionCandidate{Rule: "po-not-acknowledged", Kind: procure.KindSLA, Subject: "po/4500000009",
 		Title: "PO not acknowledged", Message: "PO 4500000009 not acknowledged", Severity: procure.SeverityHigh, Team: "procurement",
 		Supplier: "S1", Plant: "P01", PO: "4500000009", ValueAtRisk: 25148.199999999997, Currency: "EUR"})
-	admin := e.signIn(console.RoleAdmin)
-	admin.mustOK("POST", "/api/tokens", map[string]any{"name": "no-expiry", "login": e.signIns[console.RoleAdmin].Login}, nil)
+	admin := e.signIn(procure.RoleAdmin)
+	admin.mustOK("POST", "/api/tokens", map[string]any{"name": "no-expiry", "login": e.signIns[procure.RoleAdmin].Login}, nil)
 	admin.mustOK("POST", "/api/tokens", map[string]any{"name": "portal-S1", "supplier": "S1"}, nil)
 	var q struct {
 		Items []struct {
@@ -72,8 +72,8 @@ func TestAPIAnswersNullsNotZeroTimesAndDecimalMoney(t *testing.T) {
 	admin.mustOK("GET", idPath("/api/exceptions/%d", e.ids["price"]), nil, &x)
 	admin.mustOK("POST", idPath("/api/exceptions/%d/actions", e.ids["price"]), map[string]any{"action": "resolve", "reason": "credit note", "version": x.Exception.Version}, nil)
 
-	clients := map[string]*client{console.RoleSupplier: e.supplierToken("S1")}
-	for _, role := range console.UserRoles {
+	clients := map[string]*client{procure.RoleSupplier: e.supplierToken("S1")}
+	for _, role := range procure.UserRoles {
 		clients[role] = e.signIn(role)
 	}
 	paths := func(cl *client, path string) []string {
@@ -140,7 +140,7 @@ func TestAPIAnswersNullsNotZeroTimesAndDecimalMoney(t *testing.T) {
 	}
 	t.Logf("answers checked per caller: %v", checked)
 	// The figure itself survives as a decimal.
-	st, b := clients[console.RoleProcurement].raw("GET", "/api/exceptions?supplier=S1&rule=po-not-acknowledged", nil)
+	st, b := clients[procure.RoleProcurement].raw("GET", "/api/exceptions?supplier=S1&rule=po-not-acknowledged", nil)
 	if st != 200 || !contains(b, `"value_at_risk":"25148.20"`) {
 		t.Errorf("value at risk 25148.199999999997 answered as %d %.400s, want \"25148.20\"", st, b)
 	}
@@ -174,6 +174,6 @@ func TestAPIJSONRewritesZeroTimesAndMoneyOnly(t *testing.T) {
 // queueItem is an exception as the API answers it: the value at risk is a
 // decimal string.
 type queueItem struct {
-	console.QueueItem
+	procure.QueueItem
 	ValueAtRisk string `json:"value_at_risk"`
 }

@@ -34,8 +34,8 @@ const (
 // tokens) or a supplier (by a supplier token).
 type Principal struct {
 	Via      string
-	User     *User
-	Token    *Token
+	User     *procure.User
+	Token    *procure.Token
 	Tenant   string
 	Role     string
 	Plants   []string // nil: all plants
@@ -63,8 +63,8 @@ func (p *Principal) Kind() string {
 }
 
 // Scope is what the principal may see.
-func (p *Principal) Scope() Scope {
-	return Scope{Tenant: p.Tenant, Plants: p.Plants, Supplier: p.Supplier}
+func (p *Principal) Scope() procure.Scope {
+	return procure.Scope{Tenant: p.Tenant, Plants: p.Plants, Supplier: p.Supplier}
 }
 
 // Actor is the principal as the author of an exception change.
@@ -72,9 +72,9 @@ func (p *Principal) Actor() procure.Actor {
 	return procure.Actor{Kind: procure.ActorUser, Name: p.Name()}
 }
 
-func principalOfUser(u *User, via string) *Principal {
+func principalOfUser(u *procure.User, via string) *Principal {
 	p := &Principal{Via: via, User: u, Tenant: u.Tenant, Role: u.Role}
-	if u.Role == RolePlant {
+	if u.Role == procure.RolePlant {
 		p.Plants = u.Plants
 		if p.Plants == nil {
 			p.Plants = []string{}
@@ -102,7 +102,7 @@ func (c *Console) authenticate(g *gin.Context) (*Principal, error) {
 			return p, nil
 		}
 		// Every plant, one supplier: the supplier predicate scopes it.
-		return &Principal{Via: viaToken, Token: t, Tenant: t.Tenant, Role: RoleSupplier, Supplier: t.Supplier}, nil
+		return &Principal{Via: viaToken, Token: t, Tenant: t.Tenant, Role: procure.RoleSupplier, Supplier: t.Supplier}, nil
 	}
 	ck, err := g.Cookie(sessionCookie)
 	if err != nil || ck == "" {
@@ -191,11 +191,11 @@ func (n *NewUser) validate() error {
 		return invalid("tenant", "is required")
 	case !loginRE.MatchString(n.Login):
 		return invalid("login", "must be 2-64 lowercase letters, digits or . _ @ -")
-	case !slices.Contains(UserRoles, n.Role):
-		return invalid("role", "must be one of %s", strings.Join(UserRoles, ", "))
-	case n.Role == RolePlant && len(n.Plants) == 0:
+	case !slices.Contains(procure.UserRoles, n.Role):
+		return invalid("role", "must be one of %s", strings.Join(procure.UserRoles, ", "))
+	case n.Role == procure.RolePlant && len(n.Plants) == 0:
 		return invalid("plants", "a plant user needs at least one plant")
-	case n.Role != RolePlant && len(n.Plants) > 0:
+	case n.Role != procure.RolePlant && len(n.Plants) > 0:
 		return invalid("plants", "only plant users are scoped to plants")
 	case len(n.Password) < 10 && n.Password != "":
 		return invalid("password", "must be at least 10 characters")
@@ -205,11 +205,11 @@ func (n *NewUser) validate() error {
 
 // AddUser creates a user (the `supplywatch user add` command). An empty
 // password makes a user who signs in by OIDC only.
-func AddUser(ctx context.Context, store UserStore, n NewUser) (*User, error) {
+func AddUser(ctx context.Context, store procure.UserStore, n NewUser) (*procure.User, error) {
 	if err := n.validate(); err != nil {
 		return nil, err
 	}
-	u := &User{Tenant: n.Tenant, Login: n.Login, Name: n.Name, Email: n.Email, Role: n.Role, Plants: n.Plants}
+	u := &procure.User{Tenant: n.Tenant, Login: n.Login, Name: n.Name, Email: n.Email, Role: n.Role, Plants: n.Plants}
 	hash := ""
 	if n.Password != "" {
 		hash = HashPassword(n.Password)
@@ -230,14 +230,14 @@ type SignIn struct {
 // scoped to plants[0], P01 when none) and returns their sign-ins. Existing
 // demo users keep the password they were created with, so it is derived
 // from seed: the same seed gives the same passwords across restarts.
-func EnsureDemoUsers(ctx context.Context, store UserStore, tenant string, plants []string, seed string) ([]SignIn, error) {
+func EnsureDemoUsers(ctx context.Context, store procure.UserStore, tenant string, plants []string, seed string) ([]SignIn, error) {
 	if len(plants) == 0 {
 		plants = []string{"P01"}
 	}
 	var out []SignIn
-	for _, role := range UserRoles {
+	for _, role := range procure.UserRoles {
 		n := NewUser{Tenant: tenant, Login: "demo-" + role, Name: "Demo " + role, Role: role}
-		if role == RolePlant {
+		if role == procure.RolePlant {
 			n.Plants = plants[:1]
 		}
 		h := sha256.Sum256([]byte(seed + "/" + tenant + "/" + role))
@@ -252,7 +252,7 @@ func EnsureDemoUsers(ctx context.Context, store UserStore, tenant string, plants
 
 // NewToken creates an API token for a user (userID) or a supplier and
 // returns its secret, shown once.
-func NewToken(ctx context.Context, store UserStore, t *Token) (string, error) {
+func NewToken(ctx context.Context, store procure.UserStore, t *procure.Token) (string, error) {
 	secret := tokenPrefix + randomSecret(32)
 	t.TokenHash = hashSecret(secret)
 	if err := store.CreateToken(ctx, t); err != nil {
@@ -266,9 +266,9 @@ func (c *Console) secureCookies(g *gin.Context) bool {
 }
 
 // startSession creates a session for u and sets its cookies.
-func (c *Console) startSession(g *gin.Context, u *User, how string) (*Principal, error) {
+func (c *Console) startSession(g *gin.Context, u *procure.User, how string) (*Principal, error) {
 	secret, csrf := randomSecret(32), randomSecret(24)
-	s := &Session{TokenHash: hashSecret(secret), UserID: u.ID, CSRF: csrf, ExpiresAt: c.now().Add(c.cfg.SessionTTL),
+	s := &procure.Session{TokenHash: hashSecret(secret), UserID: u.ID, CSRF: csrf, ExpiresAt: c.now().Add(c.cfg.SessionTTL),
 		RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}
 	if err := c.store.CreateSession(g.Request.Context(), s); err != nil {
 		return nil, err
@@ -285,13 +285,13 @@ func (c *Console) startSession(g *gin.Context, u *User, how string) (*Principal,
 }
 
 type meBody struct {
-	User      *User    `json:"user"`
-	Role      string   `json:"role"`
-	Tenant    string   `json:"tenant"`
-	Plants    []string `json:"plants"`
-	AllPlants bool     `json:"all_plants"`
-	CSRFToken string   `json:"csrf_token,omitempty"`
-	Can       []string `json:"can"`
+	User      *procure.User `json:"user"`
+	Role      string        `json:"role"`
+	Tenant    string        `json:"tenant"`
+	Plants    []string      `json:"plants"`
+	AllPlants bool          `json:"all_plants"`
+	CSRFToken string        `json:"csrf_token,omitempty"`
+	Can       []string      `json:"can"`
 }
 
 func (c *Console) meOf(p *Principal) meBody {
@@ -379,7 +379,7 @@ func (c *Console) tooMany(g *gin.Context, wait time.Duration, msg string) {
 
 // auditAnonymous records a failed sign-in (no principal; tenant unknown).
 func (c *Console) auditAnonymous(g *gin.Context, action, target string) {
-	e := &AuditEntry{At: c.now(), Tenant: "", Actor: "anonymous", ActorKind: "anonymous", Action: action, Target: target,
+	e := &procure.AuditEntry{At: c.now(), Tenant: "", Actor: "anonymous", ActorKind: "anonymous", Action: action, Target: target,
 		RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}
 	if err := c.store.Audit(g.Request.Context(), e); err != nil {
 		c.log.Error("audit failed", "action", action, "err", err)
@@ -463,12 +463,12 @@ func (c *Console) updateUser(g *gin.Context) {
 		return
 	}
 	p := principalOf(g)
-	before, after, err := c.store.UpdateUser(g.Request.Context(), p.Tenant, id, func(u *User) error {
+	before, after, err := c.store.UpdateUser(g.Request.Context(), p.Tenant, id, func(u *procure.User) error {
 		if in.Role != nil {
-			if !slices.Contains(UserRoles, *in.Role) {
-				return invalid("role", "must be one of %s", strings.Join(UserRoles, ", "))
+			if !slices.Contains(procure.UserRoles, *in.Role) {
+				return invalid("role", "must be one of %s", strings.Join(procure.UserRoles, ", "))
 			}
-			if *in.Role != u.Role && u.Role == RolePlant && in.Plants == nil {
+			if *in.Role != u.Role && u.Role == procure.RolePlant && in.Plants == nil {
 				u.Plants = nil // leaving the plant role leaves its scope
 			}
 			u.Role = *in.Role
@@ -480,11 +480,11 @@ func (c *Console) updateUser(g *gin.Context) {
 			u.Disabled = *in.Disabled
 		}
 		switch {
-		case u.Role == RolePlant && len(u.Plants) == 0:
+		case u.Role == procure.RolePlant && len(u.Plants) == 0:
 			return invalid("plants", "a plant user needs at least one plant")
-		case u.Role != RolePlant && len(u.Plants) > 0:
+		case u.Role != procure.RolePlant && len(u.Plants) > 0:
 			return invalid("plants", "only plant users are scoped to plants")
-		case p.User != nil && u.ID == p.User.ID && (u.Disabled || u.Role != RoleAdmin):
+		case p.User != nil && u.ID == p.User.ID && (u.Disabled || u.Role != procure.RoleAdmin):
 			return invalid("role", "you cannot disable or demote yourself: ask another admin")
 		}
 		return nil
@@ -523,7 +523,7 @@ func (c *Console) createToken(g *gin.Context) {
 		return
 	}
 	p := principalOf(g)
-	t := &Token{Tenant: p.Tenant, Name: strings.TrimSpace(in.Name), CreatedBy: p.Name()}
+	t := &procure.Token{Tenant: p.Tenant, Name: strings.TrimSpace(in.Name), CreatedBy: p.Name()}
 	switch {
 	case t.Name == "":
 		c.fail(g, invalid("name", "is required"))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // loginFrom signs in from a client address (the test server trusts
@@ -34,7 +35,7 @@ func (c *client) loginFrom(addr, login, password string) (int, string) {
 func TestFailedSignInsAreThrottledPerLoginAndPerAddress(t *testing.T) {
 	e := newEnv(t)
 	c := e.anonymous()
-	proc, oncall := e.signIns[console.RoleProcurement], e.signIns[console.RoleOncall]
+	proc, oncall := e.signIns[procure.RoleProcurement], e.signIns[procure.RoleOncall]
 
 	t.Run("a login with 5 failures in a row must wait, even with the right password", func(t *testing.T) {
 		for i := range 5 {
@@ -72,18 +73,18 @@ func TestFailedSignInsAreThrottledPerLoginAndPerAddress(t *testing.T) {
 
 func TestAdminDisablesUsersAndChangesTheirRoleAndPlants(t *testing.T) {
 	e := newEnv(t)
-	admin := e.signIn(console.RoleAdmin)
-	proc := e.signIn(console.RoleProcurement)
+	admin := e.signIn(procure.RoleAdmin)
+	proc := e.signIn(procure.RoleProcurement)
 	var users struct {
-		Users []console.User `json:"users"`
+		Users []procure.User `json:"users"`
 	}
 	admin.mustOK("GET", "/api/users", nil, &users)
 	ids := map[string]int64{}
 	for _, u := range users.Users {
 		ids[u.Role] = u.ID
 	}
-	id := ids[console.RoleProcurement]
-	secret, err := console.NewToken(context.Background(), e.store, &console.Token{Tenant: tenant, Name: "ci", UserID: id, CreatedBy: "test"})
+	id := ids[procure.RoleProcurement]
+	secret, err := console.NewToken(context.Background(), e.store, &procure.Token{Tenant: tenant, Name: "ci", UserID: id, CreatedBy: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,9 +92,9 @@ func TestAdminDisablesUsersAndChangesTheirRoleAndPlants(t *testing.T) {
 	path := idPath("/api/users/%d", id)
 
 	t.Run("a role and scope change applies at the user's next request", func(t *testing.T) {
-		var u console.User
+		var u procure.User
 		admin.mustOK("PATCH", path, map[string]any{"role": "plant", "plants": []string{"P02"}}, &u)
-		if u.Role != console.RolePlant || len(u.Plants) != 1 || u.Plants[0] != "P02" {
+		if u.Role != procure.RolePlant || len(u.Plants) != 1 || u.Plants[0] != "P02" {
 			t.Fatalf("changed to %+v", u)
 		}
 		var me struct {
@@ -101,7 +102,7 @@ func TestAdminDisablesUsersAndChangesTheirRoleAndPlants(t *testing.T) {
 			Plants []string `json:"plants"`
 		}
 		proc.mustOK("GET", "/api/me", nil, &me)
-		if me.Role != console.RolePlant || len(me.Plants) != 1 || me.Plants[0] != "P02" {
+		if me.Role != procure.RolePlant || len(me.Plants) != 1 || me.Plants[0] != "P02" {
 			t.Fatalf("me %+v", me)
 		}
 		if st := tok.do("GET", "/api/teams", nil, nil); st != 403 {
@@ -116,15 +117,15 @@ func TestAdminDisablesUsersAndChangesTheirRoleAndPlants(t *testing.T) {
 		if st := tok.do("GET", "/api/me", nil, nil); st != 401 {
 			t.Fatalf("token of a disabled user: %d", st)
 		}
-		s := e.signIns[console.RoleProcurement]
+		s := e.signIns[procure.RoleProcurement]
 		if st := e.anonymous().do("POST", "/api/auth/login", map[string]string{"login": s.Login, "password": s.Password}, nil); st != 401 {
 			t.Fatalf("sign-in of a disabled user: %d", st)
 		}
 	})
 	t.Run("enabled again with another role, the plant scope goes", func(t *testing.T) {
-		var u console.User
+		var u procure.User
 		admin.mustOK("PATCH", path, map[string]any{"disabled": false, "role": "procurement"}, &u)
-		if u.Disabled || u.Role != console.RoleProcurement || len(u.Plants) != 0 {
+		if u.Disabled || u.Role != procure.RoleProcurement || len(u.Plants) != 0 {
 			t.Fatalf("%+v", u)
 		}
 		if st := tok.do("GET", "/api/teams", nil, nil); st != 200 {
@@ -138,12 +139,12 @@ func TestAdminDisablesUsersAndChangesTheirRoleAndPlants(t *testing.T) {
 			st    int
 			field string
 		}{
-			"plant role without plants": {idPath("/api/users/%d", ids[console.RoleExecutive]), map[string]any{"role": "plant"}, 400, "plants"},
+			"plant role without plants": {idPath("/api/users/%d", ids[procure.RoleExecutive]), map[string]any{"role": "plant"}, 400, "plants"},
 			"plants for a non-plant":    {path, map[string]any{"plants": []string{"P01"}}, 400, "plants"},
 			"unknown role":              {path, map[string]any{"role": "root"}, 400, "role"},
 			"nothing to change":         {path, map[string]any{}, 400, "role"},
-			"disable yourself":          {idPath("/api/users/%d", ids[console.RoleAdmin]), map[string]any{"disabled": true}, 400, "role"},
-			"demote yourself":           {idPath("/api/users/%d", ids[console.RoleAdmin]), map[string]any{"role": "oncall"}, 400, "role"},
+			"disable yourself":          {idPath("/api/users/%d", ids[procure.RoleAdmin]), map[string]any{"disabled": true}, 400, "role"},
+			"demote yourself":           {idPath("/api/users/%d", ids[procure.RoleAdmin]), map[string]any{"role": "oncall"}, 400, "role"},
 			"unknown user":              {"/api/users/999999", map[string]any{"disabled": true}, 404, ""},
 		} {
 			var eb errBody
@@ -154,7 +155,7 @@ func TestAdminDisablesUsersAndChangesTheirRoleAndPlants(t *testing.T) {
 	})
 	t.Run("changes are audited: who, what, when, from where", func(t *testing.T) {
 		var a struct {
-			Entries []console.AuditEntry `json:"entries"`
+			Entries []procure.AuditEntry `json:"entries"`
 		}
 		admin.mustOK("GET", "/api/audit", nil, &a)
 		seen := map[string]bool{}
@@ -248,7 +249,7 @@ func TestParallelWrongPasswordsAreCountedBeforeHashingAndHashingIsBounded(t *tes
 	})
 	c := e.anonymous()
 	c.hc.Transport = &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: 200}
-	proc := e.signIns[console.RoleProcurement]
+	proc := e.signIns[procure.RoleProcurement]
 
 	t.Run("200 parallel guesses for one login check at most 5 passwords", func(t *testing.T) {
 		stop := make(chan struct{})
@@ -285,7 +286,7 @@ func TestParallelWrongPasswordsAreCountedBeforeHashingAndHashingIsBounded(t *tes
 		}
 	})
 	t.Run("the right password still signs in once the storm is over", func(t *testing.T) {
-		if st, _ := c.loginFrom("10.1.0.4", e.signIns[console.RoleOncall].Login, e.signIns[console.RoleOncall].Password); st != 200 {
+		if st, _ := c.loginFrom("10.1.0.4", e.signIns[procure.RoleOncall].Login, e.signIns[procure.RoleOncall].Password); st != 200 {
 			t.Fatalf("%d", st)
 		}
 	})

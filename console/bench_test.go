@@ -17,6 +17,7 @@ import (
 	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/postgres/pgtest"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // The benchmarks load their data once (1,000,000 exceptions in Postgres;
@@ -94,12 +95,12 @@ func BenchmarkExceptionList(b *testing.B) {
 	}
 	srv := benchServer(b, c)
 	tokens := map[string]string{}
-	for _, u := range []console.NewUser{{Tenant: "acme", Login: "buyer", Role: console.RoleProcurement}, {Tenant: "acme", Login: "plant07", Role: console.RolePlant, Plants: []string{"P07"}}} {
+	for _, u := range []console.NewUser{{Tenant: "acme", Login: "buyer", Role: procure.RoleProcurement}, {Tenant: "acme", Login: "plant07", Role: procure.RolePlant, Plants: []string{"P07"}}} {
 		user, err := console.AddUser(ctx, store, u)
 		if err != nil {
 			b.Fatal(err)
 		}
-		tokens[u.Login], err = console.NewToken(ctx, store, &console.Token{Tenant: "acme", Name: u.Login, UserID: user.ID})
+		tokens[u.Login], err = console.NewToken(ctx, store, &procure.Token{Tenant: "acme", Name: u.Login, UserID: user.ID})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -190,11 +191,11 @@ func BenchmarkTimeline(b *testing.B) {
 		b.Fatal(err)
 	}
 	srv := benchServer(b, c)
-	u, err := console.AddUser(ctx, store, console.NewUser{Tenant: "acme", Login: "oncall", Role: console.RoleOncall})
+	u, err := console.AddUser(ctx, store, console.NewUser{Tenant: "acme", Login: "oncall", Role: procure.RoleOncall})
 	if err != nil {
 		b.Fatal(err)
 	}
-	token, err := console.NewToken(ctx, store, &console.Token{Tenant: "acme", Name: "bench", UserID: u.ID})
+	token, err := console.NewToken(ctx, store, &procure.Token{Tenant: "acme", Name: "bench", UserID: u.ID})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -244,7 +244,7 @@ func (c *Console) supplierView(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	items, _, err := c.store.FindQueue(ctx, sc, QueueFilter{Supplier: supplier, Limit: 100, Now: c.now(), IncludeSnoozed: true})
+	items, _, err := c.store.FindQueue(ctx, sc, procure.QueueFilter{Supplier: supplier, Limit: 100, Now: c.now(), IncludeSnoozed: true})
 	if err != nil {
 		c.fail(g, err)
 		return

@@ -11,15 +11,6 @@ import (
 	"github.com/supplywatch/supplywatch/procure"
 )
 
-// RuleInfo says what a rule checks. Temporary alias (issue 10).
-type RuleInfo = procure.RuleInfo
-
-// RuleBook describes rules by id (rules.Evaluator). Temporary alias.
-type RuleBook = procure.RuleBook
-
-// RuleBookFunc adapts a function to RuleBook. Temporary alias.
-type RuleBookFunc = procure.RuleBookFunc
-
 // Chain is the document chain of an order: each step, what happened, what
 // is missing and what is due next.
 type Chain struct {
@@ -50,7 +41,7 @@ type ChainStep struct {
 
 // chainOf loads the order an exception is about and the ASNs, invoices
 // and lots it links to, and builds the chain.
-func (c *Console) chainOf(ctx context.Context, sc Scope, x *procure.Exception) (*Chain, []*Document, error) {
+func (c *Console) chainOf(ctx context.Context, sc procure.Scope, x *procure.Exception) (*Chain, []*procure.Document, error) {
 	po := x.PO
 	kind, id := subjectDoc(x.Subject)
 	keys := [][2]string{}

@@ -27,6 +27,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/supplywatch/supplywatch/kafka"
+	"github.com/supplywatch/supplywatch/procure"
 	"golang.org/x/sync/semaphore"
 )
 
@@ -150,7 +152,7 @@ type Deps struct {
 	// Rules is reloaded by POST /api/rules/reload; nil answers 503 there.
 	Rules Reloader
 	// RuleBook describes rules on the exception detail (rules.Evaluator); optional.
-	RuleBook RuleBook
+	RuleBook procure.RuleBook
 	// RetryPolicies is what GET /api/retry-policies shows: the automatic
 	// retry policies in force (retry.Config.Summary); nil answers 503.
 	RetryPolicies any
@@ -186,7 +188,7 @@ type Console struct {
 	facts    Facts
 	pub      Publisher
 	rules    Reloader
-	rulebook RuleBook
+	rulebook procure.RuleBook
 	policies any
 	zones    map[string]string
 	metrics  prometheus.Gatherer
@@ -225,7 +227,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		deps.Now = time.Now
 	}
 	if deps.Publisher == nil {
-		deps.Publisher = PublisherFunc(func(context.Context, ...Message) error {
+		deps.Publisher = PublisherFunc(func(context.Context, ...kafka.Message) error {
 			return errors.New("no publisher configured: retries and redrives are disabled")
 		})
 	}

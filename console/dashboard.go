@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // DashboardConfig is what the executive dashboard compares and converts
@@ -79,7 +80,7 @@ func (c *DashboardConfig) validate() error {
 // valueAtRiskStore sums the value at risk of active exceptions per
 // currency within a scope (postgres.ConsoleStore).
 type valueAtRiskStore interface {
-	ValueAtRisk(ctx context.Context, sc Scope, f ValueAtRiskFilter) ([]CurrencyAmount, error)
+	ValueAtRisk(ctx context.Context, sc procure.Scope, f procure.ValueAtRiskFilter) ([]procure.CurrencyAmount, error)
 }
 
 // dashboardConfig answers the targets and exchange rates in force.
@@ -105,7 +106,7 @@ func (c *Console) valueAtRisk(g *gin.Context) {
 		c.fail(g, errors.New("the store cannot sum value at risk"))
 		return
 	}
-	f := ValueAtRiskFilter{Plant: g.Query("plant"), Supplier: g.Query("supplier"), Group: g.Query("group")}
+	f := procure.ValueAtRiskFilter{Plant: g.Query("plant"), Supplier: g.Query("supplier"), Group: g.Query("group")}
 	switch g.Query("by") {
 	case "", "currency":
 	case "group":
@@ -120,7 +121,7 @@ func (c *Console) valueAtRisk(g *gin.Context) {
 		return
 	}
 	if sums == nil {
-		sums = []CurrencyAmount{}
+		sums = []procure.CurrencyAmount{}
 	}
 	out := gin.H{"currencies": sums}
 	if !f.ByGroup {
@@ -143,7 +144,7 @@ type Converted struct {
 // convert sums amounts in the reporting currency with exact decimal
 // arithmetic, rounded to cents once at the end; nil without a reporting
 // currency.
-func (c *Console) convert(sums []CurrencyAmount) *Converted {
+func (c *Console) convert(sums []procure.CurrencyAmount) *Converted {
 	d := c.cfg.Dashboard
 	if d.ReportingCurrency == "" {
 		return nil

@@ -51,7 +51,7 @@ func (e *env) raise(cands ...procure.ExceptionCandidate) {
 }
 
 type varAnswer struct {
-	Currencies []console.CurrencyAmount `json:"currencies"`
+	Currencies []procure.CurrencyAmount `json:"currencies"`
 	Reporting  *console.Converted       `json:"reporting"`
 }
 
@@ -66,7 +66,7 @@ func TestValueAtRiskIsPerCurrencyInDecimalsAndConvertedWithTheRateDate(t *testin
 	e2 := e.withConsole(console.Config{Dashboard: console.DashboardConfig{ReportingCurrency: "EUR", Rates: map[string]string{"USD": "0.9"}, RatesDate: "2026-12-01"}}, console.Deps{})
 
 	var got varAnswer
-	e2.signIn(console.RoleExecutive).mustOK("GET", "/api/value-at-risk", nil, &got)
+	e2.signIn(procure.RoleExecutive).mustOK("GET", "/api/value-at-risk", nil, &got)
 	want := map[string][2]any{"BRL": {"25148.20", 1}, "EUR": {"12095.00", 4}, "USD": {"0.30", 2}}
 	if len(got.Currencies) != len(want) {
 		t.Fatalf("currencies %+v", got.Currencies)
@@ -83,7 +83,7 @@ func TestValueAtRiskIsPerCurrencyInDecimalsAndConvertedWithTheRateDate(t *testin
 
 	// A plant user sums its own plant only.
 	got = varAnswer{}
-	e2.signIn(console.RolePlant).mustOK("GET", "/api/value-at-risk", nil, &got)
+	e2.signIn(procure.RolePlant).mustOK("GET", "/api/value-at-risk", nil, &got)
 	for _, c := range got.Currencies {
 		if c.Currency == "USD" || (c.Currency == "EUR" && c.Amount != "3895.00") {
 			t.Errorf("plant P01 sees %+v", c)
@@ -91,7 +91,7 @@ func TestValueAtRiskIsPerCurrencyInDecimalsAndConvertedWithTheRateDate(t *testin
 	}
 	// Per group, for the Groups page.
 	got = varAnswer{}
-	e2.signIn(console.RoleProcurement).mustOK("GET", "/api/value-at-risk?by=group", nil, &got)
+	e2.signIn(procure.RoleProcurement).mustOK("GET", "/api/value-at-risk?by=group", nil, &got)
 	groups := map[string]bool{}
 	for _, c := range got.Currencies {
 		groups[c.Group] = true
@@ -103,7 +103,7 @@ func TestValueAtRiskIsPerCurrencyInDecimalsAndConvertedWithTheRateDate(t *testin
 		t.Errorf("by group: %+v", got)
 	}
 	var eb errBody
-	if st := e2.signIn(console.RoleProcurement).do("GET", "/api/value-at-risk?by=plant", nil, &eb); st != 400 || eb.Error.Field != "by" {
+	if st := e2.signIn(procure.RoleProcurement).do("GET", "/api/value-at-risk?by=plant", nil, &eb); st != 400 || eb.Error.Field != "by" {
 		t.Errorf("by=plant: %d %+v", st, eb)
 	}
 }
@@ -133,7 +133,7 @@ func TestPlantsAndOperations(t *testing.T) {
 	e2 := e.withConsole(console.Config{}, console.Deps{PlantZones: map[string]string{"P09": "America/Chicago"}, Metrics: reg})
 
 	var ps struct{ Plants []console.Plant }
-	e2.signIn(console.RoleProcurement).mustOK("GET", "/api/plants", nil, &ps)
+	e2.signIn(procure.RoleProcurement).mustOK("GET", "/api/plants", nil, &ps)
 	names := map[string]string{}
 	for _, p := range ps.Plants {
 		names[p.Plant] = p.TimeZone
@@ -142,13 +142,13 @@ func TestPlantsAndOperations(t *testing.T) {
 		t.Errorf("procurement plants %+v", ps.Plants)
 	}
 	ps.Plants = nil
-	e2.signIn(console.RolePlant).mustOK("GET", "/api/plants", nil, &ps)
+	e2.signIn(procure.RolePlant).mustOK("GET", "/api/plants", nil, &ps)
 	if len(ps.Plants) != 1 || ps.Plants[0].Plant != "P01" {
 		t.Errorf("plant user's plants %+v", ps.Plants)
 	}
 
-	var o console.Operations
-	e2.signIn(console.RoleOncall).mustOK("GET", "/api/operations?window=48h", nil, &o)
+	var o procure.Operations
+	e2.signIn(procure.RoleOncall).mustOK("GET", "/api/operations?window=48h", nil, &o)
 	sources := map[string]uint64{}
 	for _, s := range o.Throughput {
 		sources[s.Source+"/"+s.Supplier] += s.Events
@@ -170,7 +170,7 @@ func TestPlantsAndOperations(t *testing.T) {
 		t.Errorf("metrics %+v", o.Metrics)
 	}
 	var eb errBody
-	if st := e2.signIn(console.RoleOncall).do("GET", "/api/operations?window=forever", nil, &eb); st != 400 || eb.Error.Field != "window" {
+	if st := e2.signIn(procure.RoleOncall).do("GET", "/api/operations?window=forever", nil, &eb); st != 400 || eb.Error.Field != "window" {
 		t.Errorf("bad window: %d %+v", st, eb)
 	}
 }

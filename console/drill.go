@@ -56,7 +56,7 @@ type drillSummary struct {
 // The queue query still applies the caller's scope: a drill-down never
 // shows an exception the caller could not open. It is for the roles that
 // may read the tenant-wide KPIs; c.drill is not nil.
-func (c *Console) drillFilter(g *gin.Context, p *Principal, f *QueueFilter) (*drillSummary, error) {
+func (c *Console) drillFilter(g *gin.Context, p *Principal, f *procure.QueueFilter) (*drillSummary, error) {
 	kpi := g.Query("kpi")
 	if kpi == "" {
 		return nil, nil

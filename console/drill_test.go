@@ -66,7 +66,7 @@ func TestQueueDrillDownIsTheExactDocumentSetOfAFigure(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	proc := withDrill.signIn(console.RoleProcurement)
+	proc := withDrill.signIn(procure.RoleProcurement)
 	tests := []struct {
 		name, query string
 		want        []int64
@@ -105,7 +105,7 @@ func TestQueueDrillDownIsTheExactDocumentSetOfAFigure(t *testing.T) {
 	})
 	t.Run("another tenant's figure holds none of this tenant's documents", func(t *testing.T) {
 		var a answer
-		withDrill.addUser("other", "other-drill", console.RoleProcurement).mustOK("GET", "/api/exceptions?kpi=response_sla&docs=all"+span, nil, &a)
+		withDrill.addUser("other", "other-drill", procure.RoleProcurement).mustOK("GET", "/api/exceptions?kpi=response_sla&docs=all"+span, nil, &a)
 		if len(a.Items) != 0 {
 			t.Errorf("other tenant sees %v", ids(a))
 		}
@@ -123,14 +123,14 @@ func TestQueueDrillDownIsTheExactDocumentSetOfAFigure(t *testing.T) {
 		t.Run(bad.name, func(t *testing.T) {
 			c := proc
 			if bad.status == 403 {
-				c = withDrill.signIn(console.RolePlant)
+				c = withDrill.signIn(procure.RolePlant)
 			}
 			if st, b := c.raw("GET", "/api/exceptions?"+bad.query, nil); st != bad.status {
 				t.Errorf("%d %s, want %d", st, b, bad.status)
 			}
 		})
 	}
-	if st, _ := e.signIn(console.RoleProcurement).raw("GET", "/api/exceptions?kpi=response_sla"+span, nil); st != 503 {
+	if st, _ := e.signIn(procure.RoleProcurement).raw("GET", "/api/exceptions?kpi=response_sla"+span, nil); st != 503 {
 		t.Errorf("a console without the KPI reader: %d, want 503", st)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/kpi"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // axeViolation is one rule axe-core found broken on a page.
@@ -66,14 +67,14 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 
 	x := e.ids["ack-missing-3"] // plant P01, supplier S2
 	pages := map[string][]string{
-		console.RoleExecutive:   {"/dashboard", "/dashboard?kpi=invoice_exception_rate&bucket=day&cat=1", "/dashboard?kpi=otif&plant=P01", "/kpis"},
-		console.RoleProcurement: {"/dashboard", "/queue", "/queue?kpi=invoice_exception_rate&from=" + e.now.AddDate(0, 0, -30).Format(time.DateOnly) + "&to=" + e.now.AddDate(0, 0, 2).Format(time.DateOnly), fmt.Sprintf("/exceptions/%d", x), "/groups", "/plants", "/plants/P01", "/suppliers/S2", "/retries", "/routing", "/kpis"},
-		console.RolePlant:       {"/queue", fmt.Sprintf("/exceptions/%d", x), "/plants/P01", "/groups", "/kpis"},
-		console.RoleOncall:      {"/queue", "/retries", "/deadletter", "/ops", "/dashboard", "/kpis"},
-		console.RoleAdmin:       {"/users", "/tokens", "/audit", "/ops", "/dashboard"},
+		procure.RoleExecutive:   {"/dashboard", "/dashboard?kpi=invoice_exception_rate&bucket=day&cat=1", "/dashboard?kpi=otif&plant=P01", "/kpis"},
+		procure.RoleProcurement: {"/dashboard", "/queue", "/queue?kpi=invoice_exception_rate&from=" + e.now.AddDate(0, 0, -30).Format(time.DateOnly) + "&to=" + e.now.AddDate(0, 0, 2).Format(time.DateOnly), fmt.Sprintf("/exceptions/%d", x), "/groups", "/plants", "/plants/P01", "/suppliers/S2", "/retries", "/routing", "/kpis"},
+		procure.RolePlant:       {"/queue", fmt.Sprintf("/exceptions/%d", x), "/plants/P01", "/groups", "/kpis"},
+		procure.RoleOncall:      {"/queue", "/retries", "/deadletter", "/ops", "/dashboard", "/kpis"},
+		procure.RoleAdmin:       {"/users", "/tokens", "/audit", "/ops", "/dashboard"},
 	}
-	landing := map[string]string{console.RoleExecutive: "/dashboard", console.RoleProcurement: "/queue", console.RolePlant: "/queue", console.RoleOncall: "/queue", console.RoleAdmin: "/queue"}
-	for _, role := range []string{console.RoleExecutive, console.RoleProcurement, console.RolePlant, console.RoleOncall, console.RoleAdmin} {
+	landing := map[string]string{procure.RoleExecutive: "/dashboard", procure.RoleProcurement: "/queue", procure.RolePlant: "/queue", procure.RoleOncall: "/queue", procure.RoleAdmin: "/queue"}
+	for _, role := range []string{procure.RoleExecutive, procure.RoleProcurement, procure.RolePlant, procure.RoleOncall, procure.RoleAdmin} {
 		t.Run(role, func(t *testing.T) {
 			bctx, cancel := chromedp.NewContext(actx) // a fresh tab and cookie jar per role
 			defer cancel()
@@ -124,7 +125,7 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 				if strings.Contains(state, "could not be loaded") || strings.Contains(state, "Not for your role") || strings.Contains(state, "Not found") || strings.Contains(state, "| ") && len(strings.TrimSpace(strings.SplitN(state, "|", 2)[1])) > 0 {
 					t.Errorf("%s shows an error: %s", p, state)
 				}
-				if role == console.RoleExecutive && strings.Contains(p, "invoice_exception_rate") {
+				if role == procure.RoleExecutive && strings.Contains(p, "invoice_exception_rate") {
 					// The figures of the fixture: INV1 blocked, one invoice; €12,095 at risk in EUR only.
 					got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-kpi=invoice_exception_rate]').innerText + ' | ' + document.querySelector('section.risk').innerText + ' | ' + document.querySelectorAll('.chart canvas').length`))
 					for _, want := range []string{"100.0%", "target 5.0%", "missed", "€12,095.00", "in 4 exceptions"} {
@@ -149,7 +150,7 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 					}
 					shot(name + "-documents")
 				}
-				if role == console.RoleAdmin && p == "/tokens" {
+				if role == procure.RoleAdmin && p == "/tokens" {
 					// An admin mints an API token for themselves: the secret once, the row under their login.
 					if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`#user-name`), "ci-export"),
 						chromedp.Click(chromedp.CSS(`form[aria-label="New API token"] button[type=submit]`))); err != nil {
@@ -172,7 +173,7 @@ func TestEveryRolesPagesInChromium(t *testing.T) {
 						t.Errorf("%s: header %q does not name the plant's time zone", p, got)
 					}
 				}
-				if role == console.RoleProcurement && strings.Contains(p, "kpi=") {
+				if role == procure.RoleProcurement && strings.Contains(p, "kpi=") {
 					// The drill-down from the figure: the blocked invoice's exception only.
 					got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('.drill')?.innerText ?? 'no drill note') + ' | ' + [...document.querySelectorAll('table.queue tbody tr')].map(tr => tr.dataset.id).join(',')`))
 					if want := fmt.Sprintf("| %d", e.ids["price"]); !strings.Contains(got, "1 document that missed invoice exception rate") || !strings.HasSuffix(got, want) {

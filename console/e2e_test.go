@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // chromium returns Debian's chromium; the end-to-end test fails without it.
@@ -109,7 +110,7 @@ func TestEndToEndInChromium(t *testing.T) {
 		}
 		return s
 	}
-	s := e.signIns[console.RoleProcurement]
+	s := e.signIns[procure.RoleProcurement]
 	base := e.srv.URL
 
 	// A link from Slack or a digest: signed out, it asks for the sign-in
@@ -202,7 +203,7 @@ func TestEndToEndInChromium(t *testing.T) {
 	step("routing", eval(`document.querySelector('nav a[href="/routing"]').click()`), poll(`document.querySelector('main h1')?.innerText === 'Routing' && location.pathname === '/routing'`))
 
 	// An admin disables a user on the users page.
-	a := e.signIns[console.RoleAdmin]
+	a := e.signIns[procure.RoleAdmin]
 	step("admin-sign-in",
 		chromedp.Click(`//button[text()="Sign out"]`),
 		chromedp.WaitVisible(css(`#login`)),
@@ -221,7 +222,7 @@ func TestEndToEndInChromium(t *testing.T) {
 		chromedp.Click(`//dialog//button[text()="Disable"]`),
 		poll(`[...document.querySelectorAll('main tr')].some(r => r.innerText.includes('demo-executive') && r.innerText.includes('disabled'))`),
 	)
-	if st := e.anonymous().do("POST", "/api/auth/login", map[string]string{"login": "demo-executive", "password": e.signIns[console.RoleExecutive].Password}, nil); st != 401 {
+	if st := e.anonymous().do("POST", "/api/auth/login", map[string]string{"login": "demo-executive", "password": e.signIns[procure.RoleExecutive].Password}, nil); st != 401 {
 		t.Errorf("disabled user signs in: %d", st)
 	}
 	t.Logf("screenshots in %s", artifacts)

@@ -42,9 +42,9 @@ func splitList(s string) []string {
 }
 
 // queueFilter reads the queue's query parameters.
-func (c *Console) queueFilter(g *gin.Context, p *Principal) (QueueFilter, error) {
+func (c *Console) queueFilter(g *gin.Context, p *Principal) (procure.QueueFilter, error) {
 	now := c.now()
-	f := QueueFilter{Now: now, Rule: g.Query("rule"), Plant: g.Query("plant"), Supplier: g.Query("supplier"),
+	f := procure.QueueFilter{Now: now, Rule: g.Query("rule"), Plant: g.Query("plant"), Supplier: g.Query("supplier"),
 		Team: g.Query("team"), Assignee: g.Query("assignee"), GroupKey: g.Query("group"), SubjectKind: g.Query("subject_kind")}
 	if f.Assignee == "me" {
 		f.Assignee = p.Name()
@@ -92,7 +92,7 @@ func (c *Console) queueFilter(g *gin.Context, p *Principal) (QueueFilter, error)
 	}
 	if v := g.Query("cursor"); v != "" {
 		b, err := base64.RawURLEncoding.DecodeString(v)
-		var cur Cursor
+		var cur procure.Cursor
 		if err != nil || json.Unmarshal(b, &cur) != nil {
 			return f, invalid("cursor", "is not a cursor this API returned")
 		}
@@ -113,7 +113,7 @@ func (c *Console) queueFilter(g *gin.Context, p *Principal) (QueueFilter, error)
 	return f, nil
 }
 
-func encodeCursor(cur *Cursor) string {
+func encodeCursor(cur *procure.Cursor) string {
 	if cur == nil {
 		return ""
 	}
@@ -158,14 +158,14 @@ func (c *Console) listExceptions(g *gin.Context) {
 // detail is the exception detail: what, why, the document chain, the
 // activity and the retries.
 type detail struct {
-	Exception *QueueItem          `json:"exception"`
-	Rule      *RuleInfo           `json:"rule"`
-	Chain     *Chain              `json:"chain"`
-	Documents []*Document         `json:"documents"`
-	Timers    []*procure.Timer    `json:"timers"`
-	Activity  []*procure.Activity `json:"activity"`
-	Retries   []*Retry            `json:"retries"`
-	Delivery  *FailedDelivery     `json:"delivery,omitempty"`
+	Exception *procure.QueueItem      `json:"exception"`
+	Rule      *procure.RuleInfo       `json:"rule"`
+	Chain     *Chain                  `json:"chain"`
+	Documents []*procure.Document     `json:"documents"`
+	Timers    []*procure.Timer        `json:"timers"`
+	Activity  []*procure.Activity     `json:"activity"`
+	Retries   []*procure.Retry        `json:"retries"`
+	Delivery  *procure.FailedDelivery `json:"delivery,omitempty"`
 }
 
 // subjectDoc splits a subject (po/4500012345/10) into kind and id.
@@ -190,14 +190,14 @@ func (c *Console) getException(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	d := &detail{Exception: it, Timers: []*procure.Timer{}, Documents: []*Document{}}
+	d := &detail{Exception: it, Timers: []*procure.Timer{}, Documents: []*procure.Document{}}
 	if c.rulebook != nil {
 		if ri, ok := c.rulebook.Describe(it.Rule); ok {
 			d.Rule = &ri
 		}
 	}
 	if d.Rule == nil {
-		d.Rule = &RuleInfo{ID: it.Rule, Kind: it.Kind, Title: it.Title}
+		d.Rule = &procure.RuleInfo{ID: it.Rule, Kind: it.Kind, Title: it.Title}
 	}
 	if d.Activity, err = c.store.FindActivity(ctx, sc, id); err != nil {
 		c.fail(g, err)
@@ -252,7 +252,7 @@ func (c *Console) exceptionTimeline(g *gin.Context) {
 	// prunes partitions.
 	// A plant user sees the events of their plants only (and the spans
 	// of those), even about an exception they may see.
-	q := TimelineQuery{Documents: docs, Plants: p.Plants, Since: it.FirstSeen.AddDate(0, 0, -90)}
+	q := procure.TimelineQuery{Documents: docs, Plants: p.Plants, Since: it.FirstSeen.AddDate(0, 0, -90)}
 	if until := it.LastSeen.AddDate(0, 0, 30); until.Before(c.now()) {
 		q.Until = until
 	}
@@ -278,7 +278,7 @@ func documentsOf(x *procure.Exception) []string {
 
 func (c *Console) timeline(g *gin.Context) {
 	p := principalOf(g)
-	q := TimelineQuery{Plants: p.Plants}
+	q := procure.TimelineQuery{Plants: p.Plants}
 	if v := g.Query("correlation_id"); v != "" {
 		q.Correlations = []string{v}
 	}
@@ -316,16 +316,16 @@ type actionBody struct {
 	Reason   string     `json:"reason"`
 }
 
-func (c *Console) actionOf(p *Principal, in actionBody, version int64) (Action, error) {
-	a := Action{Kind: in.Action, Version: version, Reason: strings.TrimSpace(in.Reason), Actor: p.Actor(), At: c.now()}
-	if !slices.Contains(ActionKinds, a.Kind) {
-		return a, invalid("action", "%q is not one of %s", in.Action, strings.Join(ActionKinds, ", "))
+func (c *Console) actionOf(p *Principal, in actionBody, version int64) (procure.Action, error) {
+	a := procure.Action{Kind: in.Action, Version: version, Reason: strings.TrimSpace(in.Reason), Actor: p.Actor(), At: c.now()}
+	if !slices.Contains(procure.ActionKinds, a.Kind) {
+		return a, invalid("action", "%q is not one of %s", in.Action, strings.Join(procure.ActionKinds, ", "))
 	}
 	if version <= 0 {
 		return a, invalid("version", "send the version you read (If-Match header or version field)")
 	}
 	switch a.Kind {
-	case ActAssign:
+	case procure.ActAssign:
 		if in.Assignee == nil {
 			return a, invalid("assignee", "is required (empty to unassign)")
 		}
@@ -333,7 +333,7 @@ func (c *Console) actionOf(p *Principal, in actionBody, version int64) (Action, 
 		if a.Assignee == "me" {
 			a.Assignee = p.Name()
 		}
-	case ActSnooze:
+	case procure.ActSnooze:
 		switch {
 		case in.Until != nil:
 			a.Until = *in.Until
@@ -346,7 +346,7 @@ func (c *Console) actionOf(p *Principal, in actionBody, version int64) (Action, 
 		default:
 			return a, invalid("until", "give until (a time) or for (a duration like 4h)")
 		}
-	case ActResolve:
+	case procure.ActResolve:
 		if a.Reason == "" {
 			return a, invalid("reason", "a resolution needs a reason")
 		}
@@ -429,10 +429,10 @@ func (c *Console) comment(g *gin.Context) {
 
 // bulkResult is the outcome of one exception of a bulk action.
 type bulkResult struct {
-	ID        int64      `json:"id"`
-	OK        bool       `json:"ok"`
-	Error     *errorBody `json:"error,omitempty"`
-	Exception *QueueItem `json:"exception,omitempty"`
+	ID        int64              `json:"id"`
+	OK        bool               `json:"ok"`
+	Error     *errorBody         `json:"error,omitempty"`
+	Exception *procure.QueueItem `json:"exception,omitempty"`
 }
 
 func (c *Console) errorOf(err error) *errorBody {
@@ -528,8 +528,8 @@ func (c *Console) groupAct(g *gin.Context) {
 		return
 	}
 	p := principalOf(g)
-	var items []*QueueItem
-	f := QueueFilter{GroupKey: in.Group, Limit: 500, Now: c.now(), IncludeSnoozed: true}
+	var items []*procure.QueueItem
+	f := procure.QueueFilter{GroupKey: in.Group, Limit: 500, Now: c.now(), IncludeSnoozed: true}
 	for {
 		page, next, err := c.store.FindQueue(g.Request.Context(), p.Scope(), f)
 		if err != nil {
@@ -582,7 +582,7 @@ func (c *Console) saveView(g *gin.Context) {
 		c.fail(g, invalid("query", "is too long"))
 		return
 	}
-	v := &SavedView{UserID: principalOf(g).User.ID, Name: in.Name, Query: strings.TrimPrefix(in.Query, "?")}
+	v := &procure.SavedView{UserID: principalOf(g).User.ID, Name: in.Name, Query: strings.TrimPrefix(in.Query, "?")}
 	if err := c.store.SaveView(g.Request.Context(), v); err != nil {
 		c.fail(g, err)
 		return

@@ -1,6 +1,9 @@
 package console
 
-import "github.com/gin-gonic/gin"
+import (
+	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/procure"
+)
 
 // Guard is the console's authentication and role check for routes that
 // other packages serve under /api (the KPI API): the session or API token
@@ -22,4 +25,4 @@ func TenantOf(g *gin.Context) string {
 
 // TenantWide are the roles that see a whole tenant (no plant or supplier
 // scope): the ones that may read tenant-wide KPIs.
-var TenantWide = []string{RoleProcurement, RoleExecutive, RoleOncall, RoleAdmin}
+var TenantWide = []string{procure.RoleProcurement, procure.RoleExecutive, procure.RoleOncall, procure.RoleAdmin}

@@ -21,6 +21,7 @@ import (
 	"github.com/supplywatch/supplywatch/chdb/chtest"
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/postgres/pgtest"
 	"github.com/supplywatch/supplywatch/procure"
@@ -40,20 +41,20 @@ const tenant = "acme"
 // captured records what the console published.
 type captured struct {
 	mu   sync.Mutex
-	msgs []console.Message
+	msgs []kafka.Message
 }
 
-func (p *captured) Publish(_ context.Context, msgs ...console.Message) error {
+func (p *captured) Publish(_ context.Context, msgs ...kafka.Message) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.msgs = append(p.msgs, msgs...)
 	return nil
 }
 
-func (p *captured) all() []console.Message {
+func (p *captured) all() []kafka.Message {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]console.Message(nil), p.msgs...)
+	return append([]kafka.Message(nil), p.msgs...)
 }
 
 type reloader struct{ n int }
@@ -302,7 +303,7 @@ func (e *env) withToken(secret string) *client {
 // supplierToken makes a supplier token.
 func (e *env) supplierToken(supplier string) *client {
 	e.t.Helper()
-	secret, err := console.NewToken(context.Background(), e.store, &console.Token{Tenant: tenant, Name: "portal-" + supplier, Supplier: supplier, CreatedBy: "test"})
+	secret, err := console.NewToken(context.Background(), e.store, &procure.Token{Tenant: tenant, Name: "portal-" + supplier, Supplier: supplier, CreatedBy: "test"})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -28,16 +28,16 @@ type route struct {
 
 // Role sets of the route table.
 var (
-	readers     = []string{RoleProcurement, RolePlant, RoleOncall, RoleAdmin}
-	actors      = []string{RoleProcurement, RolePlant, RoleOncall, RoleAdmin}
-	allUsers    = []string{RoleProcurement, RolePlant, RoleExecutive, RoleOncall, RoleAdmin}
-	routers     = []string{RoleProcurement, RoleAdmin}
-	routeRead   = []string{RoleProcurement, RoleOncall, RoleAdmin}
-	retriers    = []string{RoleProcurement, RoleOncall, RoleAdmin}
-	technical   = []string{RoleOncall, RoleAdmin}
-	planners    = []string{RoleProcurement, RolePlant, RoleAdmin}
-	admins      = []string{RoleAdmin}
-	supplierAPI = []string{RoleSupplier}
+	readers     = []string{procure.RoleProcurement, procure.RolePlant, procure.RoleOncall, procure.RoleAdmin}
+	actors      = []string{procure.RoleProcurement, procure.RolePlant, procure.RoleOncall, procure.RoleAdmin}
+	allUsers    = []string{procure.RoleProcurement, procure.RolePlant, procure.RoleExecutive, procure.RoleOncall, procure.RoleAdmin}
+	routers     = []string{procure.RoleProcurement, procure.RoleAdmin}
+	routeRead   = []string{procure.RoleProcurement, procure.RoleOncall, procure.RoleAdmin}
+	retriers    = []string{procure.RoleProcurement, procure.RoleOncall, procure.RoleAdmin}
+	technical   = []string{procure.RoleOncall, procure.RoleAdmin}
+	planners    = []string{procure.RoleProcurement, procure.RolePlant, procure.RoleAdmin}
+	admins      = []string{procure.RoleAdmin}
+	supplierAPI = []string{procure.RoleSupplier}
 )
 
 func (c *Console) routeTable() []route {
@@ -146,7 +146,7 @@ func (c *Console) guard(rt route) gin.HandlerFunc {
 		}
 		if !slices.Contains(rt.roles, p.Role) {
 			what := "role " + p.Role
-			if p.Role == RoleSupplier {
+			if p.Role == procure.RoleSupplier {
 				what = "a supplier token"
 			}
 			c.fail(g, procure.Errorf(procure.EFORBIDDEN, "%s may not %s %s", what, rt.method, rt.path))
@@ -266,7 +266,7 @@ func pathID(g *gin.Context, name string) (int64, error) {
 // audit is logged: the change happened and must not be reported failed.
 func (c *Console) audit(g *gin.Context, action, target string, detail any) {
 	p := principalOf(g)
-	e := &AuditEntry{Action: action, Target: target, RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}
+	e := &procure.AuditEntry{Action: action, Target: target, RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}
 	if p != nil {
 		e.Tenant, e.Actor, e.ActorKind = p.Tenant, p.Name(), p.Kind()
 	}
@@ -275,7 +275,7 @@ func (c *Console) audit(g *gin.Context, action, target string, detail any) {
 
 // auditAs records e (its time set now) with detail, also for changes that
 // come from elsewhere than an HTTP request (Slack).
-func (c *Console) auditAs(ctx context.Context, e *AuditEntry, detail any) {
+func (c *Console) auditAs(ctx context.Context, e *procure.AuditEntry, detail any) {
 	e.At = c.now()
 	action, target := e.Action, e.Target
 	if detail != nil {

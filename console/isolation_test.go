@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/retry"
 	"slices"
 	"strings"
@@ -31,7 +32,7 @@ func (e *env) addUser(tenant, login, role string, plants ...string) *client {
 }
 
 type deadLetters struct {
-	Rejected []console.Rejected `json:"rejected"`
+	Rejected []procure.Rejected `json:"rejected"`
 }
 
 func (d deadLetters) ids() map[string]bool {
@@ -88,9 +89,9 @@ func TestDeadLettersStayInTheirTenantAndKeepNoSecrets(t *testing.T) {
 	if err := e.facts.InsertRejections(context.Background(), rows); err != nil {
 		t.Fatal(err)
 	}
-	acme := e.signIn(console.RoleOncall)
-	other := e.addUser("other", "other-oncall", console.RoleOncall)
-	ops := e.addUser("ops", "ops-oncall", console.RoleOncall)
+	acme := e.signIn(procure.RoleOncall)
+	other := e.addUser("other", "other-oncall", procure.RoleOncall)
+	ops := e.addUser("ops", "ops-oncall", procure.RoleOncall)
 
 	t.Run("a tenant sees its own dead letters, not another's nor those without a tenant", func(t *testing.T) {
 		var d deadLetters
@@ -155,7 +156,7 @@ func TestDeadLettersStayInTheirTenantAndKeepNoSecrets(t *testing.T) {
 			t.Fatalf("published %+v, want X4 and X8", msgs)
 		}
 		for _, m := range msgs {
-			if m.Headers[console.HeaderTenant] != tenant || !strings.Contains(string(m.Value), "X4") && !strings.Contains(string(m.Value), "X8") {
+			if m.Headers[kafka.HeaderTenant] != tenant || !strings.Contains(string(m.Value), "X4") && !strings.Contains(string(m.Value), "X8") {
 				t.Fatalf("published %+v, want X4 and X8 with the tenant header", msgs)
 			}
 		}
@@ -167,9 +168,9 @@ func TestDeadLettersStayInTheirTenantAndKeepNoSecrets(t *testing.T) {
 func TestManualRetryOnlyToAllowedTargetsAndWithTheTenant(t *testing.T) {
 	t.Run("a target outside the allow-list is blocked", func(t *testing.T) {
 		e := newEnv(t, func(_ *console.Config, d *console.Deps) { d.Retries.(*retry.Service).Targets = []string{"erp"} })
-		p := e.signIn(console.RoleOncall)
+		p := e.signIn(procure.RoleOncall)
 		var pv struct {
-			Plans []console.RetryPlan `json:"plans"`
+			Plans []procure.RetryPlan `json:"plans"`
 		}
 		p.mustOK("POST", "/api/retries/preview", map[string]any{"exception_ids": []int64{e.ids["delivery"]}}, &pv)
 		if len(pv.Plans) != 1 || !strings.Contains(pv.Plans[0].Blocked, `target "wms" is not in retry.targets`) {
@@ -178,21 +179,21 @@ func TestManualRetryOnlyToAllowedTargetsAndWithTheTenant(t *testing.T) {
 	})
 	t.Run("an allowed target is re-sent with the tenant header", func(t *testing.T) {
 		e := newEnv(t)
-		p := e.signIn(console.RoleOncall)
+		p := e.signIn(procure.RoleOncall)
 		var pv struct {
 			Confirm string `json:"confirm"`
 		}
 		p.mustOK("POST", "/api/retries/preview", map[string]any{"exception_ids": []int64{e.ids["delivery"]}}, &pv)
 		p.mustOK("POST", "/api/retries", map[string]any{"exception_ids": []int64{e.ids["delivery"]}, "confirm": pv.Confirm}, nil)
 		msgs := e.pub.all()
-		if len(msgs) != 1 || msgs[0].Topic != "supplywatch.retry.wms" || msgs[0].Headers[console.HeaderTenant] != tenant {
+		if len(msgs) != 1 || msgs[0].Topic != "supplywatch.retry.wms" || msgs[0].Headers[kafka.HeaderTenant] != tenant {
 			t.Fatalf("published %+v", msgs)
 		}
 	})
 }
 
 type timelineBody struct {
-	Entries []console.TimelineEntry `json:"entries"`
+	Entries []procure.TimelineEntry `json:"entries"`
 }
 
 // Plant scope holds in the timelines: a plant user sees events of their
@@ -223,8 +224,8 @@ func TestTimelinesAreFilteredByPlantInTheQuery(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	plant := e.signIn(console.RolePlant) // P01
-	proc := e.signIn(console.RoleProcurement)
+	plant := e.signIn(procure.RolePlant) // P01
+	proc := e.signIn(procure.RoleProcurement)
 	outOfScope := func(tl timelineBody) []string {
 		var bad []string
 		for _, x := range tl.Entries {
@@ -275,21 +276,21 @@ func TestIsolationEveryRouteEveryRoleOutOfScope(t *testing.T) {
 		markers []string // what must never appear in its answers
 	}
 	var callers []caller
-	for _, role := range console.UserRoles {
+	for _, role := range procure.UserRoles {
 		plants := []string(nil)
-		if role == console.RolePlant {
+		if role == procure.RolePlant {
 			plants = []string{"P01"}
 		}
 		callers = append(callers, caller{"other-tenant " + role, e.addUser("other", "other-"+role, role, plants...), role, everything})
 	}
 	// The plant user of P01 must not see P02's order, invoice or exception.
-	callers = append(callers, caller{"P01 plant user", e.signIn(console.RolePlant), console.RolePlant, []string{"4500000002", "INV2"}})
-	callers = append(callers, caller{"supplier S2 token", e.supplierToken("S2"), console.RoleSupplier, []string{"4500000001", "INV1", "ASN1"}})
-	otherSupplier, err := console.NewToken(context.Background(), e.store, &console.Token{Tenant: "other", Name: "other-S1", Supplier: "S1", CreatedBy: "test"})
+	callers = append(callers, caller{"P01 plant user", e.signIn(procure.RolePlant), procure.RolePlant, []string{"4500000002", "INV2"}})
+	callers = append(callers, caller{"supplier S2 token", e.supplierToken("S2"), procure.RoleSupplier, []string{"4500000001", "INV1", "ASN1"}})
+	otherSupplier, err := console.NewToken(context.Background(), e.store, &procure.Token{Tenant: "other", Name: "other-S1", Supplier: "S1", CreatedBy: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	callers = append(callers, caller{"other-tenant supplier S1 token", e.withToken(otherSupplier), console.RoleSupplier, everything})
+	callers = append(callers, caller{"other-tenant supplier S1 token", e.withToken(otherSupplier), procure.RoleSupplier, everything})
 
 	fill := strings.NewReplacer(":plant", "P02", ":supplier", "S1")
 	idOf := map[string]string{
@@ -330,8 +331,8 @@ func TestIsolationEveryRouteEveryRoleOutOfScope(t *testing.T) {
 	}
 	// Changes are refused the same way: another tenant's or plant's
 	// exception is not found.
-	for _, cl := range callers[:len(console.UserRoles)+1] {
-		if cl.role == console.RoleExecutive {
+	for _, cl := range callers[:len(procure.UserRoles)+1] {
+		if cl.role == procure.RoleExecutive {
 			continue
 		}
 		if st := cl.c.do("POST", idPath("/api/exceptions/%d/actions", e.ids["ack-missing-2"]), map[string]any{"action": "acknowledge", "version": 1}, nil); st != 404 {
@@ -352,9 +353,9 @@ func TestIsolationEveryRouteEveryRoleOutOfScope(t *testing.T) {
 func TestSlackRetryGoesThroughTheConsoleRetryPath(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.addUser("other", "other-oncall", console.RoleOncall)
+	e.addUser("other", "other-oncall", procure.RoleOncall)
 	id := e.ids["delivery"]
-	oncall := e.signIns[console.RoleOncall].Login
+	oncall := e.signIns[procure.RoleOncall].Login
 	t.Run("another tenant's user finds nothing", func(t *testing.T) {
 		if _, err := e.console.RetryAs(ctx, tenant, "other-oncall", id, "slack"); procure.ErrorCode(err) != procure.EFORBIDDEN {
 			t.Fatalf("err %v, want forbidden", err)
@@ -364,7 +365,7 @@ func TestSlackRetryGoesThroughTheConsoleRetryPath(t *testing.T) {
 		}
 	})
 	t.Run("an executive may not retry", func(t *testing.T) {
-		if _, err := e.console.RetryAs(ctx, tenant, e.signIns[console.RoleExecutive].Login, id, "slack"); procure.ErrorCode(err) != procure.EFORBIDDEN {
+		if _, err := e.console.RetryAs(ctx, tenant, e.signIns[procure.RoleExecutive].Login, id, "slack"); procure.ErrorCode(err) != procure.EFORBIDDEN {
 			t.Fatalf("err %v, want forbidden", err)
 		}
 	})
@@ -374,19 +375,19 @@ func TestSlackRetryGoesThroughTheConsoleRetryPath(t *testing.T) {
 			t.Fatal(err)
 		}
 		msgs := e.pub.all()
-		if len(msgs) != 1 || msgs[0].Topic != "supplywatch.retry.wms" || msgs[0].Headers[console.HeaderTenant] != tenant || r.RequestedBy != oncall {
+		if len(msgs) != 1 || msgs[0].Topic != "supplywatch.retry.wms" || msgs[0].Headers[kafka.HeaderTenant] != tenant || r.RequestedBy != oncall {
 			t.Fatalf("retry %+v published %+v", r, msgs)
 		}
 		audit, err := e.store.FindAudit(ctx, tenant, 50)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.ContainsFunc(audit, func(a *console.AuditEntry) bool {
+		if !slices.ContainsFunc(audit, func(a *procure.AuditEntry) bool {
 			return a.Action == "retry.publish" && a.Actor == oncall && a.ActorKind == "slack"
 		}) {
 			t.Fatalf("no retry.publish audit by %s via slack", oncall)
 		}
-		acts, err := e.store.FindActivity(ctx, console.Scope{Tenant: tenant}, id)
+		acts, err := e.store.FindActivity(ctx, procure.Scope{Tenant: tenant}, id)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/kpi"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // TestKPIAPIStaysInTheTenant: the KPI API, wired as the service wires it
@@ -45,15 +46,15 @@ func TestKPIAPIStaysInTheTenant(t *testing.T) {
 		"/api/kpi/ops",
 	}
 
-	own := e.signIn(console.RoleExecutive)
+	own := e.signIn(procure.RoleExecutive)
 	if st, b := own.raw("GET", docs, nil); st != 200 || !contains(b, "INV1") {
 		t.Fatalf("this tenant's executive: %d %.300s (want 200 with INV1)", st, b)
 	}
 
 	refused := map[string]*client{
-		"plant user":            e.signIn(console.RolePlant),
+		"plant user":            e.signIn(procure.RolePlant),
 		"supplier token":        e.supplierToken("S1"),
-		"other tenant's plant":  e.addUser("other", "other-plant-kpi", console.RolePlant, "P01"),
+		"other tenant's plant":  e.addUser("other", "other-plant-kpi", procure.RolePlant, "P01"),
 		"anonymous (no cookie)": e.anonymous(),
 	}
 	for name, c := range refused {

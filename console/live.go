@@ -20,14 +20,14 @@ type hub struct {
 }
 
 type subscriber struct {
-	scope Scope
+	scope procure.Scope
 	ch    chan *procure.OutboxEvent
 	lost  atomic.Bool
 }
 
 func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
 
-func (h *hub) subscribe(sc Scope) *subscriber {
+func (h *hub) subscribe(sc procure.Scope) *subscriber {
 	s := &subscriber{scope: sc, ch: make(chan *procure.OutboxEvent, 256)}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
@@ -42,7 +42,7 @@ func (h *hub) unsubscribe(s *subscriber) {
 }
 
 // visible reports whether an outbox event is within a scope.
-func visible(sc Scope, ev *procure.OutboxEvent) bool {
+func visible(sc procure.Scope, ev *procure.OutboxEvent) bool {
 	if ev.Tenant != sc.Tenant {
 		return false
 	}

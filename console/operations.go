@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // Plant is a plant a principal may pick, with its time zone (its SLA
@@ -60,7 +61,7 @@ func (c *Console) listPlants(g *gin.Context) {
 
 // opsFacts reads the operational figures from the facts (clickhouse.Facts).
 type opsFacts interface {
-	Operations(ctx context.Context, tenant string, from, to time.Time) (*Operations, error)
+	Operations(ctx context.Context, tenant string, from, to time.Time) (*procure.Operations, error)
 }
 
 // operationMetrics are the metric families the operations page shows.
@@ -99,18 +100,18 @@ func (c *Console) operations(g *gin.Context) {
 
 // gatherSamples returns the counters and gauges whose names start with
 // one of prefixes.
-func gatherSamples(reg prometheus.Gatherer, prefixes []string) ([]MetricSample, error) {
+func gatherSamples(reg prometheus.Gatherer, prefixes []string) ([]procure.MetricSample, error) {
 	mfs, err := reg.Gather()
 	if err != nil {
 		return nil, fmt.Errorf("gather metrics: %w", err)
 	}
-	out := []MetricSample{}
+	out := []procure.MetricSample{}
 	for _, mf := range mfs {
 		if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(mf.GetName(), p) }) {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			s := MetricSample{Name: mf.GetName(), Help: mf.GetHelp()}
+			s := procure.MetricSample{Name: mf.GetName(), Help: mf.GetHelp()}
 			switch mf.GetType() {
 			case dto.MetricType_COUNTER:
 				s.Value = m.GetCounter().GetValue()

@@ -9,12 +9,13 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
 // retriesOf returns an exception's retries with the outcome of those still
 // waiting brought up to date from the delivery events.
-func (c *Console) retriesOf(ctx context.Context, sc Scope, exceptionID int64) ([]*Retry, error) {
+func (c *Console) retriesOf(ctx context.Context, sc procure.Scope, exceptionID int64) ([]*procure.Retry, error) {
 	rs, err := c.store.FindRetries(ctx, sc, exceptionID, 100)
 	if err != nil {
 		return nil, err
@@ -24,11 +25,11 @@ func (c *Console) retriesOf(ctx context.Context, sc Scope, exceptionID int64) ([
 
 // refreshOutcomes settles published retries whose message has since been
 // delivered (or failed again).
-func (c *Console) refreshOutcomes(ctx context.Context, tenant string, rs []*Retry) error {
+func (c *Console) refreshOutcomes(ctx context.Context, tenant string, rs []*procure.Retry) error {
 	var ids []string
-	var oldest *Retry
+	var oldest *procure.Retry
 	for _, r := range rs {
-		if r.Status == RetryPublished {
+		if r.Status == procure.RetryPublished {
 			ids = append(ids, r.MessageID)
 			if oldest == nil || r.RequestedAt.Before(oldest.RequestedAt) {
 				oldest = r
@@ -44,12 +45,12 @@ func (c *Console) refreshOutcomes(ctx context.Context, tenant string, rs []*Retr
 	}
 	for _, r := range rs {
 		o, ok := outs[r.MessageID]
-		if r.Status != RetryPublished || !ok || !o.At.After(r.RequestedAt) {
+		if r.Status != procure.RetryPublished || !ok || !o.At.After(r.RequestedAt) {
 			continue
 		}
-		r.Status, r.Error, r.OutcomeAt = RetryDelivered, "", o.At
+		r.Status, r.Error, r.OutcomeAt = procure.RetryDelivered, "", o.At
 		if o.Type == string(procure.MessageFailed) {
-			r.Status, r.Error = RetryRedeliveryFailed, o.Error
+			r.Status, r.Error = procure.RetryRedeliveryFailed, o.Error
 		}
 		if err := c.store.UpdateRetry(ctx, r.ID, r.Status, r.Error, r.OutcomeAt); err != nil {
 			return err
@@ -61,7 +62,7 @@ func (c *Console) refreshOutcomes(ctx context.Context, tenant string, rs []*Retr
 func (c *Console) listRetries(g *gin.Context) {
 	p := principalOf(g)
 	ctx, sc := g.Request.Context(), p.Scope()
-	items, next, err := c.store.FindQueue(ctx, sc, QueueFilter{SubjectKind: "message", Limit: 200, Now: c.now(), IncludeSnoozed: true})
+	items, next, err := c.store.FindQueue(ctx, sc, procure.QueueFilter{SubjectKind: "message", Limit: 200, Now: c.now(), IncludeSnoozed: true})
 	if err != nil {
 		c.fail(g, err)
 		return
@@ -78,23 +79,19 @@ func (c *Console) listRetries(g *gin.Context) {
 	c.respond(g, http.StatusOK, gin.H{"failed": items, "more": next != nil, "retries": rs})
 }
 
-// RetryPlan is what a retry of one failed delivery would re-send
-// (procure.RetryPlan).
-type RetryPlan = procure.RetryPlan
-
 // RetryService plans and re-sends failed deliveries: the one retry path of
 // the console, Slack's Retry button and the automatic worker
 // (retry.Service): scope, allow-list, duplicate-posting risk, publish,
 // record, note and audit.
 type RetryService interface {
-	Plan(ctx context.Context, sc Scope, requester string, ids []int64) ([]*RetryPlan, string, error)
-	Resend(ctx context.Context, sc Scope, requester string, actor procure.Actor, plans []*RetryPlan, audit AuditEntry, via string) ([]*Retry, error)
+	Plan(ctx context.Context, sc procure.Scope, requester string, ids []int64) ([]*procure.RetryPlan, string, error)
+	Resend(ctx context.Context, sc procure.Scope, requester string, actor procure.Actor, plans []*procure.RetryPlan, audit procure.AuditEntry, via string) ([]*procure.Retry, error)
 }
 
 var errNoRetries = procure.Errorf(procure.EINTERNAL, "this console cannot re-send deliveries (no retry service)")
 
 // planRetries prepares the retries of exceptions within p's scope.
-func (c *Console) planRetries(ctx context.Context, p *Principal, ids []int64) ([]*RetryPlan, string, error) {
+func (c *Console) planRetries(ctx context.Context, p *Principal, ids []int64) ([]*procure.RetryPlan, string, error) {
 	if c.retries == nil {
 		return nil, "", errNoRetries
 	}
@@ -157,7 +154,7 @@ func (c *Console) retry(g *gin.Context) {
 		return
 	}
 	out, err := c.retries.Resend(ctx, p.Scope(), p.Name(), p.Actor(), plans,
-		AuditEntry{Actor: p.Name(), ActorKind: p.Kind(), RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}, "")
+		procure.AuditEntry{Actor: p.Name(), ActorKind: p.Kind(), RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}, "")
 	if err != nil {
 		c.fail(g, err)
 		return
@@ -170,7 +167,7 @@ func (c *Console) retry(g *gin.Context) {
 // allow-list and duplicate-posting check as the console, the same record
 // and audit. Without a preview to confirm, a retry whose duplicate risk is
 // high is refused: it must be previewed and confirmed in the console.
-func (c *Console) RetryAs(ctx context.Context, tenant, login string, exceptionID int64, via string) (*Retry, error) {
+func (c *Console) RetryAs(ctx context.Context, tenant, login string, exceptionID int64, via string) (*procure.Retry, error) {
 	u, _, err := c.store.FindUserByLogin(ctx, login)
 	if err != nil || u.Tenant != tenant || u.Disabled {
 		return nil, procure.Errorf(procure.EFORBIDDEN, "%s is not an enabled console user of tenant %s", login, tenant)
@@ -191,7 +188,7 @@ func (c *Console) RetryAs(ctx context.Context, tenant, login string, exceptionID
 		return nil, procure.Errorf(procure.ECONFLICT, "not retried: the duplicate-posting risk is high (%s); preview and confirm it in the console", pl.RiskReason)
 	}
 	actor := procure.Actor{Kind: procure.ActorSlack, Name: p.Name()}
-	out, err := c.retries.Resend(ctx, p.Scope(), p.Name(), actor, plans, AuditEntry{Actor: p.Name(), ActorKind: via}, via)
+	out, err := c.retries.Resend(ctx, p.Scope(), p.Name(), actor, plans, procure.AuditEntry{Actor: p.Name(), ActorKind: via}, via)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +217,7 @@ func (c *Console) isOperator(p *Principal) bool {
 
 func (c *Console) listDeadLetter(g *gin.Context) {
 	p := principalOf(g)
-	rs, err := c.facts.Rejected(g.Request.Context(), p.Tenant, RejectedFilter{Untenanted: c.isOperator(p),
+	rs, err := c.facts.Rejected(g.Request.Context(), p.Tenant, procure.RejectedFilter{Untenanted: c.isOperator(p),
 		Channel: g.Query("channel"), Stage: g.Query("stage"), Reason: g.Query("reason"), Limit: 200})
 	if err != nil {
 		c.fail(g, err)
@@ -274,7 +271,7 @@ func envelopeOf(raw string) (tenant, source string, ok bool, err error) {
 // must name the tenant the dead letter belongs to (the sender's token's
 // tenant for HTTP input), and an HTTP input only a source that tenant's
 // ingest tokens may send.
-func (c *Console) redriveRefusal(r *Rejected) string {
+func (c *Console) redriveRefusal(r *procure.Rejected) string {
 	tenant, source, ok, err := envelopeOf(r.Raw)
 	switch {
 	case err != nil:
@@ -328,7 +325,7 @@ func (c *Console) redrive(g *gin.Context) {
 	}
 	p := principalOf(g)
 	ctx := g.Request.Context()
-	rs, err := c.facts.Rejected(ctx, p.Tenant, RejectedFilter{InputIDs: in.InputIDs, Untenanted: c.isOperator(p), Limit: 500})
+	rs, err := c.facts.Rejected(ctx, p.Tenant, procure.RejectedFilter{InputIDs: in.InputIDs, Untenanted: c.isOperator(p), Limit: 500})
 	if err != nil {
 		c.fail(g, err)
 		return
@@ -337,7 +334,7 @@ func (c *Console) redrive(g *gin.Context) {
 		c.fail(g, procure.Errorf(procure.ENOTFOUND, "none of the input ids is in the dead letter"))
 		return
 	}
-	var msgs []Message
+	var msgs []kafka.Message
 	ids := []string{}
 	refused := map[string]string{}
 	for _, r := range rs {
@@ -346,8 +343,8 @@ func (c *Console) redrive(g *gin.Context) {
 			continue
 		}
 		ids = append(ids, r.InputID)
-		msgs = append(msgs, Message{Topic: c.cfg.RedriveTopic, Key: []byte(r.InputID), Value: []byte(r.Raw),
-			Headers: map[string]string{HeaderRedriveOf: r.InputID, HeaderRetriedBy: p.Name(), HeaderTenant: r.Tenant, "supplywatch-channel": r.Channel}})
+		msgs = append(msgs, kafka.Message{Topic: c.cfg.RedriveTopic, Key: []byte(r.InputID), Value: []byte(r.Raw),
+			Headers: map[string]string{kafka.HeaderRedriveOf: r.InputID, kafka.HeaderRetriedBy: p.Name(), kafka.HeaderTenant: r.Tenant, "supplywatch-channel": r.Channel}})
 	}
 	if len(msgs) > 0 {
 		if err := c.pub.Publish(ctx, msgs...); err != nil {

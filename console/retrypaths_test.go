@@ -44,25 +44,25 @@ func TestRetryThroughConsoleSlackAndWorkerRecordsTheSameShape(t *testing.T) {
 	e := newEnv(t, func(_ *console.Config, d *console.Deps) { d.Publisher = pub })
 	ctx := context.Background()
 	id := e.ids["delivery"]
-	oncall := e.signIns[console.RoleOncall].Login
+	oncall := e.signIns[procure.RoleOncall].Login
 
 	// settle marks the latest retry delivered, so that the next path is
 	// not refused as a high duplicate risk.
 	settle := func() {
 		t.Helper()
-		rs, err := e.store.FindRetries(ctx, console.Scope{Tenant: tenant}, 0, 10)
+		rs, err := e.store.FindRetries(ctx, procure.Scope{Tenant: tenant}, 0, 10)
 		if err != nil || len(rs) == 0 {
 			t.Fatalf("retries %v %v", rs, err)
 		}
-		if err := e.store.UpdateRetry(ctx, rs[0].ID, console.RetryDelivered, "", time.Now()); err != nil {
+		if err := e.store.UpdateRetry(ctx, rs[0].ID, procure.RetryDelivered, "", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	// 1. The console API.
-	o := e.signIn(console.RoleOncall)
+	o := e.signIn(procure.RoleOncall)
 	var pv struct {
-		Plans   []console.RetryPlan `json:"plans"`
+		Plans   []procure.RetryPlan `json:"plans"`
 		Confirm string              `json:"confirm"`
 	}
 	o.mustOK("POST", "/api/retries/preview", map[string]any{"exception_ids": []int64{id}}, &pv)
@@ -74,7 +74,7 @@ func TestRetryThroughConsoleSlackAndWorkerRecordsTheSameShape(t *testing.T) {
 		_, err := e.console.RetryAs(ctx, u.Tenant, u.Login, x.ID, "slack")
 		return err
 	})
-	if err := actor.Retry(ctx, alerts.User{Login: oncall, Tenant: tenant, Role: console.RoleOncall}, id); err != nil {
+	if err := actor.Retry(ctx, alerts.User{Login: oncall, Tenant: tenant, Role: procure.RoleOncall}, id); err != nil {
 		t.Fatalf("slack retry: %v", err)
 	}
 	settle()
@@ -94,9 +94,9 @@ func TestRetryThroughConsoleSlackAndWorkerRecordsTheSameShape(t *testing.T) {
 	t.Cleanup(func() { events.Close() })
 	wk := retry.New(retry.Config{}, jobs, pub, events, "supplywatch.retry.", slog.New(slog.DiscardHandler), nil)
 	wk.UseAudit(e.store)
-	job := &retry.Job{Tenant: tenant, MessageID: pl.MessageID, Target: pl.Target, Topic: pl.Topic, IdempotencyKey: pl.IdempotencyKey,
+	job := &procure.RetryJob{Tenant: tenant, MessageID: pl.MessageID, Target: pl.Target, Topic: pl.Topic, IdempotencyKey: pl.IdempotencyKey,
 		DocumentType: pl.DocumentType, ErrorClass: pl.ErrorClass, FailedEventID: pl.EventID, Payload: fd.Delivery.Payload,
-		Policy: "transient", MaxAttempts: 3, State: retry.Scheduled, DueAt: time.Now().Add(-time.Minute)}
+		Policy: "transient", MaxAttempts: 3, State: procure.JobScheduled, DueAt: time.Now().Add(-time.Minute)}
 	if err := postgres.NewStateStore(e.db).InTx(ctx, func(tx procure.StateTx) error { return jobs.SaveJob(ctx, tx, job) }); err != nil {
 		t.Fatal(err)
 	}
@@ -107,11 +107,11 @@ func TestRetryThroughConsoleSlackAndWorkerRecordsTheSameShape(t *testing.T) {
 	actors := []string{oncall, oncall, retry.Actor}
 	kinds := []string{"user", "slack", retry.Actor}
 
-	rs, err := e.store.FindRetries(ctx, console.Scope{Tenant: tenant}, 0, 10)
+	rs, err := e.store.FindRetries(ctx, procure.Scope{Tenant: tenant}, 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.SortFunc(rs, func(a, b *console.Retry) int { return int(a.ID - b.ID) })
+	slices.SortFunc(rs, func(a, b *procure.Retry) int { return int(a.ID - b.ID) })
 	if len(rs) != 3 {
 		t.Fatalf("%d retries, want 3: %+v", len(rs), rs)
 	}
@@ -126,13 +126,13 @@ func TestRetryThroughConsoleSlackAndWorkerRecordsTheSameShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pubs []*console.AuditEntry
+	var pubs []*procure.AuditEntry
 	for _, a := range audit {
 		if a.Action == "retry.publish" {
 			pubs = append(pubs, a)
 		}
 	}
-	slices.SortFunc(pubs, func(a, b *console.AuditEntry) int { return a.At.Compare(b.At) })
+	slices.SortFunc(pubs, func(a, b *procure.AuditEntry) int { return a.At.Compare(b.At) })
 	if len(pubs) != 3 {
 		t.Fatalf("%d retry.publish audit entries, want 3", len(pubs))
 	}

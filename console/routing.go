@@ -47,7 +47,7 @@ func (c *Console) saveTeam(g *gin.Context) {
 		return
 	}
 	p := principalOf(g)
-	t := &Team{ID: in.ID, Version: in.Version, Tenant: p.Tenant, Name: in.Name, Queue: in.Queue, DefaultAssignee: in.DefaultAssignee, Members: in.Members}
+	t := &procure.Team{ID: in.ID, Version: in.Version, Tenant: p.Tenant, Name: in.Name, Queue: in.Queue, DefaultAssignee: in.DefaultAssignee, Members: in.Members}
 	if err := c.store.SaveTeam(g.Request.Context(), t); err != nil {
 		c.fail(g, err)
 		return
@@ -97,7 +97,7 @@ func (c *Console) createRoutingRule(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	r := &RoutingRule{Tenant: p.Tenant, Position: in.Position, Rule: in.Rule, Plant: in.Plant, Supplier: in.Supplier, Segment: in.Segment,
+	r := &procure.RoutingRule{Tenant: p.Tenant, Position: in.Position, Rule: in.Rule, Plant: in.Plant, Supplier: in.Supplier, Segment: in.Segment,
 		Severity: in.Severity, Team: strings.TrimSpace(in.Team), Assignee: in.Assignee, CreatedBy: p.Name()}
 	if err := c.store.CreateRoutingRule(g.Request.Context(), r); err != nil {
 		c.fail(g, err)

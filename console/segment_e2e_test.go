@@ -7,6 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // TestRulesPageShowsSegmentsInChromium: the Rules page lists each rule
@@ -17,8 +18,8 @@ func TestRulesPageShowsSegmentsInChromium(t *testing.T) {
 		t.Fatal("e2e: the web bundle is not built: cd console/web && npm ci && npm run build")
 	}
 	e, _ := newSegmentEnv(t)
-	s := e.signIns[console.RoleProcurement]
-	e.signIn(console.RoleProcurement).mustOK("POST", "/api/routing/rules", map[string]any{"position": 10, "segment": "!pilot", "team": "expediting"}, nil)
+	s := e.signIns[procure.RoleProcurement]
+	e.signIn(procure.RoleProcurement).mustOK("POST", "/api/routing/rules", map[string]any{"position": 10, "segment": "!pilot", "team": "expediting"}, nil)
 
 	ctx, cancel := chromedp.NewContext(browser(t))
 	defer cancel()

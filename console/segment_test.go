@@ -70,10 +70,10 @@ func newSegmentEnv(t *testing.T) (*env, *rules.Evaluator) {
 func TestRulesListShowsSegmentsAndRoutingRulesMatchThem(t *testing.T) {
 	e, ev := newSegmentEnv(t)
 	e.store.Segments = rules.NewSegmentFinder(ev, postgres.NewStateStore(e.db)).SegmentsOf
-	p := e.signIn(console.RoleProcurement)
+	p := e.signIn(procure.RoleProcurement)
 
 	var list struct {
-		Rules    []console.RuleInfo    `json:"rules"`
+		Rules    []procure.RuleInfo    `json:"rules"`
 		Segments []procure.SegmentInfo `json:"segments"`
 	}
 	p.mustOK("GET", "/api/rules", nil, &list)
@@ -112,7 +112,7 @@ func TestRulesListShowsSegmentsAndRoutingRulesMatchThem(t *testing.T) {
 	p.mustOK("POST", "/api/routing/rules", map[string]any{"position": 10, "plant": "P07", "segment": "pilot", "team": "pilot-desk"}, nil)
 	p.mustOK("POST", "/api/routing/rules", map[string]any{"position": 20, "plant": "P07", "segment": " !pilot ", "team": "strategic-desk"}, nil)
 	var routing struct {
-		Rules []console.RoutingRule `json:"rules"`
+		Rules []procure.RoutingRule `json:"rules"`
 	}
 	p.mustOK("GET", "/api/routing/rules", nil, &routing)
 	if len(routing.Rules) != 2 || routing.Rules[0].Segment != "pilot" || routing.Rules[1].Segment != "!pilot" {
@@ -148,8 +148,8 @@ func TestRulesListShowsSegmentsAndRoutingRulesMatchThem(t *testing.T) {
 	for sup, w := range want {
 		for {
 			var d struct {
-				Exception console.QueueItem `json:"exception"`
-				Rule      console.RuleInfo  `json:"rule"`
+				Exception procure.QueueItem `json:"exception"`
+				Rule      procure.RuleInfo  `json:"rule"`
 			}
 			p.mustOK("GET", idPath("/api/exceptions/%d", ids[sup]), nil, &d)
 			if sup == "S1" && d.Rule.Segment != "pilot" {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/supplywatch/supplywatch/console"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // TestChainTextsAreInThePlantsZone: PO 4500000003 (plant P01, Chicago)
@@ -17,7 +18,7 @@ func TestChainTextsAreInThePlantsZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	released := e.now.Add(-2 * 24 * time.Hour)
-	c := e.signIn(console.RoleProcurement)
+	c := e.signIn(procure.RoleProcurement)
 	for name, want := range map[string]string{
 		"ack-missing-3": "not acknowledged since " + released.In(chicago).Format("2006-01-02 15:04 MST"),
 		"ack-missing-2": "not acknowledged since " + e.now.Add(-3*24*time.Hour).UTC().Format("2006-01-02 15:04 MST"),

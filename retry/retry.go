@@ -38,24 +38,6 @@ import (
 // Actor is the name automatic retries are recorded under.
 const Actor = "policy"
 
-// Job states (procure.Job*).
-const (
-	Scheduled  = procure.JobScheduled
-	Published  = procure.JobPublished
-	TimedOut   = procure.JobTimedOut
-	Delivered  = procure.JobDelivered
-	Exhausted  = procure.JobExhausted
-	NotRetried = procure.JobNotRetried
-)
-
-// Job is the automatic retry of one message. Temporary alias (issue 10):
-// use procure.RetryJob.
-type Job = procure.RetryJob
-
-// Store keeps the jobs (procure.RetryJobStore; postgres.RetryStore).
-// Temporary alias (issue 10).
-type Store = procure.RetryJobStore
-
 // Publisher publishes retries and returns when the brokers acknowledged
 // them (kafka.MessageWriter).
 type Publisher interface {
@@ -72,7 +54,7 @@ type EventPublisher interface {
 // its own goroutine.
 type Worker struct {
 	cfg         Config
-	store       Store
+	store       procure.RetryJobStore
 	svc         *Service // sends and audits, as the manual retries are
 	events      EventPublisher
 	topicPrefix string
@@ -95,7 +77,7 @@ var _ rules.Retrier = (*Worker)(nil)
 // New returns a Worker. pub publishes retries to topicPrefix+target; events
 // takes the failures it reports for attempts without an outcome. now
 // defaults to time.Now.
-func New(cfg Config, store Store, pub Publisher, events EventPublisher, topicPrefix string, log *slog.Logger, now func() time.Time) *Worker {
+func New(cfg Config, store procure.RetryJobStore, pub Publisher, events EventPublisher, topicPrefix string, log *slog.Logger, now func() time.Time) *Worker {
 	cfg.Defaults()
 	if now == nil {
 		now = time.Now
@@ -130,7 +112,7 @@ func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Eve
 		return nil, fmt.Errorf("retry %s: %w", msg, err)
 	}
 	if e.Type == procure.MessageDelivered {
-		if j == nil || j.State == Delivered {
+		if j == nil || j.State == procure.JobDelivered {
 			return nil, nil
 		}
 		if j.Active() {
@@ -140,7 +122,7 @@ func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Eve
 		}
 		// Delivered, by our retry or otherwise (a manual one after the
 		// policy gave up): the next failure starts over.
-		j.State, j.DueAt = Delivered, time.Time{}
+		j.State, j.DueAt = procure.JobDelivered, time.Time{}
 		return &rules.RetryView{Attempts: j.Attempts, MaxAttempts: j.MaxAttempts, Policy: j.Policy}, w.store.SaveJob(ctx, tx, j)
 	}
 
@@ -151,13 +133,13 @@ func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Eve
 		if err := w.settle(ctx, tx, j, procure.RetryRedeliveryFailed, d.Error, e.OccurredAt); err != nil {
 			return nil, err
 		}
-	case j != nil && (j.State == Exhausted || j.State == NotRetried):
+	case j != nil && (j.State == procure.JobExhausted || j.State == procure.JobNotRetried):
 		// Failed again after the policy gave up (a manual retry): the
 		// policy does not start over.
 		j.ErrorClass, j.Error, j.FailedEventID, j.LastAttempt = d.ErrorClass, d.Error, e.ID, d.Attempt
 		return w.view(j, pol, "no automatic retry after the policy gave up"), w.store.SaveJob(ctx, tx, j)
 	default: // first failure, or the first since a delivery
-		j = &Job{Tenant: e.Tenant, MessageID: msg}
+		j = &procure.RetryJob{Tenant: e.Tenant, MessageID: msg}
 	}
 	j.Target, j.DocumentType, j.ErrorClass, j.Error, j.FailedEventID, j.LastAttempt = d.Target, d.DocumentType, d.ErrorClass, d.Error, e.ID, d.Attempt
 	j.Topic = w.topicPrefix + d.Target
@@ -173,25 +155,25 @@ func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Eve
 	reason := ""
 	switch {
 	case w.cfg.Disabled:
-		j.State, reason = NotRetried, "automatic retries are off"
+		j.State, reason = procure.JobNotRetried, "automatic retries are off"
 	case pol.MaxAttempts == 0:
-		j.State, reason = NotRetried, fmt.Sprintf("%s errors are not retried automatically", or(d.ErrorClass, "unclassified"))
+		j.State, reason = procure.JobNotRetried, fmt.Sprintf("%s errors are not retried automatically", or(d.ErrorClass, "unclassified"))
 	case now.Sub(e.OccurredAt) > w.cfg.MaxAge:
-		j.State, reason = NotRetried, fmt.Sprintf("the failure is older than %s: not retried automatically", w.cfg.MaxAge)
+		j.State, reason = procure.JobNotRetried, fmt.Sprintf("the failure is older than %s: not retried automatically", w.cfg.MaxAge)
 	case d.Target == "":
-		j.State, reason = NotRetried, "the failure names no target system to retry"
+		j.State, reason = procure.JobNotRetried, "the failure names no target system to retry"
 	case !w.cfg.AllowsTarget(d.Target):
-		j.State, reason = NotRetried, fmt.Sprintf("target %q is not in retry.targets: not re-sent", d.Target)
+		j.State, reason = procure.JobNotRetried, fmt.Sprintf("target %q is not in retry.targets: not re-sent", d.Target)
 	case !w.sourceAllowed(e):
-		j.State, reason = NotRetried, fmt.Sprintf("no ingest token of tenant %q may send source %q: not re-sent", e.Tenant, e.Source)
+		j.State, reason = procure.JobNotRetried, fmt.Sprintf("no ingest token of tenant %q may send source %q: not re-sent", e.Tenant, e.Source)
 	case j.Payload == "":
-		j.State, reason = NotRetried, "the failure carries no payload to re-send (reference "+or(d.PayloadRef, "none")+")"
+		j.State, reason = procure.JobNotRetried, "the failure carries no payload to re-send (reference "+or(d.PayloadRef, "none")+")"
 	case j.Attempts >= pol.MaxAttempts:
-		j.State, reason = Exhausted, fmt.Sprintf("%d automatic retries failed", j.Attempts)
+		j.State, reason = procure.JobExhausted, fmt.Sprintf("%d automatic retries failed", j.Attempts)
 	default:
-		j.State, j.DueAt = Scheduled, now.Add(pol.Backoff.Delay(j.Attempts, w.jitter()))
+		j.State, j.DueAt = procure.JobScheduled, now.Add(pol.Backoff.Delay(j.Attempts, w.jitter()))
 	}
-	if j.State != Scheduled {
+	if j.State != procure.JobScheduled {
 		j.DueAt = time.Time{}
 	}
 	return w.view(j, pol, reason), w.store.SaveJob(ctx, tx, j)
@@ -205,14 +187,14 @@ func (w *Worker) sourceAllowed(e *procure.Event) bool {
 	return any || slices.Contains(srcs, string(e.Source))
 }
 
-func (w *Worker) view(j *Job, pol Policy, reason string) *rules.RetryView {
-	return &rules.RetryView{Pending: j.State == Scheduled, Retryable: pol.MaxAttempts > 0, Attempts: j.Attempts,
+func (w *Worker) view(j *procure.RetryJob, pol Policy, reason string) *rules.RetryView {
+	return &rules.RetryView{Pending: j.State == procure.JobScheduled, Retryable: pol.MaxAttempts > 0, Attempts: j.Attempts,
 		MaxAttempts: pol.MaxAttempts, Policy: pol.Name, Reason: reason}
 }
 
 // settle records the outcome of the job's latest retry, if it has one.
-func (w *Worker) settle(ctx context.Context, tx procure.StateTx, j *Job, status, errMsg string, at time.Time) error {
-	if j.LastRetryID == 0 || j.State == Scheduled {
+func (w *Worker) settle(ctx context.Context, tx procure.StateTx, j *procure.RetryJob, status, errMsg string, at time.Time) error {
+	if j.LastRetryID == 0 || j.State == procure.JobScheduled {
 		return nil
 	}
 	return w.store.SettleRetry(ctx, tx, j.LastRetryID, status, errMsg, at)
@@ -240,10 +222,10 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) RunDue(ctx context.Context) (int, error) {
 	total := 0
 	for ctx.Err() == nil {
-		n, err := w.store.ClaimDueJobs(ctx, w.now(), w.cfg.Batch, func(tx procure.StateTx, js []*Job) error {
+		n, err := w.store.ClaimDueJobs(ctx, w.now(), w.cfg.Batch, func(tx procure.StateTx, js []*procure.RetryJob) error {
 			for _, j := range js {
 				var err error
-				if j.State == Scheduled {
+				if j.State == procure.JobScheduled {
 					err = w.publish(ctx, tx, j)
 				} else {
 					err = w.report(ctx, tx, j, "timeout", fmt.Sprintf("no outcome within %s of automatic retry %d", w.cfg.OutcomeTimeout, j.Attempts))
@@ -264,13 +246,13 @@ func (w *Worker) RunDue(ctx context.Context) (int, error) {
 
 // publish re-sends j's payload and records the retry. A failed publication
 // is an attempt too: it is reported as a failure at once.
-func (w *Worker) publish(ctx context.Context, tx procure.StateTx, j *Job) error {
+func (w *Worker) publish(ctx context.Context, tx procure.StateTx, j *procure.RetryJob) error {
 	now := w.now()
 	j.Attempts++
 	r := &procure.Retry{Tenant: j.Tenant, MessageID: j.MessageID, Target: j.Target, Topic: j.Topic,
 		IdempotencyKey: j.IdempotencyKey, RequestedBy: Actor, RequestedAt: now, Status: procure.RetryPublished}
 	err := w.svc.send(ctx, r, j.Payload, j.FailedEventID, j.Attempts)
-	j.State, j.DueAt = Published, now.Add(w.cfg.OutcomeTimeout)
+	j.State, j.DueAt = procure.JobPublished, now.Add(w.cfg.OutcomeTimeout)
 	if err != nil {
 		w.log.Warn("automatic retry not published", "tenant", j.Tenant, "message", j.MessageID, "topic", j.Topic, "attempt", j.Attempts, "err", err)
 	} else {
@@ -295,7 +277,7 @@ func (w *Worker) publish(ctx context.Context, tx procure.StateTx, j *Job) error 
 // engine hands back to Observe like any failure: the next attempt is
 // scheduled there, or the policy gives up. Its id derives from the
 // attempt, so a report sent twice is one event.
-func (w *Worker) report(ctx context.Context, tx procure.StateTx, j *Job, class, text string) error {
+func (w *Worker) report(ctx context.Context, tx procure.StateTx, j *procure.RetryJob, class, text string) error {
 	now := w.now()
 	if err := w.store.SettleRetry(ctx, tx, j.LastRetryID, procure.RetryRedeliveryFailed, text, now); err != nil {
 		return err
@@ -312,7 +294,7 @@ func (w *Worker) report(ctx context.Context, tx procure.StateTx, j *Job, class, 
 	if err := w.events.PublishEvents(ctx, []procure.Received{{Event: e, Raw: raw, Channel: procure.ChannelKafka, ReceivedAt: now}}); err != nil {
 		return fmt.Errorf("retry %s: report the failed attempt: %w", j.MessageID, err)
 	}
-	j.State, j.DueAt = TimedOut, time.Time{}
+	j.State, j.DueAt = procure.JobTimedOut, time.Time{}
 	return w.store.SaveJob(ctx, tx, j)
 }
 
