@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
-
 	"github.com/supplywatch/supplywatch/b2b/intake"
 	"github.com/supplywatch/supplywatch/b2b/partner"
 	"github.com/supplywatch/supplywatch/clickhouse"
@@ -199,18 +197,18 @@ func (a *App) addB2B(ctx context.Context) error {
 }
 
 // readerFeed reads raw documents from a Kafka consumer group.
-type readerFeed struct{ r *kafkago.Reader }
+type readerFeed struct{ r *kafka.Reader }
 
 func (f readerFeed) Next(ctx context.Context) (intake.Message, error) {
-	m, err := f.r.FetchMessage(ctx)
+	m, err := f.r.Fetch(ctx)
 	if err != nil {
 		return intake.Message{}, err
 	}
-	format, err := intake.ParseFormat(kafka.Header(&m, kafka.HeaderFormat))
+	format, err := intake.ParseFormat(m.Header(kafka.HeaderFormat))
 	if err != nil {
 		format = intake.Auto // a wrong hint: sniffing decides, and says so when it cannot
 	}
 	return intake.Message{ID: fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset), Body: m.Value, Format: format,
 		Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset,
-		Commit: func(ctx context.Context) error { return f.r.CommitMessages(ctx, m) }}, nil
+		Commit: func(ctx context.Context) error { return f.r.Commit(ctx, m) }}, nil
 }

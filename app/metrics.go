@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/supplywatch/supplywatch/kafka"
 )
 
 // registerBuildInfo exports supplywatch_build_info: always 1, labelled
@@ -48,8 +48,8 @@ func httpMetrics(reg prometheus.Registerer) gin.HandlerFunc {
 // registerRulesLag exports the rules consumer group's lag as
 // supplywatch_rules_consumer_lag (the processor's own families are
 // rules.NewMetrics).
-func registerRulesLag(reg prometheus.Registerer, r *kafkago.Reader) {
+func registerRulesLag(reg prometheus.Registerer, r *kafka.Reader) {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "supplywatch_rules_consumer_lag", Help: "Messages behind the end of the events topic, rules consumer group.",
-	}, func() float64 { return float64(r.Stats().Lag) }))
+	}, func() float64 { return float64(r.Lag()) }))
 }

@@ -10,17 +10,16 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json"
-	kafkago "github.com/segmentio/kafka-go"
 	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
 // Reader is what the Consumer needs of a Kafka consumer-group reader
-// (*kafkago.Reader).
+// (*kafka.Reader): Fetch does not commit, Commit commits each partition up
+// to the highest offset given.
 type Reader interface {
-	FetchMessage(ctx context.Context) (kafkago.Message, error)
-	CommitMessages(ctx context.Context, msgs ...kafkago.Message) error
-	Stats() kafkago.ReaderStats
+	Fetch(ctx context.Context) (kafka.Message, error)
+	Commit(ctx context.Context, msgs ...kafka.Message) error
 }
 
 // Consumer reads canonical events from the events topic into the Writer,
@@ -37,7 +36,7 @@ type Consumer struct {
 	commitEvery time.Duration
 
 	mu      sync.Mutex
-	pending map[int]kafkago.Message // highest stored, uncommitted offset per partition
+	pending map[int]kafka.Message // highest stored, uncommitted offset per partition
 	// Per partition: the high watermark seen at the last fetch and the next
 	// offset committed, for the lag gauge.
 	hwm       map[int]int64
@@ -47,7 +46,7 @@ type Consumer struct {
 
 // NewConsumer returns a consumer of reader into w.
 func NewConsumer(reader Reader, w *Writer, group string, log *slog.Logger, m *Metrics) *Consumer {
-	return &Consumer{reader: reader, writer: w, log: log, metrics: m, group: group, commitEvery: 100 * time.Millisecond, pending: map[int]kafkago.Message{}, hwm: map[int]int64{}, committed: map[int]int64{}}
+	return &Consumer{reader: reader, writer: w, log: log, metrics: m, group: group, commitEvery: 100 * time.Millisecond, pending: map[int]kafka.Message{}, hwm: map[int]int64{}, committed: map[int]int64{}}
 }
 
 // Run consumes until ctx is done. It returns after the messages it fetched
@@ -80,7 +79,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 func (c *Consumer) fetchLoop(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for {
-		m, err := c.reader.FetchMessage(ctx)
+		m, err := c.reader.Fetch(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -129,8 +128,8 @@ func (c *Consumer) fetchLoop(ctx context.Context) error {
 
 // DecodeMessage turns one Kafka record into a Writer item: the decoded event,
 // or a rejection naming the record and the reason.
-func DecodeMessage(m *kafkago.Message) Item {
-	received := kafka.ReceivedAt(m)
+func DecodeMessage(m *kafka.Message) Item {
+	received := m.ReceivedAt()
 	e, err := procure.Decode(m.Value)
 	if err != nil {
 		return Item{Rejection: rejection(err, m.Value, procure.ChannelKafka, received,
@@ -141,11 +140,11 @@ func DecodeMessage(m *kafkago.Message) Item {
 	// The writer stores the envelope columns and the raw bytes; drop the
 	// decoded payload so queued items stay small.
 	e.Payload, e.Data = nil, nil
-	ch := kafka.Header(m, kafka.HeaderChannel)
+	ch := m.Header(kafka.HeaderChannel)
 	if ch == "" {
 		ch = procure.ChannelKafka
 	}
-	return Item{Event: &procure.Received{Event: e, Raw: m.Value, Channel: ch, OriginID: kafka.Header(m, kafka.HeaderOriginID), ReceivedAt: received}}
+	return Item{Event: &procure.Received{Event: e, Raw: m.Value, Channel: ch, OriginID: m.Header(kafka.HeaderOriginID), ReceivedAt: received}}
 }
 
 // rejection builds the dead letter for raw, lifting what can be read of its
@@ -180,7 +179,7 @@ func clip(s string) string {
 
 func (c *Consumer) stored(topic string, partition int, offset int64) {
 	c.mu.Lock()
-	c.pending[partition] = kafkago.Message{Topic: topic, Partition: partition, Offset: offset}
+	c.pending[partition] = kafka.Message{Topic: topic, Partition: partition, Offset: offset}
 	c.mu.Unlock()
 }
 
@@ -212,7 +211,7 @@ func (c *Consumer) observeLag() {
 
 func (c *Consumer) commit(ctx context.Context) {
 	c.mu.Lock()
-	msgs := make([]kafkago.Message, 0, len(c.pending))
+	msgs := make([]kafka.Message, 0, len(c.pending))
 	for _, m := range c.pending {
 		msgs = append(msgs, m)
 	}
@@ -223,7 +222,7 @@ func (c *Consumer) commit(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := c.reader.CommitMessages(ctx, msgs...); err != nil {
+	if err := c.reader.Commit(ctx, msgs...); err != nil {
 		// Typically a rebalance took the partition away; its new owner
 		// re-reads from the last commit and the Writer drops what is stored.
 		c.log.Warn("kafka commit failed; uncommitted messages will be delivered again", "err", err)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/ClickHouse/ch-go"
 	chproto "github.com/ClickHouse/clickhouse-go/v2/lib/proto"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/supplywatch/supplywatch/kafka"
 )
 
 // Failure is a classified error of the writer's dependencies (ClickHouse,
@@ -104,28 +104,14 @@ func Classify(err error) Failure {
 		return Failure{Reason: ReasonRejected}
 	}
 	// A broker's answer.
-	var ke kafkago.Error
-	if errors.As(err, &ke) {
-		switch {
-		case ke == kafkago.MessageSizeTooLarge || ke == kafkago.RecordListTooLarge:
-			return Failure{Reason: ReasonSize}
-		case ke == kafkago.InvalidRecord || ke == kafkago.InvalidMessageSize || ke == kafkago.UnsupportedCompressionType:
-			return Failure{Reason: ReasonEncoding}
-		case ke.Timeout():
-			return Failure{Transient: true, Reason: ReasonTimeout}
-		case ke.Temporary():
-			return Failure{Transient: true, Reason: ReasonOverload}
-		case ke == kafkago.TopicAuthorizationFailed || ke == kafkago.ClusterAuthorizationFailed || ke == kafkago.SASLAuthenticationFailed:
-			return Failure{Transient: true, Reason: ReasonUnavailable}
-		}
-		return Failure{Reason: ReasonRejected}
+	if transient, reason, ok := kafka.BrokerFailure(err); ok {
+		return Failure{Transient: transient, Reason: reason}
 	}
-	var we kafkago.WriteErrors
-	if errors.As(err, &we) {
+	if errs, ok := kafka.MessageErrors(err); ok {
 		// Transient when any message failed transiently: the batch is
 		// retried; the deterministic ones are sorted out per message.
 		det := Failure{Reason: ReasonRejected}
-		for _, e := range we {
+		for _, e := range errs {
 			if e == nil {
 				continue
 			}

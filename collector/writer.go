@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/procure"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/semaphore"
@@ -618,8 +618,8 @@ func (w *Writer) store1(ctx context.Context, batch []Item) ([]Outcome, error) {
 			if Classify(err).Transient {
 				return nil, fmt.Errorf("dead-letter publish: %w", err)
 			}
-			var we kafkago.WriteErrors
-			perMessage := errors.As(err, &we) && len(we) == len(rejs)
+			we, perMessage := kafka.MessageErrors(err)
+			perMessage = perMessage && len(we) == len(rejs)
 			for i := range rejs {
 				if perMessage && we[i] == nil {
 					continue

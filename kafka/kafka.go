@@ -271,44 +271,6 @@ func (c *Config) NewWriter(topic string) (*kafkago.Writer, error) {
 	}, nil
 }
 
-// NewReader returns a consumer-group reader on topic; log receives the
-// client's errors (it retries them itself). Offsets are committed
-// only by explicit CommitMessages (CommitInterval 0): the caller commits
-// after the rows are stored.
-func (c *Config) NewReader(topic, group string, log *slog.Logger) (*kafkago.Reader, error) {
-	d, err := c.Dialer()
-	if err != nil {
-		return nil, err
-	}
-	return kafkago.NewReader(kafkago.ReaderConfig{
-		Brokers:               c.Brokers,
-		GroupID:               group,
-		Topic:                 topic,
-		Dialer:                d,
-		MinBytes:              1,
-		MaxBytes:              4 << 20,
-		MaxWait:               time.Second,
-		ReadBatchTimeout:      10 * time.Second,
-		QueueCapacity:         4000,
-		StartOffset:           kafkago.FirstOffset,
-		HeartbeatInterval:     time.Second,
-		SessionTimeout:        10 * time.Second,
-		RebalanceTimeout:      10 * time.Second,
-		JoinGroupBackoff:      500 * time.Millisecond,
-		WatchPartitionChanges: true,
-		ErrorLogger: kafkago.LoggerFunc(func(format string, args ...any) {
-			msg := fmt.Sprintf(format, args...)
-			// A long-poll fetch that outlives its deadline on a busy machine
-			// is retried at once; only other errors are worth a warning.
-			if strings.Contains(msg, "i/o timeout") {
-				log.Debug("kafka reader: " + msg)
-				return
-			}
-			log.Warn("kafka reader: " + msg)
-		}),
-	}), nil
-}
-
 // EnsureTopics creates the topics that do not exist yet.
 func (c *Config) EnsureTopics(ctx context.Context, log *slog.Logger, topics ...string) error {
 	d, err := c.Dialer()

@@ -2,17 +2,42 @@ package kafka
 
 import (
 	"context"
+	"strconv"
+	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 )
 
-// Message is one record to publish, in the adapter's own terms: engines
-// (console, retry) build Messages and never see kafka-go.
+// Message is one record in the adapter's own terms: engines build Messages
+// to publish (console, retry) and receive them from a Reader (collector,
+// rules), and never see kafka-go. Partition, Offset, Time and
+// HighWaterMark are set on fetched records only; a publish ignores them.
 type Message struct {
-	Topic   string
-	Key     []byte
-	Value   []byte
-	Headers map[string]string
+	Topic     string
+	Partition int
+	Offset    int64
+	Key       []byte
+	Value     []byte
+	Headers   map[string]string
+	// Time is the record's timestamp.
+	Time time.Time
+	// HighWaterMark is the end of the record's partition as of the fetch
+	// (the offset the next record written will get).
+	HighWaterMark int64
+}
+
+// Header returns the value of header key, or "".
+func (m *Message) Header(key string) string { return m.Headers[key] }
+
+// ReceivedAt is when supplywatch first received m: its received-at header,
+// or the record's timestamp.
+func (m *Message) ReceivedAt() time.Time {
+	if v := m.Header(HeaderReceivedAt); v != "" {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return time.UnixMilli(ms).UTC()
+		}
+	}
+	return m.Time.UTC()
 }
 
 // RetryMessage is what every retry publishes, by hand, from Slack or by

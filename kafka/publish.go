@@ -3,7 +3,6 @@ package kafka
 import (
 	"context"
 	"strconv"
-	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/supplywatch/supplywatch/procure"
@@ -53,8 +52,8 @@ func EventMessage(r *procure.Received) kafkago.Message {
 }
 
 // PublishEvents writes events to the events topic and waits for the brokers'
-// acknowledgement. On a partial failure the error is a kafka-go WriteErrors
-// with one entry per event.
+// acknowledgement. On a partial failure MessageErrors reads one error per
+// event from the error.
 func (p *Publisher) PublishEvents(ctx context.Context, rs []procure.Received) error {
 	msgs := make([]kafkago.Message, len(rs))
 	for i := range rs {
@@ -93,7 +92,8 @@ func DeadLetterMessages(rs []procure.Rejection) []kafkago.Message {
 	return msgs
 }
 
-// Header returns the value of header key in m, or "".
+// Header returns the value of header key in m, a record read with kafka-go
+// itself (tests and tools that read a topic directly), or "".
 func Header(m *kafkago.Message, key string) string {
 	for _, h := range m.Headers {
 		if h.Key == key {
@@ -101,15 +101,4 @@ func Header(m *kafkago.Message, key string) string {
 		}
 	}
 	return ""
-}
-
-// ReceivedAt is when supplywatch first received m: its received-at header, or
-// the record's timestamp.
-func ReceivedAt(m *kafkago.Message) time.Time {
-	if v := Header(m, HeaderReceivedAt); v != "" {
-		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return time.UnixMilli(ms).UTC()
-		}
-	}
-	return m.Time.UTC()
 }

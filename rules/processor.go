@@ -9,15 +9,17 @@ import (
 	"sync"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
 // Reader is what the Processor needs of a Kafka consumer-group reader
-// (*kafkago.Reader, from kafka.Config.NewReader with the rules' own group).
+// (*kafka.Reader, from kafka.Config.NewReader with the rules' own group):
+// Fetch does not commit, Commit commits each partition up to the highest
+// offset given.
 type Reader interface {
-	FetchMessage(ctx context.Context) (kafkago.Message, error)
-	CommitMessages(ctx context.Context, msgs ...kafkago.Message) error
+	Fetch(ctx context.Context) (kafka.Message, error)
+	Commit(ctx context.Context, msgs ...kafka.Message) error
 }
 
 // DeadLetter keeps the events the rules cannot apply, with their reason:
@@ -170,16 +172,16 @@ func (p *Processor) Run(ctx context.Context) error {
 }
 
 // fetch waits for one message, then takes what arrives within BatchWait.
-func (p *Processor) fetch(ctx context.Context) ([]kafkago.Message, error) {
-	m, err := p.reader.FetchMessage(ctx)
+func (p *Processor) fetch(ctx context.Context) ([]kafka.Message, error) {
+	m, err := p.reader.Fetch(ctx)
 	if err != nil {
 		return nil, err
 	}
-	msgs := []kafkago.Message{m}
+	msgs := []kafka.Message{m}
 	wctx, cancel := context.WithTimeout(ctx, p.cfg.BatchWait)
 	defer cancel()
 	for len(msgs) < p.cfg.BatchSize {
-		m, err := p.reader.FetchMessage(wctx)
+		m, err := p.reader.Fetch(wctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return msgs, ctx.Err()
@@ -193,7 +195,7 @@ func (p *Processor) fetch(ctx context.Context) ([]kafkago.Message, error) {
 
 // failed is an event (or a message that is none) to dead-letter.
 type failed struct {
-	msg    *kafkago.Message
+	msg    *kafka.Message
 	event  *procure.Event
 	reason string
 	err    error
@@ -202,10 +204,10 @@ type failed struct {
 // apply decodes and applies msgs, dead-letters what cannot be applied and
 // commits the offsets. It returns nil, leaving the batch for redelivery,
 // when ctx ends before the batch is done.
-func (p *Processor) apply(ctx context.Context, msgs []kafkago.Message) error {
+func (p *Processor) apply(ctx context.Context, msgs []kafka.Message) error {
 	start := p.now()
 	events := make([]*procure.Event, 0, len(msgs))
-	msgOf := make(map[*procure.Event]*kafkago.Message, len(msgs))
+	msgOf := make(map[*procure.Event]*kafka.Message, len(msgs))
 	var bad []failed
 	for i := range msgs {
 		e, err := procure.Decode(msgs[i].Value)
@@ -234,7 +236,7 @@ func (p *Processor) apply(ctx context.Context, msgs []kafkago.Message) error {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := p.reader.CommitMessages(cctx, msgs...); err != nil {
+	if err := p.reader.Commit(cctx, msgs...); err != nil {
 		p.log.Warn("kafka commit failed; the batch will be delivered again and dropped as processed", "err", err)
 	}
 	now := p.now()
