@@ -560,7 +560,7 @@ func TestDetailAndTimeline(t *testing.T) {
 	p := e.signIn(procure.RoleProcurement)
 	var d struct {
 		Exception queueItem     `json:"exception"`
-		Chain     console.Chain `json:"chain"`
+		Chain     procure.Chain `json:"chain"`
 		Documents []procure.Document
 		Activity  []procure.Activity `json:"activity"`
 	}

@@ -160,7 +160,7 @@ func (c *Console) listExceptions(g *gin.Context) {
 type detail struct {
 	Exception *procure.QueueItem      `json:"exception"`
 	Rule      *procure.RuleInfo       `json:"rule"`
-	Chain     *Chain                  `json:"chain"`
+	Chain     *procure.Chain          `json:"chain"`
 	Documents []*procure.Document     `json:"documents"`
 	Timers    []*procure.Timer        `json:"timers"`
 	Activity  []*procure.Activity     `json:"activity"`
