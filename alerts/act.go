@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -45,9 +44,12 @@ func (d *Dispatcher) Act(ctx context.Context, u User, groupID int64, action stri
 	if !slices.Contains(roles, u.Role) {
 		return "", procure.Errorf(procure.EFORBIDDEN, "%s (%s) may not %s", u.Name, u.Role, action)
 	}
-	g, err := scanGroup(d.pool.QueryRow(ctx, `SELECT `+groupCols+` FROM alert_groups WHERE id = $1`, groupID))
-	if err != nil || (g.Labels["tenant"] != "" && g.Labels["tenant"] != u.Tenant) {
+	g, err := d.groups.AlertGroup(ctx, groupID)
+	if procure.ErrorCode(err) == procure.ENOTFOUND || (err == nil && g.Labels["tenant"] != "" && g.Labels["tenant"] != u.Tenant) {
 		return "", procure.Errorf(procure.ENOTFOUND, "alert group %d not found", groupID)
+	}
+	if err != nil {
+		return "", err
 	}
 	var mine []*procure.Exception
 	outside := 0
@@ -75,16 +77,10 @@ func (d *Dispatcher) Act(ctx context.Context, u User, groupID int64, action stri
 		if outside > 0 {
 			return "", procure.Errorf(procure.EFORBIDDEN, "%s may not snooze the group: %d of its exceptions are outside your plants", u.Name, outside)
 		}
-		until := d.now().Add(SnoozeFor)
-		err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-			g, err := scanGroup(tx.QueryRow(ctx, `SELECT `+groupCols+` FROM alert_groups WHERE id = $1 FOR UPDATE`, groupID))
-			if err != nil {
-				return err
-			}
-			g.SnoozedUntil = until
-			g.Changes = append(g.Changes, fmt.Sprintf("snoozed until %s by %s", until.UTC().Format("2006-01-02 15:04 MST"), Escape(u.Name)))
-			g.ChangedAt = d.now()
-			return g.save(ctx, tx)
+		now := d.now()
+		err := d.groups.UpdateAlertGroup(ctx, groupID, func(g *procure.AlertGroup) error {
+			snooze(g, u, now)
+			return nil
 		})
 		kick(d.wakeTick)
 		return "Snoozed for 4 hours.", err
@@ -112,6 +108,21 @@ func (d *Dispatcher) Act(ctx context.Context, u User, groupID int64, action stri
 		msg += fmt.Sprintf(" %d outside your plants left alone.", outside)
 	}
 	return msg, nil
+}
+
+// GroupUpdater changes one group (postgres.AlertStore): UpdateAlertGroup
+// locks group id, hands it to f and stores what f left in it.
+type GroupUpdater interface {
+	UpdateAlertGroup(ctx context.Context, id int64, f func(*procure.AlertGroup) error) error
+}
+
+// snooze holds g's repeats, updates and escalations for SnoozeFor from
+// now, by u, and says so in the thread.
+func snooze(g *procure.AlertGroup, u User, now time.Time) {
+	until := now.Add(SnoozeFor)
+	g.SnoozedUntil = until
+	g.Changes = append(g.Changes, fmt.Sprintf("snoozed until %s by %s", until.UTC().Format("2006-01-02 15:04 MST"), Escape(u.Name)))
+	g.ChangedAt = now
 }
 
 // StoreActor performs actions through the exception store, as the Slack

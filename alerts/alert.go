@@ -11,35 +11,11 @@ import (
 	"github.com/supplywatch/supplywatch/procure"
 )
 
-// Member is one exception (or pipeline alert) of a group, as shown.
-type Member struct {
-	Key         string    `json:"key"` // x:<exception id> or p:<pipeline alert>
-	ExceptionID int64     `json:"exception_id,omitempty"`
-	Title       string    `json:"title"`
-	Message     string    `json:"message"`
-	Subject     string    `json:"subject,omitempty"`
-	PO          string    `json:"po,omitempty"`
-	State       string    `json:"state"` // open | acknowledged | resolved | ignored
-	Assignee    string    `json:"assignee,omitempty"`
-	Severity    string    `json:"severity"`
-	Priority    int       `json:"priority,omitempty"`
-	ValueAtRisk float64   `json:"value_at_risk,omitempty"`
-	Currency    string    `json:"currency,omitempty"`
-	Due         time.Time `json:"due,omitzero"`
-	FirstSeen   time.Time `json:"first_seen"`
-	Occurrences int       `json:"occurrences,omitempty"`
-}
-
-// Active reports whether the member needs attention.
-func (m *Member) Active() bool {
-	return m.State == procure.ExceptionOpen || m.State == procure.ExceptionAcknowledged
-}
-
 // Alert is an input of the pipeline: a member with its labels and the
 // change that produced it.
 type Alert struct {
 	Labels map[string]string
-	Member Member
+	Member procure.AlertMember
 	// Change is a short text for the thread ("acknowledged by jane").
 	Change string
 	At     time.Time
@@ -69,7 +45,7 @@ func FromOutbox(ev *procure.OutboxEvent) *Alert {
 	return &Alert{
 		Labels: map[string]string{"tenant": x.Tenant, "rule": x.Rule, "severity": x.Severity, "plant": x.Plant,
 			"supplier": x.Supplier, "team": x.Team, "kind": x.Kind},
-		Member: Member{Key: "x:" + strconv.FormatInt(x.ID, 10), ExceptionID: x.ID, Title: x.Title, Message: x.Message,
+		Member: procure.AlertMember{Key: "x:" + strconv.FormatInt(x.ID, 10), ExceptionID: x.ID, Title: x.Title, Message: x.Message,
 			Subject: x.Subject, PO: x.PO, State: x.State, Assignee: x.Assignee, Severity: x.Severity, Priority: x.Priority,
 			ValueAtRisk: x.ValueAtRisk, Currency: x.Currency, Due: x.NeedBy, FirstSeen: x.FirstSeen, Occurrences: x.Occurrences},
 		Change: Escape(fmt.Sprintf("%s %s", x.Subject, change)),
@@ -79,13 +55,13 @@ func FromOutbox(ev *procure.OutboxEvent) *Alert {
 
 // GroupView is what a group message shows.
 type GroupView struct {
-	ID              int64             `json:"id"`
-	Route           string            `json:"route"`
-	Labels          map[string]string `json:"labels"`
-	Members         []Member          `json:"members"` // active first, by priority
-	State           string            `json:"state"`   // firing | resolved
-	EscalationLevel int               `json:"escalation_level"`
-	SnoozedUntil    time.Time         `json:"snoozed_until,omitzero"`
+	ID              int64                 `json:"id"`
+	Route           string                `json:"route"`
+	Labels          map[string]string     `json:"labels"`
+	Members         []procure.AlertMember `json:"members"` // active first, by priority
+	State           string                `json:"state"`   // firing | resolved
+	EscalationLevel int                   `json:"escalation_level"`
+	SnoozedUntil    time.Time             `json:"snoozed_until,omitzero"`
 	// ConsoleURL links the group's exceptions; ExceptionURL(id) one.
 	ConsoleURL string `json:"console_url"`
 	PublicURL  string `json:"-"`

@@ -8,50 +8,55 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
-// digests enqueues each team's daily digest once its local time has come:
-// the alert_digests row and the delivery are written in one transaction,
-// so a digest is sent once per team and day.
-func (d *Dispatcher) digests(ctx context.Context, tx pgx.Tx, now time.Time) (int, error) {
+// DigestRecorder records the digests sent (postgres.AlertStore): AddDigest
+// records team's digest of day and queues the delivery build returns, in
+// one transaction, unless it was recorded already (then build is not
+// called and it returns false).
+type DigestRecorder interface {
+	AddDigest(ctx context.Context, team, day string, build func() (procure.AlertDelivery, error)) (bool, error)
+}
+
+// digests queues each team's daily digest once its local time has come,
+// once per team and day (the store's record; d.digested remembers the
+// days known recorded, so that later ticks of the day do not ask again).
+func (d *Dispatcher) digests(ctx context.Context, now time.Time) (int, error) {
+	d.digestMu.Lock()
+	defer d.digestMu.Unlock()
 	n := 0
 	for _, c := range d.cfg.Digests {
 		loc, _ := time.LoadLocation(c.Location)
 		at, _ := parseClock(c.At)
 		lt := now.In(loc)
-		if lt.Hour()*60+lt.Minute() < at {
+		day := lt.Format(time.DateOnly)
+		if lt.Hour()*60+lt.Minute() < at || d.digested[c.Team] == day {
 			continue
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO alert_digests (team, day) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c.Team, lt.Format(time.DateOnly))
+		added, err := d.digestStore.AddDigest(ctx, c.Team, day, func() (procure.AlertDelivery, error) {
+			xs, err := d.store.FindExceptions(ctx, procure.ExceptionFilter{Tenant: c.Tenant,
+				States: []string{procure.ExceptionOpen, procure.ExceptionAcknowledged}, Limit: 5000})
+			if err != nil {
+				return procure.AlertDelivery{}, fmt.Errorf("digest %s: %w", c.Team, err)
+			}
+			return procure.AlertDelivery{Channel: c.Channel, Kind: procure.DeliveryDigest, Body: digestText(c, xs, now, d.cfg.PublicURL),
+				CreatedAt: now}, nil
+		})
 		if err != nil {
 			return n, err
 		}
-		if tag.RowsAffected() == 0 {
-			continue
+		d.digested[c.Team] = day
+		if added {
+			n++
 		}
-		body, err := d.digestText(ctx, c, now)
-		if err != nil {
-			return n, err
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO alert_deliveries (channel, kind, body, next_at, created_at) VALUES ($1, 'digest', $2, $3, $3)`,
-			c.Channel, body, now); err != nil {
-			return n, err
-		}
-		n++
 	}
 	return n, nil
 }
 
-// digestText summarises the team's active exceptions: counts by severity,
-// the ten of highest priority, the oldest.
-func (d *Dispatcher) digestText(ctx context.Context, c DigestConfig, now time.Time) (string, error) {
-	xs, err := d.store.FindExceptions(ctx, procure.ExceptionFilter{Tenant: c.Tenant,
-		States: []string{procure.ExceptionOpen, procure.ExceptionAcknowledged}, Limit: 5000})
-	if err != nil {
-		return "", fmt.Errorf("digest %s: %w", c.Team, err)
-	}
+// digestText summarises the team's active exceptions among xs: counts by
+// severity, value at risk, the ten of highest priority.
+func digestText(c DigestConfig, xs []*procure.Exception, now time.Time, publicURL string) string {
 	var mine []*procure.Exception
 	bySev := map[string]int{}
 	var value float64
@@ -77,11 +82,11 @@ func (d *Dispatcher) digestText(ctx context.Context, c DigestConfig, now time.Ti
 	sort.SliceStable(mine, func(i, j int) bool { return mine[i].Priority < mine[j].Priority })
 	for i, x := range mine {
 		if i == 10 {
-			fmt.Fprintf(&b, "… and %d more: %s/exceptions?team=%s\n", len(mine)-10, d.cfg.PublicURL, url.QueryEscape(c.Team))
+			fmt.Fprintf(&b, "… and %d more: %s/exceptions?team=%s\n", len(mine)-10, publicURL, url.QueryEscape(c.Team))
 			break
 		}
-		fmt.Fprintf(&b, "• P%d <%s/exceptions/%d|%s> %s (%s, since %s)\n", x.Priority, d.cfg.PublicURL, x.ID, Escape(x.Title), Escape(x.Subject),
+		fmt.Fprintf(&b, "• P%d <%s/exceptions/%d|%s> %s (%s, since %s)\n", x.Priority, publicURL, x.ID, Escape(x.Title), Escape(x.Subject),
 			Escape(x.State), x.FirstSeen.UTC().Format("2006-01-02"))
 	}
-	return b.String(), nil
+	return b.String()
 }

@@ -8,16 +8,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/supplywatch/supplywatch/postgres/pgerr"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
 // Dispatcher runs the pipeline: the Feeder, the stages and the Sender.
 type Dispatcher struct {
 	cfg       Config
-	pool      *pgxpool.Pool
+	groups    groupStore
 	tree      *Route
 	routes    map[string]*Route
 	segments  Segments // nil when no route has a segment
@@ -28,18 +25,53 @@ type Dispatcher struct {
 	escalator *Escalator
 	notifier  Notifier
 	sender    *Sender
-	store     procure.ExceptionStore
-	actor     ExceptionActor
-	log       *slog.Logger
-	now       func() time.Time
-	metrics   *Metrics
+	notify    GroupNotifier
+	// digestStore records the digests sent; digested[team] is the last
+	// day whose digest is known recorded.
+	digestStore DigestRecorder
+	digestMu    sync.Mutex
+	digested    map[string]string
+	store       procure.ExceptionStore
+	actor       ExceptionActor
+	log         *slog.Logger
+	now         func() time.Time
+	metrics     *Metrics
 
 	wakeTick, wakeSend chan struct{}
 }
 
+// Store is what the pipeline keeps (postgres.AlertStore): the small
+// interfaces each stage declares where it uses them.
+type Store interface {
+	FeedStore
+	GroupEditor
+	GroupNotifier
+	DigestRecorder
+	GroupReader
+	GroupUpdater
+	DeliveryQueue
+	DeliveryRetrier
+}
+
+// groupStore is what Ingest and Act need of the groups.
+type groupStore interface {
+	GroupEditor
+	GroupReader
+	GroupUpdater
+}
+
+// GroupNotifier hands the groups that may need a message to decide
+// (postgres.AlertStore): NotifyGroups locks them (skipping those another
+// process holds) and stores the groups decide changed and the deliveries
+// it returns, in one transaction.
+type GroupNotifier interface {
+	NotifyGroups(ctx context.Context, decide func([]*procure.AlertGroup) ([]*procure.AlertGroup, []procure.AlertDelivery, error)) error
+}
+
 // Deps are the Dispatcher's collaborators.
 type Deps struct {
-	Pool *pgxpool.Pool
+	// Store keeps the feed, the groups, the deliveries and the digests.
+	Store Store
 	// Exceptions is the exception store: the outbox the Feeder claims and
 	// the open exceptions of the digests.
 	Exceptions procure.ExceptionStore
@@ -105,12 +137,16 @@ func New(cfg Config, d Deps) (*Dispatcher, error) {
 	}
 	routes := map[string]*Route{}
 	tree.Walk(func(r *Route) { routes[r.ID] = r })
-	f := NewFeeder(d.Pool, d.Exceptions, cfg.Consumers)
+	if d.Store == nil {
+		return nil, fmt.Errorf("alerts: no store")
+	}
+	f := NewFeeder(d.Store, d.Exceptions, cfg.Consumers)
 	f.log, f.metrics = d.Log, d.Metrics
-	sender := NewSender(d.Pool, d.Poster, cfg, d.Log)
+	sender := NewSender(d.Store, d.Poster, cfg, d.Log)
 	sender.metrics = d.Metrics
-	return &Dispatcher{cfg: cfg, pool: d.Pool, tree: tree, routes: routes, segments: d.Segments, feeder: f, feed: f.Consumer(ConsumerAlerts),
-		throttler: th, escalator: &Escalator{cals: d.Calendars}, sender: sender,
+	return &Dispatcher{cfg: cfg, groups: d.Store, tree: tree, routes: routes, segments: d.Segments, feeder: f, feed: f.Consumer(ConsumerAlerts),
+		throttler: th, escalator: &Escalator{cals: d.Calendars}, sender: sender, notify: d.Store,
+		digestStore: d.Store, digested: map[string]string{},
 		store: d.Exceptions, actor: d.Actor, log: d.Log, now: d.Now, metrics: d.Metrics,
 		wakeTick: make(chan struct{}, 1), wakeSend: make(chan struct{}, 1)}, nil
 }
@@ -128,22 +164,32 @@ func kick(c chan struct{}) {
 	}
 }
 
-// Ingest routes and groups alerts in one transaction.
+// Ingest routes and groups alerts (the store keeps them in one
+// transaction).
 func (d *Dispatcher) Ingest(ctx context.Context, as []*Alert) error {
 	now := d.now()
 	segs, err := d.segmentsOf(ctx, as)
 	if err != nil {
 		return err
 	}
-	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		for i, a := range as {
-			for _, r := range d.tree.MatchSegments(a.Labels, segs[i]) {
-				if _, err := d.grouper.Apply(ctx, tx, r, a, now); err != nil {
-					return err
-				}
+	var rs []routed
+	var keys []procure.AlertGroupKey
+	seen := map[procure.AlertGroupKey]bool{}
+	for i, a := range as {
+		for _, r := range d.tree.MatchSegments(a.Labels, segs[i]) {
+			k := procure.AlertGroupKey{Route: r.ID, Key: r.GroupKey(a.Labels)}
+			rs = append(rs, routed{alert: a, route: r, key: k})
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
 			}
 		}
+	}
+	if len(rs) == 0 {
 		return nil
+	}
+	err = d.groups.EditGroups(ctx, keys, func(have map[procure.AlertGroupKey]*procure.AlertGroup) ([]*procure.AlertGroup, error) {
+		return d.grouper.groupAll(have, rs, now), nil
 	})
 	if err == nil {
 		kick(d.wakeTick)
@@ -188,7 +234,7 @@ func (d *Dispatcher) consume(ctx context.Context) (int, error) {
 				as = append(as, a)
 			}
 		}
-		return pgerr.Classify(d.Ingest(ctx, as))
+		return d.Ingest(ctx, as) // the store classifies its errors
 	}
 	n, err := d.feed.ClaimOutbox(ctx, 500, ingest)
 	if class, _ := procure.Classify(err); err == nil || class != procure.FailDeterministic {
@@ -220,44 +266,16 @@ func (d *Dispatcher) consume(ctx context.Context) (int, error) {
 // message at now, and the digests.
 func (d *Dispatcher) Tick(ctx context.Context, now time.Time) (int, error) {
 	n := 0
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+groupCols+` FROM alert_groups
-			WHERE state = 'firing' OR notified_at IS NULL OR changed_at > notified_at FOR UPDATE SKIP LOCKED`)
-		if err != nil {
-			return err
-		}
-		var gs []*group
-		for rows.Next() {
-			g, err := scanGroup(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			gs = append(gs, g)
-		}
-		rows.Close()
-		for _, g := range gs {
-			r := d.routes[g.Route]
-			if r == nil {
-				continue // route removed from the configuration
-			}
-			act := d.throttler.Due(g, r, now)
-			var step *EscalationStep
-			if act != ActPost {
-				step = d.escalator.Due(g, r, now)
-			}
-			if act == ActNone && step == nil {
-				continue
-			}
-			if err := d.notifier.Enqueue(ctx, tx, g, act, step, now); err != nil {
-				return fmt.Errorf("notify group %d: %w", g.ID, err)
-			}
-			n++
-		}
-		m, err := d.digests(ctx, tx, now)
-		n += m
-		return err
+	err := d.notify.NotifyGroups(ctx, func(gs []*procure.AlertGroup) ([]*procure.AlertGroup, []procure.AlertDelivery, error) {
+		save, ds := d.notifyDue(gs, now)
+		n = len(save)
+		return save, ds, nil
 	})
+	if err == nil {
+		var m int
+		m, err = d.digests(ctx, now)
+		n += m
+	}
 	if n > 0 {
 		kick(d.wakeSend)
 	}
@@ -280,7 +298,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			for ctx.Err() == nil {
 				n, err := f()
 				if err != nil && ctx.Err() == nil {
-					class, _ := procure.Classify(pgerr.Classify(err))
+					class, _ := procure.Classify(err)
 					d.metrics.loopError(name, class)
 					d.log.Error("alerts "+name, "class", class, "retry_in", wait, "err", err)
 				}

@@ -14,6 +14,13 @@
 // Slack buttons; watch.go raises alerts on the pipeline itself from
 // Prometheus-style samples.
 //
+// The stages decide over literal groups and deliveries
+// (procure.AlertGroup, procure.AlertDelivery); what they read and write is
+// kept by a Store (postgres.AlertStore), made of the one- or two-method
+// interfaces each stage declares where it uses them (FeedStore,
+// GroupEditor, GroupNotifier, DigestRecorder, GroupReader, GroupUpdater,
+// DeliveryQueue, DeliveryRetrier). It holds no driver and no SQL.
+//
 // It leaves Slack to a Poster (package alerts/slack renders Block Kit and
 // verifies Slack's signatures), users and roles to a UserResolver of the
 // console, and exception changes to an ExceptionActor.

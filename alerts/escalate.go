@@ -14,8 +14,8 @@ type Escalator struct {
 }
 
 // Due returns the step to escalate to now, or nil.
-func (e *Escalator) Due(g *group, r *Route, now time.Time) *EscalationStep {
-	if g.State != stateFiring || g.EscalationLevel >= len(r.Escalation) || now.Before(g.SnoozedUntil) || g.NotifiedAt.IsZero() {
+func (e *Escalator) Due(g *procure.AlertGroup, r *Route, now time.Time) *EscalationStep {
+	if g.State != procure.AlertFiring || g.EscalationLevel >= len(r.Escalation) || now.Before(g.SnoozedUntil) || g.NotifiedAt.IsZero() {
 		return nil
 	}
 	var oldest time.Time

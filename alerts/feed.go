@@ -2,12 +2,8 @@ package alerts
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -16,12 +12,23 @@ type OutboxClaimer interface {
 	ClaimOutbox(ctx context.Context, limit int, f func([]*procure.OutboxEvent) error) (int, error)
 }
 
+// FeedStore is the fan-out feed (postgres.AlertStore). AppendFeed copies
+// events into the feed and queues each for every consumer, idempotently by
+// outbox id. ClaimFeed hands up to limit of a consumer's pending events,
+// oldest first, to fn and removes them from its queue when fn returns nil;
+// an event that does not decode is reported to dropped and removed.
+type FeedStore interface {
+	AppendFeed(ctx context.Context, evs []*procure.OutboxEvent, consumers []string) error
+	ClaimFeed(ctx context.Context, consumer string, limit int, fn func([]*procure.OutboxEvent) error,
+		dropped func(outboxID int64, err error)) (int, error)
+}
+
 // Feeder is the one claimer of the exception outbox: it copies each event
-// into alert_feed and queues it for every consumer, in the same call as the
+// into the feed and queues it for every consumer, in the same call as the
 // claim (an event copied but not marked published is copied again,
 // idempotently, by outbox id).
 type Feeder struct {
-	pool      *pgxpool.Pool
+	store     FeedStore
 	src       OutboxClaimer
 	consumers []string
 	log       *slog.Logger
@@ -31,29 +38,16 @@ type Feeder struct {
 // ConsumerAlerts is the feed consumer of the alert pipeline.
 const ConsumerAlerts = "alerts"
 
-// NewFeeder returns a Feeder from src for the alerts consumer and others.
-func NewFeeder(pool *pgxpool.Pool, src OutboxClaimer, others []string) *Feeder {
-	return &Feeder{pool: pool, src: src, consumers: append([]string{ConsumerAlerts}, others...)}
+// NewFeeder returns a Feeder from src into store for the alerts consumer
+// and others.
+func NewFeeder(store FeedStore, src OutboxClaimer, others []string) *Feeder {
+	return &Feeder{store: store, src: src, consumers: append([]string{ConsumerAlerts}, others...)}
 }
 
 // Once moves up to limit outbox events into the feed.
 func (f *Feeder) Once(ctx context.Context, limit int) (int, error) {
 	return f.src.ClaimOutbox(ctx, limit, func(evs []*procure.OutboxEvent) error {
-		b := &pgx.Batch{}
-		for _, ev := range evs {
-			p, err := json.Marshal(ev)
-			if err != nil {
-				return err
-			}
-			b.Queue(`INSERT INTO alert_feed (outbox_id, tenant, at, payload) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, ev.ID, ev.Tenant, ev.At, p)
-			for _, c := range f.consumers {
-				b.Queue(`INSERT INTO alert_feed_pending (consumer, outbox_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, c, ev.ID)
-			}
-		}
-		if err := f.pool.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("alert feed: %w", err)
-		}
-		return nil
+		return f.store.AppendFeed(ctx, evs, f.consumers)
 	})
 }
 
@@ -64,59 +58,24 @@ func (f *Feeder) Consumer(name string) *FeedConsumer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &FeedConsumer{pool: f.pool, name: name, log: log, metrics: f.metrics}
+	return &FeedConsumer{store: f.store, name: name, log: log, metrics: f.metrics}
 }
 
 // FeedConsumer is one consumer's view of the feed.
 type FeedConsumer struct {
-	pool    *pgxpool.Pool
+	store   FeedStore
 	name    string
 	log     *slog.Logger
 	metrics *Metrics
 }
 
 // ClaimOutbox hands up to limit pending events, oldest first, to fn and
-// removes them from the consumer's queue when fn returns nil.
+// removes them from the consumer's queue when fn returns nil. An event
+// that does not decode never will: it is dropped (logged, counted) rather
+// than stopping the feed.
 func (c *FeedConsumer) ClaimOutbox(ctx context.Context, limit int, fn func([]*procure.OutboxEvent) error) (int, error) {
-	n := 0
-	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT p.outbox_id, f.payload FROM alert_feed_pending p JOIN alert_feed f USING (outbox_id)
-			WHERE p.consumer = $1 ORDER BY p.outbox_id LIMIT $2 FOR UPDATE OF p SKIP LOCKED`, c.name, limit)
-		if err != nil {
-			return err
-		}
-		var evs []*procure.OutboxEvent
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			var b []byte
-			if err := rows.Scan(&id, &b); err != nil {
-				rows.Close()
-				return err
-			}
-			ev := new(procure.OutboxEvent)
-			if err := json.Unmarshal(b, ev); err != nil {
-				// It will never decode: drop it rather than stop the feed.
-				c.log.Error("alert feed event dropped: it does not decode", "consumer", c.name, "outbox_id", id, "err", err)
-				c.metrics.drop("decode")
-				ids = append(ids, id)
-				continue
-			}
-			ev.ID = id
-			evs, ids = append(evs, ev), append(ids, id)
-		}
-		rows.Close()
-		if len(ids) == 0 {
-			return nil
-		}
-		if len(evs) > 0 {
-			if err := fn(evs); err != nil {
-				return err
-			}
-		}
-		n = len(ids)
-		_, err = tx.Exec(ctx, `DELETE FROM alert_feed_pending WHERE consumer = $1 AND outbox_id = ANY($2)`, c.name, ids)
-		return err
+	return c.store.ClaimFeed(ctx, c.name, limit, fn, func(id int64, err error) {
+		c.log.Error("alert feed event dropped: it does not decode", "consumer", c.name, "outbox_id", id, "err", err)
+		c.metrics.drop("decode")
 	})
-	return n, err
 }

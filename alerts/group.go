@@ -2,75 +2,20 @@ package alerts
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"sort"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
-const (
-	stateFiring   = "firing"
-	stateResolved = "resolved"
-)
-
-// group is a row of alert_groups.
-type group struct {
-	ID              int64
-	Route           string
-	GroupKey        string
-	Channel         string
-	Labels          map[string]string
-	Members         map[string]Member
-	Changes         []string
-	State           string
-	FirstAt         time.Time
-	ChangedAt       time.Time
-	NotifiedAt      time.Time
-	SlackTS         string
-	EscalationLevel int
-	SnoozedUntil    time.Time
-}
-
-const groupCols = `id, route, group_key, channel, labels, members, changes, state, first_at, changed_at,
-	coalesce(notified_at, 'epoch'), slack_ts, escalation_level, coalesce(snoozed_until, 'epoch')`
-
-func scanGroup(row pgx.Row) (*group, error) {
-	var g group
-	var labels, members, changes []byte
-	if err := row.Scan(&g.ID, &g.Route, &g.GroupKey, &g.Channel, &labels, &members, &changes, &g.State, &g.FirstAt, &g.ChangedAt,
-		&g.NotifiedAt, &g.SlackTS, &g.EscalationLevel, &g.SnoozedUntil); err != nil {
-		return nil, err
-	}
-	if g.NotifiedAt.Unix() == 0 {
-		g.NotifiedAt = time.Time{}
-	}
-	if g.SnoozedUntil.Unix() == 0 {
-		g.SnoozedUntil = time.Time{}
-	}
-	if err := errors.Join(json.Unmarshal(labels, &g.Labels), json.Unmarshal(members, &g.Members), json.Unmarshal(changes, &g.Changes)); err != nil {
-		return nil, fmt.Errorf("alert group %d: %w", g.ID, err)
-	}
-	return &g, nil
-}
-
-func (g *group) save(ctx context.Context, tx pgx.Tx) error {
-	members, _ := json.Marshal(g.Members)
-	changes, _ := json.Marshal(g.Changes)
-	_, err := tx.Exec(ctx, `UPDATE alert_groups SET members = $2, changes = $3, state = $4, changed_at = $5,
-		notified_at = $6, escalation_level = $7, snoozed_until = $8 WHERE id = $1`,
-		g.ID, members, changes, g.State, g.ChangedAt, nullTime(g.NotifiedAt), g.EscalationLevel, nullTime(g.SnoozedUntil))
-	return err
-}
-
-func nullTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
+// GroupEditor stores the groups (postgres.AlertStore): EditGroups locks
+// the groups of keys, hands the existing ones to edit and stores the
+// groups edit returns (made when they have no id), in one transaction.
+type GroupEditor interface {
+	EditGroups(ctx context.Context, keys []procure.AlertGroupKey,
+		edit func(map[procure.AlertGroupKey]*procure.AlertGroup) ([]*procure.AlertGroup, error)) error
 }
 
 // Grouper is the group/dedup stage: an alert becomes a member of the group
@@ -78,34 +23,29 @@ func nullTime(t time.Time) *time.Time {
 // (a recurrence) does not change the group.
 type Grouper struct{}
 
-// Apply adds a to the group of r at now (processing time: the throttle
-// compares it with notification times) and reports whether the group changed.
-func (Grouper) Apply(ctx context.Context, tx pgx.Tx, r *Route, a *Alert, now time.Time) (bool, error) {
-	key := r.GroupKey(a.Labels)
-	g, err := scanGroup(tx.QueryRow(ctx, `SELECT `+groupCols+` FROM alert_groups WHERE route = $1 AND group_key = $2 FOR UPDATE`, r.ID, key))
-	if errors.Is(err, pgx.ErrNoRows) {
+// Apply adds a to g, the group of route r and a's group key (nil when
+// there is none yet), at now (processing time: the throttle compares it
+// with notification times). It returns the group to store, nil when there
+// is nothing to store (the resolution of something never alerted), and
+// whether the group changed what it shows.
+func (Grouper) Apply(g *procure.AlertGroup, r *Route, a *Alert, now time.Time) (*procure.AlertGroup, bool) {
+	if g == nil {
 		if !a.Member.Active() {
-			return false, nil // a resolution of something never alerted
+			return nil, false // a resolution of something never alerted
 		}
-		labels, _ := json.Marshal(a.Labels)
-		members, _ := json.Marshal(map[string]Member{a.Member.Key: a.Member})
-		_, err := tx.Exec(ctx, `INSERT INTO alert_groups (route, group_key, channel, labels, members, state, first_at, changed_at)
-			VALUES ($1, $2, $3, $4, $5, 'firing', $6, $6) ON CONFLICT (route, group_key) DO NOTHING`, r.ID, key, r.Receiver, labels, members, now)
-		return true, err
-	}
-	if err != nil {
-		return false, fmt.Errorf("alert group %s: %w", key, err)
+		return &procure.AlertGroup{Route: r.ID, GroupKey: r.GroupKey(a.Labels), Channel: r.Receiver, Labels: a.Labels,
+			Members: map[string]procure.AlertMember{a.Member.Key: a.Member}, State: procure.AlertFiring, FirstAt: now, ChangedAt: now}, true
 	}
 	old, had := g.Members[a.Member.Key]
 	g.Members[a.Member.Key] = a.Member
 	if had && old.State == a.Member.State && old.Assignee == a.Member.Assignee && old.Severity == a.Member.Severity && old.Title == a.Member.Title {
-		return false, g.save(ctx, tx) // dedup: same problem again
+		return g, false // dedup: same problem again
 	}
 	was := g.State
-	g.State = stateResolved
+	g.State = procure.AlertResolved
 	for _, m := range g.Members {
 		if m.Active() {
-			g.State = stateFiring
+			g.State = procure.AlertFiring
 		}
 	}
 	if !had && g.NotifiedAt.IsZero() {
@@ -113,18 +53,45 @@ func (Grouper) Apply(ctx context.Context, tx pgx.Tx, r *Route, a *Alert, now tim
 	} else {
 		g.Changes = append(g.Changes, a.Change)
 	}
-	if was == stateResolved && g.State == stateFiring {
+	if was == procure.AlertResolved && g.State == procure.AlertFiring {
 		g.EscalationLevel = 0
 	}
 	g.ChangedAt = now
 	if !g.ChangedAt.After(g.NotifiedAt) {
 		g.ChangedAt = g.NotifiedAt.Add(time.Microsecond)
 	}
-	return true, g.save(ctx, tx)
+	return g, true
+}
+
+// routed is an alert on one of its routes.
+type routed struct {
+	alert *Alert
+	route *Route
+	key   procure.AlertGroupKey
+}
+
+// groupAll applies the routed alerts, in order, to the groups of have
+// (by key; those missing are made) at now and returns the groups to
+// store, in the order they were first touched.
+func (gr Grouper) groupAll(have map[procure.AlertGroupKey]*procure.AlertGroup, rs []routed, now time.Time) []*procure.AlertGroup {
+	var out []*procure.AlertGroup
+	touched := map[procure.AlertGroupKey]bool{}
+	for _, x := range rs {
+		g, _ := gr.Apply(have[x.key], x.route, x.alert, now)
+		if g == nil {
+			continue
+		}
+		have[x.key] = g
+		if !touched[x.key] {
+			touched[x.key] = true
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // view is what the Poster renders.
-func (g *group) view(publicURL string) *GroupView {
+func view(g *procure.AlertGroup, publicURL string) *GroupView {
 	v := &GroupView{ID: g.ID, Route: g.Route, Labels: g.Labels, State: g.State, EscalationLevel: g.EscalationLevel,
 		SnoozedUntil: g.SnoozedUntil, PublicURL: publicURL}
 	for _, m := range g.Members {

@@ -1,12 +1,11 @@
 package alerts
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // Notifier is the notify stage: it turns the throttle's and the
@@ -14,32 +13,21 @@ import (
 // then updated in place) and thread replies saying what changed.
 type Notifier struct{}
 
-func enqueue(ctx context.Context, tx pgx.Tx, g *group, kind, body string, now time.Time) error {
-	var gid any
-	if g != nil {
-		gid = g.ID
+// Enqueue returns the deliveries of action (and of an escalation step) for
+// g at now, and marks g notified (and escalated) accordingly.
+func (Notifier) Enqueue(g *procure.AlertGroup, action Action, step *EscalationStep, now time.Time) []procure.AlertDelivery {
+	var out []procure.AlertDelivery
+	add := func(kind, body string) {
+		out = append(out, procure.AlertDelivery{GroupID: g.ID, Channel: g.Channel, Kind: kind, Body: body, CreatedAt: now})
 	}
-	ch := ""
-	if g != nil {
-		ch = g.Channel
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO alert_deliveries (group_id, channel, kind, body, next_at, created_at) VALUES ($1, $2, $3, $4, $5, $5)`,
-		gid, ch, kind, body, now)
-	return err
-}
-
-// Enqueue writes the deliveries of action (and of an escalation step) for
-// g and marks it notified at now.
-func (Notifier) Enqueue(ctx context.Context, tx pgx.Tx, g *group, action Action, step *EscalationStep, now time.Time) error {
-	var err error
 	switch action {
 	case ActPost:
-		err = enqueue(ctx, tx, g, "post", "", now)
+		add(procure.DeliveryPost, "")
 		g.Changes = nil
 	case ActUpdate:
-		err = enqueue(ctx, tx, g, "update", "", now)
-		if err == nil && len(g.Changes) > 0 {
-			err = enqueue(ctx, tx, g, "reply", strings.Join(g.Changes, "\n"), now)
+		add(procure.DeliveryUpdate, "")
+		if len(g.Changes) > 0 {
+			add(procure.DeliveryReply, strings.Join(g.Changes, "\n"))
 		}
 		g.Changes = nil
 	case ActRepeat:
@@ -49,21 +37,13 @@ func (Notifier) Enqueue(ctx context.Context, tx pgx.Tx, g *group, action Action,
 				open++
 			}
 		}
-		err = enqueue(ctx, tx, g, "reply", fmt.Sprintf("Still firing: %d exception(s) open.", open), now)
-	}
-	if err != nil {
-		return err
+		add(procure.DeliveryReply, fmt.Sprintf("Still firing: %d exception(s) open.", open))
 	}
 	if step != nil {
 		g.EscalationLevel++
-		text := fmt.Sprintf("%s Escalation level %d: not acknowledged within %s.", step.Mention, g.EscalationLevel, step.After)
-		if err := enqueue(ctx, tx, g, "reply", text, now); err != nil {
-			return err
-		}
+		add(procure.DeliveryReply, fmt.Sprintf("%s Escalation level %d: not acknowledged within %s.", step.Mention, g.EscalationLevel, step.After))
 		if action == ActNone {
-			if err := enqueue(ctx, tx, g, "update", "", now); err != nil {
-				return err
-			}
+			add(procure.DeliveryUpdate, "")
 		}
 	}
 	if action != ActNone {
@@ -72,5 +52,29 @@ func (Notifier) Enqueue(ctx context.Context, tx pgx.Tx, g *group, action Action,
 			g.ChangedAt = now
 		}
 	}
-	return g.save(ctx, tx)
+	return out
+}
+
+// notifyDue runs throttle, escalate and notify over gs at now: it returns
+// the groups that got deliveries (changed: to store) and the deliveries.
+func (d *Dispatcher) notifyDue(gs []*procure.AlertGroup, now time.Time) ([]*procure.AlertGroup, []procure.AlertDelivery) {
+	var save []*procure.AlertGroup
+	var ds []procure.AlertDelivery
+	for _, g := range gs {
+		r := d.routes[g.Route]
+		if r == nil {
+			continue // route removed from the configuration
+		}
+		act := d.throttler.Due(g, r, now)
+		var step *EscalationStep
+		if act != ActPost {
+			step = d.escalator.Due(g, r, now)
+		}
+		if act == ActNone && step == nil {
+			continue
+		}
+		ds = append(ds, d.notifier.Enqueue(g, act, step, now)...)
+		save = append(save, g)
+	}
+	return save, ds
 }

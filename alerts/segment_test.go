@@ -96,7 +96,7 @@ func TestRoutesWithASegmentMatchOnlyItsSuppliers(t *testing.T) {
 	if got := cfg.Segments(); !slices.Equal(got, []string{"pilot", "strategic"}) {
 		t.Fatalf("segments the routes use: %v", got)
 	}
-	d, err := alerts.New(cfg, alerts.Deps{Pool: db.Pool, Exceptions: postgres.NewExceptionStore(db, nil), Segments: segs})
+	d, err := alerts.New(cfg, alerts.Deps{Store: postgres.NewAlertStore(db), Exceptions: postgres.NewExceptionStore(db, nil), Segments: segs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestRouteSegmentsAreChecked(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := alerts.New(tt.cfg, alerts.Deps{Pool: db.Pool, Exceptions: postgres.NewExceptionStore(db, nil), Segments: tt.segs})
+			_, err := alerts.New(tt.cfg, alerts.Deps{Store: postgres.NewAlertStore(db), Exceptions: postgres.NewExceptionStore(db, nil), Segments: tt.segs})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
 			}

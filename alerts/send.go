@@ -8,8 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // Sender delivers the delivery outbox: the notify-with-retry stage. A
@@ -27,7 +26,7 @@ import (
 // forever: a delivery fails (exhausted) after MaxAttempts attempts that
 // were not rate limited, or once its first attempt is MaxDeliveryAge old.
 type Sender struct {
-	pool      *pgxpool.Pool
+	store     SenderStore
 	poster    Poster
 	cfg       Config
 	publicURL string
@@ -37,10 +36,45 @@ type Sender struct {
 	sent, retried, failed atomic.Int64
 }
 
+// DeliveryQueue is the delivery outbox (postgres.AlertStore).
+// ClaimDeliveries marks in flight and returns up to one due delivery per
+// channel (the oldest pending one of its group; one per channelInterval
+// per channel across processes; an attempt older than lease counts as
+// crashed); DeliverySent records one sent as Slack message ts (a post
+// gives its group that message).
+type DeliveryQueue interface {
+	ClaimDeliveries(ctx context.Context, now time.Time, lease, channelInterval time.Duration) ([]procure.AlertDelivery, error)
+	DeliverySent(ctx context.Context, d procure.AlertDelivery, ts string) error
+}
+
+// DeliveryRetrier records a failed attempt (postgres.AlertStore):
+// RetryDelivery schedules the next attempt at at (with pauseChannel the
+// whole channel waits until then), DeliveryFailed gives up.
+type DeliveryRetrier interface {
+	RetryDelivery(ctx context.Context, d procure.AlertDelivery, at time.Time, cause string, pauseChannel bool) error
+	DeliveryFailed(ctx context.Context, d procure.AlertDelivery, cause string) error
+}
+
+// GroupReader reads one group (postgres.AlertStore); ENOTFOUND when there
+// is none.
+type GroupReader interface {
+	AlertGroup(ctx context.Context, id int64) (*procure.AlertGroup, error)
+}
+
+// SenderStore is what the Sender needs of the store.
+type SenderStore interface {
+	DeliveryQueue
+	DeliveryRetrier
+	GroupReader
+}
+
 // NewSender returns a Sender.
-func NewSender(pool *pgxpool.Pool, poster Poster, cfg Config, log *slog.Logger) *Sender {
+func NewSender(store SenderStore, poster Poster, cfg Config, log *slog.Logger) *Sender {
 	cfg.Defaults()
-	return &Sender{pool: pool, poster: poster, cfg: cfg, publicURL: cfg.PublicURL, log: log}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Sender{store: store, poster: poster, cfg: cfg, publicURL: cfg.PublicURL, log: log}
 }
 
 // Counts returns the deliveries sent, retried and failed for good since
@@ -49,78 +83,12 @@ func (s *Sender) Counts() (sent, retried, failed int64) {
 	return s.sent.Load(), s.retried.Load(), s.failed.Load()
 }
 
-type claimed struct {
-	id, groupID int64
-	channel     string
-	kind, body  string
-	attempts    int
-	attempted   time.Time // the first attempt, if any
-	created     time.Time
-}
-
-// claim marks up to one due delivery per channel in flight.
-func (s *Sender) claim(ctx context.Context, now time.Time) ([]claimed, error) {
-	var out []claimed
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT d.id, coalesce(d.group_id, 0), coalesce(g.channel, d.channel), d.kind, d.body, d.attempts,
-				coalesce(d.attempted_at, 'epoch'), d.created_at
-			FROM alert_deliveries d LEFT JOIN alert_groups g ON g.id = d.group_id
-			WHERE d.status = 'pending' AND d.next_at <= $1 AND (d.in_flight_at IS NULL OR d.in_flight_at < $2)
-			  AND NOT EXISTS (SELECT 1 FROM alert_deliveries e WHERE e.group_id = d.group_id AND e.status = 'pending' AND e.id < d.id)
-			ORDER BY d.id LIMIT 100 FOR UPDATE OF d SKIP LOCKED`, now, now.Add(-s.cfg.InFlightLease))
-		if err != nil {
-			return err
-		}
-		var cands []claimed
-		for rows.Next() {
-			var c claimed
-			if err := rows.Scan(&c.id, &c.groupID, &c.channel, &c.kind, &c.body, &c.attempts, &c.attempted, &c.created); err != nil {
-				rows.Close()
-				return err
-			}
-			if c.attempted.Unix() == 0 {
-				c.attempted = time.Time{}
-			}
-			cands = append(cands, c)
-		}
-		rows.Close()
-		seen := map[string]bool{}
-		for _, c := range cands {
-			if seen[c.channel] {
-				continue
-			}
-			seen[c.channel] = true
-			if _, err := tx.Exec(ctx, `INSERT INTO alert_channels (channel, next_at) VALUES ($1, 'epoch') ON CONFLICT DO NOTHING`, c.channel); err != nil {
-				return err
-			}
-			var next time.Time
-			err := tx.QueryRow(ctx, `SELECT next_at FROM alert_channels WHERE channel = $1 FOR UPDATE SKIP LOCKED`, c.channel).Scan(&next)
-			if errors.Is(err, pgx.ErrNoRows) || (err == nil && next.After(now)) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `UPDATE alert_channels SET next_at = $2 WHERE channel = $1`, c.channel, now.Add(s.cfg.ChannelInterval)); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `UPDATE alert_deliveries SET in_flight_at = $2, attempted_at = coalesce(attempted_at, $2), attempts = attempts + 1 WHERE id = $1`, c.id, now); err != nil {
-				return err
-			}
-			c.attempts++
-			out = append(out, c)
-		}
-		return nil
-	})
-	return out, err
-}
-
 // Once sends what is due at now and returns how many deliveries it
 // handled.
 func (s *Sender) Once(ctx context.Context, now time.Time) (int, error) {
-	cs, err := s.claim(ctx, now)
+	cs, err := s.store.ClaimDeliveries(ctx, now, s.cfg.InFlightLease, s.cfg.ChannelInterval)
 	if err != nil {
-		return 0, fmt.Errorf("claim deliveries: %w", err)
+		return 0, err
 	}
 	for _, c := range cs {
 		if err := s.deliver(ctx, c, now); err != nil {
@@ -130,21 +98,18 @@ func (s *Sender) Once(ctx context.Context, now time.Time) (int, error) {
 	return len(cs), nil
 }
 
-func (s *Sender) deliver(ctx context.Context, c claimed, now time.Time) error {
-	n := &Notice{DeliveryID: c.id, Channel: c.channel, Kind: c.kind, Text: c.body}
-	var g *group
-	if c.groupID != 0 {
+func (s *Sender) deliver(ctx context.Context, c procure.AlertDelivery, now time.Time) error {
+	var g *procure.AlertGroup
+	if c.GroupID != 0 {
 		var err error
-		g, err = scanGroup(s.pool.QueryRow(ctx, `SELECT `+groupCols+` FROM alert_groups WHERE id = $1`, c.groupID))
-		if err != nil {
-			return fmt.Errorf("delivery %d: group %d: %w", c.id, c.groupID, err)
+		if g, err = s.store.AlertGroup(ctx, c.GroupID); err != nil {
+			return fmt.Errorf("delivery %d: group %d: %w", c.ID, c.GroupID, err)
 		}
-		n.Group = g.view(s.publicURL)
 	}
 	// A post or reply whose earlier attempt may have reached Slack (a
 	// crash, a timeout after Slack accepted it): look before posting.
-	if !c.attempted.IsZero() && (c.kind == "post" || c.kind == "reply" || c.kind == "digest") {
-		ts, err := s.poster.FindSent(ctx, c.channel, c.id, c.attempted.Add(-time.Minute))
+	if !c.AttemptedAt.IsZero() && (c.Kind == procure.DeliveryPost || c.Kind == procure.DeliveryReply || c.Kind == procure.DeliveryDigest) {
+		ts, err := s.poster.FindSent(ctx, c.Channel, c.ID, c.AttemptedAt.Add(-time.Minute))
 		if err != nil {
 			return s.failed_(ctx, c, now, err)
 		}
@@ -152,19 +117,9 @@ func (s *Sender) deliver(ctx context.Context, c claimed, now time.Time) error {
 			return s.done(ctx, c, ts)
 		}
 	}
-	switch {
-	case c.kind == "post" && g.SlackTS != "":
-		n.Kind, n.TS = "update", g.SlackTS // posted already: never twice
-	case c.kind == "update":
-		if g.SlackTS == "" {
-			return s.failed_(ctx, c, now, fmt.Errorf("%w: group %d has no message to update", ErrPermanent, g.ID))
-		}
-		n.TS = g.SlackTS
-	case c.kind == "reply":
-		if g.SlackTS == "" {
-			return s.failed_(ctx, c, now, fmt.Errorf("%w: group %d has no message to reply to", ErrPermanent, g.ID))
-		}
-		n.ThreadTS = g.SlackTS
+	n, err := notice(c, g, s.publicURL)
+	if err != nil {
+		return s.failed_(ctx, c, now, err)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	ts, err := s.poster.Send(cctx, n)
@@ -175,63 +130,87 @@ func (s *Sender) deliver(ctx context.Context, c claimed, now time.Time) error {
 	return s.done(ctx, c, ts)
 }
 
-func (s *Sender) done(ctx context.Context, c claimed, ts string) error {
-	s.sent.Add(1)
-	s.metrics.delivered(c.created, time.Now())
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE alert_deliveries SET status = 'sent', slack_ts = $2, sent_at = now(), in_flight_at = NULL, last_error = ''
-			WHERE id = $1`, c.id, ts); err != nil {
-			return err
+// notice is the Slack call of delivery c of group g (nil for a digest): a
+// post of a group posted already becomes an update of its message (never
+// two messages); an update or a reply needs the group's message, and
+// fails for good (ErrPermanent) without one.
+func notice(c procure.AlertDelivery, g *procure.AlertGroup, publicURL string) (*Notice, error) {
+	n := &Notice{DeliveryID: c.ID, Channel: c.Channel, Kind: c.Kind, Text: c.Body}
+	if g == nil {
+		return n, nil
+	}
+	n.Group = view(g, publicURL)
+	switch {
+	case c.Kind == procure.DeliveryPost && g.SlackTS != "":
+		n.Kind, n.TS = procure.DeliveryUpdate, g.SlackTS
+	case c.Kind == procure.DeliveryUpdate:
+		if g.SlackTS == "" {
+			return nil, fmt.Errorf("%w: group %d has no message to update", ErrPermanent, g.ID)
 		}
-		if c.kind == "post" {
-			_, err := tx.Exec(ctx, `UPDATE alert_groups SET slack_ts = $2 WHERE id = $1 AND slack_ts = ''`, c.groupID, ts)
-			return err
+		n.TS = g.SlackTS
+	case c.Kind == procure.DeliveryReply:
+		if g.SlackTS == "" {
+			return nil, fmt.Errorf("%w: group %d has no message to reply to", ErrPermanent, g.ID)
 		}
-		return nil
-	})
+		n.ThreadTS = g.SlackTS
+	}
+	return n, nil
 }
 
-// failed_ schedules a retry or gives up.
-func (s *Sender) failed_(ctx context.Context, c claimed, now time.Time, cause error) error {
-	if ctx.Err() != nil {
-		return ctx.Err() // shutting down: the lease recovers it
-	}
+func (s *Sender) done(ctx context.Context, c procure.AlertDelivery, ts string) error {
+	s.sent.Add(1)
+	s.metrics.delivered(c.CreatedAt, time.Now())
+	return s.store.DeliverySent(ctx, c, ts)
+}
+
+// retryPlan is what to do about a failed attempt.
+type retryPlan struct {
+	wait          time.Duration // until the next attempt
+	class, reason string
+	gaveUp        bool // record it failed
+	pauseChannel  bool // a rate limit: the whole channel waits
+}
+
+// plan classifies the failure cause of attempt c.Attempts of c at now:
+// a rate limit waits its Retry-After (and pauses the channel), other
+// transient failures back off 1 s · 2^attempt up to 5 min; ErrPermanent
+// gives up at once, and so does the attempt beyond MaxAttempts (rate
+// limits not counted) or a wait beyond MaxDeliveryAge from the first
+// attempt.
+func (s *Sender) plan(c procure.AlertDelivery, now time.Time, cause error) retryPlan {
 	var ra RetryAfterError
-	wait := min(time.Second<<min(c.attempts, 9), 5*time.Minute)
-	class, reason := "transient", "unavailable"
+	p := retryPlan{wait: min(time.Second<<min(c.Attempts, 9), 5*time.Minute), class: "transient", reason: "unavailable"}
 	if errors.As(cause, &ra) {
-		wait = max(ra.RetryAfter(), time.Second)
-		reason = "rate_limited"
+		p.wait = max(ra.RetryAfter(), time.Second)
+		p.reason, p.pauseChannel = "rate_limited", true
 	}
-	first := c.attempted
+	first := c.AttemptedAt
 	if first.IsZero() {
 		first = now
 	}
 	switch {
 	case errors.Is(cause, ErrPermanent):
-		class, reason = "deterministic", "rejected"
-	case c.attempts >= s.cfg.MaxAttempts && ra == nil, now.Add(wait).Sub(first) > s.cfg.MaxDeliveryAge:
-		reason = "exhausted"
+		p.class, p.reason = "deterministic", "rejected"
+	case c.Attempts >= s.cfg.MaxAttempts && ra == nil, now.Add(p.wait).Sub(first) > s.cfg.MaxDeliveryAge:
+		p.reason = "exhausted"
 	}
-	gaveUp := class == "deterministic" || reason == "exhausted"
-	s.metrics.failure(class, reason, gaveUp)
-	if gaveUp {
+	p.gaveUp = p.class == "deterministic" || p.reason == "exhausted"
+	return p
+}
+
+// failed_ schedules a retry or gives up.
+func (s *Sender) failed_(ctx context.Context, c procure.AlertDelivery, now time.Time, cause error) error {
+	if ctx.Err() != nil {
+		return ctx.Err() // shutting down: the lease recovers it
+	}
+	p := s.plan(c, now, cause)
+	s.metrics.failure(p.class, p.reason, p.gaveUp)
+	if p.gaveUp {
 		s.failed.Add(1)
-		s.log.Error("slack delivery failed", "delivery", c.id, "channel", c.channel, "kind", c.kind, "attempts", c.attempts, "class", class, "reason", reason, "err", cause)
-		_, err := s.pool.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', in_flight_at = NULL, last_error = $2 WHERE id = $1`, c.id, cause.Error())
-		return err
+		s.log.Error("slack delivery failed", "delivery", c.ID, "channel", c.Channel, "kind", c.Kind, "attempts", c.Attempts, "class", p.class, "reason", p.reason, "err", cause)
+		return s.store.DeliveryFailed(ctx, c, cause.Error())
 	}
 	s.retried.Add(1)
-	s.log.Warn("slack delivery retry", "delivery", c.id, "channel", c.channel, "in", wait, "reason", reason, "err", cause)
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE alert_deliveries SET next_at = $2, in_flight_at = NULL, last_error = $3 WHERE id = $1`,
-			c.id, now.Add(wait), cause.Error()); err != nil {
-			return err
-		}
-		if ra != nil { // the whole channel waits
-			_, err := tx.Exec(ctx, `UPDATE alert_channels SET next_at = greatest(next_at, $2) WHERE channel = $1`, c.channel, now.Add(wait))
-			return err
-		}
-		return nil
-	})
+	s.log.Warn("slack delivery retry", "delivery", c.ID, "channel", c.Channel, "in", p.wait, "reason", p.reason, "err", cause)
+	return s.store.RetryDelivery(ctx, c, now.Add(p.wait), cause.Error(), p.pauseChannel)
 }

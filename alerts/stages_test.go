@@ -67,19 +67,19 @@ func TestThrottleHoldsWhileMutedAndPacesUpdates(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) // 10:00 in Berlin
 	tests := []struct {
 		name string
-		g    group
+		g    procure.AlertGroup
 		now  time.Time
 		want Action
 	}{
-		{"new group waits group_wait", group{State: stateFiring, FirstAt: t0}, t0.Add(10 * time.Second), ActNone},
-		{"new group posts after group_wait", group{State: stateFiring, FirstAt: t0}, t0.Add(30 * time.Second), ActPost},
-		{"muted at night in Berlin", group{State: stateFiring, FirstAt: t0}, time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC), ActNone},
-		{"change waits group_interval", group{State: stateFiring, FirstAt: t0, NotifiedAt: t0, ChangedAt: t0.Add(time.Minute)}, t0.Add(2 * time.Minute), ActNone},
-		{"change updates after group_interval", group{State: stateFiring, FirstAt: t0, NotifiedAt: t0, ChangedAt: t0.Add(time.Minute)}, t0.Add(5 * time.Minute), ActUpdate},
-		{"unchanged repeats after repeat_interval", group{State: stateFiring, FirstAt: t0, NotifiedAt: t0, ChangedAt: t0}, t0.Add(4 * time.Hour), ActRepeat},
-		{"snoozed does not repeat", group{State: stateFiring, FirstAt: t0, NotifiedAt: t0, ChangedAt: t0, SnoozedUntil: t0.Add(5 * time.Hour)}, t0.Add(4 * time.Hour), ActNone},
-		{"resolution goes out despite snooze", group{State: stateResolved, FirstAt: t0, NotifiedAt: t0, ChangedAt: t0.Add(time.Minute), SnoozedUntil: t0.Add(5 * time.Hour)}, t0.Add(time.Hour), ActUpdate},
-		{"resolved before announced stays quiet", group{State: stateResolved, FirstAt: t0}, t0.Add(time.Hour), ActNone},
+		{"new group waits group_wait", procure.AlertGroup{State: procure.AlertFiring, FirstAt: t0}, t0.Add(10 * time.Second), ActNone},
+		{"new group posts after group_wait", procure.AlertGroup{State: procure.AlertFiring, FirstAt: t0}, t0.Add(30 * time.Second), ActPost},
+		{"muted at night in Berlin", procure.AlertGroup{State: procure.AlertFiring, FirstAt: t0}, time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC), ActNone},
+		{"change waits group_interval", procure.AlertGroup{State: procure.AlertFiring, FirstAt: t0, NotifiedAt: t0, ChangedAt: t0.Add(time.Minute)}, t0.Add(2 * time.Minute), ActNone},
+		{"change updates after group_interval", procure.AlertGroup{State: procure.AlertFiring, FirstAt: t0, NotifiedAt: t0, ChangedAt: t0.Add(time.Minute)}, t0.Add(5 * time.Minute), ActUpdate},
+		{"unchanged repeats after repeat_interval", procure.AlertGroup{State: procure.AlertFiring, FirstAt: t0, NotifiedAt: t0, ChangedAt: t0}, t0.Add(4 * time.Hour), ActRepeat},
+		{"snoozed does not repeat", procure.AlertGroup{State: procure.AlertFiring, FirstAt: t0, NotifiedAt: t0, ChangedAt: t0, SnoozedUntil: t0.Add(5 * time.Hour)}, t0.Add(4 * time.Hour), ActNone},
+		{"resolution goes out despite snooze", procure.AlertGroup{State: procure.AlertResolved, FirstAt: t0, NotifiedAt: t0, ChangedAt: t0.Add(time.Minute), SnoozedUntil: t0.Add(5 * time.Hour)}, t0.Add(time.Hour), ActUpdate},
+		{"resolved before announced stays quiet", procure.AlertGroup{State: procure.AlertResolved, FirstAt: t0}, t0.Add(time.Hour), ActNone},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,13 +95,13 @@ func TestEscalationCountsBusinessHours(t *testing.T) {
 	e := &Escalator{cals: cals}
 	r := &Route{Escalation: []EscalationStep{{After: 4 * time.Hour, Mention: "<!subteam^S1>"}, {After: 8 * time.Hour, Mention: "<@U9>", Calendar: procure.Calendar24x7}}}
 	fri := time.Date(2026, 3, 6, 15, 0, 0, 0, time.UTC) // Friday 15:00
-	g := func(level int, state string) *group {
-		return &group{State: stateFiring, NotifiedAt: fri, EscalationLevel: level,
-			Members: map[string]Member{"x:1": {State: state, FirstSeen: fri}}}
+	g := func(level int, state string) *procure.AlertGroup {
+		return &procure.AlertGroup{State: procure.AlertFiring, NotifiedAt: fri, EscalationLevel: level,
+			Members: map[string]procure.AlertMember{"x:1": {State: state, FirstSeen: fri}}}
 	}
 	tests := []struct {
 		name string
-		g    *group
+		g    *procure.AlertGroup
 		now  time.Time
 		want string
 	}{

@@ -110,7 +110,7 @@ const (
 
 // Due returns the action due for g on route r at now. A muted, inactive or
 // snoozed group waits (a resolution is never held back by a snooze).
-func (t *Throttler) Due(g *group, r *Route, now time.Time) Action {
+func (t *Throttler) Due(g *procure.AlertGroup, r *Route, now time.Time) Action {
 	for _, n := range r.MuteTimeIntervals {
 		if ti := t.intervals[n]; ti != nil && ti.Contains(now) {
 			return ActNone
@@ -129,20 +129,20 @@ func (t *Throttler) Due(g *group, r *Route, now time.Time) Action {
 	}
 	switch {
 	case g.NotifiedAt.IsZero():
-		if g.State == stateResolved {
+		if g.State == procure.AlertResolved {
 			return ActNone // resolved before anyone was told: stay quiet
 		}
 		if !now.Before(g.FirstAt.Add(r.GroupWait)) {
 			return ActPost
 		}
 	case g.ChangedAt.After(g.NotifiedAt):
-		if g.State == stateFiring && now.Before(g.SnoozedUntil) {
+		if g.State == procure.AlertFiring && now.Before(g.SnoozedUntil) {
 			return ActNone
 		}
 		if !now.Before(g.NotifiedAt.Add(r.GroupInterval)) {
 			return ActUpdate
 		}
-	case g.State == stateFiring && !now.Before(g.NotifiedAt.Add(r.RepeatInterval)) && !now.Before(g.SnoozedUntil):
+	case g.State == procure.AlertFiring && !now.Before(g.NotifiedAt.Add(r.RepeatInterval)) && !now.Before(g.SnoozedUntil):
 		return ActRepeat
 	}
 	return ActNone

@@ -126,7 +126,7 @@ func (w *Watcher) Evaluate(ctx context.Context, now time.Time) error {
 		}
 		as = append(as, &Alert{
 			Labels: map[string]string{"rule": "pipeline." + r.Name, "severity": r.Severity, "team": r.Team, "kind": "pipeline"},
-			Member: Member{Key: "p:" + r.Name, Title: r.Summary, Message: fmt.Sprintf("%s = %.4g (threshold %.4g)", r.Metric, v, r.Threshold),
+			Member: procure.AlertMember{Key: "p:" + r.Name, Title: r.Summary, Message: fmt.Sprintf("%s = %.4g (threshold %.4g)", r.Metric, v, r.Threshold),
 				State: state, Severity: r.Severity, FirstSeen: w.since[r.Name]},
 			Change: r.Name + " " + change, At: now,
 		})

@@ -66,6 +66,11 @@ func (a *App) addAnalytics(ctx context.Context) error {
 	return nil
 }
 
+// The alert pipeline keeps its state in Postgres: postgres.AlertStore has
+// the method sets of the interfaces alerts declares (adapters do not import
+// engines, so the check is here).
+var _ alerts.Store = (*postgres.AlertStore)(nil)
+
 // newDispatcher is the alert pipeline on Postgres. The rules role runs it;
 // the console role uses it only to act on Slack button presses.
 func (a *App) newDispatcher() (*alerts.Dispatcher, error) {
@@ -83,7 +88,7 @@ func (a *App) newDispatcher() (*alerts.Dispatcher, error) {
 		})
 	}
 	d, err := alerts.New(cfg, alerts.Deps{
-		Pool: a.pg.Pool, Exceptions: a.exceptions, Poster: slack.NewPoster(a.cfg.Slack), Actor: actor,
+		Store: postgres.NewAlertStore(a.pg), Exceptions: a.exceptions, Poster: slack.NewPoster(a.cfg.Slack), Actor: actor,
 		Calendars: a.ruleSet.Calendars, Log: a.log.With("component", "alerts"), Metrics: alerts.NewMetrics(a.registry),
 		Segments: rules.NewSegmentFinder(a.evaluator, postgres.NewStateStore(a.pg)),
 	})

@@ -1,6 +1,7 @@
 // Package postgres keeps supplywatch's mutable workflow state in PostgreSQL
 // with pgx: document projections, the processed-events record, SLA timers,
-// exceptions with their groups, activity log and outbox.
+// exceptions with their groups, activity log and outbox, and the alert
+// pipeline's feed, groups and deliveries (AlertStore).
 //
 // It implements the store contracts of package procure and knows nothing of
 // rules, calendars or Kafka: what is stored and when is decided by the rules

@@ -24,7 +24,7 @@ func TestExceptionToSlackLatency(t *testing.T) {
 	cfg.ChannelInterval = time.Millisecond
 	cfg.Route.GroupBy = []string{"tenant", "rule", "supplier", "plant"}
 	cfg.Route.Routes = nil
-	d, err := alerts.New(cfg, alerts.Deps{Pool: e.db.Pool, Exceptions: e.xs,
+	d, err := alerts.New(cfg, alerts.Deps{Store: e.alertStore(), Exceptions: e.xs,
 		Poster: slackadapter.NewPoster(slackadapter.Config{Token: "xoxb-test", APIURL: e.slack.URL()})})
 	if err != nil {
 		t.Fatal(err)

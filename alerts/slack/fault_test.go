@@ -55,7 +55,7 @@ func TestSlackFaultsRetryTransientRecordDeterministicAndNeverPostTwice(t *testin
 	cfg := e.config()
 	cfg.MaxAttempts = 4
 	cfg.Route.Routes = []alerts.RouteConfig{{Receiver: "C0GONE", Matchers: []string{"rule=gone-rule"}}}
-	d, err := alerts.New(cfg, alerts.Deps{Pool: e.db.Pool, Exceptions: e.xs,
+	d, err := alerts.New(cfg, alerts.Deps{Store: e.alertStore(), Exceptions: e.xs,
 		Poster: slackadapter.NewPoster(slackadapter.Config{Token: "xoxb-test", APIURL: url}), Now: func() time.Time { return e.now }})
 	if err != nil {
 		t.Fatal(err)

@@ -263,7 +263,7 @@ func TestDigestLinksExceptionsAndEscapesData(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.config()
 	cfg.Digests = []alerts.DigestConfig{{Team: "procurement", Channel: "C0DIG", At: "00:00", Location: "UTC", Tenant: "acme"}}
-	d, err := alerts.New(cfg, alerts.Deps{Pool: e.db.Pool, Exceptions: e.xs,
+	d, err := alerts.New(cfg, alerts.Deps{Store: e.alertStore(), Exceptions: e.xs,
 		Poster: slackadapter.NewPoster(slackadapter.Config{Token: "xoxb-test", APIURL: e.slack.URL()}), Now: func() time.Time { return e.now }})
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,9 @@ func newEnv(t *testing.T) *env {
 		slack: newFakeSlack(t), now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 }
 
+// alertStore is the pipeline's store on the env's database.
+func (e *env) alertStore() *postgres.AlertStore { return postgres.NewAlertStore(e.db) }
+
 func (e *env) config() alerts.Config {
 	return alerts.Config{PublicURL: "https://sw.example", Consumers: []string{"clickhouse"},
 		Route: alerts.RouteConfig{Receiver: channel, GroupWait: time.Nanosecond, GroupInterval: time.Nanosecond, RepeatInterval: 24 * time.Hour}}
@@ -48,7 +51,7 @@ func (e *env) dispatcher(poster alerts.Poster) *alerts.Dispatcher {
 	if poster == nil {
 		poster = slackadapter.NewPoster(slackadapter.Config{Token: "xoxb-test", APIURL: e.slack.URL()})
 	}
-	d, err := alerts.New(e.config(), alerts.Deps{Pool: e.db.Pool, Exceptions: e.xs, Poster: poster, Now: func() time.Time { return e.now }})
+	d, err := alerts.New(e.config(), alerts.Deps{Store: e.alertStore(), Exceptions: e.xs, Poster: poster, Now: func() time.Time { return e.now }})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -265,7 +268,7 @@ func TestDispatcherRunStopsWithoutLeaks(t *testing.T) {
 		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 		goleak.VerifyNone(t, ignore)
 	}()
-	d, err := alerts.New(e.config(), alerts.Deps{Pool: e.db.Pool, Exceptions: e.xs,
+	d, err := alerts.New(e.config(), alerts.Deps{Store: e.alertStore(), Exceptions: e.xs,
 		Poster: slackadapter.NewPoster(slackadapter.Config{Token: "xoxb-test", APIURL: e.slack.URL()})})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 // Package pgerr classifies Postgres and pgx errors into the failure classes
-// of procure.Classify, for every user of a pgx pool (the postgres adapter,
-// the alert pipeline). It leaves what to do about a failure to its caller.
+// of procure.Classify, for the users of a pgx pool (the postgres adapter's
+// stores, its alert store among them). It leaves what to do about a failure
+// to its caller.
 package pgerr
 
 import (
