@@ -654,6 +654,33 @@ func TestRetryNeedsPreviewAndRepublishesWithOriginalKey(t *testing.T) {
 			t.Fatalf("no retry activity: %+v", d.Activity)
 		}
 	})
+	t.Run("reading the outcome stores nothing; planning the next retry stores it", func(t *testing.T) {
+		stored := func() string {
+			t.Helper()
+			rs, err := e.store.FindRetries(context.Background(), procure.Scope{Tenant: tenant}, id, 10)
+			if err != nil || len(rs) != 1 {
+				t.Fatalf("stored retries %+v %v", rs, err)
+			}
+			return rs[0].Status
+		}
+		var l struct {
+			Retries []procure.Retry `json:"retries"`
+		}
+		o.mustOK("GET", "/api/retries", nil, &l)
+		if len(l.Retries) != 1 || l.Retries[0].Status != procure.RetryDelivered {
+			t.Fatalf("listed retries %+v", l.Retries)
+		}
+		if s := stored(); s != procure.RetryPublished {
+			t.Fatalf("after the GETs the stored retry is %s, want %s: a GET writes nothing", s, procure.RetryPublished)
+		}
+		o.mustOK("POST", "/api/retries/preview", map[string]any{"exception_ids": []int64{id}}, &pv)
+		if s := stored(); s != procure.RetryDelivered {
+			t.Fatalf("after the preview the stored retry is %s, want %s", s, procure.RetryDelivered)
+		}
+		if pv.Plans[0].Risk == "high" || pv.Plans[0].PreviousTries != 1 {
+			t.Fatalf("plan after a delivered retry: %+v", pv.Plans[0])
+		}
+	})
 	t.Run("a plant user may not retry", func(t *testing.T) {
 		if st := e.signIn(procure.RolePlant).do("POST", "/api/retries/preview", map[string]any{"exception_ids": []int64{id}}, nil); st != 403 {
 			t.Fatalf("%d", st)

@@ -14,18 +14,20 @@ import (
 )
 
 // retriesOf returns an exception's retries with the outcome of those still
-// waiting brought up to date from the delivery events.
+// waiting read from the delivery events. It writes nothing (GET handlers
+// have no side effects): planRetries stores the outcomes.
 func (c *Console) retriesOf(ctx context.Context, sc procure.Scope, exceptionID int64) ([]*procure.Retry, error) {
 	rs, err := c.store.FindRetries(ctx, sc, exceptionID, 100)
 	if err != nil {
 		return nil, err
 	}
-	return rs, c.refreshOutcomes(ctx, sc.Tenant, rs)
+	_, err = c.outcomes(ctx, sc.Tenant, rs)
+	return rs, err
 }
 
-// refreshOutcomes settles published retries whose message has since been
-// delivered (or failed again).
-func (c *Console) refreshOutcomes(ctx context.Context, tenant string, rs []*procure.Retry) error {
+// outcomes sets, in rs, the outcome of the published retries whose message
+// has since been delivered (or failed again), and returns those it set.
+func (c *Console) outcomes(ctx context.Context, tenant string, rs []*procure.Retry) ([]*procure.Retry, error) {
 	var ids []string
 	var oldest *procure.Retry
 	for _, r := range rs {
@@ -37,12 +39,13 @@ func (c *Console) refreshOutcomes(ctx context.Context, tenant string, rs []*proc
 		}
 	}
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
 	outs, err := c.facts.DeliveryOutcomes(ctx, tenant, ids, oldest.RequestedAt)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var settled []*procure.Retry
 	for _, r := range rs {
 		o, ok := outs[r.MessageID]
 		if r.Status != procure.RetryPublished || !ok || !o.At.After(r.RequestedAt) {
@@ -52,8 +55,29 @@ func (c *Console) refreshOutcomes(ctx context.Context, tenant string, rs []*proc
 		if o.Type == string(procure.MessageFailed) {
 			r.Status, r.Error = procure.RetryRedeliveryFailed, o.Error
 		}
-		if err := c.store.UpdateRetry(ctx, r.ID, r.Status, r.Error, r.OutcomeAt); err != nil {
+		settled = append(settled, r)
+	}
+	return settled, nil
+}
+
+// settleOutcomes stores the outcomes of the earlier retries of the
+// exceptions ids, before a retry of them is planned: the plan's
+// duplicate-posting check reads the stored statuses. (The automatic
+// worker settles its own retries from the delivery events.)
+func (c *Console) settleOutcomes(ctx context.Context, sc procure.Scope, ids []int64) error {
+	for _, id := range ids {
+		rs, err := c.store.FindRetries(ctx, sc, id, 100)
+		if err != nil {
 			return err
+		}
+		settled, err := c.outcomes(ctx, sc.Tenant, rs)
+		if err != nil {
+			return err
+		}
+		for _, r := range settled {
+			if err := c.store.UpdateRetry(ctx, r.ID, r.Status, r.Error, r.OutcomeAt); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -72,7 +96,7 @@ func (c *Console) listRetries(g *gin.Context) {
 		c.fail(g, err)
 		return
 	}
-	if err := c.refreshOutcomes(ctx, p.Tenant, rs); err != nil {
+	if _, err := c.outcomes(ctx, p.Tenant, rs); err != nil {
 		c.fail(g, err)
 		return
 	}
@@ -94,6 +118,9 @@ var errNoRetries = procure.Errorf(procure.EINTERNAL, "this console cannot re-sen
 func (c *Console) planRetries(ctx context.Context, p *Principal, ids []int64) ([]*procure.RetryPlan, string, error) {
 	if c.retries == nil {
 		return nil, "", errNoRetries
+	}
+	if err := c.settleOutcomes(ctx, p.Scope(), ids); err != nil {
+		return nil, "", err
 	}
 	return c.retries.Plan(ctx, p.Scope(), p.Name(), ids)
 }
