@@ -12,7 +12,7 @@ import (
 
 // OutboxClaimer hands exception outbox events to f and marks them done
 // when f returns nil: procure.ExceptionStore.ClaimOutbox, or a consumer of
-// alerts' fan-out feed (alerts.Store.Consumer) when alerts also reads the
+// alerts' fan-out feed (alerts.Feeder.Consumer) when alerts also reads the
 // outbox.
 type OutboxClaimer interface {
 	ClaimOutbox(ctx context.Context, limit int, f func([]*procure.OutboxEvent) error) (int, error)
