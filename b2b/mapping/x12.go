@@ -234,24 +234,22 @@ func (c *xset) event(typ procure.Type, docID string, version int, supplier, plan
 	return newEvent(c.p, typ, docID, version, c.sentAt(), supplier, plant, payload, c.id(0)...)
 }
 
+// x12Mappers are the transaction sets mapped, by ST01.
+var x12Mappers = map[string]func(*xset) ([]*procure.Event, error){
+	"850": (*xset).purchaseOrder, "860": (*xset).purchaseOrder,
+	"855": (*xset).acknowledgement, "865": (*xset).acknowledgement,
+	"856": (*xset).shipNotice,
+	"861": (*xset).receipt,
+	"810": (*xset).invoice,
+	"997": (*xset).functionalAck, "999": (*xset).functionalAck,
+}
+
 func (c *xset) run() ([]*procure.Event, error) {
 	if !partner.AcceptsVersion(c.versions(), c.g.Version) {
 		return nil, application(c.problem(c.g.Header, 8, "", c.g.Version, "version %s is not one partner %s sends (%s)", c.g.Version, c.p.ID, strings.Join(c.versions(), ", ")))
 	}
-	switch c.s.ID {
-	case "850", "860":
-		return c.purchaseOrder()
-	case "855", "865":
-		return c.acknowledgement()
-	case "856":
-		return c.shipNotice()
-	case "861":
-		return c.receipt()
-	case "810":
-		return c.invoice()
-	case "997", "999":
-		c.functionalAck()
-		return nil, nil
+	if m := x12Mappers[c.s.ID]; m != nil {
+		return m(c)
 	}
 	pr := c.problem(c.s.Segments[0], 1, "", c.s.ID, "transaction set %s is not supported", c.s.ID)
 	pr.Unsupported = true
@@ -353,118 +351,166 @@ func preferDate(cur string, curDate time.Time, q string, d time.Time) (string, t
 	return cur, curDate
 }
 
-// purchaseOrder maps an 850 or 860.
-func (c *xset) purchaseOrder() ([]*procure.Event, error) {
-	var (
-		hdr        x12.Segment
-		po         string
-		purpose    string
-		version    int
-		orderType  = "standard"
-		currency   string
-		curSeg     x12.Segment
-		inco       *procure.Incoterms
-		pt         parties
-		hdrQ       string
-		hdrNeed    time.Time
-		validTo    time.Time
-		lines      []procure.POLine
-		lineSegs   []x12.Segment
-		inLines    bool
-		lineQ      []string
-		lineNeed   []time.Time
-		lineDelete []bool
-	)
-	for _, seg := range c.s.Body() {
-		switch seg.Tag() {
-		case "BEG", "BCH":
-			hdr = seg
-			purpose, po = seg.String(1), c.str(seg, 3)
-			if t := seg.String(2); t == "BK" || t == "BE" {
-				orderType = "blanket"
-			}
-			if seg.Is("BCH") {
-				if v := strings.TrimSpace(seg.String(5)); v != "" {
-					n, err := strconv.Atoi(v)
-					if err != nil || n < 0 {
-						c.warn(seg, 5, "document.version", "change order sequence %q is not a number; version left out", v)
-					} else {
-						version = n
-					}
-				}
-			}
-		case "CUR":
-			if currency == "" {
-				currency, curSeg = seg.String(2), seg
-			}
-		case "FOB":
-			if seg.String(4) == "01" && seg.String(5) != "" {
-				t, err := c.p.MapIncoterm(seg.String(5), "", "incoterms")
-				if err != nil {
-					return nil, c.unmapped(seg, 5, err)
-				}
-				inco = &procure.Incoterms{Code: t.Code, Edition: t.Edition, Place: c.str(seg, 7)}
-			}
-		case "DTM":
-			d, ok := c.date(seg, 2, 3)
-			if !ok {
-				if seg.String(2) != "" {
-					c.warn(seg, 2, "", "date %q is not a date", seg.String(2))
-				}
-				continue
-			}
-			q := seg.String(1)
-			if inLines {
-				k := len(lines) - 1
-				lineQ[k], lineNeed[k] = preferDate(lineQ[k], lineNeed[k], q, d)
-			} else if q == "036" {
-				validTo = d
+// poDoc is an 850 or 860 being read.
+type poDoc struct {
+	c                *xset
+	hdr              x12.Segment
+	po, purpose      string
+	version          int
+	orderType        string
+	currency         string
+	curSeg           x12.Segment
+	inco             *procure.Incoterms
+	pt               parties
+	hdrQ             string
+	hdrNeed, validTo time.Time
+	lines            []procure.POLine
+	lineSegs         []x12.Segment
+	lineQ            []string
+	lineNeed         []time.Time
+	lineDelete       []bool
+}
+
+// poSegments are the segments an 850/860 maps: the header, then the line
+// loop that PO1 (850) or POC (860) opens.
+var poSegments = loops(
+	tags(map[string]handler[x12.Segment, poDoc]{
+		"BEG BCH": (*poDoc).begin, "CUR": (*poDoc).cur, "FOB": (*poDoc).fob,
+		"DTM": (*poDoc).headerDate, "N1": (*poDoc).party,
+	}),
+	"PO1 POC",
+	tags(map[string]handler[x12.Segment, poDoc]{
+		"BEG BCH": (*poDoc).begin, "CUR": (*poDoc).cur, "FOB": (*poDoc).fob,
+		"DTM": (*poDoc).lineDate, "PO1 POC": (*poDoc).line, "PID": (*poDoc).pid, "SCH": (*poDoc).sch,
+	}),
+)
+
+func (d *poDoc) begin(seg x12.Segment) error {
+	c := d.c
+	d.hdr = seg
+	d.purpose, d.po = seg.String(1), c.str(seg, 3)
+	if t := seg.String(2); t == "BK" || t == "BE" {
+		d.orderType = "blanket"
+	}
+	if seg.Is("BCH") {
+		if v := strings.TrimSpace(seg.String(5)); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				c.warn(seg, 5, "document.version", "change order sequence %q is not a number; version left out", v)
 			} else {
-				hdrQ, hdrNeed = preferDate(hdrQ, hdrNeed, q, d)
-			}
-		case "N1":
-			if !inLines {
-				c.party(seg, &pt)
-			}
-		case "PO1", "POC":
-			inLines = true
-			l, del, err := c.poLine(seg, len(lines)+1)
-			if err != nil {
-				return nil, err
-			}
-			lines = append(lines, l)
-			lineSegs = append(lineSegs, seg)
-			lineQ, lineNeed, lineDelete = append(lineQ, ""), append(lineNeed, time.Time{}), append(lineDelete, del)
-		case "PID":
-			if inLines && lines[len(lines)-1].Description == "" {
-				lines[len(lines)-1].Description = c.str(seg, 5)
-			}
-		case "SCH":
-			if !inLines {
-				continue
-			}
-			l := &lines[len(lines)-1]
-			q, ok, err := c.num(seg, 1, plain("lines.schedule.quantity"))
-			if err != nil {
-				return nil, err
-			}
-			d, dok := c.date(seg, 6, 7)
-			if ok && q > 0 && dok {
-				l.Schedule = append(l.Schedule, procure.ScheduleLine{Seq: len(l.Schedule) + 1, Quantity: q, Date: procure.DateOf(d)})
+				d.version = n
 			}
 		}
 	}
+	return nil
+}
+
+func (d *poDoc) cur(seg x12.Segment) error {
+	if d.currency == "" {
+		d.currency, d.curSeg = seg.String(2), seg
+	}
+	return nil
+}
+
+func (d *poDoc) fob(seg x12.Segment) error {
+	if seg.String(4) == "01" && seg.String(5) != "" {
+		t, err := d.c.p.MapIncoterm(seg.String(5), "", "incoterms")
+		if err != nil {
+			return d.c.unmapped(seg, 5, err)
+		}
+		d.inco = &procure.Incoterms{Code: t.Code, Edition: t.Edition, Place: d.c.str(seg, 7)}
+	}
+	return nil
+}
+
+// date reads a DTM's date, with a warning when it is not one.
+func (d *poDoc) date(seg x12.Segment) (time.Time, bool) {
+	t, ok := d.c.date(seg, 2, 3)
+	if !ok && seg.String(2) != "" {
+		d.c.warn(seg, 2, "", "date %q is not a date", seg.String(2))
+	}
+	return t, ok
+}
+
+func (d *poDoc) headerDate(seg x12.Segment) error {
+	t, ok := d.date(seg)
+	if !ok {
+		return nil
+	}
+	if q := seg.String(1); q == "036" {
+		d.validTo = t
+	} else {
+		d.hdrQ, d.hdrNeed = preferDate(d.hdrQ, d.hdrNeed, q, t)
+	}
+	return nil
+}
+
+func (d *poDoc) lineDate(seg x12.Segment) error {
+	t, ok := d.date(seg)
+	if !ok {
+		return nil
+	}
+	k := len(d.lines) - 1
+	d.lineQ[k], d.lineNeed[k] = preferDate(d.lineQ[k], d.lineNeed[k], seg.String(1), t)
+	return nil
+}
+
+func (d *poDoc) party(seg x12.Segment) error {
+	d.c.party(seg, &d.pt)
+	return nil
+}
+
+func (d *poDoc) line(seg x12.Segment) error {
+	l, del, err := d.c.poLine(seg, len(d.lines)+1)
+	if err != nil {
+		return err
+	}
+	d.lines = append(d.lines, l)
+	d.lineSegs = append(d.lineSegs, seg)
+	d.lineQ, d.lineNeed, d.lineDelete = append(d.lineQ, ""), append(d.lineNeed, time.Time{}), append(d.lineDelete, del)
+	return nil
+}
+
+func (d *poDoc) pid(seg x12.Segment) error {
+	if l := &d.lines[len(d.lines)-1]; l.Description == "" {
+		l.Description = d.c.str(seg, 5)
+	}
+	return nil
+}
+
+func (d *poDoc) sch(seg x12.Segment) error {
+	l := &d.lines[len(d.lines)-1]
+	q, ok, err := d.c.num(seg, 1, plain("lines.schedule.quantity"))
+	if err != nil {
+		return err
+	}
+	t, dok := d.c.date(seg, 6, 7)
+	if ok && q > 0 && dok {
+		l.Schedule = append(l.Schedule, procure.ScheduleLine{Seq: len(l.Schedule) + 1, Quantity: q, Date: procure.DateOf(t)})
+	}
+	return nil
+}
+
+// purchaseOrder maps an 850 or 860.
+func (c *xset) purchaseOrder() ([]*procure.Event, error) {
+	d := &poDoc{c: c, orderType: "standard"}
+	if err := poSegments.walk(c.s.Body(), x12.Segment.Tag, d); err != nil {
+		return nil, err
+	}
+	hdr, po, purpose, version, orderType, pt := d.hdr, d.po, d.purpose, d.version, d.orderType, &d.pt
+	lines, lineSegs, lineNeed, lineDelete := d.lines, d.lineSegs, d.lineNeed, d.lineDelete
+	hdrNeed, validTo, currency, curSeg, inco := d.hdrNeed, d.validTo, d.currency, d.curSeg, d.inco
 	if hdr.Ordinal() == 0 {
 		return nil, c.problem(c.s.Segments[0], 0, "document.id", "", "no BEG/BCH beginning segment")
 	}
 	if po == "" {
 		return nil, c.problem(hdr, 3, "document.id", "", "purchase order number is missing")
 	}
-	plant, err := c.plant(&pt)
+	plant, err := c.plant(pt)
 	if err != nil {
 		return nil, err
 	}
-	supplier := c.supplier(&pt)
+	supplier := c.supplier(pt)
 	if purpose == "01" {
 		return []*procure.Event{c.event(procure.POCancelled, po, version, supplier, plant, &procure.Cancellation{Reason: "cancelled by the sender (" + c.s.ID + " purpose 01)"})}, nil
 	}
@@ -572,54 +618,89 @@ var rejectReasons = map[string]string{
 	"R8": "item rejected, reorder item as a drop ship order",
 }
 
-// acknowledgement maps an 855 or 865.
-func (c *xset) acknowledgement() ([]*procure.Event, error) {
-	var (
-		hdr      x12.Segment
-		po       string
-		ackType  string
-		ack      procure.Acknowledgement
-		pt       parties
-		cur      *ackLine // the PO line being read
-		curLines []*ackLine
-	)
-	for _, seg := range c.s.Body() {
-		switch seg.Tag() {
-		case "BAK":
-			hdr, ackType, po = seg, seg.String(2), c.str(seg, 3)
-			ack.AckID = c.str(seg, 8)
-			if ack.AckID == "" {
-				ack.AckID = c.str(seg, 6)
-			}
-		case "BCA":
-			hdr, ackType, po = seg, seg.String(2), c.str(seg, 3)
-			if n, ok := lineNumber(seg.String(5)); ok {
-				ack.POVersion = n
-			}
-			ack.AckID = c.str(seg, 9)
-		case "N1":
-			if cur == nil {
-				c.party(seg, &pt)
-			}
-		case "PO1", "POC":
-			cur = &ackLine{seg: seg}
-			curLines = append(curLines, cur)
-		case "ACK":
-			if cur != nil {
-				cur.acks = append(cur.acks, seg)
-			}
-		case "SCH", "DTM":
-			if cur != nil && cur.date.IsZero() {
-				di, qi := 6, 5
-				if seg.Is("DTM") {
-					di, qi = 2, 1
-				}
-				if d, ok := c.date(seg, di, di+1); ok && slices.Contains(needByQualifiers, seg.String(qi)) || ok && seg.Is("SCH") {
-					cur.date = d
-				}
-			}
+// ackDoc is an 855 or 865 being read.
+type ackDoc struct {
+	c        *xset
+	hdr      x12.Segment
+	po       string
+	ackType  string
+	ack      procure.Acknowledgement
+	pt       parties
+	cur      *ackLine // the PO line being read
+	curLines []*ackLine
+}
+
+// ackSegments are the segments an 855/865 maps: the header, then the line
+// loop PO1 (855) or POC (865) opens, with its ACK, SCH and DTM.
+var ackSegments = loops(
+	tags(map[string]handler[x12.Segment, ackDoc]{
+		"BAK": (*ackDoc).bak, "BCA": (*ackDoc).bca, "N1": (*ackDoc).party,
+	}),
+	"PO1 POC",
+	tags(map[string]handler[x12.Segment, ackDoc]{
+		"BAK": (*ackDoc).bak, "BCA": (*ackDoc).bca, "PO1 POC": (*ackDoc).line,
+		"ACK": (*ackDoc).lineAck, "SCH DTM": (*ackDoc).date,
+	}),
+)
+
+func (d *ackDoc) bak(seg x12.Segment) error {
+	c := d.c
+	d.hdr, d.ackType, d.po = seg, seg.String(2), c.str(seg, 3)
+	d.ack.AckID = c.str(seg, 8)
+	if d.ack.AckID == "" {
+		d.ack.AckID = c.str(seg, 6)
+	}
+	return nil
+}
+
+func (d *ackDoc) bca(seg x12.Segment) error {
+	c := d.c
+	d.hdr, d.ackType, d.po = seg, seg.String(2), c.str(seg, 3)
+	if n, ok := lineNumber(seg.String(5)); ok {
+		d.ack.POVersion = n
+	}
+	d.ack.AckID = c.str(seg, 9)
+	return nil
+}
+
+func (d *ackDoc) party(seg x12.Segment) error {
+	d.c.party(seg, &d.pt)
+	return nil
+}
+
+func (d *ackDoc) line(seg x12.Segment) error {
+	d.cur = &ackLine{seg: seg}
+	d.curLines = append(d.curLines, d.cur)
+	return nil
+}
+
+func (d *ackDoc) lineAck(seg x12.Segment) error {
+	d.cur.acks = append(d.cur.acks, seg)
+	return nil
+}
+
+// date reads the line's promised date: the first SCH date, or the first DTM
+// with a need-by qualifier.
+func (d *ackDoc) date(seg x12.Segment) error {
+	if cur := d.cur; cur.date.IsZero() {
+		di, qi := 6, 5
+		if seg.Is("DTM") {
+			di, qi = 2, 1
+		}
+		if t, ok := d.c.date(seg, di, di+1); ok && slices.Contains(needByQualifiers, seg.String(qi)) || ok && seg.Is("SCH") {
+			cur.date = t
 		}
 	}
+	return nil
+}
+
+// acknowledgement maps an 855 or 865.
+func (c *xset) acknowledgement() ([]*procure.Event, error) {
+	d := &ackDoc{c: c}
+	if err := ackSegments.walk(c.s.Body(), x12.Segment.Tag, d); err != nil {
+		return nil, err
+	}
+	hdr, po, ackType, ack, pt, curLines := d.hdr, d.po, d.ackType, &d.ack, &d.pt, d.curLines
 	if hdr.Ordinal() == 0 {
 		return nil, c.problem(c.s.Segments[0], 0, "document.id", "", "no BAK/BCA beginning segment")
 	}
@@ -636,11 +717,11 @@ func (c *xset) acknowledgement() ([]*procure.Event, error) {
 	if len(ack.Lines) == 0 {
 		return nil, c.problem(hdr, 2, "lines", ackType, "acknowledgement type %s without PO1/POC lines: no line to acknowledge", ackType)
 	}
-	plant, err := c.plant(&pt)
+	plant, err := c.plant(pt)
 	if err != nil {
 		return nil, err
 	}
-	return []*procure.Event{c.event(procure.POAcknowledged, po, ack.POVersion, c.supplier(&pt), plant, &ack)}, nil
+	return []*procure.Event{c.event(procure.POAcknowledged, po, ack.POVersion, c.supplier(pt), plant, ack)}, nil
 }
 
 type ackLine struct {
@@ -901,6 +982,98 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
+// shipDoc is the shipment of an 856 being read: the segments before the
+// first HL and those of shipment (S) levels.
+type shipDoc struct {
+	c                *xset
+	sn               *procure.ShipNotice
+	shipQ, arrQ      string
+	shipDate, arrive time.Time
+	pt               parties
+}
+
+// shipSegments are the shipment-level segments an 856 maps (BSN is read
+// before them).
+var shipSegments = loops(tags(map[string]handler[x12.Segment, shipDoc]{
+	"DTM": (*shipDoc).dtm, "TD5": (*shipDoc).td5, "REF": (*shipDoc).ref, "N1": (*shipDoc).party,
+}), "", nil)
+
+func (d *shipDoc) dtm(seg x12.Segment) error {
+	t, ok := d.c.date(seg, 2, 3)
+	if !ok {
+		return nil
+	}
+	switch q := seg.String(1); q {
+	case "011":
+		d.shipDate, d.shipQ = t, q
+	case "017", "067", "002", "AA1":
+		if d.arrQ == "" || q == "017" {
+			d.arrive, d.arrQ = t, q
+		}
+	}
+	return nil
+}
+
+func (d *shipDoc) td5(seg x12.Segment) error {
+	c, sn := d.c, d.sn
+	if sn.Carrier.SCAC == "" && seg.String(2) == "2" {
+		sn.Carrier.SCAC = c.str(seg, 3)
+	}
+	if sn.Carrier.Name == "" {
+		sn.Carrier.Name = c.str(seg, 5)
+	}
+	if m := transportMode[seg.String(4)]; m != "" && sn.Carrier.Mode == "" {
+		sn.Carrier.Mode = m
+	}
+	return nil
+}
+
+func (d *shipDoc) ref(seg x12.Segment) error {
+	switch seg.String(1) {
+	case "BM":
+		d.sn.BillOfLading = d.c.str(seg, 2)
+	case "CN", "2I":
+		if d.sn.Tracking == "" {
+			d.sn.Tracking = d.c.str(seg, 2)
+		}
+	}
+	return nil
+}
+
+func (d *shipDoc) party(seg x12.Segment) error {
+	d.c.party(seg, &d.pt)
+	return nil
+}
+
+// itemDoc is an item (I) level of an 856 being read.
+type itemDoc struct {
+	c             *xset
+	lin, sn1, prf x12.Segment
+	lot           string
+	expiry        procure.Date
+}
+
+// itemSegments are the segments of an item level an 856 maps.
+var itemSegments = loops(tags(map[string]handler[x12.Segment, itemDoc]{
+	"LIN": func(d *itemDoc, seg x12.Segment) error { d.lin = seg; return nil },
+	"SN1": func(d *itemDoc, seg x12.Segment) error { d.sn1 = seg; return nil },
+	"PRF": func(d *itemDoc, seg x12.Segment) error { d.prf = seg; return nil },
+	"REF": func(d *itemDoc, seg x12.Segment) error {
+		if seg.String(1) == "LT" && d.lot == "" {
+			d.lot = d.c.str(seg, 2)
+		}
+		return nil
+	},
+	"DTM": func(d *itemDoc, seg x12.Segment) error {
+		if seg.String(1) == "036" {
+			if t, ok := d.c.date(seg, 2, 0); ok {
+				d.expiry = procure.DateOf(t)
+			}
+		}
+		return nil
+	},
+}), "", nil)
+
 // shipNotice maps an 856 (hierarchies S-O-P-I, S-O-T-P-I, S-O-I-P, S-O-I and
 // any other parent-linked order of levels).
 func (c *xset) shipNotice() ([]*procure.Event, error) {
@@ -912,7 +1085,7 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 		bsn              x12.Segment
 		shipID, purpose  string
 		sn               procure.ShipNotice
-		shipQ, arrQ      string
+		shipQ            string
 		shipDate, arrive time.Time
 		pt               parties
 		orphanItems      int // item levels without an order level
@@ -938,44 +1111,11 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 	if shipID == "" {
 		return nil, c.problem(bsn, 2, "document.id", "", "shipment id (BSN02) is missing")
 	}
-	for _, seg := range shipLevelSegs {
-		switch seg.Tag() {
-		case "DTM":
-			d, ok := c.date(seg, 2, 3)
-			if !ok {
-				continue
-			}
-			switch q := seg.String(1); q {
-			case "011":
-				shipDate, shipQ = d, q
-			case "017", "067", "002", "AA1":
-				if arrQ == "" || q == "017" {
-					arrive, arrQ = d, q
-				}
-			}
-		case "TD5":
-			if sn.Carrier.SCAC == "" && seg.String(2) == "2" {
-				sn.Carrier.SCAC = c.str(seg, 3)
-			}
-			if sn.Carrier.Name == "" {
-				sn.Carrier.Name = c.str(seg, 5)
-			}
-			if m := transportMode[seg.String(4)]; m != "" && sn.Carrier.Mode == "" {
-				sn.Carrier.Mode = m
-			}
-		case "REF":
-			switch seg.String(1) {
-			case "BM":
-				sn.BillOfLading = c.str(seg, 2)
-			case "CN", "2I":
-				if sn.Tracking == "" {
-					sn.Tracking = c.str(seg, 2)
-				}
-			}
-		case "N1":
-			c.party(seg, &pt)
-		}
+	ship := &shipDoc{c: c, sn: &sn, shipQ: shipQ, shipDate: shipDate}
+	if err := shipSegments.walk(shipLevelSegs, x12.Segment.Tag, ship); err != nil {
+		return nil, err
 	}
+	shipQ, shipDate, arrive, pt = ship.shipQ, ship.shipDate, ship.arrive, ship.pt
 	_ = shipQ
 	if purpose == "01" {
 		plant, err := c.plant(&pt)
@@ -1029,6 +1169,7 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 		}
 	}
 	sn.Lines = make([]procure.ASNLine, 0, items)
+	it := &itemDoc{} // reused: one allocation for all items
 	for _, h := range levels {
 		if h.level != "I" {
 			continue
@@ -1037,27 +1178,12 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 		field := lineField(k)
 		l := procure.ASNLine{}
 		order := h.ancestor("O")
-		var lin, sn1, prf x12.Segment
-		for _, seg := range h.segs {
-			switch seg.Tag() {
-			case "LIN":
-				lin = seg
-			case "SN1":
-				sn1 = seg
-			case "PRF":
-				prf = seg
-			case "REF":
-				if seg.String(1) == "LT" && l.Lot == "" {
-					l.Lot = c.str(seg, 2)
-				}
-			case "DTM":
-				if seg.String(1) == "036" {
-					if d, ok := c.date(seg, 2, 0); ok {
-						l.ExpiryDate = procure.DateOf(d)
-					}
-				}
-			}
+		*it = itemDoc{c: c}
+		if err := itemSegments.walk(h.segs, x12.Segment.Tag, it); err != nil {
+			return nil, err
 		}
+		l.Lot, l.ExpiryDate = it.lot, it.expiry
+		lin, sn1, prf := it.lin, it.sn1, it.prf
 		if prf.Ordinal() == 0 && order != nil {
 			for _, seg := range order.segs {
 				if seg.Is("PRF") {
@@ -1161,81 +1287,124 @@ func (c *xset) pairValue(seg x12.Segment, first int, qual string) string {
 	return ""
 }
 
-// receipt maps an 861 (receiving advice).
-func (c *xset) receipt() ([]*procure.Event, error) {
-	var (
-		bra       x12.Segment
-		id        string
-		rc        procure.Receipt
-		pt        parties
-		headPO    string
-		cur       *procure.ReceiptLine
-		curSeg    x12.Segment
-		received  time.Time
-		lineSegs  []x12.Segment
-		linePOs   []string
-		lineItems []x12.Segment
-	)
-	for _, seg := range c.s.Body() {
-		switch seg.Tag() {
-		case "BRA":
-			bra, id = seg, c.str(seg, 1)
-		case "PRF":
-			if cur != nil {
-				linePOs[len(linePOs)-1] = c.str(seg, 1)
-			} else if headPO == "" {
-				headPO = c.str(seg, 1)
-			}
-		case "REF":
-			if cur == nil && (seg.String(1) == "SI" || seg.String(1) == "MA") && rc.ASN == "" {
-				rc.ASN = c.str(seg, 2)
-			}
-			if cur != nil && seg.String(1) == "LT" {
-				cur.Lot = c.str(seg, 2)
-			}
-			if cur == nil && seg.String(1) == "PO" && headPO == "" {
-				headPO = c.str(seg, 2)
-			}
-		case "DTM":
-			if cur == nil && seg.String(1) == "050" {
-				if d, ok := c.date(seg, 2, 3); ok {
-					received = d
-				}
-			}
-		case "N1":
-			if cur == nil {
-				c.party(seg, &pt)
-			}
-		case "RCD":
-			k := len(rc.Lines)
-			field := lineField(k)
-			rc.Lines = append(rc.Lines, procure.ReceiptLine{})
-			cur, curSeg = &rc.Lines[k], seg
-			lineSegs, linePOs, lineItems = append(lineSegs, seg), append(linePOs, ""), append(lineItems, x12.Segment{})
-			q, _, err := c.num(seg, 2, field.sub("received_quantity"))
-			if err != nil {
-				return nil, err
-			}
-			cur.ReceivedQuantity = q
-			if r, _, err := c.num(seg, 4, field.sub("rejected_quantity")); err != nil {
-				return nil, err
-			} else {
-				cur.RejectedQuantity = r
-			}
-			ue := 3
-			if seg.String(3) == "" && seg.String(5) != "" {
-				ue = 5
-			}
-			if cur.Unit, _, err = c.unit(seg, ue, field.sub("unit")); err != nil {
-				return nil, err
-			}
-		case "LIN":
-			if cur != nil {
-				lineItems[len(lineItems)-1] = seg
-			}
+// receiptDoc is an 861 being read.
+type receiptDoc struct {
+	c         *xset
+	bra       x12.Segment
+	id        string
+	rc        procure.Receipt
+	pt        parties
+	headPO    string
+	cur       *procure.ReceiptLine
+	received  time.Time
+	lineSegs  []x12.Segment
+	linePOs   []string
+	lineItems []x12.Segment
+}
+
+// receiptSegments are the segments an 861 maps: the header, then the line
+// loop RCD opens, with its PRF, REF and LIN.
+var receiptSegments = loops(
+	tags(map[string]handler[x12.Segment, receiptDoc]{
+		"BRA": (*receiptDoc).begin, "PRF": (*receiptDoc).headerPRF, "REF": (*receiptDoc).headerREF,
+		"DTM": (*receiptDoc).dtm, "N1": (*receiptDoc).party,
+	}),
+	"RCD",
+	tags(map[string]handler[x12.Segment, receiptDoc]{
+		"BRA": (*receiptDoc).begin, "PRF": (*receiptDoc).linePRF, "REF": (*receiptDoc).lineREF,
+		"RCD": (*receiptDoc).line, "LIN": (*receiptDoc).lin,
+	}),
+)
+
+func (d *receiptDoc) begin(seg x12.Segment) error {
+	d.bra, d.id = seg, d.c.str(seg, 1)
+	return nil
+}
+
+func (d *receiptDoc) headerPRF(seg x12.Segment) error {
+	if d.headPO == "" {
+		d.headPO = d.c.str(seg, 1)
+	}
+	return nil
+}
+
+func (d *receiptDoc) linePRF(seg x12.Segment) error {
+	d.linePOs[len(d.linePOs)-1] = d.c.str(seg, 1)
+	return nil
+}
+
+func (d *receiptDoc) headerREF(seg x12.Segment) error {
+	if (seg.String(1) == "SI" || seg.String(1) == "MA") && d.rc.ASN == "" {
+		d.rc.ASN = d.c.str(seg, 2)
+	}
+	if seg.String(1) == "PO" && d.headPO == "" {
+		d.headPO = d.c.str(seg, 2)
+	}
+	return nil
+}
+
+func (d *receiptDoc) lineREF(seg x12.Segment) error {
+	if seg.String(1) == "LT" {
+		d.cur.Lot = d.c.str(seg, 2)
+	}
+	return nil
+}
+
+func (d *receiptDoc) dtm(seg x12.Segment) error {
+	if seg.String(1) == "050" {
+		if t, ok := d.c.date(seg, 2, 3); ok {
+			d.received = t
 		}
 	}
-	_ = curSeg
+	return nil
+}
+
+func (d *receiptDoc) party(seg x12.Segment) error {
+	d.c.party(seg, &d.pt)
+	return nil
+}
+
+func (d *receiptDoc) line(seg x12.Segment) error {
+	c := d.c
+	k := len(d.rc.Lines)
+	field := lineField(k)
+	d.rc.Lines = append(d.rc.Lines, procure.ReceiptLine{})
+	cur := &d.rc.Lines[k]
+	d.cur = cur
+	d.lineSegs, d.linePOs, d.lineItems = append(d.lineSegs, seg), append(d.linePOs, ""), append(d.lineItems, x12.Segment{})
+	q, _, err := c.num(seg, 2, field.sub("received_quantity"))
+	if err != nil {
+		return err
+	}
+	cur.ReceivedQuantity = q
+	if r, _, err := c.num(seg, 4, field.sub("rejected_quantity")); err != nil {
+		return err
+	} else {
+		cur.RejectedQuantity = r
+	}
+	ue := 3
+	if seg.String(3) == "" && seg.String(5) != "" {
+		ue = 5
+	}
+	if cur.Unit, _, err = c.unit(seg, ue, field.sub("unit")); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (d *receiptDoc) lin(seg x12.Segment) error {
+	d.lineItems[len(d.lineItems)-1] = seg
+	return nil
+}
+
+// receipt maps an 861 (receiving advice).
+func (c *xset) receipt() ([]*procure.Event, error) {
+	d := &receiptDoc{c: c}
+	if err := receiptSegments.walk(c.s.Body(), x12.Segment.Tag, d); err != nil {
+		return nil, err
+	}
+	bra, id, rc, pt, headPO, received := d.bra, d.id, &d.rc, &d.pt, d.headPO, d.received
+	lineSegs, linePOs, lineItems := d.lineSegs, d.linePOs, d.lineItems
 	if bra.Ordinal() == 0 {
 		return nil, c.problem(c.s.Segments[0], 0, "document.id", "", "no BRA beginning segment")
 	}
@@ -1270,62 +1439,98 @@ func (c *xset) receipt() ([]*procure.Event, error) {
 	if len(rc.Lines) == 0 {
 		return nil, c.problem(bra, 0, "lines", "", "the receiving advice has no RCD line")
 	}
-	plant, err := c.plant(&pt)
+	plant, err := c.plant(pt)
 	if err != nil {
 		return nil, err
 	}
-	ev := c.event(procure.GoodsReceived, id, 0, c.supplier(&pt), plant, &rc)
+	ev := c.event(procure.GoodsReceived, id, 0, c.supplier(pt), plant, rc)
 	if usable(received) {
 		ev.OccurredAt = received.UTC()
 	}
 	return []*procure.Event{ev}, nil
 }
 
-// invoice maps an 810 to invoice.status_changed with status received.
-func (c *xset) invoice() ([]*procure.Event, error) {
-	var (
-		big      x12.Segment
-		id, po   string
-		inv      = procure.InvoiceStatus{Status: procure.InvoiceReceived}
-		currency string
-		curSeg   x12.Segment
-		pt       parties
-		invDate  time.Time
-		dueDays  int
-		tds      x12.Segment
-		lineSegs []x12.Segment
-	)
-	for _, seg := range c.s.Body() {
-		switch seg.Tag() {
-		case "BIG":
-			big, id, po = seg, c.str(seg, 2), c.str(seg, 4)
-			invDate, _ = c.date(seg, 1, 0)
-			switch strings.TrimSpace(seg.String(7)) {
-			case "CR", "CN": // credit memo, credit note (640)
-				inv.CreditNote = true
-			}
-		case "CUR":
-			if currency == "" {
-				currency, curSeg = seg.String(2), seg
-			}
-		case "N1":
-			if len(lineSegs) == 0 {
-				c.party(seg, &pt)
-			}
-		case "ITD":
-			if inv.DueDate.IsZero() {
-				if d, ok := c.date(seg, 6, 0); ok {
-					inv.DueDate = procure.DateOf(d)
-				} else if n, err := strconv.Atoi(strings.TrimSpace(seg.String(7))); err == nil && n >= 0 && dueDays == 0 {
-					dueDays = n
-				}
-			}
-		case "IT1":
-			lineSegs = append(lineSegs, seg)
-		case "TDS":
-			tds = seg
+// invoiceDoc is an 810 being read.
+type invoiceDoc struct {
+	c        *xset
+	big      x12.Segment
+	id, po   string
+	inv      procure.InvoiceStatus
+	currency string
+	curSeg   x12.Segment
+	pt       parties
+	invDate  time.Time
+	dueDays  int
+	tds      x12.Segment
+	lineSegs []x12.Segment
+}
+
+// invoiceSegments are the segments an 810 maps: the header, then the line
+// loop IT1 opens (parties are read in the header only).
+var invoiceSegments = loops(
+	tags(map[string]handler[x12.Segment, invoiceDoc]{
+		"BIG": (*invoiceDoc).begin, "CUR": (*invoiceDoc).cur, "N1": (*invoiceDoc).party,
+		"ITD": (*invoiceDoc).itd, "TDS": (*invoiceDoc).total,
+	}),
+	"IT1",
+	tags(map[string]handler[x12.Segment, invoiceDoc]{
+		"BIG": (*invoiceDoc).begin, "CUR": (*invoiceDoc).cur, "ITD": (*invoiceDoc).itd,
+		"IT1": (*invoiceDoc).line, "TDS": (*invoiceDoc).total,
+	}),
+)
+
+func (d *invoiceDoc) begin(seg x12.Segment) error {
+	c := d.c
+	d.big, d.id, d.po = seg, c.str(seg, 2), c.str(seg, 4)
+	d.invDate, _ = c.date(seg, 1, 0)
+	switch strings.TrimSpace(seg.String(7)) {
+	case "CR", "CN": // credit memo, credit note (640)
+		d.inv.CreditNote = true
+	}
+	return nil
+}
+
+func (d *invoiceDoc) cur(seg x12.Segment) error {
+	if d.currency == "" {
+		d.currency, d.curSeg = seg.String(2), seg
+	}
+	return nil
+}
+
+func (d *invoiceDoc) party(seg x12.Segment) error {
+	d.c.party(seg, &d.pt)
+	return nil
+}
+
+func (d *invoiceDoc) itd(seg x12.Segment) error {
+	if d.inv.DueDate.IsZero() {
+		if t, ok := d.c.date(seg, 6, 0); ok {
+			d.inv.DueDate = procure.DateOf(t)
+		} else if n, err := strconv.Atoi(strings.TrimSpace(seg.String(7))); err == nil && n >= 0 && d.dueDays == 0 {
+			d.dueDays = n
 		}
 	}
+	return nil
+}
+
+func (d *invoiceDoc) line(seg x12.Segment) error {
+	d.lineSegs = append(d.lineSegs, seg)
+	return nil
+}
+
+func (d *invoiceDoc) total(seg x12.Segment) error {
+	d.tds = seg
+	return nil
+}
+
+// invoice maps an 810 to invoice.status_changed with status received.
+func (c *xset) invoice() ([]*procure.Event, error) {
+	d := &invoiceDoc{c: c, inv: procure.InvoiceStatus{Status: procure.InvoiceReceived}}
+	if err := invoiceSegments.walk(c.s.Body(), x12.Segment.Tag, d); err != nil {
+		return nil, err
+	}
+	big, id, po, inv, currency, curSeg, pt := d.big, d.id, d.po, &d.inv, d.currency, d.curSeg, &d.pt
+	invDate, dueDays, tds, lineSegs := d.invDate, d.dueDays, d.tds, d.lineSegs
 	if big.Ordinal() == 0 {
 		return nil, c.problem(c.s.Segments[0], 0, "document.id", "", "no BIG beginning segment")
 	}
@@ -1384,25 +1589,37 @@ func (c *xset) invoice() ([]*procure.Event, error) {
 		l.UnitPrice = p
 		inv.Lines = append(inv.Lines, l)
 	}
-	plant, err := c.plant(&pt)
+	plant, err := c.plant(pt)
 	if err != nil {
 		return nil, err
 	}
-	return []*procure.Event{c.event(procure.InvoiceStatusChanged, id, 0, c.supplier(&pt), plant, &inv)}, nil
+	return []*procure.Event{c.event(procure.InvoiceStatusChanged, id, 0, c.supplier(pt), plant, inv)}, nil
 }
 
-// functionalAck records a received 997/999.
-func (c *xset) functionalAck() {
-	fa := FunctionalAck{Standard: partner.X12, Partner: c.p.ID, Kind: c.s.ID}
-	for _, seg := range c.s.Body() {
-		switch seg.Tag() {
-		case "AK1":
-			fa.FunctionalID, fa.Group = c.str(seg, 1), c.str(seg, 2)
-		case "AK9":
-			fa.Status = ackVerdict[seg.String(1)]
-		}
-	}
-	c.acks = append(c.acks, fa)
+// faDoc is a 997 or 999 being read.
+type faDoc struct {
+	c  *xset
+	fa FunctionalAck
+}
+
+// faSegments are the segments a 997/999 maps (no line loop).
+var faSegments = loops(tags(map[string]handler[x12.Segment, faDoc]{
+	"AK1": func(d *faDoc, seg x12.Segment) error {
+		d.fa.FunctionalID, d.fa.Group = d.c.str(seg, 1), d.c.str(seg, 2)
+		return nil
+	},
+	"AK9": func(d *faDoc, seg x12.Segment) error {
+		d.fa.Status = ackVerdict[seg.String(1)]
+		return nil
+	},
+}), "", nil)
+
+// functionalAck records a received 997/999; it gives no event.
+func (c *xset) functionalAck() ([]*procure.Event, error) {
+	d := &faDoc{c: c, fa: FunctionalAck{Standard: partner.X12, Partner: c.p.ID, Kind: c.s.ID}}
+	_ = faSegments.walk(c.s.Body(), x12.Segment.Tag, d) // its handlers do not fail
+	c.acks = append(c.acks, d.fa)
+	return nil, nil
 }
 
 var ackVerdict = map[string]string{"A": "accepted", "E": "accepted_with_errors", "P": "partially_accepted", "R": "rejected", "M": "rejected", "W": "rejected", "X": "rejected"}
