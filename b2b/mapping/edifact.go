@@ -254,24 +254,22 @@ func (c *emsg) versions() []string {
 	return c.p.EDIFACT.Versions
 }
 
+// edifactMappers are the message types mapped, by UNH02-1.
+var edifactMappers = map[string]func(*emsg) ([]*procure.Event, error){
+	"ORDERS": (*emsg).order, "ORDCHG": (*emsg).order,
+	"ORDRSP": (*emsg).orderResponse,
+	"DESADV": (*emsg).despatchAdvice,
+	"RECADV": (*emsg).receivingAdvice,
+	"INVOIC": (*emsg).invoice,
+	"CONTRL": (*emsg).contrl,
+}
+
 func (c *emsg) run() ([]*procure.Event, error) {
 	if v := c.m.Version + ":" + c.m.Release; c.m.Type != "CONTRL" && !partner.AcceptsVersion(c.versions(), v) {
 		return nil, application(c.problem(c.m.Segments[0], 2, 2, "", v, "directory %s is not one partner %s sends (%s)", v, c.p.ID, strings.Join(c.versions(), ", ")))
 	}
-	switch c.m.Type {
-	case "ORDERS", "ORDCHG":
-		return c.order()
-	case "ORDRSP":
-		return c.orderResponse()
-	case "DESADV":
-		return c.despatchAdvice()
-	case "RECADV":
-		return c.receivingAdvice()
-	case "INVOIC":
-		return c.invoice()
-	case "CONTRL":
-		c.contrl()
-		return nil, nil
+	if m := edifactMappers[c.m.Type]; m != nil {
+		return m(c)
 	}
 	pr := c.problem(c.m.Segments[0], 2, 1, "", c.m.Type, "message type %s is not supported", c.m.Type)
 	pr.Unsupported = true
@@ -280,6 +278,7 @@ func (c *emsg) run() ([]*procure.Event, error) {
 
 // header holds what the header sections of all messages share.
 type eheader struct {
+	c                        *emsg
 	bgm                      edifact.Segment
 	docName, docID, function string
 	version                  int
@@ -302,10 +301,79 @@ type lineGroup struct {
 	cps  string // the CPS hierarchy id the line is packed in (DESADV)
 }
 
+// headerSegments are the segments of the header section every message
+// maps (the detail and summary sections are split by walk and read by each
+// message's mapper).
+var headerSegments = tags(map[string]handler[edifact.Segment, eheader]{
+	"BGM": (*eheader).begin, "DTM": (*eheader).dtm, "RFF": (*eheader).rff, "CUX": (*eheader).cux,
+	"NAD": (*eheader).nad, "TOD": (*eheader).tod, "LOC": (*eheader).loc,
+})
+
+func (h *eheader) begin(seg edifact.Segment) error {
+	c := h.c
+	h.bgm = seg
+	h.docName, h.docID, h.function = c.code(seg, 1, 1), c.txt(seg, 2, 1), c.code(seg, 3, 1)
+	if v, err := strconv.Atoi(c.code(seg, 2, 2)); err == nil && v > 0 {
+		h.version = v
+	}
+	return nil
+}
+
+func (h *eheader) dtm(seg edifact.Segment) error {
+	if q, t, ok := h.c.dtm(seg); ok {
+		if _, seen := h.dates[q]; !seen {
+			h.dates[q] = t
+		}
+		if q == "137" {
+			h.docDate = t
+		}
+	}
+	return nil
+}
+
+func (h *eheader) rff(seg edifact.Segment) error {
+	q := h.c.code(seg, 1, 1)
+	if _, seen := h.refs[q]; !seen {
+		h.refs[q] = seg
+	}
+	return nil
+}
+
+func (h *eheader) cux(seg edifact.Segment) error {
+	if h.currency == "" {
+		h.currency, h.curSeg = h.c.code(seg, 1, 2), seg
+	}
+	return nil
+}
+
+func (h *eheader) nad(seg edifact.Segment) error {
+	h.c.nad(seg, h)
+	return nil
+}
+
+func (h *eheader) tod(seg edifact.Segment) error {
+	c := h.c
+	if code := c.code(seg, 3, 1); code != "" && h.inco == nil {
+		t, err := c.p.MapIncoterm(code, "", "incoterms")
+		if err != nil {
+			return c.unmapped(seg, 3, 1, err)
+		}
+		h.inco = &procure.Incoterms{Code: t.Code, Edition: t.Edition, Place: c.txt(seg, 3, 4)}
+	}
+	return nil
+}
+
+func (h *eheader) loc(seg edifact.Segment) error {
+	if q := h.c.code(seg, 1, 1); (q == "7" || q == "11") && h.inco != nil && h.inco.Place == "" {
+		h.inco.Place = h.c.txt(seg, 2, 1)
+	}
+	return nil
+}
+
 // walk reads the header segments and splits the detail into LIN groups.
 // It stops reading header data at the first LIN or CPS.
 func (c *emsg) walk() (*eheader, []*lineGroup, []edifact.Segment, error) {
-	h := &eheader{dates: map[string]time.Time{}, refs: map[string]edifact.Segment{}}
+	h := &eheader{c: c, dates: map[string]time.Time{}, refs: map[string]edifact.Segment{}}
 	var (
 		lines   []*lineGroup
 		cur     *lineGroup
@@ -354,44 +422,9 @@ func (c *emsg) walk() (*eheader, []*lineGroup, []edifact.Segment, error) {
 		if detail {
 			continue // CPS-level segments are read by the DESADV mapper
 		}
-		switch tag {
-		case "BGM":
-			h.bgm = seg
-			h.docName, h.docID, h.function = c.code(seg, 1, 1), c.txt(seg, 2, 1), c.code(seg, 3, 1)
-			if v, err := strconv.Atoi(c.code(seg, 2, 2)); err == nil && v > 0 {
-				h.version = v
-			}
-		case "DTM":
-			if q, t, ok := c.dtm(seg); ok {
-				if _, seen := h.dates[q]; !seen {
-					h.dates[q] = t
-				}
-				if q == "137" {
-					h.docDate = t
-				}
-			}
-		case "RFF":
-			q := c.code(seg, 1, 1)
-			if _, seen := h.refs[q]; !seen {
-				h.refs[q] = seg
-			}
-		case "CUX":
-			if h.currency == "" {
-				h.currency, h.curSeg = c.code(seg, 1, 2), seg
-			}
-		case "NAD":
-			c.nad(seg, h)
-		case "TOD":
-			if code := c.code(seg, 3, 1); code != "" && h.inco == nil {
-				t, err := c.p.MapIncoterm(code, "", "incoterms")
-				if err != nil {
-					return nil, nil, nil, c.unmapped(seg, 3, 1, err)
-				}
-				h.inco = &procure.Incoterms{Code: t.Code, Edition: t.Edition, Place: c.txt(seg, 3, 4)}
-			}
-		case "LOC":
-			if q := c.code(seg, 1, 1); (q == "7" || q == "11") && h.inco != nil && h.inco.Place == "" {
-				h.inco.Place = c.txt(seg, 2, 1)
+		if fn := headerSegments.find(tagKey(tag)); fn != nil {
+			if err := fn(h, seg); err != nil {
+				return nil, nil, nil, err
 			}
 		}
 	}
@@ -629,6 +662,36 @@ func (c *emsg) lineDate(g *lineGroup, quals ...string) time.Time {
 // estimated arrival, 137 document, 36 expiry, 50 goods receipt, 13 due.
 var needByDTM = []string{"2", "69", "63", "64", "10", "17"}
 
+// schedule is the SCC schedule of an order line being read.
+type schedule struct {
+	c     *emsg
+	lines []procure.ScheduleLine
+	field fld
+	pend  float64 // the quantity waiting for its date
+}
+
+// scheduleSegments are the segments of an order line's SCC loop: QTY then
+// DTM pairs after an SCC.
+var scheduleSegments = loops(
+	tags(map[string]handler[edifact.Segment, schedule]{}),
+	"SCC",
+	tags(map[string]handler[edifact.Segment, schedule]{
+		"QTY": func(d *schedule, seg edifact.Segment) error {
+			d.pend, _, _ = d.c.num(seg, 1, 2, d.field.sub("schedule.quantity"))
+			return nil
+		},
+		"DTM": func(d *schedule, seg edifact.Segment) error {
+			if d.pend > 0 {
+				if _, t, ok := d.c.dtm(seg); ok {
+					d.lines = append(d.lines, procure.ScheduleLine{Seq: len(d.lines) + 1, Quantity: d.pend, Date: procure.DateOf(t)})
+					d.pend = 0
+				}
+			}
+			return nil
+		},
+	}),
+)
+
 // order maps ORDERS and ORDCHG.
 func (c *emsg) order() ([]*procure.Event, error) {
 	h, groups, _, err := c.walk()
@@ -653,6 +716,7 @@ func (c *emsg) order() ([]*procure.Event, error) {
 	if h.docName == "221" {
 		po.OrderType = "blanket"
 	}
+	sch := &schedule{} // reused by every line: one allocation
 	var hdrNeed time.Time
 	for _, q := range needByDTM {
 		if t, ok := h.dates[q]; ok {
@@ -692,25 +756,11 @@ func (c *emsg) order() ([]*procure.Event, error) {
 			return nil, err
 		}
 		// SCC schedules: QTY then DTM pairs after an SCC.
-		inSCC := false
-		var pend float64
-		for _, seg := range g.segs {
-			switch seg.Tag() {
-			case "SCC":
-				inSCC = true
-			case "QTY":
-				if inSCC {
-					pend, _, _ = c.num(seg, 1, 2, field.sub("schedule.quantity"))
-				}
-			case "DTM":
-				if inSCC && pend > 0 {
-					if _, t, ok := c.dtm(seg); ok {
-						l.Schedule = append(l.Schedule, procure.ScheduleLine{Seq: len(l.Schedule) + 1, Quantity: pend, Date: procure.DateOf(t)})
-						pend = 0
-					}
-				}
-			}
+		*sch = schedule{c: c, lines: l.Schedule, field: field}
+		if err := scheduleSegments.walk(g.segs, edifact.Segment.Tag, sch); err != nil {
+			return nil, err
 		}
+		l.Schedule = sch.lines
 		switch d := c.lineDate(g, needByDTM...); {
 		case !d.IsZero():
 			l.NeedBy = procure.DateOf(d)
@@ -805,6 +855,73 @@ func (c *emsg) orderResponse() ([]*procure.Event, error) {
 // transportModes maps 8067 (mode of transport) to the canonical mode.
 var transportModes = map[string]string{"1": "sea", "2": "rail", "3": "road", "4": "air", "5": "parcel"}
 
+// packing is the carrier and pack structure of a DESADV being read.
+type packing struct {
+	c      *emsg
+	sn     *procure.ShipNotice
+	packs  map[string]string // CPS id → SSCC
+	parent map[string]string // CPS id → parent CPS id
+	cps    string            // the CPS level being read; "" after a LIN
+}
+
+// packSegments are the segments of the whole DESADV body read for the
+// carrier (TDT) and the packs (CPS … GIN).
+var packSegments = loops(tags(map[string]handler[edifact.Segment, packing]{
+	"TDT": (*packing).tdt, "CPS": (*packing).cps_, "GIN": (*packing).gin,
+	"LIN": func(d *packing, _ edifact.Segment) error {
+		d.cps = "" // GIN after a LIN are item identifiers (batches), not packs
+		return nil
+	},
+}), "", nil)
+
+func (d *packing) tdt(seg edifact.Segment) error {
+	c, sn := d.c, d.sn
+	if sn.Carrier.Mode == "" {
+		sn.Carrier.Mode = transportModes[c.code(seg, 3, 1)]
+	}
+	if id := c.txt(seg, 5, 1); id != "" && c.code(seg, 5, 3) == "182" && sn.Carrier.SCAC == "" {
+		sn.Carrier.SCAC = id
+	}
+	if n := c.txt(seg, 5, 4); n != "" && sn.Carrier.Name == "" {
+		sn.Carrier.Name = n
+	}
+	return nil
+}
+
+func (d *packing) cps_(seg edifact.Segment) error {
+	d.cps = d.c.code(seg, 1, 1)
+	d.parent[d.cps] = d.c.code(seg, 2, 1)
+	return nil
+}
+
+func (d *packing) gin(seg edifact.Segment) error {
+	c, cps := d.c, d.cps
+	if cps == "" || c.code(seg, 1, 1) != "BJ" {
+		return nil
+	}
+	for i := 2; i <= 6; i++ {
+		v := c.code(seg, i, 1)
+		if v == "" {
+			continue
+		}
+		if len(v) == 20 && strings.HasPrefix(v, "00") {
+			v = v[2:]
+		}
+		if len(v) != 18 || !allDigits(v) {
+			c.warn(seg, i, 1, "packs.sscc", "GIN %q is not an SSCC-18: pack left out", v)
+			continue
+		}
+		if !procure.ValidSSCC(v) {
+			c.warn(seg, i, 1, "packs.sscc", "SSCC %s has check digit %c, GS1 mod-10 gives %d", v, v[17], procure.GS1CheckDigit(v[:17]))
+		}
+		if d.packs[cps] == "" {
+			d.packs[cps] = strings.Clone(v)
+		}
+		d.sn.Packs = append(d.sn.Packs, procure.Pack{SSCC: strings.Clone(v)})
+	}
+	return nil
+}
+
 // despatchAdvice maps DESADV (CPS/PAC/GIN packing hierarchy, LIN items).
 func (c *emsg) despatchAdvice() ([]*procure.Event, error) {
 	h, groups, _, err := c.walk()
@@ -853,49 +970,8 @@ func (c *emsg) despatchAdvice() ([]*procure.Event, error) {
 	// Carrier (TDT) and packs (CPS … PAC … GIN) come from the whole body.
 	packs := map[string]string{} // CPS id → SSCC
 	parent := map[string]string{}
-	var cps string
-	for _, seg := range c.m.Body() {
-		switch seg.Tag() {
-		case "TDT":
-			if sn.Carrier.Mode == "" {
-				sn.Carrier.Mode = transportModes[c.code(seg, 3, 1)]
-			}
-			if id := c.txt(seg, 5, 1); id != "" && c.code(seg, 5, 3) == "182" && sn.Carrier.SCAC == "" {
-				sn.Carrier.SCAC = id
-			}
-			if n := c.txt(seg, 5, 4); n != "" && sn.Carrier.Name == "" {
-				sn.Carrier.Name = n
-			}
-		case "CPS":
-			cps = c.code(seg, 1, 1)
-			parent[cps] = c.code(seg, 2, 1)
-		case "LIN":
-			cps = "" // GIN after a LIN are item identifiers (batches), not packs
-		case "GIN":
-			if cps == "" || c.code(seg, 1, 1) != "BJ" {
-				continue
-			}
-			for i := 2; i <= 6; i++ {
-				v := c.code(seg, i, 1)
-				if v == "" {
-					continue
-				}
-				if len(v) == 20 && strings.HasPrefix(v, "00") {
-					v = v[2:]
-				}
-				if len(v) != 18 || !allDigits(v) {
-					c.warn(seg, i, 1, "packs.sscc", "GIN %q is not an SSCC-18: pack left out", v)
-					continue
-				}
-				if !procure.ValidSSCC(v) {
-					c.warn(seg, i, 1, "packs.sscc", "SSCC %s has check digit %c, GS1 mod-10 gives %d", v, v[17], procure.GS1CheckDigit(v[:17]))
-				}
-				if packs[cps] == "" {
-					packs[cps] = strings.Clone(v)
-				}
-				sn.Packs = append(sn.Packs, procure.Pack{SSCC: strings.Clone(v)})
-			}
-		}
+	if err := packSegments.walk(c.m.Body(), edifact.Segment.Tag, &packing{c: c, sn: sn, packs: packs, parent: parent}); err != nil {
+		return nil, err
 	}
 	// up returns the nearest packed ancestor's SSCC of CPS id; the walk is
 	// bounded because a sender may write a parent cycle.
@@ -1096,22 +1172,36 @@ func (c *emsg) invoice() ([]*procure.Event, error) {
 	return []*procure.Event{c.event(procure.InvoiceStatusChanged, h.docID, 0, at, c.supplier(h), plant, inv)}, nil
 }
 
-// contrl records a received CONTRL.
-func (c *emsg) contrl() {
-	fa := FunctionalAck{Standard: partner.EDIFACT, Partner: c.p.ID, Kind: "CONTRL"}
-	for _, seg := range c.m.Body() {
-		if seg.Is("UCI") {
-			fa.Group = c.txt(seg, 1, 1)
-			switch c.code(seg, 4, 1) {
-			case "7", "8":
-				fa.Status = "accepted"
-			case "4":
-				fa.Status = "rejected"
-			}
+// contrlDoc is a CONTRL being read.
+type contrlDoc struct {
+	c  *emsg
+	fa FunctionalAck
+}
+
+// contrlSegments are the segments a CONTRL maps.
+var contrlSegments = loops(tags(map[string]handler[edifact.Segment, contrlDoc]{
+	"UCI": func(d *contrlDoc, seg edifact.Segment) error {
+		d.fa.Group = d.c.txt(seg, 1, 1)
+		switch d.c.code(seg, 4, 1) {
+		case "7", "8":
+			d.fa.Status = "accepted"
+		case "4":
+			d.fa.Status = "rejected"
 		}
-		if seg.Is("UCM") && c.code(seg, 3, 1) == "4" && fa.Status == "accepted" {
-			fa.Status = "partially_accepted"
+		return nil
+	},
+	"UCM": func(d *contrlDoc, seg edifact.Segment) error {
+		if d.c.code(seg, 3, 1) == "4" && d.fa.Status == "accepted" {
+			d.fa.Status = "partially_accepted"
 		}
-	}
-	c.acks = append(c.acks, fa)
+		return nil
+	},
+}), "", nil)
+
+// contrl records a received CONTRL; it gives no event.
+func (c *emsg) contrl() ([]*procure.Event, error) {
+	d := &contrlDoc{c: c, fa: FunctionalAck{Standard: partner.EDIFACT, Partner: c.p.ID, Kind: "CONTRL"}}
+	_ = contrlSegments.walk(c.m.Body(), edifact.Segment.Tag, d) // its handlers do not fail
+	c.acks = append(c.acks, d.fa)
+	return nil, nil
 }

@@ -1045,35 +1045,6 @@ func (d *shipDoc) party(seg x12.Segment) error {
 	return nil
 }
 
-// itemDoc is an item (I) level of an 856 being read.
-type itemDoc struct {
-	c             *xset
-	lin, sn1, prf x12.Segment
-	lot           string
-	expiry        procure.Date
-}
-
-// itemSegments are the segments of an item level an 856 maps.
-var itemSegments = loops(tags(map[string]handler[x12.Segment, itemDoc]{
-	"LIN": func(d *itemDoc, seg x12.Segment) error { d.lin = seg; return nil },
-	"SN1": func(d *itemDoc, seg x12.Segment) error { d.sn1 = seg; return nil },
-	"PRF": func(d *itemDoc, seg x12.Segment) error { d.prf = seg; return nil },
-	"REF": func(d *itemDoc, seg x12.Segment) error {
-		if seg.String(1) == "LT" && d.lot == "" {
-			d.lot = d.c.str(seg, 2)
-		}
-		return nil
-	},
-	"DTM": func(d *itemDoc, seg x12.Segment) error {
-		if seg.String(1) == "036" {
-			if t, ok := d.c.date(seg, 2, 0); ok {
-				d.expiry = procure.DateOf(t)
-			}
-		}
-		return nil
-	},
-}), "", nil)
-
 // shipNotice maps an 856 (hierarchies S-O-P-I, S-O-T-P-I, S-O-I-P, S-O-I and
 // any other parent-linked order of levels).
 func (c *xset) shipNotice() ([]*procure.Event, error) {
@@ -1169,7 +1140,6 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 		}
 	}
 	sn.Lines = make([]procure.ASNLine, 0, items)
-	it := &itemDoc{} // reused: one allocation for all items
 	for _, h := range levels {
 		if h.level != "I" {
 			continue
@@ -1178,12 +1148,31 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 		field := lineField(k)
 		l := procure.ASNLine{}
 		order := h.ancestor("O")
-		*it = itemDoc{c: c}
-		if err := itemSegments.walk(h.segs, x12.Segment.Tag, it); err != nil {
-			return nil, err
+		// The item level stays a switch, not a segment table: it is the
+		// hottest loop of a large ship notice, and a table's indirect calls
+		// with the state on the heap (write barriers on every segment kept)
+		// cost several percent of BenchmarkX12ShipNotices.
+		var lin, sn1, prf x12.Segment
+		for _, seg := range h.segs {
+			switch seg.Tag() {
+			case "LIN":
+				lin = seg
+			case "SN1":
+				sn1 = seg
+			case "PRF":
+				prf = seg
+			case "REF":
+				if seg.String(1) == "LT" && l.Lot == "" {
+					l.Lot = c.str(seg, 2)
+				}
+			case "DTM":
+				if seg.String(1) == "036" {
+					if d, ok := c.date(seg, 2, 0); ok {
+						l.ExpiryDate = procure.DateOf(d)
+					}
+				}
+			}
 		}
-		l.Lot, l.ExpiryDate = it.lot, it.expiry
-		lin, sn1, prf := it.lin, it.sn1, it.prf
 		if prf.Ordinal() == 0 && order != nil {
 			for _, seg := range order.segs {
 				if seg.Is("PRF") {
