@@ -237,17 +237,20 @@ func (s *ExceptionStore) ClaimOutbox(ctx context.Context, limit int, f func([]*p
 	return n, err
 }
 
-// RaiseException opens or recurs the exception of c.
+// RaiseException opens or recurs the exception of c: procure.Raise decides
+// the change (activity, outbox event), written like a person's change.
 func (t *stateTx) RaiseException(ctx context.Context, c *procure.ExceptionCandidate) (*procure.Exception, error) {
 	fp := c.Fingerprint()
 	x, err := scanException(t.tx.QueryRow(ctx, `SELECT `+exceptionCols+` FROM exceptions WHERE tenant = $1 AND fingerprint = $2 FOR UPDATE`, c.Tenant, fp))
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("raise %s: %w", fp, err)
 	}
-	actor := procure.Actor{Kind: procure.ActorRule, Name: c.Rule}
 	if x == nil {
-		x = procure.NewException(c)
-		err := t.tx.QueryRow(ctx, `INSERT INTO exceptions (tenant, fingerprint, group_key, rule_id, kind, subject, title, message,
+		x, ch, err := procure.Raise(nil, c)
+		if err != nil {
+			return nil, err
+		}
+		err = t.tx.QueryRow(ctx, `INSERT INTO exceptions (tenant, fingerprint, group_key, rule_id, kind, subject, title, message,
 			severity, team, supplier, plant, po, line, need_by, quantity, value_at_risk, currency, priority, state, occurrences,
 			first_seen, last_seen) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
 			ON CONFLICT (tenant, fingerprint) DO NOTHING RETURNING id, version`,
@@ -261,19 +264,19 @@ func (t *stateTx) RaiseException(ctx context.Context, c *procure.ExceptionCandid
 		if err != nil {
 			return nil, fmt.Errorf("raise %s: %w", fp, err)
 		}
-		act := procure.Activity{At: c.At, Actor: actor, Action: "opened", ToState: x.State, Note: x.Message}
-		return x, writeSideEffects(ctx, t.tx, x, nil, []procure.Activity{act}, procure.OutboxOpened, c.At)
+		return x, writeSideEffects(ctx, t.tx, x, nil, ch.Activities, ch.Outbox, c.At)
 	}
 	before := *x
-	kind := x.Recur(c)
-	act := procure.Activity{At: c.At, Actor: actor, Action: "recurred", FromState: before.State, ToState: x.State, Note: x.Message}
-	if kind == procure.OutboxReopened {
-		act.Action = "reopened"
+	_, ch, err := procure.Raise(x, c)
+	if err != nil {
+		return nil, err
 	}
-	return x, writeException(ctx, t.tx, x, &before, []procure.Activity{act}, kind, c.At)
+	return x, writeException(ctx, t.tx, x, &before, ch.Activities, ch.Outbox, c.At)
 }
 
-// ResolveException resolves the active exception with the fingerprint.
+// ResolveException resolves the active exception with the fingerprint: a
+// resolve by the rule (procure.RuleResolve), applied and written as a
+// person's resolve from the console or Slack is (applyActions).
 func (t *stateTx) ResolveException(ctx context.Context, tenant, fingerprint string, at time.Time, actor procure.Actor, reason string) (*procure.Exception, error) {
 	x, err := scanException(t.tx.QueryRow(ctx, `SELECT `+exceptionCols+` FROM exceptions
 		WHERE tenant = $1 AND fingerprint = $2 AND state IN ('open', 'acknowledged') FOR UPDATE`, tenant, fingerprint))
@@ -283,10 +286,10 @@ func (t *stateTx) ResolveException(ctx context.Context, tenant, fingerprint stri
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s: %w", fingerprint, err)
 	}
-	before := *x
-	x.Resolve(at, reason)
-	act := procure.Activity{At: at, Actor: actor, Action: "resolved", FromState: before.State, ToState: x.State, Note: reason}
-	return x, writeException(ctx, t.tx, x, &before, []procure.Activity{act}, procure.OutboxResolved, at)
+	if err := applyActions(ctx, t.tx, x, []procure.Action{procure.RuleResolve(actor, reason, at)}, at); err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", fingerprint, err)
+	}
+	return x, nil
 }
 
 // AddOutbox records an outbox event.

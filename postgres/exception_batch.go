@@ -28,6 +28,7 @@ func (t *stateTx) RaiseExceptions(ctx context.Context, cs []*procure.ExceptionCa
 	}
 	n := len(cs)
 	xs := make([]*procure.Exception, n)
+	chs := make([]*procure.ExceptionChange, n)
 	var (
 		tenants, fps, groups, rulesIDs, kinds, subjects, titles, messages = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		severities, teams, suppliers, plants, pos, currencies, states     = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -37,8 +38,11 @@ func (t *stateTx) RaiseExceptions(ctx context.Context, cs []*procure.ExceptionCa
 		quantities, values                                                = make([]float64, n), make([]float64, n)
 	)
 	for i, c := range cs {
-		x := procure.NewException(c)
-		xs[i] = x
+		x, ch, err := procure.Raise(nil, c)
+		if err != nil {
+			return nil, err
+		}
+		xs[i], chs[i] = x, ch
 		tenants[i], fps[i], groups[i], rulesIDs[i], kinds[i], subjects[i] = x.Tenant, x.Fingerprint, x.GroupKey, x.Rule, x.Kind, x.Subject
 		titles[i], messages[i], severities[i], teams[i], suppliers[i], plants[i] = x.Title, x.Message, x.Severity, x.Team, x.Supplier, x.Plant
 		pos[i], currencies[i], states[i] = x.PO, x.Currency, x.State
@@ -69,15 +73,15 @@ func (t *stateTx) RaiseExceptions(ctx context.Context, cs []*procure.ExceptionCa
 
 	// Side effects of the new ones: activity, outbox, group counts.
 	var (
-		actIDs                           []int64
-		actAt                            []time.Time
-		actActors, actToStates, actNotes []string
-		boxTenants, boxKinds             []string
-		boxIDs                           []int64
-		boxAt                            []time.Time
-		boxPayloads                      []string
-		groupDelta                       = map[key]*procure.ExceptionGroup{}
-		recur                            []int
+		actIDs                                                 []int64
+		actAt                                                  []time.Time
+		actKinds, actActors, actActions, actToStates, actNotes []string
+		boxTenants, boxKinds                                   []string
+		boxIDs                                                 []int64
+		boxAt                                                  []time.Time
+		boxPayloads                                            []string
+		groupDelta                                             = map[key]*procure.ExceptionGroup{}
+		recur                                                  []int
 	)
 	for i, c := range cs {
 		x := xs[i]
@@ -89,12 +93,16 @@ func (t *stateTx) RaiseExceptions(ctx context.Context, cs []*procure.ExceptionCa
 		delete(got, key{x.Tenant, x.Fingerprint}) // a repeated fingerprint recurs
 		x.ID, x.Version = r.id, r.version
 		out[i] = x
-		actIDs, actAt, actActors, actToStates, actNotes = append(actIDs, x.ID), append(actAt, c.At), append(actActors, c.Rule), append(actToStates, x.State), append(actNotes, x.Message)
-		payload, err := json.Marshal(&procure.OutboxEvent{Tenant: x.Tenant, Kind: procure.OutboxOpened, ExceptionID: x.ID, At: c.At, Exception: x})
+		for _, a := range chs[i].Activities {
+			actIDs, actAt, actKinds, actActors = append(actIDs, x.ID), append(actAt, a.At), append(actKinds, a.Actor.Kind), append(actActors, a.Actor.Name)
+			actActions, actToStates, actNotes = append(actActions, a.Action), append(actToStates, a.ToState), append(actNotes, a.Note)
+		}
+		kind := chs[i].Outbox
+		payload, err := json.Marshal(&procure.OutboxEvent{Tenant: x.Tenant, Kind: kind, ExceptionID: x.ID, At: c.At, Exception: x})
 		if err != nil {
 			return nil, err
 		}
-		boxTenants, boxKinds, boxIDs, boxAt, boxPayloads = append(boxTenants, x.Tenant), append(boxKinds, procure.OutboxOpened), append(boxIDs, x.ID), append(boxAt, c.At), append(boxPayloads, string(payload))
+		boxTenants, boxKinds, boxIDs, boxAt, boxPayloads = append(boxTenants, x.Tenant), append(boxKinds, kind), append(boxIDs, x.ID), append(boxAt, c.At), append(boxPayloads, string(payload))
 		g := groupDelta[key{x.Tenant, x.GroupKey}]
 		if g == nil {
 			g = &procure.ExceptionGroup{Tenant: x.Tenant, GroupKey: x.GroupKey, Rule: x.Rule, Supplier: x.Supplier}
@@ -104,12 +112,13 @@ func (t *stateTx) RaiseExceptions(ctx context.Context, cs []*procure.ExceptionCa
 		g.OpenCount++
 		g.ValueAtRisk += x.ValueAtRisk
 	}
-	if len(actIDs) > 0 {
+	if len(boxIDs) > 0 {
 		b := &pgx.Batch{}
 		b.Queue(`INSERT INTO exception_activity (exception_id, at, actor_kind, actor, action, to_state, note)
-			SELECT id, at, 'rule', actor, 'opened', to_state, note
-			FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[]) AS a(id, at, actor, to_state, note)`,
-			actIDs, actAt, actActors, actToStates, actNotes)
+			SELECT id, at, actor_kind, actor, action, to_state, note
+			FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+			  AS a(id, at, actor_kind, actor, action, to_state, note)`,
+			actIDs, actAt, actKinds, actActors, actActions, actToStates, actNotes)
 		b.Queue(`INSERT INTO exception_outbox (tenant, kind, exception_id, at, payload)
 			SELECT tenant, kind, id, at, payload::jsonb
 			FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[]) AS o(tenant, kind, id, at, payload)`,
@@ -136,7 +145,7 @@ func (t *stateTx) RaiseExceptions(ctx context.Context, cs []*procure.ExceptionCa
 			  value_at_risk = exception_groups.value_at_risk + excluded.value_at_risk, updated_at = now()`,
 			gTenants, gKeys, gRules, gSuppliers, gOpen, gTotal, gValue)
 		if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
-			return nil, fmt.Errorf("raise %d exceptions: side effects: %w", len(actIDs), err)
+			return nil, fmt.Errorf("raise %d exceptions: side effects: %w", len(boxIDs), err)
 		}
 	}
 	for _, i := range recur {

@@ -151,3 +151,114 @@ func TestUpdateExceptionChecksAsTheConsoleDoes(t *testing.T) {
 		t.Fatalf("a refused update changed the exception: %+v %v", y, err)
 	}
 }
+
+// TestRuleAndConsoleResolveStoreTheSameChange resolves one exception by its
+// rule (the rules engine's and the SLA scheduler's path, ExceptionTx.
+// ResolveException) and its twin from the console (ConsoleStore.Act): both
+// are a resolve through procure.Exception.Apply written by applyActions, so
+// the exceptions, their activity, their outbox events and the group counts
+// are the same but for the actor.
+func TestRuleAndConsoleResolveStoreTheSameChange(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t)
+	t0 := time.Date(2026, 5, 12, 8, 0, 0, 0, time.UTC)
+	at := t0.Add(time.Hour)
+	xs := postgres.NewExceptionStore(db, nil)
+	cs := postgres.NewConsoleStore(db)
+	states := postgres.NewStateStore(db)
+	var viaRule, viaConsole *procure.Exception
+	if err := states.InTx(ctx, func(tx procure.StateTx) (err error) {
+		c := candidate(t0)
+		if viaRule, err = tx.Exceptions().RaiseException(ctx, c); err != nil {
+			return err
+		}
+		c.Subject, c.Supplier = "po/2", "S2" // its own group, so the group counts compare too
+		viaConsole, err = tx.Exceptions().RaiseException(ctx, c)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	const reason = "condition cleared"
+	rule := procure.Actor{Kind: procure.ActorRule, Name: "ack-late"}
+	if err := states.InTx(ctx, func(tx procure.StateTx) error {
+		x, err := tx.Exceptions().ResolveException(ctx, "acme", viaRule.Fingerprint, at, rule, reason)
+		if err == nil && x == nil {
+			t.Error("the rule's resolve found no active exception")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ann := procure.Actor{Kind: procure.ActorUser, Name: "ann"}
+	if _, err := cs.Act(ctx, procure.Scope{Tenant: "acme"}, viaConsole.ID, procure.Action{Kind: procure.ActResolve,
+		Version: viaConsole.Version, Reason: reason, Actor: ann, At: at}); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := xs.FindExceptionByID(ctx, viaRule.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := xs.FindExceptionByID(ctx, viaConsole.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State != procure.ExceptionResolved || r.Resolution != reason || !r.ResolvedAt.Equal(at) {
+		t.Fatalf("rule's resolve stored state %s resolution %q resolved at %s", r.State, r.Resolution, r.ResolvedAt)
+	}
+	if c.State != r.State || c.Resolution != r.Resolution || !c.ResolvedAt.Equal(r.ResolvedAt) || c.Version != r.Version {
+		t.Fatalf("console stored %s %q %s version %d; rule %s %q %s version %d",
+			c.State, c.Resolution, c.ResolvedAt, c.Version, r.State, r.Resolution, r.ResolvedAt, r.Version)
+	}
+	if got, want := changes(t, xs, r.ID, rule), changes(t, xs, c.ID, ann); got != want || got == "" {
+		t.Fatalf("rule's activity\n%s\nconsole's activity\n%s", got, want)
+	}
+
+	events := map[int64][]*procure.OutboxEvent{}
+	if _, err := xs.ClaimOutbox(ctx, 100, func(evs []*procure.OutboxEvent) error {
+		for _, e := range evs {
+			events[e.ExceptionID] = append(events[e.ExceptionID], e)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	outbox := func(id int64) string {
+		out := ""
+		for _, e := range events[id] {
+			out += fmt.Sprintf("%s at %s: %s %q resolved %s v%d\n", e.Kind, e.At.UTC().Format(time.RFC3339),
+				e.Exception.State, e.Exception.Resolution, e.Exception.ResolvedAt.UTC().Format(time.RFC3339), e.Exception.Version)
+		}
+		return out
+	}
+	if got, want := outbox(r.ID), outbox(c.ID); got != want || len(events[r.ID]) != 2 || events[r.ID][1].Kind != procure.OutboxResolved {
+		t.Fatalf("rule's outbox\n%s\nconsole's outbox\n%s", got, want)
+	}
+	groups, err := xs.FindExceptionGroups(ctx, "acme")
+	if err != nil || len(groups) != 2 || groups[0].OpenCount != 0 || groups[1].OpenCount != 0 || groups[0].TotalCount != groups[1].TotalCount ||
+		groups[0].ValueAtRisk != groups[1].ValueAtRisk {
+		t.Fatalf("groups %+v %v", groups, err)
+	}
+}
+
+// changes renders an exception's log after its opening, checking that
+// every entry is by actor.
+func changes(t *testing.T, xs *postgres.ExceptionStore, id int64, actor procure.Actor) string {
+	t.Helper()
+	acts, err := xs.FindActivity(bg(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acts) == 0 || acts[0].Action != "opened" {
+		t.Fatalf("exception %d: activity %+v does not start with its opening", id, acts)
+	}
+	out := ""
+	for _, a := range acts[1:] {
+		if a.Actor != actor {
+			t.Fatalf("exception %d: %s by %+v, want %+v", id, a.Action, a.Actor, actor)
+		}
+		out += fmt.Sprintf("%s %s %s>%s %q\n", a.At.Format(time.RFC3339), a.Action, a.FromState, a.ToState, a.Note)
+	}
+	return out
+}

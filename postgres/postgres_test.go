@@ -184,7 +184,7 @@ func TestExceptionLifecycleOpensRecursResolvesAndReopens(t *testing.T) {
 	for _, a := range acts {
 		actions = append(actions, a.Action)
 	}
-	if want := "opened recurred resolved reopened"; join(actions) != want {
+	if want := "opened recurred state reopened"; join(actions) != want {
 		t.Fatalf("activity %q, want %q", join(actions), want)
 	}
 	g, _ = xs.FindExceptionGroups(ctx, "acme")

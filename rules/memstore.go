@@ -258,28 +258,30 @@ func (t *memTx) SaveTimers(ctx context.Context, ts []*procure.Timer) error {
 	return nil
 }
 
+// RaiseException and ResolveException change exceptions as the Postgres
+// store does: through procure.Raise and procure.Exception.Apply.
 func (t *memTx) RaiseException(ctx context.Context, c *procure.ExceptionCandidate) (*procure.Exception, error) {
 	fp := c.Fingerprint()
-	actor := procure.Actor{Kind: procure.ActorRule, Name: c.Rule}
 	x, ok := t.d.exceptions[fp]
 	if !ok {
+		x, ch, err := procure.Raise(nil, c)
+		if err != nil {
+			return nil, err
+		}
 		t.m.nextID++
-		x = procure.NewException(c)
 		x.ID, x.Version = t.m.nextID, 1
 		keep(t, t.d.exceptions, fp)
 		t.d.exceptions[fp] = x
-		t.record(x, procure.Activity{At: c.At, Actor: actor, Action: "opened", ToState: x.State}, procure.OutboxOpened, c.At)
+		t.record(x, ch, c.At)
 		return x, nil
 	}
 	t.keepException(x)
-	from := x.State
-	kind := x.Recur(c)
-	x.Version++
-	act := procure.Activity{At: c.At, Actor: actor, Action: "recurred", FromState: from, ToState: x.State}
-	if kind == procure.OutboxReopened {
-		act.Action = "reopened"
+	_, ch, err := procure.Raise(x, c)
+	if err != nil {
+		return nil, err
 	}
-	t.record(x, act, kind, c.At)
+	x.Version++
+	t.record(x, ch, c.At)
 	return x, nil
 }
 
@@ -289,18 +291,22 @@ func (t *memTx) ResolveException(ctx context.Context, tenant, fingerprint string
 		return nil, nil
 	}
 	t.keepException(x)
-	from := x.State
-	x.Resolve(at, reason)
+	ch, err := x.Apply(procure.RuleResolve(actor, reason, at), at)
+	if err != nil {
+		return nil, err
+	}
 	x.Version++
-	t.record(x, procure.Activity{At: at, Actor: actor, Action: "resolved", FromState: from, ToState: x.State, Note: reason}, procure.OutboxResolved, at)
+	t.record(x, ch, at)
 	return x, nil
 }
 
-func (t *memTx) record(x *procure.Exception, a procure.Activity, kind string, at time.Time) {
-	a.ExceptionID = x.ID
-	t.d.activity = append(t.d.activity, a)
+func (t *memTx) record(x *procure.Exception, ch *procure.ExceptionChange, at time.Time) {
+	for _, a := range ch.Activities {
+		a.ExceptionID = x.ID
+		t.d.activity = append(t.d.activity, a)
+	}
 	cx := *x
-	t.d.outbox = append(t.d.outbox, procure.OutboxEvent{Tenant: x.Tenant, Kind: kind, ExceptionID: x.ID, At: at, Exception: &cx})
+	t.d.outbox = append(t.d.outbox, procure.OutboxEvent{Tenant: x.Tenant, Kind: ch.Outbox, ExceptionID: x.ID, At: at, Exception: &cx})
 }
 
 func (t *memTx) AddOutbox(ctx context.Context, ev *procure.OutboxEvent) error {
