@@ -21,7 +21,7 @@ LDFLAGS := -X github.com/supplywatch/supplywatch/app.Version=$(VERSION) -X githu
 all: build
 
 WEB := console/web
-WEB_SRC := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json -type f 2>/dev/null)
+WEB_SRC := $(shell find $(WEB)/src $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig.json -path $(WEB)/src/gen -prune -o -type f -print 2>/dev/null) console/openapi.yaml
 
 # Go modules, the web app's npm packages, and Debian's chromium for the
 # browser tests. The embedded ClickHouse library is fetched (and checked

@@ -71,6 +71,17 @@ func TestAPIAnswersNullsNotZeroTimesAndDecimalMoney(t *testing.T) {
 	}
 	admin.mustOK("GET", idPath("/api/exceptions/%d", e.ids["price"]), nil, &x)
 	admin.mustOK("POST", idPath("/api/exceptions/%d/actions", e.ids["price"]), map[string]any{"action": "resolve", "reason": "credit note", "version": x.Exception.Version}, nil)
+	// A team, a routing rule, a saved view, a comment and a retry, so that
+	// their answers are checked too.
+	admin.mustOK("POST", "/api/teams", map[string]any{"name": "expediting", "queue": "exp", "default_assignee": "eva", "members": []string{"eva", "otto"}}, nil)
+	admin.mustOK("POST", "/api/routing/rules", map[string]any{"rule": "po-not-acknowledged", "plant": "P01", "team": "expediting", "assignee": "otto"}, nil)
+	admin.mustOK("POST", "/api/views", map[string]any{"name": "critical P01", "query": "severity=critical&plant=P01"}, nil)
+	admin.mustOK("POST", idPath("/api/exceptions/%d/comments", e.ids["delivery"]), map[string]any{"note": "asked the carrier"}, nil)
+	var pv struct {
+		Confirm string `json:"confirm"`
+	}
+	admin.mustOK("POST", "/api/retries/preview", map[string]any{"exception_ids": []int64{e.ids["delivery"]}}, &pv)
+	admin.mustOK("POST", "/api/retries", map[string]any{"exception_ids": []int64{e.ids["delivery"]}, "confirm": pv.Confirm}, nil)
 
 	clients := map[string]*client{procure.RoleSupplier: e.supplierToken("S1")}
 	for _, role := range procure.UserRoles {
@@ -100,6 +111,10 @@ func TestAPIAnswersNullsNotZeroTimesAndDecimalMoney(t *testing.T) {
 		return []string{strings.NewReplacer(":plant", "P01", ":supplier", "S1").Replace(path)}
 	}
 	checked := map[string]int{}
+	// Every answer also matches its schema in openapi.yaml (each mismatch
+	// reported once per route).
+	schemas := newAnswerSchemas(t)
+	mismatch := map[string]bool{}
 	for _, rt := range e.console.Routes() {
 		method, path := rt[0], rt[1]
 		roles, public, _ := e.console.RouteRoles(method, path)
@@ -128,6 +143,10 @@ func TestAPIAnswersNullsNotZeroTimesAndDecimalMoney(t *testing.T) {
 				}
 				for _, bad := range badValues("", v) {
 					t.Errorf("GET %s as %s: %s", p, name, bad)
+				}
+				if err := schemas.check(method, path, b); err != nil && !mismatch[path+err.Error()] {
+					mismatch[path+err.Error()] = true
+					t.Errorf("GET %s as %s: the answer does not match openapi.yaml: %v\n%.600s", p, name, err, b)
 				}
 				checked[name]++
 			}

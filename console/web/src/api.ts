@@ -1,5 +1,7 @@
 // The console API client: JSON in and out, the CSRF header on changes,
-// errors as ApiError with the API's code, message and field.
+// errors as ApiError with the API's code, message and field. Callers name
+// the answer's type (types.ts: Answer<"/api/…">, generated from the
+// OpenAPI document); an unnamed answer is unknown, never any.
 
 export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string, public field?: string, public current?: unknown) {
@@ -17,7 +19,7 @@ function cookie(name: string): string {
   return m ? decodeURIComponent(m[1]) : "";
 }
 
-export async function api<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+export async function api<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   const h: Record<string, string> = { Accept: "application/json", ...headers };
   if (body !== undefined) h["Content-Type"] = "application/json";
   if (method !== "GET") h["X-CSRF-Token"] = csrf || cookie("sw_csrf");
@@ -37,6 +39,6 @@ export async function api<T = any>(method: string, path: string, body?: unknown,
   return data as T;
 }
 
-export const get = <T = any>(path: string) => api<T>("GET", path);
-export const post = <T = any>(path: string, body: unknown, headers?: Record<string, string>) => api<T>("POST", path, body, headers);
+export const get = <T = unknown>(path: string) => api<T>("GET", path);
+export const post = <T = unknown>(path: string, body: unknown, headers?: Record<string, string>) => api<T>("POST", path, body, headers);
 export const del = (path: string) => api("DELETE", path);

@@ -12,7 +12,6 @@ import { home, setMe } from "./state";
 import { errorPage, go, handleKey, page, render, setRouter, showError, startLive, stopLive } from "./shell";
 import { ApiError } from "./api";
 import { setZone } from "./dom";
-import type { Me } from "./types";
 import { renderDashboard } from "./views/dashboard";
 import { renderSignIn } from "./views/signin";
 import { renderQueue } from "./views/queue";
@@ -28,6 +27,7 @@ import { renderOps } from "./views/ops";
 import { renderUsers } from "./views/users";
 import { renderTokens } from "./views/tokens";
 import { renderAudit } from "./views/audit";
+import type { Answer } from "./types";
 
 // Old hash links (#/x/42, #/queue?…) become paths.
 function fromHash() {
@@ -66,7 +66,7 @@ document.addEventListener("keydown", (e) => {
 async function boot() {
   fromHash();
   try {
-    setMe(await get<Me>("/api/me"));
+    setMe(await get<Answer<"/api/me">>("/api/me"));
   } catch (e) {
     setMe(null);
   }

@@ -4,7 +4,7 @@
 // bookmarked and shared). Views read it; only sign-in and sign-out change
 // the session.
 import { get, setCSRF } from "./api";
-import type { Me } from "./types";
+import type { Answer, Me } from "./types";
 
 export let me: Me | null = null;
 
@@ -12,7 +12,7 @@ export let me: Me | null = null;
 export function setMe(m: Me | null) {
   me = m;
   plantZones = null;
-  if (m) setCSRF(m.csrf_token);
+  if (m) setCSRF(m.csrf_token ?? "");
 }
 
 export const can = (method: string, path: string) => !!me?.can.includes(method + " " + path);
@@ -34,7 +34,7 @@ export function route(): { path: string; params: URLSearchParams } {
 // once per sign-in: a page about one plant shows its times in that zone.
 let plantZones: Promise<Map<string, string>> | null = null;
 export function zonesOfPlants(): Promise<Map<string, string>> {
-  plantZones ??= get<{ plants: { plant: string; time_zone?: string }[] }>("/api/plants")
+  plantZones ??= get<Answer<"/api/plants">>("/api/plants")
     .then((d) => new Map(d.plants.filter((p) => p.time_zone).map((p) => [p.plant, p.time_zone!] as [string, string])))
     .catch(() => {
       plantZones = null;

@@ -1,80 +1,44 @@
-// The API's answers as the views use them.
+// The API's answers, as generated from the OpenAPI document
+// (console/openapi.yaml → src/gen/api.ts by `npm run gen`, which the build
+// runs before the typecheck): a view that reads a field the document does
+// not describe, or ignores that one may be null, fails the build, and the
+// console's Go tests check that the answers match the document.
+import type { components, paths } from "./gen/api";
 
-export interface Me {
-  user: { login: string; name: string; role: string };
-  role: string;
-  tenant: string;
-  plants: string[] | null;
-  all_plants: boolean;
-  csrf_token: string;
-  can: string[];
-}
+export type Schemas = components["schemas"];
 
-export interface Exc {
-  id: number;
-  rule: string;
-  kind: string;
-  subject: string;
-  title: string;
-  message: string;
-  severity: string;
-  team: string;
-  supplier: string;
-  plant: string;
-  po: string;
-  line: number;
-  need_by: string | null;
-  value_at_risk?: string | null; // a decimal string
+type JSONOf<R> = R extends { content: { "application/json": infer T } } ? T : never;
 
-  currency: string;
-  priority: number;
-  state: string;
-  assignee: string;
-  occurrences: number;
-  first_seen: string;
-  last_seen: string;
-  resolution: string;
-  version: number;
-  snoozed_until: string | null;
-  sla_due_at: string | null;
-  group_key: string;
-}
+// Answer is the JSON answer of a route (its 200, else its 201) as the
+// document describes it: Answer<"/api/exceptions/{id}">.
+export type Answer<P extends keyof paths, M extends "get" | "post" | "patch" = "get"> = paths[P][M] extends { responses: infer R }
+  ? R extends { 200: infer O }
+    ? JSONOf<O>
+    : R extends { 201: infer C }
+      ? JSONOf<C>
+      : never
+  : never;
 
+export type Me = Schemas["Me"];
+export type Exc = Schemas["Exception"];
+export type User = Schemas["User"];
+export type RetryPolicies = Schemas["RetryPolicies"];
+export type Retry = Schemas["Retry"];
+export type TimelineEntry = Schemas["TimelineEntry"];
+export type BoardLine = Schemas["BoardLine"];
+export type Token = Schemas["Token"];
 // Drill is the KPI figure a queue is filtered to (GET /api/exceptions?kpi=…).
-export interface Drill {
-  kpi: string;
-  from: string;
-  to: string;
-  plant?: string;
-  supplier?: string;
-  docs: "missed" | "all";
-  documents: number;
-  entities: number;
+export type Drill = NonNullable<Answer<"/api/exceptions">["drill"]>;
+// VaR is value at risk per currency, and in the reporting currency.
+export type VaR = Answer<"/api/value-at-risk">;
+
+// LiveEvent is a message of GET /api/live (server-sent events, which the
+// document names but cannot describe): an exception's outbox event, whose
+// exception lacks the queue's snoozed_until and sla_due_at, or a reload.
+export interface LiveEvent {
+  kind: string;
+  id?: number;
+  exception_id?: number;
+  at?: string;
+  exception?: Omit<Exc, "snoozed_until" | "sla_due_at">;
 }
-
-
-export interface RetryPolicies {
-  enabled: boolean;
-  outcome_timeout: string;
-  policies: { name: string; classes: string[]; targets?: string[]; max_attempts: number; backoff: { initial: string; multiplier: number; max: string; jitter: number } }[];
-}
-
-export interface User {
-  id: number;
-  login: string;
-  name: string;
-  email?: string;
-  role: string;
-  plants: string[] | null;
-  disabled: boolean;
-}
-
-export interface VaR {
-  currencies: { currency: string; amount: string; exceptions: number; group?: string }[];
-  reporting: { currency: string; amount: string; rates_date: string; unconverted: string[] } | null;
-}
-
-
-// LiveEvent is a message of GET /api/live: an exception change (an outbox
-// event) or a reload.
-export type LiveEvent = any;

@@ -29,7 +29,7 @@ export function varList(r: VaR) {
     h("div.kpis", r.currencies.map((c) => kpi(`${c.currency} · ${c.exceptions} exception${c.exceptions === 1 ? "" : "s"}`, money(c.amount, c.currency)))),
     r.reporting
       ? h("p.muted", `≈ ${money(r.reporting.amount, r.reporting.currency)} in ${r.reporting.currency} at the rates of ${r.reporting.rates_date}` +
-          (r.reporting.unconverted.length ? ` (not counting ${r.reporting.unconverted.join(", ")}: no rate configured)` : ""))
+          (r.reporting.unconverted?.length ? ` (not counting ${r.reporting.unconverted.join(", ")}: no rate configured)` : ""))
       : null,
   );
 }

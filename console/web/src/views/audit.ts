@@ -2,9 +2,10 @@
 import { get } from "../api";
 import { h, when } from "../dom";
 import { go, page } from "../shell";
+import type { Answer } from "../types";
 
 export async function renderAudit(params: URLSearchParams) {
-  const d = await get<{ entries: any[] }>("/api/audit");
+  const d = await get<Answer<"/api/audit">>("/api/audit");
   const f = (params.get("q") ?? "").toLowerCase();
   const es = f ? d.entries.filter((e) => [e.actor, e.action, e.target, e.remote_addr].some((x) => String(x ?? "").toLowerCase().includes(f))) : d.entries;
   const search = h("input", { type: "search", id: "audit-q", value: params.get("q") ?? "", placeholder: "actor, action, target or address", "aria-label": "Filter the audit log", size: 30 }) as HTMLInputElement;

@@ -3,18 +3,19 @@ import { get } from "../api";
 import { day, h, isZero, setZone } from "../dom";
 import { go, page } from "../shell";
 import { badge } from "../widgets";
+import type { Answer, BoardLine } from "../types";
 
 export async function renderBoard(plant: string, params: URLSearchParams) {
   const qs = params.get("from") ? "?from=" + params.get("from") : "";
   const [b, pl] = await Promise.all([
-    get<any>("/api/plants/" + encodeURIComponent(plant) + "/inbound" + qs),
-    get<{ plants: { plant: string; time_zone?: string }[] }>("/api/plants").catch(() => ({ plants: [] as { plant: string; time_zone?: string }[] })),
+    get<Answer<"/api/plants/{plant}/inbound">>("/api/plants/" + encodeURIComponent(plant) + "/inbound" + qs),
+    get<Answer<"/api/plants">>("/api/plants").catch((): Answer<"/api/plants"> => ({ plants: [] })),
   ]);
   const zone = pl.plants.find((p) => p.plant === plant)?.time_zone;
   setZone(zone);
   const plants = pl.plants.map((p) => p.plant);
   if (!plants.includes(plant)) plants.unshift(plant);
-  const lineRow = (l: any) =>
+  const lineRow = (l: BoardLine) =>
     h(
       "tr" + (l.at_risk ? ".risk" : ""),
       h("td.nowrap", day(l.expected_at)),
@@ -26,7 +27,7 @@ export async function renderBoard(plant: string, params: URLSearchParams) {
       h("td.nowrap", isZero(l.arrival) ? "—" : day(l.arrival)),
       h("td", l.at_risk ? h("strong.risktext", "⚠ " + l.why) : ""),
     );
-  const table = (ls: any[], empty: string) =>
+  const table = (ls: BoardLine[], empty: string) =>
     ls.length
       ? h("div.tablewrap", h("table", h("thead", h("tr", h("th", "Expected"), h("th", "PO / line"), h("th", "Item"), h("th", "Supplier"), h("th", "Received / ordered"), h("th", "Status"), h("th", "Arrival"), h("th", "Production impact"))), h("tbody", ls.map(lineRow))))
       : h("p.empty", empty);
@@ -40,7 +41,7 @@ export async function renderBoard(plant: string, params: URLSearchParams) {
     ),
     h(
       "div.days",
-      b.days.map((d: any) =>
+      b.days.map((d) =>
         h(
           "div.day" + (d.at_risk ? ".risk" : ""),
           h("h3", day(d.date + "T12:00:00Z")),
@@ -59,7 +60,7 @@ export async function renderBoard(plant: string, params: URLSearchParams) {
 
 
 export async function renderPlantPicker() {
-  const d = await get<{ plants: { plant: string; time_zone?: string }[] }>("/api/plants");
+  const d = await get<Answer<"/api/plants">>("/api/plants");
   if (d.plants.length === 1) return go("/plants/" + encodeURIComponent(d.plants[0].plant), true);
   page(
     "/plants",

@@ -10,6 +10,7 @@ import { get } from "../api";
 import { clear, day, h, money } from "../dom";
 import { go, page } from "../shell";
 import { can } from "../state";
+import type { Answer } from "../types";
 
 interface Value {
   kpi: string;
@@ -92,9 +93,9 @@ export async function renderDashboard(params: URLSearchParams) {
   const bucket = scoped ? "month" : params.get("bucket") || "week";
   const [vals, cfg, plants, risk] = await Promise.all([
     get<{ grain: string; from: string; to: string; values: Value[] }>("/api/kpi/values?" + kpiQuery(params)),
-    get<{ targets: Record<string, number>; reporting_currency: string | null; rates_date: string | null }>("/api/dashboard"),
-    get<{ plants: { plant: string }[] }>("/api/plants").catch(() => ({ plants: [] })),
-    get<{ currencies: { currency: string; amount: string; exceptions: number }[]; reporting: any }>(
+    get<Answer<"/api/dashboard">>("/api/dashboard"),
+    get<Answer<"/api/plants">>("/api/plants").catch((): Answer<"/api/plants"> => ({ plants: [] })),
+    get<Answer<"/api/value-at-risk">>(
       "/api/value-at-risk?" + new URLSearchParams(Object.fromEntries(["plant", "supplier"].filter((k) => params.get(k)).map((k) => [k, params.get(k)!]))).toString(),
     ),
   ]);
@@ -145,7 +146,7 @@ export async function renderDashboard(params: URLSearchParams) {
   const tile = (id: string) => {
     const v = byId.get(id);
     if (!v) return null;
-    const target = cfg.targets[id];
+    const target = cfg.targets?.[id];
     const hib = higherIsBetter[id] ?? true;
     const onTarget = target === undefined || v.den === 0 ? null : hib ? v.value >= target : v.value <= target;
     return h(
@@ -168,7 +169,7 @@ export async function renderDashboard(params: URLSearchParams) {
       : h("p.muted", "No value at risk."),
     risk.reporting && risk.currencies.length
       ? h("p.small", "≈ ", h("strong", money(risk.reporting.amount, risk.reporting.currency)), ` in ${risk.reporting.currency} at the rates of ${risk.reporting.rates_date}`,
-          risk.reporting.unconverted.length ? ` (without ${risk.reporting.unconverted.join(", ")}: no rate configured)` : "")
+          risk.reporting.unconverted?.length ? ` (without ${risk.reporting.unconverted.join(", ")}: no rate configured)` : "")
       : null,
   );
 
@@ -216,7 +217,7 @@ export async function renderDashboard(params: URLSearchParams) {
   // The parts below load after the page is shown.
   const q = (extra: Record<string, string>) => kpiQuery(params, { kpi: sel, ...extra });
   get<{ start: string; value: number; den: number }[]>("/api/kpi/trend?" + q({ bucket }))
-    .then((pts) => drawTrend(chartBox, pts ?? [], unit, cfg.targets[sel], [Date.parse(vals.from) / 1000, Date.parse(vals.to) / 1000]))
+    .then((pts) => drawTrend(chartBox, pts ?? [], unit, cfg.targets?.[sel], [Date.parse(vals.from) / 1000, Date.parse(vals.to) / 1000]))
     .catch((e) => clear(chartBox, h("p.error", { role: "alert" }, "The trend could not be loaded: " + e.message)));
   const breakdown = (by: string, box: HTMLElement, pick?: (key: string) => void) =>
     get<{ rows: (Value & { key: string })[] | null }>("/api/kpi/breakdown?" + q({ by }))

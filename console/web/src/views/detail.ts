@@ -6,10 +6,10 @@ import { can, zonesOfPlants } from "../state";
 import { go, page, render, rerender, setKeys, setLive, showError } from "../shell";
 import { badge, segmentLabel, subjectLabel } from "../widgets";
 import { retryFlow, retryTable } from "./retries";
-import type { Exc } from "../types";
+import type { Answer, Schemas, Exc, TimelineEntry } from "../types";
 
 export async function renderDetail(id: number) {
-  const [d, zones] = await Promise.all([get<any>("/api/exceptions/" + id), zonesOfPlants()]);
+  const [d, zones] = await Promise.all([get<Answer<"/api/exceptions/{id}">>("/api/exceptions/" + id), zonesOfPlants()]);
   const x: Exc = d.exception;
   // The exception's times (SLA due, chain, timeline) in its plant's zone.
   const zone = x.plant ? zones.get(x.plant) : undefined;
@@ -104,7 +104,7 @@ export async function renderDetail(id: number) {
         h("h2", "Activity"),
         h(
           "ol.activity",
-          d.activity.map((a: any) =>
+          d.activity.map((a) =>
             h("li", h("time", { datetime: a.at, title: when(a.at) }, ago(a.at)), " ", h("strong", a.actor.name), h("span.muted", ` (${a.actor.kind}) `), a.action, a.from_state || a.to_state ? ` ${a.from_state || "∅"} → ${a.to_state}` : "", a.note ? h("div.note", a.note) : null),
           ),
         ),
@@ -128,7 +128,7 @@ export async function renderDetail(id: number) {
         d.retries.length ? retryTable(d.retries) : h("p.muted", "No retries."),
         h("h2", "SLA timers"),
         d.timers.length
-          ? h("ul.plain", d.timers.map((t: any) => h("li", h("code", t.sla), ` ${t.subject} · ${t.state} · due ${when(t.due_at)}`)))
+          ? h("ul.plain", d.timers.map((t) => h("li", h("code", t.sla), ` ${t.subject} · ${t.state} · due ${when(t.due_at)}`)))
           : h("p.muted", "No SLA timers on this document."),
       ),
     ),
@@ -143,14 +143,14 @@ export async function renderDetail(id: number) {
     if (e.key === "Escape" || e.key === "u") go("/queue");
   });
   try {
-    const t = await get<{ entries: any[]; documents: string[] }>("/api/exceptions/" + id + "/timeline");
-    clear(tl, h("h2", "Timeline", h("span.muted", ` · documents ${t.documents.join(", ")} and their correlation ids`)), timelineView(t.entries));
+    const t = await get<Answer<"/api/exceptions/{id}/timeline">>("/api/exceptions/" + id + "/timeline");
+    clear(tl, h("h2", "Timeline", h("span.muted", ` · documents ${(t.documents ?? []).join(", ")} and their correlation ids`)), timelineView(t.entries ?? []));
   } catch (e) {
     clear(tl, h("h2", "Timeline"), h("p.error", e instanceof Error ? e.message : String(e)));
   }
 }
 
-export function deliveryBox(fd: any) {
+export function deliveryBox(fd: Schemas["FailedDelivery"]) {
   const d = fd.delivery;
   return h(
     "div.delivery",
@@ -159,12 +159,12 @@ export function deliveryBox(fd: any) {
   );
 }
 
-export function chainView(ch: any) {
+export function chainView(ch: Answer<"/api/exceptions/{id}">["chain"]) {
   if (!ch) return h("p.muted", "No order is linked to this exception.");
   const names: Record<string, string> = { po: "Purchase order", acknowledgement: "Acknowledgement", changes: "Changes", asn: "Ship notice (ASN)", receipt: "Goods receipt", quality: "Quality", invoice: "Invoice" };
   return h(
     "ol.chain",
-    ch.steps.map((s: any) =>
+    ch.steps.map((s) =>
       h(
         "li.step." + s.status,
         h("span.dot", { "aria-hidden": "true" }),
@@ -174,7 +174,7 @@ export function chainView(ch: any) {
   );
 }
 
-export function timelineView(entries: any[]) {
+export function timelineView(entries: TimelineEntry[]) {
   if (!entries.length) return h("p.muted", "No events or spans recorded for these documents.");
   return h(
     "div.tablewrap",
@@ -191,7 +191,7 @@ export function timelineView(entries: any[]) {
             h("td", e.source),
             h("td.nowrap", e.document_id || "—"),
             h("td.nowrap", h("code.small", e.correlation_id || "—")),
-            h("td.detail", e.kind === "span" ? `${e.duration_ms.toFixed(0)} ms · ${e.status}${e.message ? ": " + e.message : ""}` : h("code.small", (e.data || "").slice(0, 160))),
+            h("td.detail", e.kind === "span" ? `${(e.duration_ms ?? 0).toFixed(0)} ms · ${e.status}${e.message ? ": " + e.message : ""}` : h("code.small", (e.data || "").slice(0, 160))),
           ),
         ),
       ),

@@ -4,10 +4,10 @@ import { ago, h, money, toast } from "../dom";
 import { ask, confirmed } from "../ui";
 import { can } from "../state";
 import { page, render, showError } from "../shell";
-import type { VaR } from "../types";
+import type { Answer, Schemas, VaR } from "../types";
 
 export async function renderGroups() {
-  const [d, risk] = await Promise.all([get<{ groups: any[] }>("/api/groups"), get<VaR>("/api/value-at-risk?by=group")]);
+  const [d, risk] = await Promise.all([get<Answer<"/api/groups">>("/api/groups"), get<VaR>("/api/value-at-risk?by=group")]);
   const byGroup = new Map<string, VaR["currencies"]>();
   for (const c of risk.currencies) byGroup.set(c.group ?? "", [...(byGroup.get(c.group ?? "") ?? []), c]);
   page(
@@ -47,10 +47,10 @@ export async function renderGroups() {
   );
 }
 
-export async function groupAct(g: any, action: string, extra: Record<string, unknown> = {}, asked = false) {
+export async function groupAct(g: Schemas["Group"], action: string, extra: Record<string, unknown> = {}, asked = false) {
   if (!asked && !(await confirmed(`${action[0].toUpperCase() + action.slice(1)} all ${g.open_count}?`, `${action} all ${g.open_count} active exceptions of "${g.title || g.rule}" (${g.supplier}).`, `${action[0].toUpperCase() + action.slice(1)} all`))) return;
   try {
-    const r = await post<{ results: { ok: boolean }[] }>("/api/groups/actions", { group: g.group_key, action, ...extra });
+    const r = await post<Answer<"/api/groups/actions", "post">>("/api/groups/actions", { group: g.group_key, action, ...extra });
     const ok = r.results.filter((x) => x.ok).length;
     toast(`${ok} of ${r.results.length} done` + (ok < r.results.length ? " (the others were in a state that does not allow it)" : ""));
     render();

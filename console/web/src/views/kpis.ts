@@ -3,10 +3,10 @@ import { get } from "../api";
 import { h } from "../dom";
 import { page } from "../shell";
 import { kpi, varList } from "../widgets";
-import type { VaR } from "../types";
+import type { Answer, VaR } from "../types";
 
 export async function renderKPIs() {
-  const [k, risk] = await Promise.all([get<any>("/api/kpis"), get<VaR>("/api/value-at-risk")]);
+  const [k, risk] = await Promise.all([get<Answer<"/api/kpis">>("/api/kpis"), get<VaR>("/api/value-at-risk")]);
   page(
     "/kpis",
     h("h1", "Exception KPIs"),

@@ -6,7 +6,7 @@ import { ask } from "../ui";
 import { can } from "../state";
 import { go, page, render, rerender, setKeys, setLive, showError } from "../shell";
 import { badge, sevOrder, subjectLabel } from "../widgets";
-import type { Exc, Drill } from "../types";
+import type { Answer, Exc, Drill } from "../types";
 
 // drillNote says which documents the queue holds and leads back to the
 // figure or to the whole queue.
@@ -42,8 +42,8 @@ export async function renderQueue(params: URLSearchParams) {
   const qs = new URLSearchParams(params);
   qs.set("limit", "50");
   const [data, views] = await Promise.all([
-    get<{ items: Exc[]; next_cursor: string; drill?: Drill }>("/api/exceptions?" + qs.toString()),
-    get<{ views: { id: number; name: string; query: string }[] }>("/api/views"),
+    get<Answer<"/api/exceptions">>("/api/exceptions?" + qs.toString()),
+    get<Answer<"/api/views">>("/api/views"),
   ]);
   let items = data.items;
   let next = data.next_cursor;
@@ -194,7 +194,7 @@ export async function renderQueue(params: URLSearchParams) {
   async function loadMore() {
     const p = new URLSearchParams(qs);
     p.set("cursor", next);
-    const d = await get<{ items: Exc[]; next_cursor: string }>("/api/exceptions?" + p.toString());
+    const d = await get<Answer<"/api/exceptions">>("/api/exceptions?" + p.toString());
     items = items.concat(d.items);
     next = d.next_cursor;
     draw();
@@ -202,7 +202,7 @@ export async function renderQueue(params: URLSearchParams) {
   async function bulkAct(action: string, extra: Record<string, unknown> = {}) {
     const chosen = items.filter((x) => checked.has(x.id)).map((x) => ({ id: x.id, version: x.version }));
     try {
-      const r = await post<{ results: { id: number; ok: boolean; error?: { error: { message: string } } }[] }>("/api/exceptions/bulk", { action, items: chosen, ...extra });
+      const r = await post<Answer<"/api/exceptions/bulk", "post">>("/api/exceptions/bulk", { action, items: chosen, ...extra });
       const bad = r.results.filter((x) => !x.ok);
       toast(`${r.results.length - bad.length} of ${r.results.length} ${action}d` + (bad.length ? `; ${bad.length} refused: ${bad[0].error?.error.message}` : ""), bad.length ? "error" : "ok");
       render();

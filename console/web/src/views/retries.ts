@@ -5,9 +5,9 @@ import { ago, clear, h, toast, when } from "../dom";
 import { confirmed } from "../ui";
 import { page, render, showError } from "../shell";
 import { badge, subjectLabel } from "../widgets";
-import type { Exc, RetryPolicies } from "../types";
+import type { Answer, RetryPolicies, Retry } from "../types";
 
-export function retryTable(rs: any[]) {
+export function retryTable(rs: Retry[]) {
   return h(
     "table.small",
     h("thead", h("tr", h("th", "When"), h("th", "By"), h("th", "Topic"), h("th", "Key"), h("th", "Outcome"))),
@@ -17,7 +17,7 @@ export function retryTable(rs: any[]) {
 
 export async function retryFlow(ids: number[]) {
   try {
-    const pv = await post<{ plans: any[]; confirm: string }>("/api/retries/preview", { exception_ids: ids });
+    const pv = await post<Answer<"/api/retries/preview", "post">>("/api/retries/preview", { exception_ids: ids });
     const ok = pv.plans.filter((p) => !p.blocked);
     const dlg = h("dialog.confirm", { "aria-labelledby": "retry-title" }) as HTMLDialogElement;
     const high = ok.filter((p) => p.duplicate_risk === "high").length;
@@ -47,7 +47,7 @@ export async function retryFlow(ids: number[]) {
         "div.actions",
         h("button.primary", { disabled: ok.length ? undefined : true, onclick: async () => {
           try {
-            const r = await post<{ retries: any[] }>("/api/retries", { exception_ids: ids, confirm: pv.confirm });
+            const r = await post<Answer<"/api/retries", "post">>("/api/retries", { exception_ids: ids, confirm: pv.confirm });
             dlg.close();
             toast(`${r.retries.length} re-sent with their original idempotency keys`);
             render();
@@ -69,8 +69,8 @@ export async function retryFlow(ids: number[]) {
 
 export async function renderRetries() {
   const [d, policies] = await Promise.all([
-    get<{ failed: Exc[]; retries: any[] }>("/api/retries"),
-    get<RetryPolicies>("/api/retry-policies").catch(() => null),
+    get<Answer<"/api/retries">>("/api/retries"),
+    get<Answer<"/api/retry-policies">>("/api/retry-policies").catch(() => null),
   ]);
   const checked = new Set<number>();
   const btn = h("button.primary", { disabled: true, onclick: () => retryFlow([...checked]) }, "Retry selected…") as HTMLButtonElement;
@@ -134,14 +134,14 @@ export function retryPolicies(p: RetryPolicies): HTMLElement {
 }
 
 export async function renderDeadLetter() {
-  const d = await get<{ rejected: any[]; redrive_topic: string }>("/api/deadletter");
+  const d = await get<Answer<"/api/deadletter">>("/api/deadletter");
   const checked = new Set<string>();
   page(
     "/deadletter",
     h("div.pagehead", h("h1", "Dead letter"), h("button", { onclick: async () => {
       if (!checked.size) return toast("Select inputs to redrive", "error");
       if (!(await confirmed("Redrive rejected inputs", `Re-publish ${checked.size} rejected input(s) to ${d.redrive_topic}? They are accepted only if the cause was fixed; duplicates of stored events are dropped.`, `Redrive ${checked.size}`))) return;
-      await post("/api/deadletter/redrive", { input_ids: [...checked] }).then((r: any) => toast(`${r.redriven.length} redriven`)).catch(showError);
+      await post<Answer<"/api/deadletter/redrive", "post">>("/api/deadletter/redrive", { input_ids: [...checked] }).then((r) => toast(`${(r.redriven ?? []).length} redriven`)).catch(showError);
     } }, "Redrive selected…")),
     d.rejected.length
       ? h(

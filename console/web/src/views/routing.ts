@@ -5,9 +5,10 @@ import { confirmed } from "../ui";
 import { can } from "../state";
 import { page, render, showError } from "../shell";
 import { segmentLabel, sevOrder } from "../widgets";
+import type { Answer } from "../types";
 
 export async function renderRouting() {
-  const [teams, rules] = await Promise.all([get<{ teams: any[] }>("/api/teams"), get<{ rules: any[] }>("/api/routing/rules")]);
+  const [teams, rules] = await Promise.all([get<Answer<"/api/teams">>("/api/teams"), get<Answer<"/api/routing/rules">>("/api/routing/rules")]);
   const canEdit = can("POST", "/api/routing/rules");
   const f = (id: string, label: string, attrs: Record<string, any> = {}) => h("div.field", h("label", { for: id }, label), h("input", { id, name: id, size: 10, ...attrs }));
   const teamForm = h(

@@ -3,13 +3,14 @@
 import { get } from "../api";
 import { h } from "../dom";
 import { page } from "../shell";
+import type { Answer } from "../types";
 
 export function segmentLabel(seg: string): string {
   return seg.startsWith("!") ? `all but segment ${seg.slice(1)}` : `segment ${seg}`;
 }
 
 export async function renderRules() {
-  const r = await get<{ rules: any[]; segments: any[] }>("/api/rules");
+  const r = await get<Answer<"/api/rules">>("/api/rules");
   page(
     "/rules",
     h("h1", "Rules"),

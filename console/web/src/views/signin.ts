@@ -3,7 +3,7 @@ import { get, post } from "../api";
 import { h } from "../dom";
 import { home, setMe } from "../state";
 import { bare, go, setKeys, startLive } from "../shell";
-import type { Me } from "../types";
+import type { Answer } from "../types";
 
 // safeNext accepts a same-origin path to return to after sign-in.
 function safeNext(p: string | null): string | null {
@@ -14,7 +14,7 @@ function safeNext(p: string | null): string | null {
 
 export async function renderSignIn() {
   setKeys(null);
-  const cfg = await get<{ oidc: boolean; oidc_name?: string }>("/api/auth/config").catch(() => ({ oidc: false, oidc_name: "" }));
+  const cfg = await get<Answer<"/api/auth/config">>("/api/auth/config").catch((): Answer<"/api/auth/config"> => ({ password: true, oidc: false }));
   const err = h("p.error", { role: "alert" });
   const login = h("input", { id: "login", name: "login", autocomplete: "username", required: true, autofocus: true }) as HTMLInputElement;
   const pw = h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true }) as HTMLInputElement;
@@ -25,7 +25,7 @@ export async function renderSignIn() {
         e.preventDefault();
         err.textContent = "";
         try {
-          setMe(await post<Me>("/api/auth/login", { login: login.value, password: pw.value }));
+          setMe(await post<Answer<"/api/auth/login", "post">>("/api/auth/login", { login: login.value, password: pw.value }));
           startLive();
           go(safeNext(new URLSearchParams(location.search).get("next")) ?? home(), true);
         } catch (x) {

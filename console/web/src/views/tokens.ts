@@ -5,11 +5,12 @@ import { confirmed } from "../ui";
 import { me } from "../state";
 import { page, render, showError } from "../shell";
 import { badge } from "../widgets";
+import type { Answer, Token } from "../types";
 
 export async function renderTokens() {
   const [d, us] = await Promise.all([
-    get<{ tokens: any[] }>("/api/tokens"),
-    get<{ users: { id: number; login: string }[] }>("/api/users").catch(() => ({ users: [] as { id: number; login: string }[] })),
+    get<Answer<"/api/tokens">>("/api/tokens"),
+    get<Answer<"/api/users">>("/api/users").catch((): Answer<"/api/users"> => ({ users: [] })),
   ]);
   const loginOf = new Map(us.users.map((u) => [u.id, u.login]));
   const secretBox = h("div", { "aria-live": "polite" });
@@ -24,7 +25,7 @@ export async function renderTokens() {
         // A user token acts as its user: one mints it for oneself only.
         body[kind === "user" ? "login" : "supplier"] = kind === "user" ? me!.user.login : v(kind + "-who");
         try {
-          const r = await post<{ token: any; secret: string }>("/api/tokens", body);
+          const r = await post<Answer<"/api/tokens", "post">>("/api/tokens", body);
           await renderTokens();
           clear(document.getElementById("secret")!, h("div.warn", "Copy the secret of ", h("strong", r.token.name), " now: it is shown once. ", h("code", { id: "secret-value" }, r.secret)));
         } catch (x) {
@@ -38,16 +39,16 @@ export async function renderTokens() {
       h("div.field", h("label", { for: kind + "-ttl" }, "Expires after (hours, 0 = never)"), h("input", { id: kind + "-ttl", name: kind + "-ttl", type: "number", min: "0", value: "720", size: 6 })),
       h("button.primary", { type: "submit" }, kind === "user" ? "Create API token" : "Create supplier token"),
     );
-  const rows = (ts: any[]) =>
+  const rows = (ts: Token[]) =>
     ts.length
       ? h("table", h("thead", h("tr", h("th", "Name"), h("th", "For"), h("th", "Created"), h("th", "Expires"), h("th", "Last used"), h("th", "Status"), h("th", h("span.sr", "Revoke")))),
           h("tbody", ts.map((t) => h("tr", { class: t.revoked ? "dim" : undefined },
             h("td", h("strong", t.name), h("div.muted.small", "by " + t.created_by)),
-            h("td", t.supplier ? "supplier " + t.supplier : loginOf.get(t.user_id) ?? "user #" + t.user_id),
+            h("td", t.supplier ? "supplier " + t.supplier : loginOf.get(t.user_id ?? 0) ?? "user #" + t.user_id),
             h("td.nowrap", when(t.created_at)),
             h("td.nowrap", isZero(t.expires_at) ? "never" : when(t.expires_at)),
             h("td.nowrap", isZero(t.last_used_at) ? "never" : ago(t.last_used_at)),
-            h("td", t.revoked ? badge("ignored", "revoked") : !isZero(t.expires_at) && Date.parse(t.expires_at) < Date.now() ? badge("ignored", "expired") : badge("done", "active")),
+            h("td", t.revoked ? badge("ignored", "revoked") : t.expires_at && !isZero(t.expires_at) && Date.parse(t.expires_at) < Date.now() ? badge("ignored", "expired") : badge("done", "active")),
             h("td", t.revoked ? null : h("button.small", { "aria-label": "Revoke token " + t.name, onclick: async () => {
               if (!(await confirmed(`Revoke ${t.name}?`, "Calls with this token fail from now on. This cannot be undone.", "Revoke", true))) return;
               await del("/api/tokens/" + t.id).then(() => { toast(`${t.name} revoked`); return render(); }).catch(showError);

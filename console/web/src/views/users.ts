@@ -5,12 +5,12 @@ import { confirmed } from "../ui";
 import { me } from "../state";
 import { page, render, showError } from "../shell";
 import { badge } from "../widgets";
-import type { User } from "../types";
+import type { Answer, User } from "../types";
 
 export const userRoles = ["procurement", "plant", "executive", "oncall", "admin"];
 
 export async function renderUsers() {
-  const d = await get<{ users: User[] }>("/api/users");
+  const d = await get<Answer<"/api/users">>("/api/users");
   const patch = (u: User, body: Record<string, unknown>, done: string) =>
     api("PATCH", "/api/users/" + u.id, body).then(() => { toast(done); render(); }).catch(showError);
   const row = (u: User) => {
