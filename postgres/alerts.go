@@ -137,8 +137,13 @@ func scanAlertGroups(rows pgx.Rows) ([]*procure.AlertGroup, error) {
 	return gs, rows.Err()
 }
 
-// saveAlertGroup inserts g when it has no id (a group made concurrently
-// under the same key wins) and updates its changing fields otherwise.
+// errGroupRace is a group made by another transaction since EditGroups
+// looked: the edit was made without it, so it is rolled back and retried.
+var errGroupRace = errors.New("made concurrently")
+
+// saveAlertGroup inserts g when it has no id and updates its changing
+// fields otherwise. A group made concurrently under the same key is
+// errGroupRace.
 func saveAlertGroup(ctx context.Context, tx pgx.Tx, g *procure.AlertGroup) error {
 	members, err := json.Marshal(g.Members)
 	if err != nil {
@@ -156,11 +161,15 @@ func saveAlertGroup(ctx context.Context, tx pgx.Tx, g *procure.AlertGroup) error
 		if err != nil {
 			return fmt.Errorf("alert group %s: %w", g.GroupKey, err)
 		}
-		return tx.QueryRow(ctx, `INSERT INTO alert_groups (route, group_key, channel, labels, members, changes, state, first_at, changed_at,
+		err = tx.QueryRow(ctx, `INSERT INTO alert_groups (route, group_key, channel, labels, members, changes, state, first_at, changed_at,
 				notified_at, escalation_level, snoozed_until)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (route, group_key) DO NOTHING RETURNING id`,
 			g.Route, g.GroupKey, g.Channel, labels, members, changes, g.State, g.FirstAt, g.ChangedAt, nullTime(g.NotifiedAt),
 			g.EscalationLevel, nullTime(g.SnoozedUntil)).Scan(&g.ID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return procure.Transient("conflict", fmt.Errorf("alert group %s: %w", g.GroupKey, errGroupRace))
+		}
+		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE alert_groups SET members = $2, changes = $3, state = $4, changed_at = $5,
 		notified_at = $6, escalation_level = $7, snoozed_until = $8 WHERE id = $1`,
@@ -177,7 +186,11 @@ func nullTime(t time.Time) *time.Time {
 
 // EditGroups locks the groups of keys (in id order) and hands those that
 // exist to edit; it then stores the groups edit returns: a group without
-// an id is made, the others are updated. All in one transaction.
+// an id is made, the others are updated. All in one transaction. When
+// another transaction made one of those groups meanwhile (two processes
+// grouping alerts of one key), nothing is stored and the error is
+// transient: the caller's retry finds the group and adds to it, where
+// keeping the other's would drop this edit's members.
 func (s *AlertStore) EditGroups(ctx context.Context, keys []procure.AlertGroupKey,
 	edit func(map[procure.AlertGroupKey]*procure.AlertGroup) ([]*procure.AlertGroup, error)) error {
 	routes, gkeys := make([]string, len(keys)), make([]string, len(keys))
@@ -203,7 +216,7 @@ func (s *AlertStore) EditGroups(ctx context.Context, keys []procure.AlertGroupKe
 			return err
 		}
 		for _, g := range save {
-			if err := saveAlertGroup(ctx, tx, g); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			if err := saveAlertGroup(ctx, tx, g); err != nil {
 				return err
 			}
 		}

@@ -153,6 +153,19 @@ func TestAlertGroupsAreEditedAndNotified(t *testing.T) {
 	if err != nil || len(ds) != 1 || ds[0].GroupID != id1 || ds[0].Kind != procure.DeliveryPost || ds[0].Channel != "C1" || ds[0].Attempts != 1 {
 		t.Fatalf("deliveries queued: %+v, %v", ds, err)
 	}
+	// A group made by another process since EditGroups looked (the edit
+	// brings a new group under an existing key): nothing is stored, and the
+	// error is transient so that the caller retries with the group.
+	err = s.EditGroups(ctx, []procure.AlertGroupKey{k1}, func(map[procure.AlertGroupKey]*procure.AlertGroup) ([]*procure.AlertGroup, error) {
+		return []*procure.AlertGroup{{Route: k1.Route, GroupKey: k1.Key, Channel: "C9", Labels: map[string]string{},
+			Members: map[string]procure.AlertMember{"x:9": {Key: "x:9", State: procure.ExceptionOpen}}, State: procure.AlertFiring, FirstAt: t0, ChangedAt: t0}}, nil
+	})
+	if class, reason := procure.Classify(err); err == nil || class != procure.FailTransient || reason != "conflict" {
+		t.Fatalf("edit racing another's new group: err = %v (%s, %s), want a transient conflict", err, class, reason)
+	}
+	if g, err := s.AlertGroup(ctx, id1); err != nil || g.Channel != "C1" || len(g.Members) != 1 {
+		t.Fatalf("group after the refused race: %+v, %v; want it unchanged", g, err)
+	}
 	if err := s.UpdateAlertGroup(ctx, id2, func(g *procure.AlertGroup) error {
 		g.SnoozedUntil = t0.Add(4 * time.Hour)
 		return nil
