@@ -2,7 +2,7 @@
 // per error class, before an exception is raised.
 //
 // The rules engine hands it every message.failed and message.delivered in
-// its own transaction (Worker.Observe, a rules.Retrier): a failure of a
+// its own transaction (Worker.Observe, the engine's Retrier): a failure of a
 // class the policy retries schedules a job with backoff and tells the rules
 // that a retry is pending (retry.pending), so no exception is raised yet;
 // a failure it does not retry, or the one after the last attempt, tells
@@ -32,7 +32,6 @@ import (
 
 	"github.com/supplywatch/supplywatch/kafka"
 	"github.com/supplywatch/supplywatch/procure"
-	"github.com/supplywatch/supplywatch/rules"
 )
 
 // Actor is the name automatic retries are recorded under.
@@ -72,8 +71,6 @@ type Worker struct {
 // Kafka only): a sender may not have others' payloads re-sent.
 func (w *Worker) UseIngestSources(f func(tenant string) (sources []string, any bool)) { w.sources = f }
 
-var _ rules.Retrier = (*Worker)(nil)
-
 // New returns a Worker. pub publishes retries to topicPrefix+target; events
 // takes the failures it reports for attempts without an outcome. now
 // defaults to time.Now.
@@ -98,7 +95,7 @@ func (w *Worker) Config() Config { return w.cfg }
 // job and returns the decision the rules see. It runs in the rules
 // engine's transaction; an event is observed once (the engine drops
 // duplicates).
-func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Event, now time.Time) (*rules.RetryView, error) {
+func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Event, now time.Time) (*procure.RetryView, error) {
 	d, ok := e.Payload.(*procure.Delivery)
 	if !ok {
 		return nil, nil
@@ -123,7 +120,7 @@ func (w *Worker) Observe(ctx context.Context, tx procure.StateTx, e *procure.Eve
 		// Delivered, by our retry or otherwise (a manual one after the
 		// policy gave up): the next failure starts over.
 		j.State, j.DueAt = procure.JobDelivered, time.Time{}
-		return &rules.RetryView{Attempts: j.Attempts, MaxAttempts: j.MaxAttempts, Policy: j.Policy}, w.store.SaveJob(ctx, tx, j)
+		return &procure.RetryView{Attempts: j.Attempts, MaxAttempts: j.MaxAttempts, Policy: j.Policy}, w.store.SaveJob(ctx, tx, j)
 	}
 
 	pol := w.cfg.PolicyFor(d.Target, d.ErrorClass)
@@ -187,8 +184,8 @@ func (w *Worker) sourceAllowed(e *procure.Event) bool {
 	return any || slices.Contains(srcs, string(e.Source))
 }
 
-func (w *Worker) view(j *procure.RetryJob, pol Policy, reason string) *rules.RetryView {
-	return &rules.RetryView{Pending: j.State == procure.JobScheduled, Retryable: pol.MaxAttempts > 0, Attempts: j.Attempts,
+func (w *Worker) view(j *procure.RetryJob, pol Policy, reason string) *procure.RetryView {
+	return &procure.RetryView{Pending: j.State == procure.JobScheduled, Retryable: pol.MaxAttempts > 0, Attempts: j.Attempts,
 		MaxAttempts: pol.MaxAttempts, Policy: pol.Name, Reason: reason}
 }
 

@@ -41,7 +41,7 @@ func (en *Engine) UseDeadLetter(dlq DeadLetter) { en.dlq = dlq }
 // the rules, schedules or cancels retries, and says whether another retry
 // is pending (rules read it as `retry`).
 type Retrier interface {
-	Observe(ctx context.Context, tx procure.StateTx, e *procure.Event, now time.Time) (*RetryView, error)
+	Observe(ctx context.Context, tx procure.StateTx, e *procure.Event, now time.Time) (*procure.RetryView, error)
 }
 
 // UseRetrier puts r in charge of failed deliveries; call it before
@@ -459,13 +459,13 @@ type batch struct {
 	timers map[string]*procure.Timer // tenant|sla|subject
 	docs   map[string]bool           // tenant|docKey whose timers are loaded
 	dirtyT map[string]bool
-	retry  *RetryView // the retry decision on the event being evaluated
+	retry  *procure.RetryView // the retry decision on the event being evaluated
 	// deferred are the running deferred evaluations loaded or started.
 	deferred []*procure.Timer
 	err      error
 }
 
-func (b *batch) retryOf(*procure.Event) *RetryView { return b.retry }
+func (b *batch) retryOf(*procure.Event) *procure.RetryView { return b.retry }
 
 func newBatch(ctx context.Context, tx procure.StateTx) *batch {
 	return &batch{ctx: ctx, tx: tx, states: map[procure.StateKey]any{}, dirtyK: map[procure.StateKey]bool{},

@@ -25,7 +25,7 @@ type Env struct {
 	Now      time.Time              `expr:"now"`
 	// Retry is the retry policy's decision on a message.failed (zero on
 	// other events and where no retry worker runs).
-	Retry *RetryView `expr:"retry"`
+	Retry *procure.RetryView `expr:"retry"`
 
 	ackSLAs map[string]time.Duration
 }
@@ -40,23 +40,6 @@ func (e *Env) PartnerAckSLA(target string, fallback time.Duration) time.Duration
 		}
 	}
 	return fallback
-}
-
-// RetryView is what the automatic retry policy decided about a failed
-// delivery, so that a rule raises its exception only once the policy gives
-// up (retry.pending false).
-type RetryView struct {
-	// Pending: another automatic retry is scheduled.
-	Pending bool `expr:"pending"`
-	// Retryable: the policy retries this error class at all.
-	Retryable bool `expr:"retryable"`
-	// Attempts is how many automatic retries were published so far.
-	Attempts    int    `expr:"attempts"`
-	MaxAttempts int    `expr:"max_attempts"`
-	Policy      string `expr:"policy"`
-	// Reason says, once the policy is done, why: "not retried
-	// automatically (validation)", "3 automatic retries failed", ...
-	Reason string `expr:"reason"`
 }
 
 // EventView is the event envelope with the payload fields rules use,

@@ -25,7 +25,7 @@ type Lookup interface {
 // retryLookup is a Lookup that knows the retry policy's decision on the
 // event being evaluated (the engine's batch, when a Retrier runs).
 type retryLookup interface {
-	retryOf(e *procure.Event) *RetryView
+	retryOf(e *procure.Event) *procure.RetryView
 }
 
 // Clear is a validation rule that no longer holds for a subject: its
@@ -121,7 +121,7 @@ type subject struct {
 // subjects lists what e is about, each with its environment.
 func subjects(e *procure.Event, lk Lookup, ackSLAs map[string]time.Duration) []subject {
 	view := newEventView(e)
-	retry := &RetryView{}
+	retry := &procure.RetryView{}
 	if rl, ok := lk.(retryLookup); ok {
 		if r := rl.retryOf(e); r != nil {
 			retry = r

@@ -33,7 +33,6 @@ var exceptions = map[string]string{
 	"kpi -> github.com/ClickHouse/clickhouse-go/": "kpi is the ClickHouse analytics package: its SQL is its substance",
 	// Engines that build on another engine, by design.
 	"rules -> sla":            "the rules engine drives the SLA scheduler (sla.Scheduler) in its own transaction",
-	"retry -> rules":          "retry.Worker plugs into the rules engine (rules.Retrier, rules.RetryView)",
 	"collector -> b2b/intake": "the collector parses B2B documents (X12, EDIFACT, cXML) on ingest",
 }
 
