@@ -85,14 +85,14 @@ func principalOfUser(u *procure.User, via string) *Principal {
 
 // authenticate finds the principal of a request: a bearer token, else the
 // session cookie.
-func (c *Console) authenticate(g *gin.Context) (*Principal, error) {
+func (h *authHandlers) authenticate(g *gin.Context) (*Principal, error) {
 	ctx := g.Request.Context()
-	if h := g.GetHeader("Authorization"); h != "" {
-		secret, ok := strings.CutPrefix(h, "Bearer ")
+	if hdr := g.GetHeader("Authorization"); hdr != "" {
+		secret, ok := strings.CutPrefix(hdr, "Bearer ")
 		if !ok || !strings.HasPrefix(secret, tokenPrefix) {
 			return nil, procure.Errorf(procure.EUNAUTHORIZED, "Authorization must be \"Bearer %s…\"", tokenPrefix)
 		}
-		t, u, err := c.store.FindToken(ctx, hashSecret(secret), c.now())
+		t, u, err := h.store.FindToken(ctx, hashSecret(secret), h.now())
 		if err != nil {
 			return nil, err
 		}
@@ -108,7 +108,7 @@ func (c *Console) authenticate(g *gin.Context) (*Principal, error) {
 	if err != nil || ck == "" {
 		return nil, procure.Errorf(procure.EUNAUTHORIZED, "sign in, or send an API token")
 	}
-	s, u, err := c.store.FindSession(ctx, hashSecret(ck), c.now())
+	s, u, err := h.store.FindSession(ctx, hashSecret(ck), h.now())
 	if err != nil {
 		return nil, err
 	}
@@ -261,26 +261,26 @@ func NewToken(ctx context.Context, store procure.UserStore, t *procure.Token) (s
 	return secret, nil
 }
 
-func (c *Console) secureCookies(g *gin.Context) bool {
-	return g.Request.TLS != nil || strings.HasPrefix(c.cfg.PublicURL, "https://")
+func (h *authHandlers) secureCookies(g *gin.Context) bool {
+	return g.Request.TLS != nil || strings.HasPrefix(h.cfg.PublicURL, "https://")
 }
 
 // startSession creates a session for u and sets its cookies.
-func (c *Console) startSession(g *gin.Context, u *procure.User, how string) (*Principal, error) {
+func (h *authHandlers) startSession(g *gin.Context, u *procure.User, how string) (*Principal, error) {
 	secret, csrf := randomSecret(32), randomSecret(24)
-	s := &procure.Session{TokenHash: hashSecret(secret), UserID: u.ID, CSRF: csrf, ExpiresAt: c.now().Add(c.cfg.SessionTTL),
+	s := &procure.Session{TokenHash: hashSecret(secret), UserID: u.ID, CSRF: csrf, ExpiresAt: h.now().Add(h.cfg.SessionTTL),
 		RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}
-	if err := c.store.CreateSession(g.Request.Context(), s); err != nil {
+	if err := h.store.CreateSession(g.Request.Context(), s); err != nil {
 		return nil, err
 	}
-	secure := c.secureCookies(g)
-	maxAge := int(c.cfg.SessionTTL.Seconds())
+	secure := h.secureCookies(g)
+	maxAge := int(h.cfg.SessionTTL.Seconds())
 	http.SetCookie(g.Writer, &http.Cookie{Name: sessionCookie, Value: secret, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
 	http.SetCookie(g.Writer, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", MaxAge: maxAge, Secure: secure, SameSite: http.SameSiteStrictMode})
 	p := principalOfUser(u, viaSession)
 	p.CSRF = csrf
 	g.Set(principalKey, p)
-	c.audit(g, "auth.sign_in", "user/"+u.Login, map[string]string{"method": how})
+	h.audit(g, "auth.sign_in", "user/"+u.Login, map[string]string{"method": how})
 	return p, nil
 }
 
@@ -294,9 +294,9 @@ type meBody struct {
 	Can       []string      `json:"can"`
 }
 
-func (c *Console) meOf(p *Principal) meBody {
+func (h *authHandlers) meOf(p *Principal) meBody {
 	var can []string
-	for _, r := range c.routes {
+	for _, r := range h.routes {
 		if !r.public && slices.Contains(r.roles, p.Role) {
 			can = append(can, r.method+" "+r.path)
 		}
@@ -304,118 +304,118 @@ func (c *Console) meOf(p *Principal) meBody {
 	return meBody{User: p.User, Role: p.Role, Tenant: p.Tenant, Plants: p.Plants, AllPlants: p.Plants == nil, CSRFToken: p.CSRF, Can: can}
 }
 
-func (c *Console) login(g *gin.Context) {
+func (h *authHandlers) login(g *gin.Context) {
 	var in struct {
 		Login    string `json:"login"`
 		Password string `json:"password"`
 	}
 	if err := bind(g, &in); err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	if strings.TrimSpace(in.Login) == "" {
-		c.fail(g, invalid("login", "is required"))
+		h.fail(g, invalid("login", "is required"))
 		return
 	}
 	if in.Password == "" {
-		c.fail(g, invalid("password", "is required"))
+		h.fail(g, invalid("password", "is required"))
 		return
 	}
 	login, addr := strings.ToLower(strings.TrimSpace(in.Login)), g.ClientIP()
 	if len(login) > maxLoginLen {
-		c.fail(g, invalid("login", "must be at most %d characters", maxLoginLen))
+		h.fail(g, invalid("login", "must be at most %d characters", maxLoginLen))
 		return
 	}
 	if len(in.Password) > maxPasswordLen {
-		c.fail(g, invalid("password", "must be at most %d bytes", maxPasswordLen))
+		h.fail(g, invalid("password", "must be at most %d bytes", maxPasswordLen))
 		return
 	}
 	// The attempt is counted before the password is checked, so parallel
 	// guesses for one login cannot all be checked before the first fails.
-	if wait := c.logins.begin(login, addr, c.now()); wait > 0 {
-		c.tooMany(g, wait, fmt.Sprintf("too many failed sign-ins: try again in %d s", int(math.Ceil(wait.Seconds()))))
+	if wait := h.logins.begin(login, addr, h.now()); wait > 0 {
+		h.tooMany(g, wait, fmt.Sprintf("too many failed sign-ins: try again in %d s", int(math.Ceil(wait.Seconds()))))
 		return
 	}
 	checked, ok := false, false
-	defer func() { c.logins.end(login, addr, c.now(), checked, ok) }()
+	defer func() { h.logins.end(login, addr, h.now(), checked, ok) }()
 	// argon2id needs 19 MiB a check: only so many run at once.
-	if !c.hashing.TryAcquire(1) {
-		c.tooMany(g, time.Second, "too many sign-ins at once: try again in 1 s")
+	if !h.hashing.TryAcquire(1) {
+		h.tooMany(g, time.Second, "too many sign-ins at once: try again in 1 s")
 		return
 	}
-	u, hash, err := c.store.FindUserByLogin(g.Request.Context(), login)
+	u, hash, err := h.store.FindUserByLogin(g.Request.Context(), login)
 	if err != nil && procure.ErrorCode(err) != procure.ENOTFOUND {
-		c.hashing.Release(1)
-		c.fail(g, err)
+		h.hashing.Release(1)
+		h.fail(g, err)
 		return
 	}
 	if u == nil || hash == "" {
 		CheckPassword(dummyHash, in.Password)
 	}
 	ok = u != nil && hash != "" && !u.Disabled && CheckPassword(hash, in.Password)
-	c.hashing.Release(1)
+	h.hashing.Release(1)
 	checked = true
 	if !ok {
-		c.auditAnonymous(g, "auth.sign_in_failed", "user/"+login)
-		c.fail(g, procure.Errorf(procure.EUNAUTHORIZED, "wrong login or password"))
+		h.auditAnonymous(g, "auth.sign_in_failed", "user/"+login)
+		h.fail(g, procure.Errorf(procure.EUNAUTHORIZED, "wrong login or password"))
 		return
 	}
-	p, err := c.startSession(g, u, "password")
+	p, err := h.startSession(g, u, "password")
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	c.respond(g, http.StatusOK, c.meOf(p))
+	h.respond(g, http.StatusOK, h.meOf(p))
 }
 
 // maxPasswordLen bounds what argon2id is given to hash.
 const maxPasswordLen = 1024
 
 // tooMany answers 429 with Retry-After.
-func (c *Console) tooMany(g *gin.Context, wait time.Duration, msg string) {
+func (h *authHandlers) tooMany(g *gin.Context, wait time.Duration, msg string) {
 	g.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-	c.respond(g, http.StatusTooManyRequests, gin.H{"error": gin.H{"code": "too_many_requests", "message": msg}})
+	h.respond(g, http.StatusTooManyRequests, gin.H{"error": gin.H{"code": "too_many_requests", "message": msg}})
 }
 
 // auditAnonymous records a failed sign-in (no principal; tenant unknown).
-func (c *Console) auditAnonymous(g *gin.Context, action, target string) {
-	e := &procure.AuditEntry{At: c.now(), Tenant: "", Actor: "anonymous", ActorKind: "anonymous", Action: action, Target: target,
+func (h *authHandlers) auditAnonymous(g *gin.Context, action, target string) {
+	e := &procure.AuditEntry{At: h.now(), Tenant: "", Actor: "anonymous", ActorKind: "anonymous", Action: action, Target: target,
 		RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}
-	if err := c.store.Audit(g.Request.Context(), e); err != nil {
-		c.log.Error("audit failed", "action", action, "err", err)
+	if err := h.audits.Audit(g.Request.Context(), e); err != nil {
+		h.log.Error("audit failed", "action", action, "err", err)
 	}
 }
 
-func (c *Console) logout(g *gin.Context) {
+func (h *authHandlers) logout(g *gin.Context) {
 	if ck, err := g.Cookie(sessionCookie); err == nil {
-		if err := c.store.DeleteSession(g.Request.Context(), hashSecret(ck)); err != nil {
-			c.fail(g, err)
+		if err := h.store.DeleteSession(g.Request.Context(), hashSecret(ck)); err != nil {
+			h.fail(g, err)
 			return
 		}
 	}
-	secure := c.secureCookies(g)
+	secure := h.secureCookies(g)
 	http.SetCookie(g.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
 	http.SetCookie(g.Writer, &http.Cookie{Name: csrfCookie, Value: "", Path: "/", MaxAge: -1, Secure: secure, SameSite: http.SameSiteStrictMode})
-	c.audit(g, "auth.sign_out", "", nil)
+	h.audit(g, "auth.sign_out", "", nil)
 	g.Status(http.StatusNoContent)
 }
 
-func (c *Console) me(g *gin.Context) { c.respond(g, http.StatusOK, c.meOf(principalOf(g))) }
+func (h *authHandlers) me(g *gin.Context) { h.respond(g, http.StatusOK, h.meOf(principalOf(g))) }
 
-func (c *Console) authConfig(g *gin.Context) {
-	out := gin.H{"password": true, "oidc": c.oidc != nil}
-	if c.oidc != nil {
-		out["oidc_name"] = c.cfg.OIDC.Name
+func (h *authHandlers) authConfig(g *gin.Context) {
+	out := gin.H{"password": true, "oidc": h.oidc != nil}
+	if h.oidc != nil {
+		out["oidc_name"] = h.cfg.OIDC.Name
 	}
-	c.respond(g, http.StatusOK, out)
+	h.respond(g, http.StatusOK, out)
 }
 
-func (c *Console) listUsers(g *gin.Context) {
-	us, err := c.store.FindUsers(g.Request.Context(), principalOf(g).Tenant)
-	respondList(c, g, "users", us, err)
+func (h *adminHandlers) listUsers(g *gin.Context) {
+	us, err := h.store.FindUsers(g.Request.Context(), principalOf(g).Tenant)
+	respondList(h.kit, g, "users", us, err)
 }
 
-func (c *Console) createUser(g *gin.Context) {
+func (h *adminHandlers) createUser(g *gin.Context) {
 	var in struct {
 		Login    string   `json:"login"`
 		Name     string   `json:"name"`
@@ -425,28 +425,28 @@ func (c *Console) createUser(g *gin.Context) {
 		Password string   `json:"password"`
 	}
 	if err := bind(g, &in); err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	p := principalOf(g)
-	u, err := AddUser(g.Request.Context(), c.store, NewUser{Tenant: p.Tenant, Login: in.Login, Name: in.Name, Email: in.Email,
+	u, err := AddUser(g.Request.Context(), h.store, NewUser{Tenant: p.Tenant, Login: in.Login, Name: in.Name, Email: in.Email,
 		Role: in.Role, Plants: in.Plants, Password: in.Password})
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	c.audit(g, "user.create", "user/"+u.Login, gin.H{"role": u.Role, "plants": u.Plants})
-	c.respond(g, http.StatusCreated, u)
+	h.audit(g, "user.create", "user/"+u.Login, gin.H{"role": u.Role, "plants": u.Plants})
+	h.respond(g, http.StatusCreated, u)
 }
 
 // updateUser changes a user's role, plant scope or disabled flag. A
 // disabled user's sessions end and tokens stop working at once; role and
 // scope changes apply from the user's next request. Admins cannot disable
 // or demote themselves (someone must stay able to undo it).
-func (c *Console) updateUser(g *gin.Context) {
+func (h *adminHandlers) updateUser(g *gin.Context) {
 	id, err := pathID(g, "id")
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	var in struct {
@@ -455,15 +455,15 @@ func (c *Console) updateUser(g *gin.Context) {
 		Disabled *bool     `json:"disabled"`
 	}
 	if err := bind(g, &in); err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	if in.Role == nil && in.Plants == nil && in.Disabled == nil {
-		c.fail(g, invalid("role", "give role, plants or disabled"))
+		h.fail(g, invalid("role", "give role, plants or disabled"))
 		return
 	}
 	p := principalOf(g)
-	before, after, err := c.store.UpdateUser(g.Request.Context(), p.Tenant, id, func(u *procure.User) error {
+	before, after, err := h.store.UpdateUser(g.Request.Context(), p.Tenant, id, func(u *procure.User) error {
 		if in.Role != nil {
 			if !slices.Contains(procure.UserRoles, *in.Role) {
 				return invalid("role", "must be one of %s", strings.Join(procure.UserRoles, ", "))
@@ -490,7 +490,7 @@ func (c *Console) updateUser(g *gin.Context) {
 		return nil
 	})
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	action := "user.update"
@@ -500,18 +500,18 @@ func (c *Console) updateUser(g *gin.Context) {
 	case !after.Disabled && before.Disabled:
 		action = "user.enable"
 	}
-	c.audit(g, action, "user/"+after.Login, gin.H{
+	h.audit(g, action, "user/"+after.Login, gin.H{
 		"before": gin.H{"role": before.Role, "plants": before.Plants, "disabled": before.Disabled},
 		"after":  gin.H{"role": after.Role, "plants": after.Plants, "disabled": after.Disabled}})
-	c.respond(g, http.StatusOK, after)
+	h.respond(g, http.StatusOK, after)
 }
 
-func (c *Console) listTokens(g *gin.Context) {
-	ts, err := c.store.FindTokens(g.Request.Context(), principalOf(g).Tenant)
-	respondList(c, g, "tokens", ts, err)
+func (h *adminHandlers) listTokens(g *gin.Context) {
+	ts, err := h.store.FindTokens(g.Request.Context(), principalOf(g).Tenant)
+	respondList(h.kit, g, "tokens", ts, err)
 }
 
-func (c *Console) createToken(g *gin.Context) {
+func (h *adminHandlers) createToken(g *gin.Context) {
 	var in struct {
 		Name     string `json:"name"`
 		Login    string `json:"login"`
@@ -519,62 +519,62 @@ func (c *Console) createToken(g *gin.Context) {
 		TTLHours int    `json:"ttl_hours"`
 	}
 	if err := bind(g, &in); err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	p := principalOf(g)
 	t := &procure.Token{Tenant: p.Tenant, Name: strings.TrimSpace(in.Name), CreatedBy: p.Name()}
 	switch {
 	case t.Name == "":
-		c.fail(g, invalid("name", "is required"))
+		h.fail(g, invalid("name", "is required"))
 		return
 	case (in.Login == "") == (in.Supplier == ""):
-		c.fail(g, invalid("login", "give either login (a user token) or supplier (a supplier token)"))
+		h.fail(g, invalid("login", "give either login (a user token) or supplier (a supplier token)"))
 		return
 	case in.TTLHours < 0:
-		c.fail(g, invalid("ttl_hours", "must not be negative"))
+		h.fail(g, invalid("ttl_hours", "must not be negative"))
 		return
 	}
 	if in.TTLHours > 0 {
-		t.ExpiresAt = c.now().Add(time.Duration(in.TTLHours) * time.Hour)
+		t.ExpiresAt = h.now().Add(time.Duration(in.TTLHours) * time.Hour)
 	}
 	if in.Login != "" {
 		// A user token acts as its user: nobody mints one for someone else
 		// (an admin would act under another name, past that user's audit).
 		if p.User == nil || !strings.EqualFold(in.Login, p.User.Login) {
-			c.fail(g, procure.Errorf(procure.EFORBIDDEN, "a user token acts as its user: sign in as %s to create one", in.Login))
+			h.fail(g, procure.Errorf(procure.EFORBIDDEN, "a user token acts as its user: sign in as %s to create one", in.Login))
 			return
 		}
 		t.UserID = p.User.ID
 	} else {
 		t.Supplier = in.Supplier
 	}
-	secret, err := NewToken(g.Request.Context(), c.store, t)
+	secret, err := NewToken(g.Request.Context(), h.store, t)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	c.audit(g, "token.create", fmt.Sprintf("token/%d", t.ID), gin.H{"name": t.Name, "login": in.Login, "supplier": t.Supplier})
-	c.respond(g, http.StatusCreated, gin.H{"token": t, "secret": secret})
+	h.audit(g, "token.create", fmt.Sprintf("token/%d", t.ID), gin.H{"name": t.Name, "login": in.Login, "supplier": t.Supplier})
+	h.respond(g, http.StatusCreated, gin.H{"token": t, "secret": secret})
 }
 
-func (c *Console) revokeToken(g *gin.Context) {
+func (h *adminHandlers) revokeToken(g *gin.Context) {
 	id, err := pathID(g, "id")
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	if err := c.store.RevokeToken(g.Request.Context(), principalOf(g).Tenant, id, c.now()); err != nil {
-		c.fail(g, err)
+	if err := h.store.RevokeToken(g.Request.Context(), principalOf(g).Tenant, id, h.now()); err != nil {
+		h.fail(g, err)
 		return
 	}
-	c.audit(g, "token.revoke", fmt.Sprintf("token/%d", id), nil)
+	h.audit(g, "token.revoke", fmt.Sprintf("token/%d", id), nil)
 	g.Status(http.StatusNoContent)
 }
 
-func (c *Console) listAudit(g *gin.Context) {
-	es, err := c.store.FindAudit(g.Request.Context(), principalOf(g).Tenant, 200)
-	respondList(c, g, "entries", es, err)
+func (h *adminHandlers) listAudit(g *gin.Context) {
+	es, err := h.store.FindAudit(g.Request.Context(), principalOf(g).Tenant, 200)
+	respondList(h.kit, g, "entries", es, err)
 }
 
 var errNoOIDC = errors.New("no OIDC provider is configured")

@@ -11,19 +11,19 @@ import (
 	"github.com/supplywatch/supplywatch/procure"
 )
 
-func (c *Console) plantBoard(g *gin.Context) {
+func (h *boardHandlers) plantBoard(g *gin.Context) {
 	p := principalOf(g)
 	plant := g.Param("plant")
 	if !p.Scope().HasPlant(plant) {
-		c.fail(g, procure.Errorf(procure.EFORBIDDEN, "plant %s is not one of yours", plant))
+		h.fail(g, procure.Errorf(procure.EFORBIDDEN, "plant %s is not one of yours", plant))
 		return
 	}
-	now := c.now()
+	now := h.now()
 	from := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	if v := g.Query("from"); v != "" {
 		t, err := time.Parse("2006-01-02", v)
 		if err != nil {
-			c.fail(g, invalid("from", "must be a date like 2026-05-12"))
+			h.fail(g, invalid("from", "must be a date like 2026-05-12"))
 			return
 		}
 		from = t
@@ -32,15 +32,15 @@ func (c *Console) plantBoard(g *gin.Context) {
 	if v := g.Query("days"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 31 {
-			c.fail(g, invalid("days", "must be 1 to 31"))
+			h.fail(g, invalid("days", "must be 1 to 31"))
 			return
 		}
 		days = n
 	}
 	ctx := g.Request.Context()
-	orders, err := c.store.FindOrders(ctx, p.Scope(), plant, "", 5000)
+	orders, err := h.store.FindOrders(ctx, p.Scope(), plant, "", 5000)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	var lotIDs []string
@@ -53,28 +53,28 @@ func (c *Console) plantBoard(g *gin.Context) {
 			}
 		}
 	}
-	lots, err := c.store.FindLots(ctx, p.Tenant, lotIDs)
+	lots, err := h.store.FindLots(ctx, p.Tenant, lotIDs)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	c.respond(g, http.StatusOK, procure.BuildBoard(plant, orders, lots, from, days, now))
+	h.respond(g, http.StatusOK, procure.BuildBoard(plant, orders, lots, from, days, now))
 }
 
 // supplierView is a supplier's open documents, exceptions and response
 // times, within the caller's scope.
-func (c *Console) supplierView(g *gin.Context) {
+func (h *boardHandlers) supplierView(g *gin.Context) {
 	p := principalOf(g)
 	supplier := g.Param("supplier")
 	ctx, sc := g.Request.Context(), p.Scope()
-	orders, err := c.store.FindOrders(ctx, sc, "", supplier, 2000)
+	orders, err := h.store.FindOrders(ctx, sc, "", supplier, 2000)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	items, _, err := c.store.FindQueue(ctx, sc, procure.QueueFilter{Supplier: supplier, Limit: 100, Now: c.now(), IncludeSnoozed: true})
+	items, _, err := h.store.FindQueue(ctx, sc, procure.QueueFilter{Supplier: supplier, Limit: 100, Now: h.now(), IncludeSnoozed: true})
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	var ackHours []float64
@@ -113,7 +113,7 @@ func (c *Console) supplierView(g *gin.Context) {
 	for _, it := range items {
 		byRule[it.Rule]++
 	}
-	c.respond(g, http.StatusOK, gin.H{"supplier": supplier, "open_orders": open, "unacknowledged": unacked, "exceptions": items,
+	h.respond(g, http.StatusOK, gin.H{"supplier": supplier, "open_orders": open, "unacknowledged": unacked, "exceptions": items,
 		"exceptions_by_rule": byRule, "ack_hours_p50": pct(0.5), "ack_hours_p90": pct(0.9), "acknowledged_orders": len(ackHours)})
 }
 
@@ -182,65 +182,65 @@ func supplierInvoiceOf(inv *procure.InvoiceState) supplierInvoice {
 	return supplierInvoice{Invoice: inv.ID, PO: inv.PO, Status: inv.Status, Amount: inv.Amount, Currency: inv.Currency, StatusAt: inv.StatusAt}
 }
 
-func (c *Console) supplierOrders(g *gin.Context) {
+func (h *boardHandlers) supplierOrders(g *gin.Context) {
 	p := principalOf(g)
-	os, err := c.store.FindOrders(g.Request.Context(), p.Scope(), "", p.Supplier, 500)
+	os, err := h.store.FindOrders(g.Request.Context(), p.Scope(), "", p.Supplier, 500)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	out := make([]supplierOrder, 0, len(os))
 	for _, o := range os {
 		out = append(out, supplierOrderOf(o))
 	}
-	c.respond(g, http.StatusOK, gin.H{"orders": out})
+	h.respond(g, http.StatusOK, gin.H{"orders": out})
 }
 
-func (c *Console) supplierOrder(g *gin.Context) {
+func (h *boardHandlers) supplierOrder(g *gin.Context) {
 	p := principalOf(g)
 	id := g.Param("id")
-	docs, err := c.store.FindDocuments(g.Request.Context(), p.Scope(), [][2]string{{procure.StateOrder, id}})
+	docs, err := h.store.FindDocuments(g.Request.Context(), p.Scope(), [][2]string{{procure.StateOrder, id}})
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	for _, d := range docs {
 		var o procure.Order
 		if d.Kind == procure.StateOrder && json.Unmarshal(d.Body, &o) == nil && o.Supplier == p.Supplier {
-			c.respond(g, http.StatusOK, supplierOrderOf(&o))
+			h.respond(g, http.StatusOK, supplierOrderOf(&o))
 			return
 		}
 	}
-	c.fail(g, procure.Errorf(procure.ENOTFOUND, "order %s not found", id))
+	h.fail(g, procure.Errorf(procure.ENOTFOUND, "order %s not found", id))
 }
 
-func (c *Console) supplierInvoices(g *gin.Context) {
+func (h *boardHandlers) supplierInvoices(g *gin.Context) {
 	p := principalOf(g)
-	invs, err := c.store.FindInvoices(g.Request.Context(), p.Scope(), p.Supplier, 500)
+	invs, err := h.store.FindInvoices(g.Request.Context(), p.Scope(), p.Supplier, 500)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	out := make([]supplierInvoice, 0, len(invs))
 	for _, inv := range invs {
 		out = append(out, supplierInvoiceOf(inv))
 	}
-	c.respond(g, http.StatusOK, gin.H{"invoices": out})
+	h.respond(g, http.StatusOK, gin.H{"invoices": out})
 }
 
-func (c *Console) supplierInvoice(g *gin.Context) {
+func (h *boardHandlers) supplierInvoice(g *gin.Context) {
 	p := principalOf(g)
 	id := g.Param("id")
-	invs, err := c.store.FindInvoices(g.Request.Context(), p.Scope(), p.Supplier, 5000)
+	invs, err := h.store.FindInvoices(g.Request.Context(), p.Scope(), p.Supplier, 5000)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	for _, inv := range invs {
 		if inv.ID == id {
-			c.respond(g, http.StatusOK, supplierInvoiceOf(inv))
+			h.respond(g, http.StatusOK, supplierInvoiceOf(inv))
 			return
 		}
 	}
-	c.fail(g, procure.Errorf(procure.ENOTFOUND, "invoice %s not found", id))
+	h.fail(g, procure.Errorf(procure.ENOTFOUND, "invoice %s not found", id))
 }

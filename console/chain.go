@@ -11,7 +11,7 @@ import (
 
 // chainOf loads the order an exception is about and the ASNs, invoices
 // and lots it links to, and builds the chain.
-func (c *Console) chainOf(ctx context.Context, sc procure.Scope, x *procure.Exception) (*procure.Chain, []*procure.Document, error) {
+func (h *queueHandlers) chainOf(ctx context.Context, sc procure.Scope, x *procure.Exception) (*procure.Chain, []*procure.Document, error) {
 	po := x.PO
 	kind, id := subjectDoc(x.Subject)
 	keys := [][2]string{}
@@ -21,7 +21,7 @@ func (c *Console) chainOf(ctx context.Context, sc procure.Scope, x *procure.Exce
 	if kind == "po" && po == "" {
 		po = id
 	}
-	docs, err := c.store.FindDocuments(ctx, sc, append(keys, [2]string{procure.StateOrder, po}))
+	docs, err := h.store.FindDocuments(ctx, sc, append(keys, [2]string{procure.StateOrder, po}))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -37,7 +37,7 @@ func (c *Console) chainOf(ctx context.Context, sc procure.Scope, x *procure.Exce
 			var inv procure.InvoiceState
 			if json.Unmarshal(d.Body, &inv) == nil && inv.PO != "" && po == "" {
 				po = inv.PO
-				more, err := c.store.FindDocuments(ctx, sc, [][2]string{{procure.StateOrder, po}})
+				more, err := h.store.FindDocuments(ctx, sc, [][2]string{{procure.StateOrder, po}})
 				if err != nil {
 					return nil, nil, err
 				}
@@ -63,7 +63,7 @@ func (c *Console) chainOf(ctx context.Context, sc procure.Scope, x *procure.Exce
 			linked = append(linked, [2]string{procure.StateInvoice, inv})
 		}
 	}
-	more, err := c.store.FindDocuments(ctx, sc, linked)
+	more, err := h.store.FindDocuments(ctx, sc, linked)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -76,7 +76,7 @@ func (c *Console) chainOf(ctx context.Context, sc procure.Scope, x *procure.Exce
 			}
 		}
 	}
-	lots, err := c.store.FindLots(ctx, sc.Tenant, lotIDs)
+	lots, err := h.store.FindLots(ctx, sc.Tenant, lotIDs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,13 +89,13 @@ func (c *Console) chainOf(ctx context.Context, sc procure.Scope, x *procure.Exce
 			}
 		}
 	}
-	return procure.BuildChain(o, invs, lots, c.now(), c.plantLocation(o.Plant)), docs, nil
+	return procure.BuildChain(o, invs, lots, h.now(), h.plantLocation(o.Plant)), docs, nil
 }
 
 // plantLocation is the time zone of a plant (Deps.PlantZones), UTC when it
 // has none.
-func (c *Console) plantLocation(plant string) *time.Location {
-	if z, ok := c.zones[plant]; ok {
+func (h *queueHandlers) plantLocation(plant string) *time.Location {
+	if z, ok := h.zones[plant]; ok {
 		if loc, err := time.LoadLocation(z); err == nil {
 			return loc
 		}

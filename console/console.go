@@ -22,7 +22,6 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -181,33 +180,20 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// Console is the API and web app.
+// Console is the API and web app: its handler groups (handlers.go), the
+// route table that composes them and the guard in front of every route.
 type Console struct {
-	cfg      Config
-	store    Store
-	facts    Facts
-	pub      Publisher
-	rules    Reloader
-	rulebook procure.RuleBook
-	policies any
-	zones    map[string]string
-	metrics  prometheus.Gatherer
-	// sourcesOf is Deps.IngestSources.
-	sourcesOf func(tenant string) ([]string, bool)
-	// tokenOf is Deps.IngestToken.
-	tokenOf func(name string) (string, []string, bool)
-	retries RetryService
-	drill   DrillFunc
-	log     *slog.Logger
-	now     func() time.Time
+	*kit
+	auth      *authHandlers
+	admin     *adminHandlers
+	queue     *queueHandlers
+	board     *boardHandlers
+	dashboard *dashboardHandlers
+	live      *liveHandlers
+	retry     *retryHandlers
+	routing   *routingHandlers
+	rules     *rulesHandlers
 
-	live   *hub
-	oidc   *oidcClient
-	logins *loginLimiter
-	// hashing bounds the password checks running at once.
-	hashing *semaphore.Weighted
-
-	mu     sync.Mutex
 	routes []route
 }
 
@@ -231,14 +217,26 @@ func New(cfg Config, deps Deps) (*Console, error) {
 			return errors.New("no publisher configured: retries and redrives are disabled")
 		})
 	}
-	c := &Console{cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, rules: deps.Rules, rulebook: deps.RuleBook, policies: deps.RetryPolicies, zones: deps.PlantZones, sourcesOf: deps.IngestSources, tokenOf: deps.IngestToken, retries: deps.Retries, metrics: deps.Metrics, drill: deps.Drill, log: deps.Log, now: deps.Now}
-	c.live = newHub()
-	c.logins = newLoginLimiter(cfg.LoginLimit)
-	c.hashing = semaphore.NewWeighted(int64(cfg.LoginLimit.Concurrent))
+	k := &kit{log: deps.Log, now: deps.Now, audits: deps.Store}
+	c := &Console{kit: k}
+	c.auth = &authHandlers{kit: k, cfg: cfg, store: deps.Store, logins: newLoginLimiter(cfg.LoginLimit),
+		hashing: semaphore.NewWeighted(int64(cfg.LoginLimit.Concurrent))}
 	if cfg.OIDC.Enabled() {
-		c.oidc = &oidcClient{cfg: cfg.OIDC}
+		c.auth.oidc = &oidcClient{cfg: cfg.OIDC}
 	}
+	c.admin = &adminHandlers{kit: k, store: deps.Store}
+	c.retry = &retryHandlers{kit: k, cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, retries: deps.Retries,
+		policies: deps.RetryPolicies, sourcesOf: deps.IngestSources, tokenOf: deps.IngestToken}
+	c.queue = &queueHandlers{kit: k, store: deps.Store, facts: deps.Facts, rulebook: deps.RuleBook, drill: deps.Drill, zones: deps.PlantZones,
+		retriesOf: c.retry.retriesOf}
+	c.board = &boardHandlers{kit: k, store: deps.Store}
+	vat, _ := deps.Store.(valueAtRiskStore)
+	c.dashboard = &dashboardHandlers{kit: k, cfg: cfg.Dashboard, vat: vat, facts: deps.Facts, metrics: deps.Metrics, zones: deps.PlantZones}
+	c.live = &liveHandlers{kit: k, poll: cfg.LivePoll, routeNew: cfg.RouteNew, store: deps.Store, live: newHub()}
+	c.rules = &rulesHandlers{kit: k, rulebook: deps.RuleBook, rules: deps.Rules}
+	c.routing = &routingHandlers{kit: k, store: deps.Store, checkSegment: c.rules.checkSegment}
 	c.routes = c.routeTable()
+	c.auth.routes = c.routes
 	return c, nil
 }
 
@@ -257,5 +255,12 @@ func (c *Console) Register(r *gin.Engine) {
 // subscribers (and routes new exceptions when configured) until ctx is
 // done.
 func (c *Console) Run(ctx context.Context) error {
-	return c.follow(ctx)
+	return c.live.follow(ctx)
+}
+
+// RetryAs re-sends the failed delivery of an exception for the console
+// user login of tenant, as Slack's Retry button does, through the
+// console's retry path (retryHandlers.retryAs).
+func (c *Console) RetryAs(ctx context.Context, tenant, login string, exceptionID int64, via string) (*procure.Retry, error) {
+	return c.retry.retryAs(ctx, tenant, login, exceptionID, via)
 }

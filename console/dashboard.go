@@ -84,9 +84,9 @@ type valueAtRiskStore interface {
 }
 
 // dashboardConfig answers the targets and exchange rates in force.
-func (c *Console) dashboardConfig(g *gin.Context) {
-	d := c.cfg.Dashboard
-	c.respond(g, http.StatusOK, gin.H{"targets": d.Targets, "reporting_currency": nullString(d.ReportingCurrency),
+func (h *dashboardHandlers) dashboardConfig(g *gin.Context) {
+	d := h.cfg
+	h.respond(g, http.StatusOK, gin.H{"targets": d.Targets, "reporting_currency": nullString(d.ReportingCurrency),
 		"rates": d.Rates, "rates_date": nullString(d.RatesDate)})
 }
 
@@ -100,10 +100,10 @@ func nullString(s string) any {
 // valueAtRisk answers the value at risk of active exceptions per currency
 // and, where every currency has a configured rate, in the reporting
 // currency with the rates' date.
-func (c *Console) valueAtRisk(g *gin.Context) {
-	st, ok := c.store.(valueAtRiskStore)
+func (h *dashboardHandlers) valueAtRisk(g *gin.Context) {
+	st, ok := h.vat, h.vat != nil
 	if !ok {
-		c.fail(g, errors.New("the store cannot sum value at risk"))
+		h.fail(g, errors.New("the store cannot sum value at risk"))
 		return
 	}
 	f := procure.ValueAtRiskFilter{Plant: g.Query("plant"), Supplier: g.Query("supplier"), Group: g.Query("group")}
@@ -112,12 +112,12 @@ func (c *Console) valueAtRisk(g *gin.Context) {
 	case "group":
 		f.ByGroup = true
 	default:
-		c.fail(g, invalid("by", "must be currency or group"))
+		h.fail(g, invalid("by", "must be currency or group"))
 		return
 	}
 	sums, err := st.ValueAtRisk(g.Request.Context(), principalOf(g).Scope(), f)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	if sums == nil {
@@ -125,9 +125,9 @@ func (c *Console) valueAtRisk(g *gin.Context) {
 	}
 	out := gin.H{"currencies": sums}
 	if !f.ByGroup {
-		out["reporting"] = c.convert(sums)
+		out["reporting"] = h.convert(sums)
 	}
-	c.respond(g, http.StatusOK, out)
+	h.respond(g, http.StatusOK, out)
 }
 
 // Converted is a total in the reporting currency.
@@ -144,8 +144,8 @@ type Converted struct {
 // convert sums amounts in the reporting currency with exact decimal
 // arithmetic, rounded to cents once at the end; nil without a reporting
 // currency.
-func (c *Console) convert(sums []procure.CurrencyAmount) *Converted {
-	d := c.cfg.Dashboard
+func (h *dashboardHandlers) convert(sums []procure.CurrencyAmount) *Converted {
+	d := h.cfg
 	if d.ReportingCurrency == "" {
 		return nil
 	}

@@ -56,7 +56,7 @@ type drillSummary struct {
 // The queue query still applies the caller's scope: a drill-down never
 // shows an exception the caller could not open. It is for the roles that
 // may read the tenant-wide KPIs; c.drill is not nil.
-func (c *Console) drillFilter(g *gin.Context, p *Principal, f *procure.QueueFilter) (*drillSummary, error) {
+func (h *queueHandlers) drillFilter(g *gin.Context, p *Principal, f *procure.QueueFilter) (*drillSummary, error) {
 	kpi := g.Query("kpi")
 	if kpi == "" {
 		return nil, nil
@@ -84,7 +84,7 @@ func (c *Console) drillFilter(g *gin.Context, p *Principal, f *procure.QueueFilt
 		return nil, invalid("from", "must be before to")
 	}
 	s.From, s.To = d.From.Format(time.DateOnly), d.To.Format(time.DateOnly)
-	set, err := c.drill(g.Request.Context(), p.Tenant, d)
+	set, err := h.drill(g.Request.Context(), p.Tenant, d)
 	if err != nil {
 		return nil, err
 	}

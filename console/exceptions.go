@@ -42,8 +42,8 @@ func splitList(s string) []string {
 }
 
 // queueFilter reads the queue's query parameters.
-func (c *Console) queueFilter(g *gin.Context, p *Principal) (procure.QueueFilter, error) {
-	now := c.now()
+func (h *queueHandlers) queueFilter(g *gin.Context, p *Principal) (procure.QueueFilter, error) {
+	now := h.now()
 	f := procure.QueueFilter{Now: now, Rule: g.Query("rule"), Plant: g.Query("plant"), Supplier: g.Query("supplier"),
 		Team: g.Query("team"), Assignee: g.Query("assignee"), GroupKey: g.Query("group"), SubjectKind: g.Query("subject_kind")}
 	if f.Assignee == "me" {
@@ -100,7 +100,7 @@ func (c *Console) queueFilter(g *gin.Context, p *Principal) (procure.QueueFilter
 	}
 	if q := strings.TrimSpace(g.Query("q")); q != "" {
 		f.Documents = []string{q}
-		docs, err := c.facts.CorrelatedDocuments(g.Request.Context(), p.Tenant, q)
+		docs, err := h.facts.CorrelatedDocuments(g.Request.Context(), p.Tenant, q)
 		if err != nil {
 			return f, err
 		}
@@ -121,38 +121,38 @@ func encodeCursor(cur *procure.Cursor) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (c *Console) listExceptions(g *gin.Context) {
+func (h *queueHandlers) listExceptions(g *gin.Context) {
 	p := principalOf(g)
-	f, err := c.queueFilter(g, p)
+	f, err := h.queueFilter(g, p)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	if g.Query("kpi") != "" && c.drill == nil {
-		c.respond(g, http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process cannot read the KPI figures"}})
+	if g.Query("kpi") != "" && h.drill == nil {
+		h.respond(g, http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process cannot read the KPI figures"}})
 		return
 	}
-	drill, err := c.drillFilter(g, p, &f)
+	drill, err := h.drillFilter(g, p, &f)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	if drill != nil && len(f.Documents)+len(f.IDs) == 0 {
 		// Nothing behind the figure: no exception either (an empty set
 		// must not mean "no filter").
-		c.respond(g, http.StatusOK, gin.H{"items": []any{}, "next_cursor": "", "drill": drill})
+		h.respond(g, http.StatusOK, gin.H{"items": []any{}, "next_cursor": "", "drill": drill})
 		return
 	}
-	items, next, err := c.store.FindQueue(g.Request.Context(), p.Scope(), f)
+	items, next, err := h.store.FindQueue(g.Request.Context(), p.Scope(), f)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	out := gin.H{"items": items, "next_cursor": encodeCursor(next)}
 	if drill != nil {
 		out["drill"] = drill
 	}
-	c.respond(g, http.StatusOK, out)
+	h.respond(g, http.StatusOK, out)
 }
 
 // detail is the exception detail: what, why, the document chain, the
@@ -177,74 +177,74 @@ func subjectDoc(subject string) (kind, id string) {
 	return parts[0], parts[1]
 }
 
-func (c *Console) getException(g *gin.Context) {
+func (h *queueHandlers) getException(g *gin.Context) {
 	id, err := pathID(g, "id")
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	p := principalOf(g)
 	ctx, sc := g.Request.Context(), p.Scope()
-	it, err := c.store.FindException(ctx, sc, id, c.now())
+	it, err := h.store.FindException(ctx, sc, id, h.now())
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	d := &detail{Exception: it, Timers: []*procure.Timer{}, Documents: []*procure.Document{}}
-	if c.rulebook != nil {
-		if ri, ok := c.rulebook.Describe(it.Rule); ok {
+	if h.rulebook != nil {
+		if ri, ok := h.rulebook.Describe(it.Rule); ok {
 			d.Rule = &ri
 		}
 	}
 	if d.Rule == nil {
 		d.Rule = &procure.RuleInfo{ID: it.Rule, Kind: it.Kind, Title: it.Title}
 	}
-	if d.Activity, err = c.store.FindActivity(ctx, sc, id); err != nil {
-		c.fail(g, err)
+	if d.Activity, err = h.store.FindActivity(ctx, sc, id); err != nil {
+		h.fail(g, err)
 		return
 	}
-	if d.Chain, d.Documents, err = c.chainOf(ctx, sc, &it.Exception); err != nil {
-		c.fail(g, err)
+	if d.Chain, d.Documents, err = h.chainOf(ctx, sc, &it.Exception); err != nil {
+		h.fail(g, err)
 		return
 	}
 	kind, docID := subjectDoc(it.Subject)
 	if kind != "" {
-		if d.Timers, err = c.store.FindTimers(ctx, sc, kind+"/"+docID); err != nil {
-			c.fail(g, err)
+		if d.Timers, err = h.store.FindTimers(ctx, sc, kind+"/"+docID); err != nil {
+			h.fail(g, err)
 			return
 		}
 	}
-	if d.Retries, err = c.retriesOf(ctx, sc, id); err != nil {
-		c.fail(g, err)
+	if d.Retries, err = h.retriesOf(ctx, sc, id); err != nil {
+		h.fail(g, err)
 		return
 	}
 	if kind == "message" {
-		fd, err := c.facts.FailedDelivery(ctx, p.Tenant, docID)
+		fd, err := h.facts.FailedDelivery(ctx, p.Tenant, docID)
 		if err != nil && procure.ErrorCode(err) != procure.ENOTFOUND {
-			c.fail(g, err)
+			h.fail(g, err)
 			return
 		}
 		d.Delivery = fd
 	}
 	g.Header("ETag", etag(it.Version))
-	c.respond(g, http.StatusOK, d)
+	h.respond(g, http.StatusOK, d)
 }
 
 func etag(v int64) string { return fmt.Sprintf(`"%d"`, v) }
 
 // timelineQuery is the timeline of an exception: its PO, its subject
 // document, the order's ASNs and invoices.
-func (c *Console) exceptionTimeline(g *gin.Context) {
+func (h *queueHandlers) exceptionTimeline(g *gin.Context) {
 	id, err := pathID(g, "id")
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	p := principalOf(g)
 	ctx, sc := g.Request.Context(), p.Scope()
-	it, err := c.store.FindException(ctx, sc, id, c.now())
+	it, err := h.store.FindException(ctx, sc, id, h.now())
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	docs := documentsOf(&it.Exception)
@@ -253,15 +253,15 @@ func (c *Console) exceptionTimeline(g *gin.Context) {
 	// A plant user sees the events of their plants only (and the spans
 	// of those), even about an exception they may see.
 	q := procure.TimelineQuery{Documents: docs, Plants: p.Plants, Since: it.FirstSeen.AddDate(0, 0, -90)}
-	if until := it.LastSeen.AddDate(0, 0, 30); until.Before(c.now()) {
+	if until := it.LastSeen.AddDate(0, 0, 30); until.Before(h.now()) {
 		q.Until = until
 	}
-	entries, err := c.facts.Timeline(ctx, p.Tenant, q)
+	entries, err := h.facts.Timeline(ctx, p.Tenant, q)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	c.respond(g, http.StatusOK, gin.H{"documents": docs, "entries": entries})
+	h.respond(g, http.StatusOK, gin.H{"documents": docs, "entries": entries})
 }
 
 // documentsOf is the document ids an exception is about.
@@ -276,7 +276,7 @@ func documentsOf(x *procure.Exception) []string {
 	return docs
 }
 
-func (c *Console) timeline(g *gin.Context) {
+func (h *queueHandlers) timeline(g *gin.Context) {
 	p := principalOf(g)
 	q := procure.TimelineQuery{Plants: p.Plants}
 	if v := g.Query("correlation_id"); v != "" {
@@ -286,23 +286,23 @@ func (c *Console) timeline(g *gin.Context) {
 		q.Documents = []string{v}
 	}
 	if len(q.Correlations)+len(q.Documents) == 0 {
-		c.fail(g, invalid("correlation_id", "give correlation_id or document_id"))
+		h.fail(g, invalid("correlation_id", "give correlation_id or document_id"))
 		return
 	}
 	if v := g.Query("since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			c.fail(g, invalid("since", "must be an RFC 3339 time"))
+			h.fail(g, invalid("since", "must be an RFC 3339 time"))
 			return
 		}
 		q.Since = t
 	}
-	entries, err := c.facts.Timeline(g.Request.Context(), p.Tenant, q)
+	entries, err := h.facts.Timeline(g.Request.Context(), p.Tenant, q)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	c.respond(g, http.StatusOK, gin.H{"entries": entries})
+	h.respond(g, http.StatusOK, gin.H{"entries": entries})
 }
 
 // actionBody is an action on an exception. The version comes from If-Match
@@ -316,8 +316,8 @@ type actionBody struct {
 	Reason   string     `json:"reason"`
 }
 
-func (c *Console) actionOf(p *Principal, in actionBody, version int64) (procure.Action, error) {
-	a := procure.Action{Kind: in.Action, Version: version, Reason: strings.TrimSpace(in.Reason), Actor: p.Actor(), At: c.now()}
+func (h *queueHandlers) actionOf(p *Principal, in actionBody, version int64) (procure.Action, error) {
+	a := procure.Action{Kind: in.Action, Version: version, Reason: strings.TrimSpace(in.Reason), Actor: p.Actor(), At: h.now()}
 	if !slices.Contains(procure.ActionKinds, a.Kind) {
 		return a, invalid("action", "%q is not one of %s", in.Action, strings.Join(procure.ActionKinds, ", "))
 	}
@@ -360,71 +360,71 @@ func ifMatch(g *gin.Context) int64 {
 	return v
 }
 
-func (c *Console) act(g *gin.Context) {
+func (h *queueHandlers) act(g *gin.Context) {
 	id, err := pathID(g, "id")
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	var in actionBody
 	if err := bind(g, &in); err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	version := ifMatch(g)
 	if version == 0 {
 		version = in.Version
 	} else if in.Version != 0 && in.Version != version {
-		c.fail(g, invalid("version", "differs from If-Match"))
+		h.fail(g, invalid("version", "differs from If-Match"))
 		return
 	}
 	p := principalOf(g)
-	a, err := c.actionOf(p, in, version)
+	a, err := h.actionOf(p, in, version)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	it, err := c.store.Act(g.Request.Context(), p.Scope(), id, a)
+	it, err := h.store.Act(g.Request.Context(), p.Scope(), id, a)
 	if err != nil {
 		if it != nil {
 			g.Header("ETag", etag(it.Version))
-			c.fail(g, err, it)
+			h.fail(g, err, it)
 			return
 		}
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	c.audit(g, "exception."+a.Kind, fmt.Sprintf("exception/%d", id), gin.H{"version": a.Version, "assignee": a.Assignee, "reason": a.Reason, "until": a.Until})
+	h.audit(g, "exception."+a.Kind, fmt.Sprintf("exception/%d", id), gin.H{"version": a.Version, "assignee": a.Assignee, "reason": a.Reason, "until": a.Until})
 	g.Header("ETag", etag(it.Version))
-	c.respond(g, http.StatusOK, it)
+	h.respond(g, http.StatusOK, it)
 }
 
-func (c *Console) comment(g *gin.Context) {
+func (h *queueHandlers) comment(g *gin.Context) {
 	id, err := pathID(g, "id")
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	var in struct {
 		Note string `json:"note"`
 	}
 	if err := bind(g, &in); err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	note := strings.TrimSpace(in.Note)
 	if note == "" || len(note) > 4000 {
-		c.fail(g, invalid("note", "must be 1 to 4000 characters"))
+		h.fail(g, invalid("note", "must be 1 to 4000 characters"))
 		return
 	}
 	p := principalOf(g)
-	a, err := c.store.AddNote(g.Request.Context(), p.Scope(), id, p.Actor(), "comment", note, c.now())
+	a, err := h.store.AddNote(g.Request.Context(), p.Scope(), id, p.Actor(), "comment", note, h.now())
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	c.audit(g, "exception.comment", fmt.Sprintf("exception/%d", id), gin.H{"activity": a.ID})
-	c.respond(g, http.StatusCreated, a)
+	h.audit(g, "exception.comment", fmt.Sprintf("exception/%d", id), gin.H{"activity": a.ID})
+	h.respond(g, http.StatusCreated, a)
 }
 
 // bulkResult is the outcome of one exception of a bulk action.
@@ -435,7 +435,7 @@ type bulkResult struct {
 	Exception *procure.QueueItem `json:"exception,omitempty"`
 }
 
-func (c *Console) errorOf(err error) *errorBody {
+func (k *kit) errorOf(err error) *errorBody {
 	var b errorBody
 	b.Error.Code, b.Error.Message = procure.ErrorCode(err), procure.ErrorMessage(err)
 	var fe *procure.FieldError
@@ -447,7 +447,7 @@ func (c *Console) errorOf(err error) *errorBody {
 
 // bulkAct applies one action to several exceptions, each with the version
 // the person read; each succeeds or fails on its own.
-func (c *Console) bulkAct(g *gin.Context) {
+func (h *queueHandlers) bulkAct(g *gin.Context) {
 	var in struct {
 		actionBody
 		Items []struct {
@@ -456,15 +456,15 @@ func (c *Console) bulkAct(g *gin.Context) {
 		} `json:"items"`
 	}
 	if err := bind(g, &in); err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	if len(in.Items) == 0 || len(in.Items) > 500 {
-		c.fail(g, invalid("items", "give 1 to 500 items with id and version"))
+		h.fail(g, invalid("items", "give 1 to 500 items with id and version"))
 		return
 	}
 	p := principalOf(g)
-	out := c.actOnMany(g, p, in.actionBody, func(yield func(id, version int64) bool) {
+	out := h.actOnMany(g, p, in.actionBody, func(yield func(id, version int64) bool) {
 		for _, it := range in.Items {
 			if !yield(it.ID, it.Version) {
 				return
@@ -474,24 +474,24 @@ func (c *Console) bulkAct(g *gin.Context) {
 	if out == nil {
 		return
 	}
-	c.respond(g, http.StatusOK, gin.H{"results": out})
+	h.respond(g, http.StatusOK, gin.H{"results": out})
 }
 
-func (c *Console) actOnMany(g *gin.Context, p *Principal, in actionBody, items func(func(id, version int64) bool)) []bulkResult {
-	if _, err := c.actionOf(p, in, 1); err != nil {
-		c.fail(g, err)
+func (h *queueHandlers) actOnMany(g *gin.Context, p *Principal, in actionBody, items func(func(id, version int64) bool)) []bulkResult {
+	if _, err := h.actionOf(p, in, 1); err != nil {
+		h.fail(g, err)
 		return nil
 	}
 	out := []bulkResult{}
 	var ok []int64
 	for id, version := range items {
-		a, _ := c.actionOf(p, in, version)
+		a, _ := h.actionOf(p, in, version)
 		r := bulkResult{ID: id}
-		it, err := c.store.Act(g.Request.Context(), p.Scope(), id, a)
+		it, err := h.store.Act(g.Request.Context(), p.Scope(), id, a)
 		if err != nil {
-			r.Error, r.Exception = c.errorOf(err), it
+			r.Error, r.Exception = h.errorOf(err), it
 			if procure.ErrorCode(err) == procure.EINTERNAL {
-				c.log.Error("bulk action failed", "exception", id, "err", err)
+				h.log.Error("bulk action failed", "exception", id, "err", err)
 			}
 		} else {
 			r.OK, r.Exception = true, it
@@ -499,41 +499,41 @@ func (c *Console) actOnMany(g *gin.Context, p *Principal, in actionBody, items f
 		}
 		out = append(out, r)
 	}
-	c.audit(g, "exception.bulk_"+in.Action, "exceptions", gin.H{"ids": ok, "reason": in.Reason, "assignee": in.Assignee})
+	h.audit(g, "exception.bulk_"+in.Action, "exceptions", gin.H{"ids": ok, "reason": in.Reason, "assignee": in.Assignee})
 	return out
 }
 
-func (c *Console) listGroups(g *gin.Context) {
-	gs, err := c.store.FindGroups(g.Request.Context(), principalOf(g).Scope())
+func (h *queueHandlers) listGroups(g *gin.Context) {
+	gs, err := h.store.FindGroups(g.Request.Context(), principalOf(g).Scope())
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	c.respond(g, http.StatusOK, gin.H{"groups": gs})
+	h.respond(g, http.StatusOK, gin.H{"groups": gs})
 }
 
 // groupAct acts on every active exception of a group within the scope, at
 // the versions read now: a group is acted on as one.
-func (c *Console) groupAct(g *gin.Context) {
+func (h *queueHandlers) groupAct(g *gin.Context) {
 	var in struct {
 		actionBody
 		Group string `json:"group"`
 	}
 	if err := bind(g, &in); err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	if in.Group == "" {
-		c.fail(g, invalid("group", "is required"))
+		h.fail(g, invalid("group", "is required"))
 		return
 	}
 	p := principalOf(g)
 	var items []*procure.QueueItem
-	f := procure.QueueFilter{GroupKey: in.Group, Limit: 500, Now: c.now(), IncludeSnoozed: true}
+	f := procure.QueueFilter{GroupKey: in.Group, Limit: 500, Now: h.now(), IncludeSnoozed: true}
 	for {
-		page, next, err := c.store.FindQueue(g.Request.Context(), p.Scope(), f)
+		page, next, err := h.store.FindQueue(g.Request.Context(), p.Scope(), f)
 		if err != nil {
-			c.fail(g, err)
+			h.fail(g, err)
 			return
 		}
 		items = append(items, page...)
@@ -543,10 +543,10 @@ func (c *Console) groupAct(g *gin.Context) {
 		f.After = next
 	}
 	if len(items) == 0 {
-		c.fail(g, procure.Errorf(procure.ENOTFOUND, "group %q has no active exceptions you can see", in.Group))
+		h.fail(g, procure.Errorf(procure.ENOTFOUND, "group %q has no active exceptions you can see", in.Group))
 		return
 	}
-	out := c.actOnMany(g, p, in.actionBody, func(yield func(id, version int64) bool) {
+	out := h.actOnMany(g, p, in.actionBody, func(yield func(id, version int64) bool) {
 		for _, it := range items {
 			if !yield(it.ID, it.Version) {
 				return
@@ -556,60 +556,60 @@ func (c *Console) groupAct(g *gin.Context) {
 	if out == nil {
 		return
 	}
-	c.respond(g, http.StatusOK, gin.H{"results": out})
+	h.respond(g, http.StatusOK, gin.H{"results": out})
 }
 
-func (c *Console) listViews(g *gin.Context) {
-	vs, err := c.store.FindViews(g.Request.Context(), principalOf(g).User.ID)
-	respondList(c, g, "views", vs, err)
+func (h *queueHandlers) listViews(g *gin.Context) {
+	vs, err := h.store.FindViews(g.Request.Context(), principalOf(g).User.ID)
+	respondList(h.kit, g, "views", vs, err)
 }
 
-func (c *Console) saveView(g *gin.Context) {
+func (h *queueHandlers) saveView(g *gin.Context) {
 	var in struct {
 		Name  string `json:"name"`
 		Query string `json:"query"`
 	}
 	if err := bind(g, &in); err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || len(in.Name) > 80 {
-		c.fail(g, invalid("name", "must be 1 to 80 characters"))
+		h.fail(g, invalid("name", "must be 1 to 80 characters"))
 		return
 	}
 	if len(in.Query) > 2000 {
-		c.fail(g, invalid("query", "is too long"))
+		h.fail(g, invalid("query", "is too long"))
 		return
 	}
 	v := &procure.SavedView{UserID: principalOf(g).User.ID, Name: in.Name, Query: strings.TrimPrefix(in.Query, "?")}
-	if err := c.store.SaveView(g.Request.Context(), v); err != nil {
-		c.fail(g, err)
+	if err := h.store.SaveView(g.Request.Context(), v); err != nil {
+		h.fail(g, err)
 		return
 	}
-	c.audit(g, "view.save", fmt.Sprintf("view/%d", v.ID), gin.H{"name": v.Name, "query": v.Query})
-	c.respond(g, http.StatusCreated, v)
+	h.audit(g, "view.save", fmt.Sprintf("view/%d", v.ID), gin.H{"name": v.Name, "query": v.Query})
+	h.respond(g, http.StatusCreated, v)
 }
 
-func (c *Console) deleteView(g *gin.Context) {
+func (h *queueHandlers) deleteView(g *gin.Context) {
 	id, err := pathID(g, "id")
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	if err := c.store.DeleteView(g.Request.Context(), principalOf(g).User.ID, id); err != nil {
-		c.fail(g, err)
+	if err := h.store.DeleteView(g.Request.Context(), principalOf(g).User.ID, id); err != nil {
+		h.fail(g, err)
 		return
 	}
-	c.audit(g, "view.delete", fmt.Sprintf("view/%d", id), nil)
+	h.audit(g, "view.delete", fmt.Sprintf("view/%d", id), nil)
 	g.Status(http.StatusNoContent)
 }
 
-func (c *Console) kpis(g *gin.Context) {
-	k, err := c.store.KPIs(g.Request.Context(), principalOf(g).Scope(), c.now())
+func (h *queueHandlers) kpis(g *gin.Context) {
+	k, err := h.store.KPIs(g.Request.Context(), principalOf(g).Scope(), h.now())
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	c.respond(g, http.StatusOK, k)
+	h.respond(g, http.StatusOK, k)
 }

@@ -43,64 +43,64 @@ var (
 func (c *Console) routeTable() []route {
 	return []route{
 		{method: "GET", path: "/api/openapi.json", public: true, handler: c.openAPI, summary: "This API's OpenAPI 3 document"},
-		{method: "POST", path: "/api/auth/login", public: true, handler: c.login, summary: "Sign in with login and password"},
-		{method: "POST", path: "/api/auth/logout", roles: allUsers, handler: c.logout, summary: "Sign out"},
-		{method: "GET", path: "/api/auth/oidc/login", public: true, handler: c.oidcLogin, summary: "Start OIDC sign-in (redirect to the provider)"},
-		{method: "GET", path: "/api/auth/oidc/callback", public: true, handler: c.oidcCallback, summary: "OIDC redirect target"},
-		{method: "GET", path: "/api/auth/config", public: true, handler: c.authConfig, summary: "Sign-in options"},
-		{method: "GET", path: "/api/me", roles: allUsers, handler: c.me, summary: "The signed-in user, scope and CSRF token"},
+		{method: "POST", path: "/api/auth/login", public: true, handler: c.auth.login, summary: "Sign in with login and password"},
+		{method: "POST", path: "/api/auth/logout", roles: allUsers, handler: c.auth.logout, summary: "Sign out"},
+		{method: "GET", path: "/api/auth/oidc/login", public: true, handler: c.auth.oidcLogin, summary: "Start OIDC sign-in (redirect to the provider)"},
+		{method: "GET", path: "/api/auth/oidc/callback", public: true, handler: c.auth.oidcCallback, summary: "OIDC redirect target"},
+		{method: "GET", path: "/api/auth/config", public: true, handler: c.auth.authConfig, summary: "Sign-in options"},
+		{method: "GET", path: "/api/me", roles: allUsers, handler: c.auth.me, summary: "The signed-in user, scope and CSRF token"},
 
-		{method: "GET", path: "/api/exceptions", roles: readers, handler: c.listExceptions, summary: "Exception queue"},
-		{method: "POST", path: "/api/exceptions/bulk", roles: actors, handler: c.bulkAct, summary: "Act on several exceptions"},
-		{method: "GET", path: "/api/exceptions/:id", roles: readers, handler: c.getException, summary: "Exception detail"},
-		{method: "GET", path: "/api/exceptions/:id/timeline", roles: readers, handler: c.exceptionTimeline, summary: "Correlated timeline of an exception"},
-		{method: "POST", path: "/api/exceptions/:id/actions", roles: actors, handler: c.act, summary: "Act on an exception (If-Match: version)"},
-		{method: "POST", path: "/api/exceptions/:id/comments", roles: actors, handler: c.comment, summary: "Comment on an exception"},
-		{method: "GET", path: "/api/timeline", roles: readers, handler: c.timeline, summary: "Timeline by correlation id or document id"},
+		{method: "GET", path: "/api/exceptions", roles: readers, handler: c.queue.listExceptions, summary: "Exception queue"},
+		{method: "POST", path: "/api/exceptions/bulk", roles: actors, handler: c.queue.bulkAct, summary: "Act on several exceptions"},
+		{method: "GET", path: "/api/exceptions/:id", roles: readers, handler: c.queue.getException, summary: "Exception detail"},
+		{method: "GET", path: "/api/exceptions/:id/timeline", roles: readers, handler: c.queue.exceptionTimeline, summary: "Correlated timeline of an exception"},
+		{method: "POST", path: "/api/exceptions/:id/actions", roles: actors, handler: c.queue.act, summary: "Act on an exception (If-Match: version)"},
+		{method: "POST", path: "/api/exceptions/:id/comments", roles: actors, handler: c.queue.comment, summary: "Comment on an exception"},
+		{method: "GET", path: "/api/timeline", roles: readers, handler: c.queue.timeline, summary: "Timeline by correlation id or document id"},
 
-		{method: "GET", path: "/api/groups", roles: readers, handler: c.listGroups, summary: "Systemic incidents"},
-		{method: "POST", path: "/api/groups/actions", roles: actors, handler: c.groupAct, summary: "Act on every active exception of a group"},
+		{method: "GET", path: "/api/groups", roles: readers, handler: c.queue.listGroups, summary: "Systemic incidents"},
+		{method: "POST", path: "/api/groups/actions", roles: actors, handler: c.queue.groupAct, summary: "Act on every active exception of a group"},
 
-		{method: "GET", path: "/api/views", roles: readers, handler: c.listViews, summary: "My saved views"},
-		{method: "POST", path: "/api/views", roles: readers, handler: c.saveView, summary: "Save a view"},
-		{method: "DELETE", path: "/api/views/:id", roles: readers, handler: c.deleteView, summary: "Delete a saved view"},
+		{method: "GET", path: "/api/views", roles: readers, handler: c.queue.listViews, summary: "My saved views"},
+		{method: "POST", path: "/api/views", roles: readers, handler: c.queue.saveView, summary: "Save a view"},
+		{method: "DELETE", path: "/api/views/:id", roles: readers, handler: c.queue.deleteView, summary: "Delete a saved view"},
 
-		{method: "GET", path: "/api/teams", roles: routeRead, handler: c.listTeams, summary: "Teams"},
-		{method: "POST", path: "/api/teams", roles: routers, handler: c.saveTeam, summary: "Create or update a team"},
-		{method: "GET", path: "/api/routing/rules", roles: routeRead, handler: c.listRoutingRules, summary: "Routing rules"},
-		{method: "POST", path: "/api/routing/rules", roles: routers, handler: c.createRoutingRule, summary: "Add a routing rule"},
-		{method: "DELETE", path: "/api/routing/rules/:id", roles: routers, handler: c.deleteRoutingRule, summary: "Delete a routing rule"},
+		{method: "GET", path: "/api/teams", roles: routeRead, handler: c.routing.listTeams, summary: "Teams"},
+		{method: "POST", path: "/api/teams", roles: routers, handler: c.routing.saveTeam, summary: "Create or update a team"},
+		{method: "GET", path: "/api/routing/rules", roles: routeRead, handler: c.routing.listRoutingRules, summary: "Routing rules"},
+		{method: "POST", path: "/api/routing/rules", roles: routers, handler: c.routing.createRoutingRule, summary: "Add a routing rule"},
+		{method: "DELETE", path: "/api/routing/rules/:id", roles: routers, handler: c.routing.deleteRoutingRule, summary: "Delete a routing rule"},
 
-		{method: "GET", path: "/api/retries", roles: retriers, handler: c.listRetries, summary: "Failed deliveries and retries"},
-		{method: "POST", path: "/api/retries/preview", roles: retriers, handler: c.previewRetries, summary: "What a retry would re-send"},
-		{method: "POST", path: "/api/retries", roles: retriers, handler: c.retry, summary: "Re-send failed deliveries"},
-		{method: "GET", path: "/api/retry-policies", roles: retriers, handler: c.retryPolicies, summary: "Automatic retry policies in force"},
-		{method: "GET", path: "/api/deadletter", roles: technical, handler: c.listDeadLetter, summary: "Rejected inputs"},
-		{method: "POST", path: "/api/deadletter/redrive", roles: technical, handler: c.redrive, summary: "Re-publish rejected inputs"},
+		{method: "GET", path: "/api/retries", roles: retriers, handler: c.retry.listRetries, summary: "Failed deliveries and retries"},
+		{method: "POST", path: "/api/retries/preview", roles: retriers, handler: c.retry.previewRetries, summary: "What a retry would re-send"},
+		{method: "POST", path: "/api/retries", roles: retriers, handler: c.retry.retry, summary: "Re-send failed deliveries"},
+		{method: "GET", path: "/api/retry-policies", roles: retriers, handler: c.retry.retryPolicies, summary: "Automatic retry policies in force"},
+		{method: "GET", path: "/api/deadletter", roles: technical, handler: c.retry.listDeadLetter, summary: "Rejected inputs"},
+		{method: "POST", path: "/api/deadletter/redrive", roles: technical, handler: c.retry.redrive, summary: "Re-publish rejected inputs"},
 
-		{method: "GET", path: "/api/plants/:plant/inbound", roles: planners, handler: c.plantBoard, summary: "Plant inbound board"},
-		{method: "GET", path: "/api/suppliers/:supplier", roles: planners, handler: c.supplierView, summary: "Supplier view"},
-		{method: "GET", path: "/api/kpis", roles: allUsers, handler: c.kpis, summary: "Exception KPIs"},
-		{method: "GET", path: "/api/dashboard", roles: TenantWide, handler: c.dashboardConfig, summary: "KPI targets and exchange rates of the executive dashboard"},
-		{method: "GET", path: "/api/value-at-risk", roles: allUsers, handler: c.valueAtRisk, summary: "Value at risk of active exceptions per currency, and converted"},
-		{method: "GET", path: "/api/plants", roles: allUsers, handler: c.listPlants, summary: "Plants the caller may open, with time zones"},
-		{method: "GET", path: "/api/operations", roles: technical, handler: c.operations, summary: "Pipeline operations: throughput, rejects, latency, lag, SLA breaches, deliveries"},
-		{method: "GET", path: "/api/live", roles: readers, handler: c.liveUpdates, summary: "Live exception changes (server-sent events)"},
+		{method: "GET", path: "/api/plants/:plant/inbound", roles: planners, handler: c.board.plantBoard, summary: "Plant inbound board"},
+		{method: "GET", path: "/api/suppliers/:supplier", roles: planners, handler: c.board.supplierView, summary: "Supplier view"},
+		{method: "GET", path: "/api/kpis", roles: allUsers, handler: c.queue.kpis, summary: "Exception KPIs"},
+		{method: "GET", path: "/api/dashboard", roles: TenantWide, handler: c.dashboard.dashboardConfig, summary: "KPI targets and exchange rates of the executive dashboard"},
+		{method: "GET", path: "/api/value-at-risk", roles: allUsers, handler: c.dashboard.valueAtRisk, summary: "Value at risk of active exceptions per currency, and converted"},
+		{method: "GET", path: "/api/plants", roles: allUsers, handler: c.dashboard.listPlants, summary: "Plants the caller may open, with time zones"},
+		{method: "GET", path: "/api/operations", roles: technical, handler: c.dashboard.operations, summary: "Pipeline operations: throughput, rejects, latency, lag, SLA breaches, deliveries"},
+		{method: "GET", path: "/api/live", roles: readers, handler: c.live.liveUpdates, summary: "Live exception changes (server-sent events)"},
 
-		{method: "GET", path: "/api/rules", roles: allUsers, handler: c.listRules, summary: "Rules and SLAs in force, with the supplier segment each covers, and the segments"},
-		{method: "POST", path: "/api/rules/reload", roles: admins, handler: c.reloadRules, summary: "Reload the rule files"},
-		{method: "GET", path: "/api/users", roles: admins, handler: c.listUsers, summary: "Users"},
-		{method: "POST", path: "/api/users", roles: admins, handler: c.createUser, summary: "Add a user"},
-		{method: "PATCH", path: "/api/users/:id", roles: admins, handler: c.updateUser, summary: "Change a user's role or plants, disable or enable"},
-		{method: "GET", path: "/api/tokens", roles: admins, handler: c.listTokens, summary: "API tokens"},
-		{method: "POST", path: "/api/tokens", roles: admins, handler: c.createToken, summary: "Create an API token (user or supplier)"},
-		{method: "DELETE", path: "/api/tokens/:id", roles: admins, handler: c.revokeToken, summary: "Revoke an API token"},
-		{method: "GET", path: "/api/audit", roles: admins, handler: c.listAudit, summary: "Audit log"},
+		{method: "GET", path: "/api/rules", roles: allUsers, handler: c.rules.listRules, summary: "Rules and SLAs in force, with the supplier segment each covers, and the segments"},
+		{method: "POST", path: "/api/rules/reload", roles: admins, handler: c.rules.reloadRules, summary: "Reload the rule files"},
+		{method: "GET", path: "/api/users", roles: admins, handler: c.admin.listUsers, summary: "Users"},
+		{method: "POST", path: "/api/users", roles: admins, handler: c.admin.createUser, summary: "Add a user"},
+		{method: "PATCH", path: "/api/users/:id", roles: admins, handler: c.admin.updateUser, summary: "Change a user's role or plants, disable or enable"},
+		{method: "GET", path: "/api/tokens", roles: admins, handler: c.admin.listTokens, summary: "API tokens"},
+		{method: "POST", path: "/api/tokens", roles: admins, handler: c.admin.createToken, summary: "Create an API token (user or supplier)"},
+		{method: "DELETE", path: "/api/tokens/:id", roles: admins, handler: c.admin.revokeToken, summary: "Revoke an API token"},
+		{method: "GET", path: "/api/audit", roles: admins, handler: c.admin.listAudit, summary: "Audit log"},
 
-		{method: "GET", path: "/api/supplier/v1/orders", roles: supplierAPI, handler: c.supplierOrders, summary: "My purchase orders"},
-		{method: "GET", path: "/api/supplier/v1/orders/:id", roles: supplierAPI, handler: c.supplierOrder, summary: "One of my purchase orders"},
-		{method: "GET", path: "/api/supplier/v1/invoices", roles: supplierAPI, handler: c.supplierInvoices, summary: "My invoices"},
-		{method: "GET", path: "/api/supplier/v1/invoices/:id", roles: supplierAPI, handler: c.supplierInvoice, summary: "One of my invoices"},
+		{method: "GET", path: "/api/supplier/v1/orders", roles: supplierAPI, handler: c.board.supplierOrders, summary: "My purchase orders"},
+		{method: "GET", path: "/api/supplier/v1/orders/:id", roles: supplierAPI, handler: c.board.supplierOrder, summary: "One of my purchase orders"},
+		{method: "GET", path: "/api/supplier/v1/invoices", roles: supplierAPI, handler: c.board.supplierInvoices, summary: "My invoices"},
+		{method: "GET", path: "/api/supplier/v1/invoices/:id", roles: supplierAPI, handler: c.board.supplierInvoice, summary: "One of my invoices"},
 	}
 }
 
@@ -138,7 +138,7 @@ func (c *Console) guard(rt route) gin.HandlerFunc {
 		if rt.public {
 			return
 		}
-		p, err := c.authenticate(g)
+		p, err := c.auth.authenticate(g)
 		if err != nil {
 			c.fail(g, err)
 			g.Abort()
@@ -197,18 +197,18 @@ var statusOf = map[string]int{
 // logged and their detail is not shown.
 // respondList answers a listing: {key: items} (an empty array, never
 // null), or err.
-func respondList[T any](c *Console, g *gin.Context, key string, items []T, err error) {
+func respondList[T any](k *kit, g *gin.Context, key string, items []T, err error) {
 	if err != nil {
-		c.fail(g, err)
+		k.fail(g, err)
 		return
 	}
 	if items == nil {
 		items = []T{}
 	}
-	c.respond(g, http.StatusOK, gin.H{key: items})
+	k.respond(g, http.StatusOK, gin.H{key: items})
 }
 
-func (c *Console) fail(g *gin.Context, err error, current ...any) {
+func (k *kit) fail(g *gin.Context, err error, current ...any) {
 	code := procure.ErrorCode(err)
 	var b errorBody
 	b.Error.Code, b.Error.Message = code, procure.ErrorMessage(err)
@@ -224,12 +224,12 @@ func (c *Console) fail(g *gin.Context, err error, current ...any) {
 		status = http.StatusInternalServerError
 	}
 	if status == http.StatusInternalServerError {
-		c.log.Error("console request failed", "method", g.Request.Method, "path", g.FullPath(), "err", err)
+		k.log.Error("console request failed", "method", g.Request.Method, "path", g.FullPath(), "err", err)
 	}
 	if status == http.StatusUnauthorized {
 		g.Header("WWW-Authenticate", `Bearer realm="supplywatch"`)
 	}
-	c.respond(g, status, b)
+	k.respond(g, status, b)
 }
 
 func invalid(field, format string, args ...any) error {
@@ -264,19 +264,19 @@ func pathID(g *gin.Context, name string) (int64, error) {
 
 // audit records a change by the principal of the request. A failure to
 // audit is logged: the change happened and must not be reported failed.
-func (c *Console) audit(g *gin.Context, action, target string, detail any) {
+func (k *kit) audit(g *gin.Context, action, target string, detail any) {
 	p := principalOf(g)
 	e := &procure.AuditEntry{Action: action, Target: target, RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}
 	if p != nil {
 		e.Tenant, e.Actor, e.ActorKind = p.Tenant, p.Name(), p.Kind()
 	}
-	c.auditAs(g.Request.Context(), e, detail)
+	k.auditAs(g.Request.Context(), e, detail)
 }
 
 // auditAs records e (its time set now) with detail, also for changes that
 // come from elsewhere than an HTTP request (Slack).
-func (c *Console) auditAs(ctx context.Context, e *procure.AuditEntry, detail any) {
-	e.At = c.now()
+func (k *kit) auditAs(ctx context.Context, e *procure.AuditEntry, detail any) {
+	e.At = k.now()
 	action, target := e.Action, e.Target
 	if detail != nil {
 		b, err := json.Marshal(detail)
@@ -284,8 +284,8 @@ func (c *Console) auditAs(ctx context.Context, e *procure.AuditEntry, detail any
 			e.Detail = b
 		}
 	}
-	if err := c.store.Audit(ctx, e); err != nil {
-		c.log.Error("audit failed", "action", action, "target", target, "err", err)
+	if err := k.audits.Audit(ctx, e); err != nil {
+		k.log.Error("audit failed", "action", action, "target", target, "err", err)
 	}
 }
 

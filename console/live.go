@@ -68,12 +68,12 @@ func (h *hub) publish(ev *procure.OutboxEvent) {
 }
 
 // follow reads the outbox from its current end and publishes what comes.
-func (c *Console) follow(ctx context.Context) error {
-	last, err := c.store.LastOutboxID(ctx)
+func (h *liveHandlers) follow(ctx context.Context) error {
+	last, err := h.store.LastOutboxID(ctx)
 	if err != nil {
 		return fmt.Errorf("console live: %w", err)
 	}
-	t := time.NewTicker(c.cfg.LivePoll)
+	t := time.NewTicker(h.poll)
 	defer t.Stop()
 	for {
 		select {
@@ -82,22 +82,22 @@ func (c *Console) follow(ctx context.Context) error {
 		case <-t.C:
 		}
 		for {
-			evs, err := c.store.OutboxAfter(ctx, last, 500)
+			evs, err := h.store.OutboxAfter(ctx, last, 500)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
-				c.log.Warn("console live: read outbox", "err", err)
+				h.log.Warn("console live: read outbox", "err", err)
 				break
 			}
 			for _, ev := range evs {
 				last = ev.ID
-				if c.cfg.RouteNew && ev.Kind == procure.OutboxOpened && ev.ExceptionID != 0 {
-					if _, err := c.store.Route(ctx, ev.ExceptionID, c.now()); err != nil && ctx.Err() == nil {
-						c.log.Warn("console routing", "exception", ev.ExceptionID, "err", err)
+				if h.routeNew && ev.Kind == procure.OutboxOpened && ev.ExceptionID != 0 {
+					if _, err := h.store.Route(ctx, ev.ExceptionID, h.now()); err != nil && ctx.Err() == nil {
+						h.log.Warn("console routing", "exception", ev.ExceptionID, "err", err)
 					}
 				}
-				c.live.publish(ev)
+				h.live.publish(ev)
 			}
 			if len(evs) < 500 {
 				break
@@ -109,10 +109,10 @@ func (c *Console) follow(ctx context.Context) error {
 // liveUpdates streams the caller's exception changes as server-sent
 // events: "exception" events carry the outbox event (kind, exception);
 // "reload" says events were lost and the view must be reloaded.
-func (c *Console) liveUpdates(g *gin.Context) {
+func (h *liveHandlers) liveUpdates(g *gin.Context) {
 	p := principalOf(g)
-	s := c.live.subscribe(p.Scope())
-	defer c.live.unsubscribe(s)
+	s := h.live.subscribe(p.Scope())
+	defer h.live.unsubscribe(s)
 	g.Header("Content-Type", "text/event-stream")
 	g.Header("Cache-Control", "no-store")
 	g.Header("X-Accel-Buffering", "no")
@@ -134,7 +134,7 @@ func (c *Console) liveUpdates(g *gin.Context) {
 			}
 			b, err := marshalAPI(ev)
 			if err != nil {
-				c.log.Error("live update not encoded", "event", ev.ID, "err", err)
+				h.log.Error("live update not encoded", "event", ev.ID, "err", err)
 				continue
 			}
 			fmt.Fprintf(g.Writer, "id: %d\nevent: exception\ndata: %s\n\n", ev.ID, b)

@@ -43,55 +43,55 @@ func (o *oidcClient) get(ctx context.Context) (*oidc.Provider, *oauth2.Config, e
 
 // oidcLogin redirects to the provider with a fresh state, nonce and PKCE
 // verifier, kept in a short-lived HttpOnly cookie for the callback.
-func (c *Console) oidcLogin(g *gin.Context) {
-	if c.oidc == nil {
-		c.fail(g, procure.Errorf(procure.ENOTFOUND, "%v", errNoOIDC))
+func (h *authHandlers) oidcLogin(g *gin.Context) {
+	if h.oidc == nil {
+		h.fail(g, procure.Errorf(procure.ENOTFOUND, "%v", errNoOIDC))
 		return
 	}
-	_, oc, err := c.oidc.get(g.Request.Context())
+	_, oc, err := h.oidc.get(g.Request.Context())
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	state, nonce, verifier := randomSecret(24), randomSecret(24), oauth2.GenerateVerifier()
 	http.SetCookie(g.Writer, &http.Cookie{Name: oidcCookie, Value: state + "." + nonce + "." + verifier, Path: "/api/auth/oidc/",
-		MaxAge: 600, HttpOnly: true, Secure: c.secureCookies(g), SameSite: http.SameSiteLaxMode})
+		MaxAge: 600, HttpOnly: true, Secure: h.secureCookies(g), SameSite: http.SameSiteLaxMode})
 	g.Redirect(http.StatusFound, oc.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
 }
 
 // oidcCallback exchanges the code, verifies the ID token and its nonce,
 // and signs in the console user with the verified email.
-func (c *Console) oidcCallback(g *gin.Context) {
-	if c.oidc == nil {
-		c.fail(g, procure.Errorf(procure.ENOTFOUND, "%v", errNoOIDC))
+func (h *authHandlers) oidcCallback(g *gin.Context) {
+	if h.oidc == nil {
+		h.fail(g, procure.Errorf(procure.ENOTFOUND, "%v", errNoOIDC))
 		return
 	}
 	ctx := g.Request.Context()
 	ck, _ := g.Cookie(oidcCookie)
 	parts := strings.Split(ck, ".")
 	if len(parts) != 3 || !constantEqual(parts[0], g.Query("state")) {
-		c.fail(g, procure.Errorf(procure.EUNAUTHORIZED, "sign-in expired or was started elsewhere: start again"))
+		h.fail(g, procure.Errorf(procure.EUNAUTHORIZED, "sign-in expired or was started elsewhere: start again"))
 		return
 	}
 	http.SetCookie(g.Writer, &http.Cookie{Name: oidcCookie, Value: "", Path: "/api/auth/oidc/", MaxAge: -1, HttpOnly: true})
 	if e := g.Query("error"); e != "" {
-		c.fail(g, procure.Errorf(procure.EUNAUTHORIZED, "the provider refused the sign-in: %s", e))
+		h.fail(g, procure.Errorf(procure.EUNAUTHORIZED, "the provider refused the sign-in: %s", e))
 		return
 	}
-	p, oc, err := c.oidc.get(ctx)
+	p, oc, err := h.oidc.get(ctx)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	tok, err := oc.Exchange(ctx, g.Query("code"), oauth2.VerifierOption(parts[2]))
 	if err != nil {
-		c.fail(g, procure.Errorf(procure.EUNAUTHORIZED, "code exchange failed: %v", err))
+		h.fail(g, procure.Errorf(procure.EUNAUTHORIZED, "code exchange failed: %v", err))
 		return
 	}
 	raw, _ := tok.Extra("id_token").(string)
-	idt, err := p.Verifier(&oidc.Config{ClientID: c.cfg.OIDC.ClientID}).Verify(ctx, raw)
+	idt, err := p.Verifier(&oidc.Config{ClientID: h.cfg.OIDC.ClientID}).Verify(ctx, raw)
 	if err != nil || !constantEqual(idt.Nonce, parts[1]) {
-		c.fail(g, procure.Errorf(procure.EUNAUTHORIZED, "the ID token did not verify"))
+		h.fail(g, procure.Errorf(procure.EUNAUTHORIZED, "the ID token did not verify"))
 		return
 	}
 	var claims struct {
@@ -99,17 +99,17 @@ func (c *Console) oidcCallback(g *gin.Context) {
 		EmailVerified *bool  `json:"email_verified"`
 	}
 	if err := idt.Claims(&claims); err != nil || !emailVerified(claims.Email, claims.EmailVerified) {
-		c.fail(g, procure.Errorf(procure.EFORBIDDEN, "the provider gave no verified email"))
+		h.fail(g, procure.Errorf(procure.EFORBIDDEN, "the provider gave no verified email"))
 		return
 	}
-	u, err := c.store.FindUserByEmail(ctx, claims.Email)
+	u, err := h.store.FindUserByEmail(ctx, claims.Email)
 	if err != nil || u.Disabled {
-		c.auditAnonymous(g, "auth.sign_in_failed", "email/"+claims.Email)
-		c.fail(g, procure.Errorf(procure.EFORBIDDEN, "no console user has the email %s: ask an administrator", claims.Email))
+		h.auditAnonymous(g, "auth.sign_in_failed", "email/"+claims.Email)
+		h.fail(g, procure.Errorf(procure.EFORBIDDEN, "no console user has the email %s: ask an administrator", claims.Email))
 		return
 	}
-	if _, err := c.startSession(g, u, "oidc"); err != nil {
-		c.fail(g, err)
+	if _, err := h.startSession(g, u, "oidc"); err != nil {
+		h.fail(g, err)
 		return
 	}
 	g.Redirect(http.StatusFound, "/")

@@ -30,19 +30,19 @@ type plantLister interface {
 
 // listPlants answers the plants the caller may open: a plant user's own,
 // else those with events in the last 90 days and those with a calendar.
-func (c *Console) listPlants(g *gin.Context) {
+func (h *dashboardHandlers) listPlants(g *gin.Context) {
 	p := principalOf(g)
 	var names []string
 	if p.Plants != nil {
 		names = slices.Clone(p.Plants)
 	} else {
-		for name := range c.zones {
+		for name := range h.zones {
 			names = append(names, name)
 		}
-		if pl, ok := c.facts.(plantLister); ok {
-			seen, err := pl.Plants(g.Request.Context(), p.Tenant, c.now().AddDate(0, 0, -90))
+		if pl, ok := h.facts.(plantLister); ok {
+			seen, err := pl.Plants(g.Request.Context(), p.Tenant, h.now().AddDate(0, 0, -90))
 			if err != nil {
-				c.fail(g, err)
+				h.fail(g, err)
 				return
 			}
 			names = append(names, seen...)
@@ -53,10 +53,10 @@ func (c *Console) listPlants(g *gin.Context) {
 	out := make([]Plant, 0, len(names))
 	for _, n := range names {
 		if n != "" {
-			out = append(out, Plant{Plant: n, TimeZone: c.zones[n]})
+			out = append(out, Plant{Plant: n, TimeZone: h.zones[n]})
 		}
 	}
-	c.respond(g, http.StatusOK, gin.H{"plants": out})
+	h.respond(g, http.StatusOK, gin.H{"plants": out})
 }
 
 // opsFacts reads the operational figures from the facts (clickhouse.Facts).
@@ -67,35 +67,35 @@ type opsFacts interface {
 // operationMetrics are the metric families the operations page shows.
 var operationMetrics = []string{"supplywatch_consumer_lag", "supplywatch_alerts_", "supplywatch_ingest_events_total", "supplywatch_ingest_rejects_total", "supplywatch_writer_errors_total"}
 
-func (c *Console) operations(g *gin.Context) {
+func (h *dashboardHandlers) operations(g *gin.Context) {
 	window := 24 * time.Hour
 	if s := g.Query("window"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 || d > 31*24*time.Hour {
-			c.fail(g, invalid("window", "%q is not a duration up to 744h", s))
+			h.fail(g, invalid("window", "%q is not a duration up to 744h", s))
 			return
 		}
 		window = d
 	}
-	of, ok := c.facts.(opsFacts)
+	of, ok := h.facts.(opsFacts)
 	if !ok {
-		c.fail(g, errors.New("the facts store has no operational figures"))
+		h.fail(g, errors.New("the facts store has no operational figures"))
 		return
 	}
-	to := c.now().UTC()
+	to := h.now().UTC()
 	o, err := of.Operations(g.Request.Context(), principalOf(g).Tenant, to.Add(-window), to)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	if c.metrics != nil {
-		o.Metrics, err = gatherSamples(c.metrics, operationMetrics)
+	if h.metrics != nil {
+		o.Metrics, err = gatherSamples(h.metrics, operationMetrics)
 		if err != nil {
-			c.fail(g, err)
+			h.fail(g, err)
 			return
 		}
 	}
-	c.respond(g, http.StatusOK, o)
+	h.respond(g, http.StatusOK, o)
 }
 
 // gatherSamples returns the counters and gauges whose names start with

@@ -112,10 +112,10 @@ func marshalAPI(v any) ([]byte, error) {
 }
 
 // respond writes v as the JSON answer with status.
-func (c *Console) respond(g *gin.Context, status int, v any) {
+func (k *kit) respond(g *gin.Context, status int, v any) {
 	b, err := marshalAPI(v)
 	if err != nil {
-		c.log.Error("console answer not encoded", "method", g.Request.Method, "path", g.FullPath(), "err", err)
+		k.log.Error("console answer not encoded", "method", g.Request.Method, "path", g.FullPath(), "err", err)
 		g.Status(http.StatusInternalServerError)
 		return
 	}

@@ -16,18 +16,18 @@ import (
 // retriesOf returns an exception's retries with the outcome of those still
 // waiting read from the delivery events. It writes nothing (GET handlers
 // have no side effects): planRetries stores the outcomes.
-func (c *Console) retriesOf(ctx context.Context, sc procure.Scope, exceptionID int64) ([]*procure.Retry, error) {
-	rs, err := c.store.FindRetries(ctx, sc, exceptionID, 100)
+func (h *retryHandlers) retriesOf(ctx context.Context, sc procure.Scope, exceptionID int64) ([]*procure.Retry, error) {
+	rs, err := h.store.FindRetries(ctx, sc, exceptionID, 100)
 	if err != nil {
 		return nil, err
 	}
-	_, err = c.outcomes(ctx, sc.Tenant, rs)
+	_, err = h.outcomes(ctx, sc.Tenant, rs)
 	return rs, err
 }
 
 // outcomes sets, in rs, the outcome of the published retries whose message
 // has since been delivered (or failed again), and returns those it set.
-func (c *Console) outcomes(ctx context.Context, tenant string, rs []*procure.Retry) ([]*procure.Retry, error) {
+func (h *retryHandlers) outcomes(ctx context.Context, tenant string, rs []*procure.Retry) ([]*procure.Retry, error) {
 	var ids []string
 	var oldest *procure.Retry
 	for _, r := range rs {
@@ -41,7 +41,7 @@ func (c *Console) outcomes(ctx context.Context, tenant string, rs []*procure.Ret
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	outs, err := c.facts.DeliveryOutcomes(ctx, tenant, ids, oldest.RequestedAt)
+	outs, err := h.facts.DeliveryOutcomes(ctx, tenant, ids, oldest.RequestedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -64,18 +64,18 @@ func (c *Console) outcomes(ctx context.Context, tenant string, rs []*procure.Ret
 // exceptions ids, before a retry of them is planned: the plan's
 // duplicate-posting check reads the stored statuses. (The automatic
 // worker settles its own retries from the delivery events.)
-func (c *Console) settleOutcomes(ctx context.Context, sc procure.Scope, ids []int64) error {
+func (h *retryHandlers) settleOutcomes(ctx context.Context, sc procure.Scope, ids []int64) error {
 	for _, id := range ids {
-		rs, err := c.store.FindRetries(ctx, sc, id, 100)
+		rs, err := h.store.FindRetries(ctx, sc, id, 100)
 		if err != nil {
 			return err
 		}
-		settled, err := c.outcomes(ctx, sc.Tenant, rs)
+		settled, err := h.outcomes(ctx, sc.Tenant, rs)
 		if err != nil {
 			return err
 		}
 		for _, r := range settled {
-			if err := c.store.UpdateRetry(ctx, r.ID, r.Status, r.Error, r.OutcomeAt); err != nil {
+			if err := h.store.UpdateRetry(ctx, r.ID, r.Status, r.Error, r.OutcomeAt); err != nil {
 				return err
 			}
 		}
@@ -83,24 +83,24 @@ func (c *Console) settleOutcomes(ctx context.Context, sc procure.Scope, ids []in
 	return nil
 }
 
-func (c *Console) listRetries(g *gin.Context) {
+func (h *retryHandlers) listRetries(g *gin.Context) {
 	p := principalOf(g)
 	ctx, sc := g.Request.Context(), p.Scope()
-	items, next, err := c.store.FindQueue(ctx, sc, procure.QueueFilter{SubjectKind: "message", Limit: 200, Now: c.now(), IncludeSnoozed: true})
+	items, next, err := h.store.FindQueue(ctx, sc, procure.QueueFilter{SubjectKind: "message", Limit: 200, Now: h.now(), IncludeSnoozed: true})
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	rs, err := c.store.FindRetries(ctx, sc, 0, 200)
+	rs, err := h.store.FindRetries(ctx, sc, 0, 200)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	if _, err := c.outcomes(ctx, p.Tenant, rs); err != nil {
-		c.fail(g, err)
+	if _, err := h.outcomes(ctx, p.Tenant, rs); err != nil {
+		h.fail(g, err)
 		return
 	}
-	c.respond(g, http.StatusOK, gin.H{"failed": items, "more": next != nil, "retries": rs})
+	h.respond(g, http.StatusOK, gin.H{"failed": items, "more": next != nil, "retries": rs})
 }
 
 // RetryService plans and re-sends failed deliveries: the one retry path of
@@ -115,14 +115,14 @@ type RetryService interface {
 var errNoRetries = procure.Errorf(procure.EINTERNAL, "this console cannot re-send deliveries (no retry service)")
 
 // planRetries prepares the retries of exceptions within p's scope.
-func (c *Console) planRetries(ctx context.Context, p *Principal, ids []int64) ([]*procure.RetryPlan, string, error) {
-	if c.retries == nil {
+func (h *retryHandlers) planRetries(ctx context.Context, p *Principal, ids []int64) ([]*procure.RetryPlan, string, error) {
+	if h.retries == nil {
 		return nil, "", errNoRetries
 	}
-	if err := c.settleOutcomes(ctx, p.Scope(), ids); err != nil {
+	if err := h.settleOutcomes(ctx, p.Scope(), ids); err != nil {
 		return nil, "", err
 	}
-	return c.retries.Plan(ctx, p.Scope(), p.Name(), ids)
+	return h.retries.Plan(ctx, p.Scope(), p.Name(), ids)
 }
 
 type retryBody struct {
@@ -130,14 +130,14 @@ type retryBody struct {
 	Confirm      string  `json:"confirm"`
 }
 
-func (c *Console) readRetryBody(g *gin.Context) (retryBody, bool) {
+func (h *retryHandlers) readRetryBody(g *gin.Context) (retryBody, bool) {
 	var in retryBody
 	if err := bind(g, &in); err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return in, false
 	}
 	if len(in.ExceptionIDs) == 0 || len(in.ExceptionIDs) > 200 {
-		c.fail(g, invalid("exception_ids", "give 1 to 200 exception ids"))
+		h.fail(g, invalid("exception_ids", "give 1 to 200 exception ids"))
 		return in, false
 	}
 	return in, true
@@ -145,57 +145,57 @@ func (c *Console) readRetryBody(g *gin.Context) (retryBody, bool) {
 
 // previewRetries shows what a retry would re-send and the duplicate
 // risk, and the confirmation code the retry must quote.
-func (c *Console) previewRetries(g *gin.Context) {
-	in, ok := c.readRetryBody(g)
+func (h *retryHandlers) previewRetries(g *gin.Context) {
+	in, ok := h.readRetryBody(g)
 	if !ok {
 		return
 	}
-	plans, confirm, err := c.planRetries(g.Request.Context(), principalOf(g), in.ExceptionIDs)
+	plans, confirm, err := h.planRetries(g.Request.Context(), principalOf(g), in.ExceptionIDs)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	c.respond(g, http.StatusOK, gin.H{"plans": plans, "confirm": confirm})
+	h.respond(g, http.StatusOK, gin.H{"plans": plans, "confirm": confirm})
 }
 
 // retry re-sends the failed deliveries when the confirmation code matches
 // the plan as it is now (the set did not change since the preview).
-func (c *Console) retry(g *gin.Context) {
-	in, ok := c.readRetryBody(g)
+func (h *retryHandlers) retry(g *gin.Context) {
+	in, ok := h.readRetryBody(g)
 	if !ok {
 		return
 	}
 	p := principalOf(g)
 	ctx := g.Request.Context()
-	plans, confirm, err := c.planRetries(ctx, p, in.ExceptionIDs)
+	plans, confirm, err := h.planRetries(ctx, p, in.ExceptionIDs)
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	if in.Confirm == "" {
-		c.fail(g, invalid("confirm", "preview the retry first (POST /api/retries/preview) and send its confirm code"))
+		h.fail(g, invalid("confirm", "preview the retry first (POST /api/retries/preview) and send its confirm code"))
 		return
 	}
 	if in.Confirm != confirm {
-		c.fail(g, procure.Errorf(procure.ECONFLICT, "what would be re-sent changed since the preview: preview again"), gin.H{"plans": plans, "confirm": confirm})
+		h.fail(g, procure.Errorf(procure.ECONFLICT, "what would be re-sent changed since the preview: preview again"), gin.H{"plans": plans, "confirm": confirm})
 		return
 	}
-	out, err := c.retries.Resend(ctx, p.Scope(), p.Name(), p.Actor(), plans,
+	out, err := h.retries.Resend(ctx, p.Scope(), p.Name(), p.Actor(), plans,
 		procure.AuditEntry{Actor: p.Name(), ActorKind: p.Kind(), RemoteAddr: g.ClientIP(), UserAgent: g.Request.UserAgent()}, "")
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	c.respond(g, http.StatusOK, gin.H{"retries": out, "plans": plans})
+	h.respond(g, http.StatusOK, gin.H{"retries": out, "plans": plans})
 }
 
-// RetryAs re-sends the failed delivery of an exception for the console
+// retryAs re-sends the failed delivery of an exception for the console
 // user login of tenant, as Slack's Retry button does: the same scope,
 // allow-list and duplicate-posting check as the console, the same record
 // and audit. Without a preview to confirm, a retry whose duplicate risk is
 // high is refused: it must be previewed and confirmed in the console.
-func (c *Console) RetryAs(ctx context.Context, tenant, login string, exceptionID int64, via string) (*procure.Retry, error) {
-	u, _, err := c.store.FindUserByLogin(ctx, login)
+func (h *retryHandlers) retryAs(ctx context.Context, tenant, login string, exceptionID int64, via string) (*procure.Retry, error) {
+	u, _, err := h.store.FindUserByLogin(ctx, login)
 	if err != nil || u.Tenant != tenant || u.Disabled {
 		return nil, procure.Errorf(procure.EFORBIDDEN, "%s is not an enabled console user of tenant %s", login, tenant)
 	}
@@ -203,7 +203,7 @@ func (c *Console) RetryAs(ctx context.Context, tenant, login string, exceptionID
 	if !slices.Contains(retriers, p.Role) {
 		return nil, procure.Errorf(procure.EFORBIDDEN, "role %s may not retry deliveries", p.Role)
 	}
-	plans, _, err := c.planRetries(ctx, p, []int64{exceptionID})
+	plans, _, err := h.planRetries(ctx, p, []int64{exceptionID})
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +215,7 @@ func (c *Console) RetryAs(ctx context.Context, tenant, login string, exceptionID
 		return nil, procure.Errorf(procure.ECONFLICT, "not retried: the duplicate-posting risk is high (%s); preview and confirm it in the console", pl.RiskReason)
 	}
 	actor := procure.Actor{Kind: procure.ActorSlack, Name: p.Name()}
-	out, err := c.retries.Resend(ctx, p.Scope(), p.Name(), actor, plans, procure.AuditEntry{Actor: p.Name(), ActorKind: via}, via)
+	out, err := h.retries.Resend(ctx, p.Scope(), p.Name(), actor, plans, procure.AuditEntry{Actor: p.Name(), ActorKind: via}, via)
 	if err != nil {
 		return nil, err
 	}
@@ -227,30 +227,30 @@ func (c *Console) RetryAs(ctx context.Context, tenant, login string, exceptionID
 
 // retryPolicies shows the automatic retry policies in force, read-only
 // (they are configuration: retry.policies).
-func (c *Console) retryPolicies(g *gin.Context) {
-	if c.policies == nil {
-		c.respond(g, http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process does not know the retry policies"}})
+func (h *retryHandlers) retryPolicies(g *gin.Context) {
+	if h.policies == nil {
+		h.respond(g, http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process does not know the retry policies"}})
 		return
 	}
-	c.respond(g, http.StatusOK, c.policies)
+	h.respond(g, http.StatusOK, h.policies)
 }
 
 // isOperator reports whether p runs supplywatch itself: an on-call or admin
 // user of the operator tenant (Config.OperatorTenant). Operators also see
 // and redrive the dead letters that carry no tenant.
-func (c *Console) isOperator(p *Principal) bool {
-	return c.cfg.OperatorTenant != "" && p.Tenant == c.cfg.OperatorTenant && p.User != nil && slices.Contains(technical, p.Role)
+func (h *retryHandlers) isOperator(p *Principal) bool {
+	return h.cfg.OperatorTenant != "" && p.Tenant == h.cfg.OperatorTenant && p.User != nil && slices.Contains(technical, p.Role)
 }
 
-func (c *Console) listDeadLetter(g *gin.Context) {
+func (h *retryHandlers) listDeadLetter(g *gin.Context) {
 	p := principalOf(g)
-	rs, err := c.facts.Rejected(g.Request.Context(), p.Tenant, procure.RejectedFilter{Untenanted: c.isOperator(p),
+	rs, err := h.facts.Rejected(g.Request.Context(), p.Tenant, procure.RejectedFilter{Untenanted: h.isOperator(p),
 		Channel: g.Query("channel"), Stage: g.Query("stage"), Reason: g.Query("reason"), Limit: 200})
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
-	c.respond(g, http.StatusOK, gin.H{"rejected": rs, "redrive_topic": c.cfg.RedriveTopic})
+	h.respond(g, http.StatusOK, gin.H{"rejected": rs, "redrive_topic": h.cfg.RedriveTopic})
 }
 
 // envelopeOf reads the tenant and source a raw input names, without
@@ -298,7 +298,7 @@ func envelopeOf(raw string) (tenant, source string, ok bool, err error) {
 // must name the tenant the dead letter belongs to (the sender's token's
 // tenant for HTTP input), and an HTTP input only a source that tenant's
 // ingest tokens may send.
-func (c *Console) redriveRefusal(r *procure.Rejected) string {
+func (h *retryHandlers) redriveRefusal(r *procure.Rejected) string {
 	tenant, source, ok, err := envelopeOf(r.Raw)
 	switch {
 	case err != nil:
@@ -311,9 +311,9 @@ func (c *Console) redriveRefusal(r *procure.Rejected) string {
 		return fmt.Sprintf("the input names tenant %q but was sent for tenant %q", tenant, r.Tenant)
 	case r.Channel != procure.ChannelHTTP:
 		return ""
-	case r.Sender != "" && c.tokenOf != nil:
+	case r.Sender != "" && h.tokenOf != nil:
 		// The exact token it came with: its tenant and its sources.
-		tt, sources, found := c.tokenOf(r.Sender)
+		tt, sources, found := h.tokenOf(r.Sender)
 		switch {
 		case !found:
 			return fmt.Sprintf("ingest token %q that sent it no longer exists", r.Sender)
@@ -323,10 +323,10 @@ func (c *Console) redriveRefusal(r *procure.Rejected) string {
 			return fmt.Sprintf("ingest token %q that sent it may not send source %q", r.Sender, source)
 		}
 		return ""
-	case c.sourcesOf == nil:
+	case h.sourcesOf == nil:
 		return "this console does not know the ingest tokens' sources"
 	}
-	sources, any := c.sourcesOf(r.Tenant)
+	sources, any := h.sourcesOf(r.Tenant)
 	if !any && !slices.Contains(sources, source) {
 		return fmt.Sprintf("no ingest token of tenant %q may send source %q", r.Tenant, source)
 	}
@@ -338,53 +338,53 @@ func (c *Console) redriveRefusal(r *procure.Rejected) string {
 // duplicate check drops events stored already. Each input is re-checked
 // against its dead letter's tenant (redriveRefusal); refused ones are
 // listed and not published.
-func (c *Console) redrive(g *gin.Context) {
+func (h *retryHandlers) redrive(g *gin.Context) {
 	var in struct {
 		InputIDs []string `json:"input_ids"`
 	}
 	if err := bind(g, &in); err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	if len(in.InputIDs) == 0 || len(in.InputIDs) > 500 {
-		c.fail(g, invalid("input_ids", "give 1 to 500 input ids"))
+		h.fail(g, invalid("input_ids", "give 1 to 500 input ids"))
 		return
 	}
 	p := principalOf(g)
 	ctx := g.Request.Context()
-	rs, err := c.facts.Rejected(ctx, p.Tenant, procure.RejectedFilter{InputIDs: in.InputIDs, Untenanted: c.isOperator(p), Limit: 500})
+	rs, err := h.facts.Rejected(ctx, p.Tenant, procure.RejectedFilter{InputIDs: in.InputIDs, Untenanted: h.isOperator(p), Limit: 500})
 	if err != nil {
-		c.fail(g, err)
+		h.fail(g, err)
 		return
 	}
 	if len(rs) == 0 {
-		c.fail(g, procure.Errorf(procure.ENOTFOUND, "none of the input ids is in the dead letter"))
+		h.fail(g, procure.Errorf(procure.ENOTFOUND, "none of the input ids is in the dead letter"))
 		return
 	}
 	var msgs []kafka.Message
 	ids := []string{}
 	refused := map[string]string{}
 	for _, r := range rs {
-		if why := c.redriveRefusal(r); why != "" {
+		if why := h.redriveRefusal(r); why != "" {
 			refused[r.InputID] = why
 			continue
 		}
 		ids = append(ids, r.InputID)
-		msgs = append(msgs, kafka.Message{Topic: c.cfg.RedriveTopic, Key: []byte(r.InputID), Value: []byte(r.Raw),
+		msgs = append(msgs, kafka.Message{Topic: h.cfg.RedriveTopic, Key: []byte(r.InputID), Value: []byte(r.Raw),
 			Headers: map[string]string{kafka.HeaderRedriveOf: r.InputID, kafka.HeaderRetriedBy: p.Name(), kafka.HeaderTenant: r.Tenant, "supplywatch-channel": r.Channel}})
 	}
 	if len(msgs) > 0 {
-		if err := c.pub.Publish(ctx, msgs...); err != nil {
-			c.fail(g, fmt.Errorf("redrive %d inputs: %w", len(msgs), err))
+		if err := h.pub.Publish(ctx, msgs...); err != nil {
+			h.fail(g, fmt.Errorf("redrive %d inputs: %w", len(msgs), err))
 			return
 		}
 	}
-	c.audit(g, "deadletter.redrive", "rejected", gin.H{"input_ids": ids, "refused": refused, "topic": c.cfg.RedriveTopic})
+	h.audit(g, "deadletter.redrive", "rejected", gin.H{"input_ids": ids, "refused": refused, "topic": h.cfg.RedriveTopic})
 	if len(msgs) == 0 {
-		c.fail(g, procure.Errorf(procure.EFORBIDDEN, "no input may be redriven: %s", firstReason(refused)), gin.H{"refused": refused})
+		h.fail(g, procure.Errorf(procure.EFORBIDDEN, "no input may be redriven: %s", firstReason(refused)), gin.H{"refused": refused})
 		return
 	}
-	c.respond(g, http.StatusOK, gin.H{"redriven": ids, "refused": refused, "topic": c.cfg.RedriveTopic})
+	h.respond(g, http.StatusOK, gin.H{"redriven": ids, "refused": refused, "topic": h.cfg.RedriveTopic})
 }
 
 func firstReason(m map[string]string) string {
@@ -396,16 +396,16 @@ func firstReason(m map[string]string) string {
 	return keys[0] + ": " + m[keys[0]]
 }
 
-func (c *Console) reloadRules(g *gin.Context) {
-	if c.rules == nil {
-		c.respond(g, http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process does not run the rules engine"}})
+func (h *rulesHandlers) reloadRules(g *gin.Context) {
+	if h.rules == nil {
+		h.respond(g, http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process does not run the rules engine"}})
 		return
 	}
-	if err := c.rules.Reload(); err != nil {
-		c.audit(g, "rules.reload_refused", "rules", gin.H{"error": err.Error()})
-		c.respond(g, http.StatusBadRequest, gin.H{"error": gin.H{"code": procure.EINVALID, "message": strings.TrimSpace(err.Error())}})
+	if err := h.rules.Reload(); err != nil {
+		h.audit(g, "rules.reload_refused", "rules", gin.H{"error": err.Error()})
+		h.respond(g, http.StatusBadRequest, gin.H{"error": gin.H{"code": procure.EINVALID, "message": strings.TrimSpace(err.Error())}})
 		return
 	}
-	c.audit(g, "rules.reload", "rules", nil)
-	c.respond(g, http.StatusOK, gin.H{"reloaded": true})
+	h.audit(g, "rules.reload", "rules", nil)
+	h.respond(g, http.StatusOK, gin.H{"reloaded": true})
 }

@@ -10,15 +10,15 @@ import (
 
 // catalog is the rule catalog of this process, or nil when it loads no
 // rules.
-func (c *Console) catalog() procure.RuleCatalog {
-	rc, _ := c.rulebook.(procure.RuleCatalog)
+func (h *rulesHandlers) catalog() procure.RuleCatalog {
+	rc, _ := h.rulebook.(procure.RuleCatalog)
 	return rc
 }
 
 // listRules answers the rules and SLAs in force, each with the supplier
 // segment it covers, and the segments of the caller's tenant.
-func (c *Console) listRules(g *gin.Context) {
-	rc := c.catalog()
+func (h *rulesHandlers) listRules(g *gin.Context) {
+	rc := h.catalog()
 	if rc == nil {
 		g.JSON(http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process does not load the rule files"}})
 		return
@@ -35,11 +35,11 @@ func (c *Console) listRules(g *gin.Context) {
 
 // checkSegment checks the segment of a routing rule: "", NAME or !NAME of
 // a segment defined for tenant.
-func (c *Console) checkSegment(tenant, seg string) error {
+func (h *rulesHandlers) checkSegment(tenant, seg string) error {
 	if seg == "" {
 		return nil
 	}
-	rc := c.catalog()
+	rc := h.catalog()
 	if rc == nil {
 		return invalid("segment", "this process does not load the rule files, so it cannot check segment %q", seg)
 	}
