@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/supplywatch/supplywatch/console"
 	"github.com/supplywatch/supplywatch/kafka"
+	"github.com/supplywatch/supplywatch/kpi"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -39,6 +40,9 @@ func TestOpenAPIDocumentsEveryRouteAndNothingElse(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	c.Register(r)
+	// The KPI API is served beside the console (app.go) and documented in
+	// the same document.
+	kpi.NewHandler(nil, kpi.HandlerOptions{}).Register(r)
 	var doc struct {
 		OpenAPI string                    `json:"openapi"`
 		Paths   map[string]map[string]any `json:"paths"`

@@ -10,21 +10,10 @@ import { get } from "../api";
 import { clear, day, h, money } from "../dom";
 import { go, page } from "../shell";
 import { can } from "../state";
-import type { Answer } from "../types";
+import type { Answer, Schemas } from "../types";
 
-interface Value {
-  kpi: string;
-  title: string;
-  unit: string;
-  value: number;
-  num: number;
-  den: number;
-  p50?: number;
-  p90?: number;
-  previous?: number;
-  change?: number;
-  better?: boolean;
-}
+// Value is one KPI's figure over a period (GET /api/kpi/values).
+type Value = Schemas["KPIValue"];
 
 // The tiles, in the order an executive reads them.
 const tiles = [
@@ -92,7 +81,7 @@ export async function renderDashboard(params: URLSearchParams) {
   const scoped = !!params.get("supplier");
   const bucket = scoped ? "month" : params.get("bucket") || "week";
   const [vals, cfg, plants, risk] = await Promise.all([
-    get<{ grain: string; from: string; to: string; values: Value[] }>("/api/kpi/values?" + kpiQuery(params)),
+    get<Answer<"/api/kpi/values">>("/api/kpi/values?" + kpiQuery(params)),
     get<Answer<"/api/dashboard">>("/api/dashboard"),
     get<Answer<"/api/plants">>("/api/plants").catch((): Answer<"/api/plants"> => ({ plants: [] })),
     get<Answer<"/api/value-at-risk">>(
@@ -216,11 +205,11 @@ export async function renderDashboard(params: URLSearchParams) {
 
   // The parts below load after the page is shown.
   const q = (extra: Record<string, string>) => kpiQuery(params, { kpi: sel, ...extra });
-  get<{ start: string; value: number; den: number }[]>("/api/kpi/trend?" + q({ bucket }))
+  get<Answer<"/api/kpi/trend">>("/api/kpi/trend?" + q({ bucket }))
     .then((pts) => drawTrend(chartBox, pts ?? [], unit, cfg.targets?.[sel], [Date.parse(vals.from) / 1000, Date.parse(vals.to) / 1000]))
     .catch((e) => clear(chartBox, h("p.error", { role: "alert" }, "The trend could not be loaded: " + e.message)));
   const breakdown = (by: string, box: HTMLElement, pick?: (key: string) => void) =>
-    get<{ rows: (Value & { key: string })[] | null }>("/api/kpi/breakdown?" + q({ by }))
+    get<Answer<"/api/kpi/breakdown">>("/api/kpi/breakdown?" + q({ by }))
       .then((b) => clear(box, breakdownTable(b.rows ?? [], unit, by, pick)))
       .catch((e) => clear(box, h("p.error", { role: "alert" }, e.message)));
   breakdown("plant", plantBox, (key) => setParams({ plant: key }));
@@ -239,14 +228,14 @@ export async function renderDashboard(params: URLSearchParams) {
   // The documents are computed from the facts, not the rollup: loaded when
   // asked for, not with every view of the page.
   const loadDocs = () =>
-    get<any[] | null>("/api/kpi/documents?" + q({ limit: "200" }))
+    get<Answer<"/api/kpi/documents">>("/api/kpi/documents?" + q({ limit: "200" }))
       .then((ds) => clear(docsBox, documentsTable(ds ?? [], sel, can("GET", "/api/exceptions"))))
       .catch((e) => clear(docsBox, h("p.error", { role: "alert" }, e.message)));
   if (params.get("docs") === "1") loadDocs();
   else clear(docsBox, h("button", { type: "button", id: "show-docs", onclick: () => { clear(docsBox, h("p.muted", { role: "status" }, "Finding the documents…")); return loadDocs(); } }, "Show the 200 worst documents"));
 }
 
-function breakdownTable(rows: (Value & { key: string })[], unit: string, by: string, pick?: (key: string) => void) {
+function breakdownTable(rows: Schemas["KPIRow"][], unit: string, by: string, pick?: (key: string) => void) {
   if (!rows.length) return h("p.empty", "No data in this period.");
   return h(
     "div.tablewrap.short",
@@ -262,7 +251,7 @@ function breakdownTable(rows: (Value & { key: string })[], unit: string, by: str
   );
 }
 
-function documentsTable(ds: any[], kpi: string, exceptions: boolean) {
+function documentsTable(ds: Schemas["KPIDocument"][], kpi: string, exceptions: boolean) {
   if (!ds.length) return h("p.empty", "No documents in this period.");
   return h(
     "div.tablewrap.short",
@@ -278,14 +267,14 @@ function documentsTable(ds: any[], kpi: string, exceptions: boolean) {
           h("td", d.supplier || "—"),
           h("td.num", kpi.endsWith("_hours") ? (d.x ?? 0).toFixed(1) : d.den ? (d.num >= d.den ? "yes" : "no") : "—"),
           h("td", (d.exceptions ?? []).length
-            ? (d.exceptions as any[]).map((x) => exceptions ? h("a.badge." + x.state, { href: "/exceptions/" + x.id, title: x.rule }, `#${x.id} ${x.state}`) : h("span.badge." + x.state, `${x.rule} ${x.state}`))
+            ? (d.exceptions ?? []).map((x) => exceptions ? h("a.badge." + x.state, { href: "/exceptions/" + x.id, title: x.rule }, `#${x.id} ${x.state}`) : h("span.badge." + x.state, `${x.rule} ${x.state}`))
             : h("span.muted", "none")));
       })),
     ),
   );
 }
 
-function drawTrend(box: HTMLElement, pts: { start: string; value: number; den: number }[], unit: string, target: number | undefined, period: [number, number]) {
+function drawTrend(box: HTMLElement, pts: Schemas["KPIPoint"][], unit: string, target: number | undefined, period: [number, number]) {
   clear(box);
   if (!pts.length) {
     box.append(h("p.empty", "No data in this period."));
