@@ -121,3 +121,53 @@ func TestWriterBoundsQueuedBytes(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "every submitted event stored", func() bool { _, ids := stored(t, p.direct); return ids == uint64(n) })
 }
+
+// writer.rejoin_wait: OTLP exporters each send one request at a time and
+// the next as soon as the last is answered. A batch waits for the clients
+// the previous batch answered, so that three exporters share an insert
+// instead of taking turns in batches of one and two requests (issue 15:
+// ClickHouse's cost is mostly per insert).
+func TestWriterWaitsForTheClientsItJustAnswered(t *testing.T) {
+	t.Parallel()
+	p := newPipeline(t, collector.WriterConfig{FlushInterval: time.Minute}, "")
+	ctx := context.Background()
+	const clients, rounds = 3, 20
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				done := make(chan collector.Outcome, 1)
+				spans := []procure.Span{{Tenant: "acme", TraceID: fmt.Sprintf("%032x", c*1000+r), SpanID: fmt.Sprintf("%016x", c*1000+r), Name: "export", StartTime: time.Now()}}
+				if err := p.writer.Submit(ctx, collector.Item{Spans: spans, Done: func(o collector.Outcome) { done <- o }}); err != nil {
+					t.Error(err)
+					return
+				}
+				if o := <-done; o != collector.Stored {
+					t.Errorf("outcome %v", o)
+				}
+				// An exporter encodes its next request before sending it,
+				// each in its own time: longer than the writer's linger
+				// (1 ms), and not all alike.
+				time.Sleep(time.Duration(2+2*c+r%3) * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	var n uint64
+	if err := p.direct.Conn().QueryRow(ctx, "SELECT count() FROM "+p.direct.Database()+".spans_v2").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != clients*rounds {
+		t.Fatalf("%d spans stored, want %d", n, clients*rounds)
+	}
+	// Taking turns makes batches of one and two requests (39 for 60 with
+	// rejoin_wait off); waiting for the answered clients, batches of
+	// three (20).
+	batches := histogramCount(t, p, "supplywatch_writer_batch_rows")
+	if batches > clients*rounds/2 {
+		t.Errorf("%d requests of %d clients in %d batches: the clients took turns", clients*rounds, clients, batches)
+	}
+	t.Logf("%d requests of %d clients in %d batches", clients*rounds, clients, batches)
+}

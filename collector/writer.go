@@ -80,6 +80,17 @@ type WriterConfig struct {
 	// batches stay large. Negative: off (batches wait for size or
 	// FlushInterval).
 	Linger time.Duration `yaml:"linger" env:"LINGER"`
+	// RejoinWait caps how long a batch of spans waits for the OTLP clients
+	// the previous batch answered: an SDK exporter sends one request at a
+	// time and its next as soon as it is answered, so the next batch
+	// waits for the clients the previous write answered to come back (as
+	// long as that write took, at least Linger, at most RejoinWait and
+	// FlushInterval) rather than being written with only the requests
+	// that queued up meanwhile. Three exporters then share one insert
+	// instead of taking turns in two (issue 15: ClickHouse's cost is
+	// mostly per insert). A client that does not come back costs one
+	// batch at most one write's time. Negative: off.
+	RejoinWait time.Duration `yaml:"rejoin_wait" env:"REJOIN_WAIT"`
 	// QueueSize is how many items may wait; Submit blocks beyond it.
 	QueueSize int `yaml:"queue_size" env:"QUEUE_SIZE"`
 	// MaxQueuedBytes bounds the memory of the items submitted and not yet
@@ -108,6 +119,9 @@ func (c *WriterConfig) Defaults() {
 	}
 	if c.Linger == 0 {
 		c.Linger = time.Millisecond
+	}
+	if c.RejoinWait == 0 {
+		c.RejoinWait = 200 * time.Millisecond
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = c.BatchSize
@@ -160,6 +174,10 @@ type Writer struct {
 	oldestAt   atomic.Int64
 	lastErr    atomic.Pointer[string]
 	now        func() time.Time
+
+	// spanRequests is the span items submitted and not yet answered (the
+	// OTLP requests in flight), for RejoinWait.
+	spanRequests atomic.Int64
 }
 
 // NewWriter returns a Writer; dlq may be nil.
@@ -245,14 +263,23 @@ func (w *Writer) Submit(ctx context.Context, it Item) error {
 			return ErrStopped
 		}
 	}
+	if it.Spans != nil {
+		w.spanRequests.Add(1)
+	}
 	select {
 	case w.in <- it:
 		return nil
 	case <-ctx.Done():
 		w.queued.Release(n)
+		if it.Spans != nil {
+			w.spanRequests.Add(-1)
+		}
 		return ctx.Err()
 	case <-w.done:
 		w.queued.Release(n)
+		if it.Spans != nil {
+			w.spanRequests.Add(-1)
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -320,6 +347,16 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 	batch := make([]Item, 0, w.cfg.BatchSize)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	// Span requests: how many the next batch waits for (the requests in
+	// flight when the last batch was answered: those it answered come
+	// back, the others are queued), how many the batch holds, and until
+	// when it may wait for them (see RejoinWait).
+	var (
+		rejoin      int64
+		spanItems   int64
+		lastWrite   time.Duration
+		rejoinUntil time.Time
+	)
 	// flush stores the batch. On failure (ctx ended while retrying) the
 	// batch is kept as it is, for drain to write or leave unacknowledged:
 	// it is never cleared unstored.
@@ -327,9 +364,17 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 		if len(batch) == 0 {
 			return nil
 		}
+		start := time.Now()
 		if err := w.flush(ctx, batch); err != nil {
 			return err
 		}
+		lastWrite = time.Since(start)
+		// The span requests queued now and those just answered.
+		rejoin = 0
+		if spanItems > 0 {
+			rejoin = w.spanRequests.Load() + spanItems
+		}
+		spanItems = 0
 		clear(batch)
 		batch = batch[:0]
 		w.progressed(len(w.in) == 0)
@@ -343,8 +388,12 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 			if len(batch) == 0 {
 				timer.Reset(w.cfg.FlushInterval)
 				w.took(&it)
+				rejoinUntil = time.Now().Add(min(max(lastWrite, w.cfg.Linger), w.cfg.RejoinWait, w.cfg.FlushInterval))
 			}
 			batch = append(batch, it)
+			if it.Spans != nil {
+				spanItems++
+			}
 			// Take everything already waiting, so that one wake-up
 			// handles a burst.
 		take:
@@ -352,6 +401,9 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 				select {
 				case it := <-w.in:
 					batch = append(batch, it)
+					if it.Spans != nil {
+						spanItems++
+					}
 				default:
 					break take
 				}
@@ -364,7 +416,11 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 					return w.drain(batch, drainTimeout)
 				}
 			case w.cfg.Linger >= 0:
-				linger.Reset(w.cfg.Linger)
+				wait := w.cfg.Linger
+				if spanItems > 0 && spanItems < rejoin && w.cfg.RejoinWait > 0 {
+					wait = max(wait, time.Until(rejoinUntil))
+				}
+				linger.Reset(wait)
 			}
 		case <-linger.C:
 			timer.Stop()
@@ -432,14 +488,18 @@ func (w *Writer) flush(ctx context.Context, batch []Item) error {
 	}
 	w.metrics.flushSeconds.Observe(time.Since(start).Seconds())
 	w.metrics.batchRows.Observe(float64(len(batch)))
-	var n int64
+	var n, spans int64
 	for i := range batch {
 		n += w.size(&batch[i])
+		if batch[i].Spans != nil {
+			spans++
+		}
 		if batch[i].Done != nil {
 			batch[i].Done(outcomes[i])
 		}
 	}
 	w.queued.Release(n)
+	w.spanRequests.Add(-spans)
 	return nil
 }
 

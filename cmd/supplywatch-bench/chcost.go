@@ -20,10 +20,13 @@ import (
 // is read around each run. A view's cost is its run's minus the plain
 // insert's (events alone, no view). Spans the same way, per schema variant
 // of the spans table. eachView false leaves out the run per view.
-func chCostBench(ctx context.Context, e *benchEnv, nEvents, nSpans int, eachView bool) error {
+func chCostBench(ctx context.Context, e *benchEnv, nEvents int, eachView bool) error {
 	pid, err := serverPID()
 	if err != nil {
 		return err
+	}
+	if nEvents == 0 {
+		return nil
 	}
 	rows, err := mixedEvents(nEvents, time.Now())
 	if err != nil {
@@ -170,34 +173,6 @@ func chCostBench(ctx context.Context, e *benchEnv, nEvents, nSpans int, eachView
 	}
 	figure("ch_server_cpu_per_million_events_plain_again", plain2, "cpu-s")
 
-	spans := benchSpans(nSpans, time.Now())
-	const spanBatch = 6144 // three SDK exporters' batches of 2048 in one write
-	insertSpans := func(s *clickhouse.Store) (int, error) {
-		for off := 0; off < len(spans); off += spanBatch {
-			if err := s.InsertSpans(ctx, spans[off:min(off+spanBatch, len(spans))]); err != nil {
-				return 0, err
-			}
-		}
-		return len(spans), nil
-	}
-	for _, v := range spanVariants {
-		db := "cost_spans_" + v.name
-		cpu, _, err := run(db, none, func(s *clickhouse.Store) (int, error) {
-			if v.ddl != "" {
-				if err := e.conn.Exec(ctx, "DROP TABLE "+db+".spans_v2 SYNC"); err != nil {
-					return 0, err
-				}
-				if err := e.conn.Exec(ctx, strings.ReplaceAll(v.ddl, "{db}", db)); err != nil {
-					return 0, fmt.Errorf("spans variant %s: %w", v.name, err)
-				}
-			}
-			return insertSpans(s)
-		})
-		if err != nil {
-			return err
-		}
-		figure("ch_server_cpu_per_million_spans_"+v.name, cpu, "cpu-s")
-	}
 	return nil
 }
 
@@ -215,18 +190,6 @@ const spanColumnsDDL = `tenant LowCardinality(String), start_time DateTime64(9, 
 const spanIndexesDDL = `, INDEX idx_trace trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
   INDEX idx_correlation correlation_id TYPE bloom_filter(0.01) GRANULARITY 1,
   INDEX idx_document document_id TYPE bloom_filter(0.01) GRANULARITY 1`
-
-// spanVariants are the spans tables measured; "schema" is the migrations'
-// as they stand (0240: MergeTree by tenant, start_time), "before_0240" the
-// table it replaced.
-var spanVariants = []struct{ name, ddl string }{
-	{"schema", ""},
-	{"before_0240", "CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + spanIndexesDDL + ") ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, service_name, toDate(start_time), trace_id, span_id)"},
-	{"mergetree_same_key", "CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + spanIndexesDDL + ") ENGINE = MergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, service_name, toDate(start_time), trace_id, span_id)"},
-	{"replacing_time_key", "CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + spanIndexesDDL + ") ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, toStartOfHour(start_time), trace_id, span_id)"},
-	{"mergetree_time_key_no_indexes", "CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + ") ENGINE = MergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, start_time)"},
-	{"replacing_no_indexes", "CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + ") ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, service_name, toDate(start_time), trace_id, span_id)"},
-}
 
 // viewsBefore0241 is the statements of migration 0102 that create the views
 // into kpi_orders and kpi_lines that 0241 replaced.

@@ -42,10 +42,11 @@ func main() {
 	costEvents := flag.Int("cost-events", 300_000, "events per configuration of the server-CPU run (chcost)")
 	costSpans := flag.Int("cost-spans", 500_000, "spans per configuration of the server-CPU run (chcost)")
 	costEachView := flag.Bool("cost-each-view", true, "measure every materialized view on its own in the server-CPU run (chcost)")
+	spanVariant := flag.String("cost-span-variant", "", "run only these spans variants (comma-separated names) of the server-CPU run (chcost_spans)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *events, *only, *backlog, *outage, *costEvents, *costSpans, *costEachView); err != nil {
+	if err := run(ctx, *events, *only, *backlog, *outage, *costEvents, *costSpans, *costEachView, *spanVariant); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/debug"
+	"time"
 
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector/otlp/otlpbench"
@@ -29,6 +30,16 @@ func otlpBench(ctx context.Context, e *benchEnv) error {
 	if err != nil {
 		return err
 	}
+	idle, err := idleServerCPU(chPID, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	figure("ch_server_idle_cpu_per_second", idle, "cpu-s/s")
+	from := time.Now()
+	ev0, err := e.serverEvents(ctx)
+	if err != nil {
+		return err
+	}
 	ch0, err := cpuTime(chPID)
 	if err != nil {
 		return err
@@ -42,6 +53,12 @@ func otlpBench(ctx context.Context, e *benchEnv) error {
 	}
 	// The child sends otlpbench's default of 1,000,000 spans.
 	figure("ch_server_cpu_per_million_spans_otlp", (ch1 - ch0).Seconds(), "cpu-s")
+	figure("otlp_window_seconds", time.Since(from).Seconds(), "s")
+	ev1, err := e.serverEvents(ctx)
+	if err != nil {
+		return err
+	}
+	printServerWork("otlp_spans", ev0, ev1, 1_000_000)
 	return nil
 }
 

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func run(ctx context.Context, events int, only string, backlog int, outage time.Duration, costEvents, costSpans int, costEachView bool) error {
+func run(ctx context.Context, events int, only string, backlog int, outage time.Duration, costEvents, costSpans int, costEachView bool, spanVariant string) error {
 	e, err := newBenchEnv(ctx)
 	if e != nil {
 		defer e.close()
@@ -25,8 +25,13 @@ func run(ctx context.Context, events int, only string, backlog int, outage time.
 			return err
 		}
 	}
-	if want("chcost") {
-		if err := chCostBench(ctx, e, costEvents, costSpans, costEachView); err != nil {
+	if want("chcost_events") {
+		if err := chCostBench(ctx, e, costEvents, costEachView); err != nil {
+			return err
+		}
+	}
+	if want("chcost_spans") {
+		if err := chCostSpans(ctx, e, costSpans, spanVariant); err != nil {
 			return err
 		}
 	}
