@@ -39,7 +39,8 @@ func EDIFACT(p *partner.Profile, ic *edifact.Interchange, syntaxErrs []*edifact.
 		if len(m.Segments) == 0 {
 			continue
 		}
-		c := &emsg{p: p, ic: ic, m: m, group: groupOf[m.Segments[0].Offset()], index: i + 1, opt: opt,
+		c := &shared.msg // reused: nothing keeps a message's state after its turn
+		*c = emsg{p: p, ic: ic, m: m, group: groupOf[m.Segments[0].Offset()], index: i + 1, opt: opt,
 			dec: ic.Delimiters.Decimal, shared: shared}
 		c.copy.setRange(m.Segments[0].Raw(), m.Segments[len(m.Segments)-1].Raw())
 		evs, err := c.run()
@@ -102,6 +103,13 @@ type emsg struct {
 type ediShared struct {
 	unit  unitCache
 	prefs []string // product qualifier preference
+	// The mapping state of the message being mapped and of the readers
+	// whose state no event keeps: one allocation per interchange, not per
+	// message or line.
+	msg    emsg
+	sched  schedule
+	pack   packing
+	contrl contrlDoc
 }
 
 func (c *emsg) base() *Problem {
@@ -716,7 +724,7 @@ func (c *emsg) order() ([]*procure.Event, error) {
 	if h.docName == "221" {
 		po.OrderType = "blanket"
 	}
-	sch := &schedule{} // reused by every line: one allocation
+	sch := &c.shared.sched // reset for every line
 	var hdrNeed time.Time
 	for _, q := range needByDTM {
 		if t, ok := h.dates[q]; ok {
@@ -970,7 +978,9 @@ func (c *emsg) despatchAdvice() ([]*procure.Event, error) {
 	// Carrier (TDT) and packs (CPS … PAC … GIN) come from the whole body.
 	packs := map[string]string{} // CPS id → SSCC
 	parent := map[string]string{}
-	if err := packSegments.walk(c.m.Body(), edifact.Segment.Tag, &packing{c: c, sn: sn, packs: packs, parent: parent}); err != nil {
+	pk := &c.shared.pack
+	*pk = packing{c: c, sn: sn, packs: packs, parent: parent}
+	if err := packSegments.walk(c.m.Body(), edifact.Segment.Tag, pk); err != nil {
 		return nil, err
 	}
 	// up returns the nearest packed ancestor's SSCC of CPS id; the walk is
@@ -1200,7 +1210,8 @@ var contrlSegments = loops(tags(map[string]handler[edifact.Segment, contrlDoc]{
 
 // contrl records a received CONTRL; it gives no event.
 func (c *emsg) contrl() ([]*procure.Event, error) {
-	d := &contrlDoc{c: c, fa: FunctionalAck{Standard: partner.EDIFACT, Partner: c.p.ID, Kind: "CONTRL"}}
+	d := &c.shared.contrl
+	*d = contrlDoc{c: c, fa: FunctionalAck{Standard: partner.EDIFACT, Partner: c.p.ID, Kind: "CONTRL"}}
 	_ = contrlSegments.walk(c.m.Body(), edifact.Segment.Tag, d) // its handlers do not fail
 	c.acks = append(c.acks, d.fa)
 	return nil, nil

@@ -33,7 +33,8 @@ func X12(p *partner.Profile, ic *x12.Interchange, syntaxErrs []*x12.Error, opt O
 		for si := range g.Sets {
 			s := &g.Sets[si]
 			index++
-			c := &xset{p: p, ic: ic, g: g, s: s, index: index, opt: opt, shared: shared}
+			c := &shared.set // reused: nothing keeps a set's state after its turn
+			*c = xset{p: p, ic: ic, g: g, s: s, index: index, opt: opt, shared: shared}
 			if n := len(s.Segments); n > 0 {
 				c.copy.setRange(s.Segments[0].Raw(), s.Segments[n-1].Raw())
 			}
@@ -79,6 +80,14 @@ type x12Shared struct {
 	unit  unitCache
 	prefs []string // product qualifier preference
 	els   [][]byte // scratch for elements
+	// The mapping state of the set being mapped and of the documents whose
+	// state no event keeps: one allocation per interchange, not per set.
+	// (ackDoc, receiptDoc and invoiceDoc hold their event's payload, so each
+	// set has its own.)
+	set  xset
+	po   poDoc
+	ship shipDoc
+	fa   faDoc
 }
 
 // elements splits seg into its elements (element i at index i-1) in a
@@ -493,7 +502,8 @@ func (d *poDoc) sch(seg x12.Segment) error {
 
 // purchaseOrder maps an 850 or 860.
 func (c *xset) purchaseOrder() ([]*procure.Event, error) {
-	d := &poDoc{c: c, orderType: "standard"}
+	d := &c.shared.po
+	*d = poDoc{c: c, orderType: "standard"}
 	if err := poSegments.walk(c.s.Body(), x12.Segment.Tag, d); err != nil {
 		return nil, err
 	}
@@ -1082,7 +1092,8 @@ func (c *xset) shipNotice() ([]*procure.Event, error) {
 	if shipID == "" {
 		return nil, c.problem(bsn, 2, "document.id", "", "shipment id (BSN02) is missing")
 	}
-	ship := &shipDoc{c: c, sn: &sn, shipQ: shipQ, shipDate: shipDate}
+	ship := &c.shared.ship
+	*ship = shipDoc{c: c, sn: &sn, shipQ: shipQ, shipDate: shipDate}
 	if err := shipSegments.walk(shipLevelSegs, x12.Segment.Tag, ship); err != nil {
 		return nil, err
 	}
@@ -1605,7 +1616,8 @@ var faSegments = loops(tags(map[string]handler[x12.Segment, faDoc]{
 
 // functionalAck records a received 997/999; it gives no event.
 func (c *xset) functionalAck() ([]*procure.Event, error) {
-	d := &faDoc{c: c, fa: FunctionalAck{Standard: partner.X12, Partner: c.p.ID, Kind: c.s.ID}}
+	d := &c.shared.fa
+	*d = faDoc{c: c, fa: FunctionalAck{Standard: partner.X12, Partner: c.p.ID, Kind: c.s.ID}}
 	_ = faSegments.walk(c.s.Body(), x12.Segment.Tag, d) // its handlers do not fail
 	c.acks = append(c.acks, d.fa)
 	return nil, nil
