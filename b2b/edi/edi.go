@@ -1,11 +1,15 @@
 // Package edi is the core the X12 and EDIFACT tokenizers share: the size
-// limits, the error list, and the byte-level scanning helpers their
-// scanners use on every segment (an eight-bytes-at-a-time search for the
-// terminator, the blank and tag character classes). The position part of
-// an error message is b2b/errpos.
+// limits, the error list, the byte-level scanning helpers their scanners
+// use on every segment (an eight-bytes-at-a-time search for the
+// terminator, the blank and tag character classes), and the envelope
+// driver (Driver: the walk of interchange, group and set/message with its
+// count and control-number checks). The position part of an error message
+// is b2b/errpos.
 //
-// It knows nothing of either standard's envelopes, delimiters or codes:
-// those stay in b2b/x12 and b2b/edifact.
+// It knows no standard's tags, delimiters or codes: each tokenizer
+// describes its envelopes to the driver (Standard) and builds its own
+// document and errors (Hooks); scanners, header checks and code lists stay
+// in b2b/x12 and b2b/edifact.
 package edi
 
 import (
