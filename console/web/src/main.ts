@@ -37,7 +37,6 @@ function fromHash() {
   history.replaceState(null, "", p);
 }
 
-
 window.addEventListener("popstate", () => render());
 // Close the live-update stream when the page goes away: browsers allow six
 // HTTP/1.1 connections per host, and streams of pages kept in the
@@ -62,7 +61,6 @@ document.addEventListener("keydown", (e) => {
   handleKey(e);
 });
 
-
 async function boot() {
   fromHash();
   try {
@@ -73,7 +71,6 @@ async function boot() {
   startLive();
   render();
 }
-
 
 // renderPath draws the page of path.
 async function renderPath(path: string, params: URLSearchParams) {

@@ -15,7 +15,6 @@ export function subjectLabel(x: Exc) {
   return `${names[kind] ?? kind} ${id}${line ? " / " + line : ""}`;
 }
 
-
 export function kpi(label: string, value: string) {
   return h("div.kpi", h("div.big", value), h("div.muted", label));
 }
@@ -34,13 +33,10 @@ export function varList(r: VaR) {
   );
 }
 
-
-
 // segmentLabel shows "pilot" or "!pilot" (every supplier outside pilot).
 export function segmentLabel(seg: string): string {
   return seg.startsWith("!") ? `all but segment ${seg.slice(1)}` : `segment ${seg}`;
 }
-
 
 // dur shows milliseconds in the unit a reader takes in at a glance.
 export function dur(ms: number): string {

@@ -58,7 +58,6 @@ export async function renderBoard(plant: string, params: URLSearchParams) {
   );
 }
 
-
 export async function renderPlantPicker() {
   const d = await get<Answer<"/api/plants">>("/api/plants");
   if (d.plants.length === 1) return go("/plants/" + encodeURIComponent(d.plants[0].plant), true);

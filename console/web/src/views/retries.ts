@@ -7,6 +7,7 @@ import { page, render, showError } from "../shell";
 import { badge, subjectLabel } from "../widgets";
 import type { Answer, RetryPolicies, Retry } from "../types";
 
+// retryTable lists retries and their outcomes (also on the exception detail).
 export function retryTable(rs: Retry[]) {
   return h(
     "table.small",
@@ -15,6 +16,9 @@ export function retryTable(rs: Retry[]) {
   );
 }
 
+// retryFlow previews what re-sending the failed deliveries of ids would
+// publish, with the duplicate-posting risk, and re-sends on confirmation
+// (also from the exception detail).
 export async function retryFlow(ids: number[]) {
   try {
     const pv = await post<Answer<"/api/retries/preview", "post">>("/api/retries/preview", { exception_ids: ids });

@@ -11,7 +11,6 @@ function safeNext(p: string | null): string | null {
   return p;
 }
 
-
 export async function renderSignIn() {
   setKeys(null);
   const cfg = await get<Answer<"/api/auth/config">>("/api/auth/config").catch((): Answer<"/api/auth/config"> => ({ password: true, oidc: false }));
