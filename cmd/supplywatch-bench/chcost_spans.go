@@ -47,10 +47,11 @@ var spanCostVariants = []spanCostVariant{
 	{name: "schema_batch_20000", batch: 20000},
 	{name: "before_0240", batch: 6144, edit: table("CREATE TABLE {db}.spans_v2 (" + spanColumnsDDL + spanIndexesDDL + ") ENGINE = ReplacingMergeTree PARTITION BY toYYYYMM(start_time) ORDER BY (tenant, service_name, toDate(start_time), trace_id, span_id)")},
 	{name: "lz4", batch: 6144, edit: lz4},
-	{name: "merge_base_20", batch: 6144, alter: "MODIFY SETTING merge_selector_base = 20"},
+	// Migration 0260 set merge_selector_base = 20; before it, the
+	// server's default (5).
+	{name: "before_0260", batch: 6144, alter: "RESET SETTING merge_selector_base"},
+	{name: "before_0260_batch_3072", batch: 3072, alter: "RESET SETTING merge_selector_base"},
 	{name: "no_statistics", batch: 6144, alter: "MODIFY SETTING auto_statistics_types = ''"},
-	{name: "merge_base_20_no_statistics", batch: 6144, alter: "MODIFY SETTING merge_selector_base = 20, auto_statistics_types = ''"},
-	{name: "merge_base_20_no_statistics_batch_3072", batch: 3072, alter: "MODIFY SETTING merge_selector_base = 20, auto_statistics_types = ''"},
 	{name: "schema_again", batch: 6144},
 }
 

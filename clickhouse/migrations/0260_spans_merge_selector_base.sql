@@ -1,0 +1,13 @@
+-- Spans: fewer merges (docs/storage.md, "Spans: fewer merges"). A spans
+-- part is one insert of a few thousand spans (three SDK exporters'
+-- requests, writer.rejoin_wait), and with the default merge_selector_base
+-- (5) every span was rewritten about three times by merges over its first
+-- minutes (the OTLP bench: 3.1 to 3.4 merged rows per span). At 20 a merge
+-- takes more parts at once, so there are fewer levels: in the same run of
+-- `supplywatch-bench -only chcost_spans` (500,000 spans in batches of
+-- 6,144) 2 merges instead of 8 to 9 and 0.7 merged rows per span instead
+-- of 2.1, and the server's CPU per million spans falls by about a third.
+-- The cost is more parts alive in a partition between merges (up to about
+-- twenty per level), which a read over a time window opens; the timeline
+-- reads a handful of granules per part through the bloom filters.
+ALTER TABLE {db}.spans_v2 MODIFY SETTING merge_selector_base = 20;
