@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/supplywatch/supplywatch/b2b/intake"
+	"github.com/supplywatch/supplywatch/internal/httperr"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -75,7 +76,7 @@ func (h *Ingest) RegisterB2B(r gin.IRouter, newIntake B2BIntake) {
 			var err error
 			if hint, err = intake.ParseFormat(f); err != nil {
 				h.count(endpoint, http.StatusBadRequest)
-				c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": gin.H{"code": procure.EINVALID, "field": "format", "message": err.Error()}})
+				httperr.Abort(c, http.StatusBadRequest, httperr.Detail{Code: procure.EINVALID, Field: "format", Message: err.Error()})
 				return
 			}
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/supplywatch/supplywatch/internal/httperr"
 	"github.com/supplywatch/supplywatch/procure"
 	"golang.org/x/time/rate"
 )
@@ -105,7 +106,7 @@ type Response struct {
 }
 
 func httpError(c *gin.Context, status int, code, msg string) {
-	c.AbortWithStatusJSON(status, gin.H{"error": gin.H{"code": code, "message": msg}})
+	httperr.Abort(c, status, httperr.Detail{Code: code, Message: msg})
 }
 
 // Register adds the ingest routes to r.

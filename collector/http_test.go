@@ -19,6 +19,7 @@ import (
 	"github.com/supplywatch/supplywatch/chdb/chtest"
 	"github.com/supplywatch/supplywatch/clickhouse"
 	"github.com/supplywatch/supplywatch/collector"
+	"github.com/supplywatch/supplywatch/internal/httperr"
 	"github.com/supplywatch/supplywatch/kafka"
 	"go.opentelemetry.io/otel/trace/noop"
 )
@@ -170,6 +171,19 @@ func TestHTTPIngestRefuses(t *testing.T) {
 			resp, _, raw := e.post(t, tt.token, tt.body, tt.headers...)
 			if resp.StatusCode != tt.status || !strings.Contains(raw, tt.has) {
 				t.Errorf("status %d %s, want %d containing %q", resp.StatusCode, raw, tt.status, tt.has)
+			}
+			if tt.status >= 400 {
+				// Every refusal is the one error shape of the APIs (a
+				// 401 with the code of its status; a 413 is "invalid").
+				var b httperr.Body
+				dec := json.NewDecoder(strings.NewReader(raw))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(&b); err != nil || b.Error.Code == "" || b.Error.Message == "" {
+					t.Errorf("refusal %s is not the error shape: %v", raw, err)
+				}
+				if tt.status == http.StatusUnauthorized && httperr.Status(b.Error.Code) != tt.status {
+					t.Errorf("a 401 with code %s", b.Error.Code)
+				}
 			}
 		})
 	}

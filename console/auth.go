@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/internal/httperr"
 	"github.com/supplywatch/supplywatch/procure"
 	"golang.org/x/crypto/argon2"
 )
@@ -374,7 +375,7 @@ const maxPasswordLen = 1024
 // tooMany answers 429 with Retry-After.
 func (h *authHandlers) tooMany(g *gin.Context, wait time.Duration, msg string) {
 	g.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-	h.respond(g, http.StatusTooManyRequests, gin.H{"error": gin.H{"code": "too_many_requests", "message": msg}})
+	h.respond(g, http.StatusTooManyRequests, httperr.Body{Error: httperr.Detail{Code: "too_many_requests", Message: msg}})
 }
 
 // auditAnonymous records a failed sign-in (no principal; tenant unknown).

@@ -3,7 +3,6 @@ package console
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/internal/httperr"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -431,18 +431,8 @@ func (h *queueHandlers) comment(g *gin.Context) {
 type bulkResult struct {
 	ID        int64              `json:"id"`
 	OK        bool               `json:"ok"`
-	Error     *errorBody         `json:"error,omitempty"`
+	Error     *httperr.Body      `json:"error,omitempty"`
 	Exception *procure.QueueItem `json:"exception,omitempty"`
-}
-
-func (k *kit) errorOf(err error) *errorBody {
-	var b errorBody
-	b.Error.Code, b.Error.Message = procure.ErrorCode(err), procure.ErrorMessage(err)
-	var fe *procure.FieldError
-	if errors.As(err, &fe) {
-		b.Error.Field, b.Error.Message = fe.Field, fe.Reason
-	}
-	return &b
 }
 
 // bulkAct applies one action to several exceptions, each with the version
@@ -489,7 +479,7 @@ func (h *queueHandlers) actOnMany(g *gin.Context, p *Principal, in actionBody, i
 		r := bulkResult{ID: id}
 		it, err := h.store.Act(g.Request.Context(), p.Scope(), id, a)
 		if err != nil {
-			r.Error, r.Exception = h.errorOf(err), it
+			r.Error, r.Exception = errorOf(err), it
 			if procure.ErrorCode(err) == procure.EINTERNAL {
 				h.log.Error("bulk action failed", "exception", id, "err", err)
 			}

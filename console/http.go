@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/internal/httperr"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -173,28 +174,6 @@ func (c *Console) noStore(g *gin.Context) {
 	g.Header("X-Content-Type-Options", "nosniff")
 }
 
-// errorBody is the JSON of every error.
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
-	} `json:"error"`
-	// Current is the current state of what a conflicting change was about.
-	Current any `json:"current,omitempty"`
-}
-
-var statusOf = map[string]int{
-	procure.EINVALID:      http.StatusBadRequest,
-	procure.EUNAUTHORIZED: http.StatusUnauthorized,
-	procure.EFORBIDDEN:    http.StatusForbidden,
-	procure.ENOTFOUND:     http.StatusNotFound,
-	procure.ECONFLICT:     http.StatusConflict,
-	procure.EINTERNAL:     http.StatusInternalServerError,
-}
-
-// fail writes err as JSON with the status of its code; internal errors are
-// logged and their detail is not shown.
 // respondList answers a listing: {key: items} (an empty array, never
 // null), or err.
 func respondList[T any](k *kit, g *gin.Context, key string, items []T, err error) {
@@ -208,21 +187,14 @@ func respondList[T any](k *kit, g *gin.Context, key string, items []T, err error
 	k.respond(g, http.StatusOK, gin.H{key: items})
 }
 
+// fail writes err as JSON with the status of its code; internal errors are
+// logged and their detail is not shown.
 func (k *kit) fail(g *gin.Context, err error, current ...any) {
-	code := procure.ErrorCode(err)
-	var b errorBody
-	b.Error.Code, b.Error.Message = code, procure.ErrorMessage(err)
-	var fe *procure.FieldError
-	if errors.As(err, &fe) {
-		b.Error.Field, b.Error.Message = fe.Field, fe.Reason
-	}
+	b := errorOf(err)
 	if len(current) > 0 && current[0] != nil {
 		b.Current = current[0]
 	}
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := httperr.Status(b.Error.Code)
 	if status == http.StatusInternalServerError {
 		k.log.Error("console request failed", "method", g.Request.Method, "path", g.FullPath(), "err", err)
 	}
@@ -230,6 +202,17 @@ func (k *kit) fail(g *gin.Context, err error, current ...any) {
 		g.Header("WWW-Authenticate", `Bearer realm="supplywatch"`)
 	}
 	k.respond(g, status, b)
+}
+
+// errorOf is the answer to err in the one error shape of the APIs
+// (internal/httperr): its code, message and, for bad input, field.
+func errorOf(err error) *httperr.Body {
+	b := &httperr.Body{Error: httperr.Detail{Code: procure.ErrorCode(err), Message: procure.ErrorMessage(err)}}
+	var fe *procure.FieldError
+	if errors.As(err, &fe) {
+		b.Error.Field, b.Error.Message = fe.Field, fe.Reason
+	}
+	return b
 }
 
 func invalid(field, format string, args ...any) error {

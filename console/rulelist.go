@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/internal/httperr"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -20,7 +21,7 @@ func (h *rulesHandlers) catalog() procure.RuleCatalog {
 func (h *rulesHandlers) listRules(g *gin.Context) {
 	rc := h.catalog()
 	if rc == nil {
-		g.JSON(http.StatusServiceUnavailable, gin.H{"error": gin.H{"code": "unavailable", "message": "this process does not load the rule files"}})
+		httperr.Abort(g, http.StatusServiceUnavailable, httperr.Detail{Code: "unavailable", Message: "this process does not load the rule files"})
 		return
 	}
 	rs, segs := rc.ListRules(), rc.SegmentsFor(principalOf(g).Tenant)

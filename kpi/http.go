@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/internal/httperr"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -75,12 +76,11 @@ func (h *Handler) query(c *gin.Context) (Query, error) {
 
 func (h *Handler) fail(c *gin.Context, err error) {
 	code := procure.ErrorCode(err)
-	status := map[string]int{procure.EINVALID: 400, procure.ENOTFOUND: 404, procure.EUNAUTHORIZED: 401, procure.EFORBIDDEN: 403}[code]
-	if status == 0 {
-		status = 500
+	status := httperr.Status(code)
+	if status == http.StatusInternalServerError {
 		h.opts.Log.Error("kpi api", "path", c.Request.URL.Path, "err", err)
 	}
-	c.AbortWithStatusJSON(status, gin.H{"error": gin.H{"code": code, "message": procure.ErrorMessage(err)}})
+	httperr.Abort(c, status, httperr.Detail{Code: code, Message: procure.ErrorMessage(err)})
 }
 
 // FreshnessHeader is the response header of the rolled-up routes (values,

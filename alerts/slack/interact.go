@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/slack-go/slack"
 	"github.com/supplywatch/supplywatch/alerts"
+	"github.com/supplywatch/supplywatch/internal/httperr"
 	"github.com/supplywatch/supplywatch/procure"
 )
 
@@ -62,7 +63,7 @@ func (h *Interactions) Handle(c *gin.Context) {
 	}
 	if err := Verify(h.secret, c.Request.Header, body, h.now()); err != nil {
 		h.log.Warn("slack interaction refused", "err", err, "remote", c.ClientIP())
-		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": gin.H{"code": procure.EUNAUTHORIZED, "message": procure.ErrorMessage(err)}})
+		httperr.Abort(c, http.StatusUnauthorized, httperr.Detail{Code: procure.EUNAUTHORIZED, Message: procure.ErrorMessage(err)})
 		return
 	}
 	form, err := url.ParseQuery(string(body))
