@@ -174,17 +174,16 @@ func (p *parser) run() {
 // appendSeg stores *seg field by field: one pointer write instead of a bulk
 // copy with write barriers while the collector runs.
 func (p *parser) appendSeg(seg *Segment) {
-	segs := p.d.Segs
-	n := len(segs)
-	if n == cap(segs) {
-		p.d.Segs = append(segs, *seg)
+	n := len(p.d.Segs)
+	if n == cap(p.d.Segs) {
+		p.d.Segs = append(p.d.Segs, *seg)
 		return
 	}
-	segs = segs[:n+1]
-	d := &segs[n]
+	// Reslicing in place writes the length only (no pointer store).
+	p.d.Segs = p.d.Segs[:n+1]
+	d := &p.d.Segs[n]
 	d.in = seg.in
 	d.start, d.end, d.ord, d.tagLen = seg.start, seg.end, seg.ord, seg.tagLen
-	p.d.Segs = segs
 }
 
 // Where locates a segment (edi.Hooks).
