@@ -19,7 +19,14 @@ export type Answer<P extends keyof paths, M extends "get" | "post" | "patch" = "
       : never
   : never;
 
+type BodyOf<O> = O extends { requestBody?: infer B } ? (NonNullable<B> extends { content: { "application/json": infer T } } ? T : never) : never;
+
+// RequestOf is the JSON body a route takes as the document describes it;
+// calls check theirs with satisfies RequestOf<"/api/views">.
+export type RequestOf<P extends keyof paths, M extends "post" | "patch" = "post"> = BodyOf<paths[P][M]>;
+
 export type Me = Schemas["Me"];
+export type Action = Schemas["Action"];
 export type Exc = Schemas["Exception"];
 export type User = Schemas["User"];
 export type RetryPolicies = Schemas["RetryPolicies"];

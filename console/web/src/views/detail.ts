@@ -6,7 +6,7 @@ import { can, zonesOfPlants } from "../state";
 import { go, page, render, rerender, setKeys, setLive, showError } from "../shell";
 import { badge, segmentLabel, subjectLabel } from "../widgets";
 import { retryFlow, retryTable } from "./retries";
-import type { Answer, Schemas, Exc, TimelineEntry } from "../types";
+import type { Answer, Schemas, Action, RequestOf, Exc, TimelineEntry } from "../types";
 
 export async function renderDetail(id: number) {
   const [d, zones] = await Promise.all([get<Answer<"/api/exceptions/{id}">>("/api/exceptions/" + id), zonesOfPlants()]);
@@ -17,9 +17,9 @@ export async function renderDetail(id: number) {
   const tl = h("section.timeline", { "aria-label": "Timeline" }, h("h2", "Timeline"), h("p.muted", "Loading events and spans…"));
   const canAct = can("POST", "/api/exceptions/:id/actions");
   const actions = h("div.actions", { role: "group", "aria-label": "Actions" });
-  const act = async (action: string, extra: Record<string, unknown> = {}) => {
+  const act = async (action: Action["action"], extra: Omit<Action, "action"> = {}) => {
     try {
-      await post("/api/exceptions/" + id + "/actions", { action, ...extra }, { "If-Match": `"${x.version}"` });
+      await post("/api/exceptions/" + id + "/actions", { action, ...extra } satisfies RequestOf<"/api/exceptions/{id}/actions">, { "If-Match": `"${x.version}"` });
       const past: Record<string, string> = { acknowledge: "acknowledged", assign: "assigned", snooze: "snoozed for 4 hours", resolve: "resolved", ignore: "ignored", reopen: "reopened" };
       toast(`Exception ${id} ${past[action] ?? action}`);
       render();
@@ -114,7 +114,7 @@ export async function renderDetail(id: number) {
               { onsubmit: async (e: Event) => {
                 e.preventDefault();
                 if (!comment.value.trim()) return;
-                await post("/api/exceptions/" + id + "/comments", { note: comment.value }).then(() => render()).catch(showError);
+                await post("/api/exceptions/" + id + "/comments", { note: comment.value } satisfies RequestOf<"/api/exceptions/{id}/comments">).then(() => render()).catch(showError);
               } },
               comment,
               h("button", { type: "submit" }, "Comment"),

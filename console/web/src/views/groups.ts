@@ -4,7 +4,7 @@ import { ago, h, money, toast } from "../dom";
 import { ask, confirmed } from "../ui";
 import { can } from "../state";
 import { page, render, showError } from "../shell";
-import type { Answer, Schemas, VaR } from "../types";
+import type { Answer, Schemas, Action, RequestOf, VaR } from "../types";
 
 export async function renderGroups() {
   const [d, risk] = await Promise.all([get<Answer<"/api/groups">>("/api/groups"), get<VaR>("/api/value-at-risk?by=group")]);
@@ -47,10 +47,10 @@ export async function renderGroups() {
   );
 }
 
-export async function groupAct(g: Schemas["Group"], action: string, extra: Record<string, unknown> = {}, asked = false) {
+export async function groupAct(g: Schemas["Group"], action: Action["action"], extra: Omit<Action, "action"> = {}, asked = false) {
   if (!asked && !(await confirmed(`${action[0].toUpperCase() + action.slice(1)} all ${g.open_count}?`, `${action} all ${g.open_count} active exceptions of "${g.title || g.rule}" (${g.supplier}).`, `${action[0].toUpperCase() + action.slice(1)} all`))) return;
   try {
-    const r = await post<Answer<"/api/groups/actions", "post">>("/api/groups/actions", { group: g.group_key, action, ...extra });
+    const r = await post<Answer<"/api/groups/actions", "post">>("/api/groups/actions", { group: g.group_key, action, ...extra } satisfies RequestOf<"/api/groups/actions">);
     const ok = r.results.filter((x) => x.ok).length;
     toast(`${ok} of ${r.results.length} done` + (ok < r.results.length ? " (the others were in a state that does not allow it)" : ""));
     render();

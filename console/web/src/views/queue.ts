@@ -6,7 +6,7 @@ import { ask } from "../ui";
 import { can } from "../state";
 import { go, page, render, rerender, setKeys, setLive, showError } from "../shell";
 import { badge, sevOrder, subjectLabel } from "../widgets";
-import type { Answer, Exc, Drill } from "../types";
+import type { Answer, Action, RequestOf, Exc, Drill } from "../types";
 
 // drillNote says which documents the queue holds and leads back to the
 // figure or to the whole queue.
@@ -114,7 +114,7 @@ export async function renderQueue(params: URLSearchParams) {
           const a = await ask({ title: "Save this view", text: "The filters and search of this page, under a name of your own.", fields: [{ name: "name", label: "Name", required: true }], ok: "Save view" });
           if (!a) return;
           const name = a.name;
-          await post("/api/views", { name, query: params.toString() }).then(() => toast("View saved")).catch(showError);
+          await post("/api/views", { name, query: params.toString() } satisfies RequestOf<"/api/views">).then(() => toast("View saved")).catch(showError);
           render();
         },
       },
@@ -199,10 +199,10 @@ export async function renderQueue(params: URLSearchParams) {
     next = d.next_cursor;
     draw();
   }
-  async function bulkAct(action: string, extra: Record<string, unknown> = {}) {
+  async function bulkAct(action: Action["action"], extra: Omit<Action, "action"> = {}) {
     const chosen = items.filter((x) => checked.has(x.id)).map((x) => ({ id: x.id, version: x.version }));
     try {
-      const r = await post<Answer<"/api/exceptions/bulk", "post">>("/api/exceptions/bulk", { action, items: chosen, ...extra });
+      const r = await post<Answer<"/api/exceptions/bulk", "post">>("/api/exceptions/bulk", { action, items: chosen, ...extra } satisfies RequestOf<"/api/exceptions/bulk">);
       const bad = r.results.filter((x) => !x.ok);
       toast(`${r.results.length - bad.length} of ${r.results.length} ${action}d` + (bad.length ? `; ${bad.length} refused: ${bad[0].error?.error.message}` : ""), bad.length ? "error" : "ok");
       render();

@@ -5,7 +5,7 @@ import { ago, clear, h, toast, when } from "../dom";
 import { confirmed } from "../ui";
 import { page, render, showError } from "../shell";
 import { badge, subjectLabel } from "../widgets";
-import type { Answer, RetryPolicies, Retry } from "../types";
+import type { Answer, RequestOf, RetryPolicies, Retry } from "../types";
 
 // retryTable lists retries and their outcomes (also on the exception detail).
 export function retryTable(rs: Retry[]) {
@@ -21,7 +21,7 @@ export function retryTable(rs: Retry[]) {
 // (also from the exception detail).
 export async function retryFlow(ids: number[]) {
   try {
-    const pv = await post<Answer<"/api/retries/preview", "post">>("/api/retries/preview", { exception_ids: ids });
+    const pv = await post<Answer<"/api/retries/preview", "post">>("/api/retries/preview", { exception_ids: ids } satisfies RequestOf<"/api/retries/preview">);
     const ok = pv.plans.filter((p) => !p.blocked);
     const dlg = h("dialog.confirm", { "aria-labelledby": "retry-title" }) as HTMLDialogElement;
     const high = ok.filter((p) => p.duplicate_risk === "high").length;
@@ -51,7 +51,7 @@ export async function retryFlow(ids: number[]) {
         "div.actions",
         h("button.primary", { disabled: ok.length ? undefined : true, onclick: async () => {
           try {
-            const r = await post<Answer<"/api/retries", "post">>("/api/retries", { exception_ids: ids, confirm: pv.confirm });
+            const r = await post<Answer<"/api/retries", "post">>("/api/retries", { exception_ids: ids, confirm: pv.confirm } satisfies RequestOf<"/api/retries">);
             dlg.close();
             toast(`${r.retries.length} re-sent with their original idempotency keys`);
             render();
@@ -145,7 +145,7 @@ export async function renderDeadLetter() {
     h("div.pagehead", h("h1", "Dead letter"), h("button", { onclick: async () => {
       if (!checked.size) return toast("Select inputs to redrive", "error");
       if (!(await confirmed("Redrive rejected inputs", `Re-publish ${checked.size} rejected input(s) to ${d.redrive_topic}? They are accepted only if the cause was fixed; duplicates of stored events are dropped.`, `Redrive ${checked.size}`))) return;
-      await post<Answer<"/api/deadletter/redrive", "post">>("/api/deadletter/redrive", { input_ids: [...checked] }).then((r) => toast(`${(r.redriven ?? []).length} redriven`)).catch(showError);
+      await post<Answer<"/api/deadletter/redrive", "post">>("/api/deadletter/redrive", { input_ids: [...checked] } satisfies RequestOf<"/api/deadletter/redrive">).then((r) => toast(`${(r.redriven ?? []).length} redriven`)).catch(showError);
     } }, "Redrive selected…")),
     d.rejected.length
       ? h(

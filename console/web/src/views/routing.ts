@@ -5,7 +5,7 @@ import { confirmed } from "../ui";
 import { can } from "../state";
 import { page, render, showError } from "../shell";
 import { segmentLabel, sevOrder } from "../widgets";
-import type { Answer } from "../types";
+import type { Answer, RequestOf } from "../types";
 
 export async function renderRouting() {
   const [teams, rules] = await Promise.all([get<Answer<"/api/teams">>("/api/teams"), get<Answer<"/api/routing/rules">>("/api/routing/rules")]);
@@ -17,7 +17,7 @@ export async function renderRouting() {
       e.preventDefault();
       const fd = new FormData(e.target as HTMLFormElement);
       const members = String(fd.get("t-members") || "").split(",").map((s) => s.trim()).filter(Boolean);
-      await post("/api/teams", { name: fd.get("t-name"), queue: fd.get("t-queue"), default_assignee: fd.get("t-default"), members }).then(() => { toast("Team saved"); render(); }).catch(showError);
+      await post("/api/teams", { name: String(fd.get("t-name")), queue: String(fd.get("t-queue")), default_assignee: String(fd.get("t-default")), members } satisfies RequestOf<"/api/teams">).then(() => { toast("Team saved"); render(); }).catch(showError);
     } },
     f("t-name", "Team", { required: true }),
     f("t-queue", "Queue"),
@@ -31,7 +31,7 @@ export async function renderRouting() {
       e.preventDefault();
       const fd = new FormData(e.target as HTMLFormElement);
       const v = (k: string) => String(fd.get(k) || "").trim();
-      await post("/api/routing/rules", { position: Number(v("r-pos") || 100), rule: v("r-rule"), plant: v("r-plant"), supplier: v("r-supplier"), segment: v("r-segment"), severity: v("r-sev"), team: v("r-team"), assignee: v("r-assignee") })
+      await post("/api/routing/rules", { position: Number(v("r-pos") || 100), rule: v("r-rule"), plant: v("r-plant"), supplier: v("r-supplier"), segment: v("r-segment"), severity: v("r-sev"), team: v("r-team"), assignee: v("r-assignee") } satisfies RequestOf<"/api/routing/rules">)
         .then(() => { toast("Routing rule added"); render(); })
         .catch(showError);
     } },

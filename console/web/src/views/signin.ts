@@ -3,7 +3,7 @@ import { get, post } from "../api";
 import { h } from "../dom";
 import { home, setMe } from "../state";
 import { bare, go, setKeys, startLive } from "../shell";
-import type { Answer } from "../types";
+import type { Answer, RequestOf } from "../types";
 
 // safeNext accepts a same-origin path to return to after sign-in.
 function safeNext(p: string | null): string | null {
@@ -24,7 +24,7 @@ export async function renderSignIn() {
         e.preventDefault();
         err.textContent = "";
         try {
-          setMe(await post<Answer<"/api/auth/login", "post">>("/api/auth/login", { login: login.value, password: pw.value }));
+          setMe(await post<Answer<"/api/auth/login", "post">>("/api/auth/login", { login: login.value, password: pw.value } satisfies RequestOf<"/api/auth/login">));
           startLive();
           go(safeNext(new URLSearchParams(location.search).get("next")) ?? home(), true);
         } catch (x) {

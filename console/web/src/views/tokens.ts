@@ -5,7 +5,7 @@ import { confirmed } from "../ui";
 import { me } from "../state";
 import { page, render, showError } from "../shell";
 import { badge } from "../widgets";
-import type { Answer, Token } from "../types";
+import type { Answer, RequestOf, Token } from "../types";
 
 export async function renderTokens() {
   const [d, us] = await Promise.all([
@@ -21,9 +21,10 @@ export async function renderTokens() {
         e.preventDefault();
         const fd = new FormData(e.target as HTMLFormElement);
         const v = (k: string) => String(fd.get(k) || "").trim();
-        const body: Record<string, unknown> = { name: v(kind + "-name"), ttl_hours: Number(v(kind + "-ttl") || 0) };
+        const body: RequestOf<"/api/tokens"> = { name: v(kind + "-name"), ttl_hours: Number(v(kind + "-ttl") || 0) };
         // A user token acts as its user: one mints it for oneself only.
-        body[kind === "user" ? "login" : "supplier"] = kind === "user" ? me!.user.login : v(kind + "-who");
+        if (kind === "user") body.login = me!.user.login;
+        else body.supplier = v(kind + "-who");
         try {
           const r = await post<Answer<"/api/tokens", "post">>("/api/tokens", body);
           await renderTokens();

@@ -5,13 +5,13 @@ import { confirmed } from "../ui";
 import { me } from "../state";
 import { page, render, showError } from "../shell";
 import { badge } from "../widgets";
-import type { Answer, User } from "../types";
+import type { Answer, RequestOf, User } from "../types";
 
 export const userRoles = ["procurement", "plant", "executive", "oncall", "admin"];
 
 export async function renderUsers() {
   const d = await get<Answer<"/api/users">>("/api/users");
-  const patch = (u: User, body: Record<string, unknown>, done: string) =>
+  const patch = (u: User, body: RequestOf<"/api/users/{id}", "patch">, done: string) =>
     api("PATCH", "/api/users/" + u.id, body).then(() => { toast(done); render(); }).catch(showError);
   const row = (u: User) => {
     const role = h("select", { "aria-label": "Role of " + u.login }, userRoles.map((r) => h("option", { value: r, selected: r === u.role ? true : undefined }, r))) as HTMLSelectElement;
@@ -28,7 +28,7 @@ export async function renderUsers() {
         "td.nowrap",
         h("button", { disabled: self, onclick: async () => {
           const ps = plants.value.split(",").map((s) => s.trim()).filter(Boolean);
-          await patch(u, { role: role.value, plants: role.value === "plant" ? ps : [] }, `${u.login} changed`);
+          await patch(u, { role: role.value as User["role"], plants: role.value === "plant" ? ps : [] }, `${u.login} changed`);
         } }, "Save"),
         " ",
         h("button", { disabled: self, onclick: async () => {
