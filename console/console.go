@@ -225,7 +225,7 @@ func New(cfg Config, deps Deps) (*Console, error) {
 		c.auth.oidc = &oidcClient{cfg: cfg.OIDC}
 	}
 	c.admin = &adminHandlers{kit: k, store: deps.Store}
-	c.retry = &retryHandlers{kit: k, cfg: cfg, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, retries: deps.Retries,
+	c.retry = &retryHandlers{kit: k, operatorTenant: cfg.OperatorTenant, redriveTopic: cfg.RedriveTopic, store: deps.Store, facts: deps.Facts, pub: deps.Publisher, retries: deps.Retries,
 		policies: deps.RetryPolicies, sourcesOf: deps.IngestSources, tokenOf: deps.IngestToken}
 	c.queue = &queueHandlers{kit: k, store: deps.Store, facts: deps.Facts, rulebook: deps.RuleBook, drill: deps.Drill, zones: deps.PlantZones,
 		retriesOf: c.retry.retriesOf}

@@ -104,8 +104,12 @@ type liveHandlers struct {
 // the automatic retry policies and the dead letter with its redrive.
 type retryHandlers struct {
 	*kit
-	cfg   Config
-	store interface {
+	// operatorTenant is Config.OperatorTenant: its on-call and admin users
+	// also see and redrive dead letters without a tenant.
+	operatorTenant string
+	// redriveTopic is Config.RedriveTopic.
+	redriveTopic string
+	store        interface {
 		procure.RetryStore
 		FindQueue(ctx context.Context, sc procure.Scope, f procure.QueueFilter) ([]*procure.QueueItem, *procure.Cursor, error)
 		FindUserByLogin(ctx context.Context, login string) (*procure.User, string, error)

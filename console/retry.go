@@ -239,7 +239,7 @@ func (h *retryHandlers) retryPolicies(g *gin.Context) {
 // user of the operator tenant (Config.OperatorTenant). Operators also see
 // and redrive the dead letters that carry no tenant.
 func (h *retryHandlers) isOperator(p *Principal) bool {
-	return h.cfg.OperatorTenant != "" && p.Tenant == h.cfg.OperatorTenant && p.User != nil && slices.Contains(technical, p.Role)
+	return h.operatorTenant != "" && p.Tenant == h.operatorTenant && p.User != nil && slices.Contains(technical, p.Role)
 }
 
 func (h *retryHandlers) listDeadLetter(g *gin.Context) {
@@ -250,7 +250,7 @@ func (h *retryHandlers) listDeadLetter(g *gin.Context) {
 		h.fail(g, err)
 		return
 	}
-	h.respond(g, http.StatusOK, gin.H{"rejected": rs, "redrive_topic": h.cfg.RedriveTopic})
+	h.respond(g, http.StatusOK, gin.H{"rejected": rs, "redrive_topic": h.redriveTopic})
 }
 
 // envelopeOf reads the tenant and source a raw input names, without
@@ -370,7 +370,7 @@ func (h *retryHandlers) redrive(g *gin.Context) {
 			continue
 		}
 		ids = append(ids, r.InputID)
-		msgs = append(msgs, kafka.Message{Topic: h.cfg.RedriveTopic, Key: []byte(r.InputID), Value: []byte(r.Raw),
+		msgs = append(msgs, kafka.Message{Topic: h.redriveTopic, Key: []byte(r.InputID), Value: []byte(r.Raw),
 			Headers: map[string]string{kafka.HeaderRedriveOf: r.InputID, kafka.HeaderRetriedBy: p.Name(), kafka.HeaderTenant: r.Tenant, "supplywatch-channel": r.Channel}})
 	}
 	if len(msgs) > 0 {
@@ -379,12 +379,12 @@ func (h *retryHandlers) redrive(g *gin.Context) {
 			return
 		}
 	}
-	h.audit(g, "deadletter.redrive", "rejected", gin.H{"input_ids": ids, "refused": refused, "topic": h.cfg.RedriveTopic})
+	h.audit(g, "deadletter.redrive", "rejected", gin.H{"input_ids": ids, "refused": refused, "topic": h.redriveTopic})
 	if len(msgs) == 0 {
 		h.fail(g, procure.Errorf(procure.EFORBIDDEN, "no input may be redriven: %s", firstReason(refused)), gin.H{"refused": refused})
 		return
 	}
-	h.respond(g, http.StatusOK, gin.H{"redriven": ids, "refused": refused, "topic": h.cfg.RedriveTopic})
+	h.respond(g, http.StatusOK, gin.H{"redriven": ids, "refused": refused, "topic": h.redriveTopic})
 }
 
 func firstReason(m map[string]string) string {
