@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // BenchmarkDashboard prints the KPI figures over SUPPLYWATCH_BENCH_EVENTS
@@ -39,10 +41,50 @@ func BenchmarkDashboard(b *testing.B) {
 		label = fmt.Sprintf("kpi_%dm", n/1_000_000)
 	}
 	fig := func(name string, v float64, unit string) { fmt.Printf("%s_%s: %.1f %s\n", label, name, v, unit) }
-	conn, db := migrated(b)
 	ctx := context.Background()
-	now := time.Now().UTC()
-	end := day(now)
+	end := day(time.Now().UTC())
+	var conn driver.Conn
+	var db string
+	// With SUPPLYWATCH_BENCH_KEEP (benchkeep_test.go): the generated
+	// history, the build and (SUPPLYWATCH_BENCH_KEEP_TRAFFIC) the traffic
+	// of an earlier run, when they match.
+	var kept *keptServer
+	generated, built, replayed := false, false, false
+	if dir := os.Getenv(EnvBenchKeep); dir == "" {
+		conn, db = migrated(b)
+	} else {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		kept = &keptServer{b: b, dir: dir}
+		b.Cleanup(kept.stop)
+		for _, snap := range []string{"traffic", "built", ""} {
+			if snap == "traffic" && os.Getenv(EnvBenchKeepTraffic) == "" {
+				continue
+			}
+			m, err := loadKept(dir, snap)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if snap != "" && (m == nil || m.Events != n) {
+				continue
+			}
+			if snap == "" {
+				m = &keptBench{Events: n, End: end, Database: "bench"}
+			}
+			kept.restore(snap, m.Database)
+			fp := kept.migrate(ctx)
+			if snap == "traffic" && fp != m.Fingerprint {
+				kept.stop()
+				continue
+			}
+			generated, built, replayed = snap != "", snap != "" && fp == m.Fingerprint, snap == "traffic"
+			end = m.End
+			break
+		}
+		conn, db = kept.conn, kept.db
+		fmt.Fprintf(os.Stderr, "bench keep: reusing generated=%v built=%v traffic=%v (end %s)\n", generated, built, replayed, end.Format(time.DateOnly))
+	}
 	if err := SyncCalendars(ctx, conn, db, nil, end.AddDate(-3, 0, 0), end.AddDate(1, 0, 0)); err != nil {
 		b.Fatal(err)
 	}
@@ -51,19 +93,21 @@ func BenchmarkDashboard(b *testing.B) {
 	const traffic = 300_000 // 5 minutes at 1,000 events/s
 	pos := max(n/15, 1)
 	held := traffic / 15
-	t0 := time.Now()
-	if err := GeneratePOs(ctx, conn, db, n, end, 0, pos-held); err != nil {
-		b.Fatal(err)
-	}
-	fig("generate", time.Since(t0).Seconds(), "s")
-	var stored uint64
-	conn.QueryRow(ctx, "SELECT count() FROM "+db+".events").Scan(&stored)
-	fig("events", float64(stored), "events")
+	if !generated {
+		t0 := time.Now()
+		if err := GeneratePOs(ctx, conn, db, n, end, 0, pos-held); err != nil {
+			b.Fatal(err)
+		}
+		fig("generate", time.Since(t0).Seconds(), "s")
+		var stored uint64
+		conn.QueryRow(ctx, "SELECT count() FROM "+db+".events").Scan(&stored)
+		fig("events", float64(stored), "events")
 
-	// The history went in as a few huge inserts; real traffic would not
-	// put millions of rows in the seconds before the build that the next
-	// refresh reads again (Refresher.overlap).
-	time.Sleep(16 * time.Second)
+		// The history went in as a few huge inserts; real traffic would not
+		// put millions of rows in the seconds before the build that the next
+		// refresh reads again (Refresher.overlap).
+		time.Sleep(16 * time.Second)
+	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: benchLogLevel()}))
 	r := NewRefresher(conn, db, Config{}, log, nil)
@@ -114,7 +158,16 @@ func BenchmarkDashboard(b *testing.B) {
 		}
 		return rep
 	}
-	measure("full_build", end)
+	if !built {
+		measure("full_build", end)
+		if kept != nil {
+			kept.snapshot("built", keptBench{Events: n, End: end, Database: db, Fingerprint: builtFingerprint(ctx, conn, db)})
+			conn, r.conn, q.conn = kept.conn, kept.conn, kept.conn
+			server = serverCPU(b)
+		}
+	} else {
+		fig("full_build_reused", 1, "")
+	}
 
 	// Five minutes of traffic: the held-back POs' events in time order,
 	// in the collector's flushes (every 200 ms: 200 events at 1,000
@@ -125,16 +178,27 @@ func BenchmarkDashboard(b *testing.B) {
 	if v, ok := os.LookupEnv("SUPPLYWATCH_BENCH_TRAFFIC_RATE"); ok {
 		rate, _ = strconv.ParseFloat(v, 64)
 	}
-	tr, err := ReplayTraffic(ctx, conn, db, n, end, pos-held, pos, 200, 10000, rate)
-	if err != nil {
-		b.Fatal(err)
+	if !replayed {
+		tr, err := ReplayTraffic(ctx, conn, db, n, end, pos-held, pos, 200, 10000, rate)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fig("traffic_events", float64(tr.Events), "events")
+		fig("traffic_batches", float64(tr.Batches), "inserts")
+		fig("traffic_insert", tr.Took.Seconds(), "s")
+		fig("traffic_rate", tr.Rate, "events/s")
+		if kept != nil && os.Getenv(EnvBenchKeepTraffic) != "" {
+			kept.snapshot("traffic", keptBench{Events: n, End: end, Database: db, Fingerprint: builtFingerprint(ctx, conn, db)})
+			conn, r.conn, q.conn = kept.conn, kept.conn, kept.conn
+			server = serverCPU(b)
+		}
+	} else {
+		fig("traffic_reused", 1, "")
 	}
-	fig("traffic_events", float64(tr.Events), "events")
-	fig("traffic_batches", float64(tr.Batches), "inserts")
-	fig("traffic_insert", tr.Took.Seconds(), "s")
-	fig("traffic_rate", tr.Rate, "events/s")
+	t1 := time.Now()
 	rep := measure("steady_refresh", end.Add(5*time.Minute))
 	fig("steady_refresh_touched", float64(rep.Touched), "keys")
+	profileRefresh(ctx, conn, t1, time.Now())
 
 	ds, err := DashboardQueries(ctx, q, "bench", end, 10)
 	if err != nil {

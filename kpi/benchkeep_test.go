@@ -1,0 +1,220 @@
+package kpi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/supplywatch/supplywatch/chdb"
+	"github.com/supplywatch/supplywatch/clickhouse"
+)
+
+// EnvBenchKeep names a directory where BenchmarkDashboard keeps the
+// generated and built database between runs (SUPPLYWATCH_BENCH_KEEP=/path).
+// Generating 50,000,000 events and building their KPIs takes about twenty
+// minutes on a quiet machine; with a kept build of the same size and
+// fingerprint (formulas, parameters, migrations), a run restores it and
+// goes straight to the traffic and the steady refresh. A kept build of the
+// same size but another fingerprint skips the generation only.
+//
+// The benchmark then runs its own embedded server on <dir>/run, a copy of
+// <dir>/built (the data directory of the server stopped right after the
+// build, with built.json saying what it holds), made afresh before each run.
+//
+// With SUPPLYWATCH_BENCH_KEEP_TRAFFIC=1 as well, the state after the
+// traffic is kept too (<dir>/traffic) and reused: each run is then a
+// restore and the steady refresh only, for iterating on the refresh's code
+// (not its formulas: a changed fingerprint rebuilds).
+const (
+	EnvBenchKeep        = "SUPPLYWATCH_BENCH_KEEP"
+	EnvBenchKeepTraffic = "SUPPLYWATCH_BENCH_KEEP_TRAFFIC"
+)
+
+// keptBench describes a kept snapshot.
+type keptBench struct {
+	Events      int       `json:"events"`
+	End         time.Time `json:"end"`
+	Database    string    `json:"database"`
+	Fingerprint string    `json:"fingerprint"`
+}
+
+// keptServer is the benchmark's own embedded server over a kept directory.
+type keptServer struct {
+	b      testing.TB
+	dir    string // the SUPPLYWATCH_BENCH_KEEP directory
+	server *chdb.Server
+	conn   driver.Conn
+	db     string
+}
+
+func (k *keptServer) run() string { return filepath.Join(k.dir, "run") }
+
+// loadKept reads <dir>/<name>.json; nil when there is none.
+func loadKept(dir, name string) (*keptBench, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, name+".json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m keptBench
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("%s.json: %w", name, err)
+	}
+	return &m, nil
+}
+
+// restore replaces the run directory by a copy of snapshot name (none:
+// an empty one), starts the server on it and connects to database db.
+func (k *keptServer) restore(name, db string) {
+	k.b.Helper()
+	if err := os.RemoveAll(k.run()); err != nil {
+		k.b.Fatal(err)
+	}
+	if name != "" {
+		t0 := time.Now()
+		if out, err := exec.Command("cp", "-a", filepath.Join(k.dir, name), k.run()).CombinedOutput(); err != nil {
+			k.b.Fatalf("bench keep: restore %s: %v\n%s", name, err, out)
+		}
+		fmt.Fprintf(os.Stderr, "bench keep: restored %s in %s\n", name, time.Since(t0).Round(time.Second))
+	}
+	k.start(db)
+}
+
+func (k *keptServer) start(db string) {
+	k.b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := chdb.Start(ctx, chdb.Config{Dir: k.run(), Logger: logger, StartTimeout: 5 * time.Minute})
+	if err != nil {
+		k.b.Fatalf("bench keep: start server: %v", err)
+	}
+	k.server = s
+	admin, err := chgo.Open(&chgo.Options{Addr: []string{s.NativeAddr()}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		k.b.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
+		k.b.Fatalf("bench keep: %v", err)
+	}
+	k.conn, err = chgo.Open(&chgo.Options{Addr: []string{s.NativeAddr()}, Auth: chgo.Auth{Database: db}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		k.b.Fatal(err)
+	}
+	k.db = db
+}
+
+func (k *keptServer) stop() {
+	k.b.Helper()
+	if k.server == nil {
+		return
+	}
+	k.conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := k.server.Stop(ctx)
+	k.server = nil
+	if err != nil {
+		k.b.Fatalf("bench keep: stop server: %v", err)
+	}
+}
+
+// snapshot stops the server, copies the run directory to snapshot name
+// with its description m, and starts the server again.
+func (k *keptServer) snapshot(name string, m keptBench) {
+	k.b.Helper()
+	k.stop()
+	t0 := time.Now()
+	dst := filepath.Join(k.dir, name)
+	os.Remove(filepath.Join(k.dir, name+".json"))
+	if err := os.RemoveAll(dst); err != nil {
+		k.b.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-a", k.run(), dst).CombinedOutput(); err != nil {
+		k.b.Fatalf("bench keep: snapshot %s: %v\n%s", name, err, out)
+	}
+	raw, _ := json.Marshal(m)
+	if err := os.WriteFile(filepath.Join(k.dir, name+".json"), raw, 0o644); err != nil {
+		k.b.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "bench keep: kept %s in %s\n", name, time.Since(t0).Round(time.Second))
+	k.start(k.db)
+}
+
+// migrate applies the schema and returns the refresher's fingerprint.
+func (k *keptServer) migrate(ctx context.Context) string {
+	k.b.Helper()
+	if err := clickhouse.Migrate(ctx, k.conn, clickhouse.Config{Database: k.db, RetentionDays: 3650}, discard); err != nil {
+		k.b.Fatalf("migrate: %v", err)
+	}
+	fp, err := NewRefresher(k.conn, k.db, Config{}, discard, nil).fingerprint(ctx)
+	if err != nil {
+		k.b.Fatal(err)
+	}
+	return fp
+}
+
+// builtFingerprint is the fingerprint of the last completed build.
+func builtFingerprint(ctx context.Context, conn driver.Conn, db string) string {
+	st, err := loadState(ctx, conn, db)
+	if err != nil || st == nil || st.Build != nil {
+		return ""
+	}
+	return st.Fingerprint
+}
+
+// profileRefresh prints the statements the server ran between from and
+// to whose CPU exceeded 50 ms, heaviest first (system.query_log): the
+// per-statement profile of a refresh (SUPPLYWATCH_BENCH_PROFILE=1).
+func profileRefresh(ctx context.Context, conn driver.Conn, from, to time.Time) {
+	if os.Getenv("SUPPLYWATCH_BENCH_PROFILE") == "" {
+		return
+	}
+	if err := conn.Exec(ctx, "SYSTEM FLUSH LOGS"); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
+	rows, err := conn.Query(ctx, `SELECT
+    (ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']) / 1e6 AS cpu,
+    read_rows, read_bytes, written_rows, memory_usage, query_duration_ms,
+    substring(replaceRegexpAll(query, '\\s+', ' '), 1, 400)
+FROM system.query_log
+WHERE type = 'QueryFinish' AND event_time_microseconds BETWEEN ? AND ? AND is_initial_query
+  AND (ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']) > 50000
+ORDER BY cpu DESC LIMIT 40`, from, to)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
+	defer rows.Close()
+	var total float64
+	for rows.Next() {
+		var cpu float64
+		var readRows, readBytes, written uint64
+		var mem int64
+		var ms uint64
+		var q string
+		if err := rows.Scan(&cpu, &readRows, &readBytes, &written, &mem, &ms, &q); err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		total += cpu
+		fmt.Printf("profile: %6.2f cpu-s %10d rows %7.1f MB read %8d written %6.0f MB mem %6d ms | %s\n",
+			cpu, readRows, float64(readBytes)/1e6, written, float64(mem)/1e6, ms, strings.TrimSpace(q))
+	}
+	fmt.Printf("profile: %6.2f cpu-s in the statements above\n", total)
+}
