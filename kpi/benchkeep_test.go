@@ -98,7 +98,17 @@ func (k *keptServer) start(db string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s, err := chdb.Start(ctx, chdb.Config{Dir: k.run(), Logger: logger, StartTimeout: 5 * time.Minute})
+	cfg := chdb.Config{Dir: k.run(), Logger: logger, StartTimeout: 5 * time.Minute}
+	if os.Getenv("SUPPLYWATCH_BENCH_PROFILE") != "" {
+		// The embedded server keeps no query log unless told to.
+		cfg.ConfigFile = filepath.Join(k.dir, "query_log.xml")
+		conf := "<clickhouse><query_log><database>system</database><table>query_log</table>" +
+			"<flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log></clickhouse>\n"
+		if err := os.WriteFile(cfg.ConfigFile, []byte(conf), 0o644); err != nil {
+			k.b.Fatal(err)
+		}
+	}
+	s, err := chdb.Start(ctx, cfg)
 	if err != nil {
 		k.b.Fatalf("bench keep: start server: %v", err)
 	}
@@ -179,7 +189,9 @@ func builtFingerprint(ctx context.Context, conn driver.Conn, db string) string {
 
 // profileRefresh prints the statements the server ran between from and
 // to whose CPU exceeded 50 ms, heaviest first (system.query_log): the
-// per-statement profile of a refresh (SUPPLYWATCH_BENCH_PROFILE=1).
+// per-statement profile of a refresh (SUPPLYWATCH_BENCH_PROFILE=1, with
+// SUPPLYWATCH_BENCH_KEEP: the benchmark's own server then keeps a query
+// log).
 func profileRefresh(ctx context.Context, conn driver.Conn, from, to time.Time) {
 	if os.Getenv("SUPPLYWATCH_BENCH_PROFILE") == "" {
 		return
@@ -204,8 +216,7 @@ ORDER BY cpu DESC LIMIT 40`, from, to)
 	var total float64
 	for rows.Next() {
 		var cpu float64
-		var readRows, readBytes, written uint64
-		var mem int64
+		var readRows, readBytes, written, mem uint64
 		var ms uint64
 		var q string
 		if err := rows.Scan(&cpu, &readRows, &readBytes, &written, &mem, &ms, &q); err != nil {

@@ -183,6 +183,61 @@ func TestIncrementalRefreshEqualsFullComputation(t *testing.T) {
 	sameRows(t, "after a quiet refresh", rollupRows(t, conn, db), truthRows(t, conn, db, asOf2))
 }
 
+// The passing time changes a line's delivery class only while it is not
+// received: a refresh within the same day touches no line, and one on a
+// later day touches the orders with a line falling due unreceived, not
+// those whose lines due the same day were received. The rollup then equals
+// a computation from the facts (the overdue line counted).
+func TestIncrementalRefreshTouchesOnlyUnreceivedLinesFallingDue(t *testing.T) {
+	conn, db := migrated(t)
+	ctx := context.Background()
+	var evs []*procure.Event
+	ev := func(id string, typ procure.Type, at string, doc procure.DocumentRef, p any) {
+		evs = append(evs, &procure.Event{ID: id, Type: typ, Source: procure.SourceERP, Tenant: "acme", OccurredAt: ts(at),
+			Plant: "P1", Supplier: "S1", Document: doc, Payload: p})
+	}
+	for _, id := range []string{"U", "R", "L"} {
+		po := procure.DocumentRef{Kind: procure.DocPO, ID: id, Version: 1}
+		ev(id+"r", procure.POReleased, "2026-03-02T09:00:00Z", po, &procure.PurchaseOrder{OrderType: "standard", Currency: "EUR",
+			Lines: []procure.POLine{{Line: 10, Item: "M1", Quantity: 10, Unit: "C62", UnitPrice: 1, NeedBy: date("2026-03-10")},
+				{Line: 20, Item: "M1", Quantity: 10, Unit: "C62", UnitPrice: 1, NeedBy: date("2026-03-10")}}})
+		ev(id+"a", procure.POAcknowledged, "2026-03-02T10:00:00Z", po, &procure.Acknowledgement{Lines: []procure.AckLine{{Line: 10, Status: "accepted"}, {Line: 20, Status: "accepted"}}})
+	}
+	// R: both lines received early; L: one of its two lines.
+	receipt := func(id, po string, lines ...int) {
+		var ls []procure.ReceiptLine
+		for _, l := range lines {
+			ls = append(ls, procure.ReceiptLine{PO: po, Line: l, ReceivedQuantity: 10, Unit: "C62"})
+		}
+		ev(id, procure.GoodsReceived, "2026-03-04T09:00:00Z", procure.DocumentRef{Kind: procure.DocReceipt, ID: id}, &procure.Receipt{Lines: ls})
+	}
+	receipt("GR-R", "R", 10, 20)
+	receipt("GR-L", "L", 10)
+	store(t, conn, db, evs...)
+	r := NewRefresher(conn, db, Config{}, discard, nil)
+	r.overlap = 0 // else the refreshes re-read what the build just read
+	if _, err := r.Refresh(ctx, ts("2026-03-05T12:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.Refresh(ctx, ts("2026-03-05T12:05:00Z"))
+	if err != nil || rep.Full || rep.Touched != 0 {
+		t.Fatalf("refresh later the same day %+v (%v), want incremental with nothing touched", rep, err)
+	}
+	asOf := ts("2026-03-12T08:00:00Z")
+	rep, err = r.Refresh(ctx, asOf)
+	if err != nil || rep.Full {
+		t.Fatalf("refresh days later %+v (%v), want incremental", rep, err)
+	}
+	// U and L (a line each unreceived past due); R's lines were received.
+	if rep.Touched != 2 {
+		t.Errorf("refresh days later touched %d keys, want 2 (orders U and L)", rep.Touched)
+	}
+	sameRows(t, "after lines fell due", rollupRows(t, conn, db), truthRows(t, conn, db, asOf))
+	if got := lines(t, conn, "SELECT toString((num, den)) FROM "+db+".kpi_rollup WHERE grain = 'month' AND kpi = 'otd_overdue'"); !slices.Equal(got, []string{"(3,6)"}) {
+		t.Errorf("otd_overdue month rows %v, want (3,6): U's two lines and L's line 20 overdue of six classified", got)
+	}
+}
+
 // An incremental refresh recomputes the months that new facts touch, not
 // the history: a receipt in one old month leaves the other months alone.
 func TestIncrementalRefreshRecomputesOnlyTouchedMonths(t *testing.T) {
