@@ -71,7 +71,13 @@ vet:
 
 test: build vet test-unit fuzz
 
-test-unit:
+# Helm, pinned, for the chart tests (deploy/): built once from its Go
+# module into bin/, so that no test's timeout pays for building it.
+HELM := bin/helm
+$(HELM):
+	GOBIN=$(CURDIR)/bin $(GO) install helm.sh/helm/v4/cmd/helm@v4.3.2
+
+test-unit: $(HELM)
 	CI=$${CI:-} $(GO) test $(GOFLAGS_TEST) ./...
 
 # Brief runs of every fuzz target (one at a time: go test -fuzz takes one).

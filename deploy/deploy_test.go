@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,15 +25,57 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// helm is Helm as a Go module: no binary to install, the version pinned.
-var helm = []string{"run", "helm.sh/helm/v4/cmd/helm@v4.3.2"}
+// helmModule is Helm as a Go module: no binary to download, the version
+// pinned. `make deps` installs it as bin/helm; without that, the first test
+// that renders builds it once into a temporary directory.
+const helmModule = "helm.sh/helm/v4/cmd/helm@v4.3.2"
+
+var (
+	helmOnce sync.Once
+	helmPath string
+	helmErr  error
+)
+
+// helmBinary is the path of the pinned Helm: bin/helm when make deps has
+// installed it, else one `go install` for the whole test binary, with a
+// timeout of its own (building Helm takes minutes on a busy machine), so
+// that no render's timeout pays for the build.
+func helmBinary(t *testing.T) string {
+	t.Helper()
+	helmOnce.Do(func() {
+		if p, err := filepath.Abs(filepath.Join("..", "bin", "helm")); err == nil {
+			if out, err := exec.Command(p, "version", "--short").Output(); err == nil && strings.HasPrefix(string(out), "v4.3") {
+				helmPath = p
+				return
+			}
+		}
+		dir, err := os.MkdirTemp("", "supplywatch-helm-")
+		if err != nil {
+			helmErr = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", "install", helmModule)
+		cmd.Env = append(os.Environ(), "GOBIN="+dir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			helmErr = fmt.Errorf("go install %s: %v\n%s", helmModule, err, out)
+			return
+		}
+		helmPath = filepath.Join(dir, "helm")
+	})
+	if helmErr != nil {
+		t.Fatal(helmErr)
+	}
+	return helmPath
+}
 
 func render(t *testing.T, args ...string) []byte {
 	t.Helper()
-	// The first run downloads and builds Helm (about 2 minutes).
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	bin := helmBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", append(append(slices.Clone(helm), "template"), args...)...)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"template"}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -252,7 +295,7 @@ func checkConfigLoads(t *testing.T, role string, cms map[string]*corev1.ConfigMa
 func TestHelmChartRefusesAnInstallWithoutBrokers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", append(slices.Clone(helm), "template", "sw", "./helm/supplywatch", "--set", "clickhouse.addr={ch:9000}")...)
+	cmd := exec.CommandContext(ctx, helmBinary(t), "template", "sw", "./helm/supplywatch", "--set", "clickhouse.addr={ch:9000}")
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "kafka.brokers is required") {
 		t.Fatalf("helm template without kafka.brokers: err %v, output:\n%s", err, out)
