@@ -196,8 +196,12 @@ func BenchmarkDashboard(b *testing.B) {
 		fig("traffic_reused", 1, "")
 	}
 	t1 := time.Now()
+	ev0 := serverEvents(ctx, conn)
 	rep := measure("steady_refresh", end.Add(5*time.Minute))
 	fig("steady_refresh_touched", float64(rep.Touched), "keys")
+	if ev0 != nil {
+		printEventDeltas(ev0, serverEvents(ctx, conn))
+	}
 	profileRefresh(ctx, conn, t1, time.Now())
 
 	ds, err := DashboardQueries(ctx, q, "bench", end, 10)

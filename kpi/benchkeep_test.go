@@ -178,6 +178,40 @@ func (k *keptServer) migrate(ctx context.Context) string {
 	return fp
 }
 
+// serverEvents returns counters of system.events that say where a
+// refresh's server CPU went (merges against statements), for
+// SUPPLYWATCH_BENCH_PROFILE; nil without it.
+func serverEvents(ctx context.Context, conn driver.Conn) map[string]uint64 {
+	if os.Getenv("SUPPLYWATCH_BENCH_PROFILE") == "" {
+		return nil
+	}
+	rows, err := conn.Query(ctx, `SELECT event, value FROM system.events
+WHERE event IN ('Merge', 'MergedRows', 'MergedUncompressedBytes', 'MergeTotalMilliseconds', 'InsertedRows', 'SelectedRows', 'UserTimeMicroseconds', 'SystemTimeMicroseconds')`)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return nil
+	}
+	defer rows.Close()
+	m := map[string]uint64{}
+	for rows.Next() {
+		var k string
+		var v uint64
+		if rows.Scan(&k, &v) == nil {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// printEventDeltas prints after − before of serverEvents.
+func printEventDeltas(before, after map[string]uint64) {
+	for _, k := range []string{"Merge", "MergedRows", "MergedUncompressedBytes", "MergeTotalMilliseconds", "InsertedRows", "SelectedRows", "UserTimeMicroseconds", "SystemTimeMicroseconds"} {
+		if _, ok := before[k]; ok {
+			fmt.Printf("profile: system.events %s +%d\n", k, after[k]-before[k])
+		}
+	}
+}
+
 // builtFingerprint is the fingerprint of the last completed build.
 func builtFingerprint(ctx context.Context, conn driver.Conn, db string) string {
 	st, err := loadState(ctx, conn, db)
