@@ -62,7 +62,7 @@ type b2bAck struct {
 // and the functional acknowledgements; 422 when the whole document is
 // rejected.
 func (h *Ingest) RegisterB2B(r gin.IRouter, newIntake B2BIntake) {
-	r.POST("/v1/b2b", func(c *gin.Context) {
+	r.POST("/v1/b2b", h.signed("/v1/b2b"), func(c *gin.Context) {
 		const endpoint = "/v1/b2b"
 		p, body, ok := h.authenticated(c, endpoint)
 		if !ok {

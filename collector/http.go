@@ -19,6 +19,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/supplywatch/supplywatch/internal/httpauth"
 	"github.com/supplywatch/supplywatch/internal/httperr"
 	"github.com/supplywatch/supplywatch/procure"
 	"golang.org/x/time/rate"
@@ -111,42 +112,50 @@ func httpError(c *gin.Context, status int, code, msg string) {
 
 // Register adds the ingest routes to r.
 func (h *Ingest) Register(r gin.IRouter) {
-	r.POST("/v1/events", h.handleEvents)
+	r.POST("/v1/events", h.signed("/v1/events"), h.handleEvents)
 }
 
-// authenticated reads the body within limits and checks token and
-// signature; it writes the error response itself and returns ok=false.
+// ingestChallenge is the WWW-Authenticate of ingest's 401s.
+const ingestChallenge = `Bearer realm="supplywatch-ingest"`
+
+// tokenOnly authenticates a request by its ingest token alone (the schema
+// routes: nothing is sent, so nothing is signed).
+func (h *Ingest) tokenOnly() gin.HandlerFunc {
+	return httpauth.Require(httpauth.Scheme{
+		Check:     func(c *gin.Context) (any, error) { return h.auth.authenticate(c.GetHeader("Authorization")) },
+		Challenge: ingestChallenge,
+	})
+}
+
+// signed authenticates a POST of endpoint with httpauth: the ingest token
+// first, then the body, read within the limit, and the token's signature
+// over it where the token has a secret. Refusals are counted per endpoint.
+func (h *Ingest) signed(endpoint string) gin.HandlerFunc {
+	return httpauth.Require(httpauth.Scheme{
+		Check:   func(c *gin.Context) (any, error) { return h.auth.authenticate(c.GetHeader("Authorization")) },
+		MaxBody: h.cfg.MaxBodyBytes,
+		Verify: func(c *gin.Context, p any, body []byte) error {
+			return h.auth.verify(p.(*principal), c.GetHeader(HeaderTimestamp), c.GetHeader(HeaderSignature), body, h.now())
+		},
+		Challenge: ingestChallenge,
+		Refused:   func(_ *gin.Context, status int) { h.count(endpoint, status) },
+	})
+}
+
+// authenticated is what signed admitted: the principal and the body,
+// gunzipped within the decoded limit when it came compressed; it writes
+// the error response itself and returns ok=false.
 func (h *Ingest) authenticated(c *gin.Context, endpoint string) (p *principal, body []byte, ok bool) {
-	p, err := h.auth.authenticate(c.GetHeader("Authorization"))
-	if err != nil {
-		h.count(endpoint, http.StatusUnauthorized)
-		c.Header("WWW-Authenticate", `Bearer realm="supplywatch-ingest"`)
-		httpError(c, http.StatusUnauthorized, procure.EUNAUTHORIZED, err.Error())
-		return nil, nil, false
-	}
-	if c.Request.ContentLength > h.cfg.MaxBodyBytes {
-		h.count(endpoint, http.StatusRequestEntityTooLarge)
-		httpError(c, http.StatusRequestEntityTooLarge, procure.EINVALID, fmt.Sprintf("body: larger than the limit of %d bytes", h.cfg.MaxBodyBytes))
-		return nil, nil, false
-	}
-	body, err = io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			h.count(endpoint, http.StatusRequestEntityTooLarge)
-			httpError(c, http.StatusRequestEntityTooLarge, procure.EINVALID, fmt.Sprintf("body: larger than the limit of %d bytes", h.cfg.MaxBodyBytes))
-			return nil, nil, false
-		}
-		h.count(endpoint, http.StatusBadRequest)
-		httpError(c, http.StatusBadRequest, procure.EINVALID, "body: "+err.Error())
-		return nil, nil, false
-	}
-	if err := h.auth.verify(p, c.GetHeader(HeaderTimestamp), c.GetHeader(HeaderSignature), body, h.now()); err != nil {
-		h.count(endpoint, http.StatusUnauthorized)
-		httpError(c, http.StatusUnauthorized, procure.EUNAUTHORIZED, err.Error())
+	p, _ = httpauth.Principal[*principal](c)
+	body = httpauth.Body(c)
+	if p == nil {
+		// Not reached through signed: a wiring error, not the client's.
+		h.count(endpoint, http.StatusInternalServerError)
+		httpError(c, http.StatusInternalServerError, procure.EINTERNAL, "ingest route without authentication")
 		return nil, nil, false
 	}
 	if strings.EqualFold(c.GetHeader("Content-Encoding"), "gzip") {
+		var err error
 		body, err = gunzip(body, h.cfg.MaxDecodedBytes)
 		if err != nil {
 			status := http.StatusBadRequest
@@ -378,12 +387,7 @@ func splitItems(body []byte, max int) ([][]byte, error) {
 // RegisterSchema serves the JSON Schemas to holders of an ingest token:
 // GET /v1/schema lists them, GET /v1/schema/{name} returns one.
 func (h *Ingest) RegisterSchema(r gin.IRouter, names []string, file func(string) ([]byte, error)) {
-	auth := func(c *gin.Context) {
-		if _, err := h.auth.authenticate(c.GetHeader("Authorization")); err != nil {
-			c.Header("WWW-Authenticate", `Bearer realm="supplywatch-ingest"`)
-			httpError(c, http.StatusUnauthorized, procure.EUNAUTHORIZED, err.Error())
-		}
-	}
+	auth := h.tokenOnly()
 	r.GET("/v1/schema", auth, func(c *gin.Context) {
 		list := make([]gin.H, len(names))
 		for i, n := range names {

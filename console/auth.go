@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/internal/httpauth"
 	"github.com/supplywatch/supplywatch/internal/httperr"
 	"github.com/supplywatch/supplywatch/procure"
 	"golang.org/x/crypto/argon2"
@@ -280,7 +281,7 @@ func (h *authHandlers) startSession(g *gin.Context, u *procure.User, how string)
 	http.SetCookie(g.Writer, &http.Cookie{Name: csrfCookie, Value: csrf, Path: "/", MaxAge: maxAge, Secure: secure, SameSite: http.SameSiteStrictMode})
 	p := principalOfUser(u, viaSession)
 	p.CSRF = csrf
-	g.Set(principalKey, p)
+	httpauth.SetPrincipal(g, p)
 	h.audit(g, "auth.sign_in", "user/"+u.Login, map[string]string{"method": how})
 	return p, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/supplywatch/supplywatch/internal/httpauth"
 	"github.com/supplywatch/supplywatch/internal/httperr"
 	"github.com/supplywatch/supplywatch/procure"
 )
@@ -124,27 +125,27 @@ func (c *Console) RouteRoles(method, path string) (roles []string, public bool, 
 	return nil, false, false
 }
 
-const principalKey = "console.principal"
-
 func principalOf(c *gin.Context) *Principal {
-	p, _ := c.Get(principalKey)
-	pr, _ := p.(*Principal)
-	return pr
+	p, _ := httpauth.Principal[*Principal](c)
+	return p
 }
 
-// guard authenticates, checks the role and, for cookie-authenticated
-// unsafe calls, the CSRF token.
+// guard authenticates (httpauth.Require with the console's scheme: a
+// bearer token or the session cookie), checks the role and, for
+// cookie-authenticated unsafe calls, the CSRF token.
 func (c *Console) guard(rt route) gin.HandlerFunc {
+	require := httpauth.Require(httpauth.Scheme{
+		Check: func(g *gin.Context) (any, error) { return c.auth.authenticate(g) },
+		Fail:  func(g *gin.Context, err error) { c.fail(g, err) },
+	})
 	return func(g *gin.Context) {
 		if rt.public {
 			return
 		}
-		p, err := c.auth.authenticate(g)
-		if err != nil {
-			c.fail(g, err)
-			g.Abort()
+		if require(g); g.IsAborted() {
 			return
 		}
+		p := principalOf(g)
 		if !slices.Contains(rt.roles, p.Role) {
 			what := "role " + p.Role
 			if p.Role == procure.RoleSupplier {
@@ -161,7 +162,6 @@ func (c *Console) guard(rt route) gin.HandlerFunc {
 				return
 			}
 		}
-		g.Set(principalKey, p)
 	}
 }
 

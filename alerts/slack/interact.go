@@ -3,7 +3,6 @@ package slack
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/slack-go/slack"
 	"github.com/supplywatch/supplywatch/alerts"
+	"github.com/supplywatch/supplywatch/internal/httpauth"
 	"github.com/supplywatch/supplywatch/internal/httperr"
 	"github.com/supplywatch/supplywatch/procure"
 )
@@ -47,25 +47,30 @@ func NewInteractions(signingSecret string, workspaces map[string]string, users a
 	return &Interactions{secret: signingSecret, workspaces: workspaces, users: users, actor: actor, log: log, now: now}
 }
 
-// Register adds POST /slack/interactions. It needs no session middleware:
-// Slack's signature is the authentication.
-func (h *Interactions) Register(r gin.IRouter) { r.POST("/slack/interactions", h.Handle) }
+// Register adds POST /slack/interactions behind httpauth.Require with
+// Slack's scheme: no session, Slack's signature over the body (at most
+// 1 MiB) is the authentication.
+func (h *Interactions) Register(r gin.IRouter) {
+	r.POST("/slack/interactions", httpauth.Require(httpauth.Scheme{
+		MaxBody: 1 << 20,
+		Verify: func(c *gin.Context, _ any, body []byte) error {
+			return Verify(h.secret, c.Request.Header, body, h.now())
+		},
+		Fail: func(c *gin.Context, err error) {
+			h.log.Warn("slack interaction refused", "err", err, "remote", c.ClientIP())
+			httperr.Abort(c, http.StatusUnauthorized, httperr.Detail{Code: procure.EUNAUTHORIZED, Message: procure.ErrorMessage(err)})
+		},
+	}), h.Handle)
+}
 
-// Handle verifies the signature, checks that the workspace is one of
-// supplywatch's and maps the Slack user to a console user of its tenant,
-// and performs each button action (authorised per exception by the actor). Refusals answer 200 with an ephemeral text
-// (what Slack shows the clicker); a bad signature answers 401.
+// Handle checks that the workspace is one of supplywatch's and maps the
+// Slack user to a console user of its tenant, and performs each button
+// action (authorised per exception by the actor), on a request whose
+// signature Register's middleware verified. Refusals answer 200 with an
+// ephemeral text (what Slack shows the clicker); a bad signature answers
+// 401.
 func (h *Interactions) Handle(c *gin.Context) {
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, 1<<20))
-	if err != nil {
-		c.AbortWithStatus(http.StatusBadRequest)
-		return
-	}
-	if err := Verify(h.secret, c.Request.Header, body, h.now()); err != nil {
-		h.log.Warn("slack interaction refused", "err", err, "remote", c.ClientIP())
-		httperr.Abort(c, http.StatusUnauthorized, httperr.Detail{Code: procure.EUNAUTHORIZED, Message: procure.ErrorMessage(err)})
-		return
-	}
+	body := httpauth.Body(c)
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		c.AbortWithStatus(http.StatusBadRequest)
