@@ -119,6 +119,10 @@ const spanBlockRows = 64 << 10
 // InsertSpans writes the spans of all the slices as one block through the
 // native pool (see OpenNative and WithNative).
 func (s *Store) InsertSpans(ctx context.Context, spans ...[]procure.Span) error {
+	return serverFailure(s.insertSpans(ctx, spans...))
+}
+
+func (s *Store) insertSpans(ctx context.Context, spans ...[]procure.Span) error {
 	n := 0
 	for _, sp := range spans {
 		n += len(sp)

@@ -80,6 +80,11 @@ func (s *Store) Database() string { return s.db }
 // ExistingEvents returns which of keys are stored already. The ids travel as
 // an external table, so a batch of any size is one round trip.
 func (s *Store) ExistingEvents(ctx context.Context, keys []procure.EventKey) (map[procure.EventKey]bool, error) {
+	m, err := s.existingEvents(ctx, keys)
+	return m, serverFailure(err)
+}
+
+func (s *Store) existingEvents(ctx context.Context, keys []procure.EventKey) (map[procure.EventKey]bool, error) {
 	found := make(map[procure.EventKey]bool)
 	if len(keys) == 0 {
 		return found, nil
@@ -111,6 +116,11 @@ func (s *Store) ExistingEvents(ctx context.Context, keys []procure.EventKey) (ma
 
 // ExistingRejections returns which of the input ids are in rejected already.
 func (s *Store) ExistingRejections(ctx context.Context, inputIDs []string) (map[string]bool, error) {
+	m, err := s.existingRejections(ctx, inputIDs)
+	return m, serverFailure(err)
+}
+
+func (s *Store) existingRejections(ctx context.Context, inputIDs []string) (map[string]bool, error) {
 	found := make(map[string]bool)
 	if len(inputIDs) == 0 {
 		return found, nil
@@ -144,6 +154,10 @@ func (s *Store) ExistingRejections(ctx context.Context, inputIDs []string) (map[
 // with reused typed columns when the store has one (the collector), else
 // through clickhouse-go.
 func (s *Store) InsertEvents(ctx context.Context, evs []procure.Received) error {
+	return serverFailure(s.insertEvents(ctx, evs))
+}
+
+func (s *Store) insertEvents(ctx context.Context, evs []procure.Received) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -175,6 +189,10 @@ func (s *Store) InsertEvents(ctx context.Context, evs []procure.Received) error 
 // InsertRejections writes rejected inputs as one batch, each bounded
 // (procure.Rejection.Bound) first.
 func (s *Store) InsertRejections(ctx context.Context, rs []procure.Rejection) error {
+	return serverFailure(s.insertRejections(ctx, rs))
+}
+
+func (s *Store) insertRejections(ctx context.Context, rs []procure.Rejection) error {
 	if len(rs) == 0 {
 		return nil
 	}
@@ -233,6 +251,10 @@ type Document struct {
 // InsertDocument stores one received document (a repeat of the same bytes
 // collapses on origin_id).
 func (s *Store) InsertDocument(ctx context.Context, d Document) error {
+	return serverFailure(s.insertDocument(ctx, d))
+}
+
+func (s *Store) insertDocument(ctx context.Context, d Document) error {
 	partners := d.Partners
 	if partners == nil {
 		partners = []string{}

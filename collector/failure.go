@@ -9,9 +9,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/ClickHouse/ch-go"
-	chproto "github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 	"github.com/supplywatch/supplywatch/kafka"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // Failure is a classified error of the writer's dependencies (ClickHouse,
@@ -42,49 +41,6 @@ const (
 	ReasonUnknown = "unknown"
 )
 
-// ClickHouse error codes (src/Common/ErrorCodes.cpp) that say "not now"
-// rather than "never": a retry of the same rows may succeed.
-var transientCH = map[int32]string{
-	159:  ReasonTimeout,     // TIMEOUT_EXCEEDED
-	209:  ReasonTimeout,     // SOCKET_TIMEOUT
-	210:  ReasonNetwork,     // NETWORK_ERROR
-	202:  ReasonOverload,    // TOO_MANY_SIMULTANEOUS_QUERIES
-	241:  ReasonOverload,    // MEMORY_LIMIT_EXCEEDED
-	252:  ReasonOverload,    // TOO_MANY_PARTS
-	236:  ReasonOverload,    // ABORTED
-	394:  ReasonOverload,    // QUERY_WAS_CANCELLED
-	999:  ReasonUnavailable, // KEEPER_EXCEPTION
-	242:  ReasonUnavailable, // TABLE_IS_READ_ONLY
-	164:  ReasonUnavailable, // READONLY
-	60:   ReasonUnavailable, // UNKNOWN_TABLE (migrations not run yet)
-	81:   ReasonUnavailable, // UNKNOWN_DATABASE
-	516:  ReasonUnavailable, // AUTHENTICATION_FAILED
-	497:  ReasonUnavailable, // ACCESS_DENIED
-	243:  ReasonUnavailable, // NOT_ENOUGH_SPACE
-	425:  ReasonUnavailable, // SYSTEM_ERROR
-	3:    ReasonUnavailable, // UNEXPECTED_END_OF_FILE
-	1000: ReasonNetwork,     // POCO_EXCEPTION
-}
-
-// Deterministic ClickHouse codes with a more telling reason than "rejected".
-var deterministicCH = map[int32]string{
-	131: ReasonSize,       // TOO_LARGE_STRING_SIZE
-	307: ReasonSize,       // TOO_MANY_BYTES
-	396: ReasonSize,       // TOO_MANY_ROWS_OR_BYTES
-	6:   ReasonEncoding,   // CANNOT_PARSE_TEXT
-	27:  ReasonEncoding,   // CANNOT_PARSE_INPUT_ASSERTION_FAILED
-	38:  ReasonEncoding,   // CANNOT_PARSE_DATE
-	41:  ReasonEncoding,   // CANNOT_PARSE_DATETIME
-	53:  ReasonEncoding,   // TYPE_MISMATCH
-	70:  ReasonEncoding,   // CANNOT_CONVERT_TYPE
-	72:  ReasonEncoding,   // CANNOT_PARSE_NUMBER
-	117: ReasonEncoding,   // INCORRECT_DATA
-	321: ReasonEncoding,   // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
-	469: ReasonConstraint, // VIOLATED_CONSTRAINT
-	36:  ReasonConstraint, // BAD_ARGUMENTS
-	43:  ReasonConstraint, // ILLEGAL_TYPE_OF_ARGUMENT
-}
-
 // Classify sorts err into transient or deterministic. An error it does not
 // recognise is transient with ReasonUnknown, which the writer retries only a
 // few times: the connection, not the data, is the likelier cause, but it
@@ -93,15 +49,11 @@ func Classify(err error) Failure {
 	if err == nil {
 		return Failure{}
 	}
-	// A server's answer: its code decides.
-	if code, ok := clickHouseCode(err); ok {
-		if r, ok := transientCH[code]; ok {
-			return Failure{Transient: true, Reason: r}
-		}
-		if r, ok := deterministicCH[code]; ok {
-			return Failure{Reason: r}
-		}
-		return Failure{Reason: ReasonRejected}
+	// A store's classified answer (the ClickHouse adapter classifies its
+	// server's error codes): its class decides.
+	var ce *procure.ClassifiedError
+	if errors.As(err, &ce) {
+		return Failure{Transient: ce.Class == procure.FailTransient, Reason: ce.Reason}
 	}
 	// A broker's answer.
 	if transient, reason, ok := kafka.BrokerFailure(err); ok {
@@ -147,15 +99,4 @@ func Classify(err error) Failure {
 		}
 	}
 	return Failure{Transient: true, Reason: ReasonUnknown}
-}
-
-func clickHouseCode(err error) (int32, bool) {
-	var e *chproto.Exception
-	if errors.As(err, &e) {
-		return e.Code, true
-	}
-	if ce, ok := ch.AsException(err); ok {
-		return int32(ce.Code), true
-	}
-	return 0, false
 }

@@ -9,8 +9,8 @@ import (
 	"syscall"
 	"testing"
 
-	chproto "github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 func TestClassify(t *testing.T) {
@@ -23,12 +23,8 @@ func TestClassify(t *testing.T) {
 		{"connection refused is transient", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true, ReasonNetwork},
 		{"EOF mid-insert is transient", fmt.Errorf("insert events: %w", io.ErrUnexpectedEOF), true, ReasonNetwork},
 		{"a deadline is transient", fmt.Errorf("ping: %w", context.DeadlineExceeded), true, ReasonTimeout},
-		{"too many parts is transient", &chproto.Exception{Code: 252, Message: "Too many parts"}, true, ReasonOverload},
-		{"memory limit is transient", fmt.Errorf("insert: %w", &chproto.Exception{Code: 241}), true, ReasonOverload},
-		{"a missing table is transient", &chproto.Exception{Code: 60}, true, ReasonUnavailable},
-		{"a violated constraint is deterministic", &chproto.Exception{Code: 469}, false, ReasonConstraint},
-		{"an unparsable value is deterministic", &chproto.Exception{Code: 27}, false, ReasonEncoding},
-		{"another server refusal is deterministic", &chproto.Exception{Code: 1234}, false, ReasonRejected},
+		{"a store's transient refusal is transient", fmt.Errorf("insert: %w", procure.Transient(ReasonOverload, errors.New("Too many parts"))), true, ReasonOverload},
+		{"a store's deterministic refusal is deterministic", procure.Deterministic(ReasonEncoding, errors.New("Cannot parse input")), false, ReasonEncoding},
 		{"a message too large is deterministic", fmt.Errorf("dead-letter publish: %w", kafkago.MessageSizeTooLarge), false, ReasonSize},
 		{"a leader election is transient", kafkago.LeaderNotAvailable, true, ReasonOverload},
 		{"one transient message makes a write transient", kafkago.WriteErrors{nil, kafkago.MessageSizeTooLarge, kafkago.RequestTimedOut}, true, ReasonTimeout},

@@ -27,8 +27,6 @@ var drivers = []string{
 // not listed here, and on an entry that no longer occurs: remove it when
 // its import goes.
 var exceptions = map[string]string{
-	// Engines holding drivers and SQL (issue 10 item 2, next steps).
-	"collector -> github.com/ClickHouse/clickhouse-go/": "the collector's writer builds ClickHouse proto columns; to move to clickhouse/",
 	// Analytics: kept on purpose (issue 10 item 2).
 	"kpi -> github.com/ClickHouse/clickhouse-go/": "kpi is the ClickHouse analytics package: its SQL is its substance",
 	// Engines that build on another engine, by design.
