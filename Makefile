@@ -95,7 +95,7 @@ fuzz:
 bench: build
 	$(GO) run ./cmd/supplywatch-bench
 	$(GO) test -run '^$$' -bench 'BenchmarkEngine' -benchtime 1x ./rules/ | ./scripts/benchfmt
-	$(GO) test -run '^$$' -bench Timers -benchtime 1x ./sla/slabench/ | ./scripts/benchfmt
+	$(GO) test -run '^$$' -bench Timers -benchtime 1x ./rules/sla/slabench/ | ./scripts/benchfmt
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./b2b/x12/ ./b2b/edifact/ ./b2b/mapping/ ./b2b/intake/ | ./scripts/benchfmt
 	$(GO) test -run 'Latency' -v ./alerts/slack/ | grep -E '^[a-z_0-9]+: '
 	SUPPLYWATCH_BENCH_EVENTS=5000000 $(GO) test -run '^$$' -bench Dashboard -benchtime 1x -timeout 90m ./kpi/ | grep -E '^[a-z_0-9]+: '

@@ -21,7 +21,7 @@ import (
 	"github.com/supplywatch/supplywatch/retry"
 	"github.com/supplywatch/supplywatch/rules"
 	"github.com/supplywatch/supplywatch/simulator"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/rules/sla"
 	"go.yaml.in/yaml/v3"
 )
 

@@ -9,7 +9,7 @@ import (
 	"github.com/supplywatch/supplywatch/postgres"
 	"github.com/supplywatch/supplywatch/retry"
 	"github.com/supplywatch/supplywatch/rules"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/rules/sla"
 )
 
 // startPostgres opens (creating if needed) and migrates the workflow store.

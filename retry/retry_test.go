@@ -17,7 +17,7 @@ import (
 	"github.com/supplywatch/supplywatch/procure"
 	"github.com/supplywatch/supplywatch/retry"
 	"github.com/supplywatch/supplywatch/rules"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/rules/sla"
 )
 
 const (

@@ -7,7 +7,7 @@ import (
 	"github.com/supplywatch/supplywatch/alerts"
 	"github.com/supplywatch/supplywatch/internal/promrules"
 	"github.com/supplywatch/supplywatch/rules"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/rules/sla"
 )
 
 // Every shipped alert of the rules role reads metrics that the rules

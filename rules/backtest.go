@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/supplywatch/supplywatch/procure"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/rules/sla"
 )
 
 // BacktestWarmup is how much history before the period a back-test replays

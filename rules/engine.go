@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/supplywatch/supplywatch/procure"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/rules/sla"
 )
 
 // stateRaised is the projection kind that remembers, per document, the

@@ -9,7 +9,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 	"github.com/supplywatch/supplywatch/procure"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/rules/sla"
 )
 
 // Lookup gives the evaluator the document state after the event was

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/supplywatch/supplywatch/procure"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/rules/sla"
 	"go.yaml.in/yaml/v3"
 )
 

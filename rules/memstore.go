@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/supplywatch/supplywatch/procure"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/rules/sla"
 )
 
 var (

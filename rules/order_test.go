@@ -13,7 +13,7 @@ import (
 
 	"github.com/supplywatch/supplywatch/procure"
 	"github.com/supplywatch/supplywatch/rules"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/rules/sla"
 )
 
 // crossChains are document chains whose cross-document rules (receipt vs

@@ -16,7 +16,7 @@ import (
 	"github.com/supplywatch/supplywatch/postgres/pgtest"
 	"github.com/supplywatch/supplywatch/procure"
 	"github.com/supplywatch/supplywatch/rules"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/rules/sla"
 	"go.uber.org/goleak"
 )
 

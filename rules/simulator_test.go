@@ -14,7 +14,7 @@ import (
 	"github.com/supplywatch/supplywatch/procure"
 	"github.com/supplywatch/supplywatch/rules"
 	"github.com/supplywatch/supplywatch/simulator"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/rules/sla"
 )
 
 // simulate backfills days of simulated traffic ending at end and returns

@@ -30,7 +30,6 @@ var exceptions = map[string]string{
 	// Analytics: kept on purpose (issue 10 item 2).
 	"kpi -> github.com/ClickHouse/clickhouse-go/": "kpi is the ClickHouse analytics package: its SQL is its substance",
 	// Engines that build on another engine, by design.
-	"rules -> sla":            "the rules engine drives the SLA scheduler (sla.Scheduler) in its own transaction",
 	"collector -> b2b/intake": "the collector parses B2B documents (X12, EDIFACT, cXML) on ingest",
 }
 

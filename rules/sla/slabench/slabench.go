@@ -32,7 +32,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/supplywatch/supplywatch/postgres"
-	"github.com/supplywatch/supplywatch/sla"
+	"github.com/supplywatch/supplywatch/rules/sla"
 )
 
 // Config sizes a run. The zero value, after Defaults, is the issue's

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/supplywatch/supplywatch/postgres/pgtest"
-	"github.com/supplywatch/supplywatch/sla/slabench"
+	"github.com/supplywatch/supplywatch/rules/sla/slabench"
 )
 
 // A small run: every due timer fires once, with a lag well under a second.
