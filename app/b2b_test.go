@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -85,6 +86,24 @@ func TestB2BDocumentsOverHTTPBecomeEventsTracedToTheirBytes(t *testing.T) {
 	// The rejection reaches the rules as a message.failed for the
 	// integration team's exception.
 	e.waitFor(t, "SELECT toUInt64(count() > 0) FROM events WHERE type = 'message.failed' AND JSONExtractString(raw, 'data', 'target') = 'supplywatch'", 1, 30*time.Second)
+
+	// A format the sender names wrongly is refused before anything is read,
+	// naming the field.
+	body, err := os.ReadFile("../b2b/testdata/samples/x12-855-nodex12-1.edi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+c.httpAddr+"/v1/b2b?format=idoc", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer test-erp-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(answer), `"field":"format"`) || !strings.Contains(string(answer), `format \"idoc\" is not x12, edifact or cxml`) {
+		t.Errorf("format=idoc: status %d: %s", resp.StatusCode, answer)
+	}
 	c.stop(t)
 }
 

@@ -29,8 +29,6 @@ var drivers = []string{
 var exceptions = map[string]string{
 	// Analytics: kept on purpose (issue 10 item 2).
 	"kpi -> github.com/ClickHouse/clickhouse-go/": "kpi is the ClickHouse analytics package: its SQL is its substance",
-	// Engines that build on another engine, by design.
-	"collector -> b2b/intake": "the collector parses B2B documents (X12, EDIFACT, cXML) on ingest",
 }
 
 type pkg struct {
