@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 	"unsafe"
 
@@ -79,21 +80,55 @@ func (c *eventColumns) append(r *procure.Received) {
 	c.raw.Append(unsafe.String(unsafe.SliceData(r.Raw), len(r.Raw))) // copied into the column, not kept
 }
 
-// eventBlockRows is the most events a kept column set may have held; a
-// larger one is dropped so that one unusual batch does not pin its memory.
-const eventBlockRows = 32 << 10
+// eventBlockRows is the most events in one block. A larger batch is sent as
+// several blocks of one INSERT, filled one after the other into the same
+// column set, so the collector's memory for columns stays that of one
+// block whatever writer.batch_size is. The server squashes the blocks of
+// one INSERT (min_insert_block_size_rows, a million rows by default) and
+// writes one part per table and view, as for a single block
+// (docs/storage.md "Larger event inserts"). A connection lost mid-insert
+// may leave some of the blocks stored: the writer's retry finds them in
+// event_ids and inserts only the rest.
+var eventBlockRows = 8192
 
-// insertEventsNative writes evs as one block through the native pool.
+// insertEventsNative writes evs as one INSERT through the native pool, in
+// blocks of at most eventBlockRows.
 func (s *Store) insertEventsNative(ctx context.Context, evs []procure.Received) error {
 	c := s.eventCols.take(newEventColumns)
-	for i := range evs {
-		c.append(&evs[i])
+	next := 0
+	fill := func() {
+		end := min(next+eventBlockRows, len(evs))
+		for i := next; i < end; i++ {
+			c.append(&evs[i])
+		}
+		next = end
 	}
-	err := s.native.Do(ctx, ch.Query{Body: "INSERT INTO " + s.db + ".events (" + eventInsert + ") VALUES", Input: c.input})
+	fill()
+	err := s.native.Do(ctx, ch.Query{
+		Body:     "INSERT INTO " + s.db + ".events (" + eventInsert + ") VALUES",
+		Input:    c.input,
+		Settings: s.eventSettings,
+		OnInput: func(context.Context) error {
+			c.input.Reset()
+			if next == len(evs) {
+				return io.EOF
+			}
+			fill()
+			return nil
+		},
+	})
 	c.input.Reset()
-	s.eventCols.give(c, len(evs) <= eventBlockRows)
+	s.eventCols.give(c, true)
 	if err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}
 	return nil
+}
+
+// WithEventInsertSettings sets query settings for the inserts of events
+// through the native pool (the benchmark's server-side variants), and
+// returns s. Call it before s is used.
+func (s *Store) WithEventInsertSettings(settings ...ch.Setting) *Store {
+	s.eventSettings = settings
+	return s
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/chpool"
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
@@ -24,6 +25,8 @@ type Store struct {
 	native    *chpool.Pool
 	spanCols  columnSet[spanColumns]
 	eventCols columnSet[eventColumns]
+	// eventSettings are the query settings of an events insert.
+	eventSettings []ch.Setting
 }
 
 // columnSet keeps one set of insert columns between batches. Not a

@@ -68,7 +68,12 @@ type Item struct {
 
 // WriterConfig tunes the batching writer.
 type WriterConfig struct {
-	// BatchSize is the most rows in one insert.
+	// BatchSize is the most items (events, dead letters, span requests)
+	// in one batch, written as one insert per table. The server's CPU is
+	// mostly per insert (one part per table and view), so a backlog is
+	// written in large batches; the store sends a large events batch as
+	// blocks of one INSERT, so the columns' memory is one block's
+	// (docs/storage.md "Larger event inserts").
 	BatchSize int `yaml:"batch_size" env:"BATCH_SIZE"`
 	// FlushInterval is the longest an item waits for its batch to fill.
 	FlushInterval time.Duration `yaml:"flush_interval" env:"FLUSH_INTERVAL"`
@@ -112,7 +117,7 @@ type WriterConfig struct {
 // Defaults fills unset fields.
 func (c *WriterConfig) Defaults() {
 	if c.BatchSize == 0 {
-		c.BatchSize = 10000
+		c.BatchSize = 50000
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = 200 * time.Millisecond

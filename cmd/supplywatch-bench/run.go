@@ -35,6 +35,11 @@ func run(ctx context.Context, events int, only string, backlog int, outage time.
 			return err
 		}
 	}
+	if only == "chcost_event_batches" {
+		if err := chCostEventBatches(ctx, e, costEvents); err != nil {
+			return err
+		}
+	}
 	if want("chcost_spans") {
 		if err := chCostSpans(ctx, e, costSpans, spanVariant); err != nil {
 			return err

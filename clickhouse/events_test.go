@@ -1,0 +1,79 @@
+package clickhouse
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/supplywatch/supplywatch/chdb/chtest"
+)
+
+// A batch of events larger than a block goes through the native pool as
+// one INSERT of several blocks: the server writes one part per table, as
+// for a single block, and the rows and KPI facts are those of the same
+// batch inserted through clickhouse-go in one block.
+func TestAnEventBatchOfSeveralBlocksIsOneInsertWithTheSameRows(t *testing.T) {
+	ctx := context.Background()
+	conn, db, addr := chtest.DB(t)
+	blocked := Config{Database: db, RetentionDays: 3650}
+	single := Config{Database: db + "_single", RetentionDays: 3650}
+	t.Cleanup(func() { conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+single.Database) })
+	for _, cfg := range []Config{blocked, single} {
+		if err := Migrate(ctx, conn, cfg, slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	native, err := OpenNative(ctx, Config{Addr: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(native.Close)
+	defer func(n int) { eventBlockRows = n }(eventBlockRows)
+	eventBlockRows = 3
+	evs := kpiChainEvents() // 19 events: seven blocks of at most three
+	if err := NewStore(conn, blocked.Database).WithNative(native).InsertEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewStore(conn, single.Database).InsertEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	// Before any merge: one part in every table the insert wrote to.
+	var parts []string
+	rows, err := conn.Query(ctx, "SELECT table, toString(count()) FROM system.parts WHERE database = ? AND active GROUP BY table HAVING count() != 1 ORDER BY table", blocked.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var table, n string
+		if err := rows.Scan(&table, &n); err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, table+": "+n)
+	}
+	rows.Close()
+	if len(parts) > 0 {
+		t.Errorf("tables with other than one part after one insert of several blocks: %s", strings.Join(parts, ", "))
+	}
+	queries := map[string]string{
+		"events": `SELECT tenant, occurred_at, type, id, source, received_at, correlation_id, trace_id, plant, supplier,
+			document_kind, document_id, document_version, channel, origin_id, raw FROM {db}.events ORDER BY id`,
+		"event_ids": `SELECT * FROM {db}.event_ids ORDER BY id`,
+		"kpi_orders": `SELECT tenant, po, max(plant), max(supplier), min(released_at), min(first_ack_at), min(cancelled_at), sum(decisions),
+			max(inv_blocked), max(inv_disputed), min(paid_at) FROM {db}.kpi_orders GROUP BY tenant, po ORDER BY tenant, po`,
+		"kpi_lines": `SELECT tenant, po, line, max(plant), max(supplier), min(ack_at), argMaxMerge(ack_status), argMaxMerge(ack_qty), argMaxMerge(ack_date),
+			min(asn_at), min(asn_arrival), sum(shipped_qty), min(receipt_at), sum(received_qty), sum(rejected_qty)
+			FROM {db}.kpi_lines GROUP BY tenant, po, line ORDER BY tenant, po, line`,
+		"row counts": `SELECT table, sum(rows) FROM system.parts WHERE database = '{db}' AND active GROUP BY table ORDER BY table`,
+	}
+	for name, q := range queries {
+		want := factRows(t, conn, strings.ReplaceAll(q, "{db}", single.Database))
+		got := factRows(t, conn, strings.ReplaceAll(q, "{db}", blocked.Database))
+		if len(want) < 2 {
+			t.Fatalf("%s: %d rows from the single block; the events should make more", name, len(want))
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s differs from the single block's.\ngot:\n%s\nwant:\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}

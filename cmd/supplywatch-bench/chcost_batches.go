@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/ch-go"
+	"github.com/supplywatch/supplywatch/clickhouse"
+)
+
+// chCostEventBatches measures what the size of an events insert and the
+// server's insert settings change in its CPU per million events
+// (docs/storage.md "Larger event inserts"): the same rows, every view,
+// merges waited for, each variant in a fresh database of the schema, the
+// variants alternated over rounds so that a shared machine's load falls
+// on all alike. A batch larger than the store's block is one INSERT of
+// several blocks. `-only chcost_event_batches` runs it (make bench does
+// not); SUPPLYWATCH_BENCH_BATCH_VARIANTS picks variants by name
+// (comma-separated), SUPPLYWATCH_BENCH_ROUNDS the rounds (default 2).
+func chCostEventBatches(ctx context.Context, e *benchEnv, n int) error {
+	pid, err := serverPID()
+	if err != nil {
+		return err
+	}
+	rows, err := mixedEvents(n, time.Now())
+	if err != nil {
+		return err
+	}
+	native, err := clickhouse.OpenNative(ctx, clickhouse.Config{Addr: []string{e.ch.NativeAddr()}, User: "default"})
+	if err != nil {
+		return err
+	}
+	defer native.Close()
+	set := func(kv ...string) []ch.Setting {
+		var out []ch.Setting
+		for i := 0; i < len(kv); i += 2 {
+			out = append(out, ch.SettingInt(kv[i], must(strconv.Atoi(kv[i+1]))))
+		}
+		return out
+	}
+	variants := []struct {
+		name     string
+		batch    int
+		settings []ch.Setting
+	}{
+		{"b10000", 10000, nil},
+		{"b50000", 50000, nil},
+		{"b100000", 100000, nil},
+		{"b50000_no_optimize_on_insert", 50000, set("optimize_on_insert", "0")},
+		{"b50000_parallel_views", 50000, set("parallel_view_processing", "1")},
+		{"b50000_no_skip_index_on_insert", 50000, set("materialize_skip_indexes_on_insert", "0")},
+		{"b50000_no_statistics_on_insert", 50000, set("materialize_statistics_on_insert", "0")},
+		{"b50000_one_thread", 50000, set("max_insert_threads", "1", "max_threads", "1")},
+	}
+	pick := map[string]bool{}
+	for _, v := range strings.Split(os.Getenv("SUPPLYWATCH_BENCH_BATCH_VARIANTS"), ",") {
+		if v != "" {
+			pick[v] = true
+		}
+	}
+	rounds := 2
+	if r, err := strconv.Atoi(os.Getenv("SUPPLYWATCH_BENCH_ROUNDS")); err == nil && r > 0 {
+		rounds = r
+	}
+	for round := 1; round <= rounds; round++ {
+		for _, v := range variants {
+			if len(pick) > 0 && !pick[v.name] {
+				continue
+			}
+			db := fmt.Sprintf("cost_batches_%s_%d", v.name, round)
+			if err := clickhouse.Migrate(ctx, e.conn, clickhouse.Config{Database: db, RetentionDays: 3650}, e.log); err != nil {
+				return err
+			}
+			store := clickhouse.NewStore(e.conn, db).WithNative(native).WithEventInsertSettings(v.settings...)
+			if err := e.settle(ctx); err != nil {
+				return err
+			}
+			ev0, err := e.serverEvents(ctx)
+			if err != nil {
+				return err
+			}
+			cpu0, err := cpuTime(pid)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			for off := 0; off < len(rows); off += v.batch {
+				if err := store.InsertEvents(ctx, rows[off:min(off+v.batch, len(rows))]); err != nil {
+					return fmt.Errorf("events %s: %w", v.name, err)
+				}
+			}
+			wall := time.Since(start)
+			if err := e.settle(ctx); err != nil {
+				return err
+			}
+			cpu1, err := cpuTime(pid)
+			if err != nil {
+				return err
+			}
+			ev1, err := e.serverEvents(ctx)
+			if err != nil {
+				return err
+			}
+			var stored uint64
+			if stored, err = e.count(ctx, "SELECT count() FROM "+db+".events"); err != nil {
+				return err
+			}
+			if stored != uint64(n) {
+				return fmt.Errorf("%s: %d events stored of %d", v.name, stored, n)
+			}
+			d := func(k string) float64 { return float64(ev1[k] - ev0[k]) }
+			name := fmt.Sprintf("events_%s_r%d", v.name, round)
+			figure("ch_server_cpu_per_million_"+name, (cpu1-cpu0).Seconds()*1e6/float64(n), "cpu-s")
+			figure(name+"_insert_wall_seconds", wall.Seconds(), "s")
+			figure(name+"_inserts", d("InsertQuery"), "inserts")
+			figure(name+"_parts_written", d("MergeTreeDataWriterBlocks"), "parts")
+			figure(name+"_merged_rows_per_row", d("MergedRows")/float64(n), "rows")
+			if l, err := os.ReadFile("/proc/loadavg"); err == nil {
+				fmt.Fprintf(os.Stderr, "%s: load %s", name, l)
+			}
+			e.conn.Exec(ctx, "DROP DATABASE "+db+" SYNC")
+		}
+	}
+	return nil
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
