@@ -615,18 +615,19 @@ func (w *Writer) store1(ctx context.Context, batch []Item) ([]Outcome, error) {
 	var (
 		keys     = make([]procure.EventKey, 0, len(batch))
 		inputIDs []string
-		seenEv   = make(map[procure.EventKey]bool, len(batch))
+		seenEv   = make(map[procure.EventKey]struct{}, len(batch))
 		seenRej  = make(map[string]bool)
 	)
 	for i := range batch {
 		switch it := &batch[i]; {
 		case it.Event != nil:
-			k := it.Event.Event.Key()
-			if seenEv[k] {
+			// One hash per event, not a lookup and an insert: a batch is
+			// tens of thousands of events.
+			k, n := it.Event.Event.Key(), len(seenEv)
+			if seenEv[k] = struct{}{}; len(seenEv) == n {
 				outcomes[i] = Duplicate
 				continue
 			}
-			seenEv[k] = true
 			keys = append(keys, k)
 		case it.Rejection != nil:
 			id := it.Rejection.InputID
@@ -659,7 +660,7 @@ func (w *Writer) store1(ctx context.Context, batch []Item) ([]Outcome, error) {
 			spans = append(spans, it.Spans)
 			nspans += len(it.Spans)
 		case it.Event != nil:
-			if storedEv[it.Event.Event.Key()] {
+			if len(storedEv) > 0 && storedEv[it.Event.Event.Key()] {
 				outcomes[i] = Duplicate
 				continue
 			}

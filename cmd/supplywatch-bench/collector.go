@@ -186,6 +186,7 @@ func collectorBench(ctx context.Context, e *benchEnv, n int) error {
 	var firstAt time.Time
 	var firstN uint64
 	var cpuFirst, chFirst time.Duration
+	var evFirst serverEvents
 	for {
 		got, err := e.count(ctx, q)
 		if err != nil {
@@ -195,6 +196,9 @@ func collectorBench(ctx context.Context, e *benchEnv, n int) error {
 			firstAt, firstN = time.Now(), got
 			cpuFirst, _ = cpuTime(pid)
 			chFirst, _ = cpuTime(chPID)
+			if evFirst, err = e.serverEvents(ctx); err != nil {
+				return err
+			}
 		}
 		if got >= uint64(n) {
 			break
@@ -212,6 +216,17 @@ func collectorBench(ctx context.Context, e *benchEnv, n int) error {
 	chEnd, err := cpuTime(chPID)
 	if err != nil {
 		return err
+	}
+	evEnd, err := e.serverEvents(ctx)
+	if err != nil {
+		return err
+	}
+	// The inserts of the window (the writer's batches: events, its
+	// duplicate checks' external tables are not inserts) and the parts
+	// they and the views wrote.
+	printServerWork("e2e_events", evFirst, evEnd, uint64(n)-firstN)
+	if inserts := evEnd["InsertQuery"] - evFirst["InsertQuery"]; inserts > 0 {
+		figure("e2e_events_per_insert", float64(uint64(n)-firstN)/float64(inserts), "events")
 	}
 	e2eRate := float64(uint64(n)-firstN) / elapsed.Seconds()
 	cpu := cpuEnd - cpuFirst
