@@ -10,6 +10,7 @@ import (
 
 	"github.com/ClickHouse/ch-go"
 	"github.com/supplywatch/supplywatch/clickhouse"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // chCostEventBatches measures what the size of an events insert and the
@@ -18,8 +19,10 @@ import (
 // merges waited for, each variant in a fresh database of the schema, the
 // variants alternated over rounds so that a shared machine's load falls
 // on all alike. A batch larger than the store's block is one INSERT of
-// several blocks. `-only chcost_event_batches` runs it (make bench does
-// not); SUPPLYWATCH_BENCH_BATCH_VARIANTS picks variants by name
+// several blocks. The _lookup variants run the writer's duplicate check
+// (ExistingEvents) before each insert, _random_ids with ids in no order.
+// `-only chcost_event_batches` runs it (make bench does not);
+// SUPPLYWATCH_BENCH_BATCH_VARIANTS picks variants by name
 // (comma-separated), SUPPLYWATCH_BENCH_ROUNDS the rounds (default 2).
 func chCostEventBatches(ctx context.Context, e *benchEnv, n int) error {
 	pid, err := serverPID()
@@ -46,15 +49,21 @@ func chCostEventBatches(ctx context.Context, e *benchEnv, n int) error {
 		name     string
 		batch    int
 		settings []ch.Setting
+		lookup   bool // the writer's duplicate check before each insert
+		random   bool // ids in no order (the schema's ids are the PO's number and a suffix)
 	}{
-		{"b10000", 10000, nil},
-		{"b50000", 50000, nil},
-		{"b100000", 100000, nil},
-		{"b50000_no_optimize_on_insert", 50000, set("optimize_on_insert", "0")},
-		{"b50000_parallel_views", 50000, set("parallel_view_processing", "1")},
-		{"b50000_no_skip_index_on_insert", 50000, set("materialize_skip_indexes_on_insert", "0")},
-		{"b50000_no_statistics_on_insert", 50000, set("materialize_statistics_on_insert", "0")},
-		{"b50000_one_thread", 50000, set("max_insert_threads", "1", "max_threads", "1")},
+		{"b10000", 10000, nil, false, false},
+		{"b50000", 50000, nil, false, false},
+		{"b100000", 100000, nil, false, false},
+		{"b50000_no_optimize_on_insert", 50000, set("optimize_on_insert", "0"), false, false},
+		{"b50000_parallel_views", 50000, set("parallel_view_processing", "1"), false, false},
+		{"b50000_no_skip_index_on_insert", 50000, set("materialize_skip_indexes_on_insert", "0"), false, false},
+		{"b50000_no_statistics_on_insert", 50000, set("materialize_statistics_on_insert", "0"), false, false},
+		{"b50000_one_thread", 50000, set("max_insert_threads", "1", "max_threads", "1"), false, false},
+		{"b10000_lookup", 10000, nil, true, false},
+		{"b50000_lookup", 50000, nil, true, false},
+		{"b10000_lookup_random_ids", 10000, nil, true, true},
+		{"b50000_lookup_random_ids", 50000, nil, true, true},
 	}
 	pick := map[string]bool{}
 	for _, v := range strings.Split(os.Getenv("SUPPLYWATCH_BENCH_BATCH_VARIANTS"), ",") {
@@ -87,9 +96,23 @@ func chCostEventBatches(ctx context.Context, e *benchEnv, n int) error {
 			if err != nil {
 				return err
 			}
+			rows := rows
+			if v.random {
+				rows = randomIDs(rows)
+			}
 			start := time.Now()
 			for off := 0; off < len(rows); off += v.batch {
-				if err := store.InsertEvents(ctx, rows[off:min(off+v.batch, len(rows))]); err != nil {
+				batch := rows[off:min(off+v.batch, len(rows))]
+				if v.lookup {
+					keys := make([]procure.EventKey, len(batch))
+					for i := range batch {
+						keys[i] = batch[i].Event.Key()
+					}
+					if _, err := store.ExistingEvents(ctx, keys); err != nil {
+						return fmt.Errorf("events %s: %w", v.name, err)
+					}
+				}
+				if err := store.InsertEvents(ctx, batch); err != nil {
 					return fmt.Errorf("events %s: %w", v.name, err)
 				}
 			}
@@ -133,4 +156,16 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// randomIDs is rows with ids in no order, as UUIDs would be.
+func randomIDs(rows []procure.Received) []procure.Received {
+	out := make([]procure.Received, len(rows))
+	for i, r := range rows {
+		e := *r.Event
+		e.ID = fmt.Sprintf("%016x-%d", uint64(i)*0x9e3779b97f4a7c15, i)
+		r.Event = &e
+		out[i] = r
+	}
+	return out
 }
