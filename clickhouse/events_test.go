@@ -3,10 +3,12 @@ package clickhouse
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"strings"
 	"testing"
 
 	"github.com/supplywatch/supplywatch/chdb/chtest"
+	"github.com/supplywatch/supplywatch/procure"
 )
 
 // A batch of events larger than a block goes through the native pool as
@@ -74,6 +76,43 @@ func TestAnEventBatchOfSeveralBlocksIsOneInsertWithTheSameRows(t *testing.T) {
 		}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%s differs from the single block's.\ngot:\n%s\nwant:\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}
+
+// The writer's duplicate check finds the same stored events through the
+// native pool as through clickhouse-go: an id stored under another tenant
+// is another event.
+func TestExistingEventsAreTheSameThroughEitherDriver(t *testing.T) {
+	ctx := context.Background()
+	conn, db, addr := chtest.DB(t)
+	if err := Migrate(ctx, conn, Config{Database: db, RetentionDays: 3650}, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	native, err := OpenNative(ctx, Config{Addr: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(native.Close)
+	evs := kpiChainEvents()
+	if err := NewStore(conn, db).InsertEvents(ctx, evs[:10]); err != nil {
+		t.Fatal(err)
+	}
+	var keys []procure.EventKey
+	for _, e := range evs {
+		keys = append(keys, e.Event.Key(), procure.EventKey{Tenant: "other", ID: e.Event.ID})
+	}
+	want := map[procure.EventKey]bool{}
+	for _, e := range evs[:10] {
+		want[e.Event.Key()] = true
+	}
+	for name, s := range map[string]*Store{"clickhouse-go": NewStore(conn, db), "native": NewStore(conn, db).WithNative(native)} {
+		got, err := s.ExistingEvents(ctx, keys)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%s: found %v, want the ten stored under acme %v", name, got, want)
 		}
 	}
 }

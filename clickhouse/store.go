@@ -9,6 +9,7 @@ import (
 
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/ch-go/chpool"
+	"github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -92,6 +93,12 @@ func (s *Store) existingEvents(ctx context.Context, keys []procure.EventKey) (ma
 	if len(keys) == 0 {
 		return found, nil
 	}
+	if s.native != nil {
+		if err := s.existingEventsNative(ctx, keys, found); err != nil {
+			return nil, err
+		}
+		return found, nil
+	}
 	t, err := ext.NewTable("batch_ids", ext.Column("id", "String"))
 	if err != nil {
 		return nil, err
@@ -115,6 +122,33 @@ func (s *Store) existingEvents(ctx context.Context, keys []procure.EventKey) (ma
 		found[k] = true
 	}
 	return found, rows.Err()
+}
+
+// existingEventsNative is existingEvents through the native pool: the ids
+// go as one column in wire format, not appended row by row through
+// clickhouse-go's external table (a batch is tens of thousands of ids).
+func (s *Store) existingEventsNative(ctx context.Context, keys []procure.EventKey, found map[procure.EventKey]bool) error {
+	var ids strColumn
+	for _, k := range keys {
+		ids.Append(k.ID)
+	}
+	var tenant, id proto.ColStr
+	err := s.native.Do(ctx, ch.Query{
+		Body:          "SELECT CAST(tenant, 'String') AS tenant, id FROM " + s.db + ".event_ids WHERE id IN (SELECT id FROM batch_ids)",
+		ExternalTable: "batch_ids",
+		ExternalData:  []proto.InputColumn{{Name: "id", Data: &ids}},
+		Result:        proto.Results{{Name: "tenant", Data: &tenant}, {Name: "id", Data: &id}},
+		OnResult: func(context.Context, proto.Block) error {
+			for i := range id.Rows() {
+				found[procure.EventKey{Tenant: tenant.Row(i), ID: id.Row(i)}] = true
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("look up %d event ids: %w", len(keys), err)
+	}
+	return nil
 }
 
 // ExistingRejections returns which of the input ids are in rejected already.
