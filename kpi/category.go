@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -21,56 +22,59 @@ import (
 // no category breakdown.
 const Category = "category"
 
-// categorySQL groups the tenant's entities of one KPI in [from, to) by
-// category. It reads kpi_cells (the entity rows the rollup is made of, keyed
-// by KPI, plant, supplier and day, so the cost of that side follows the
-// period and scope), then those entities' POs' lines in kpi_line_orders
-// (by primary key; the class and value of each line's newest PO version,
-// written by the view that writes its order fields, migration 0251): per
-// PO, its lines' classes and its main class. The POs of ASNs, invoices
-// and exceptions are looked up for the period's documents only. Arguments:
-// those of the cellsWhere condition, tenant (ASNs), tenant (invoices),
-// tenant (exceptions), then tenant (PO lines).
-const categorySQL = `
-WITH cells AS (
-    SELECT family, ekey, doc, num, den, x FROM %[1]s.kpi_cells AS en FINAL WHERE %[2]s
-),
-ents AS (
-    SELECT family, ekey, doc, num, den, x,
-           multiIf(family IN ('orders', 'otif', 'lines'), ekey,
-                   family = 'asns', ap.po,
-                   family = 'invoices', ip.po,
-                   family = 'exceptions', xp.po, '') AS po,
-           if(family = 'lines', toInt32OrZero(substring(doc, length(ekey) + 2)), 0) AS line
-    FROM cells AS en
-    LEFT JOIN (SELECT asn, min((po, line)).1 AS po FROM %[1]s.kpi_asn_lines
-               WHERE tenant = ? AND asn IN (SELECT ekey FROM cells WHERE family = 'asns') GROUP BY asn) AS ap
-           ON en.family = 'asns' AND ap.asn = en.ekey
-    LEFT JOIN (SELECT invoice, max(po) AS po FROM %[1]s.kpi_invoices
-               WHERE tenant = ? AND invoice IN (SELECT ekey FROM cells WHERE family = 'invoices') GROUP BY invoice) AS ip
-           ON en.family = 'invoices' AND ip.invoice = en.ekey
-    LEFT JOIN (SELECT toString(exception_id) AS id, argMax(po, outbox_id) AS po FROM %[1]s.exception_history
-               WHERE tenant = ? AND exception_id IN (SELECT toUInt64OrZero(ekey) FROM cells WHERE family = 'exceptions') GROUP BY exception_id) AS xp
-           ON en.family = 'exceptions' AND xp.id = en.ekey
-)
-SELECT if(e.family = 'lines', arrayFirst(l -> l.1 = e.line, c.lines).2, c.main) AS k,
-       sum(e.num), sum(e.den), quantiles(0.5, 0.9)(e.x)
-FROM ents AS e
+// categoryPO is the PO whose main class is the category of an entity of
+// a family keyed by ASN, invoice or exception (tenant, key, po), over the
+// family's filter: an ASN's first PO, an invoice's PO, an exception's PO.
+var categoryPO = map[string]string{
+	"asn":       `SELECT tenant, asn AS key, min((po, line)).1 AS po FROM {db}.kpi_asn_lines WHERE {filter} GROUP BY tenant, asn`,
+	"invoice":   `SELECT tenant, invoice AS key, max(po) AS po FROM {db}.kpi_invoices WHERE {filter} GROUP BY tenant, invoice`,
+	"exception": `SELECT tenant, toString(exception_id) AS key, argMax(po, outbox_id) AS po FROM {db}.exception_history WHERE {filter} GROUP BY tenant, exception_id`,
+}
+
+// categorized returns the entity rows of family f (rows: its familySQL
+// over filter) with their key (ekey), document and category (see
+// Category): the refresher writes the category with each entity row, so
+// the rollup can sum by it. The classes are those of the entities' POs'
+// lines in kpi_line_orders, read by primary key: the lines of the same
+// POs (families keyed by PO: the same filter), or of the POs of the
+// family's ASNs, invoices or exceptions.
+func categorized(db string, f family, rows, filter string) string {
+	if f.key == "docs" {
+		return fmt.Sprintf("SELECT tenant, %s AS ekey, kpi, %s AS doc, day, plant, supplier, num, den, x, '' AS category FROM (%s)", f.ekey, f.doc, rows)
+	}
+	cat := "c.main"
+	if f.name == "lines" {
+		cat = "arrayFirst(l -> l.1 = toInt32OrZero(substring(e.doc, length(e.ekey) + 2)), c.lines).2"
+	}
+	po, pos, lookup := "e.ekey", filter, ""
+	if q, ok := categoryPO[f.key]; ok {
+		q = strings.NewReplacer("{db}", db, "{filter}", filter).Replace(q)
+		po, pos = "p.po", "(tenant, po) IN (SELECT tenant, po FROM ("+q+"))"
+		lookup = "LEFT JOIN (" + q + ") AS p ON p.tenant = e.tenant AND p.key = e.ekey"
+	}
+	return fmt.Sprintf(`SELECT e.tenant AS tenant, e.ekey AS ekey, e.kpi AS kpi, e.doc AS doc, e.day AS day, e.plant AS plant, e.supplier AS supplier,
+       e.num AS num, e.den AS den, e.x AS x, %[1]s AS category
+FROM (SELECT tenant, %[2]s AS ekey, kpi, %[3]s AS doc, day, plant, supplier, num, den, x FROM (%[4]s)) AS e
+%[5]s
 LEFT JOIN (
-    SELECT po, groupArray((line, class)) AS lines, argMax(class, (value, -line)) AS main
-    FROM (
-        SELECT po, line, max(class).2 AS class, max(value).2 AS value
-        FROM %[1]s.kpi_line_orders
-        WHERE tenant = ? AND po IN (SELECT po FROM ents)
-        GROUP BY po, line
-    )
-    GROUP BY po
-) AS c ON c.po = e.po
-GROUP BY k`
+    SELECT tenant, po, groupArray((line, class)) AS lines, argMax(class, (value, -line)) AS main
+    FROM (SELECT tenant, po, line, max(class).2 AS class, max(value).2 AS value FROM %[6]s.kpi_line_orders WHERE %[7]s GROUP BY tenant, po, line)
+    GROUP BY tenant, po
+) AS c ON c.tenant = e.tenant AND c.po = %[8]s`, cat, f.ekey, f.doc, rows, lookup, db, pos, po)
+}
+
+// categorySQL groups the entity rows of one KPI in a period and scope by
+// category (kpi_cells: each row carries its category). Only for a
+// breakdown naming a supplier, which the rollup's grain 'category' (per
+// day and plant) does not have: a supplier's rows are a few ranges of the
+// table's key.
+const categorySQL = `SELECT toString(category), sum(num), sum(den), quantilesIf(0.5, 0.9)(x, kpi IN (%[3]s))
+FROM %[1]s.kpi_cells FINAL WHERE %[2]s GROUP BY category`
 
 // BreakdownByCategory returns kpi per item category over the period of q,
 // with the previous period of the same length, worst first. It reads the
-// entity rows the rollup is made of, by day (a supplier query is not
+// rollup's grain 'category' (per day, plant and category), and with a
+// supplier the entity rows of that supplier (a supplier query is not
 // widened to months).
 func (q *Querier) BreakdownByCategory(ctx context.Context, qq Query, kpi string) ([]Row, error) {
 	d, err := documentKPI(qq, kpi, "which have no item category: break it down by plant or supplier")
@@ -79,13 +83,26 @@ func (q *Querier) BreakdownByCategory(ctx context.Context, qq Query, kpi string)
 	}
 	from, to := day(qq.From), day(qq.To)
 	pf, pt := previous("day", from, to)
-	cur, err := q.byCategory(ctx, qq, d, from, to)
-	if err != nil {
-		return nil, err
-	}
-	prev, err := q.byCategory(ctx, qq, d, pf, pt)
-	if err != nil {
-		return nil, err
+	var cur, prev map[string]agg
+	if qq.Supplier == "" {
+		c, p, err := q.rollups(ctx, &qq, Category, Category, "AND kpi = ?", []any{kpi}, from, to, pf)
+		if err != nil {
+			return nil, fmt.Errorf("kpi breakdown by category: %w", err)
+		}
+		cur, prev = map[string]agg{}, map[string]agg{}
+		for k, m := range c {
+			cur[k] = m[kpi]
+		}
+		for k, m := range p {
+			prev[k] = m[kpi]
+		}
+	} else {
+		if cur, err = q.byCategory(ctx, qq, d, from, to); err != nil {
+			return nil, err
+		}
+		if prev, err = q.byCategory(ctx, qq, d, pf, pt); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]Row, 0, len(cur))
 	for k, a := range cur {
@@ -101,10 +118,8 @@ func (q *Querier) BreakdownByCategory(ctx context.Context, qq Query, kpi string)
 
 func (q *Querier) byCategory(ctx context.Context, qq Query, d Definition, from, to time.Time) (map[string]agg, error) {
 	qq.From, qq.To = from, to
-	where, cells := cellsWhere(qq, d.ID, "en.")
-	args := append(cells, qq.Tenant, qq.Tenant, qq.Tenant) // the cells, then the ASNs', invoices' and exceptions' POs
-	args = append(args, qq.Tenant)                         // the PO lines
-	rows, err := q.conn.Query(ctx, fmt.Sprintf(categorySQL, q.db, where), args...)
+	where, args := cellsWhere(qq, d.ID, "")
+	rows, err := q.conn.Query(ctx, fmt.Sprintf(categorySQL, q.db, where, durationKPIs()), args...)
 	if err != nil {
 		return nil, fmt.Errorf("kpi breakdown by category: %w", err)
 	}

@@ -90,6 +90,35 @@ func TestBreakdownByCategoryFollowsPOLineMaterialClasses(t *testing.T) {
 	if r := rows["exception_ack_hours"]["castings"]; !near(r.P50, 6) {
 		t.Errorf("exception_ack_hours median in castings = %v, want 6", r.P50)
 	}
+	// The rollup's grain 'category' (by day and plant) and the entity rows
+	// (what a breakdown naming a supplier reads) agree, and a supplier's
+	// breakdown holds its own orders only: S1 has A (fasteners) and C
+	// (castings).
+	for _, k := range []string{"confirmation_rate", "otif", "asn_timeliness", "exception_ack_hours"} {
+		d, _ := Lookup(k)
+		cells, err := q.byCategory(ctx, period, d, period.From, period.To)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for key, r := range rows[k] {
+			if c := cells[key]; !near(c.num, r.Num) || !near(c.den, r.Den) || len(cells) != len(rows[k]) {
+				t.Errorf("%s in %q: rollup %v/%v, entity rows %v/%v (%d against %d categories)", k, key, r.Num, r.Den, c.num, c.den, len(rows[k]), len(cells))
+			}
+		}
+	}
+	s1 := period
+	s1.Supplier = "S1"
+	s1rows, err := q.BreakdownByCategory(ctx, s1, "confirmation_rate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]float64{}
+	for _, r := range s1rows {
+		got[r.Key] = [2]float64{r.Num, r.Den}
+	}
+	if want := map[string][2]float64{"fasteners": {1, 1}, "castings": {0, 1}}; len(got) != 2 || got["fasteners"] != want["fasteners"] || got["castings"] != want["castings"] {
+		t.Errorf("confirmation_rate of S1 by category: %v, want %v", got, want)
+	}
 	if _, err := q.BreakdownByCategory(ctx, period, "digital_documents"); err == nil || procure.ErrorCode(err) != procure.EINVALID {
 		t.Errorf("digital_documents by category: %v, want invalid", err)
 	}
@@ -122,6 +151,11 @@ func TestBreakdownByCategoryFollowsPOLineMaterialClasses(t *testing.T) {
 	}
 	if err := clickhouse.Migrate(ctx, conn, clickhouse.Config{Database: db, RetentionDays: 3650}, discard); err != nil {
 		t.Fatalf("migrate again: %v", err)
+	}
+	// (the entities and their categories computed again from the
+	// backfilled classes)
+	if _, err := NewRefresher(conn, db, Config{}, discard, nil).RefreshAll(ctx, asOf); err != nil {
+		t.Fatal(err)
 	}
 	for _, k := range []string{"confirmation_rate", "otif", "asn_timeliness"} {
 		again, err := q.BreakdownByCategory(ctx, period, k)

@@ -240,6 +240,9 @@ func (r *Refresher) fingerprint(ctx context.Context) (string, error) {
 		fmt.Fprintln(h, f.name, f.sql)
 	}
 	fmt.Fprintln(h, linesSQL(""))
+	for _, f := range families {
+		fmt.Fprintln(h, categorized("", f, "", ""))
+	}
 	fmt.Fprintf(h, "%+v\nmigrations %d %d\n", r.cfg.Params, n, maxV)
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
@@ -307,7 +310,7 @@ func (r *Refresher) build(ctx context.Context, st *refreshState, asOf time.Time)
 		if err != nil {
 			return rep, err
 		}
-		for _, t := range []string{"kpi_entities", "kpi_cells", "kpi_cell_rollup"} {
+		for _, t := range []string{"kpi_entities", "kpi_cells", "kpi_cell_rollup", "kpi_cell_categories"} {
 			if err := r.ddl(ctx, "TRUNCATE TABLE {db}."+t); err != nil {
 				return rep, fmt.Errorf("kpi build: clear %s: %w", t, err)
 			}
@@ -485,17 +488,17 @@ func (r *Refresher) keyRanges(ctx context.Context, table, col string) ([]string,
 // the older rows of those keys that the new rows did not replace: entities
 // that moved to another month or stopped counting.
 func (r *Refresher) writeEntities(ctx context.Context, f family, filter, entityFilter string, asOf time.Time, v uint64) error {
-	q := fmt.Sprintf(`INSERT INTO %[1]s.kpi_entities (family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, version, deleted)
-SELECT '%[2]s', tenant, %[3]s, kpi, %[4]s, day, plant, supplier, num, den, x, %[5]d, 0
-FROM (%[6]s)`, r.db, f.name, f.ekey, f.doc, 2*v+1, familySQL(r.db, r.cfg.Params, asOf, f, filter))
+	q := fmt.Sprintf(`INSERT INTO %[1]s.kpi_entities (family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, category, version, deleted)
+SELECT '%[2]s', tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, category, %[3]d, 0
+FROM (%[4]s)`, r.db, f.name, 2*v+1, categorized(r.db, f, familySQL(r.db, r.cfg.Params, asOf, f, filter), filter))
 	if err := r.conn.Exec(bigQuery(ctx), q); err != nil {
 		return err
 	}
 	if entityFilter == "" {
 		return nil
 	}
-	return r.conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s.kpi_entities (family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, version, deleted)
-SELECT family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, %[2]d, 1
+	return r.conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s.kpi_entities (family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, category, version, deleted)
+SELECT family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, category, %[2]d, 1
 FROM %[1]s.kpi_entities FINAL
 WHERE family = '%[3]s' AND %[4]s AND version < %[2]d`, r.db, 2*v, f.name, entityFilter))
 }
@@ -524,8 +527,8 @@ func touchedKeys(touched, kind string, n, i int) string {
 // cells to the cells table. It reads them before the new rows are written:
 // a merge may drop the replaced rows of kpi_entities at any time after.
 func (r *Refresher) cellsBefore(ctx context.Context, f family, keys, cells string, v uint64) error {
-	if err := r.conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s.kpi_cells (family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, version, deleted)
-SELECT family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, %[2]d, 1
+	if err := r.conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s.kpi_cells (family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, category, version, deleted)
+SELECT family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, category, %[2]d, 1
 FROM %[1]s.kpi_entities
 WHERE family = '%[3]s' AND %[4]s AND version < %[2]d`, r.db, 2*v, f.name, entityKeyFilter(keys))); err != nil {
 		return fmt.Errorf("kpi refresh: cells of %s: %w", f.name, err)
@@ -533,11 +536,11 @@ WHERE family = '%[3]s' AND %[4]s AND version < %[2]d`, r.db, 2*v, f.name, entity
 	return r.cellsOf(ctx, f, keys, cells, 0)
 }
 
-// cellsOf adds to the cells table the cells of the entity rows of family f
-// and keys with a version of at least v.
+// cellsOf adds to the cells table the cells, per KPI, of the entity rows
+// of family f and keys with a version of at least v.
 func (r *Refresher) cellsOf(ctx context.Context, f family, keys, cells string, v uint64) error {
-	if err := r.conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s (tenant, day, plant, supplier)
-SELECT DISTINCT tenant, day, plant, supplier FROM %[2]s.kpi_entities WHERE family = '%[3]s' AND %[4]s AND version >= %[5]d`,
+	if err := r.conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s (tenant, kpi, day, plant, supplier)
+SELECT DISTINCT tenant, kpi, day, plant, supplier FROM %[2]s.kpi_entities WHERE family = '%[3]s' AND %[4]s AND version >= %[5]d`,
 		cells, r.db, f.name, entityKeyFilter(keys), v)); err != nil {
 		return fmt.Errorf("kpi refresh: cells of %s: %w", f.name, err)
 	}
@@ -562,7 +565,7 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 	}
 	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+touched) //nolint:errcheck
 	cells := touched + "_cells"
-	if err := r.conn.Exec(ctx, "CREATE TABLE "+cells+" (tenant String, day Date, plant String, supplier String) ENGINE = Memory"); err != nil {
+	if err := r.conn.Exec(ctx, "CREATE TABLE "+cells+" (tenant String, kpi String, day Date, plant String, supplier String) ENGINE = Memory"); err != nil {
 		return rep, fmt.Errorf("kpi refresh: create cells: %w", err)
 	}
 	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+cells) //nolint:errcheck
@@ -786,8 +789,8 @@ WHERE database = ? AND table IN (?, ?) AND active ORDER BY partition_id`, r.db, 
 }
 
 // rollupMonths re-rolls each month, a piece per month, and returns the
-// months that failed. With a cells table (tenant, day, plant, supplier),
-// only the cells it names and the kpi_rollup rows they belong to are
+// months that failed. With a cells table (tenant, kpi, day, plant, supplier),
+// only the cells and KPIs it names and the kpi_rollup rows they belong to are
 // recomputed; without one (a build, a month pending from a failed refresh),
 // every cell of the month. v is the refresh's version (see writeEntities).
 func (r *Refresher) rollupMonths(ctx context.Context, rep *Report, months []string, cells string, v uint64) []string {
@@ -831,34 +834,51 @@ func (r *Refresher) rollupMonth(ctx context.Context, stageName, month, cells str
 		in := func(cols string) string {
 			return fmt.Sprintf("(%[1]s) IN (SELECT %[1]s FROM %[2]s WHERE toYYYYMM(day) = %[3]s)", cols, cells, month)
 		}
-		cellCond, dayCond, pairCond = in("tenant, plant, supplier, day"), in("tenant, day, plant"), in("tenant, plant, supplier")
+		// Per KPI: a touched entity changes its own KPIs' cells, and
+		// (tenant, kpi, plant, supplier, day) is kpi_cells' key prefix.
+		cellCond, dayCond, pairCond = in("tenant, kpi, plant, supplier, day"), in("tenant, kpi, day, plant"), in("tenant, kpi, plant, supplier")
 	}
 	stmts := []string{
-		// The cells: a deleted row for each current row, then the new
-		// rows (newer) replacing those of cells that still have entities.
+		// The cells by category: a deleted row for each current row,
+		// then the new rows (newer) replacing those of cells that still
+		// have entities of the category.
+		fmt.Sprintf(`INSERT INTO {db}.kpi_cell_categories (tenant, kpi, day, plant, supplier, category, num, den, q, version, deleted)
+SELECT tenant, kpi, day, plant, supplier, category, num, den, q, %d, 1
+FROM {db}.kpi_cell_categories FINAL WHERE toYYYYMM(day) = {month} AND %s`, 2*v, cellCond),
+		fmt.Sprintf(`INSERT INTO {db}.kpi_cell_categories (tenant, kpi, day, plant, supplier, category, num, den, q, version, deleted)
+SELECT tenant, kpi, day, plant, supplier, category, sum(num), sum(den), quantilesIfState(0.5, 0.9)(x, kpi IN (%s)), %d, 0
+FROM {db}.kpi_cells FINAL WHERE toYYYYMM(day) = {month} AND %s
+GROUP BY tenant, kpi, day, plant, supplier, category`, durationKPIs(), 2*v+1, cellCond),
+		// The cells, summed from their categories (a few rows each, not
+		// the cell's entities again).
 		fmt.Sprintf(`INSERT INTO {db}.kpi_cell_rollup (tenant, kpi, day, plant, supplier, num, den, q, version, deleted)
 SELECT tenant, kpi, day, plant, supplier, num, den, q, %d, 1
 FROM {db}.kpi_cell_rollup FINAL WHERE toYYYYMM(day) = {month} AND %s`, 2*v, cellCond),
 		fmt.Sprintf(`INSERT INTO {db}.kpi_cell_rollup (tenant, kpi, day, plant, supplier, num, den, q, version, deleted)
-SELECT tenant, kpi, day, plant, supplier, sum(num), sum(den), quantilesIfState(0.5, 0.9)(x, kpi IN (%s)), %d, 0
-FROM {db}.kpi_cells FINAL WHERE toYYYYMM(day) = {month} AND %s
-GROUP BY tenant, kpi, day, plant, supplier`, durationKPIs(), 2*v+1, cellCond),
+SELECT tenant, kpi, day, plant, supplier, sum(num), sum(den), quantilesIfMergeState(0.5, 0.9)(q), %d, 0
+FROM {db}.kpi_cell_categories FINAL WHERE toYYYYMM(day) = {month} AND %s
+GROUP BY tenant, kpi, day, plant, supplier`, 2*v+1, cellCond),
 	}
 	if cells != "" {
 		// The rollup rows no touched cell belongs to, as they are.
-		stmts = append(stmts, fmt.Sprintf(`INSERT INTO {stage} (tenant, kpi, grain, day, plant, supplier, num, den, q)
-SELECT tenant, kpi, grain, day, plant, supplier, num, den, q FROM {db}.kpi_rollup
-WHERE toYYYYMM(day) = {month} AND NOT (grain = 'day' AND %s) AND NOT (grain = 'month' AND %s)`, dayCond, pairCond))
+		stmts = append(stmts, fmt.Sprintf(`INSERT INTO {stage} (tenant, kpi, grain, day, plant, supplier, category, num, den, q)
+SELECT tenant, kpi, grain, day, plant, supplier, category, num, den, q FROM {db}.kpi_rollup
+WHERE toYYYYMM(day) = {month} AND NOT (grain IN ('day', 'category') AND %s) AND NOT (grain = 'month' AND %s)`, dayCond, pairCond))
 	}
 	// The rows of the touched cells: a day-grain row per (day, plant), a
-	// month-grain row per (month, plant, supplier).
+	// month-grain row per (month, plant, supplier), and a category-grain
+	// row per (day, plant, category).
 	stmts = append(stmts, fmt.Sprintf(`INSERT INTO {stage} (tenant, kpi, grain, day, plant, supplier, num, den, q)
 SELECT tenant, kpi, g.1 AS grain, g.2 AS gday, plant, g.3 AS gsupplier, sum(num), sum(den), quantilesIfMergeState(0.5, 0.9)(q)
 FROM (SELECT tenant, kpi, day, plant, supplier, num, den, q FROM {db}.kpi_cell_rollup FINAL
       WHERE toYYYYMM(day) = {month} AND (%[1]s OR %[2]s)) AS c
 ARRAY JOIN [('day', c.day, ''), ('month', toStartOfMonth(c.day), c.supplier)] AS g
 WHERE (g.1 = 'day' AND %[1]s) OR (g.1 = 'month' AND %[2]s)
-GROUP BY tenant, kpi, grain, gday, plant, gsupplier`, dayCond, pairCond))
+GROUP BY tenant, kpi, grain, gday, plant, gsupplier`, dayCond, pairCond),
+		fmt.Sprintf(`INSERT INTO {stage} (tenant, kpi, grain, day, plant, supplier, category, num, den, q)
+SELECT tenant, kpi, 'category', day, plant, '', category, sum(num), sum(den), quantilesIfMergeState(0.5, 0.9)(q)
+FROM {db}.kpi_cell_categories FINAL WHERE toYYYYMM(day) = {month} AND %s
+GROUP BY tenant, kpi, day, plant, category`, dayCond))
 	rep := strings.NewReplacer("{db}", r.db, "{stage}", stage, "{month}", month)
 	for _, s := range stmts {
 		if err := r.conn.Exec(ctx, rep.Replace(s)); err != nil {

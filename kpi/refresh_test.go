@@ -48,20 +48,26 @@ func storeScenario(t *testing.T, conn driver.Conn, db string) {
 // rollupRows returns kpi_rollup as sorted lines.
 func rollupRows(t *testing.T, conn driver.Conn, db string) []string {
 	t.Helper()
-	return lines(t, conn, `SELECT toString((tenant, kpi, grain, day, plant, supplier, round(sum(num), 6), round(sum(den), 6),
+	return lines(t, conn, `SELECT toString((tenant, kpi, grain, day, plant, supplier, category, round(sum(num), 6), round(sum(den), 6),
 	arrayMap(v -> round(v, 6), quantilesIfMerge(0.5, 0.9)(q))))
-FROM `+db+`.kpi_rollup GROUP BY tenant, kpi, grain, day, plant, supplier HAVING sum(den) > 0 OR sum(num) != 0`)
+FROM `+db+`.kpi_rollup GROUP BY tenant, kpi, grain, day, plant, supplier, category HAVING sum(den) > 0 OR sum(num) != 0`)
 }
 
 // truthRows computes what kpi_rollup must hold as of asOf, straight from
-// the facts (the formulas of entitySQL, rolled up in one query).
+// the facts (the formulas of entitySQL with each entity's category,
+// rolled up in one query).
 func truthRows(t *testing.T, conn driver.Conn, db string, asOf time.Time) []string {
 	t.Helper()
-	return lines(t, conn, fmt.Sprintf(`SELECT toString((tenant, kpi, grain, gday, plant, gsupplier, round(sum(num), 6), round(sum(den), 6),
+	p := Config{}.withDefaults().Params
+	parts := make([]string, len(families))
+	for i, f := range families {
+		parts[i] = categorized(db, f, familySQL(db, p, asOf, f, "1"), "1")
+	}
+	return lines(t, conn, fmt.Sprintf(`SELECT toString((tenant, kpi, grain, gday, plant, gsupplier, gcategory, round(sum(num), 6), round(sum(den), 6),
 	arrayMap(v -> round(v, 6), quantilesIf(0.5, 0.9)(x, kpi IN (%s)))))
 FROM (%s) AS e
-ARRAY JOIN [('day', e.day, ''), ('month', toStartOfMonth(e.day), e.supplier)] AS g
-GROUP BY tenant, kpi, g.1 AS grain, g.2 AS gday, plant, g.3 AS gsupplier`, durationKPIs(), entitySQL(db, Config{}.withDefaults().Params, asOf)))
+ARRAY JOIN [('day', e.day, '', ''), ('month', toStartOfMonth(e.day), e.supplier, ''), ('category', e.day, '', e.category)] AS g
+GROUP BY tenant, kpi, g.1 AS grain, g.2 AS gday, plant, g.3 AS gsupplier, g.4 AS gcategory`, durationKPIs(), strings.Join(parts, "\nUNION ALL\n")))
 }
 
 func lines(t *testing.T, conn driver.Conn, q string) []string {
@@ -604,10 +610,16 @@ func TestCellRerollChangesOnlyTouchedCells(t *testing.T) {
 	if changed == 0 {
 		t.Fatal("no cell re-rolled")
 	}
+	// Per KPI: Q0's release-day cell also holds its acknowledgement's
+	// supplier documents (digital_documents), which nothing touched.
+	docsCell := "('acme','digital_documents','2026-02-02','P1','S1')"
+	if v, ok := cellsBefore[docsCell]; !ok || cellsAfter[docsCell] != v {
+		t.Errorf("cell %s: version %d before, %d after: want it kept (no touched entity has that KPI)", docsCell, v, cellsAfter[docsCell])
+	}
 	rollupAfter := rawRollup()
 	for k, want := range rollupBefore {
 		f := strings.Split(k, "|") // grain, day, plant, supplier
-		touched := f[2] == "P1" && (f[0] == "day" && slices.Contains(q0Days, f[1]) || f[0] == "month" && f[3] == "S1")
+		touched := f[2] == "P1" && ((f[0] == "day" || f[0] == "category") && slices.Contains(q0Days, f[1]) || f[0] == "month" && f[3] == "S1")
 		if !touched && !slices.Equal(rollupAfter[k], want) {
 			t.Errorf("kpi_rollup %s changed, though none of its cells did:\n  %v\n  %v", k, want, rollupAfter[k])
 		}
@@ -621,4 +633,28 @@ func TestCellRerollChangesOnlyTouchedCells(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameRows(t, "a full rebuild against the cell re-roll", incremental, rollupRows(t, conn, db))
+}
+
+// The dashboard's reads run at a higher priority than the refresh's
+// statements (ClickHouse pauses the refresh's while a read runs), and the
+// refresh's big statements keep their timeout and streaming settings.
+func TestReadsRunBeforeTheRefreshStatements(t *testing.T) {
+	conn, db := migrated(t)
+	ctx := context.Background()
+	q := NewQuerier(conn, db, Config{}, nil)
+	var read, refresh uint64
+	if err := q.conn.QueryRow(ctx, "SELECT toUInt64(getSetting('priority'))").Scan(&read); err != nil {
+		t.Fatal(err)
+	}
+	var timeout, inOrder uint64
+	pctx := bigQuery(withStatementTimeout(ctx, 50*time.Second))
+	if err := conn.QueryRow(pctx, "SELECT toUInt64(getSetting('priority')), toUInt64(getSetting('max_execution_time')), toUInt64(getSetting('optimize_aggregation_in_order'))").Scan(&refresh, &timeout, &inOrder); err != nil {
+		t.Fatal(err)
+	}
+	if read != readPriority || refresh != refreshPriority || read == 0 || read >= refresh {
+		t.Errorf("priorities: reads %d, refresh %d; want reads first (smaller, non-zero)", read, refresh)
+	}
+	if timeout != 50 || inOrder != 1 {
+		t.Errorf("refresh statement settings: max_execution_time %d, optimize_aggregation_in_order %d; want 50 and 1", timeout, inOrder)
+	}
 }

@@ -3,11 +3,13 @@ package kpi
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
 
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // entityColumns are the columns every entity query yields: one row per KPI
@@ -64,24 +66,66 @@ func familySQL(db string, p Params, asOf time.Time, f family, filter string) str
 // streams instead of holding every line in memory, and what does not fit
 // in memory spills to disk rather than failing the query.
 func bigQuery(ctx context.Context) context.Context {
-	s := chgo.Settings{
+	return withSettings(ctx, chgo.Settings{
 		"optimize_aggregation_in_order":      1,
 		"max_bytes_before_external_group_by": 2 << 30,
 		"max_bytes_before_external_sort":     2 << 30,
-	}
-	if d, ok := ctx.Value(timeoutKey{}).(time.Duration); ok {
-		s["max_execution_time"] = int(max(d/time.Second, 1))
-	}
-	return chgo.Context(ctx, chgo.WithSettings(s))
+	})
 }
 
-type timeoutKey struct{}
+// Query priorities (ClickHouse's priority setting: a query is paused while
+// one of a smaller non-zero priority runs; 0, the default, takes no part).
+// The dashboard's reads come first: the refresh's statements pause while
+// one runs, so a read during a refresh waits for no refresh statement's
+// thread (docs/kpi.md, Refresh). Reads are short (≤ 300 ms), so the
+// refresh is delayed by the reads' own time, not starved.
+const (
+	readPriority    = 1
+	refreshPriority = 2
+)
+
+type settingsKey struct{}
+
+// withSettings returns ctx whose statements run with s on top of the
+// settings ctx already carries from withSettings (the client replaces, not
+// merges, the settings of a context).
+func withSettings(ctx context.Context, s chgo.Settings) context.Context {
+	m := chgo.Settings{}
+	if base, ok := ctx.Value(settingsKey{}).(chgo.Settings); ok {
+		maps.Copy(m, base)
+	}
+	maps.Copy(m, s)
+	return chgo.Context(context.WithValue(ctx, settingsKey{}, m), chgo.WithSettings(m))
+}
 
 // withStatementTimeout returns ctx whose statements the server stops after
-// d (max_execution_time; bigQuery keeps it).
+// d (max_execution_time), at the refresh's priority: the refresher's
+// pieces run under it.
 func withStatementTimeout(ctx context.Context, d time.Duration) context.Context {
-	ctx = context.WithValue(ctx, timeoutKey{}, d)
-	return chgo.Context(ctx, chgo.WithSettings(chgo.Settings{"max_execution_time": int(max(d/time.Second, 1))}))
+	return withSettings(ctx, chgo.Settings{"max_execution_time": int(max(d/time.Second, 1)), "priority": refreshPriority})
+}
+
+// readConn is the Querier's connection: every statement at readPriority.
+type readConn struct{ driver.Conn }
+
+func reading(ctx context.Context) context.Context {
+	return withSettings(ctx, chgo.Settings{"priority": readPriority})
+}
+
+func (c readConn) Query(ctx context.Context, q string, args ...any) (driver.Rows, error) {
+	return c.Conn.Query(reading(ctx), q, args...)
+}
+
+func (c readConn) QueryRow(ctx context.Context, q string, args ...any) driver.Row {
+	return c.Conn.QueryRow(reading(ctx), q, args...)
+}
+
+func (c readConn) Select(ctx context.Context, dest any, q string, args ...any) error {
+	return c.Conn.Select(reading(ctx), dest, q, args...)
+}
+
+func (c readConn) Exec(ctx context.Context, q string, args ...any) error {
+	return c.Conn.Exec(reading(ctx), q, args...)
 }
 
 // linesSQL is one row per PO line, from its two fact tables: what was
