@@ -174,6 +174,22 @@ func BenchmarkDashboard(b *testing.B) {
 	// events/s, more when an insert is slow, at most its batch_size of
 	// 10,000), paced at SUPPLYWATCH_BENCH_TRAFFIC_RATE events/s (default
 	// 1,000; 0: batches of 200 unpaced, a compressed replay).
+	// SUPPLYWATCH_BENCH_EVENTS_MERGE_BASE=default (benchmark only): the
+	// traffic goes into events and event_ids without migration 0261's
+	// merge_selector_base (reset to the server's default), to tell its
+	// merges' share of the steady refresh.
+	if v := os.Getenv("SUPPLYWATCH_BENCH_EVENTS_MERGE_BASE"); v != "" && !replayed {
+		for _, t := range []string{"events", "event_ids"} {
+			stmt := "ALTER TABLE " + db + "." + t + " MODIFY SETTING merge_selector_base = " + v
+			if v == "default" {
+				stmt = "ALTER TABLE " + db + "." + t + " RESET SETTING merge_selector_base"
+			}
+			if err := conn.Exec(ctx, stmt); err != nil {
+				b.Fatal(err)
+			}
+		}
+		fmt.Fprintf(os.Stderr, "bench: events and event_ids merge_selector_base = %s for the traffic\n", v)
+	}
 	rate := 1000.0
 	if v, ok := os.LookupEnv("SUPPLYWATCH_BENCH_TRAFFIC_RATE"); ok {
 		rate, _ = strconv.ParseFloat(v, 64)
