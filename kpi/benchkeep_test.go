@@ -103,9 +103,21 @@ func (k *keptServer) start(db string) {
 		// The embedded server keeps no query log unless told to.
 		cfg.ConfigFile = filepath.Join(k.dir, "query_log.xml")
 		conf := "<clickhouse><query_log><database>system</database><table>query_log</table>" +
-			"<flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log></clickhouse>\n"
+			"<flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>" +
+			"<part_log><database>system</database><table>part_log</table>" +
+			"<flush_interval_milliseconds>1000</flush_interval_milliseconds></part_log></clickhouse>\n"
 		if err := os.WriteFile(cfg.ConfigFile, []byte(conf), 0o644); err != nil {
 			k.b.Fatal(err)
+		}
+		// The engine keeps no metadata of its system database: after a
+		// restart on the same directory (a snapshot, a restore) it cannot
+		// create system.query_log over the earlier server's files
+		// ("Directory for table data data/system/query_log/ already
+		// exists") and the log stays empty.
+		for _, t := range []string{"query_log", "part_log"} {
+			if err := os.RemoveAll(filepath.Join(k.run(), "data", "system", t)); err != nil {
+				k.b.Fatal(err)
+			}
 		}
 	}
 	s, err := chdb.Start(ctx, cfg)
@@ -262,4 +274,25 @@ ORDER BY cpu DESC LIMIT 40`, from, to)
 			cpu, readRows, float64(readBytes)/1e6, written, float64(mem)/1e6, ms, strings.TrimSpace(q))
 	}
 	fmt.Printf("profile: %6.2f cpu-s in the statements above\n", total)
+	// The merges meanwhile, by table (system.part_log): the traffic's
+	// (events, the facts) against the refresh's own (kpi_*).
+	mrows, err := conn.Query(ctx, `SELECT table, count(), sum(rows), sum(duration_ms),
+    sum(ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']) / 1e6
+FROM system.part_log WHERE event_type = 'MergeParts' AND event_time_microseconds BETWEEN ? AND ?
+GROUP BY table ORDER BY 5 DESC`, from, to)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile: part_log:", err)
+		return
+	}
+	defer mrows.Close()
+	for mrows.Next() {
+		var table string
+		var n, rws, ms uint64
+		var cpu float64
+		if err := mrows.Scan(&table, &n, &rws, &ms, &cpu); err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return
+		}
+		fmt.Printf("profile: merges of %-24s %3d merges %10d rows %7d ms %6.2f cpu-s\n", table, n, rws, ms, cpu)
+	}
 }

@@ -1,0 +1,90 @@
+package kpi
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
+)
+
+// BenchmarkCellReroll measures the cell re-roll's read of kpi_cells in a
+// full month of a kept 50M build (SUPPLYWATCH_BENCH_KEEP, after
+// BenchmarkDashboard built it; SUPPLYWATCH_BENCH_PROFILE for the query
+// log): the cells of the 20,000 orders released first in the month before
+// the build's last, selected as the refresh did before (tenant, plant,
+// supplier, day: every KPI of a touched cell, a condition kpi_cells' key
+// (tenant, kpi, plant, ...) cannot use past the tenant) and as it does now
+// (tenant, kpi, plant, supplier, day: its key prefix), alternated, with
+// each statement's rows read and server CPU from system.query_log.
+//
+//	SUPPLYWATCH_BENCH_KEEP=/dir SUPPLYWATCH_BENCH_PROFILE=1 SUPPLYWATCH_BENCH_EVENTS=50000000 go test ./kpi -run '^$' -bench CellReroll -benchtime 1x
+func BenchmarkCellReroll(b *testing.B) {
+	dir := os.Getenv(EnvBenchKeep)
+	if dir == "" || os.Getenv("SUPPLYWATCH_BENCH_PROFILE") == "" {
+		b.Skip("needs SUPPLYWATCH_BENCH_KEEP (a kept build) and SUPPLYWATCH_BENCH_PROFILE")
+	}
+	n, _ := strconv.Atoi(os.Getenv("SUPPLYWATCH_BENCH_EVENTS"))
+	if n == 0 {
+		n = 50_000_000
+	}
+	m, err := loadKept(dir, "built")
+	if err != nil || m == nil || m.Events != n {
+		b.Fatalf("no kept build of %d events in %s (%v)", n, dir, err)
+	}
+	ctx := context.Background()
+	k := &keptServer{b: b, dir: dir}
+	b.Cleanup(k.stop)
+	k.restore("built", m.Database)
+	db, conn := k.db, k.conn
+	month := monthStart(m.End).AddDate(0, -1, 0)
+	ym := month.Format("200601")
+	cells := db + ".kpi_reroll_cells"
+	for _, s := range []string{
+		"DROP TABLE IF EXISTS " + cells,
+		"CREATE TABLE " + cells + " (tenant String, kpi String, day Date, plant String, supplier String) ENGINE = Memory",
+		fmt.Sprintf(`INSERT INTO %[1]s SELECT DISTINCT tenant, kpi, day, plant, supplier FROM %[2]s.kpi_entities
+WHERE family IN ('orders', 'lines', 'otif') AND toYYYYMM(day) = %[3]s AND (tenant, ekey) IN (
+    SELECT tenant, po FROM %[2]s.kpi_orders WHERE released_at >= toDateTime64('%[4]s', 3, 'UTC')
+    GROUP BY tenant, po ORDER BY min(released_at) LIMIT 20000)`, cells, db, ym, month.Format(time.DateTime)),
+	} {
+		if err := conn.Exec(ctx, s); err != nil {
+			b.Fatalf("%v\n%s", err, s)
+		}
+	}
+	var nCells, nPairs uint64
+	if err := conn.QueryRow(ctx, "SELECT count(), uniqExact(tenant, plant, supplier, day) FROM "+cells).Scan(&nCells, &nPairs); err != nil {
+		b.Fatal(err)
+	}
+	fmt.Printf("kpi_reroll_%s_cells: %d (cell, kpi), %d cells\n", ym, nCells, nPairs)
+	variants := map[string]string{
+		"before": "(tenant, plant, supplier, day) IN (SELECT tenant, plant, supplier, day FROM " + cells + ")",
+		"now":    "(tenant, kpi, plant, supplier, day) IN (SELECT tenant, kpi, plant, supplier, day FROM " + cells + ")",
+	}
+	for i := range 6 {
+		name := []string{"before", "now"}[i%2]
+		id := fmt.Sprintf("reroll-%s-%d-%d", name, i, time.Now().UnixNano())
+		q := fmt.Sprintf(`SELECT tenant, kpi, day, plant, supplier, sum(num), sum(den), quantilesIfState(0.5, 0.9)(x, kpi IN (%s))
+FROM %s.kpi_cells FINAL WHERE toYYYYMM(day) = %s AND %s GROUP BY tenant, kpi, day, plant, supplier FORMAT Null`, durationKPIs(), db, ym, variants[name])
+		if err := conn.Exec(chgo.Context(ctx, chgo.WithQueryID(id)), q); err != nil {
+			b.Fatal(err)
+		}
+		if err := conn.Exec(ctx, "SYSTEM FLUSH LOGS"); err != nil {
+			b.Fatal(err)
+		}
+		var rows, ms uint64
+		var cpu float64
+		if err := conn.QueryRow(ctx, `SELECT read_rows, query_duration_ms,
+    (ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']) / 1e6
+FROM system.query_log WHERE query_id = ? AND type = 'QueryFinish'`, id).Scan(&rows, &ms, &cpu); err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("kpi_reroll_%s_%s: %d rows read, %.2f cpu-s, %d ms\n", ym, name, rows, cpu, ms)
+	}
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("load average: %s", la)
+	}
+}
