@@ -162,7 +162,7 @@ func BenchmarkDashboard(b *testing.B) {
 		measure("full_build", end)
 		if kept != nil {
 			kept.snapshot("built", keptBench{Events: n, End: end, Database: db, Fingerprint: builtFingerprint(ctx, conn, db)})
-			conn, r.conn, q.conn = kept.conn, kept.conn, readConn{kept.conn}
+			conn, r.conn, q.conn = kept.conn, kept.conn, kept.conn
 			server = serverCPU(b)
 		}
 	} else {
@@ -205,7 +205,7 @@ func BenchmarkDashboard(b *testing.B) {
 		fig("traffic_rate", tr.Rate, "events/s")
 		if kept != nil && os.Getenv(EnvBenchKeepTraffic) != "" {
 			kept.snapshot("traffic", keptBench{Events: n, End: end, Database: db, Fingerprint: builtFingerprint(ctx, conn, db)})
-			conn, r.conn, q.conn = kept.conn, kept.conn, readConn{kept.conn}
+			conn, r.conn, q.conn = kept.conn, kept.conn, kept.conn
 			server = serverCPU(b)
 		}
 	} else {

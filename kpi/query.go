@@ -30,7 +30,7 @@ func NewQuerier(conn driver.Conn, db string, cfg Config, now func() time.Time) *
 	if now == nil {
 		now = time.Now
 	}
-	return &Querier{conn: readConn{conn}, db: db, cfg: cfg, now: now}
+	return &Querier{conn: conn, db: db, cfg: cfg, now: now}
 }
 
 // Query selects KPI rows: a tenant, a period of days [From, To) and

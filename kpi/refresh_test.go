@@ -635,24 +635,15 @@ func TestCellRerollChangesOnlyTouchedCells(t *testing.T) {
 	sameRows(t, "a full rebuild against the cell re-roll", incremental, rollupRows(t, conn, db))
 }
 
-// The dashboard's reads run at a higher priority than the refresh's
-// statements (ClickHouse pauses the refresh's while a read runs), and the
-// refresh's big statements keep their timeout and streaming settings.
-func TestReadsRunBeforeTheRefreshStatements(t *testing.T) {
-	conn, db := migrated(t)
-	ctx := context.Background()
-	q := NewQuerier(conn, db, Config{}, nil)
-	var read, refresh uint64
-	if err := q.conn.QueryRow(ctx, "SELECT toUInt64(getSetting('priority'))").Scan(&read); err != nil {
-		t.Fatal(err)
-	}
+// The refresh's big statements keep both their timeout and their
+// streaming settings (the client replaces a context's settings: they are
+// merged by withSettings).
+func TestRefreshStatementsKeepTheirSettings(t *testing.T) {
+	conn, _ := migrated(t)
 	var timeout, inOrder uint64
-	pctx := bigQuery(withStatementTimeout(ctx, 50*time.Second))
-	if err := conn.QueryRow(pctx, "SELECT toUInt64(getSetting('priority')), toUInt64(getSetting('max_execution_time')), toUInt64(getSetting('optimize_aggregation_in_order'))").Scan(&refresh, &timeout, &inOrder); err != nil {
+	ctx := bigQuery(withStatementTimeout(context.Background(), 50*time.Second))
+	if err := conn.QueryRow(ctx, "SELECT toUInt64(getSetting('max_execution_time')), toUInt64(getSetting('optimize_aggregation_in_order'))").Scan(&timeout, &inOrder); err != nil {
 		t.Fatal(err)
-	}
-	if read != readPriority || refresh != refreshPriority || read == 0 || read >= refresh {
-		t.Errorf("priorities: reads %d, refresh %d; want reads first (smaller, non-zero)", read, refresh)
 	}
 	if timeout != 50 || inOrder != 1 {
 		t.Errorf("refresh statement settings: max_execution_time %d, optimize_aggregation_in_order %d; want 50 and 1", timeout, inOrder)

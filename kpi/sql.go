@@ -9,7 +9,6 @@ import (
 	"time"
 
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 // entityColumns are the columns every entity query yields: one row per KPI
@@ -73,17 +72,6 @@ func bigQuery(ctx context.Context) context.Context {
 	})
 }
 
-// Query priorities (ClickHouse's priority setting: a query is paused while
-// one of a smaller non-zero priority runs; 0, the default, takes no part).
-// The dashboard's reads come first: the refresh's statements pause while
-// one runs, so a read during a refresh waits for no refresh statement's
-// thread (docs/kpi.md, Refresh). Reads are short (≤ 300 ms), so the
-// refresh is delayed by the reads' own time, not starved.
-const (
-	readPriority    = 1
-	refreshPriority = 2
-)
-
 type settingsKey struct{}
 
 // withSettings returns ctx whose statements run with s on top of the
@@ -99,33 +87,9 @@ func withSettings(ctx context.Context, s chgo.Settings) context.Context {
 }
 
 // withStatementTimeout returns ctx whose statements the server stops after
-// d (max_execution_time), at the refresh's priority: the refresher's
-// pieces run under it.
+// d (max_execution_time): the refresher's pieces run under it.
 func withStatementTimeout(ctx context.Context, d time.Duration) context.Context {
-	return withSettings(ctx, chgo.Settings{"max_execution_time": int(max(d/time.Second, 1)), "priority": refreshPriority})
-}
-
-// readConn is the Querier's connection: every statement at readPriority.
-type readConn struct{ driver.Conn }
-
-func reading(ctx context.Context) context.Context {
-	return withSettings(ctx, chgo.Settings{"priority": readPriority})
-}
-
-func (c readConn) Query(ctx context.Context, q string, args ...any) (driver.Rows, error) {
-	return c.Conn.Query(reading(ctx), q, args...)
-}
-
-func (c readConn) QueryRow(ctx context.Context, q string, args ...any) driver.Row {
-	return c.Conn.QueryRow(reading(ctx), q, args...)
-}
-
-func (c readConn) Select(ctx context.Context, dest any, q string, args ...any) error {
-	return c.Conn.Select(reading(ctx), dest, q, args...)
-}
-
-func (c readConn) Exec(ctx context.Context, q string, args ...any) error {
-	return c.Conn.Exec(reading(ctx), q, args...)
+	return withSettings(ctx, chgo.Settings{"max_execution_time": int(max(d/time.Second, 1))})
 }
 
 // linesSQL is one row per PO line, from its two fact tables: what was
