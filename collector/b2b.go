@@ -48,8 +48,7 @@ func (h *Ingest) RegisterB2B(r gin.IRouter, newIntake B2BIntake) {
 		if h.limited(c, p, 1, endpoint) {
 			return
 		}
-		sum := sha256.Sum256(body)
-		doc := procure.B2BDocument{Tenant: p.Tenant, Sources: p.Sources, Format: c.Query("format"), Body: body, ID: "http/" + hex.EncodeToString(sum[:])}
+		doc := procure.B2BDocument{Tenant: p.Tenant, Sources: p.Sources, Format: c.Query("format"), Body: body}
 		processor := newIntake(p.Tenant)
 		res, err := processor.Take(c.Request.Context(), doc)
 		var fieldErr *procure.FieldError
@@ -67,6 +66,9 @@ func (h *Ingest) RegisterB2B(r gin.IRouter, newIntake B2BIntake) {
 			// it goes to the dead letter whole and the sender is told not
 			// to resend it.
 			h.log.Error("b2b intake failed deterministically; document dead-lettered", "token", p.Name, "err", err)
+			// Named by its bytes, so a resent copy is the same dead letter.
+			sum := sha256.Sum256(body)
+			doc.ID = "http/" + hex.EncodeToString(sum[:])
 			if dlErr := processor.DeadLetterDocument(c.Request.Context(), doc, "not processed: "+err.Error()); dlErr != nil {
 				h.log.Error("b2b intake: dead letter failed too", "token", p.Name, "err", dlErr)
 				h.count(endpoint, http.StatusServiceUnavailable)
