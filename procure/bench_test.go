@@ -17,15 +17,33 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
+// largeEvent is the event the collector benchmark sends: a po.released of
+// three lines, about 900 bytes.
+var largeEvent = []byte(`{"id":"e2e-00000042","type":"po.released","source":"erp","tenant":"acme","occurred_at":"2026-11-27T06:00:00.000Z","correlation_id":"corr-00000042","trace_id":"0000000000000000000000000000002b","plant":"P01","supplier":"S0042","document":{"kind":"po","id":"4500000042","version":1},"data":{"order_type":"standard","buyer":"B12","currency":"EUR","incoterms":{"code":"FCA","edition":"2020","place":"Lyon"},"ship_to":"P01","lines":[{"line":10,"item":"M-00042","description":"Hex bolt M8x40 8.8 zinc plated","material_class":"fasteners","quantity":142,"unit":"C62","unit_price":0.125,"need_by":"2026-06-01","schedule":[{"seq":1,"quantity":142,"date":"2026-05-25"}]},{"line":20,"item":"M-00049","quantity":40,"unit":"KGM","unit_price":3.5,"need_by":"2026-06-03"},{"line":30,"item":"M-00055","quantity":2,"unit":"C62","unit_price":120,"need_by":"2026-06-10"}]}}`)
+
 // BenchmarkDecodeLarge is the event the collector benchmark sends: a
 // po.released of three lines, about 900 bytes.
 func BenchmarkDecodeLarge(b *testing.B) {
 	defer reportCPU(b)()
-	raw := []byte(`{"id":"e2e-00000042","type":"po.released","source":"erp","tenant":"acme","occurred_at":"2026-11-27T06:00:00.000Z","correlation_id":"corr-00000042","trace_id":"0000000000000000000000000000002b","plant":"P01","supplier":"S0042","document":{"kind":"po","id":"4500000042","version":1},"data":{"order_type":"standard","buyer":"B12","currency":"EUR","incoterms":{"code":"FCA","edition":"2020","place":"Lyon"},"ship_to":"P01","lines":[{"line":10,"item":"M-00042","description":"Hex bolt M8x40 8.8 zinc plated","material_class":"fasteners","quantity":142,"unit":"C62","unit_price":0.125,"need_by":"2026-06-01","schedule":[{"seq":1,"quantity":142,"date":"2026-05-25"}]},{"line":20,"item":"M-00049","quantity":40,"unit":"KGM","unit_price":3.5,"need_by":"2026-06-03"},{"line":30,"item":"M-00055","quantity":2,"unit":"C62","unit_price":120,"need_by":"2026-06-10"}]}}`)
+	raw := largeEvent
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Decode(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeLargeGeneral is BenchmarkDecodeLarge through the general
+// decoder alone (Decode without its fast path): the baseline of the same run.
+func BenchmarkDecodeLargeGeneral(b *testing.B) {
+	defer reportCPU(b)()
+	raw := largeEvent
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeGeneral(raw); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -94,6 +94,15 @@ func Decode(b []byte) (*Event, error) {
 	if err := checkText(b); err != nil {
 		return nil, err
 	}
+	if e, ok := decodeFast(b); ok {
+		return e, nil
+	}
+	return decodeGeneral(b)
+}
+
+// decodeGeneral is Decode without the fast path: the JSON v2 codec, whose
+// errors are Decode's.
+func decodeGeneral(b []byte) (*Event, error) {
 	d := decoders.Get().(*eventDecoder)
 	defer decoders.Put(d)
 	d.r.Reset(b)
