@@ -9,13 +9,12 @@ import (
 	"unsafe"
 )
 
-// The fast path of Decode: the envelope and the payloads of the event types
-// that make most of the traffic (orders, acknowledgements, ship notices,
-// receipts, invoices), read byte by byte without reflection.
+// The fast path of Decode: the envelope and the payload of every event
+// type, read byte by byte without reflection.
 //
 // It handles only the plain shape every producer we know writes: "type"
-// before "data", strings without escapes, no nulls, integers without a
-// fraction or exponent. On anything else, and on any error, it gives up
+// before "data", no escapes in names and in the envelope's strings and no
+// \u escape anywhere, no nulls, integers without a fraction or exponent. On anything else, and on any error, it gives up
 // (ok false) and Decode runs the general decoder from the start, so that
 // what is accepted, the decoded event and every error message stay the
 // general decoder's (TestFastDecodeAgrees, FuzzFastDecodeAgrees).
@@ -24,15 +23,31 @@ import (
 // payload another, so that a queued event (whose payload the collector
 // drops) holds no payload bytes.
 
-// fastDecodeTypes are the event types the fast path reads.
+// fastDecodeTypes are the readers of the payloads, by event type.
 var fastDecodeTypes = map[Type]func(*fastDecoder) (payload, bool){
-	POReleased:           (*fastDecoder).purchaseOrder,
-	POChanged:            (*fastDecoder).purchaseOrder,
-	POAcknowledged:       (*fastDecoder).acknowledgement,
-	ASNSubmitted:         (*fastDecoder).shipNotice,
-	GoodsReceived:        (*fastDecoder).receipt,
-	InvoiceStatusChanged: (*fastDecoder).invoiceStatus,
+	POReleased:              (*fastDecoder).purchaseOrder,
+	POChanged:               (*fastDecoder).purchaseOrder,
+	POCancelled:             (*fastDecoder).cancellation,
+	POAcknowledged:          (*fastDecoder).acknowledgement,
+	POChangeRequested:       (*fastDecoder).changeRequest,
+	POChangeDecided:         (*fastDecoder).changeDecision,
+	ASNSubmitted:            (*fastDecoder).shipNotice,
+	ASNCancelled:            (*fastDecoder).cancellation,
+	GoodsReceived:           (*fastDecoder).receipt,
+	QualityDocumentAttached: (*fastDecoder).qualityDocument,
+	QualityHoldPlaced:       (*fastDecoder).qualityHold,
+	QualityHoldReleased:     (*fastDecoder).qualityHold,
+	InvoiceStatusChanged:    (*fastDecoder).invoiceStatus,
+	SupplierUpdated:         (*fastDecoder).supplier,
+	ItemUpdated:             (*fastDecoder).item,
+	MessageFailed:           (*fastDecoder).delivery,
+	MessageDelivered:        (*fastDecoder).delivery,
 }
+
+// fastTypes are the keys of fastDecodeTypes, the hot ones first.
+var fastTypes = []Type{POReleased, POAcknowledged, ASNSubmitted, GoodsReceived, InvoiceStatusChanged, QualityDocumentAttached,
+	POChanged, POCancelled, POChangeRequested, POChangeDecided, ASNCancelled, QualityHoldPlaced, QualityHoldReleased,
+	SupplierUpdated, ItemUpdated, MessageFailed, MessageDelivered}
 
 // decodeFast reads b as Decode does, or reports false when b is not of the
 // plain shape it handles or holds an error: then the caller decodes b with
@@ -158,7 +173,7 @@ func copyString(sb *strings.Builder, v []byte) string {
 
 // internType returns the type named s if the fast path reads it.
 func internType(s []byte) Type {
-	for _, t := range [...]Type{POReleased, POChanged, POAcknowledged, ASNSubmitted, GoodsReceived, InvoiceStatusChanged} {
+	for _, t := range fastTypes {
 		if string(t) == string(s) {
 			return t
 		}
@@ -305,8 +320,16 @@ func (d *fastDecoder) array(elem func() bool) bool {
 // strSpan reads a string without escapes and returns where its contents
 // are in b.
 func (d *fastDecoder) strSpan() (start, end int, ok bool) {
+	start, end, escaped, ok := d.strSpanEscaped()
+	return start, end, ok && !escaped
+}
+
+// strSpanEscaped reads a string whose escapes, if any, are of one
+// character (\" \\ \/ \b \f \n \r \t; \u gives up), and returns where
+// its contents are in b, escapes and all.
+func (d *fastDecoder) strSpanEscaped() (start, end int, escaped, ok bool) {
 	if d.next() != '"' {
-		return 0, 0, false
+		return 0, 0, false, false
 	}
 	start = d.i
 	ascii := true
@@ -314,17 +337,42 @@ func (d *fastDecoder) strSpan() (start, end int, ok bool) {
 		switch c := d.b[j]; {
 		case c == '"':
 			if !ascii && !utf8.Valid(d.b[start:j]) {
-				return 0, 0, false
+				return 0, 0, false, false
 			}
 			d.i = j + 1
-			return start, j, true
-		case c == '\\' || c < 0x20:
-			return 0, 0, false
+			return start, j, escaped, true
+		case c == '\\':
+			if j+1 == len(d.b) || unescape(d.b[j+1]) == 0 {
+				return 0, 0, false, false
+			}
+			escaped = true
+			j++
+		case c < 0x20:
+			return 0, 0, false, false
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
 	}
-	return 0, 0, false
+	return 0, 0, false, false
+}
+
+// unescape is the byte a one-character escape stands for, or 0.
+func unescape(c byte) byte {
+	switch c {
+	case '"', '\\', '/':
+		return c
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	}
+	return 0
 }
 
 func (d *fastDecoder) str() ([]byte, bool) {
@@ -340,8 +388,22 @@ func (d *fastDecoder) span(s *span) bool {
 
 // text reads a string into p, in the payload's allocation.
 func (d *fastDecoder) text(p *string) bool {
-	v, ok := d.str()
-	*p = copyString(&d.arc, v)
+	start, end, escaped, ok := d.strSpanEscaped()
+	if !escaped {
+		*p = copyString(&d.arc, d.b[start:end])
+		return ok
+	}
+	off := d.arc.Len()
+	v := d.b[start:end]
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\\' {
+			i++
+			c = unescape(v[i])
+		}
+		d.arc.WriteByte(c)
+	}
+	*p = d.arc.String()[off:]
 	return ok
 }
 
@@ -572,24 +634,28 @@ func (d *fastDecoder) poLine(l *POLine) bool {
 		case "need_by":
 			return d.date(&l.NeedBy)
 		case "schedule":
-			l.Schedule = make([]ScheduleLine, 0, 2)
-			return d.array(func() bool {
-				l.Schedule = append(l.Schedule, ScheduleLine{})
-				s := &l.Schedule[len(l.Schedule)-1]
-				return d.object(func(name []byte) bool {
-					switch string(name) {
-					case "seq":
-						return d.int(&s.Seq)
-					case "quantity":
-						return d.float(&s.Quantity)
-					case "date":
-						return d.date(&s.Date)
-					}
-					return false
-				})
-			})
+			return d.schedule(&l.Schedule)
 		}
 		return false
+	})
+}
+
+func (d *fastDecoder) schedule(p *[]ScheduleLine) bool {
+	*p = make([]ScheduleLine, 0, 2)
+	return d.array(func() bool {
+		*p = append(*p, ScheduleLine{})
+		s := &(*p)[len(*p)-1]
+		return d.object(func(name []byte) bool {
+			switch string(name) {
+			case "seq":
+				return d.int(&s.Seq)
+			case "quantity":
+				return d.float(&s.Quantity)
+			case "date":
+				return d.date(&s.Date)
+			}
+			return false
+		})
 	})
 }
 
@@ -787,6 +853,192 @@ func (d *fastDecoder) invoiceStatus() (payload, bool) {
 			})
 		case "credit_note":
 			return d.bool(&p.CreditNote)
+		}
+		return false
+	})
+}
+
+func (d *fastDecoder) cancellation() (payload, bool) {
+	p := new(Cancellation)
+	return p, d.object(func(name []byte) bool {
+		if string(name) == "reason" {
+			return d.text(&p.Reason)
+		}
+		return false
+	})
+}
+
+func (d *fastDecoder) changeRequest() (payload, bool) {
+	p := new(ChangeRequest)
+	return p, d.object(func(name []byte) bool {
+		switch string(name) {
+		case "request_id":
+			return d.text(&p.RequestID)
+		case "requested_by":
+			return d.text(&p.RequestedBy)
+		case "reason":
+			return d.text(&p.Reason)
+		case "lines":
+			p.Lines = make([]ChangeLine, 0, 4)
+			return d.array(func() bool {
+				p.Lines = append(p.Lines, ChangeLine{})
+				l := &p.Lines[len(p.Lines)-1]
+				return d.object(func(name []byte) bool {
+					switch string(name) {
+					case "line":
+						return d.int(&l.Line)
+					case "quantity":
+						return d.float(&l.Quantity)
+					case "date":
+						return d.date(&l.Date)
+					case "unit_price":
+						return d.float(&l.UnitPrice)
+					case "schedule":
+						return d.schedule(&l.Schedule)
+					}
+					return false
+				})
+			})
+		}
+		return false
+	})
+}
+
+func (d *fastDecoder) changeDecision() (payload, bool) {
+	p := new(ChangeDecision)
+	return p, d.object(func(name []byte) bool {
+		switch string(name) {
+		case "request_id":
+			return d.text(&p.RequestID)
+		case "decision":
+			return d.text(&p.Decision)
+		case "decided_by":
+			return d.text(&p.DecidedBy)
+		case "comment":
+			return d.text(&p.Comment)
+		}
+		return false
+	})
+}
+
+func (d *fastDecoder) qualityDocument() (payload, bool) {
+	p := new(QualityDocument)
+	return p, d.object(func(name []byte) bool {
+		switch string(name) {
+		case "doc_type":
+			return d.text(&p.DocType)
+		case "certificate_id":
+			return d.text(&p.CertificateID)
+		case "item":
+			return d.text(&p.Item)
+		case "lot":
+			return d.text(&p.Lot)
+		case "po":
+			return d.text(&p.PO)
+		case "line":
+			return d.int(&p.Line)
+		case "valid_until":
+			return d.date(&p.ValidUntil)
+		}
+		return false
+	})
+}
+
+func (d *fastDecoder) qualityHold() (payload, bool) {
+	p := new(QualityHold)
+	return p, d.object(func(name []byte) bool {
+		switch string(name) {
+		case "hold_id":
+			return d.text(&p.HoldID)
+		case "item":
+			return d.text(&p.Item)
+		case "lot":
+			return d.text(&p.Lot)
+		case "po":
+			return d.text(&p.PO)
+		case "line":
+			return d.int(&p.Line)
+		case "quantity":
+			return d.float(&p.Quantity)
+		case "unit":
+			return d.text(&p.Unit)
+		case "reason":
+			return d.text(&p.Reason)
+		}
+		return false
+	})
+}
+
+func (d *fastDecoder) supplier() (payload, bool) {
+	p := new(Supplier)
+	return p, d.object(func(name []byte) bool {
+		switch string(name) {
+		case "name":
+			return d.text(&p.Name)
+		case "tier":
+			return d.int(&p.Tier)
+		case "status":
+			return d.text(&p.Status)
+		case "country":
+			return d.text(&p.Country)
+		case "time_zone":
+			return d.text(&p.TimeZone)
+		case "channel":
+			return d.text(&p.Channel)
+		}
+		return false
+	})
+}
+
+func (d *fastDecoder) item() (payload, bool) {
+	p := new(Item)
+	return p, d.object(func(name []byte) bool {
+		switch string(name) {
+		case "description":
+			return d.text(&p.Description)
+		case "material_class":
+			return d.text(&p.MaterialClass)
+		case "base_unit":
+			return d.text(&p.BaseUnit)
+		case "certificate_required":
+			return d.bool(&p.CertificateRequired)
+		case "certificate_types":
+			p.CertificateTypes = make([]string, 0, 2)
+			return d.array(func() bool {
+				p.CertificateTypes = append(p.CertificateTypes, "")
+				return d.text(&p.CertificateTypes[len(p.CertificateTypes)-1])
+			})
+		}
+		return false
+	})
+}
+
+func (d *fastDecoder) delivery() (payload, bool) {
+	p := new(Delivery)
+	return p, d.object(func(name []byte) bool {
+		switch string(name) {
+		case "message_id":
+			return d.text(&p.MessageID)
+		case "target":
+			return d.text(&p.Target)
+		case "endpoint":
+			return d.text(&p.Endpoint)
+		case "document_type":
+			return d.text(&p.DocumentType)
+		case "error_class":
+			return d.text(&p.ErrorClass)
+		case "error":
+			return d.text(&p.Error)
+		case "http_status":
+			return d.int(&p.HTTPStatus)
+		case "attempt":
+			return d.int(&p.Attempt)
+		case "idempotency_key":
+			return d.text(&p.IdempotencyKey)
+		case "payload_ref":
+			return d.text(&p.PayloadRef)
+		case "payload":
+			return d.text(&p.Payload)
 		}
 		return false
 	})

@@ -1,7 +1,7 @@
 package procure
 
 // For the external tests (decode_fast_test.go, which imports the simulator).
-var (
-	DecodeGeneral = decodeGeneral
-	DecodeFast    = decodeFast
-)
+var DecodeFast = decodeFast
+
+// DecodeGeneral is Decode without its fast path.
+func DecodeGeneral(b []byte) (*Event, error) { return decode(b, false) }
