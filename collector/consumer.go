@@ -130,16 +130,15 @@ func (c *Consumer) fetchLoop(ctx context.Context) error {
 // or a rejection naming the record and the reason.
 func DecodeMessage(m *kafka.Message) Item {
 	received := m.ReceivedAt()
-	e, err := procure.Decode(m.Value)
+	// The writer stores the envelope columns and the raw bytes: the
+	// payload is checked, not kept.
+	e, err := procure.Check(m.Value)
 	if err != nil {
 		return Item{Rejection: rejection(err, m.Value, procure.ChannelKafka, received,
 			contentID("kafka", "", m.Value), func(r *procure.Rejection) {
 				r.Topic, r.Partition, r.Offset = m.Topic, int32(m.Partition), m.Offset
 			})}
 	}
-	// The writer stores the envelope columns and the raw bytes; drop the
-	// decoded payload so queued items stay small.
-	e.Payload, e.Data = nil, nil
 	ch := m.Header(kafka.HeaderChannel)
 	if ch == "" {
 		ch = procure.ChannelKafka

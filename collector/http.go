@@ -244,7 +244,7 @@ func (h *Ingest) ingest(ctx context.Context, p *principal, items [][]byte) (*Res
 	for i, raw := range items {
 		res := &resp.Results[i]
 		res.Index = i
-		e, err := procure.Decode(raw)
+		e, err := procure.Check(raw) // the raw bytes are stored, not the payload
 		if err == nil {
 			res.ID = e.ID
 			switch {

@@ -43,7 +43,7 @@ func BenchmarkDecodeLargeGeneral(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decode(raw, false); err != nil {
+		if _, err := decode(raw, false, true); err != nil {
 			b.Fatal(err)
 		}
 	}

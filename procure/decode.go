@@ -87,10 +87,22 @@ var strict = json.JoinOptions(json.RejectUnknownMembers(true))
 // It reads b once: the payload is decoded straight into its type when
 // "type" comes before "data" (as every producer we know writes it), and
 // from a copy of the data value otherwise.
-func Decode(b []byte) (*Event, error) { return decode(b, true) }
+func Decode(b []byte) (*Event, error) { return decode(b, true, true) }
 
-// decode is Decode, with its fast path or (for the tests) without.
-func decode(b []byte, fast bool) (*Event, error) {
+// Check is Decode for callers that keep only the envelope (the collector,
+// which stores the raw bytes): the same checks and errors, and the event
+// without its payload (Payload and Data nil), which costs less to read.
+func Check(b []byte) (*Event, error) {
+	e, err := decode(b, true, false)
+	if e != nil {
+		e.Payload, e.Data = nil, nil
+	}
+	return e, err
+}
+
+// decode is Decode, with its fast path or (for the tests) without; keep
+// says whether the caller keeps the payload.
+func decode(b []byte, fast, keep bool) (*Event, error) {
 	if len(b) > MaxEventBytes {
 		return nil, &FieldError{Reason: fmt.Sprintf("event is %d bytes, more than the limit of %d", len(b), MaxEventBytes)}
 	}
@@ -98,7 +110,7 @@ func decode(b []byte, fast bool) (*Event, error) {
 		return nil, err
 	}
 	if fast {
-		if e, ok := decodeFast(b); ok {
+		if e, ok := decodeFast(b, keep); ok {
 			return e, nil
 		}
 	}

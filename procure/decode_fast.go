@@ -14,10 +14,11 @@ import (
 //
 // It handles only the plain shape every producer we know writes: "type"
 // before "data", no escapes in names and in the envelope's strings and no
-// \u escape anywhere, no nulls, integers without a fraction or exponent. On anything else, and on any error, it gives up
-// (ok false) and Decode runs the general decoder from the start, so that
-// what is accepted, the decoded event and every error message stay the
-// general decoder's (TestFastDecodeAgrees, FuzzFastDecodeAgrees).
+// \u escape anywhere, no nulls, integers without a fraction or exponent.
+// On anything else, and on any error, it gives up (ok false) and Decode
+// runs the general decoder from the start, so that what is accepted, the
+// decoded event and every error message stay the general decoder's
+// (TestFastDecodeAgreesWithTheGeneralDecoder, FuzzFastDecodeAgrees).
 //
 // The strings of the envelope share one allocation and those of the
 // payload another, so that a queued event (whose payload the collector
@@ -52,8 +53,11 @@ var fastTypes = []Type{POReleased, POAcknowledged, ASNSubmitted, GoodsReceived, 
 // decodeFast reads b as Decode does, or reports false when b is not of the
 // plain shape it handles or holds an error: then the caller decodes b with
 // the general decoder. Validation is the general one.
-func decodeFast(b []byte) (*Event, bool) {
-	d := fastDecoder{b: b}
+//
+// With keep false the payload is only checked: its strings are read in
+// place, and the event is returned without it (Payload and Data nil).
+func decodeFast(b []byte, keep bool) (*Event, bool) {
+	d := fastDecoder{b: b, keep: keep}
 	e, ok := d.event()
 	if !ok {
 		return nil, false
@@ -66,6 +70,9 @@ func decodeFast(b []byte) (*Event, bool) {
 	if c.err != nil {
 		return nil, false
 	}
+	if !keep {
+		e.Payload, e.Data = nil, nil
+	}
 	return e, true
 }
 
@@ -73,6 +80,9 @@ type fastDecoder struct {
 	b   []byte
 	i   int
 	arc strings.Builder // the payload's strings
+	// keep: the payload is returned. Without it, its strings alias b,
+	// which they do not outlive.
+	keep bool
 }
 
 // span is a string value's bytes in b, before it is copied.
@@ -127,7 +137,9 @@ func (d *fastDecoder) event() (*Event, bool) {
 			}
 			d.ws()
 			start := d.i
-			d.arc.Grow(d.valueStringBytes())
+			if d.keep {
+				d.arc.Grow(d.valueStringBytes())
+			}
 			p, ok := read(d)
 			e.Payload, e.Data, dataSeen = p, d.b[start:d.i], true
 			return ok
@@ -267,18 +279,28 @@ func (d *fastDecoder) object(member func(name []byte) bool) bool {
 		d.i++
 		return true
 	}
+	// The names so far, and a mask of a hash of each: a name is compared
+	// with the others only when its hash was seen before.
 	var seen [16]span
+	var hashes uint64
 	for n := 0; ; n++ {
 		start, end, ok := d.strSpan()
 		if !ok || n == len(seen) {
 			return false
 		}
 		name := d.b[start:end]
-		for _, s := range seen[:n] {
-			if string(d.b[s.start:s.end]) == string(name) {
-				return false
+		h := uint64(1) << (uint(len(name)) & 63)
+		if len(name) > 0 {
+			h = uint64(1) << ((uint(len(name))*7 + uint(name[0])*3 + uint(name[len(name)-1])) & 63)
+		}
+		if hashes&h != 0 {
+			for _, s := range seen[:n] {
+				if string(d.b[s.start:s.end]) == string(name) {
+					return false
+				}
 			}
 		}
+		hashes |= h
 		seen[n] = span{start, end}
 		if d.next() != ':' || !member(name) {
 			return false
@@ -334,6 +356,12 @@ func (d *fastDecoder) strSpanEscaped() (start, end int, escaped, ok bool) {
 	start = d.i
 	ascii := true
 	for j := start; j < len(d.b); j++ {
+		for j < len(d.b) && plain[d.b[j]] {
+			j++
+		}
+		if j == len(d.b) {
+			break
+		}
 		switch c := d.b[j]; {
 		case c == '"':
 			if !ascii && !utf8.Valid(d.b[start:j]) {
@@ -355,6 +383,15 @@ func (d *fastDecoder) strSpanEscaped() (start, end int, escaped, ok bool) {
 	}
 	return 0, 0, false, false
 }
+
+// plain are the bytes a string holds as they are: printable ASCII but '"'
+// and '\\'.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // unescape is the byte a one-character escape stands for, or 0.
 func unescape(c byte) byte {
@@ -389,7 +426,11 @@ func (d *fastDecoder) span(s *span) bool {
 // text reads a string into p, in the payload's allocation.
 func (d *fastDecoder) text(p *string) bool {
 	start, end, escaped, ok := d.strSpanEscaped()
-	if !escaped {
+	switch {
+	case !escaped && !d.keep:
+		*p = unsafe.String(unsafe.SliceData(d.b[start:end]), end-start)
+		return ok
+	case !escaped:
 		*p = copyString(&d.arc, d.b[start:end])
 		return ok
 	}

@@ -13,17 +13,26 @@ import (
 	"github.com/supplywatch/supplywatch/simulator"
 )
 
-// agree checks that Decode (with its fast path) and the general decoder give
-// the same event or the same error for b.
+// agree checks that Decode and Check (with the fast path) and the general
+// decoder give the same event (Check's without its payload) or the same
+// error for b.
 func agree(t testing.TB, b []byte) {
 	t.Helper()
 	fe, ferr := procure.Decode(b)
+	ce, cerr := procure.Check(b)
 	ge, gerr := procure.DecodeGeneral(b)
-	if !reflect.DeepEqual(ferr, gerr) {
-		t.Fatalf("errors differ for %q:\nDecode:  %v\ngeneral: %v", b, ferr, gerr)
+	if !reflect.DeepEqual(ferr, gerr) || !reflect.DeepEqual(cerr, gerr) {
+		t.Fatalf("errors differ for %q:\nDecode:  %v\nCheck:   %v\ngeneral: %v", b, ferr, cerr, gerr)
 	}
 	if !reflect.DeepEqual(fe, ge) {
 		t.Fatalf("events differ for %q:\nDecode:  %+v\n%+v\ngeneral: %+v\n%+v", b, fe, fe.Payload, ge, ge.Payload)
+	}
+	if ge != nil {
+		envelope := *ge
+		envelope.Payload, envelope.Data = nil, nil
+		if !reflect.DeepEqual(ce, &envelope) {
+			t.Fatalf("Check's event differs for %q:\nCheck:   %+v\ngeneral: %+v", b, ce, &envelope)
+		}
 	}
 }
 
@@ -65,7 +74,7 @@ func TestFastDecodeTakesEveryEventOfTheSimulator(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", raw, err)
 		}
-		if _, ok := procure.DecodeFast(raw); ok {
+		if _, ok := procure.DecodeFast(raw, true); ok {
 			fast++
 			byType[e.Type]++
 		} else {

@@ -4,4 +4,4 @@ package procure
 var DecodeFast = decodeFast
 
 // DecodeGeneral is Decode without its fast path.
-func DecodeGeneral(b []byte) (*Event, error) { return decode(b, false) }
+func DecodeGeneral(b []byte) (*Event, error) { return decode(b, false, true) }
