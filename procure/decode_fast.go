@@ -339,6 +339,17 @@ func (d *fastDecoder) array(elem func() bool) bool {
 	}
 }
 
+// list reads an array into *p, each element with elem; n is the capacity
+// to start with.
+func list[T any](d *fastDecoder, p *[]T, n int, elem func(*T) bool) bool {
+	*p = make([]T, 0, n)
+	return d.array(func() bool {
+		var zero T
+		*p = append(*p, zero)
+		return elem(&(*p)[len(*p)-1])
+	})
+}
+
 // strSpan reads a string without escapes and returns where its contents
 // are in b.
 func (d *fastDecoder) strSpan() (start, end int, ok bool) {
@@ -641,11 +652,7 @@ func (d *fastDecoder) purchaseOrder() (payload, bool) {
 		case "valid_to":
 			return d.date(&p.ValidTo)
 		case "lines":
-			p.Lines = make([]POLine, 0, 4)
-			return d.array(func() bool {
-				p.Lines = append(p.Lines, POLine{})
-				return d.poLine(&p.Lines[len(p.Lines)-1])
-			})
+			return list(d, &p.Lines, 4, d.poLine)
 		}
 		return false
 	})
@@ -682,10 +689,7 @@ func (d *fastDecoder) poLine(l *POLine) bool {
 }
 
 func (d *fastDecoder) schedule(p *[]ScheduleLine) bool {
-	*p = make([]ScheduleLine, 0, 2)
-	return d.array(func() bool {
-		*p = append(*p, ScheduleLine{})
-		s := &(*p)[len(*p)-1]
+	return list(d, p, 2, func(s *ScheduleLine) bool {
 		return d.object(func(name []byte) bool {
 			switch string(name) {
 			case "seq":
@@ -709,10 +713,7 @@ func (d *fastDecoder) acknowledgement() (payload, bool) {
 		case "po_version":
 			return d.int(&p.POVersion)
 		case "lines":
-			p.Lines = make([]AckLine, 0, 4)
-			return d.array(func() bool {
-				p.Lines = append(p.Lines, AckLine{})
-				l := &p.Lines[len(p.Lines)-1]
+			return list(d, &p.Lines, 4, func(l *AckLine) bool {
 				return d.object(func(name []byte) bool {
 					switch string(name) {
 					case "line":
@@ -767,10 +768,7 @@ func (d *fastDecoder) shipNotice() (payload, bool) {
 		case "ship_to":
 			return d.text(&p.ShipTo)
 		case "packs":
-			p.Packs = make([]Pack, 0, 4)
-			return d.array(func() bool {
-				p.Packs = append(p.Packs, Pack{})
-				pk := &p.Packs[len(p.Packs)-1]
+			return list(d, &p.Packs, 4, func(pk *Pack) bool {
 				return d.object(func(name []byte) bool {
 					switch string(name) {
 					case "sscc":
@@ -784,10 +782,7 @@ func (d *fastDecoder) shipNotice() (payload, bool) {
 				})
 			})
 		case "lines":
-			p.Lines = make([]ASNLine, 0, 4)
-			return d.array(func() bool {
-				p.Lines = append(p.Lines, ASNLine{})
-				l := &p.Lines[len(p.Lines)-1]
+			return list(d, &p.Lines, 4, func(l *ASNLine) bool {
 				return d.object(func(name []byte) bool {
 					switch string(name) {
 					case "po":
@@ -824,10 +819,7 @@ func (d *fastDecoder) receipt() (payload, bool) {
 		case "asn":
 			return d.text(&p.ASN)
 		case "lines":
-			p.Lines = make([]ReceiptLine, 0, 4)
-			return d.array(func() bool {
-				p.Lines = append(p.Lines, ReceiptLine{})
-				l := &p.Lines[len(p.Lines)-1]
+			return list(d, &p.Lines, 4, func(l *ReceiptLine) bool {
 				return d.object(func(name []byte) bool {
 					switch string(name) {
 					case "po":
@@ -870,10 +862,7 @@ func (d *fastDecoder) invoiceStatus() (payload, bool) {
 		case "due_date":
 			return d.date(&p.DueDate)
 		case "lines":
-			p.Lines = make([]InvoiceLine, 0, 4)
-			return d.array(func() bool {
-				p.Lines = append(p.Lines, InvoiceLine{})
-				l := &p.Lines[len(p.Lines)-1]
+			return list(d, &p.Lines, 4, func(l *InvoiceLine) bool {
 				return d.object(func(name []byte) bool {
 					switch string(name) {
 					case "po":
@@ -920,10 +909,7 @@ func (d *fastDecoder) changeRequest() (payload, bool) {
 		case "reason":
 			return d.text(&p.Reason)
 		case "lines":
-			p.Lines = make([]ChangeLine, 0, 4)
-			return d.array(func() bool {
-				p.Lines = append(p.Lines, ChangeLine{})
-				l := &p.Lines[len(p.Lines)-1]
+			return list(d, &p.Lines, 4, func(l *ChangeLine) bool {
 				return d.object(func(name []byte) bool {
 					switch string(name) {
 					case "line":
@@ -1044,11 +1030,7 @@ func (d *fastDecoder) item() (payload, bool) {
 		case "certificate_required":
 			return d.bool(&p.CertificateRequired)
 		case "certificate_types":
-			p.CertificateTypes = make([]string, 0, 2)
-			return d.array(func() bool {
-				p.CertificateTypes = append(p.CertificateTypes, "")
-				return d.text(&p.CertificateTypes[len(p.CertificateTypes)-1])
-			})
+			return list(d, &p.CertificateTypes, 2, d.text)
 		}
 		return false
 	})

@@ -3,7 +3,6 @@ package procure_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -119,7 +118,7 @@ var mutations = []struct{ from, to string }{
 func TestFastDecodeAgreesWithTheGeneralDecoder(t *testing.T) {
 	corpus := simulatorEvents(t)
 	for _, name := range []string{"po_released.json"} {
-		corpus = append(corpus, readFixture(t, name))
+		corpus = append(corpus, procure.ReadFixture(t, name))
 	}
 	seenType := map[string]bool{}
 	n := 0
@@ -156,18 +155,9 @@ func TestFastDecodeAgreesWithTheGeneralDecoder(t *testing.T) {
 	t.Logf("%d inputs", n)
 }
 
-func readFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // FuzzFastDecodeAgrees: the fast path and the general decoder agree on any input.
 func FuzzFastDecodeAgrees(f *testing.F) {
-	f.Add(readFixture(f, "po_released.json"))
+	f.Add(procure.ReadFixture(f, "po_released.json"))
 	for i, raw := range simulatorEvents(f) {
 		if i%50 == 0 {
 			f.Add(raw)
