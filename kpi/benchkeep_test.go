@@ -233,18 +233,29 @@ func builtFingerprint(ctx context.Context, conn driver.Conn, db string) string {
 	return st.Fingerprint
 }
 
+// refreshProfile is the steady refresh's server CPU by origin, from the
+// query and part logs (seconds).
+type refreshProfile struct {
+	// reads: the dashboard's reads meanwhile (log_comment benchReads);
+	// statements: the refresher's (log_comment LogComment…); merges: the
+	// background merges that ended meanwhile.
+	reads, statements, merges float64
+}
+
 // profileRefresh prints the statements the server ran between from and
-// to whose CPU exceeded 50 ms, heaviest first (system.query_log): the
-// per-statement profile of a refresh (SUPPLYWATCH_BENCH_PROFILE=1, with
-// SUPPLYWATCH_BENCH_KEEP: the benchmark's own server then keeps a query
-// log).
-func profileRefresh(ctx context.Context, conn driver.Conn, from, to time.Time) {
+// to whose CPU exceeded 50 ms, heaviest first (system.query_log), the
+// refresher's statements by piece and the dashboard's reads, and the
+// merges meanwhile by table: the per-statement profile of a refresh
+// (SUPPLYWATCH_BENCH_PROFILE=1, with SUPPLYWATCH_BENCH_KEEP: the
+// benchmark's own server then keeps a query log). It returns nil without
+// a query log.
+func profileRefresh(ctx context.Context, conn driver.Conn, from, to time.Time) *refreshProfile {
 	if os.Getenv("SUPPLYWATCH_BENCH_PROFILE") == "" {
-		return
+		return nil
 	}
 	if err := conn.Exec(ctx, "SYSTEM FLUSH LOGS"); err != nil {
 		fmt.Fprintln(os.Stderr, "profile:", err)
-		return
+		return nil
 	}
 	rows, err := conn.Query(ctx, `SELECT
     (ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']) / 1e6 AS cpu,
@@ -256,7 +267,7 @@ WHERE type = 'QueryFinish' AND event_time_microseconds BETWEEN ? AND ? AND is_in
 ORDER BY cpu DESC LIMIT 40`, from, to)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "profile:", err)
-		return
+		return nil
 	}
 	defer rows.Close()
 	var total float64
@@ -267,13 +278,45 @@ ORDER BY cpu DESC LIMIT 40`, from, to)
 		var q string
 		if err := rows.Scan(&cpu, &readRows, &readBytes, &written, &mem, &ms, &q); err != nil {
 			fmt.Fprintln(os.Stderr, "profile:", err)
-			return
+			return nil
 		}
 		total += cpu
 		fmt.Printf("profile: %6.2f cpu-s %10d rows %7.1f MB read %8d written %6.0f MB mem %6d ms | %s\n",
 			cpu, readRows, float64(readBytes)/1e6, written, float64(mem)/1e6, ms, strings.TrimSpace(q))
 	}
 	fmt.Printf("profile: %6.2f cpu-s in the statements above\n", total)
+	// Every statement (of any CPU), by origin: the refresher's pieces
+	// (log_comment "kpi refresh <piece>", the piece's kind), the
+	// refresher's other statements, the dashboard's reads, the rest.
+	var p refreshProfile
+	orows, err := conn.Query(ctx, `SELECT multiIf(log_comment = ?, 'dashboard reads',
+        startsWith(log_comment, ?), arrayStringConcat(arraySlice(splitByChar('/', log_comment), 1, 2), '/'),
+        'other') AS origin,
+    count(), sum(ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']) / 1e6, sum(read_rows), sum(written_rows)
+FROM system.query_log
+WHERE type IN ('QueryFinish', 'ExceptionWhileProcessing') AND event_time_microseconds BETWEEN ? AND ? AND is_initial_query
+GROUP BY origin ORDER BY 3 DESC`, benchReads, LogComment, from, to)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return nil
+	}
+	defer orows.Close()
+	for orows.Next() {
+		var origin string
+		var n, readRows, written uint64
+		var cpu float64
+		if err := orows.Scan(&origin, &n, &cpu, &readRows, &written); err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return nil
+		}
+		switch {
+		case origin == "dashboard reads":
+			p.reads += cpu
+		case strings.HasPrefix(origin, LogComment):
+			p.statements += cpu
+		}
+		fmt.Printf("profile: by origin %-32s %5d statements %6.2f cpu-s %10d rows read %9d written\n", origin, n, cpu, readRows, written)
+	}
 	// The merges meanwhile, by table (system.part_log): the traffic's
 	// (events, the facts) against the refresh's own (kpi_*).
 	mrows, err := conn.Query(ctx, `SELECT table, count(), sum(rows), sum(duration_ms),
@@ -282,7 +325,7 @@ FROM system.part_log WHERE event_type = 'MergeParts' AND event_time_microseconds
 GROUP BY table ORDER BY 5 DESC`, from, to)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "profile: part_log:", err)
-		return
+		return &p
 	}
 	defer mrows.Close()
 	for mrows.Next() {
@@ -291,8 +334,10 @@ GROUP BY table ORDER BY 5 DESC`, from, to)
 		var cpu float64
 		if err := mrows.Scan(&table, &n, &rws, &ms, &cpu); err != nil {
 			fmt.Fprintln(os.Stderr, "profile:", err)
-			return
+			return &p
 		}
+		p.merges += cpu
 		fmt.Printf("profile: merges of %-24s %3d merges %10d rows %7d ms %6.2f cpu-s\n", table, n, rws, ms, cpu)
 	}
+	return &p
 }

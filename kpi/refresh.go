@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
@@ -61,6 +62,9 @@ type Refresher struct {
 	// observe, when set (benchmarks), is called before each attempt of a
 	// piece; the function it returns after the attempt.
 	observe func(piece string) func()
+	// wholeCells, when set (benchmarks, for the comparison), re-rolls
+	// every touched cell from its rows, as before the difference.
+	wholeCells bool
 }
 
 // Cluster is a sharded ClickHouse (clickhouse.Cluster): kpi_entities and
@@ -258,6 +262,7 @@ func (r *Refresher) serverNow(ctx context.Context) (time.Time, error) {
 // RefreshAll rebuilds every entity and every month from the facts, as of
 // asOf, in pieces.
 func (r *Refresher) RefreshAll(ctx context.Context, asOf time.Time) (Report, error) {
+	ctx = withLogComment(ctx, "")
 	st, err := r.loadState(ctx)
 	if err != nil {
 		return Report{}, err
@@ -273,6 +278,7 @@ func (r *Refresher) RefreshAll(ctx context.Context, asOf time.Time) (Report, err
 // was completed for the current formulas (or one is in progress, which it
 // resumes), else an incremental refresh.
 func (r *Refresher) Refresh(ctx context.Context, asOf time.Time) (Report, error) {
+	ctx = withLogComment(ctx, "")
 	st, err := r.loadState(ctx)
 	if err != nil {
 		return Report{}, err
@@ -379,7 +385,7 @@ func (r *Refresher) build(ctx context.Context, st *refreshState, asOf time.Time)
 	if err != nil {
 		return rep, err
 	}
-	failed := r.rollupMonths(ctx, &rep, months, "", b.Version)
+	failed := r.rollupMonths(ctx, &rep, months, "", "", b.Version)
 	st.Build = nil
 	st.Fingerprint = b.Fingerprint
 	st.Watermark = b.Started
@@ -547,6 +553,26 @@ SELECT DISTINCT tenant, kpi, day, plant, supplier FROM %[2]s.kpi_entities WHERE 
 	return nil
 }
 
+// deltaOf adds to the delta table the rows of the difference KPIs of the
+// entities of family f and keys: with sign -1 their live rows (before they
+// are written again), with sign 1 the rows of version v (just written).
+// Only the live rows count before: a ReplacingMergeTree keeps the
+// replaced ones until a merge.
+func (r *Refresher) deltaOf(ctx context.Context, f family, keys, delta string, sign int, v uint64) error {
+	from, cond := "kpi_entities FINAL", ""
+	if sign > 0 {
+		// The rows just written are the live ones: none is newer, and
+		// the older ones they did not replace are deleted (writeEntities).
+		from, cond = "kpi_entities", fmt.Sprintf(" AND version = %d", v)
+	}
+	if err := r.conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s (tenant, kpi, day, plant, supplier, category, num, den)
+SELECT tenant, kpi, day, plant, supplier, category, %[2]d * num, %[2]d * den FROM %[3]s.%[4]s
+WHERE family = '%[5]s' AND %[6]s AND kpi IN (%[7]s)%[8]s`, delta, sign, r.db, from, f.name, entityKeyFilter(keys), differenceKPIs(), cond)); err != nil {
+		return fmt.Errorf("kpi refresh: delta of %s: %w", f.name, err)
+	}
+	return nil
+}
+
 // incremental recomputes the entities touched since the watermark and rolls
 // up the months they are in (and were in).
 func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time.Time) (Report, error) {
@@ -569,6 +595,18 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 		return rep, fmt.Errorf("kpi refresh: create cells: %w", err)
 	}
 	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+cells) //nolint:errcheck
+	// The touched entities' rows of the difference KPIs before (negated)
+	// and after they are written again: what their cells gain and lose.
+	delta := touched + "_delta"
+	if err := r.conn.Exec(ctx, "CREATE TABLE "+delta+" (tenant String, kpi String, day Date, plant String, supplier String, category String, num Float64, den Float64) ENGINE = Memory"); err != nil {
+		return rep, fmt.Errorf("kpi refresh: create delta: %w", err)
+	}
+	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+delta) //nolint:errcheck
+	// exact stays true while every entity piece ran once and whole: then
+	// delta holds exactly what changed. A retried or failed piece may have
+	// written part of its rows before the failure; the cells are then
+	// re-rolled from their rows, as for the other KPIs.
+	exact := !r.wholeCells
 	var ok bool
 	if err := r.piece(ctx, &rep, "touched", func(ctx context.Context) error {
 		return r.findTouched(ctx, touched, st.Watermark.Add(-r.overlap), st.AsOf, asOf)
@@ -604,17 +642,31 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 				if chunks > 1 {
 					name += fmt.Sprintf("/%d", i)
 				}
+				attempts := 0
 				err := r.piece(ctx, &rep, name, func(ctx context.Context) error {
+					if attempts++; attempts > 1 {
+						exact = false
+					}
+					if exact {
+						if err := r.deltaOf(ctx, f, keys, delta, -1, 0); err != nil {
+							return err
+						}
+					}
 					if err := r.cellsBefore(ctx, f, keys, cells, v); err != nil {
 						return err
 					}
 					if err := r.writeEntities(ctx, f, strings.ReplaceAll(touchedFilter[f.key], "{keys}", keys), entityKeyFilter(keys), asOf, v); err != nil {
 						return err
 					}
+					if exact {
+						if err := r.deltaOf(ctx, f, keys, delta, 1, 2*v+1); err != nil {
+							return err
+						}
+					}
 					return r.cellsOf(ctx, f, keys, cells, 2*v)
 				})
 				if err != nil {
-					ok = false
+					ok, exact = false, false
 				}
 			}
 		}
@@ -642,8 +694,11 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 		return rep, err
 	}
 	sort.Strings(ms)
-	failed := r.rollupMonths(ctx, &rep, st.Pending, "", v)
-	failed = append(failed, r.rollupMonths(ctx, &rep, ms, cells, v)...)
+	if !exact || !ok {
+		delta = ""
+	}
+	failed := r.rollupMonths(ctx, &rep, st.Pending, "", "", v)
+	failed = append(failed, r.rollupMonths(ctx, &rep, ms, cells, delta, v)...)
 	sort.Strings(failed)
 	st.Pending = failed
 	if ok {
@@ -798,8 +853,10 @@ WHERE database = ? AND table IN (?, ?) AND active ORDER BY partition_id`, r.db, 
 // months that failed. With a cells table (tenant, kpi, day, plant, supplier),
 // only the cells and KPIs it names and the kpi_rollup rows they belong to are
 // recomputed; without one (a build, a month pending from a failed refresh),
-// every cell of the month. v is the refresh's version (see writeEntities).
-func (r *Refresher) rollupMonths(ctx context.Context, rep *Report, months []string, cells string, v uint64) []string {
+// every cell of the month. With a delta table too (see deltaOf), the cells
+// of the difference KPIs are re-rolled by difference. v is the refresh's
+// version (see writeEntities).
+func (r *Refresher) rollupMonths(ctx context.Context, rep *Report, months []string, cells, delta string, v uint64) []string {
 	if len(months) == 0 {
 		return nil
 	}
@@ -814,7 +871,15 @@ func (r *Refresher) rollupMonths(ctx context.Context, rep *Report, months []stri
 	defer r.ddl(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS {db}."+stage) //nolint:errcheck
 	var failed []string
 	for _, m := range months {
-		err := r.piece(ctx, rep, "rollup/"+m, func(ctx context.Context) error { return r.rollupMonth(ctx, stage, m, cells, v) })
+		attempts := 0
+		err := r.piece(ctx, rep, "rollup/"+m, func(ctx context.Context) error {
+			// A retry re-rolls from the rows: the attempt before may
+			// have written the difference already.
+			if attempts++; attempts > 1 {
+				delta = ""
+			}
+			return r.rollupMonth(ctx, stage, m, cells, delta, v)
+		})
 		if err != nil {
 			failed = append(failed, m)
 			continue
@@ -829,8 +894,14 @@ func (r *Refresher) rollupMonths(ctx context.Context, rep *Report, months []stri
 // rows of untouched cells copied as they are, those of touched cells
 // summed again from kpi_cell_rollup) and swaps it in with REPLACE
 // PARTITION: readers see the month before or after, never half of it.
-// Every step is idempotent, so a retried piece redoes it whole.
-func (r *Refresher) rollupMonth(ctx context.Context, stageName, month, cells string, v uint64) error {
+// With a delta table, the touched cells of the difference KPIs are their
+// rows in kpi_cell_categories plus the delta, not a read of their rows in
+// kpi_cells: those are ordered by supplier before day, so the touched days
+// of every supplier are spread over the whole month's partition, and
+// reading them cost the month's size (docs/kpi.md, Figures). Every step
+// without a delta is idempotent, so a retried piece redoes it whole
+// without one.
+func (r *Refresher) rollupMonth(ctx context.Context, stageName, month, cells, delta string, v uint64) error {
 	if err := r.ddl(ctx, "ALTER TABLE {db}."+stageName+" DROP PARTITION "+month); err != nil {
 		return err
 	}
@@ -844,17 +915,36 @@ func (r *Refresher) rollupMonth(ctx context.Context, stageName, month, cells str
 		// (tenant, kpi, plant, supplier, day) is kpi_cells' key prefix.
 		cellCond, dayCond, pairCond = in("tenant, kpi, plant, supplier, day"), in("tenant, kpi, day, plant"), in("tenant, kpi, plant, supplier")
 	}
-	stmts := []string{
-		// The cells by category: a deleted row for each current row,
-		// then the new rows (newer) replacing those of cells that still
-		// have entities of the category.
-		fmt.Sprintf(`INSERT INTO {db}.kpi_cell_categories (tenant, kpi, day, plant, supplier, category, num, den, q, version, deleted)
-SELECT tenant, kpi, day, plant, supplier, category, num, den, q, %d, 1
-FROM {db}.kpi_cell_categories FINAL WHERE toYYYYMM(day) = {month} AND %s`, 2*v, cellCond),
+	// The cells by category: the new rows, then a deleted row (older)
+	// for each row of a touched cell that no new row replaced: a category
+	// the cell has no entities of any more.
+	var stmts []string
+	fromRows := cellCond
+	if delta != "" {
+		// Σ now = Σ before + Σ of the new rows − Σ of the rows they
+		// replace; a (cell, category) is left with no rows when its den
+		// sums to 0 (every row has den ≥ 1, and whole numbers subtract
+		// exactly). The current rows are read before any is replaced.
+		fromRows += " AND kpi NOT IN (" + differenceKPIs() + ")"
+		stmts = append(stmts, fmt.Sprintf(`INSERT INTO {db}.kpi_cell_categories (tenant, kpi, day, plant, supplier, category, num, den, q, version, deleted)
+SELECT tenant, kpi, day, plant, supplier, category, sum(num), sum(den), quantilesIfState(0.5, 0.9)(toFloat64(0), 0), %[1]d, 0
+FROM (
+    SELECT toString(tenant) AS tenant, toString(kpi) AS kpi, day, toString(plant) AS plant, toString(supplier) AS supplier, toString(category) AS category, num, den
+    FROM {db}.kpi_cell_categories FINAL WHERE toYYYYMM(day) = {month} AND %[2]s AND kpi IN (%[3]s)
+    UNION ALL
+    SELECT tenant, kpi, day, plant, supplier, category, num, den FROM %[4]s WHERE toYYYYMM(day) = {month}
+)
+GROUP BY tenant, kpi, day, plant, supplier, category
+HAVING sum(den) > 0`, 2*v+1, cellCond, differenceKPIs(), delta))
+	}
+	stmts = append(stmts,
 		fmt.Sprintf(`INSERT INTO {db}.kpi_cell_categories (tenant, kpi, day, plant, supplier, category, num, den, q, version, deleted)
 SELECT tenant, kpi, day, plant, supplier, category, sum(num), sum(den), quantilesIfState(0.5, 0.9)(x, kpi IN (%s)), %d, 0
 FROM {db}.kpi_cells FINAL WHERE toYYYYMM(day) = {month} AND %s
-GROUP BY tenant, kpi, day, plant, supplier, category`, durationKPIs(), 2*v+1, cellCond),
+GROUP BY tenant, kpi, day, plant, supplier, category`, durationKPIs(), 2*v+1, fromRows),
+		fmt.Sprintf(`INSERT INTO {db}.kpi_cell_categories (tenant, kpi, day, plant, supplier, category, num, den, q, version, deleted)
+SELECT tenant, kpi, day, plant, supplier, category, num, den, q, %d, 1
+FROM {db}.kpi_cell_categories FINAL WHERE toYYYYMM(day) = {month} AND %s AND version < %d`, 2*v, cellCond, 2*v+1),
 		// The cells, summed from their categories (a few rows each, not
 		// the cell's entities again).
 		fmt.Sprintf(`INSERT INTO {db}.kpi_cell_rollup (tenant, kpi, day, plant, supplier, num, den, q, version, deleted)
@@ -864,7 +954,7 @@ FROM {db}.kpi_cell_rollup FINAL WHERE toYYYYMM(day) = {month} AND %s`, 2*v, cell
 SELECT tenant, kpi, day, plant, supplier, sum(num), sum(den), quantilesIfMergeState(0.5, 0.9)(q), %d, 0
 FROM {db}.kpi_cell_categories FINAL WHERE toYYYYMM(day) = {month} AND %s
 GROUP BY tenant, kpi, day, plant, supplier`, 2*v+1, cellCond),
-	}
+	)
 	if cells != "" {
 		// The rollup rows no touched cell belongs to, as they are.
 		stmts = append(stmts, fmt.Sprintf(`INSERT INTO {stage} (tenant, kpi, grain, day, plant, supplier, category, num, den, q)
@@ -1004,7 +1094,23 @@ func (r *Refresher) attempt(ctx context.Context, name string, attempt int, fn fu
 	}
 	pctx, cancel := context.WithTimeout(ctx, r.cfg.PieceTimeout+10*time.Second)
 	defer cancel()
-	return fn(withStatementTimeout(pctx, r.cfg.PieceTimeout))
+	return fn(withStatementTimeout(withLogComment(pctx, name), r.cfg.PieceTimeout))
+}
+
+// LogComment is the log_comment of the refresher's statements in the
+// server's system.query_log: "kpi refresh", then " " and the piece's name
+// (touched, entities/lines, rollup/202612, …) for a piece's statements, so
+// the refresh's own server CPU can be told from the dashboard's reads.
+const LogComment = "kpi refresh"
+
+// withLogComment returns ctx whose statements carry the refresher's
+// log_comment, naming piece when it is not empty.
+func withLogComment(ctx context.Context, piece string) context.Context {
+	c := LogComment
+	if piece != "" {
+		c += " " + piece
+	}
+	return withSettings(ctx, chgo.Settings{"log_comment": c})
 }
 
 // settle is how often, and how many times, a triggered Refresher refreshes
@@ -1051,7 +1157,7 @@ func (r *Refresher) Run(ctx context.Context) error {
 // a refresher killed mid-refresh left behind, an hour after they were made.
 func (r *Refresher) dropScratch(ctx context.Context) {
 	rows, err := r.conn.Query(ctx, `SELECT DISTINCT name FROM `+r.systemTable("tables")+` WHERE database = ?
-AND match(name, '^kpi_(touched_[0-9a-f]{12}(_cells)?|rollup_stage_[0-9a-f]{12}(_local)?)$')
+AND match(name, '^kpi_(touched_[0-9a-f]{12}(_cells|_delta)?|rollup_stage_[0-9a-f]{12}(_local)?)$')
 AND metadata_modification_time < now() - INTERVAL 1 HOUR`, r.db)
 	if err != nil {
 		r.log.Warn("kpi refresh: list scratch tables", "err", err)
@@ -1083,6 +1189,24 @@ func (r *Refresher) checkStale(ctx context.Context) {
 	if age := r.now().Sub(st.CompleteThrough); !st.CompleteThrough.IsZero() && age > r.cfg.StaleAfter {
 		r.log.Error("kpi stale: the rollup misses facts stored since complete_through", "complete_through", st.CompleteThrough, "age", age.Round(time.Second), "stale_after", r.cfg.StaleAfter)
 	}
+}
+
+// differenceKPIs are the KPIs whose touched cells a refresh re-rolls by
+// difference (rollupMonth): those whose every entity row has whole
+// numbers as num and den (counts of entities, lines or documents) and
+// den ≥ 1, so that a sum minus the rows replaced plus the new ones is
+// exact in Float64 and a cell left without rows sums to den 0. Not the
+// durations (their quantile states do not subtract, and num is in hours)
+// nor receipt_variance (quantities): their cells are summed from their
+// rows in kpi_cells.
+func differenceKPIs() string {
+	var ids []string
+	for _, d := range Catalog {
+		if d.Kind != Duration && d.ID != "receipt_variance" {
+			ids = append(ids, d.ID)
+		}
+	}
+	return quoteList(ids)
 }
 
 // durationKPIs are the KPIs whose x feeds the quantile state.

@@ -649,3 +649,85 @@ func TestRefreshStatementsKeepTheirSettings(t *testing.T) {
 		t.Errorf("refresh statement settings: max_execution_time %d, optimize_aggregation_in_order %d; want 50 and 1", timeout, inOrder)
 	}
 }
+
+// A refresh re-rolls the touched cells of the difference KPIs from their
+// rows in kpi_cell_categories and the touched entities' rows before and
+// after, not from the cells' rows in kpi_cells (whose read cost a month's
+// size): a row planted in kpi_cells, in a touched cell, that no entity has
+// is not read for confirmation_rate, while the duration KPI beside it in
+// the same cell, re-rolled from its rows, reads it (so the cell was
+// touched). An acknowledgement of an open order (a duration KPI in a
+// touched cell), a receipt, a line moved to the next month and an order
+// released and cancelled end as a computation from the facts gives.
+func TestCellRerollByDifferenceReadsNoCellRows(t *testing.T) {
+	conn, db := migrated(t)
+	ctx := context.Background()
+	storeScenario(t, conn, db)
+	asOf := ts("2026-03-31T12:00:00Z")
+	r := NewRefresher(conn, db, Config{}, discard, nil)
+	if _, err := r.Refresh(ctx, asOf); err != nil {
+		t.Fatal(err)
+	}
+	// C was released on 03-03 at P1 for S1.
+	if err := conn.Exec(ctx, `INSERT INTO `+db+`.kpi_cells (family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, category, version, deleted) VALUES
+    ('lines', 'acme', 'planted', 'confirmation_rate', 'planted/10', '2026-03-03', 'P1', 'S1', 1, 1, 0, 'M1', 4611686018427387904, 0),
+    ('orders', 'acme', 'planted', 'ack_cycle_hours', 'planted', '2026-03-03', 'P1', 'S1', 100, 1, 100, 'M1', 4611686018427387904, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	po := func(id string, v int) procure.DocumentRef {
+		return procure.DocumentRef{Kind: procure.DocPO, ID: id, Version: v}
+	}
+	ev := func(id string, typ procure.Type, at, supplier string, doc procure.DocumentRef, p any) *procure.Event {
+		return &procure.Event{ID: id, Type: typ, Source: procure.SourceERP, Tenant: "acme", OccurredAt: ts(at), Plant: "P1", Supplier: supplier, Document: doc, Payload: p}
+	}
+	store(t, conn, db,
+		ev("d1", procure.POAcknowledged, "2026-03-04T10:00:00Z", "S1", po("C", 1), &procure.Acknowledgement{Lines: []procure.AckLine{{Line: 10, Status: "accepted"}}}),
+		ev("d2", procure.GoodsReceived, "2026-03-09T09:00:00Z", "S1", procure.DocumentRef{Kind: procure.DocReceipt, ID: "GR-C"},
+			&procure.Receipt{Lines: []procure.ReceiptLine{{PO: "C", Line: 10, ReceivedQuantity: 10, Unit: "C62"}}}),
+		ev("d3", procure.POChanged, "2026-03-06T09:00:00Z", "S1", po("A", 2), &procure.PurchaseOrder{OrderType: "standard", Currency: "EUR",
+			Lines: []procure.POLine{{Line: 10, Item: "M1", Quantity: 100, Unit: "C62", UnitPrice: 1, NeedBy: date("2026-04-02")}}}),
+		ev("d4", procure.POReleased, "2026-03-20T09:00:00Z", "S2", po("D", 1), &procure.PurchaseOrder{OrderType: "standard", Currency: "EUR",
+			Lines: []procure.POLine{{Line: 10, Item: "M1", Quantity: 5, Unit: "C62", UnitPrice: 1, NeedBy: date("2026-03-25")}}}),
+		ev("d5", procure.POCancelled, "2026-03-21T09:00:00Z", "S2", po("D", 1), &procure.Cancellation{Reason: "test"}),
+	)
+	rep, err := r.Refresh(ctx, asOf)
+	if err != nil || rep.Full || rep.Retries != 0 {
+		t.Fatalf("refresh %+v (%v), want an incremental one without retries", rep, err)
+	}
+	split := func(rows []string) (duration, other []string) {
+		for _, l := range rows {
+			if strings.Contains(l, "'ack_cycle_hours'") {
+				duration = append(duration, l)
+			} else {
+				other = append(other, l)
+			}
+		}
+		return duration, other
+	}
+	gotDur, got := split(rollupRows(t, conn, db))
+	wantDur, want := split(truthRows(t, conn, db, asOf))
+	sameRows(t, "the difference KPIs after the refresh", got, want)
+	if slices.Equal(gotDur, wantDur) {
+		t.Error("ack_cycle_hours equals the facts though a row was planted in its cell: the cell was not re-rolled from its rows, so the test shows nothing")
+	}
+}
+
+// The difference KPIs' entity rows have whole numbers as num and den, and
+// den ≥ 1 (what re-rolling their cells by difference relies on).
+func TestDifferenceKPIsCountWholeRows(t *testing.T) {
+	conn, db := migrated(t)
+	ctx := context.Background()
+	storeScenario(t, conn, db)
+	if _, err := NewRefresher(conn, db, Config{}, discard, nil).RefreshAll(ctx, ts("2026-03-31T12:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	var n, bad uint64
+	var kpis []string
+	if err := conn.QueryRow(ctx, `SELECT count(), countIf(num != floor(num) OR den != floor(den) OR den < 1), groupUniqArray(toString(kpi))
+FROM `+db+`.kpi_entities FINAL WHERE kpi IN (`+differenceKPIs()+`)`).Scan(&n, &bad, &kpis); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || len(kpis) < 10 || bad != 0 {
+		t.Errorf("%d rows of %d difference KPIs (%v), %d of them with a fractional num or den or den < 1; want many, none", n, len(kpis), kpis, bad)
+	}
+}
