@@ -553,21 +553,20 @@ SELECT DISTINCT tenant, kpi, day, plant, supplier FROM %[2]s.kpi_entities WHERE 
 	return nil
 }
 
-// deltaOf adds to the delta table the rows of the difference KPIs of the
-// entities of family f and keys: with sign -1 their live rows (before they
-// are written again), with sign 1 the rows of version v (just written).
-// Only the live rows count before: a ReplacingMergeTree keeps the
-// replaced ones until a merge.
+// deltaOf adds to the delta table the rows of the entities of family f
+// and keys: with sign -1 their live rows (read before they are written
+// again), with sign 1 the rows of version v (just written). Only the live
+// rows count before: a ReplacingMergeTree keeps the replaced ones until a
+// merge. The rows after are the live ones: none is newer, and the older
+// ones they did not replace are deleted (writeEntities).
 func (r *Refresher) deltaOf(ctx context.Context, f family, keys, delta string, sign int, v uint64) error {
 	from, cond := "kpi_entities FINAL", ""
 	if sign > 0 {
-		// The rows just written are the live ones: none is newer, and
-		// the older ones they did not replace are deleted (writeEntities).
 		from, cond = "kpi_entities", fmt.Sprintf(" AND version = %d", v)
 	}
-	if err := r.conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s (tenant, kpi, day, plant, supplier, category, num, den)
-SELECT tenant, kpi, day, plant, supplier, category, %[2]d * num, %[2]d * den FROM %[3]s.%[4]s
-WHERE family = '%[5]s' AND %[6]s AND kpi IN (%[7]s)%[8]s`, delta, sign, r.db, from, f.name, entityKeyFilter(keys), differenceKPIs(), cond)); err != nil {
+	if err := r.conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s (family, tenant, ekey, kpi, day, plant, supplier, category, num, den, sign)
+SELECT family, tenant, ekey, kpi, day, plant, supplier, category, num, den, %[2]d FROM %[3]s.%[4]s
+WHERE family = '%[5]s' AND %[6]s%[7]s`, delta, sign, r.db, from, f.name, entityKeyFilter(keys), cond)); err != nil {
 		return fmt.Errorf("kpi refresh: delta of %s: %w", f.name, err)
 	}
 	return nil
@@ -595,17 +594,18 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 		return rep, fmt.Errorf("kpi refresh: create cells: %w", err)
 	}
 	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+cells) //nolint:errcheck
-	// The touched entities' rows of the difference KPIs before (negated)
-	// and after they are written again: what their cells gain and lose.
+	// The touched entities' rows before (sign -1) and after (1) they are
+	// written again: what their cells lose and gain.
 	delta := touched + "_delta"
-	if err := r.conn.Exec(ctx, "CREATE TABLE "+delta+" (tenant String, kpi String, day Date, plant String, supplier String, category String, num Float64, den Float64) ENGINE = Memory"); err != nil {
+	if err := r.conn.Exec(ctx, "CREATE TABLE "+delta+" (family String, tenant String, ekey String, kpi String, day Date, plant String, supplier String, category String, num Float64, den Float64, sign Int8) ENGINE = Memory"); err != nil {
 		return rep, fmt.Errorf("kpi refresh: create delta: %w", err)
 	}
 	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+delta) //nolint:errcheck
 	// exact stays true while every entity piece ran once and whole: then
 	// delta holds exactly what changed. A retried or failed piece may have
 	// written part of its rows before the failure; the cells are then
-	// re-rolled from their rows, as for the other KPIs.
+	// re-rolled from their rows, as for the other KPIs (and when the keys
+	// come in chunks, below).
 	exact := !r.wholeCells
 	var ok bool
 	if err := r.piece(ctx, &rep, "touched", func(ctx context.Context) error {
@@ -630,6 +630,12 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 				return rep, err
 			}
 			counts[k] = n
+			if n >= uint64(r.cfg.PieceKeys) {
+				// Keys in chunks (a backfill): the delta, held in
+				// memory, would grow with them, and such a refresh
+				// touches much of its months' cells anyway.
+				exact = false
+			}
 		}
 		rows.Close()
 		for _, f := range families {
@@ -655,15 +661,25 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 					if err := r.cellsBefore(ctx, f, keys, cells, v); err != nil {
 						return err
 					}
-					if err := r.writeEntities(ctx, f, strings.ReplaceAll(touchedFilter[f.key], "{keys}", keys), entityKeyFilter(keys), asOf, v); err != nil {
+					// Only an entity with rows before can have rows
+					// the new ones do not replace (most touched
+					// entities are new: their rows just written
+					// need not be read again for that).
+					gone := entityKeyFilter(keys)
+					if exact {
+						gone += fmt.Sprintf(" AND (tenant, ekey) IN (SELECT tenant, ekey FROM %s WHERE family = '%s' AND sign < 0)", delta, f.name)
+					}
+					if err := r.writeEntities(ctx, f, strings.ReplaceAll(touchedFilter[f.key], "{keys}", keys), gone, asOf, v); err != nil {
 						return err
 					}
-					if exact {
-						if err := r.deltaOf(ctx, f, keys, delta, 1, 2*v+1); err != nil {
-							return err
-						}
+					if !exact {
+						return r.cellsOf(ctx, f, keys, cells, 2*v)
 					}
-					return r.cellsOf(ctx, f, keys, cells, 2*v)
+					// The cells of the new rows, from the delta.
+					if err := r.deltaOf(ctx, f, keys, delta, 1, 2*v+1); err != nil {
+						return err
+					}
+					return r.conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s (tenant, kpi, day, plant, supplier) SELECT DISTINCT tenant, kpi, day, plant, supplier FROM %s WHERE family = '%s' AND sign > 0", cells, delta, f.name))
 				})
 				if err != nil {
 					ok, exact = false, false
@@ -932,7 +948,7 @@ FROM (
     SELECT toString(tenant) AS tenant, toString(kpi) AS kpi, day, toString(plant) AS plant, toString(supplier) AS supplier, toString(category) AS category, num, den
     FROM {db}.kpi_cell_categories FINAL WHERE toYYYYMM(day) = {month} AND %[2]s AND kpi IN (%[3]s)
     UNION ALL
-    SELECT tenant, kpi, day, plant, supplier, category, num, den FROM %[4]s WHERE toYYYYMM(day) = {month}
+    SELECT tenant, kpi, day, plant, supplier, category, sign * num, sign * den FROM %[4]s WHERE toYYYYMM(day) = {month} AND kpi IN (%[3]s)
 )
 GROUP BY tenant, kpi, day, plant, supplier, category
 HAVING sum(den) > 0`, 2*v+1, cellCond, differenceKPIs(), delta))
