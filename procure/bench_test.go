@@ -35,6 +35,20 @@ func BenchmarkDecodeLarge(b *testing.B) {
 	}
 }
 
+// BenchmarkCheckLarge is BenchmarkDecodeLarge through Check, as the
+// collector reads events.
+func BenchmarkCheckLarge(b *testing.B) {
+	defer reportCPU(b)()
+	raw := largeEvent
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Check(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkDecodeLargeGeneral is BenchmarkDecodeLarge through the general
 // decoder alone (Decode without its fast path): the baseline of the same run.
 func BenchmarkDecodeLargeGeneral(b *testing.B) {
