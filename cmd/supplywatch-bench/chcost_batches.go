@@ -51,19 +51,23 @@ func chCostEventBatches(ctx context.Context, e *benchEnv, n int) error {
 		settings []ch.Setting
 		lookup   bool // the writer's duplicate check before each insert
 		random   bool // ids in no order (the schema's ids are the PO's number and a suffix)
+		// The collector benchmark's events (all po.released of three
+		// lines, -only collector) instead of the order chains.
+		benchEvents bool
 	}{
-		{"b10000", 10000, nil, false, false},
-		{"b50000", 50000, nil, false, false},
-		{"b100000", 100000, nil, false, false},
-		{"b50000_no_optimize_on_insert", 50000, set("optimize_on_insert", "0"), false, false},
-		{"b50000_parallel_views", 50000, set("parallel_view_processing", "1"), false, false},
-		{"b50000_no_skip_index_on_insert", 50000, set("materialize_skip_indexes_on_insert", "0"), false, false},
-		{"b50000_no_statistics_on_insert", 50000, set("materialize_statistics_on_insert", "0"), false, false},
-		{"b50000_one_thread", 50000, set("max_insert_threads", "1", "max_threads", "1"), false, false},
-		{"b10000_lookup", 10000, nil, true, false},
-		{"b50000_lookup", 50000, nil, true, false},
-		{"b10000_lookup_random_ids", 10000, nil, true, true},
-		{"b50000_lookup_random_ids", 50000, nil, true, true},
+		{"b10000", 10000, nil, false, false, false},
+		{"b50000", 50000, nil, false, false, false},
+		{"b50000_bench_events", 50000, nil, false, false, true},
+		{"b100000", 100000, nil, false, false, false},
+		{"b50000_no_optimize_on_insert", 50000, set("optimize_on_insert", "0"), false, false, false},
+		{"b50000_parallel_views", 50000, set("parallel_view_processing", "1"), false, false, false},
+		{"b50000_no_skip_index_on_insert", 50000, set("materialize_skip_indexes_on_insert", "0"), false, false, false},
+		{"b50000_no_statistics_on_insert", 50000, set("materialize_statistics_on_insert", "0"), false, false, false},
+		{"b50000_one_thread", 50000, set("max_insert_threads", "1", "max_threads", "1"), false, false, false},
+		{"b10000_lookup", 10000, nil, true, false, false},
+		{"b50000_lookup", 50000, nil, true, false, false},
+		{"b10000_lookup_random_ids", 10000, nil, true, true, false},
+		{"b50000_lookup_random_ids", 50000, nil, true, true, false},
 	}
 	pick := map[string]bool{}
 	for _, v := range strings.Split(os.Getenv("SUPPLYWATCH_BENCH_BATCH_VARIANTS"), ",") {
@@ -97,6 +101,17 @@ func chCostEventBatches(ctx context.Context, e *benchEnv, n int) error {
 				return err
 			}
 			rows := rows
+			if v.benchEvents {
+				rows = make([]procure.Received, len(rows))
+				for i := range rows {
+					raw := benchEvent("cost", i, time.Now())
+					ev, err := procure.Decode(raw)
+					if err != nil {
+						return fmt.Errorf("bench event: %w", err)
+					}
+					rows[i] = procure.Received{Event: ev, Raw: raw, Channel: procure.ChannelKafka, ReceivedAt: time.Now()}
+				}
+			}
 			if v.random {
 				rows = randomIDs(rows)
 			}

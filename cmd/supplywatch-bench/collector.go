@@ -243,7 +243,15 @@ func collectorBench(ctx context.Context, e *benchEnv, n int) error {
 	figure("e2e_events_bench_polls", float64(polls), "queries")
 	figure("ch_server_cpu_per_million_events_e2e_bench_polls", pollCPU.Seconds()*1e6/float64(uint64(n)-firstN), "cpu-s")
 	if inserts := evEnd["InsertQuery"] - evFirst["InsertQuery"]; inserts > 0 {
-		figure("e2e_events_per_insert", float64(uint64(n)-firstN)/float64(inserts), "events")
+		perInsert := (uint64(n) - firstN) / inserts
+		figure("e2e_events_per_insert", float64(perInsert), "events")
+		// And the writer's duplicate checks (one before each insert):
+		// as many again, of as many ids each, on the idle server.
+		lookupCPU, err := e.duplicateCheckCPU(ctx, chPID, db, int(inserts), int(perInsert), n)
+		if err != nil {
+			return err
+		}
+		figure("ch_server_cpu_per_million_events_e2e_duplicate_checks", lookupCPU.Seconds()*1e6/float64(uint64(n)-firstN), "cpu-s")
 	}
 	e2eRate := float64(uint64(n)-firstN) / elapsed.Seconds()
 	cpu := cpuEnd - cpuFirst
@@ -296,6 +304,34 @@ func collectorBench(ctx context.Context, e *benchEnv, n int) error {
 	}
 	figure("collector_peak_rss", float64(rss)/(1<<20), "MB")
 	return c.stop()
+}
+
+// duplicateCheckCPU is the server's CPU for k of the writer's duplicate
+// checks (ExistingEvents) of size ids each after the n events of the run,
+// as the writer's were: ids not stored yet, each batch's after those
+// stored (the benchmark's ids grow).
+func (e *benchEnv) duplicateCheckCPU(ctx context.Context, pid int, db string, k, size, n int) (time.Duration, error) {
+	native, err := clickhouse.OpenNative(ctx, clickhouse.Config{Addr: []string{e.ch.NativeAddr()}, User: "default"})
+	if err != nil {
+		return 0, err
+	}
+	defer native.Close()
+	store := clickhouse.NewStore(e.conn, db).WithNative(native)
+	keys := make([]procure.EventKey, size)
+	c0, err := cpuTime(pid)
+	if err != nil {
+		return 0, err
+	}
+	for j := range k {
+		for i := range keys {
+			keys[i] = procure.EventKey{Tenant: "acme", ID: fmt.Sprintf("e2e-%08d", n+j*size+i)}
+		}
+		if _, err := store.ExistingEvents(ctx, keys); err != nil {
+			return 0, err
+		}
+	}
+	c1, err := cpuTime(pid)
+	return c1 - c0, err
 }
 
 // serverCPUOfCounts is the server's CPU for n runs of the count q, one
