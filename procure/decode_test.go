@@ -2,7 +2,9 @@ package procure
 
 import (
 	"os"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -141,5 +143,22 @@ func TestParseDateAcceptsWhatTimeParseAccepts(t *testing.T) {
 		if (werr == nil) != (gerr == nil) || werr == nil && !got.Equal(want) {
 			t.Errorf("ParseDate(%q) = %v, %v; time.Parse gives %v, %v", s, got, gerr, want, werr)
 		}
+	}
+}
+
+// A syntax error inside a payload read whole (an unknown type's) is named
+// alike by a fresh decoder from the pool and by a used one (makeRoom).
+func TestDecodeNamesTheSameFieldWithAFreshOrAUsedDecoder(t *testing.T) {
+	valid := string(readFixture(t, "po_released.json"))
+	b := []byte(strings.Replace(strings.Replace(valid, `"po.released"`, `"po.rFleased"`, 1),
+		`"seq":2,"quantity":250`, `"seq":2,&quantity":250`, 1))
+	decoders = sync.Pool{New: func() any { return new(eventDecoder) }}
+	_, fresh := decode(b, false, true)
+	_, used := decode(b, false, true)
+	if !reflect.DeepEqual(fresh, used) {
+		t.Fatalf("a fresh decoder says %v, a used one %v", fresh, used)
+	}
+	if fe, ok := fresh.(*FieldError); !ok || fe.Field != "data.lines[0].schedule[1]" {
+		t.Fatalf("err = %v, want one about data.lines[0].schedule[1]", fresh)
 	}
 }
