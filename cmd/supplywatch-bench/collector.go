@@ -69,7 +69,7 @@ func newBenchEnv(ctx context.Context) (*benchEnv, error) {
 	if e.conn, err = clickhouse.Open(ctx, clickhouse.Config{Addr: []string{e.ch.NativeAddr()}, User: "default"}); err != nil {
 		return e, err
 	}
-	if e.broker, err = kafka.StartEmbedded("127.0.0.1:0", "", 6, "bench.events", "bench.events.dlq"); err != nil {
+	if e.broker, err = kafka.StartEmbedded("127.0.0.1:0", "", 6, "bench.events", "bench.events.dlq", "bench.mixed", "bench.mixed.dlq"); err != nil {
 		return e, err
 	}
 	e.brokers = e.broker.Addrs()
@@ -157,128 +157,44 @@ func (e *benchEnv) count(ctx context.Context, q string) (uint64, error) {
 	return n, err
 }
 
-// collectorThroughput: N events already on the topic; the collector drains
-// them into ClickHouse. Also HTTP ingest and steady-rate latency on the same
-// collector, and its CPU and peak RSS.
-func collectorBench(ctx context.Context, e *benchEnv, n int) error {
+// collectorBench: N events already on the topic, every one a new
+// three-line po.released (benchEvent, the heaviest event for the server);
+// the collector drains them into ClickHouse. Also HTTP ingest and
+// steady-rate latency on the same collector, and its CPU and peak RSS.
+// Then, with mixed > 0, the same drain of mixed events of the order
+// chains (poChain, what production traffic looks like) by a collector of
+// the same configuration on its own topic and database, with its KPI
+// facts checked against a raw insert of the same events.
+func collectorBench(ctx context.Context, e *benchEnv, n, mixed int) error {
 	now := time.Now()
 	values := make([][]byte, n)
 	for i := range values {
 		values[i] = benchEvent("e2e", i, now.Add(-time.Duration(n-i)*time.Millisecond))
 	}
 	const topic, db = "bench.events", "bench"
-	pstart := time.Now()
-	if err := e.produce(ctx, topic, values, false); err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "produced %d events in %s\n", n, time.Since(pstart).Round(time.Millisecond))
-	c, err := e.startCollector(topic, db)
+	c, err := e.produceAndStart(ctx, topic, db, values)
 	if err != nil {
 		return err
 	}
 	defer c.cmd.Process.Kill()
 	pid := c.cmd.Process.Pid
-	chPID, err := serverPID()
-	if err != nil {
-		return err
-	}
 	q := "SELECT count() FROM " + db + ".events"
-	var firstAt time.Time
-	var firstN uint64
-	var cpuFirst, chFirst time.Duration
-	var evFirst serverEvents
-	polls := 0
-	for {
-		polls++
-		got, err := e.count(ctx, q)
-		if err != nil {
-			return err
-		}
-		if got > 0 && firstAt.IsZero() {
-			firstAt, firstN = time.Now(), got
-			cpuFirst, _ = cpuTime(pid)
-			chFirst, _ = cpuTime(chPID)
-			if evFirst, err = e.serverEvents(ctx); err != nil {
-				return err
-			}
-		}
-		if got >= uint64(n) {
-			break
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		// A poll costs the server about a millisecond of CPU, which the
-		// window's server CPU includes: poll often only at the window's
-		// ends (the first rows, the last 5 %).
-		if got == 0 || got >= uint64(n)*95/100 {
-			time.Sleep(20 * time.Millisecond)
-		} else {
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	elapsed := time.Since(firstAt)
-	cpuEnd, err := cpuTime(pid)
+	d, err := e.drain(ctx, c, q, n, e2eNames{})
 	if err != nil {
 		return err
 	}
-	chEnd, err := cpuTime(chPID)
-	if err != nil {
-		return err
-	}
-	evEnd, err := e.serverEvents(ctx)
-	if err != nil {
-		return err
-	}
-	// The inserts of the window (the writer's batches: events, its
-	// duplicate checks' external tables are not inserts) and the parts
-	// they and the views wrote.
-	printServerWork("e2e_events", evFirst, evEnd, uint64(n)-firstN)
-	// The server's CPU above includes this loop's polls: what they cost,
-	// from as many again on the idle server.
-	pollCPU, err := e.serverCPUOfCounts(ctx, chPID, polls, q)
-	if err != nil {
-		return err
-	}
-	figure("e2e_events_bench_polls", float64(polls), "queries")
-	figure("ch_server_cpu_per_million_events_e2e_bench_polls", pollCPU.Seconds()*1e6/float64(uint64(n)-firstN), "cpu-s")
-	if inserts := evEnd["InsertQuery"] - evFirst["InsertQuery"]; inserts > 0 {
-		perInsert := (uint64(n) - firstN) / inserts
-		figure("e2e_events_per_insert", float64(perInsert), "events")
+	if d.inserts > 0 {
 		// And the writer's duplicate checks (one before each insert):
 		// as many again, of as many ids each, on the idle server.
-		lookupCPU, err := e.duplicateCheckCPU(ctx, chPID, db, int(inserts), int(perInsert), n)
+		lookupCPU, err := e.duplicateCheckCPU(ctx, d.chPID, db, int(d.inserts), int(d.perInsert), n)
 		if err != nil {
 			return err
 		}
-		figure("ch_server_cpu_per_million_events_e2e_duplicate_checks", lookupCPU.Seconds()*1e6/float64(uint64(n)-firstN), "cpu-s")
+		figure("ch_server_cpu_per_million_events_e2e_duplicate_checks", lookupCPU.Seconds()*1e6/float64(d.events), "cpu-s")
 	}
-	e2eRate := float64(uint64(n)-firstN) / elapsed.Seconds()
-	cpu := cpuEnd - cpuFirst
-	perCPU := float64(uint64(n)-firstN) / cpu.Seconds()
-
-	chCPU := chEnd - chFirst
-	ch0, err := cpuTime(chPID)
-	if err != nil {
+	if err := e.rawInsertFigures(ctx, d, values, "bench_raw", e2eNames{}); err != nil {
 		return err
 	}
-	rawRate, err := rawInsertRate(ctx, e, values)
-	if err != nil {
-		return err
-	}
-	ch1, err := cpuTime(chPID)
-	if err != nil {
-		return err
-	}
-	perMillion := func(d time.Duration, rows uint64) float64 { return d.Seconds() * 1e6 / float64(rows) }
-	figure("e2e_kafka_to_clickhouse_events_per_second", e2eRate, "events/s")
-	figure("raw_clickhouse_insert_events_per_second", rawRate, "events/s")
-	figure("e2e_to_raw_insert_ratio", e2eRate/rawRate, "ratio")
-	figure("collector_cpu_per_million_events", perMillion(cpu, uint64(n)-firstN), "cpu-s")
-	figure("ch_server_cpu_per_million_events_e2e", perMillion(chCPU, uint64(n)-firstN), "cpu-s")
-	figure("collector_and_ch_cpu_per_million_events_e2e", perMillion(cpu+chCPU, uint64(n)-firstN), "cpu-s")
-	figure("ch_server_cpu_per_million_events_raw_insert", perMillion(ch1-ch0, uint64(n)), "cpu-s")
-	figure("collector_events_per_cpu_second", perCPU, "events/cpu-s")
 
 	if err := httpBench(ctx, e, c, db); err != nil {
 		return err
@@ -303,7 +219,277 @@ func collectorBench(ctx context.Context, e *benchEnv, n int) error {
 		return err
 	}
 	figure("collector_peak_rss", float64(rss)/(1<<20), "MB")
-	return c.stop()
+	if err := c.stop(); err != nil {
+		return err
+	}
+	if mixed > 0 {
+		return mixedCollectorBench(ctx, e, mixed)
+	}
+	return nil
+}
+
+// mixedCollectorBench is collectorBench's drain over n events of the order
+// chains (per PO a release, an acknowledgement, an ASN, a receipt, two
+// invoice statuses, a quality document, eight middleware deliveries), by a
+// fresh collector of the same configuration on topic bench.mixed into
+// database bench_mixed. Every KPI fact table (each target of a view on
+// events) must then hold what a raw insert of the same events into
+// bench_mixed_raw gives it.
+func mixedCollectorBench(ctx context.Context, e *benchEnv, n int) error {
+	values := make([][]byte, 0, n)
+	end := time.Now()
+	for k := 0; len(values) < n; k++ {
+		for _, raw := range poChain(k, end.Add(-time.Duration(n-len(values))*time.Millisecond)) {
+			if len(values) < n {
+				values = append(values, raw)
+			}
+		}
+	}
+	// The first pass's merges are not this one's.
+	if err := e.settle(ctx); err != nil {
+		return err
+	}
+	const topic, db = "bench.mixed", "bench_mixed"
+	c, err := e.produceAndStart(ctx, topic, db, values)
+	if err != nil {
+		return err
+	}
+	defer c.cmd.Process.Kill()
+	names := e2eNames{mixed: true}
+	d, err := e.drain(ctx, c, "SELECT count() FROM "+db+".events", n, names)
+	if err != nil {
+		return err
+	}
+	rss, err := peakRSS(c.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	if err := c.stop(); err != nil {
+		return err
+	}
+	if err := e.rawInsertFigures(ctx, d, values, db+"_raw", names); err != nil {
+		return err
+	}
+	figure("collector_peak_rss_mixed", float64(rss)/(1<<20), "MB")
+	tables, filled, err := e.factsAgree(ctx, db, db+"_raw")
+	if err != nil {
+		return err
+	}
+	figure("e2e_mixed_kpi_fact_tables_agreeing_with_raw_insert", float64(tables), "tables")
+	figure("e2e_mixed_kpi_fact_tables_with_rows", float64(filled), "tables")
+	return nil
+}
+
+// e2eNames names a drain's figures: the all-releases pass's names, or
+// the mixed pass's.
+type e2eNames struct{ mixed bool }
+
+// of returns the figure base for the all-releases pass and mixed for the
+// mixed pass.
+func (nm e2eNames) of(base, mixed string) string {
+	if nm.mixed {
+		return mixed
+	}
+	return base
+}
+
+// drained is what a drain measured that later figures need.
+type drained struct {
+	chPID     int
+	events    uint64 // the events of the window (after the first rows)
+	inserts   uint64
+	perInsert uint64
+	collector time.Duration // the collector's CPU in the window
+	server    time.Duration // the server's CPU in the window
+	rate      float64       // events per second in the window
+}
+
+// produceAndStart puts values on topic, then starts a collector on topic
+// into db.
+func (e *benchEnv) produceAndStart(ctx context.Context, topic, db string, values [][]byte) (*child, error) {
+	pstart := time.Now()
+	if err := e.produce(ctx, topic, values, false); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "produced %d events to %s in %s\n", len(values), topic, time.Since(pstart).Round(time.Millisecond))
+	return e.startCollector(topic, db)
+}
+
+// drain waits until q counts n events and measures the window from the
+// first rows queryable to the last: the rate, the collector's and the
+// server's CPU, the server's inserts and parts.
+func (e *benchEnv) drain(ctx context.Context, c *child, q string, n int, nm e2eNames) (drained, error) {
+	pid := c.cmd.Process.Pid
+	chPID, err := serverPID()
+	if err != nil {
+		return drained{}, err
+	}
+	var firstAt time.Time
+	var firstN uint64
+	var cpuFirst, chFirst time.Duration
+	var evFirst serverEvents
+	polls := 0
+	for {
+		polls++
+		got, err := e.count(ctx, q)
+		if err != nil {
+			return drained{}, err
+		}
+		if got > 0 && firstAt.IsZero() {
+			firstAt, firstN = time.Now(), got
+			cpuFirst, _ = cpuTime(pid)
+			chFirst, _ = cpuTime(chPID)
+			if evFirst, err = e.serverEvents(ctx); err != nil {
+				return drained{}, err
+			}
+		}
+		if got >= uint64(n) {
+			break
+		}
+		if ctx.Err() != nil {
+			return drained{}, ctx.Err()
+		}
+		// A poll costs the server about a millisecond of CPU, which the
+		// window's server CPU includes: poll often only at the window's
+		// ends (the first rows, the last 5 %).
+		if got == 0 || got >= uint64(n)*95/100 {
+			time.Sleep(20 * time.Millisecond)
+		} else {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	elapsed := time.Since(firstAt)
+	cpuEnd, err := cpuTime(pid)
+	if err != nil {
+		return drained{}, err
+	}
+	chEnd, err := cpuTime(chPID)
+	if err != nil {
+		return drained{}, err
+	}
+	evEnd, err := e.serverEvents(ctx)
+	if err != nil {
+		return drained{}, err
+	}
+	d := drained{chPID: chPID, events: uint64(n) - firstN, collector: cpuEnd - cpuFirst, server: chEnd - chFirst}
+	d.rate = float64(d.events) / elapsed.Seconds()
+	// The inserts of the window (the writer's batches: events, its
+	// duplicate checks' external tables are not inserts) and the parts
+	// they and the views wrote.
+	printServerWork(nm.of("e2e_events", "e2e_mixed_events"), evFirst, evEnd, d.events)
+	// The server's CPU above includes this loop's polls: what they cost,
+	// from as many again on the idle server.
+	pollCPU, err := e.serverCPUOfCounts(ctx, chPID, polls, q)
+	if err != nil {
+		return drained{}, err
+	}
+	figure(nm.of("e2e_events_bench_polls", "e2e_mixed_events_bench_polls"), float64(polls), "queries")
+	figure(nm.of("ch_server_cpu_per_million_events_e2e_bench_polls", "ch_server_cpu_per_million_events_e2e_mixed_bench_polls"), pollCPU.Seconds()*1e6/float64(d.events), "cpu-s")
+	if d.inserts = evEnd["InsertQuery"] - evFirst["InsertQuery"]; d.inserts > 0 {
+		d.perInsert = d.events / d.inserts
+		figure(nm.of("e2e_events_per_insert", "e2e_mixed_events_per_insert"), float64(d.perInsert), "events")
+	}
+	return d, nil
+}
+
+// rawInsertFigures prints a drain's rate and CPU figures beside those of
+// a raw insert of the same events into database rawDB.
+func (e *benchEnv) rawInsertFigures(ctx context.Context, d drained, values [][]byte, rawDB string, nm e2eNames) error {
+	ch0, err := cpuTime(d.chPID)
+	if err != nil {
+		return err
+	}
+	rawRate, err := rawInsertRate(ctx, e, values, rawDB)
+	if err != nil {
+		return err
+	}
+	ch1, err := cpuTime(d.chPID)
+	if err != nil {
+		return err
+	}
+	perMillion := func(t time.Duration, rows uint64) float64 { return t.Seconds() * 1e6 / float64(rows) }
+	figure(nm.of("e2e_kafka_to_clickhouse_events_per_second", "e2e_mixed_kafka_to_clickhouse_events_per_second"), d.rate, "events/s")
+	figure(nm.of("raw_clickhouse_insert_events_per_second", "raw_clickhouse_insert_events_per_second_mixed"), rawRate, "events/s")
+	figure(nm.of("e2e_to_raw_insert_ratio", "e2e_mixed_to_raw_insert_ratio"), d.rate/rawRate, "ratio")
+	figure(nm.of("collector_cpu_per_million_events", "collector_cpu_per_million_events_mixed"), perMillion(d.collector, d.events), "cpu-s")
+	figure(nm.of("ch_server_cpu_per_million_events_e2e", "ch_server_cpu_per_million_events_e2e_mixed"), perMillion(d.server, d.events), "cpu-s")
+	figure(nm.of("collector_and_ch_cpu_per_million_events_e2e", "collector_and_ch_cpu_per_million_events_e2e_mixed"), perMillion(d.collector+d.server, d.events), "cpu-s")
+	figure(nm.of("ch_server_cpu_per_million_events_raw_insert", "ch_server_cpu_per_million_events_raw_insert_mixed"), perMillion(ch1-ch0, uint64(len(values))), "cpu-s")
+	figure(nm.of("collector_events_per_cpu_second", "collector_events_per_cpu_second_mixed"), float64(d.events)/d.collector.Seconds(), "events/cpu-s")
+	return nil
+}
+
+// factsAgree checks that every KPI fact table of database a (each target
+// of a materialized view on its events) holds what the same table of
+// database b holds: as many rows after merging (FINAL) and the same
+// values, aggregate states finalized, floats rounded to 1e-6 (sums of
+// floats in another order may differ in the last bits; floats in tuples
+// and arrays are kept, being maxima or lists). The approximate
+// quantile states (quantilesIf, a reservoir that depends on merge order)
+// are compared by rows only, and so is event_ids (the writer's duplicate
+// checks' table, not a fact: it keeps the time of storing). It returns
+// the tables checked and how many of them have rows (a table that no event
+// of the mix writes, such as kpi_suppliers, is empty in both).
+func (e *benchEnv) factsAgree(ctx context.Context, a, b string) (tables, filled int, err error) {
+	names, err := e.strings(ctx, `SELECT DISTINCT extract(create_table_query, ' TO [A-Za-z0-9_]+\\.([A-Za-z0-9_]+)') AS t
+		FROM system.tables WHERE database = '`+a+`' AND engine = 'MaterializedView' AND t != ''
+		AND match(as_select, 'FROM [A-Za-z0-9_]+\\.events([^A-Za-z0-9_]|$)') ORDER BY t`)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(names) == 0 {
+		return 0, 0, fmt.Errorf("no KPI fact tables (views' targets) in %s", a)
+	}
+	for _, t := range names {
+		var exprs []string
+		rows, err := e.conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = ? AND table = ? ORDER BY position", a, t)
+		if err != nil {
+			return 0, 0, err
+		}
+		for rows.Next() {
+			var name, typ string
+			if err := rows.Scan(&name, &typ); err != nil {
+				rows.Close()
+				return 0, 0, err
+			}
+			col := "`" + name + "`"
+			switch {
+			case strings.Contains(typ, "quantiles"), !strings.HasPrefix(t, "kpi_"):
+				continue
+			case strings.HasPrefix(typ, "AggregateFunction("):
+				col = "finalizeAggregation(" + col + ")"
+			}
+			if strings.Contains(typ, "Float") && !strings.Contains(typ, "Tuple(") && !strings.Contains(typ, "Array(") {
+				col = "round(" + col + ", 6)"
+			}
+			exprs = append(exprs, col)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, 0, err
+		}
+		sum := func(db string) (uint64, uint64, error) {
+			var n, h uint64
+			err := e.conn.QueryRow(ctx, "SELECT count(), sum(cityHash64(tuple("+strings.Join(append(exprs, "0"), ", ")+"))) FROM "+db+"."+t+" FINAL").Scan(&n, &h)
+			return n, h, err
+		}
+		na, ha, err := sum(a)
+		if err != nil {
+			return 0, 0, fmt.Errorf("facts %s.%s: %w", a, t, err)
+		}
+		nb, hb, err := sum(b)
+		if err != nil {
+			return 0, 0, fmt.Errorf("facts %s.%s: %w", b, t, err)
+		}
+		if na != nb || ha != hb {
+			return 0, 0, fmt.Errorf("KPI facts %s: %d rows in %s (hash %x), %d in %s (hash %x): the collector did not maintain them as a raw insert of the same events does", t, na, a, ha, nb, b, hb)
+		}
+		if na > 0 {
+			filled++
+		}
+		fmt.Fprintf(os.Stderr, "KPI facts %s: %d rows, the same as the raw insert's\n", t, na)
+	}
+	return len(names), filled, nil
 }
 
 // duplicateCheckCPU is the server's CPU for k of the writer's duplicate
@@ -351,9 +537,9 @@ func (e *benchEnv) serverCPUOfCounts(ctx context.Context, pid, n int, q string) 
 }
 
 // rawInsertRate inserts the same rows with clickhouse-go column batches of
-// the collector's batch size into a database of the same schema.
-func rawInsertRate(ctx context.Context, e *benchEnv, values [][]byte) (float64, error) {
-	cfg := clickhouse.Config{Database: "bench_raw", RetentionDays: 3650}
+// the collector's batch size into db, a database of the same schema.
+func rawInsertRate(ctx context.Context, e *benchEnv, values [][]byte, db string) (float64, error) {
+	cfg := clickhouse.Config{Database: db, RetentionDays: 3650}
 	if err := clickhouse.Migrate(ctx, e.conn, cfg, e.log); err != nil {
 		return 0, err
 	}

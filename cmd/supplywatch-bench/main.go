@@ -33,6 +33,7 @@ func main() {
 		os.Exit(runOTLPChild())
 	}
 	events := flag.Int("events", 1_000_000, "events for the throughput runs")
+	mixed := flag.Int("mixed-events", 1_000_000, "events of the order chains for the collector's second end-to-end pass (0: none)")
 	only := flag.String("only", "", "run only benchmarks whose name contains this")
 	backlog := flag.Int("outage-backlog", 1_000_000, "events waiting when ClickHouse returns in the outage run")
 	outage := flag.Duration("outage", 60*time.Second, "how long ClickHouse is unreachable in the outage run")
@@ -46,7 +47,7 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *events, *only, *backlog, *outage, *costEvents, *costSpans, *costEachView, *spanVariant); err != nil {
+	if err := run(ctx, *events, *mixed, *only, *backlog, *outage, *costEvents, *costSpans, *costEachView, *spanVariant); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

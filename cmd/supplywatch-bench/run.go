@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func run(ctx context.Context, events int, only string, backlog int, outage time.Duration, costEvents, costSpans int, costEachView bool, spanVariant string) error {
+func run(ctx context.Context, events, mixed int, only string, backlog int, outage time.Duration, costEvents, costSpans int, costEachView bool, spanVariant string) error {
 	e, err := newBenchEnv(ctx)
 	if e != nil {
 		defer e.close()
@@ -16,7 +16,7 @@ func run(ctx context.Context, events int, only string, backlog int, outage time.
 	}
 	want := func(name string) bool { return only == "" || strings.Contains(name, only) }
 	if want("collector") {
-		if err := collectorBench(ctx, e, events); err != nil {
+		if err := collectorBench(ctx, e, events, mixed); err != nil {
 			return err
 		}
 	}
