@@ -9,20 +9,31 @@ import (
 
 // checker collects the first validation error of a payload, with the path of
 // the field it is about. The path of an element (field[index] of its parent)
-// is only spelled out when there is an error to report.
+// is only spelled out when there is an error to report. The elements being
+// checked are a stack in the checker itself (each), so that checking a
+// line allocates nothing.
 type checker struct {
-	path   string // of the root, when parent is nil
-	parent *checker
-	field  string
-	index  int
+	path   string // of the root
+	frames [maxDepth]frame
+	depth  int
 	err    *FieldError
 }
 
+// frame is an element being checked: field[index] of the one before.
+type frame struct {
+	field string
+	index int
+}
+
+// maxDepth is the deepest nesting of elements checked (lines[i].schedule[j]).
+const maxDepth = 2
+
 func (c *checker) prefix() string {
-	if c.parent == nil {
-		return c.path
+	p := c.path
+	for _, f := range c.frames[:c.depth] {
+		p = fmt.Sprintf("%s[%d]", joinPath(p, f.field), f.index)
 	}
-	return fmt.Sprintf("%s[%d]", c.parent.at(c.field), c.index)
+	return p
 }
 
 func (c *checker) at(field string) string { return joinPath(c.prefix(), field) }
@@ -43,7 +54,9 @@ func (c *checker) oneOf(field, v string, allowed ...string) {
 	if v == "" {
 		c.fail(field, "is required")
 	} else if !slices.Contains(allowed, v) {
-		c.fail(field, "%q is not one of %v", v, allowed)
+		// A copy, so that allowed (the caller's literal) does not escape
+		// and cost an allocation on every call.
+		c.fail(field, "%q is not one of %v", v, slices.Clone(allowed))
 	}
 }
 
@@ -91,16 +104,18 @@ func (c *checker) lines(field string, n int) {
 	}
 }
 
-// each runs f with the checker's path moved to field[i].
+// each runs f with the checker's path moved to field[i] for each element
+// i of v, until the first error.
 func each[T any](c *checker, field string, v []T, f func(c *checker, x *T)) {
+	c.depth++ // past maxDepth, a programming error: the index panics
 	for i := range v {
 		if c.err != nil {
-			return
+			break
 		}
-		sub := checker{parent: c, field: field, index: i}
-		f(&sub, &v[i])
-		c.err = sub.err
+		c.frames[c.depth-1] = frame{field: field, index: i}
+		f(c, &v[i])
 	}
+	c.depth--
 }
 
 func (p *PurchaseOrder) validate(c *checker) {
@@ -110,13 +125,30 @@ func (p *PurchaseOrder) validate(c *checker) {
 		c.required("incoterms.code", p.Incoterms.Code)
 	}
 	c.lines("lines", len(p.Lines))
-	seen := make(map[int]bool, len(p.Lines))
+	// Line numbers seen: the lines before, scanned, for a short order; a
+	// map for a long one.
+	var seen map[int]bool
+	if len(p.Lines) > 32 {
+		seen = make(map[int]bool, len(p.Lines))
+	}
 	each(c, "lines", p.Lines, func(c *checker, l *POLine) {
 		c.lineNumber("line", l.Line)
-		if seen[l.Line] {
-			c.fail("line", "line %d appears twice", l.Line)
+		if seen != nil {
+			if seen[l.Line] {
+				c.fail("line", "line %d appears twice", l.Line)
+			}
+			seen[l.Line] = true
+		} else {
+			for i := range p.Lines {
+				if &p.Lines[i] == l {
+					break
+				}
+				if p.Lines[i].Line == l.Line {
+					c.fail("line", "line %d appears twice", l.Line)
+					break
+				}
+			}
 		}
-		seen[l.Line] = true
 		c.required("item", l.Item)
 		c.positive("quantity", l.Quantity)
 		c.required("unit", l.Unit)
