@@ -200,14 +200,18 @@ func collectorBench(ctx context.Context, e *benchEnv, n, mixed int) error {
 		return err
 	}
 	// Let the collector drain what HTTP put on the topic before measuring
-	// latency at a steady rate.
-	for {
+	// latency at a steady rate; a collector that stops storing fails the
+	// bench instead of hanging it.
+	for deadline := time.Now().Add(stallLimit); ; {
 		got, err := e.count(ctx, q)
 		if err != nil {
 			return err
 		}
 		if got >= uint64(n)+200_000 {
 			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("collector drained %d of %d events in %s: %s", got, uint64(n)+200_000, stallLimit, c.stderr.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -329,6 +333,7 @@ func (e *benchEnv) drain(ctx context.Context, c *child, q string, n int, nm e2eN
 	var cpuFirst, chFirst time.Duration
 	var evFirst serverEvents
 	polls := 0
+	lastN, lastAt := uint64(0), time.Now()
 	for {
 		polls++
 		got, err := e.count(ctx, q)
@@ -348,6 +353,13 @@ func (e *benchEnv) drain(ctx context.Context, c *child, q string, n int, nm e2eN
 		}
 		if ctx.Err() != nil {
 			return drained{}, ctx.Err()
+		}
+		// A collector that stops storing fails the bench instead of
+		// hanging it.
+		if got != lastN {
+			lastN, lastAt = got, time.Now()
+		} else if time.Since(lastAt) > stallLimit {
+			return drained{}, fmt.Errorf("no progress in %s: %d of %d events stored: %s", stallLimit, got, n, c.stderr.String())
 		}
 		// A poll costs the server about a millisecond of CPU, which the
 		// window's server CPU includes: poll often only at the window's
@@ -624,6 +636,11 @@ func httpBench(ctx context.Context, e *benchEnv, c *child, db string) error {
 	return nil
 }
 
+// stallLimit is how long the benchmark waits for the collector to store
+// more before it fails (a stuck collector fails the run instead of
+// hanging it).
+const stallLimit = 2 * time.Minute
+
 // latencyBench sends 5,000 events/s for 20 s, each stamped with its send
 // time, and reads ingest-to-queryable latency from stored_at - received_at.
 func latencyBench(ctx context.Context, e *benchEnv, topic, db string) error {
@@ -651,6 +668,7 @@ func latencyBench(ctx context.Context, e *benchEnv, topic, db string) error {
 		sent += due
 	}
 	q := fmt.Sprintf("SELECT count() FROM %s.events WHERE startsWith(id, 'lat-')", db)
+	end := time.Now()
 	for {
 		n, err := e.count(ctx, q)
 		if err != nil {
@@ -658,6 +676,9 @@ func latencyBench(ctx context.Context, e *benchEnv, topic, db string) error {
 		}
 		if n >= uint64(sent) {
 			break
+		}
+		if time.Since(end) > stallLimit {
+			return fmt.Errorf("latency events: %d of %d stored %s after the last was sent", n, sent, stallLimit)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
