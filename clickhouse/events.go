@@ -125,10 +125,10 @@ func (s *Store) insertEventsNative(ctx context.Context, evs []procure.Received) 
 	return nil
 }
 
-// WithEventInsertSettings sets query settings for the inserts of events
-// through the native pool (the benchmark's server-side variants), and
-// returns s. Call it before s is used.
+// WithEventInsertSettings adds query settings to the inserts of events
+// (the benchmark's server-side variants; a later setting of the same name
+// wins), and returns s. Call it before s is used.
 func (s *Store) WithEventInsertSettings(settings ...ch.Setting) *Store {
-	s.eventSettings = settings
+	s.eventSettings = append(append([]ch.Setting(nil), eventInsertSettings...), settings...)
 	return s
 }

@@ -116,3 +116,37 @@ func TestExistingEventsAreTheSameThroughEitherDriver(t *testing.T) {
 		}
 	}
 }
+
+// Every events insert pushes its block through the views in parallel
+// (eventInsertSettings), through the native pool and through
+// clickhouse-go alike: a view created for the test records the setting
+// the server ran each insert's views with.
+func TestEventInsertsRunTheirViewsInParallel(t *testing.T) {
+	ctx := context.Background()
+	conn, db, addr := chtest.DB(t)
+	if err := Migrate(ctx, conn, Config{Database: db, RetentionDays: 3650}, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW "+db+".probe_settings ENGINE = MergeTree ORDER BY tuple() AS SELECT id, toString(getSetting('parallel_view_processing')) AS parallel FROM "+db+".events"); err != nil {
+		t.Fatal(err)
+	}
+	native, err := OpenNative(ctx, Config{Addr: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(native.Close)
+	evs := kpiChainEvents()
+	if err := NewStore(conn, db).WithNative(native).InsertEvents(ctx, evs[:10]); err != nil {
+		t.Fatal(err)
+	}
+	if err := NewStore(conn, db).InsertEvents(ctx, evs[10:]); err != nil {
+		t.Fatal(err)
+	}
+	var total, parallel uint64
+	if err := conn.QueryRow(ctx, "SELECT count(), countIf(parallel IN ('1', 'true')) FROM "+db+".probe_settings").Scan(&total, &parallel); err != nil {
+		t.Fatal(err)
+	}
+	if total != uint64(len(evs)) || parallel != total {
+		t.Errorf("%d events seen by the view, %d of them inserted with parallel_view_processing on; want all %d", total, parallel, len(evs))
+	}
+}

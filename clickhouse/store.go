@@ -66,7 +66,18 @@ func (k *columnSet[T]) give(c *T, keep bool) {
 
 // NewStore returns a Store over the tables of database db. A store that
 // writes spans needs a native pool as well (WithNative).
-func NewStore(conn driver.Conn, db string) *Store { return &Store{conn: conn, db: db} }
+func NewStore(conn driver.Conn, db string) *Store {
+	return &Store{conn: conn, db: db, eventSettings: eventInsertSettings}
+}
+
+// eventInsertSettings are the query settings of every events insert.
+// parallel_view_processing: an insert into events feeds a dozen
+// materialized views (event_ids and the KPI fact tables), which the server
+// otherwise pushes the block through one after the other on one thread;
+// in parallel the insert's wall time shrinks while its CPU stays the same,
+// and the writer, which waits for each insert, stores more events a second
+// (docs/storage.md "Views in parallel").
+var eventInsertSettings = []ch.Setting{{Key: "parallel_view_processing", Value: "1"}}
 
 // WithNative gives s the native pool (OpenNative) that InsertSpans writes
 // through, and returns s. Call it before s is used.
@@ -218,7 +229,11 @@ func (s *Store) insertEvents(ctx context.Context, evs []procure.Received) error 
 		channel[i], origin[i], raw[i] = r.Channel, r.OriginID, unsafe.String(unsafe.SliceData(r.Raw), len(r.Raw))
 		occurred[i], received[i] = e.OccurredAt, r.ReceivedAt
 	}
-	return s.insertColumns(ctx, "events",
+	settings := clickhouse.Settings{}
+	for _, st := range s.eventSettings {
+		settings[st.Key] = st.Value
+	}
+	return s.insertColumns(clickhouse.Context(ctx, clickhouse.WithSettings(settings)), "events",
 		"tenant, occurred_at, type, id, source, received_at, correlation_id, trace_id, plant, supplier, document_kind, document_id, document_version, channel, origin_id, raw",
 		tenant, occurred, typ, id, source, received, corr, trace, plant, supplier, dkind, did, version, channel, origin, raw)
 }
