@@ -75,6 +75,12 @@ type inflightWriter struct {
 
 func newInflightWriter(t *testing.T) *inflightWriter {
 	t.Helper()
+	return newInflightWriterLinger(t, -1)
+}
+
+// newInflightWriterLinger is newInflightWriter with writer.linger.
+func newInflightWriterLinger(t *testing.T, linger time.Duration) *inflightWriter {
+	t.Helper()
 	ctx := context.Background()
 	conn, db, addr := chtest.DB(t)
 	log := slog.New(slog.DiscardHandler)
@@ -89,7 +95,7 @@ func newInflightWriter(t *testing.T) *inflightWriter {
 	direct := clickhouse.NewStore(conn, db).WithNative(native)
 	iw := &inflightWriter{store: &gatedStore{EventStore: direct, gate: make(chan struct{})}, direct: direct, outcomes: map[string][]collector.Outcome{}}
 	m := collector.NewMetrics(prometheus.NewRegistry())
-	iw.w = collector.NewWriter(collector.WriterConfig{BatchSize: 100, FlushInterval: time.Minute, Linger: -1, MaxBackoff: 100 * time.Millisecond}, iw.store, nil, log, m, noop.NewTracerProvider().Tracer(""))
+	iw.w = collector.NewWriter(collector.WriterConfig{BatchSize: 100, FlushInterval: time.Minute, Linger: linger, MaxBackoff: 100 * time.Millisecond}, iw.store, nil, log, m, noop.NewTracerProvider().Tracer(""))
 	rctx, cancel := context.WithCancel(ctx)
 	ran := make(chan struct{})
 	go func() { defer close(ran); iw.w.Run(rctx, 20*time.Second) }()
@@ -106,18 +112,27 @@ func newInflightWriter(t *testing.T) *inflightWriter {
 	return iw
 }
 
-// submit queues events of these ids, in order, each recording its outcome.
+// submit queues events of these ids, in order, each recording its outcome
+// (from any goroutine: a failure is an Error, and ends the submitting).
 func (iw *inflightWriter) submit(t *testing.T, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
-		err := iw.w.Submit(context.Background(), collector.Item{Event: receivedEvent(t, id), Done: func(o collector.Outcome) {
+		raw := []byte(ev(id, "acme"))
+		e, err := procure.Decode(raw)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		r := &procure.Received{Event: e, Raw: raw, Channel: procure.ChannelHTTP, ReceivedAt: time.Now()}
+		err = iw.w.Submit(context.Background(), collector.Item{Event: r, Done: func(o collector.Outcome) {
 			iw.mu.Lock()
 			iw.answered = append(iw.answered, id)
 			iw.outcomes[id] = append(iw.outcomes[id], o)
 			iw.mu.Unlock()
 		}})
 		if err != nil {
-			t.Fatal(err)
+			t.Error(err)
+			return
 		}
 	}
 }
@@ -225,6 +240,35 @@ func TestShutdownWithTwoBatchesInFlightAnswersInOrder(t *testing.T) {
 		if o := iw.outcomes[id]; len(o) != 1 || o[0] != want {
 			t.Fatalf("%s: outcomes %v, want %v", id, o, want)
 		}
+	}
+	if rows, n := stored(t, iw.direct); rows != 200 || n != 200 {
+		t.Fatalf("%d rows, %d ids stored, want 200 of each", rows, n)
+	}
+}
+
+// A batch whose linger ends while a write is in flight is not written as
+// it is: it keeps filling until the write is stored, and a backlog's
+// inserts stay full (a partial insert costs the server nearly a full
+// one's CPU).
+func TestWriterKeepsFillingTheBatchWhileAWriteIsInFlight(t *testing.T) {
+	t.Parallel()
+	iw := newInflightWriterLinger(t, time.Millisecond)
+	iw.submit(t, ids("l", 0, 100)...) // full: written, its insert held
+	for _, id := range ids("l", 100, 130) {
+		iw.submit(t, id)
+		time.Sleep(5 * time.Millisecond) // the linger ends between items
+	}
+	time.Sleep(200 * time.Millisecond)
+	if most, settled := iw.store.counts(); most != 1 || settled != 0 {
+		t.Fatalf("%d inserts at once, %d finished: the items after the full batch were written before it was stored", most, settled)
+	}
+	iw.submit(t, ids("l", 130, 200)...) // the second batch is full: written beside the first
+	waitFor(t, 30*time.Second, "the second batch stored while the first waits", func() bool { _, settled := iw.store.counts(); return settled >= 1 })
+	close(iw.store.gate)
+	waitFor(t, 30*time.Second, "every item answered", func() bool { return len(iw.answeredIDs()) == 200 })
+	sameOrder(t, iw.answeredIDs(), ids("l", 0, 200))
+	if _, settled := iw.store.counts(); settled != 2 {
+		t.Errorf("%d inserts for two full batches, want 2", settled)
 	}
 	if rows, n := stored(t, iw.direct); rows != 200 || n != 200 {
 		t.Fatalf("%d rows, %d ids stored, want 200 of each", rows, n)

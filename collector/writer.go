@@ -383,9 +383,13 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 	)
 	// flying are the full batches being written beside Run, oldest first
 	// (InsertsInFlight); spare is a settled batch's slice, for the next.
+	// due: the batch's flush interval or linger ended while writes were
+	// in flight; it is written once they are stored (meanwhile it keeps
+	// filling, so a backlog's inserts stay full).
 	var (
 		flying []*inFlight
 		spare  []Item
+		due    bool
 	)
 	// answered is the bookkeeping after a batch is stored and acknowledged.
 	answered := func(took time.Duration, spans int64) {
@@ -447,6 +451,7 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 	// ended while retrying) the batch is kept as it is, for drain to write
 	// or leave unacknowledged: it is never cleared unstored.
 	flush := func(ctx context.Context) error {
+		due = false
 		for len(flying) > 0 {
 			if err := settle(); err != nil {
 				return err
@@ -474,6 +479,7 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 		}
 		flying = append(flying, w.start(ctx, batch, spanItems, batchAt))
 		spanItems = 0
+		due = false
 		batch = spare
 		spare = nil
 		if batch == nil {
@@ -539,13 +545,26 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 			if err := settle(); err != nil {
 				return stop()
 			}
+			if due && len(flying) == 0 {
+				if err := flush(ctx); err != nil {
+					return stop()
+				}
+			}
 		case <-linger.C:
 			timer.Stop()
+			if len(flying) > 0 {
+				due = true
+				continue
+			}
 			if err := flush(ctx); err != nil {
 				return stop()
 			}
 		case <-timer.C:
 			linger.Stop()
+			if len(flying) > 0 {
+				due = true
+				continue
+			}
 			if err := flush(ctx); err != nil {
 				return stop()
 			}
