@@ -95,7 +95,7 @@ func newInflightWriterLinger(t *testing.T, linger time.Duration) *inflightWriter
 	direct := clickhouse.NewStore(conn, db).WithNative(native)
 	iw := &inflightWriter{store: &gatedStore{EventStore: direct, gate: make(chan struct{})}, direct: direct, outcomes: map[string][]collector.Outcome{}}
 	m := collector.NewMetrics(prometheus.NewRegistry())
-	iw.w = collector.NewWriter(collector.WriterConfig{BatchSize: 100, FlushInterval: time.Minute, Linger: linger, MaxBackoff: 100 * time.Millisecond}, iw.store, nil, log, m, noop.NewTracerProvider().Tracer(""))
+	iw.w = collector.NewWriter(collector.WriterConfig{BatchSize: 100, FlushInterval: time.Minute, Linger: linger, MaxBackoff: 100 * time.Millisecond, InsertsInFlight: 2}, iw.store, nil, log, m, noop.NewTracerProvider().Tracer(""))
 	rctx, cancel := context.WithCancel(ctx)
 	ran := make(chan struct{})
 	go func() { defer close(ran); iw.w.Run(rctx, 20*time.Second) }()

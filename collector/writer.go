@@ -116,7 +116,8 @@ type WriterConfig struct {
 	// stored), a batch holding an event or dead letter of a batch in
 	// flight waits for it (the duplicate check must see it), and batches
 	// written on time (flush_interval, linger) wait for the writes in
-	// flight as before. 1: one write at a time.
+	// flight as before. 1 (the default): one write at a time; see
+	// docs/storage.md "Two inserts in flight" for what 2 gained and lost.
 	InsertsInFlight int `yaml:"inserts_in_flight" env:"INSERTS_IN_FLIGHT"`
 	// UnknownAttempts is how often a batch is retried after an error that
 	// is neither a known transient nor a known deterministic failure
@@ -155,7 +156,7 @@ func (c *WriterConfig) Defaults() {
 		c.UnknownAttempts = 5
 	}
 	if c.InsertsInFlight == 0 {
-		c.InsertsInFlight = 2
+		c.InsertsInFlight = 1
 	}
 }
 
