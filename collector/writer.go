@@ -107,18 +107,6 @@ type WriterConfig struct {
 	// StallAfter is how long the writer may hold work without storing any
 	// of it before Ready reports it stuck (and /readyz fails).
 	StallAfter time.Duration `yaml:"stall_after" env:"STALL_AFTER"`
-	// InsertsInFlight is how many full batches may be written at once. A
-	// backlog fills batch after batch; with 2 the next full batch is
-	// written while the one before is still being stored, so the server
-	// works on two inserts instead of waiting for the writer between
-	// them. Batches are still acknowledged in the order they were taken
-	// (a Kafka offset is committed only once everything before it is
-	// stored), a batch holding an event or dead letter of a batch in
-	// flight waits for it (the duplicate check must see it), and batches
-	// written on time (flush_interval, linger) wait for the writes in
-	// flight as before. 1 (the default): one write at a time; see
-	// docs/storage.md "Two inserts in flight" for what 2 gained and lost.
-	InsertsInFlight int `yaml:"inserts_in_flight" env:"INSERTS_IN_FLIGHT"`
 	// UnknownAttempts is how often a batch is retried after an error that
 	// is neither a known transient nor a known deterministic failure
 	// before it is treated as deterministic (split, and the row at fault
@@ -155,15 +143,12 @@ func (c *WriterConfig) Defaults() {
 	if c.UnknownAttempts == 0 {
 		c.UnknownAttempts = 5
 	}
-	if c.InsertsInFlight == 0 {
-		c.InsertsInFlight = 1
-	}
 }
 
 // Validate checks the configuration.
 func (c *WriterConfig) Validate() error {
-	if c.BatchSize < 1 || c.QueueSize < 1 || c.FlushInterval <= 0 || c.MaxQueuedBytes < 0 || c.MaxBackoff < 0 || c.StallAfter < 0 || c.UnknownAttempts < 0 || c.InsertsInFlight < 0 {
-		return errors.New("collector.writer: batch_size, queue_size and flush_interval must be positive; max_backoff, stall_after, unknown_attempts and inserts_in_flight not negative")
+	if c.BatchSize < 1 || c.QueueSize < 1 || c.FlushInterval <= 0 || c.MaxQueuedBytes < 0 || c.MaxBackoff < 0 || c.StallAfter < 0 || c.UnknownAttempts < 0 {
+		return errors.New("collector.writer: batch_size, queue_size and flush_interval must be positive; max_backoff, stall_after and unknown_attempts not negative")
 	}
 	return nil
 }
@@ -237,19 +222,15 @@ func (w *Writer) oldestAge() time.Duration {
 
 // took marks the first item of a new batch: the writer is busy from now.
 func (w *Writer) took(it *Item) {
-	w.oldestAt.Store(w.takenAt(it).UnixNano())
-	if !w.busy.Swap(true) {
-		w.progressAt.Store(w.now().UnixNano())
-	}
-}
-
-// takenAt is when it was taken in (now if it does not say, or says later).
-func (w *Writer) takenAt(it *Item) time.Time {
 	now := w.now()
-	if it.At.IsZero() || it.At.After(now) {
-		return now
+	at := it.At
+	if at.IsZero() || at.After(now) {
+		at = now
 	}
-	return it.At
+	w.oldestAt.Store(at.UnixNano())
+	if !w.busy.Swap(true) {
+		w.progressAt.Store(now.UnixNano())
+	}
 }
 
 // progressed marks a stored batch.
@@ -369,7 +350,6 @@ func (w *Writer) QueueLen() int { return len(w.in) }
 func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 	defer close(w.done)
 	batch := make([]Item, 0, w.cfg.BatchSize)
-	var batchAt time.Time // when the batch's first item was taken in
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	// Span requests: how many the next batch waits for (the requests in
@@ -382,82 +362,10 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 		lastWrite   time.Duration
 		rejoinUntil time.Time
 	)
-	// flying are the full batches being written beside Run, oldest first
-	// (InsertsInFlight); spare is a settled batch's slice, for the next.
-	// due: the batch's flush interval or linger ended while writes were
-	// in flight; it is written once they are stored (meanwhile it keeps
-	// filling, so a backlog's inserts stay full).
-	var (
-		flying []*inFlight
-		spare  []Item
-		due    bool
-	)
-	// answered is the bookkeeping after a batch is stored and acknowledged.
-	answered := func(took time.Duration, spans int64) {
-		lastWrite = took
-		// The span requests queued now and those just answered.
-		rejoin = 0
-		if spans > 0 {
-			rejoin = w.spanRequests.Load() + spans
-		}
-		switch {
-		case len(flying) > 0:
-			w.progressed(false)
-			w.oldestAt.Store(flying[0].at.UnixNano())
-		case len(batch) > 0:
-			w.progressed(false)
-			w.oldestAt.Store(batchAt.UnixNano())
-		default:
-			w.progressed(len(w.in) == 0)
-		}
-	}
-	// settle waits for the oldest write in flight and acknowledges it;
-	// it fails when ctx ended before the batch was stored (nothing of it
-	// is acknowledged, and it stays in flying for stop to drain).
-	settle := func() error {
-		f := flying[0]
-		<-f.done
-		if f.err != nil {
-			return f.err
-		}
-		flying = flying[1:]
-		w.acknowledge(f.batch, f.outcomes)
-		clear(f.batch)
-		spare = f.batch[:0]
-		answered(f.took, f.spanItems)
-		return nil
-	}
-	// stop ends Run: the writes in flight are waited for and acknowledged
-	// in order up to the first that was not stored; that one, those after
-	// it (stored or not: drain's duplicate check finds what was) and the
-	// batch are drained, in that order.
-	stop := func() error {
-		var (
-			rest   []Item
-			failed bool
-		)
-		for _, f := range flying {
-			<-f.done
-			if f.err == nil && !failed {
-				w.acknowledge(f.batch, f.outcomes)
-				continue
-			}
-			failed = true
-			rest = append(rest, f.batch...)
-		}
-		flying = nil
-		return w.drain(append(rest, batch...), drainTimeout)
-	}
-	// flush stores the batch, after the writes in flight. On failure (ctx
-	// ended while retrying) the batch is kept as it is, for drain to write
-	// or leave unacknowledged: it is never cleared unstored.
+	// flush stores the batch. On failure (ctx ended while retrying) the
+	// batch is kept as it is, for drain to write or leave unacknowledged:
+	// it is never cleared unstored.
 	flush := func(ctx context.Context) error {
-		due = false
-		for len(flying) > 0 {
-			if err := settle(); err != nil {
-				return err
-			}
-		}
 		if len(batch) == 0 {
 			return nil
 		}
@@ -465,49 +373,26 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 		if err := w.flush(ctx, batch); err != nil {
 			return err
 		}
-		spans := spanItems
+		lastWrite = time.Since(start)
+		// The span requests queued now and those just answered.
+		rejoin = 0
+		if spanItems > 0 {
+			rejoin = w.spanRequests.Load() + spanItems
+		}
 		spanItems = 0
 		clear(batch)
 		batch = batch[:0]
-		answered(time.Since(start), spans)
-		return nil
-	}
-	// flushFull writes a full batch: beside the writes in flight when it
-	// may (InsertsInFlight, no key of theirs in it), else after them.
-	flushFull := func(ctx context.Context) error {
-		if w.cfg.InsertsInFlight < 2 || overlaps(flying, batch) {
-			return flush(ctx)
-		}
-		flying = append(flying, w.start(ctx, batch, spanItems, batchAt))
-		spanItems = 0
-		due = false
-		batch = spare
-		spare = nil
-		if batch == nil {
-			batch = make([]Item, 0, w.cfg.BatchSize)
-		}
-		for len(flying) >= w.cfg.InsertsInFlight {
-			if err := settle(); err != nil {
-				return err
-			}
-		}
+		w.progressed(len(w.in) == 0)
 		return nil
 	}
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	for {
-		var settled <-chan struct{}
-		if len(flying) > 0 {
-			settled = flying[0].done
-		}
 		select {
 		case it := <-w.in:
 			if len(batch) == 0 {
 				timer.Reset(w.cfg.FlushInterval)
-				batchAt = w.takenAt(&it)
-				if len(flying) == 0 {
-					w.took(&it)
-				}
+				w.took(&it)
 				rejoinUntil = time.Now().Add(min(max(lastWrite, w.cfg.Linger), w.cfg.RejoinWait, w.cfg.FlushInterval))
 			}
 			batch = append(batch, it)
@@ -532,8 +417,8 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 			case len(batch) >= w.cfg.BatchSize:
 				timer.Stop()
 				linger.Stop()
-				if err := flushFull(ctx); err != nil {
-					return stop()
+				if err := flush(ctx); err != nil {
+					return w.drain(batch, drainTimeout)
 				}
 			case w.cfg.Linger >= 0:
 				wait := w.cfg.Linger
@@ -542,104 +427,22 @@ func (w *Writer) Run(ctx context.Context, drainTimeout time.Duration) error {
 				}
 				linger.Reset(wait)
 			}
-		case <-settled:
-			if err := settle(); err != nil {
-				return stop()
-			}
-			if due && len(flying) == 0 {
-				if err := flush(ctx); err != nil {
-					return stop()
-				}
-			}
 		case <-linger.C:
 			timer.Stop()
-			if len(flying) > 0 {
-				due = true
-				continue
-			}
 			if err := flush(ctx); err != nil {
-				return stop()
+				return w.drain(batch, drainTimeout)
 			}
 		case <-timer.C:
 			linger.Stop()
-			if len(flying) > 0 {
-				due = true
-				continue
-			}
 			if err := flush(ctx); err != nil {
-				return stop()
+				return w.drain(batch, drainTimeout)
 			}
 		case <-ctx.Done():
 			timer.Stop()
 			linger.Stop()
-			return stop()
+			return w.drain(batch, drainTimeout)
 		}
 	}
-}
-
-// inFlight is a full batch being written beside Run.
-type inFlight struct {
-	batch     []Item
-	keys      map[procure.EventKey]struct{} // of its events and dead letters
-	spanItems int64
-	at        time.Time // when its first item was taken in
-	done      chan struct{}
-	// Set before done is closed: the outcomes, or the error that ended
-	// the write (ctx ended) and how long it took.
-	outcomes []Outcome
-	err      error
-	took     time.Duration
-}
-
-// rejectionKey is a dead letter's key among events' keys, for overlaps.
-func rejectionKey(inputID string) procure.EventKey {
-	return procure.EventKey{Tenant: "\x00rejection", ID: inputID}
-}
-
-// start writes batch beside Run.
-func (w *Writer) start(ctx context.Context, batch []Item, spanItems int64, at time.Time) *inFlight {
-	f := &inFlight{batch: batch, keys: make(map[procure.EventKey]struct{}, len(batch)), spanItems: spanItems, at: at, done: make(chan struct{})}
-	for i := range batch {
-		switch it := &batch[i]; {
-		case it.Event != nil:
-			f.keys[it.Event.Event.Key()] = struct{}{}
-		case it.Rejection != nil:
-			f.keys[rejectionKey(it.Rejection.InputID)] = struct{}{}
-		}
-	}
-	go func() {
-		defer close(f.done)
-		start := time.Now()
-		f.outcomes, f.err = w.write(ctx, f.batch)
-		f.took = time.Since(start)
-	}()
-	return f
-}
-
-// overlaps reports whether batch holds an event or dead letter of a batch
-// in flight: the duplicate check before an insert sees only what is
-// stored, so such a batch waits for them.
-func overlaps(flying []*inFlight, batch []Item) bool {
-	if len(flying) == 0 {
-		return false
-	}
-	for i := range batch {
-		var k procure.EventKey
-		switch it := &batch[i]; {
-		case it.Event != nil:
-			k = it.Event.Event.Key()
-		case it.Rejection != nil:
-			k = rejectionKey(it.Rejection.InputID)
-		default:
-			continue
-		}
-		for _, f := range flying {
-			if _, ok := f.keys[k]; ok {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // drain writes the current batch and what is queued, within timeout. What
@@ -680,33 +483,16 @@ func (w *Writer) drain(batch []Item, timeout time.Duration) error {
 // returns an error only when ctx ended first; then nothing of the batch
 // was acknowledged.
 func (w *Writer) flush(ctx context.Context, batch []Item) error {
-	outcomes, err := w.write(ctx, batch)
-	if err != nil {
-		return err
-	}
-	w.acknowledge(batch, outcomes)
-	return nil
-}
-
-// write stores one batch (see flush) and gives each item's outcome, without
-// acknowledging any.
-func (w *Writer) write(ctx context.Context, batch []Item) ([]Outcome, error) {
 	ctx, span := w.tracer.Start(ctx, "collector.flush")
 	defer span.End()
 	start := time.Now()
 	outcomes, err := w.storeRetrying(ctx, batch)
 	if err != nil {
 		span.RecordError(err)
-		return nil, err
+		return err
 	}
 	w.metrics.flushSeconds.Observe(time.Since(start).Seconds())
 	w.metrics.batchRows.Observe(float64(len(batch)))
-	return outcomes, nil
-}
-
-// acknowledge tells each item of a stored batch its outcome and releases
-// what the batch held.
-func (w *Writer) acknowledge(batch []Item, outcomes []Outcome) {
 	var n, spans int64
 	for i := range batch {
 		n += w.size(&batch[i])
@@ -719,6 +505,7 @@ func (w *Writer) acknowledge(batch []Item, outcomes []Outcome) {
 	}
 	w.queued.Release(n)
 	w.spanRequests.Add(-spans)
+	return nil
 }
 
 // storeRetrying stores batch, retrying transient failures and splitting on
