@@ -89,7 +89,7 @@ func BenchmarkDashboard(b *testing.B) {
 	if err := SyncCalendars(ctx, conn, db, nil, end.AddDate(-3, 0, 0), end.AddDate(1, 0, 0)); err != nil {
 		b.Fatal(err)
 	}
-	server := serverCPU(b)
+	server, pid := serverCPU(b), serverPID(b)
 
 	const traffic = 300_000 // 5 minutes at 1,000 events/s
 	pos := max(n/15, 1)
@@ -133,11 +133,34 @@ func BenchmarkDashboard(b *testing.B) {
 	measure := func(name string, asOf time.Time) Report {
 		clear(steps)
 		reads := readWhile(ctx, q, end)
+		th0 := serverThreads(pid)
 		cpu0 := server()
 		t0 := time.Now()
-		rep, err := r.Refresh(ctx, asOf)
+		rctx := ctx
+		if os.Getenv("SUPPLYWATCH_BENCH_PROCESSORS") != "" {
+			rctx = withSettings(rctx, chgo.Settings{"log_processors_profiles": 1})
+		}
+		// SUPPLYWATCH_BENCH_REFRESH_SETTINGS=name=value,… (benchmark
+		// only): server settings for every statement of the refresh, to
+		// weigh them on the same kept data.
+		if v := os.Getenv("SUPPLYWATCH_BENCH_REFRESH_SETTINGS"); v != "" {
+			set := chgo.Settings{}
+			for _, kv := range strings.Split(v, ",") {
+				k, val, _ := strings.Cut(kv, "=")
+				if n, err := strconv.Atoi(val); err == nil {
+					set[k] = n
+				} else {
+					set[k] = val
+				}
+			}
+			rctx = withSettings(rctx, set)
+		}
+		rep, err := r.Refresh(rctx, asOf)
 		took := time.Since(t0)
 		cpu := server() - cpu0
+		if th0 != nil {
+			printThreadDeltas(th0, serverThreads(pid), cpu)
+		}
 		measured = cpu
 		ds := reads()
 		if err != nil {
@@ -169,7 +192,7 @@ func BenchmarkDashboard(b *testing.B) {
 		if kept != nil {
 			kept.snapshot("built", keptBench{Events: n, End: end, Database: db, Fingerprint: builtFingerprint(ctx, conn, db)})
 			conn, r.conn, q.conn = kept.conn, kept.conn, kept.conn
-			server = serverCPU(b)
+			server, pid = serverCPU(b), serverPID(b)
 		}
 	} else {
 		fig("full_build_reused", 1, "")
@@ -212,7 +235,7 @@ func BenchmarkDashboard(b *testing.B) {
 		if kept != nil && os.Getenv(EnvBenchKeepTraffic) != "" {
 			kept.snapshot("traffic", keptBench{Events: n, End: end, Database: db, Fingerprint: builtFingerprint(ctx, conn, db)})
 			conn, r.conn, q.conn = kept.conn, kept.conn, kept.conn
-			server = serverCPU(b)
+			server, pid = serverCPU(b), serverPID(b)
 		}
 	} else {
 		fig("traffic_reused", 1, "")
@@ -235,6 +258,11 @@ func BenchmarkDashboard(b *testing.B) {
 		fig("steady_refresh_server_cpu_merges", p.merges, "cpu-s")
 	}
 
+	if os.Getenv("SUPPLYWATCH_BENCH_REFRESH_ONLY") != "" {
+		// Iterating on the refresh (A/B on kept traffic): no dashboard
+		// figures afterwards.
+		return
+	}
 	ds, err := DashboardQueries(ctx, q, "bench", end, 10)
 	if err != nil {
 		b.Fatal(err)
@@ -301,6 +329,20 @@ func readWhile(ctx context.Context, q *Querier, end time.Time) func() []time.Dur
 // embedded ClickHouse server: the child process the test binary started.
 func serverCPU(b *testing.B) func() time.Duration {
 	b.Helper()
+	p := fmt.Sprintf("/proc/%d/stat", serverPID(b))
+	return func() time.Duration {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatalf("server cpu: %v", err)
+		}
+		return statCPU(raw)
+	}
+}
+
+// serverPID is the process id of the embedded ClickHouse server: the
+// child process the test binary started.
+func serverPID(b *testing.B) int {
+	b.Helper()
 	self := os.Getpid()
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, p := range stats {
@@ -310,20 +352,75 @@ func serverCPU(b *testing.B) func() time.Duration {
 		}
 		f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
 		if ppid, _ := strconv.Atoi(f[1]); ppid == self {
-			return func() time.Duration {
-				raw, err := os.ReadFile(p)
-				if err != nil {
-					b.Fatalf("server cpu: %v", err)
-				}
-				f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
-				utime, _ := strconv.ParseInt(f[11], 10, 64)
-				stime, _ := strconv.ParseInt(f[12], 10, 64)
-				return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
-			}
+			pid, _ := strconv.Atoi(strings.Split(p, "/")[2])
+			return pid
 		}
 	}
 	b.Fatal("server cpu: no embedded ClickHouse child process (SUPPLYWATCH_TEST_CLICKHOUSE points elsewhere?)")
-	return nil
+	return 0
+}
+
+// statCPU is the user + system time of a /proc stat line.
+func statCPU(raw []byte) time.Duration {
+	f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+}
+
+// threadCPU is the CPU time of each thread of process pid, by thread id,
+// with the thread's name (ClickHouse names its threads by role:
+// QueryPipelineEx, MergeMutate, SystemLogFlush, BgSchPool, …).
+type threadCPU map[string]struct {
+	name string
+	cpu  time.Duration
+}
+
+// serverThreads reads the CPU time of every thread of process pid; nil
+// without SUPPLYWATCH_BENCH_PROFILE.
+func serverThreads(pid int) threadCPU {
+	if os.Getenv("SUPPLYWATCH_BENCH_PROFILE") == "" {
+		return nil
+	}
+	stats, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*/stat", pid))
+	m := threadCPU{}
+	for _, p := range stats {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		name := string(raw[bytes.IndexByte(raw, '(')+1 : bytes.LastIndexByte(raw, ')')])
+		m[p] = struct {
+			name string
+			cpu  time.Duration
+		}{name, statCPU(raw)}
+	}
+	return m
+}
+
+// printThreadDeltas prints the CPU the server's threads spent between
+// two serverThreads readings, by thread name, and what threads that
+// ended meanwhile spent (total, the process's CPU meanwhile, minus the
+// threads alive at the end).
+func printThreadDeltas(before, after threadCPU, total time.Duration) {
+	by := map[string]time.Duration{}
+	var sum time.Duration
+	for tid, t := range after {
+		d := t.cpu - before[tid].cpu
+		by[t.name] += d
+		sum += d
+	}
+	names := make([]string, 0, len(by))
+	for n := range by {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return by[names[i]] > by[names[j]] })
+	for _, n := range names {
+		if by[n] > 0 {
+			fmt.Printf("profile: threads %-16s %6.2f cpu-s\n", n, by[n].Seconds())
+		}
+	}
+	fmt.Printf("profile: threads (ended meanwhile) %6.2f cpu-s\n", (total - sum).Seconds())
 }
 
 // benchLogLevel is Debug (each piece's time) with SUPPLYWATCH_BENCH_DEBUG set.

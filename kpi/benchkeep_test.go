@@ -105,7 +105,9 @@ func (k *keptServer) start(db string) {
 		conf := "<clickhouse><query_log><database>system</database><table>query_log</table>" +
 			"<flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>" +
 			"<part_log><database>system</database><table>part_log</table>" +
-			"<flush_interval_milliseconds>1000</flush_interval_milliseconds></part_log></clickhouse>\n"
+			"<flush_interval_milliseconds>1000</flush_interval_milliseconds></part_log>" +
+			"<processors_profile_log><database>system</database><table>processors_profile_log</table>" +
+			"<flush_interval_milliseconds>1000</flush_interval_milliseconds></processors_profile_log></clickhouse>\n"
 		if err := os.WriteFile(cfg.ConfigFile, []byte(conf), 0o644); err != nil {
 			k.b.Fatal(err)
 		}
@@ -114,7 +116,7 @@ func (k *keptServer) start(db string) {
 		// create system.query_log over the earlier server's files
 		// ("Directory for table data data/system/query_log/ already
 		// exists") and the log stays empty.
-		for _, t := range []string{"query_log", "part_log"} {
+		for _, t := range []string{"query_log", "part_log", "processors_profile_log"} {
 			if err := os.RemoveAll(filepath.Join(k.run(), "data", "system", t)); err != nil {
 				k.b.Fatal(err)
 			}
@@ -320,6 +322,59 @@ GROUP BY origin ORDER BY 3 DESC`, benchReads, LogComment, from, to)
 			p.statements += cpu
 		}
 		fmt.Printf("profile: by origin %-32s %5d statements %6.2f cpu-s %10d rows read %9d written\n", origin, n, cpu, readRows, written)
+	}
+	// The refresher's statements by kind (piece and normalized statement):
+	// what each step costs, and how many statements (each has a fixed cost).
+	krows, err := conn.Query(ctx, `SELECT log_comment, count(), sum(ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']) / 1e6 AS cpu,
+    sum(read_rows), sum(written_rows), sum(query_duration_ms), any(substring(replaceRegexpAll(query, '\\s+', ' '), 1, 150))
+FROM system.query_log
+WHERE type = 'QueryFinish' AND event_time_microseconds BETWEEN ? AND ? AND is_initial_query AND startsWith(log_comment, ?)
+GROUP BY log_comment, normalizedQueryHash(query) ORDER BY cpu DESC`, from, to, LogComment)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return nil
+	}
+	var nStmts uint64
+	for krows.Next() {
+		var lc, q string
+		var n, readRows, written, ms uint64
+		var cpu float64
+		if err := krows.Scan(&lc, &n, &cpu, &readRows, &written, &ms, &q); err != nil {
+			fmt.Fprintln(os.Stderr, "profile:", err)
+			return nil
+		}
+		nStmts += n
+		fmt.Printf("profile: kind %-24s %3d x %6.3f cpu-s %10d read %8d written %6d ms | %s\n", strings.TrimPrefix(lc, LogComment+" "), n, cpu, readRows, written, ms, q)
+	}
+	krows.Close()
+	fmt.Printf("profile: %d refresher statements\n", nStmts)
+	// With SUPPLYWATCH_BENCH_PROCESSORS=1 (the refresh's statements ran
+	// with log_processors_profiles): where the heaviest statements' time
+	// goes, by processor.
+	if os.Getenv("SUPPLYWATCH_BENCH_PROCESSORS") != "" {
+		prows, err := conn.Query(ctx, `WITH top AS (
+    SELECT query_id, log_comment, (ProfileEvents['UserTimeMicroseconds'] + ProfileEvents['SystemTimeMicroseconds']) / 1e6 AS cpu
+    FROM system.query_log
+    WHERE type = 'QueryFinish' AND event_time_microseconds BETWEEN ? AND ? AND startsWith(log_comment, ?)
+    ORDER BY cpu DESC LIMIT 8)
+SELECT t.log_comment, t.cpu, p.name, count(), sum(p.elapsed_us) / 1e6 AS s, sum(p.input_rows), sum(p.output_rows)
+FROM system.processors_profile_log AS p INNER JOIN top AS t ON p.initial_query_id = t.query_id
+GROUP BY t.query_id, t.log_comment, t.cpu, p.name HAVING s > 0.01 ORDER BY t.cpu DESC, s DESC`, from, to, LogComment)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "profile: processors:", err)
+		} else {
+			for prows.Next() {
+				var lc, name string
+				var cpu, sec float64
+				var n, in, out uint64
+				if err := prows.Scan(&lc, &cpu, &name, &n, &sec, &in, &out); err != nil {
+					fmt.Fprintln(os.Stderr, "profile:", err)
+					break
+				}
+				fmt.Printf("profile: processors %-22s %5.2f cpu-s | %-40s %3d x %6.3f s %10d in %10d out\n", strings.TrimPrefix(lc, LogComment+" "), cpu, name, n, sec, in, out)
+			}
+			prows.Close()
+		}
 	}
 	// The merges meanwhile, by table (system.part_log): the traffic's
 	// (events, the facts) against the refresh's own (kpi_*).
