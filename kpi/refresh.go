@@ -358,7 +358,7 @@ func (r *Refresher) build(ctx context.Context, st *refreshState, asOf time.Time)
 			return ok
 		}
 		err := r.pieceSplit(ctx, &rep, "entities/"+p.Name, func(ctx context.Context) error {
-			return r.writeEntities(ctx, f, p.Filter, "", b.AsOf, b.Version)
+			return r.writeEntities(ctx, f, p.Filter, "", "", b.AsOf, b.Version)
 		}, split)
 		if errors.Is(err, errSplit) {
 			if err := r.saveState(ctx, st); err != nil {
@@ -492,12 +492,23 @@ func (r *Refresher) keyRanges(ctx context.Context, table, col string) ([]string,
 // computed as of asOf, with version 2v+1. With an entity filter (the same
 // keys as a condition on kpi_entities), it then marks deleted (version 2v)
 // the older rows of those keys that the new rows did not replace: entities
-// that moved to another month or stopped counting.
-func (r *Refresher) writeEntities(ctx context.Context, f family, filter, entityFilter string, asOf time.Time, v uint64) error {
+// that moved to another month or stopped counting. lines, if not empty,
+// is a table holding the PO lines of the filter's POs (familySQLFrom).
+func (r *Refresher) writeEntities(ctx context.Context, f family, filter, lines, entityFilter string, asOf time.Time, v uint64) error {
+	if lines != "" {
+		lines = "(SELECT * FROM " + lines + ")"
+	}
 	q := fmt.Sprintf(`INSERT INTO %[1]s.kpi_entities (family, tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, category, version, deleted)
 SELECT '%[2]s', tenant, ekey, kpi, doc, day, plant, supplier, num, den, x, category, %[3]d, 0
-FROM (%[4]s)`, r.db, f.name, 2*v+1, categorized(r.db, f, familySQL(r.db, r.cfg.Params, asOf, f, filter), filter))
-	if err := r.conn.Exec(bigQuery(ctx), q); err != nil {
+FROM (%[4]s)`, r.db, f.name, 2*v+1, categorized(r.db, f, familySQLFrom(r.db, r.cfg.Params, asOf, f, filter, lines), filter))
+	// The new rows have one row per key (a KPI of a document), in
+	// kpi_entities and in the kpi_cells view's copy alike, so the insert's
+	// replacing pass over each sorted block (optimize_on_insert) finds
+	// nothing to replace; every read of the two tables is FINAL or does
+	// not mind a row twice. At 50,000,000 events the pass cost the lines
+	// family's piece (960,000 rows written) about 1.4 of its 3.3 to 3.8
+	// cpu-s (docs/kpi.md, Figures).
+	if err := r.conn.Exec(withSettings(bigQuery(ctx), chgo.Settings{"optimize_on_insert": 0}), q); err != nil {
 		return err
 	}
 	if entityFilter == "" {
@@ -601,6 +612,11 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 		return rep, fmt.Errorf("kpi refresh: create delta: %w", err)
 	}
 	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+delta) //nolint:errcheck
+	// The touched orders' PO lines (linesSQL), computed by the lines
+	// family's piece and read again by the otif family's: one read of
+	// the line facts instead of two (keys in one chunk only).
+	poLines, linesReady := touched+"_lines", false
+	defer r.conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+poLines) //nolint:errcheck
 	// exact stays true while every entity piece ran once and whole: then
 	// delta holds exactly what changed. A retried or failed piece may have
 	// written part of its rows before the failure; the cells are then
@@ -669,7 +685,21 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 					if exact {
 						gone += fmt.Sprintf(" AND (tenant, ekey) IN (SELECT tenant, ekey FROM %s WHERE family = '%s' AND sign < 0)", delta, f.name)
 					}
-					if err := r.writeEntities(ctx, f, strings.ReplaceAll(touchedFilter[f.key], "{keys}", keys), gone, asOf, v); err != nil {
+					filter := strings.ReplaceAll(touchedFilter[f.key], "{keys}", keys)
+					lines := ""
+					if chunks == 1 && f.name == "lines" {
+						if err := r.conn.Exec(ctx, "DROP TABLE IF EXISTS "+poLines); err != nil {
+							return err
+						}
+						if err := r.conn.Exec(bigQuery(ctx), "CREATE TABLE "+poLines+" ENGINE = Memory AS SELECT * FROM "+strings.ReplaceAll(linesSQL(filter), "{db}", r.db)); err != nil {
+							return err
+						}
+						lines = poLines
+					}
+					if chunks == 1 && f.name == "otif" && linesReady {
+						lines = poLines
+					}
+					if err := r.writeEntities(ctx, f, filter, lines, gone, asOf, v); err != nil {
 						return err
 					}
 					if !exact {
@@ -684,6 +714,7 @@ func (r *Refresher) incremental(ctx context.Context, st *refreshState, asOf time
 				if err != nil {
 					ok, exact = false, false
 				}
+				linesReady = linesReady || (err == nil && chunks == 1 && f.name == "lines")
 			}
 		}
 	}
@@ -758,19 +789,23 @@ func (r *Refresher) findTouched(ctx context.Context, touched string, since, prev
 	slaFrom := prev.AddDate(0, -1, 0)
 	stmts := []string{
 		// Events: the keys each event type feeds (docs/kpi.md, facts).
+		// The payload is parsed once, and only for the types that name
+		// other documents in it (a JSON function in a branch of if() is
+		// evaluated for every row).
 		`INSERT INTO {touched} (family, tenant, key, day, plant, supplier)
 SELECT DISTINCT t.1, tenant, t.2, t.3, t.4, t.5
 FROM (
-    SELECT tenant, type, document_id, toString(plant) AS p, toString(supplier) AS s, toDate(occurred_at) AS d, raw
+    SELECT tenant, type, document_id, toString(plant) AS p, toString(supplier) AS s, toDate(occurred_at) AS d,
+           JSONExtract(if(type IN ('invoice.status_changed', 'goods.received', 'asn.submitted'), raw, '{}'), 'data',
+                       'Tuple(po String, asn String, lines Array(Tuple(po String)))') AS j
     FROM {db}.events WHERE stored_at > {since}
 )
 ARRAY JOIN arrayConcat(
     if(startsWith(type, 'po.'), [('po', document_id, toDate(0), '', '')], []),
-    if(type = 'invoice.status_changed', [('invoice', document_id, toDate(0), '', ''), ('po', JSONExtractString(raw, 'data', 'po'), toDate(0), '', '')], []),
+    if(type = 'invoice.status_changed', [('invoice', document_id, toDate(0), '', ''), ('po', tupleElement(j, 'po'), toDate(0), '', '')], []),
     if(type IN ('asn.submitted', 'asn.cancelled'), [('asn', document_id, toDate(0), '', '')], []),
-    if(type = 'goods.received', [('asn', JSONExtractString(raw, 'data', 'asn'), toDate(0), '', '')], []),
-    if(type IN ('asn.submitted', 'goods.received'),
-       arrayMap(x -> ('po', JSONExtractString(x, 'po'), toDate(0), '', ''), JSONExtractArrayRaw(raw, 'data', 'lines')), []),
+    if(type = 'goods.received', [('asn', tupleElement(j, 'asn'), toDate(0), '', '')], []),
+    if(type IN ('asn.submitted', 'goods.received'), arrayMap(x -> ('po', tupleElement(x, 'po'), toDate(0), '', ''), tupleElement(j, 'lines')), []),
     if(type IN ('po.acknowledged', 'po.change_requested', 'asn.submitted', 'quality.document_attached'),
        [('docs', concat(toString(d), '/', p, '/', s), d, p, s)], []),
     if(type = 'supplier.updated', [('supplier', if(s != '', s, document_id), toDate(0), '', '')], [])
@@ -1173,7 +1208,7 @@ func (r *Refresher) Run(ctx context.Context) error {
 // a refresher killed mid-refresh left behind, an hour after they were made.
 func (r *Refresher) dropScratch(ctx context.Context) {
 	rows, err := r.conn.Query(ctx, `SELECT DISTINCT name FROM `+r.systemTable("tables")+` WHERE database = ?
-AND match(name, '^kpi_(touched_[0-9a-f]{12}(_cells|_delta)?|rollup_stage_[0-9a-f]{12}(_local)?)$')
+AND match(name, '^kpi_(touched_[0-9a-f]{12}(_cells|_delta|_lines)?|rollup_stage_[0-9a-f]{12}(_local)?)$')
 AND metadata_modification_time < now() - INTERVAL 1 HOUR`, r.db)
 	if err != nil {
 		r.log.Warn("kpi refresh: list scratch tables", "err", err)

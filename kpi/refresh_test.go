@@ -731,3 +731,37 @@ FROM `+db+`.kpi_entities FINAL WHERE kpi IN (`+differenceKPIs()+`)`).Scan(&n, &b
 		t.Errorf("%d rows of %d difference KPIs (%v), %d of them with a fractional num or den or den < 1; want many, none", n, len(kpis), kpis, bad)
 	}
 }
+
+// The keys an event names in its payload are touched: an invoice status
+// its PO (an invoice with lines, which also name POs), a receipt its ASN
+// and its lines' POs, an ASN its lines' POs; other types' payloads are
+// not read for keys.
+func TestTouchedKeysFromEventPayloads(t *testing.T) {
+	conn, db := migrated(t)
+	ctx := context.Background()
+	ev := func(id string, typ procure.Type, doc procure.DocumentRef, p any) *procure.Event {
+		return &procure.Event{ID: id, Type: typ, Source: procure.SourceERP, Tenant: "acme", OccurredAt: ts("2026-03-09T09:00:00Z"), Plant: "P1", Supplier: "S1", Document: doc, Payload: p}
+	}
+	since := time.Now().Add(-time.Minute)
+	store(t, conn, db,
+		ev("k1", procure.InvoiceStatusChanged, procure.DocumentRef{Kind: procure.DocInvoice, ID: "INV-1"},
+			&procure.InvoiceStatus{Status: "received", PO: "P-INV", Lines: []procure.InvoiceLine{{PO: "P-INVLINE", Line: 10, Quantity: 1, UnitPrice: 1}}}),
+		ev("k2", procure.GoodsReceived, procure.DocumentRef{Kind: procure.DocReceipt, ID: "GR-1"},
+			&procure.Receipt{ASN: "ASN-GR", Lines: []procure.ReceiptLine{{PO: "P-GR1", Line: 10, ReceivedQuantity: 1, Unit: "C62"}, {PO: "P-GR2", Line: 10, ReceivedQuantity: 1, Unit: "C62"}}}),
+		ev("k3", procure.ASNSubmitted, procure.DocumentRef{Kind: procure.DocASN, ID: "ASN-1"},
+			&procure.ShipNotice{ShipDate: ts("2026-03-09T09:00:00Z"), ExpectedArrival: ts("2026-03-10T09:00:00Z"), Lines: []procure.ASNLine{{PO: "P-ASN", Line: 10, Quantity: 1, Unit: "C62"}}}),
+		ev("k4", procure.QualityDocumentAttached, procure.DocumentRef{Kind: procure.DocQuality, ID: "Q-1"},
+			&procure.QualityDocument{DocType: "coa", Item: "M1", Lot: "L1", PO: "P-Q", Line: 10}),
+	)
+	touched := db + ".kpi_touched_test"
+	if err := conn.Exec(ctx, "CREATE TABLE "+touched+" (family LowCardinality(String), tenant String, key String, day Date, plant String, supplier String) ENGINE = Memory"); err != nil {
+		t.Fatal(err)
+	}
+	r := NewRefresher(conn, db, Config{}, discard, nil)
+	asOf := ts("2026-03-09T12:00:00Z")
+	if err := r.findTouched(ctx, touched, since, asOf, asOf); err != nil {
+		t.Fatal(err)
+	}
+	got := lines(t, conn, "SELECT DISTINCT concat(toString(family), ' ', key) FROM "+touched+" WHERE family IN ('po', 'asn', 'invoice') ORDER BY 1")
+	sameRows(t, "touched keys", got, []string{"asn ASN-1", "asn ASN-GR", "invoice INV-1", "po P-ASN", "po P-GR1", "po P-GR2", "po P-INV"})
+}

@@ -39,6 +39,17 @@ func entitySQL(db string, p Params, asOf time.Time) string {
 // familySQL returns the entity rows of family f whose keys pass filter (an
 // SQL condition on the family's key columns, see family.key; "1" for all).
 func familySQL(db string, p Params, asOf time.Time, f family, filter string) string {
+	return familySQLFrom(db, p, asOf, f, filter, "")
+}
+
+// familySQLFrom is familySQL reading the PO lines of the lines and otif
+// families ({lines}) from lines, a table expression holding linesSQL's
+// rows of the filter's POs (the refresher computes them once for both
+// families); "" computes them (linesSQL over filter).
+func familySQLFrom(db string, p Params, asOf time.Time, f family, filter, lines string) string {
+	if lines == "" {
+		lines = linesSQL("{filter}")
+	}
 	asof := fmt.Sprintf("toDateTime64('%s', 3, 'UTC')", asOf.UTC().Format("2006-01-02 15:04:05.000"))
 	r := strings.NewReplacer(
 		"{db}", db,
@@ -56,7 +67,7 @@ func familySQL(db string, p Params, asOf time.Time, f family, filter string) str
 		"{bs_ack}", businessSeconds("ba", "o.ack_dt"),
 		"{bs_now}", businessSeconds("bn", "o.now_dt"),
 	)
-	return r.Replace(strings.ReplaceAll(f.sql, "{lines}", linesSQL("{filter}")))
+	return r.Replace(strings.ReplaceAll(f.sql, "{lines}", lines))
 }
 
 // bigQuery returns ctx with the settings of the queries that read whole
