@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ClickHouse/ch-go/chpool"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/supplywatch/supplywatch/chdb/chtest"
 	"github.com/supplywatch/supplywatch/procure"
 )
@@ -85,15 +87,7 @@ func TestAnEventBatchOfSeveralBlocksIsOneInsertWithTheSameRows(t *testing.T) {
 // is another event.
 func TestExistingEventsAreTheSameThroughEitherDriver(t *testing.T) {
 	ctx := context.Background()
-	conn, db, addr := chtest.DB(t)
-	if err := Migrate(ctx, conn, Config{Database: db, RetentionDays: 3650}, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	native, err := OpenNative(ctx, Config{Addr: []string{addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(native.Close)
+	conn, db, native := migratedWithNative(t)
 	evs := kpiChainEvents()
 	if err := NewStore(conn, db).InsertEvents(ctx, evs[:10]); err != nil {
 		t.Fatal(err)
@@ -123,18 +117,10 @@ func TestExistingEventsAreTheSameThroughEitherDriver(t *testing.T) {
 // the server ran each insert's views with.
 func TestEventInsertsRunTheirViewsInParallel(t *testing.T) {
 	ctx := context.Background()
-	conn, db, addr := chtest.DB(t)
-	if err := Migrate(ctx, conn, Config{Database: db, RetentionDays: 3650}, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
+	conn, db, native := migratedWithNative(t)
 	if err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW "+db+".probe_settings ENGINE = MergeTree ORDER BY tuple() AS SELECT id, toString(getSetting('parallel_view_processing')) AS parallel FROM "+db+".events"); err != nil {
 		t.Fatal(err)
 	}
-	native, err := OpenNative(ctx, Config{Addr: []string{addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(native.Close)
 	evs := kpiChainEvents()
 	if err := NewStore(conn, db).WithNative(native).InsertEvents(ctx, evs[:10]); err != nil {
 		t.Fatal(err)
@@ -149,4 +135,21 @@ func TestEventInsertsRunTheirViewsInParallel(t *testing.T) {
 	if total != uint64(len(evs)) || parallel != total {
 		t.Errorf("%d events seen by the view, %d of them inserted with parallel_view_processing on; want all %d", total, parallel, len(evs))
 	}
+}
+
+// migratedWithNative is a fresh database of the full schema, its
+// clickhouse-go connection and a native pool to its server.
+func migratedWithNative(t *testing.T) (driver.Conn, string, *chpool.Pool) {
+	t.Helper()
+	ctx := context.Background()
+	conn, db, addr := chtest.DB(t)
+	if err := Migrate(ctx, conn, Config{Database: db, RetentionDays: 3650}, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	native, err := OpenNative(ctx, Config{Addr: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(native.Close)
+	return conn, db, native
 }
